@@ -1,0 +1,162 @@
+//! Configuration: TOML, kebab-case, unknown keys rejected.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Errors reading or validating configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("cannot parse config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What toml says, with the line.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is present but unusable.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// How messages are read and classified.
+    #[serde(default)]
+    pub extract: ExtractConfig,
+}
+
+/// Settings of the extraction engine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Incident-ID prefix -> service name; replaces the default list when given.
+    #[serde(default = "default_prefixes")]
+    pub incident_prefixes: BTreeMap<String, String>,
+    /// Extra prefixes added to the defaults (or to `incident-prefixes`).
+    #[serde(default)]
+    pub extra_incident_prefixes: BTreeMap<String, String>,
+    /// The partner's own names ("Cloudwise"): "bought through Cloudwise" means CSP.
+    #[serde(default)]
+    pub partner_names: Vec<String>,
+    /// Mail domains of personal mailboxes, which Partner Center does not accept as evidence.
+    #[serde(default = "default_personal_domains")]
+    pub personal_domains: Vec<String>,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            incident_prefixes: default_prefixes(),
+            extra_incident_prefixes: BTreeMap::new(),
+            partner_names: Vec::new(),
+            personal_domains: default_personal_domains(),
+        }
+    }
+}
+
+/// Microsoft 365 service-health prefixes. IT (Intune) and DZ (Defender XDR) are in the
+/// same service-health feed as the others and appear in customers' claims as well.
+fn default_prefixes() -> BTreeMap<String, String> {
+    [
+        ("EX", "Exchange Online"),
+        ("FO", "Exchange Online Protection"),
+        ("SB", "Skype for Business"),
+        ("OS", "Office subscription"),
+        ("PB", "Power BI"),
+        ("SP", "SharePoint Online"),
+        ("YA", "Yammer / Viva Engage"),
+        ("MO", "Microsoft 365 portal"),
+        ("TM", "Microsoft Teams"),
+        ("OD", "OneDrive for Business"),
+        ("IT", "Microsoft Intune"),
+        ("DZ", "Microsoft Defender XDR"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn default_personal_domains() -> Vec<String> {
+    [
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+        "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de",
+        "t-online.de", "hotmail.nl", "live.nl", "outlook.nl", "ziggo.nl", "kpnmail.nl", "planet.nl",
+        "home.nl", "xs4all.nl", "telenet.be", "skynet.be",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect()
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: origin.to_string(), source })?;
+        config.extract.validate()?;
+        Ok(config)
+    }
+}
+
+impl ExtractConfig {
+    /// All incident prefixes in force, with their service names.
+    pub fn prefixes(&self) -> BTreeMap<String, String> {
+        let mut all = self.incident_prefixes.clone();
+        all.extend(self.extra_incident_prefixes.clone());
+        all
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let all = self.prefixes();
+        if all.is_empty() {
+            return Err(ConfigError::Invalid("extract.incident-prefixes is empty: no incident could ever be found".into()));
+        }
+        for prefix in all.keys() {
+            if prefix.len() != 2 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(ConfigError::Invalid(format!(
+                    "extract.incident-prefixes: {prefix:?} is not two upper-case letters (Microsoft incident IDs look like EX1234567)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse("[extract]\npartner-name = [\"x\"]\n", "t.toml").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("partner-name"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn prefixes_validated_and_extended() {
+        assert!(Config::parse("[extract]\nextra-incident-prefixes = { ex = \"x\" }\n", "t").is_err());
+        let c = Config::parse("[extract]\nextra-incident-prefixes = { CP = \"Copilot\" }\n", "t").ok();
+        let prefixes = c.map(|c| c.extract.prefixes()).unwrap_or_default();
+        assert!(prefixes.contains_key("CP") && prefixes.contains_key("EX"));
+    }
+}

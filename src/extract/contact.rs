@@ -1,0 +1,117 @@
+//! Customer contact details and the description of what was tried.
+
+use regex::Regex;
+use serde::Serialize;
+use std::sync::LazyLock;
+
+use super::text::Statement;
+
+/// Who to call about the claim.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Contact {
+    /// Person's name.
+    pub name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Telephone number as written.
+    pub phone: Option<String>,
+}
+
+static EMAIL: LazyLock<Regex> = re!(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b");
+static PHONE: LazyLock<Regex> = re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}");
+static CONTACT_LABEL: LazyLock<Regex> = re!(
+    r"(?i)^(contact|contactpersoon|contact person|contact for this claim|contact details|contactgegevens|ansprechpartner\w*|kontakt\w*|point of contact)",
+);
+static PERSON: LazyLock<Regex> = re!(r"^\p{Lu}[\p{L}'’-]+(?:\s+(?:van|de|der|den|von|ter|te|la|le)?\s*\p{Lu}[\p{L}'’-]+){1,3}$");
+
+/// Contact details: a "Contact:" field first, then the sender and the signature.
+pub fn contact(statements: &[Statement], signature: &str, from_name: Option<&str>, from_addr: Option<&str>) -> (Contact, Option<String>) {
+    let mut c = Contact::default();
+    let mut source = None;
+    for s in statements {
+        if !s.label.as_deref().is_some_and(|l| CONTACT_LABEL.is_match(l)) {
+            continue;
+        }
+        source = Some(s.text.clone());
+        c.name = s.value.split(',').next().map(str::trim).filter(|n| PERSON.is_match(n)).map(str::to_string);
+        c.email = EMAIL.find(&s.value).map(|m| m.as_str().to_string());
+        c.phone = phone(&s.value);
+        break;
+    }
+    if c.name.is_none() {
+        c.name = from_name.map(|n| n.split('(').next().unwrap_or(n).trim().to_string()).filter(|n| !n.is_empty());
+    }
+    if c.email.is_none() {
+        c.email = from_addr.map(str::to_string);
+    }
+    if c.phone.is_none() {
+        c.phone = signature.lines().find_map(phone);
+        if c.phone.is_some() && source.is_none() {
+            source = Some("signature".into());
+        }
+    }
+    (c, source)
+}
+
+fn phone(text: &str) -> Option<String> {
+    PHONE.find_iter(text).map(|m| m.as_str().trim().to_string()).find(|p| {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        (9..=15).contains(&digits)
+    })
+}
+
+static ATTEMPT_LABEL: LazyLock<Regex> = re!(
+    r"(?i)(tried|steps|attempts?|troubleshooting|what we did|actions?|resolution|ondernomen|acties|geprobeerd|stappen|maßnahmen|massnahmen|schritte|versucht|lösungsversuche)",
+);
+static ATTEMPT_VERB: LazyLock<Regex> = re!(
+    r"(?i)\b(we tried|tried|we restarted|restarted|cleared|re-?entered|re-?linked|checked|reset|rebooted|reinstalled|switched to|tested|geprobeerd|herstart|opnieuw opgestart|gewist|gecontroleerd|neu gestartet|geprüft|versucht|zurückgesetzt|durchgeführt|kontrolliert)\b",
+);
+
+/// A short excerpt of what the customer tried, at most 300 characters.
+pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
+    let labelled = statements
+        .iter()
+        .find(|s| s.label.as_deref().is_some_and(|l| ATTEMPT_LABEL.is_match(l)))
+        .map(|s| s.value.clone());
+    let text = labelled.or_else(|| {
+        let found: Vec<&str> = statements
+            .iter()
+            .filter(|s| ATTEMPT_VERB.is_match(&s.text))
+            .map(|s| s.text.as_str())
+            .take(2)
+            .collect();
+        (!found.is_empty()).then(|| found.join(" "))
+    })?;
+    let mut excerpt: String = text.chars().take(300).collect();
+    if text.chars().count() > 300 {
+        excerpt.push('…');
+    }
+    Some(excerpt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::text::statements;
+    use super::*;
+
+    #[test]
+    fn contact_field_wins() {
+        let st = statements("Contact: Sophie Laurent, Practice Manager, +353 1 555 0164\n");
+        let (c, _) = contact(&st, "", Some("S L"), Some("s@x.example"));
+        assert_eq!(c.name.as_deref(), Some("Sophie Laurent"));
+        assert_eq!(c.phone.as_deref(), Some("+353 1 555 0164"));
+        assert_eq!(c.email.as_deref(), Some("s@x.example"));
+    }
+
+    #[test]
+    fn signature_phone() {
+        let (c, _) = contact(&[], "Kind regards,\nRachel Kim\n(212) 555-0187\n", Some("Rachel Kim"), None);
+        assert_eq!(c.phone.as_deref(), Some("(212) 555-0187"));
+    }
+
+    #[test]
+    fn attempts() {
+        let st = statements("Hello.\n\nWhat we tried:    restarted Outlook clients, tested OWA\n");
+        assert_eq!(resolution_attempts(&st).as_deref(), Some("restarted Outlook clients, tested OWA"));
+    }
+}

@@ -1,0 +1,378 @@
+//! Assembling outage windows from the temporal tokens of each statement.
+//!
+//! Rules, in order (documented in README "Downtime rules"):
+//! 1. A range "T1 <to|until|-|tot|bis> T2", or "between T1 and T2", is one window.
+//!    T1 takes a date written between it and the connector, else the nearest date
+//!    before it in the statement, else one after T2 in the statement, else the last
+//!    date mentioned earlier in the mail, else a later one, else the Date header's day.
+//!    T2 takes its own date, or T1's (plus one day for "the next morning" or when T2
+//!    is not after T1: the range crossed midnight).
+//! 2. A start time ("starting at", "from", a "Start:" field) plus a duration in the
+//!    same statement or in a "Duration:" field is one window.
+//! 3. With no window found, each stated duration is a window without clock times.
+//!
+//! The zone is the one written in the statement, else the Date header's offset; a
+//! missing year is the Date header's (the year before, when that would put the date
+//! more than a week after the mail). Single times ("we called at 9:20") are not outages.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use regex::Regex;
+use serde::Serialize;
+use std::sync::LazyLock;
+
+use super::text::Statement;
+use super::when::{self, Kind, Token, Zone};
+
+/// One outage window; start and end are absent when only a duration was given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Window {
+    /// Start, UTC.
+    #[serde(serialize_with = "ser_time")]
+    pub start: Option<DateTime<Utc>>,
+    /// End, UTC.
+    #[serde(serialize_with = "ser_time")]
+    pub end: Option<DateTime<Utc>>,
+    /// Length in minutes.
+    pub minutes: i64,
+    /// The statement the window was read from.
+    #[serde(skip)]
+    pub source: String,
+    /// What was assumed rather than written ("zone from Date header", ...).
+    #[serde(skip)]
+    pub assumptions: Vec<&'static str>,
+}
+
+fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// When and in which zone the mail was written: the frame for incomplete dates.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    /// The Date header (or receipt time) of the mail.
+    pub when: DateTime<FixedOffset>,
+}
+
+const FILLERS: &[&str] = &[
+    "on", "op", "am", "the", "de", "der", "uur", "uhr", "h", "hrs", "o'clock", "roughly", "about",
+    "approximately", "approx", "around", "ca", "circa", "ongeveer", "rond", "etwa", "gegen",
+    "ungefähr", "local", "time", "lokale", "tijd", "ortszeit", "zeit", "at", "om", "um",
+    "ruim", "sometime", "only",
+];
+const CONNECTORS: &[&str] = &["-", "–", "—", "to", "until", "till", "til", "through", "thru", "tot", "bis", "and", "en", "und", "tot en met", "up to"];
+const BETWEEN: &[&str] = &["between", "tussen", "zwischen"];
+const START_WORDS: &[&str] = &["starting", "started", "start", "began", "begun", "beginning", "from", "since", "vanaf", "begon", "sinds", "ab", "seit", "begann", "beginnend"];
+const START_LABELS: &[&str] = &["start", "start time", "started", "began", "begin", "begintijd", "starttijd", "aanvang", "beginn", "startzeit", "from", "van", "von", "outage start"];
+const END_LABELS: &[&str] = &["end", "end time", "ended", "until", "restored", "resolved", "eind", "eindtijd", "einde", "hersteld", "ende", "endzeit", "behoben", "to", "tot", "bis", "outage end"];
+const DURATION_LABELS: &[&str] = &["duration", "duur", "dauer", "length", "how long", "total downtime", "downtime duration", "ausfallzeit", "storingsduur"];
+const NOT_OUTAGE_DURATION: &[&str] = &["within", "binnen", "innerhalb", "in", "after", "na", "nach", "every", "elke", "jede", "jeden", "alle", "per", "next", "ago", "geleden"];
+
+static NOT_OUTAGE_RANGE: LazyLock<Regex> = re!(
+    r"(?i)office hours|opening hours|business hours|reachable|bereikbaar|openingstijden|kantooruren|erreichbar|bürozeiten|öffnungszeiten|maintenance window|onderhoudsvenster|wartungsfenster",
+);
+static BARE_HOUR_BEFORE: LazyLock<Regex> = re!(
+    r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",
+);
+
+/// Extracts outage windows from statements; `subject` gives date context first.
+pub fn windows(subject: &str, statements: &[Statement], reference: Reference) -> Vec<Window> {
+    let ref_date = reference.when.date_naive();
+    let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
+    let header_zone = Zone::Fixed(reference.when.offset().local_minus_utc());
+    let subject_tokens = when::tokens(subject, ref_date, month_first);
+    let per_statement: Vec<Vec<Token>> = statements
+        .iter()
+        .map(|s| when::tokens(&s.text, ref_date, month_first))
+        .collect();
+    let all_dates: Vec<(usize, NaiveDate)> = per_statement
+        .iter()
+        .enumerate()
+        .flat_map(|(i, toks)| toks.iter().filter_map(move |t| date_of(t).map(|d| (i, d))))
+        .collect();
+    let subject_date = subject_tokens.iter().find_map(date_of);
+
+    let mut found: Vec<Window> = Vec::new();
+    let mut used_durations: Vec<(usize, usize)> = Vec::new();
+    let mut context: Option<NaiveDate> = None;
+    let mut start_field: Option<(usize, usize)> = None;
+    for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
+        let fallback = |assume: &mut Vec<&'static str>| {
+            context
+                .or_else(|| all_dates.iter().find(|(j, _)| *j > i).map(|(_, d)| *d))
+                .or(subject_date)
+                .unwrap_or_else(|| {
+                    assume.push("date from Date header");
+                    ref_date
+                })
+        };
+        let text = statement.text.as_str();
+        let zone_in_statement = toks.iter().find_map(|t| zone_of(t));
+        let mut consumed: Vec<usize> = Vec::new();
+        let times: Vec<usize> = toks.iter().enumerate().filter(|(_, t)| matches!(t.kind, Kind::Time { .. })).map(|(k, _)| k).collect();
+        if !NOT_OUTAGE_RANGE.is_match(text) {
+            for pair in times.windows(2) {
+                let (ka, kb) = (pair[0], pair[1]);
+                if consumed.contains(&ka) {
+                    continue;
+                }
+                let Some(split) = connector_at(text, toks, ka, kb) else { continue };
+                let mut assume = Vec::new();
+                let date_a = toks[ka + 1..kb].iter().filter(|t| t.start < split).find_map(date_of)
+                    .or_else(|| toks[..ka].iter().rev().take_while(|t| !matches!(t.kind, Kind::Time { .. })).find_map(date_of))
+                    .or_else(|| toks[kb + 1..].iter().take_while(|t| !matches!(t.kind, Kind::Time { .. })).find_map(date_of))
+                    .or_else(|| toks[..ka].iter().rev().find_map(date_of))
+                    .unwrap_or_else(|| fallback(&mut assume));
+                let date_b = toks[ka + 1..kb].iter().filter(|t| t.start > split).find_map(date_of);
+                let next_day = toks[ka + 1..].iter().take_while(|t| !matches!(t.kind, Kind::Time { .. }) || t.start <= toks[kb].start).any(|t| t.kind == Kind::NextDay)
+                    || toks.get(kb + 1).is_some_and(|t| t.kind == Kind::NextDay);
+                let zone = toks[kb + 1..].iter().take_while(|t| !matches!(t.kind, Kind::Time { .. })).find_map(zone_of)
+                    .or_else(|| toks[ka + 1..kb].iter().find_map(zone_of))
+                    .or(zone_in_statement)
+                    .unwrap_or_else(|| {
+                        assume.push("zone from Date header");
+                        header_zone
+                    });
+                let (ha, hb) = meridiem_pair(&toks[ka].kind, &toks[kb].kind);
+                if let Some(w) = build(date_a, ha, date_b, hb, next_day, zone, text, assume) {
+                    found.push(w);
+                    consumed.extend([ka, kb]);
+                }
+            }
+            // "van 10 tot 12 uur", "between 9 and 11am": the first hour has no minutes.
+            for &kb in &times {
+                if consumed.contains(&kb) {
+                    continue;
+                }
+                let from = toks[..kb].iter().rev().find(|t| matches!(t.kind, Kind::Time { .. } | Kind::Duration(_))).map_or(0, |t| t.end);
+                let Some(c) = BARE_HOUR_BEFORE.captures(&text[from..toks[kb].start]) else { continue };
+                let Some(hour) = c.get(1).and_then(|g| g.as_str().parse::<u32>().ok()).filter(|h| *h <= 24) else { continue };
+                let minute = c.get(2).and_then(|g| g.as_str().parse::<u32>().ok()).unwrap_or(0);
+                let is_and = c.get(0).is_some_and(|g| g.as_str().trim_end().ends_with(['d', 'n']));
+                let bare_start = from + c.get(0).map_or(0, |g| g.start());
+                if is_and && !preceded_by(text, bare_start, BETWEEN) {
+                    continue;
+                }
+                let mut assume = Vec::new();
+                let date_a = toks[..kb].iter().rev().find_map(date_of)
+                    .or_else(|| toks[kb + 1..].iter().find_map(date_of))
+                    .unwrap_or_else(|| fallback(&mut assume));
+                let zone = zone_in_statement.unwrap_or_else(|| {
+                    assume.push("zone from Date header");
+                    header_zone
+                });
+                let a = Kind::Time { hour, minute, pm: None };
+                let (ha, hb) = meridiem_pair(&a, &toks[kb].kind);
+                if let Some(w) = build(date_a, ha, None, hb, false, zone, text, assume) {
+                    found.push(w);
+                    consumed.push(kb);
+                }
+            }
+        }
+        // Start time plus duration.
+        let label = statement.label.as_deref().unwrap_or_default();
+        for &k in &times {
+            if consumed.contains(&k) {
+                continue;
+            }
+            let starts = START_LABELS.contains(&label) || preceded_by(text, toks[k].start, START_WORDS);
+            if !starts {
+                continue;
+            }
+            let own = toks.iter().enumerate().find(|(_, t)| matches!(t.kind, Kind::Duration(_)));
+            let minutes = match own {
+                Some((d, t)) => {
+                    used_durations.push((i, d));
+                    duration_of(t)
+                }
+                None => {
+                    if START_LABELS.contains(&label) {
+                        start_field = Some((i, k));
+                    }
+                    labelled_duration(statements, &per_statement, &mut used_durations)
+                }
+            };
+            let Some(minutes) = minutes else { continue };
+            let mut assume = Vec::new();
+            let date = toks.iter().find_map(date_of).unwrap_or_else(|| fallback(&mut assume));
+            let zone = zone_in_statement.unwrap_or_else(|| {
+                assume.push("zone from Date header");
+                header_zone
+            });
+            let (h, m) = hm(&toks[k].kind);
+            if let Some(start) = local_to_utc(date, h, m, zone) {
+                found.push(Window { start: Some(start), end: Some(start + Duration::minutes(minutes)), minutes, source: text.to_string(), assumptions: assume });
+                consumed.push(k);
+                start_field = None;
+            }
+        }
+        // "Start: 08:10" and "End: 10:40" given as separate fields.
+        if END_LABELS.contains(&label) {
+            if let (Some((si, sk)), Some(&k)) = (start_field.take(), times.first()) {
+                let st = &per_statement[si];
+                let mut assume = Vec::new();
+                let date = st.iter().find_map(date_of).or_else(|| toks.iter().find_map(date_of)).unwrap_or_else(|| fallback(&mut assume));
+                let zone = st.iter().find_map(zone_of).or(zone_in_statement).unwrap_or(header_zone);
+                let (ha, hb) = meridiem_pair(&st[sk].kind, &toks[k].kind);
+                if let Some(w) = build(date, ha, None, hb, false, zone, text, assume) {
+                    found.push(w);
+                }
+            }
+        }
+        if let Some(d) = toks.iter().rev().find_map(date_of) {
+            context = Some(d);
+        }
+    }
+    if found.is_empty() {
+        let mut seen = Vec::new();
+        for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
+            for (k, t) in toks.iter().enumerate() {
+                let Kind::Duration(m) = t.kind else { continue };
+                if used_durations.contains(&(i, k)) || seen.contains(&m) || m <= 0 || seen.len() >= 3 {
+                    continue;
+                }
+                if when::leading_word(&statement.text, t.start).is_some_and(|w| NOT_OUTAGE_DURATION.contains(&w.as_str())) {
+                    continue;
+                }
+                seen.push(m);
+                found.push(Window { start: None, end: None, minutes: m, source: statement.text.clone(), assumptions: vec![] });
+            }
+        }
+    }
+    let mut out: Vec<Window> = Vec::new();
+    for w in found {
+        if !out.iter().any(|o| o.start == w.start && o.end == w.end && o.minutes == w.minutes) {
+            out.push(w);
+        }
+    }
+    out.sort_by_key(|w| (w.start.is_none(), w.start));
+    out
+}
+
+/// Where the connector between time tokens `ka` and `kb` sits, if the gap is one.
+fn connector_at(text: &str, toks: &[Token], ka: usize, kb: usize) -> Option<usize> {
+    let (a, b) = (&toks[ka], &toks[kb]);
+    if toks[ka + 1..kb].iter().any(|t| matches!(t.kind, Kind::Duration(_))) {
+        return None;
+    }
+    // Blank out dates, zones and "next morning" between the two times.
+    let mut offset = a.end;
+    let mut blanked = String::new();
+    for t in &toks[ka + 1..kb] {
+        blanked.push_str(&text[offset..t.start]);
+        blanked.push_str(&" ".repeat(text[t.start..t.end].chars().count()));
+        offset = t.end;
+    }
+    blanked.push_str(&text[offset..b.start]);
+    let lowered = blanked.to_lowercase().replace(['(', ')', ',', ';', '.'], " ");
+    let words: Vec<&str> = lowered.split_whitespace().filter(|w| !FILLERS.contains(w)).collect();
+    let joined = words.join(" ");
+    let connector = joined.as_str();
+    if !CONNECTORS.contains(&connector) {
+        return None;
+    }
+    if matches!(connector, "and" | "en" | "und") && !preceded_by(text, a.start, BETWEEN) {
+        return None;
+    }
+    let rel = lowered.find(connector).unwrap_or(0);
+    Some(a.end + rel)
+}
+
+/// True when one of `words` stands within the three words before byte offset `at`.
+fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
+    text[..at]
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .rev()
+        .take(3)
+        .any(|w| words.contains(&w))
+}
+
+fn labelled_duration(statements: &[Statement], toks: &[Vec<Token>], used: &mut Vec<(usize, usize)>) -> Option<i64> {
+    for (i, s) in statements.iter().enumerate() {
+        if !s.label.as_deref().is_some_and(|l| DURATION_LABELS.contains(&l)) {
+            continue;
+        }
+        if let Some((k, t)) = toks[i].iter().enumerate().find(|(_, t)| matches!(t.kind, Kind::Duration(_))) {
+            used.push((i, k));
+            return duration_of(t);
+        }
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(date_a: NaiveDate, a: (u32, u32), date_b: Option<NaiveDate>, b: (u32, u32), next_day: bool, zone: Zone, source: &str, assumptions: Vec<&'static str>) -> Option<Window> {
+    let start = local_to_utc(date_a, a.0, a.1, zone)?;
+    let day_b = date_b.unwrap_or(if next_day { date_a + Duration::days(1) } else { date_a });
+    let mut end = local_to_utc(day_b, b.0, b.1, zone)?;
+    if end <= start && date_b.is_none() {
+        end += Duration::days(1);
+    }
+    let minutes = (end - start).num_minutes();
+    (minutes > 0 && minutes <= 14 * 24 * 60).then(|| Window { start: Some(start), end: Some(end), minutes, source: source.to_string(), assumptions })
+}
+
+fn local_to_utc(date: NaiveDate, hour: u32, minute: u32, zone: Zone) -> Option<DateTime<Utc>> {
+    let (date, hour) = if hour == 24 { (date + Duration::days(1), 0) } else { (date, hour) };
+    let local = NaiveDateTime::new(date, NaiveTime::from_hms_opt(hour, minute, 0)?);
+    match zone {
+        Zone::Fixed(secs) => FixedOffset::east_opt(secs)?.from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)),
+        Zone::Named(tz) => tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc)),
+    }
+}
+
+fn hm(k: &Kind) -> (u32, u32) {
+    match *k {
+        Kind::Time { hour, minute, pm } => (to_24(hour, pm), minute),
+        _ => (0, 0),
+    }
+}
+
+fn to_24(hour: u32, pm: Option<bool>) -> u32 {
+    match pm {
+        Some(true) if hour < 12 => hour + 12,
+        Some(false) if hour == 12 => 0,
+        _ => hour,
+    }
+}
+
+/// Applies a written am/pm to the other end of a range that has none ("9 to 11am").
+fn meridiem_pair(a: &Kind, b: &Kind) -> ((u32, u32), (u32, u32)) {
+    let (Kind::Time { hour: ha, minute: ma, pm: pa }, Kind::Time { hour: hb, minute: mb, pm: pb }) = (a, b) else {
+        return (hm(a), hm(b));
+    };
+    let mut a24 = to_24(*ha, *pa);
+    let mut b24 = to_24(*hb, *pb);
+    if pa.is_none() && *pb == Some(true) && *ha < 12 && ha + 12 <= b24 {
+        a24 = ha + 12;
+    }
+    if pb.is_none() && pa.is_some() && *hb < 12 && b24 < a24 && hb + 12 > a24 {
+        b24 = hb + 12;
+    }
+    ((a24, *ma), (b24, *mb))
+}
+
+fn date_of(t: &Token) -> Option<NaiveDate> {
+    match t.kind {
+        Kind::Date { date, .. } => Some(date),
+        _ => None,
+    }
+}
+
+fn zone_of(t: &Token) -> Option<Zone> {
+    match t.kind {
+        Kind::Zone(z) => Some(z),
+        _ => None,
+    }
+}
+
+fn duration_of(t: &Token) -> Option<i64> {
+    match t.kind {
+        Kind::Duration(m) => Some(m),
+        _ => None,
+    }
+}

@@ -1,0 +1,153 @@
+//! What the sender wants and says: a credit request, an advisory, the CSP answer.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+use super::text::Statement;
+
+static CREDIT: LazyLock<Regex> = re!(
+    r"(?i)\b(service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
+);
+static WITHDRAW: LazyLock<Regex> = re!(
+    r"(?i)\b(withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
+);
+static STATUS: LazyLock<Regex> = re!(
+    r"(?i)\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten)\b",
+);
+static REQUEST_VERB: LazyLock<Regex> = re!(
+    r"(?i)\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
+);
+static ADVISORY: LazyLock<Regex> = re!(r"(?i)\b(advisory|adviesmelding|advies|hinweis|empfehlung)\b");
+static NEGATION: LazyLock<Regex> = re!(
+    r"(?i)\b(not|no|never|rather than|instead of|than an?|geen|niet|kein|keine|nicht|statt|anstatt|in plaats van|dan een)\s+(?:\w+\s+){0,2}$",
+);
+static ADVISORY_CONTEXT: LazyLock<Regex> = re!(r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b");
+
+/// Whether the text asks for a credit: a credit phrase in a statement that is not a
+/// status question, and no withdrawal anywhere.
+pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {
+    if statements.iter().any(|s| WITHDRAW.is_match(&s.text)) {
+        return None;
+    }
+    for s in statements {
+        if !CREDIT.is_match(&s.text) {
+            continue;
+        }
+        if STATUS.is_match(&s.text) && !REQUEST_VERB.is_match(&s.text) {
+            continue;
+        }
+        return Some(s.text.clone());
+    }
+    subject.filter(|s| CREDIT.is_match(s)).map(str::to_string)
+}
+
+/// Whether the sender says the incident was an advisory (not "not an advisory").
+pub fn advisory(statements: &[Statement]) -> Option<String> {
+    for s in statements {
+        for m in ADVISORY.find_iter(&s.text) {
+            let word = m.as_str().to_lowercase();
+            let before = &s.text[..m.start()];
+            // The German and Dutch words are ordinary vocabulary; they count only in an
+            // "as/als/classified" frame.
+            if word != "advisory" && !ADVISORY_CONTEXT.is_match(before) {
+                continue;
+            }
+            if NEGATION.is_match(before) {
+                continue;
+            }
+            return Some(s.text.clone());
+        }
+    }
+    None
+}
+
+static PURCHASE: LazyLock<Regex> = re!(
+    r"(?i)\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b",
+);
+static UNSURE: LazyLock<Regex> = re!(
+    r"(?i)(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\?$)",
+);
+static NO_CSP: LazyLock<Regex> = re!(
+    r"(?i)(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bEA\b)",
+);
+static YES_CSP: LazyLock<Regex> = re!(
+    r"(?i)(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp)",
+);
+static ANSWER: LazyLock<Regex> = re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
+
+/// The CSP answer: Some(true/false) when stated, None when unknown or unsure.
+pub fn purchased_via_csp(statements: &[Statement], partner_names: &[String]) -> (Option<bool>, Option<String>) {
+    for s in statements {
+        let about_purchase = PURCHASE.is_match(&s.text)
+            && (s.text.to_lowercase().contains("csp")
+                || YES_CSP.is_match(&s.text)
+                || NO_CSP.is_match(&s.text)
+                || partner_names.iter().any(|p| s.text.contains(p.as_str())));
+        if !about_purchase {
+            continue;
+        }
+        if s.label.as_deref().is_some_and(|l| PURCHASE.is_match(l)) {
+            if let Some(a) = ANSWER.captures(&s.value).and_then(|c| c.get(1)) {
+                let yes = matches!(a.as_str().to_lowercase().as_str(), "yes" | "ja" | "yep" | "correct" | "klopt" | "true");
+                return (Some(yes), Some(s.text.clone()));
+            }
+        }
+        if UNSURE.is_match(&s.text) {
+            return (None, Some(s.text.clone()));
+        }
+        if NO_CSP.is_match(&s.text) {
+            return (Some(false), Some(s.text.clone()));
+        }
+        let through_partner = partner_names.iter().any(|p| {
+            let t = s.text.to_lowercase();
+            let p = p.to_lowercase();
+            ["through ", "via ", "from ", "über ", "bij ", "van "].iter().any(|pre| t.contains(&format!("{pre}{p}")))
+        });
+        if YES_CSP.is_match(&s.text) || through_partner {
+            return (Some(true), Some(s.text.clone()));
+        }
+    }
+    (None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::text::statements;
+    use super::*;
+
+    fn csp(text: &str) -> Option<bool> {
+        purchased_via_csp(&statements(text), &["Cloudwise".into()]).0
+    }
+
+    #[test]
+    fn csp_answers() {
+        assert_eq!(csp("Bought via CSP:   yes - all licences"), Some(true));
+        assert_eq!(csp("Aangeschaft via CSP: nee"), Some(false));
+        assert_eq!(csp("Die Lizenzen haben wir über Sie als CSP bezogen."), Some(true));
+        assert_eq!(csp("The licences were purchased directly from Microsoft, not through CSP."), Some(false));
+        assert_eq!(csp("I'm not sure whether our licences were bought through you or directly from Microsoft."), None);
+        assert_eq!(csp("Licences: bought through Cloudwise, as before"), Some(true));
+        assert_eq!(csp("We love Teams."), None);
+    }
+
+    #[test]
+    fn credit_intent() {
+        let req = |t: &str| credit_requested(&statements(t), None).is_some();
+        assert!(req("We would like to request an SLA credit for this outage."));
+        assert!(req("Graag dienen wij een verzoek om SLA-creditering in."));
+        assert!(req("Bitte reichen Sie die Gutschriftsanfrage jetzt bei Microsoft ein."));
+        assert!(!req("Has our SLA credit claim been approved yet?"));
+        assert!(!req("We'd like to withdraw our service credit request."));
+        assert!(!req("Just checking in - has Microsoft responded yet?"));
+    }
+
+    #[test]
+    fn advisory_and_its_negation() {
+        let adv = |t: &str| advisory(&statements(t)).is_some();
+        assert!(adv("Microsoft classified it as an advisory rather than an incident."));
+        assert!(!adv("It was an incident, not an advisory."));
+        assert!(!adv("It was listed as an incident rather than an advisory."));
+        assert!(adv("Microsoft hat es als Hinweis eingestuft."));
+        assert!(!adv("Danke für den Hinweis."));
+    }
+}

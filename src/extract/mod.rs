@@ -1,0 +1,276 @@
+//! Extraction: from one raw email to the facts a claim needs, each with its source.
+
+pub mod contact;
+pub mod downtime;
+pub mod ids;
+pub mod intent;
+pub mod lang;
+pub mod people;
+pub mod text;
+pub mod when;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use regex::Regex;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use crate::classify::{self, Kind, Signals};
+use crate::config::{ConfigError, ExtractConfig};
+use crate::message::Email;
+use crate::quote;
+
+pub use contact::Contact;
+pub use downtime::Window;
+
+/// Everything read from one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Extraction {
+    /// Message kind.
+    pub kind: Kind,
+    /// Incident IDs the customer claims for, sorted.
+    pub incident_ids: Vec<String>,
+    /// Tenant GUIDs, lower-case, sorted.
+    pub tenant_ids: Vec<String>,
+    /// Ticket and case references as written, sorted.
+    pub ticket_refs: Vec<String>,
+    /// Outage windows, chronological.
+    pub downtime: Vec<Window>,
+    /// Total affected users.
+    pub affected_users: Option<u64>,
+    /// Places of the affected users, as written.
+    pub locations: Vec<String>,
+    /// Whether the impacted subscriptions were bought through CSP.
+    pub purchased_via_csp: Option<bool>,
+    /// Whether the message asks for a credit.
+    pub credit_requested: bool,
+    /// Whether the customer says the incident was an advisory.
+    pub advisory: bool,
+    /// "en", "nl" or "de".
+    pub language: &'static str,
+    /// Message-ID without brackets.
+    pub message_id: Option<String>,
+    /// From address.
+    pub from: Option<String>,
+    /// From display name.
+    pub from_name: Option<String>,
+    /// Domain of the From address.
+    pub sender_domain: Option<String>,
+    /// The sender writes from a personal mailbox (gmail.com, outlook.com, ...).
+    pub personal_mailbox: bool,
+    /// Date header, RFC 3339 with the sender's offset.
+    pub date: Option<DateTime<FixedOffset>>,
+    /// Subject.
+    pub subject: String,
+    /// Each incident with its service name.
+    pub incidents: Vec<Incident>,
+    /// What the customer tried, as a short excerpt.
+    pub resolution_attempts: Option<String>,
+    /// Customer contact details.
+    pub contact: Contact,
+    /// Why each field has its value: the source sentence and a confidence.
+    pub evidence: BTreeMap<&'static str, Evidence>,
+    /// Problems met while decoding or reading the message.
+    pub problems: Vec<String>,
+}
+
+/// An incident ID and the service its prefix stands for.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Incident {
+    /// E.g. "EX1024871".
+    pub id: String,
+    /// E.g. "Exchange Online".
+    pub service: String,
+}
+
+/// Where a value came from, so a human can check it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    /// The sentence, field or header the value was read from.
+    pub source: String,
+    /// 0.0-1.0: 0.9 for a labelled field, 0.7 for running text, less with assumptions.
+    pub confidence: f32,
+    /// What was assumed rather than written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
+}
+
+/// A validated extraction configuration with its patterns compiled.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    incident: Regex,
+    services: BTreeMap<String, String>,
+    partner_names: Vec<String>,
+    personal_domains: Vec<String>,
+}
+
+impl Extractor {
+    /// Builds the extractor; fails only on an invalid configuration.
+    pub fn new(config: &ExtractConfig) -> Result<Extractor, ConfigError> {
+        let services = config.prefixes();
+        let alternatives: Vec<String> = services.keys().map(|p| regex::escape(p)).collect();
+        let incident = Regex::new(&format!(r"\b(?:{})\d{{5,8}}\b", alternatives.join("|")))
+            .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
+        Ok(Extractor {
+            incident,
+            services,
+            partner_names: config.partner_names.clone(),
+            personal_domains: config.personal_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        })
+    }
+
+    /// Parses and reads one raw message. Never panics and never fails: what cannot be
+    /// decoded is listed in `problems` and the rest is still read.
+    pub fn extract(&self, raw: &[u8]) -> Extraction {
+        self.extract_email(&Email::parse(raw))
+    }
+
+    /// Reads an already decoded message.
+    pub fn extract_email(&self, email: &Email) -> Extraction {
+        let verdict = classify::by_headers(email);
+        let is_reply = classify::is_reply(email);
+        let parts = quote::split(&email.body, &email.subject);
+        let mut new_text = parts.new_text.clone();
+        let mut signature = parts.signature.clone();
+        if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
+            // An attached message/rfc822 is content handed to us (a forwarded original).
+            for inner in &email.attached {
+                let p = quote::split(&inner.body, &inner.subject);
+                new_text.push_str(&format!("\n\n{}\n\n{}", inner.subject, p.new_text));
+                signature.push_str(&p.signature);
+            }
+        }
+        let statements = text::statements(&new_text);
+        let mut evidence = BTreeMap::new();
+        let mut note = |field: &'static str, source: &str, confidence: f32, assumptions: Vec<String>| {
+            evidence.insert(field, Evidence { source: source.chars().take(240).collect(), confidence, assumptions });
+        };
+
+        let subject_and_text = format!("{}\n{}", email.subject, new_text);
+        let incident_text = if is_reply { new_text.as_str() } else { subject_and_text.as_str() };
+        let incidents = ids::incident_ids(incident_text, &self.incident);
+        let tenants = ids::tenant_ids(&new_text);
+        let tickets = ids::ticket_refs(&subject_and_text, &self.incident);
+        let credit = intent::credit_requested(&statements, (!is_reply).then_some(email.subject.as_str()));
+
+        let signals = Signals {
+            credit_requested: credit.is_some(),
+            has_incident: !incidents.is_empty(),
+            is_reply,
+            has_ticket_ref: !tickets.is_empty(),
+        };
+        let kind = match &verdict {
+            // A group alias can add list headers to a real request; real claim data wins.
+            Some(v) if v.weak && credit.is_some() && !incidents.is_empty() && !tenants.is_empty() => classify::by_content(signals),
+            Some(v) => v.kind,
+            None => classify::by_content(signals),
+        };
+        match &verdict {
+            Some(v) => note("kind", &v.reason, 0.95, vec![]),
+            None => note("kind", credit.as_deref().unwrap_or("no credit request, reply or ticket reference"), 0.7, vec![]),
+        }
+        let language = lang::detect(&format!("{}\n{}", email.subject, new_text), email.header("content-language"));
+        let mut ext = Extraction {
+            kind,
+            incident_ids: Vec::new(),
+            tenant_ids: Vec::new(),
+            ticket_refs: Vec::new(),
+            downtime: Vec::new(),
+            affected_users: None,
+            locations: Vec::new(),
+            purchased_via_csp: None,
+            credit_requested: false,
+            advisory: false,
+            language,
+            message_id: email.message_id.clone(),
+            from: email.from_addr.clone(),
+            from_name: email.from_name.clone(),
+            sender_domain: email.sender_domain(),
+            personal_mailbox: email.sender_domain().is_some_and(|d| self.personal_domains.contains(&d)),
+            date: email.date,
+            subject: email.subject.clone(),
+            incidents: Vec::new(),
+            resolution_attempts: None,
+            contact: Contact::default(),
+            evidence: BTreeMap::new(),
+            problems: email.problems.clone(),
+        };
+        for (t, src) in &tickets {
+            note_list(&mut ext.ticket_refs, t);
+            note("ticket_refs", src, 0.8, vec![]);
+        }
+        if !kind.is_customer_content() {
+            ext.ticket_refs.sort();
+            ext.evidence = evidence;
+            return ext;
+        }
+
+        for (id, src) in &incidents {
+            note_list(&mut ext.incident_ids, id);
+            note("incident_ids", src, 0.95, vec![]);
+        }
+        ext.incidents = ext
+            .incident_ids
+            .iter()
+            .map(|id| Incident { id: id.clone(), service: self.services.get(id.get(..2).unwrap_or_default()).cloned().unwrap_or_default() })
+            .collect();
+        for (guid, src) in &tenants {
+            note_list(&mut ext.tenant_ids, guid);
+            note("tenant_ids", src, if src.to_lowercase().contains("tenant") { 0.95 } else { 0.7 }, vec![]);
+        }
+        let reference = downtime::Reference { when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()) };
+        ext.downtime = downtime::windows(&email.subject, &statements, reference);
+        if let Some(w) = ext.downtime.first() {
+            let mut assumptions: Vec<String> = w.assumptions.iter().map(|a| a.to_string()).collect();
+            if email.date.is_none() {
+                assumptions.push("no Date header: relative dates read against the processing time".into());
+            }
+            let confidence = if assumptions.is_empty() { 0.85 } else { 0.6 };
+            note("downtime", &w.source, confidence, assumptions);
+        }
+        if let Some((n, src, i)) = people::affected_users(&statements) {
+            ext.affected_users = Some(n);
+            note("affected_users", &src, 0.8, vec![]);
+            let locations = people::locations(&statements, Some(i), &self.partner_names);
+            for (place, src) in locations {
+                ext.locations.push(place);
+                note("locations", &src, 0.7, vec![]);
+            }
+        } else {
+            for (place, src) in people::locations(&statements, None, &self.partner_names) {
+                ext.locations.push(place);
+                note("locations", &src, 0.6, vec![]);
+            }
+        }
+        let (csp, src) = intent::purchased_via_csp(&statements, &self.partner_names);
+        ext.purchased_via_csp = csp;
+        if let Some(src) = src {
+            note("purchased_via_csp", &src, if csp.is_some() { 0.85 } else { 0.5 }, vec![]);
+        }
+        ext.credit_requested = credit.is_some();
+        if let Some(src) = &credit {
+            note("credit_requested", src, 0.85, vec![]);
+        }
+        if let Some(src) = intent::advisory(&statements) {
+            ext.advisory = true;
+            note("advisory", &src, 0.8, vec![]);
+        }
+        ext.resolution_attempts = contact::resolution_attempts(&statements);
+        if let Some(r) = &ext.resolution_attempts {
+            note("resolution_attempts", r, 0.7, vec![]);
+        }
+        let (c, src) = contact::contact(&statements, &signature, email.from_name.as_deref(), email.from_addr.as_deref());
+        ext.contact = c;
+        note("contact", src.as_deref().unwrap_or("From header"), if src.is_some() { 0.85 } else { 0.6 }, vec![]);
+        ext.incident_ids.sort();
+        ext.tenant_ids.sort();
+        ext.ticket_refs.sort();
+        ext.evidence = evidence;
+        ext
+    }
+}
+
+fn note_list(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|v| v == value) {
+        list.push(value.to_string());
+    }
+}

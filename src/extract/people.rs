@@ -1,0 +1,202 @@
+//! Affected users and their locations.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+use super::text::{Statement, parse_count};
+
+const USER_NOUNS: &str = r"users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen)?|mitarbeitende|benutzer(?:innen)?|nutzer(?:innen)?|anwender(?:innen)?|kollegen|kolleginnen|beschäftigte|angestellte|postfächer|leute";
+
+static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(
+        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
+    ))
+});
+static COUNT_IN_PLACE: LazyLock<Regex> = re!(
+    r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?\p{Lu}",
+);
+static FIRST_COUNT: LazyLock<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
+static AFFECTED: LazyLock<Regex> = re!(
+    r"(?i)\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
+);
+static SUBSET: LazyLock<Regex> = re!(r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b");
+static USER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(r"(?i)affected|impacted|getroffen|betroffen|aantal|anzahl|^who$|^wie$|number of|{USER_NOUNS}"))
+});
+
+/// Total affected users and the statement it came from.
+pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
+    let mut best: Option<(u64, String, usize, u8)> = None;
+    for (i, s) in statements.iter().enumerate() {
+        let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
+        let counts: Vec<(usize, u64)> = COUNT_NOUN
+            .captures_iter(&s.value)
+            .filter_map(|c| c.get(1).and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n))))
+            .chain(
+                // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
+                COUNT_IN_PLACE
+                    .captures_iter(&s.value)
+                    .filter_map(|c| c.get(1).and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n))))
+                    .filter(|(_, n)| !(1900..=2100).contains(n)),
+            )
+            .collect();
+        let mut counts = counts;
+        counts.sort_unstable();
+        counts.dedup_by_key(|c| c.0);
+        let total = if counts.is_empty() {
+            if !labelled {
+                continue;
+            }
+            // "Affected users: approx. 95 (Dublin & Cork)": the first number of the field.
+            match FIRST_COUNT.captures(&s.value).and_then(|c| c.get(1)).and_then(|g| parse_count(g.as_str())) {
+                Some(n) => n,
+                None => continue,
+            }
+        } else if SUBSET.is_match(&s.value) {
+            counts[0].1
+        } else {
+            counts.iter().map(|c| c.1).sum()
+        };
+        if total == 0 {
+            continue;
+        }
+        let rank = if labelled { 3 } else if AFFECTED.is_match(&s.text) { 2 } else { 1 };
+        if best.as_ref().is_none_or(|b| rank > b.3) {
+            best = Some((total, s.text.clone(), i, rank));
+        }
+    }
+    best.map(|(n, src, i, _)| (n, src, i))
+}
+
+const SITE_NOUNS: &str = r"offices?|sites?|branch(?:es)?|clinics?|practices?|warehouses?|yards?|plants?|stores?|shops?|depots?|locations?|campus(?:es)?|headquarters|HQ|kantoor|kantoren|vestigingen|vestiging|locaties|locatie|filialen|filiaal|magazijn|standorten|standort|standorte|niederlassungen|niederlassung|filiale|büros?|werk|lager|zentrale|praxis";
+const NAME: &str = r"(?:'s-)?\p{Lu}[\p{L}'’-]*(?:\s+(?:(?:am|an der|aan den|aan de|aan|op|upon|on|sur|ob|im|in der)\s+)?\p{Lu}[\p{L}'’-]*){0,2}";
+
+static PLACE_AFTER_PREP: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(
+        r"(?i:\b(?:in|at|bij|te|op|an|aus|from|vanuit|across)\s+(?:(?:our|onze|ons|unseren|unserem|unserer|unsere|de|het|the|den|dem|der|die|both|beide|beiden)\s+)?(?:(?:{SITE_NOUNS})\s+(?:in\s+)?)?)({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)"
+    ))
+});
+static PLACE_BEFORE_SITE: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(
+        r"({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)\s+(?i:(?:head\s+|main\s+)?(?:{SITE_NOUNS}))\b"
+    ))
+});
+static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
+static LOCATION_LABEL: LazyLock<Regex> = re!(r"(?i)^(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|where|waar|wo)$");
+
+const NOT_PLACES: &[&str] = &[
+    "microsoft", "office", "outlook", "owa", "teams", "exchange", "sharepoint", "onedrive", "online", "windows",
+    "azure", "power", "bi", "csp", "it", "ict", "mfa", "vpn", "our", "the", "all", "het", "de", "die", "der",
+    "das", "we", "i", "ich", "wir", "unsere", "onze", "service", "health", "ticket", "tenant", "incident",
+    "dashboard", "admin", "center", "centre", "phone", "web", "pstn", "gsm", "business", "premium", "standard",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "maart", "mei", "märz", "montag", "freitag", "maandag", "vrijdag", "total", "totaal", "insgesamt",
+    "mitarbeiter", "benutzer", "nutzer", "standorten", "standort", "zentrale", "büro", "filiale", "hauptsitz",
+    "gmt", "utc", "cet", "cest", "mez", "est", "edt", "pst", "bst", "no", "nee", "ja", "yes", "sla",
+];
+
+/// Places written in the users statement, location fields, or beside site nouns.
+pub fn locations(statements: &[Statement], users_statement: Option<usize>, partner_names: &[String]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let scan = |s: &Statement, out: &mut Vec<(String, String)>, labelled: bool| {
+        let mut lists: Vec<String> = Vec::new();
+        if labelled {
+            lists.push(s.value.clone());
+        }
+        for re in [&*PLACE_AFTER_PREP, &*PLACE_BEFORE_SITE] {
+            for c in re.captures_iter(&s.value) {
+                if let Some(g) = c.get(1) {
+                    lists.push(g.as_str().to_string());
+                }
+            }
+        }
+        for list in lists {
+            for name in LIST_SPLIT.split(&list) {
+                let name = clean_name(name, partner_names);
+                if name.is_empty() || out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                    continue;
+                }
+                out.push((name, s.text.clone()));
+            }
+        }
+    };
+    if let Some(i) = users_statement {
+        scan(&statements[i], &mut out, false);
+    }
+    for s in statements {
+        if s.label.as_deref().is_some_and(|l| LOCATION_LABEL.is_match(l)) {
+            scan(s, &mut out, true);
+        }
+    }
+    if out.is_empty() {
+        // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
+        for s in statements {
+            if PLACE_BEFORE_SITE.is_match(&s.value) && AFFECTED.is_match(&s.text) {
+                scan(s, &mut out, false);
+            }
+        }
+    }
+    out
+}
+
+/// Drops leading determiners and words that are never places; "" when nothing is left.
+fn clean_name(raw: &str, partner_names: &[String]) -> String {
+    let words: Vec<&str> = raw
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+        .split_whitespace()
+        .collect();
+    let Some(first) = words.iter().position(|w| {
+        let lw = w.to_lowercase();
+        !NOT_PLACES.contains(&lw.as_str()) && !partner_names.iter().any(|p| p.eq_ignore_ascii_case(w))
+    }) else {
+        return String::new();
+    };
+    let name = words[first..].join(" ");
+    if !name.starts_with(|c: char| c.is_uppercase() || c == '\'') || name.chars().count() < 2 {
+        return String::new();
+    }
+    // A name that is only a known non-place in its last word ("Leeds Office") keeps the place.
+    let mut kept: Vec<&str> = name.split_whitespace().collect();
+    while kept.len() > 1 && kept.last().is_some_and(|w| NOT_PLACES.contains(&w.to_lowercase().as_str())) {
+        kept.pop();
+    }
+    kept.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::text::statements;
+    use super::*;
+
+    fn run(text: &str) -> (Option<u64>, Vec<String>) {
+        let st = statements(text);
+        let users = affected_users(&st);
+        let locs = locations(&st, users.as_ref().map(|u| u.2), &["Cloudwise".to_string()]);
+        (users.map(|u| u.0), locs.into_iter().map(|l| l.0).collect())
+    }
+
+    #[test]
+    fn sums_sites_and_reads_separators() {
+        assert_eq!(run("120 users in Amsterdam and 35 in Rotterdam were affected."), (Some(155), vec!["Amsterdam".into(), "Rotterdam".into()]));
+        assert_eq!(run("All 1,200 staff in London and Manchester could not work.").0, Some(1200));
+        assert_eq!(run("Betroffen waren rund 1.200 Mitarbeiter an unseren Standorten München und Augsburg."), (Some(1200), vec!["München".into(), "Augsburg".into()]));
+    }
+
+    #[test]
+    fn subsets_are_not_added() {
+        assert_eq!(run("250 users were affected, 100 of them in Leeds.").0, Some(250));
+    }
+
+    #[test]
+    fn labelled_and_multiword_places() {
+        assert_eq!(run("Users affected: 135 (our New York and Boston offices)"), (Some(135), vec!["New York".into(), "Boston".into()]));
+        assert_eq!(run("Getroffen: ongeveer 65 medewerkers in Eindhoven en Den Bosch"), (Some(65), vec!["Eindhoven".into(), "Den Bosch".into()]));
+        assert_eq!(run("Roughly 60 people were affected at our Zwolle head office and the Deventer yard.").1, vec!["Zwolle".to_string(), "Deventer".into()]);
+    }
+
+    #[test]
+    fn licences_are_not_users() {
+        assert_eq!(run("Please add 6 more licences for our Cork office.").0, None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Cutting new text into statements (sentences and "Label: value" fields) and reading numbers.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+
+/// One unit of meaning: a sentence of running text or one labelled field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// The whole statement, whitespace folded.
+    pub text: String,
+    /// The field label, lower-cased, when the statement is "Label: value".
+    pub label: Option<String>,
+    /// The value part of a field, or the whole text.
+    pub value: String,
+}
+
+static FIELD: LazyLock<Regex> = re!(
+    r"^\s*(?:[-*•·]\s*)?(\p{L}[\p{L}\d ()/'’?.&-]{0,48}?)\s*(?::\s|:$|\t)\s*(.*)$",
+);
+static BULLET: LazyLock<Regex> = re!(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S");
+
+/// Splits text into statements; wrapped lines of one paragraph or field are joined.
+pub fn statements(text: &str) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let mut para = String::new();
+    let mut field: Option<(String, String)> = None;
+    let flush_para = |para: &mut String, out: &mut Vec<Statement>| {
+        for s in sentences(para) {
+            out.push(Statement { text: s.clone(), label: None, value: s });
+        }
+        para.clear();
+    };
+    let flush_field = |field: &mut Option<(String, String)>, out: &mut Vec<Statement>| {
+        if let Some((label, value)) = field.take() {
+            let value = fold(&value);
+            out.push(Statement { text: format!("{label}: {value}"), label: Some(label.to_lowercase()), value });
+        }
+    };
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            flush_field(&mut field, &mut out);
+            flush_para(&mut para, &mut out);
+            continue;
+        }
+        let indented = line.starts_with([' ', '\t']);
+        if let Some((_, value)) = field.as_mut() {
+            if indented && !BULLET.is_match(line) && !is_field(line) {
+                value.push(' ');
+                value.push_str(trimmed);
+                continue;
+            }
+        }
+        if let Some(c) = FIELD.captures(line).filter(|_| is_field(line)) {
+            flush_field(&mut field, &mut out);
+            flush_para(&mut para, &mut out);
+            let label = c.get(1).map_or("", |m| m.as_str()).trim().to_string();
+            let value = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
+            field = Some((label, value));
+            continue;
+        }
+        if BULLET.is_match(line) {
+            flush_field(&mut field, &mut out);
+            flush_para(&mut para, &mut out);
+            field = Some((String::new(), trimmed.trim_start_matches(['-', '*', '•', '·']).trim().to_string()));
+            continue;
+        }
+        flush_field(&mut field, &mut out);
+        if !para.is_empty() {
+            para.push(' ');
+        }
+        para.push_str(trimmed);
+    }
+    flush_field(&mut field, &mut out);
+    flush_para(&mut para, &mut out);
+    // An unlabelled bullet is a plain statement.
+    for s in &mut out {
+        if s.label.as_deref() == Some("") {
+            s.label = None;
+            s.text = s.value.clone();
+        }
+    }
+    out
+}
+
+/// A "Label: value" line whose label is short and not a sentence with a colon in it.
+fn is_field(line: &str) -> bool {
+    let Some(c) = FIELD.captures(line) else { return false };
+    let label = c.get(1).map_or("", |m| m.as_str()).trim();
+    let words = label.split_whitespace().count();
+    // Times like "10:30" and URLs are not labels; labels are a few words.
+    words <= 7 && !label.ends_with(|c: char| c.is_ascii_digit()) && !label.contains("http")
+}
+
+fn fold(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+const ABBREVIATIONS: &[&str] = &[
+    "ca", "approx", "appr", "etc", "e.g", "i.e", "eg", "ie", "nr", "no", "tel", "mr", "mrs", "ms",
+    "dr", "st", "vs", "z.b", "bzw", "ggf", "inkl", "incl", "evt", "o.a", "m.b.t", "resp", "mw",
+    "dhr", "mevr", "hr", "fr", "u.a", "d.h", "ong",
+];
+
+/// Splits a paragraph into sentences, not at "ca. 80", "5. März" or "Mr. X".
+pub fn sentences(para: &str) -> Vec<String> {
+    let para = fold(para);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = para.as_bytes();
+    for (i, c) in para.char_indices() {
+        if !matches!(c, '.' | '?' | '!') || bytes.get(i + 1) != Some(&b' ') {
+            continue;
+        }
+        let next = para[i + 2..].chars().next();
+        if !next.is_some_and(|n| n.is_uppercase() || n == '"' || n == '(') {
+            continue;
+        }
+        if c == '.' {
+            let word = para[start..i].rsplit(' ').next().unwrap_or_default().to_lowercase();
+            if word.is_empty()
+                || word.chars().all(|w| w.is_ascii_digit())
+                || ABBREVIATIONS.contains(&word.as_str())
+                || word.chars().count() == 1
+            {
+                continue;
+            }
+        }
+        out.push(para[start..=i].trim().to_string());
+        start = i + 2;
+    }
+    if start < para.len() && !para[start..].trim().is_empty() {
+        out.push(para[start..].trim().to_string());
+    }
+    out
+}
+
+static INTEGER: LazyLock<Regex> = re!(r"^\d{1,3}(?:[.,\u{a0}\u{202f} ]\d{3})+$|^\d+$");
+
+/// Reads an integer written with optional thousands separators: "1,200", "1.200", "1 200".
+pub fn parse_count(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if !INTEGER.is_match(s) {
+        return None;
+    }
+    s.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_bullets_and_wrapped_values() {
+        let st = statements(
+            "Hello there.\n\nTenant ID:        abc\nWhat we tried:    restarted Outlook,\n                  cleared caches\n* Affected: all staff\n  in London\nNext sentence. Another one.\n",
+        );
+        let texts: Vec<_> = st.iter().map(|s| (s.label.clone(), s.value.clone())).collect();
+        assert_eq!(texts[0], (None, "Hello there.".into()));
+        assert_eq!(texts[1], (Some("tenant id".into()), "abc".into()));
+        assert_eq!(texts[2], (Some("what we tried".into()), "restarted Outlook, cleared caches".into()));
+        assert_eq!(texts[3], (Some("affected".into()), "all staff in London".into()));
+        assert_eq!(texts[4], (None, "Next sentence.".into()));
+        assert_eq!(texts[5], (None, "Another one.".into()));
+    }
+
+    #[test]
+    fn tab_separated_cells_are_fields() {
+        let st = statements("Tenant ID\t6b0d549b\t\nStart\t08:10 GMT\t\n");
+        assert_eq!(st[0].label.as_deref(), Some("tenant id"));
+        assert_eq!(st[1].value, "08:10 GMT");
+    }
+
+    #[test]
+    fn sentences_keep_abbreviations_and_dates() {
+        let s = sentences("Betroffen waren ca. 80 Mitarbeiter am 5. März. Danach ging es. Mr. Smith said so.");
+        assert_eq!(s, vec!["Betroffen waren ca. 80 Mitarbeiter am 5. März.", "Danach ging es.", "Mr. Smith said so."]);
+    }
+
+    #[test]
+    fn counts_with_separators() {
+        assert_eq!(parse_count("1,200"), Some(1200));
+        assert_eq!(parse_count("1.200"), Some(1200));
+        assert_eq!(parse_count("12"), Some(12));
+        assert_eq!(parse_count("1.20"), None);
+    }
+}

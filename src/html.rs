@@ -1,0 +1,211 @@
+//! HTML to plain text, keeping table cells and quoted blocks visible to the extractors.
+//!
+//! mail-parser's own converter drops cell boundaries, which glues "Tenant ID" to its
+//! value in HTML-only mails; this one ends each cell with a tab and each row with a
+//! newline, and prefixes `<blockquote>` content with `> ` so quote stripping sees it.
+
+/// Converts an HTML body to text: block tags become line breaks, cells tab-separated.
+pub fn to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut quote_depth = 0usize;
+    let mut skip_until: Option<&'static str> = None;
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        if skip_until.is_none() {
+            push_text(&mut out, &rest[..lt], quote_depth);
+        }
+        let after = &rest[lt + 1..];
+        if after.starts_with("!--") {
+            rest = match after.find("-->") {
+                Some(end) => &after[end + 3..],
+                None => "",
+            };
+            continue;
+        }
+        let Some(gt) = after.find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &after[..gt];
+        rest = &after[gt + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if let Some(wanted) = skip_until {
+            if closing && name == wanted {
+                skip_until = None;
+            }
+            continue;
+        }
+        match name.as_str() {
+            "script" | "style" | "head" | "title" if !closing => {
+                skip_until = Some(match name.as_str() {
+                    "script" => "script",
+                    "style" => "style",
+                    "head" => "head",
+                    _ => "title",
+                });
+            }
+            "blockquote" => {
+                quote_depth = if closing { quote_depth.saturating_sub(1) } else { quote_depth + 1 };
+                newline(&mut out, quote_depth);
+            }
+            "td" | "th" if closing => out.push('\t'),
+            "li" if !closing => {
+                newline(&mut out, quote_depth);
+                out.push_str("* ");
+            }
+            "br" | "p" | "div" | "tr" | "table" | "ul" | "ol" | "li" | "h1" | "h2" | "h3"
+            | "h4" | "h5" | "h6" | "hr" | "pre" | "section" | "article" | "header"
+            | "footer" => newline(&mut out, quote_depth),
+            _ => {}
+        }
+    }
+    if skip_until.is_none() {
+        push_text(&mut out, rest, quote_depth);
+    }
+    // Collapse the runs of blank lines that nested block tags leave behind.
+    let mut result = String::with_capacity(out.len());
+    let mut blank = 0;
+    for line in out.lines() {
+        let line = line.trim_end();
+        if line.trim().is_empty() || line.trim() == ">" {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        result.push_str(line);
+        result.push('\n');
+    }
+    result
+}
+
+fn newline(out: &mut String, quote_depth: usize) {
+    out.push('\n');
+    for _ in 0..quote_depth {
+        out.push_str("> ");
+    }
+}
+
+/// Appends a text run with HTML whitespace collapsed and entities decoded.
+fn push_text(out: &mut String, text: &str, quote_depth: usize) {
+    let mut last_space = out.ends_with([' ', '\n', '\t']);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+                last_space = true;
+            }
+            continue;
+        }
+        if c == '&' {
+            let tail = &text[i + 1..];
+            if let Some(semi) = tail.find(';').filter(|&s| s <= 10) {
+                if let Some(decoded) = decode_entity(&tail[..semi]) {
+                    if decoded.is_whitespace() {
+                        if !last_space {
+                            out.push(' ');
+                        }
+                        last_space = true;
+                    } else {
+                        out.push(decoded);
+                        last_space = false;
+                    }
+                    for _ in 0..semi + 1 {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+        }
+        if out.ends_with('\n') {
+            for _ in 0..quote_depth {
+                out.push_str("> ");
+            }
+        }
+        out.push(c);
+        last_space = false;
+    }
+}
+
+fn decode_entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "nbsp" | "ensp" | "emsp" | "thinsp" => ' ',
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "euro" => '€',
+        "copy" => '©',
+        "reg" => '®',
+        "middot" => '·',
+        "bull" => '•',
+        "auml" => 'ä',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "Auml" => 'Ä',
+        "Ouml" => 'Ö',
+        "Uuml" => 'Ü',
+        "szlig" => 'ß',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "euml" => 'ë',
+        "iuml" => 'ï',
+        "ccedil" => 'ç',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_stay_apart() {
+        let t = to_text("<table><tr><th>Tenant ID</th><td>abc</td></tr><tr><td>Users</td><td>5</td></tr></table>");
+        assert!(t.contains("Tenant ID\tabc"), "{t:?}");
+        assert!(t.contains("Users\t5"), "{t:?}");
+    }
+
+    #[test]
+    fn entities_and_scripts() {
+        let t = to_text("<head><title>x</title></head><p>A&nbsp;&amp;&#39;B&ndash;C</p><script>evil()</script>");
+        assert_eq!(t.trim(), "A &'B–C");
+    }
+
+    #[test]
+    fn blockquote_is_marked_as_quote() {
+        let t = to_text("<p>new</p><blockquote><p>old text</p></blockquote>");
+        assert!(t.lines().any(|l| l.starts_with("> old text")), "{t:?}");
+    }
+
+    #[test]
+    fn unterminated_markup_does_not_panic() {
+        for s in ["<", "<p", "&", "&#xZZZ;", "&#99999999;", "<!-- x", "<script>"] {
+            let _ = to_text(s);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Separating the sender's new text from quoted history and the signature.
+//!
+//! Replies keep the thread below the new text; only the new part is evidence of this
+//! message. Forwards are the opposite: the forwarded mail *is* the content (a colleague
+//! forwarding the customer's request), so its text is kept after the marker.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+
+/// The parts of a body that extraction reads differently.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Parts {
+    /// The sender's own new text, without quotes and signature.
+    pub new_text: String,
+    /// The signature block (closing phrase onwards): contact details live here.
+    pub signature: String,
+}
+
+static REPLY_SEPARATOR: LazyLock<Regex> = re!(
+    r"(?i)^\s*-{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|urspr(ü|ue)ngliche nachricht|message d'origine)\s*-{2,}\s*$",
+);
+static FORWARD_SEPARATOR: LazyLock<Regex> = re!(
+    r"(?i)^\s*(-{2,}\s*(forwarded message|doorgestuurd bericht|weitergeleitete nachricht|message transféré|original message)\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|begin doorgestuurd bericht:)\s*$",
+);
+static WROTE_START: LazyLock<Regex> = re!(r"(?i)^\s*(on|op|am|le|el)\s.{4,}");
+static WROTE_END: LazyLock<Regex> = re!(
+    r"(?i)(wrote|schreef|schrieb|a écrit|escribió)(\s+[^:]{0,60})?:\s*$",
+);
+static HEADER_FROM: LazyLock<Regex> = re!(r"(?i)^\s*\*?(from|van|von|de|da)\s*:\*?\s*\S");
+static HEADER_SENT: LazyLock<Regex> = re!(
+    r"(?i)^\s*\*?(sent|date|verzonden|datum|gesendet|envoyé|verstuurd)\s*:\*?\s*\S",
+);
+static UNDERSCORES: LazyLock<Regex> = re!(r"^\s*_{10,}\s*$");
+static CLOSING: LazyLock<Regex> = re!(
+    r"(?i)^\s*(kind regards|best regards|warm regards|with kind regards|with best regards|regards|best wishes|all the best|many thanks|thanks(?: again| in advance| a lot)?|thank you(?: very much)?|cheers|sincerely|yours sincerely|yours faithfully|best|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hartelijke groet(?:en)?|met groet|groet(?:en|jes)?|mvg|alvast bedankt|bedankt|dank je wel|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|viele gr(?:ü|ue)(?:ß|ss)e|beste gr(?:ü|ue)(?:ß|ss)e|liebe gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|mfg|vielen dank|danke(?: schön)?)\s*[,.!]?\s*(\p{Lu}[\p{L}.' -]{0,30})?\s*$",
+);
+static FORWARD_SUBJECT: LazyLock<Regex> = re!(r"(?i)^\s*(fwd?|wg|doorst|tr|fw)\s*:");
+
+/// Splits a body into new text and signature, dropping quoted history.
+pub fn split(body: &str, subject: &str) -> Parts {
+    let is_forward = FORWARD_SUBJECT.is_match(subject);
+    let lines: Vec<&str> = body.lines().collect();
+    let mut parts = Parts::default();
+    let mut in_signature = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim();
+        if trimmed.starts_with('>') {
+            i += 1;
+            continue;
+        }
+        if FORWARD_SEPARATOR.is_match(line) || (is_forward && starts_header_block(&lines, i)) {
+            // Forwarded content counts: skip its header block and keep reading.
+            i = skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
+            in_signature = false;
+            parts.new_text.push('\n');
+            continue;
+        }
+        if REPLY_SEPARATOR.is_match(line) || starts_header_block(&lines, i) || wrote_line(&lines, i) {
+            break;
+        }
+        if UNDERSCORES.is_match(line)
+            && (i + 1..lines.len().min(i + 3)).any(|j| HEADER_FROM.is_match(lines[j]))
+        {
+            if is_forward {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        if line == "-- " || trimmed == "--" || (!in_signature && CLOSING.is_match(line)) {
+            in_signature = true;
+        }
+        let target = if in_signature { &mut parts.signature } else { &mut parts.new_text };
+        target.push_str(line);
+        target.push('\n');
+        i += 1;
+    }
+    parts
+}
+
+fn starts_header_block(lines: &[&str], i: usize) -> bool {
+    HEADER_FROM.is_match(lines[i])
+        && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.is_match(lines[j]))
+}
+
+/// Returns the index after a forwarded header block (From:/Date:/Subject:/To: lines).
+fn skip_header_block(lines: &[&str], mut i: usize) -> usize {
+    static FIELD: LazyLock<Regex> = re!(
+        r"(?i)^\s*\*?(from|van|von|de|sent|date|datum|verzonden|gesendet|to|aan|an|cc|subject|onderwerp|betreff|objet)\s*:",
+    );
+    while i < lines.len() && (FIELD.is_match(lines[i]) || lines[i].trim().is_empty()) {
+        i += 1;
+        if i < lines.len() && !lines[i].trim().is_empty() && !FIELD.is_match(lines[i]) {
+            break;
+        }
+    }
+    i
+}
+
+/// "On Tue, 20 Jan 2026 at 11:02, Sanne <s@x> wrote:", possibly wrapped over 3 lines.
+fn wrote_line(lines: &[&str], i: usize) -> bool {
+    if !WROTE_START.is_match(lines[i]) {
+        return false;
+    }
+    let mut joined = String::new();
+    for line in lines.iter().skip(i).take(3) {
+        joined.push_str(line.trim());
+        if WROTE_END.is_match(&joined) {
+            return true;
+        }
+        joined.push(' ');
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_quote_and_gt_lines_are_dropped() {
+        let p = split("New text here.\n\nOn Tue, 20 Jan 2026 at 11:02, Sanne <s@x.example>\nwrote:\n> old EX1011845\n", "Re: x");
+        assert_eq!(p.new_text.trim(), "New text here.");
+    }
+
+    #[test]
+    fn outlook_blocks_in_three_languages_cut() {
+        for (from, sent) in [("From", "Sent"), ("Van", "Verzonden"), ("Von", "Gesendet")] {
+            let body = format!("Nieuw.\n\n{from}: Tom <t@x>\n{sent}: Monday 9 March\nTo: a\n\nOld SP1234567\n");
+            assert_eq!(split(&body, "RE: y").new_text.trim(), "Nieuw.");
+        }
+        let body = "Hallo\n-----Ursprüngliche Nachricht-----\nalt\n";
+        assert_eq!(split(body, "").new_text.trim(), "Hallo");
+        let body = "Hoi\nOp 9 mrt. 2026 om 10:00 schreef Tom <t@x>:\noud\n";
+        assert_eq!(split(body, "").new_text.trim(), "Hoi");
+        let body = "Hallo\nAm 09.03.2026 um 10:00 schrieb Tom:\nalt\n";
+        assert_eq!(split(body, "").new_text.trim(), "Hallo");
+    }
+
+    #[test]
+    fn signature_is_kept_apart() {
+        let p = split("Please claim EX123456.\n\nKind regards,\nJo Bloggs\n+31 6 1234 5678\n", "");
+        assert_eq!(p.new_text.trim(), "Please claim EX123456.");
+        assert!(p.signature.contains("+31 6 1234 5678"));
+        let p = split("Thanks again for the help. We need more.\n-- \nJo\n", "");
+        assert!(p.new_text.contains("We need more"));
+        assert!(p.signature.starts_with("-- \nJo"), "{p:?}");
+    }
+
+    #[test]
+    fn forwarded_mail_is_content() {
+        let body = "See below.\n\n---------- Forwarded message ---------\nFrom: Cust <c@cust.example>\nDate: Mon, 2 Mar 2026\nSubject: outage\nTo: me\n\nTenant 1234 EX1234567 was down.\n";
+        let p = split(body, "Fwd: outage");
+        assert!(p.new_text.contains("EX1234567"), "{p:?}");
+        let body = "FYI\n\nFrom: Cust <c@cust.example>\nSent: Monday\nTo: me\nSubject: outage\n\nEX7654321 was down.\n";
+        assert!(split(body, "FW: outage").new_text.contains("EX7654321"));
+        assert!(!split(body, "RE: outage").new_text.contains("EX7654321"));
+    }
+}
