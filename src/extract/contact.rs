@@ -18,7 +18,7 @@ pub struct Contact {
 }
 
 static EMAIL: LazyLock<Regex> = re!(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b");
-static PHONE: LazyLock<Regex> = re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}");
+static PHONE: LazyLock<Regex> = re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,4}){1,4}");
 static CONTACT_LABEL: LazyLock<Regex> = re!(
     r"(?i)^(contact|contactpersoon|contact person|contact for this claim|contact details|contactgegevens|ansprechpartner\w*|kontakt\w*|point of contact)",
 );

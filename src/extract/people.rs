@@ -24,6 +24,11 @@ static USER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     crate::regex(&format!(r"(?i)affected|impacted|getroffen|betroffen|aantal|anzahl|^who$|^wie$|number of|{USER_NOUNS}"))
 });
 
+fn follows_month(before: &str) -> bool {
+    let word = before.trim_end().trim_end_matches([',', '.']).rsplit(' ').next().unwrap_or_default().to_lowercase();
+    super::when::month_number(&word).is_some()
+}
+
 /// Total affected users and the statement it came from.
 pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
     let mut best: Option<(u64, String, usize, u8)> = None;
@@ -32,6 +37,8 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         let counts: Vec<(usize, u64)> = COUNT_NOUN
             .captures_iter(&s.value)
             .filter_map(|c| c.get(1).and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n))))
+            // "11 March 2026 our users": a year after a month is not a head count.
+            .filter(|(at, _)| !follows_month(&s.value[..*at]))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 COUNT_IN_PLACE

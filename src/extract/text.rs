@@ -33,8 +33,13 @@ pub fn statements(text: &str) -> Vec<Statement> {
     };
     let flush_field = |field: &mut Option<(String, String)>, out: &mut Vec<Statement>| {
         if let Some((label, value)) = field.take() {
-            let value = fold(&value);
-            out.push(Statement { text: format!("{label}: {value}"), label: Some(label.to_lowercase()), value });
+            // The label belongs to the first sentence; later ones stand on their own.
+            let mut sentences = sentences(&value).into_iter();
+            let first = sentences.next().unwrap_or_default();
+            out.push(Statement { text: format!("{label}: {first}"), label: Some(label.to_lowercase()), value: first });
+            for s in sentences {
+                out.push(Statement { text: s.clone(), label: None, value: s });
+            }
         }
     };
     for line in text.lines() {

@@ -54,7 +54,8 @@ pub struct Token {
 
 const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|januari|februari|maart|mei|juni|juli|augustus|oktober|januar|jänner|februar|märz|maerz|mai|dezember|jan|feb|mar|mrt|apr|jun|jul|aug|sept|sep|oct|okt|nov|dec|dez";
 
-fn month_number(name: &str) -> Option<u32> {
+/// The month number of an English, Dutch or German month name or abbreviation.
+pub fn month_number(name: &str) -> Option<u32> {
     let n = name.to_lowercase();
     let n = n.trim_end_matches('.');
     Some(match n {
@@ -93,7 +94,7 @@ static WEEKDAY: LazyLock<Regex> = re!(
     r"(?i)\b(?:(last|previous|past|afgelopen|vorige|letzten|letzte|vergangenen|vergangene)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag)\b",
 );
 static TIME: LazyLock<Regex> = re!(
-    r"(?i)\b([01]?\d|2[0-4])(?:[:.]|h|u)([0-5]\d)(?::[0-5]\d)?\b(?:\s*(a\.?m\b\.?|p\.?m\b\.?))?(?:\s*(?:uur|uhr|u|h|hrs|o'clock)\b)?",
+    r"(?i)\b([01]?\d|2[0-4])(?:[:.]|h|u)([0-5]\d)(?::[0-5]\d)?(?:\s*(am\b|pm\b|a\.m\.|p\.m\.)|\b|Z\b)(?:\s*(?:uur|uhr|u|h|hrs|o'clock)\b)?",
 );
 static HOUR_MERIDIEM: LazyLock<Regex> = re!(r"(?i)\b(1[0-2]|0?[1-9])\s*(a\.?m\b\.?|p\.?m\b\.?)");
 static HOUR_UHR: LazyLock<Regex> = re!(r"(?i)\b([01]?\d|2[0-4])\s*(uhr|uur|o'clock)\b");
@@ -200,9 +201,24 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
         add(&mut out, Kind::Date { date, year_given: false }, s, e);
     }
+    // Offsets first: "UTC-05:00" must not become a clock time.
+    for c in ZONE_OFFSET.captures_iter(text) {
+        let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") { 1 } else { -1 };
+        let (Some(h), m) = (num(&c, 2), num(&c, 3).unwrap_or(0)) else { continue };
+        if h > 14 || m > 59 {
+            continue;
+        }
+        let (s, e) = span(&c, 0);
+        add(&mut out, Kind::Zone(Zone::Fixed(sign * (h as i32 * 3600 + m as i32 * 60))), s, e);
+    }
     for c in TIME.captures_iter(text) {
         let (Some(hour), Some(minute)) = (num(&c, 1), num(&c, 2)) else { continue };
-        let (s, e) = span(&c, 0);
+        let (s, mut e) = span(&c, 0);
+        // "13:05Z": the Z is the zone.
+        let zulu = text[s..e].ends_with(['Z', 'z']);
+        if zulu {
+            e -= 1;
+        }
         // "2.50 hours" is a duration and "1.200" a number, not clock times.
         let after = text[e..].trim_start().to_lowercase();
         if ["hour", "uur ", "minut", "stund"].iter().any(|w| after.starts_with(w))
@@ -216,6 +232,9 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             continue;
         }
         add(&mut out, Kind::Time { hour, minute, pm }, s, e);
+        if zulu {
+            add(&mut out, Kind::Zone(Zone::Fixed(0)), e, e + 1);
+        }
     }
     for c in HOUR_MERIDIEM.captures_iter(text) {
         let Some(hour) = num(&c, 1) else { continue };
@@ -239,15 +258,6 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let hour = if matches!(word.as_str(), "noon" | "midday" | "mittag") { 12 } else { 24 };
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Time { hour, minute: 0, pm: None }, s, e);
-    }
-    for c in ZONE_OFFSET.captures_iter(text) {
-        let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") { 1 } else { -1 };
-        let (Some(h), m) = (num(&c, 2), num(&c, 3).unwrap_or(0)) else { continue };
-        if h > 14 || m > 59 {
-            continue;
-        }
-        let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Zone(Zone::Fixed(sign * (h as i32 * 3600 + m as i32 * 60))), s, e);
     }
     for c in ZONE_ABBR.captures_iter(text) {
         let abbr = c.get(1).map_or("", |g| g.as_str());
