@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::eval;
@@ -52,7 +52,11 @@ pub fn run(cli: Cli) -> Result<i32> {
     let extractor = Extractor::new(&config.extract)?;
     match cli.command {
         Command::Extract { files } => extract(&extractor, &files),
-        Command::Eval { dir, verbose, fail_under } => {
+        Command::Eval {
+            dir,
+            verbose,
+            fail_under,
+        } => {
             let report = eval::run(&dir, &extractor)?;
             print!("{}", report.render(verbose));
             if let Some(min) = fail_under {
@@ -108,9 +112,4 @@ pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
             e
         }
     }
-}
-
-/// Whether a path looks like it is in the repository's examples (for README hints).
-pub fn is_example(path: &Path) -> bool {
-    path.components().any(|c| c.as_os_str() == "examples")
 }

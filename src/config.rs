@@ -92,10 +92,32 @@ fn default_prefixes() -> BTreeMap<String, String> {
 
 fn default_personal_domains() -> Vec<String> {
     [
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
-        "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de",
-        "t-online.de", "hotmail.nl", "live.nl", "outlook.nl", "ziggo.nl", "kpnmail.nl", "planet.nl",
-        "home.nl", "xs4all.nl", "telenet.be", "skynet.be",
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "t-online.de",
+        "hotmail.nl",
+        "live.nl",
+        "outlook.nl",
+        "ziggo.nl",
+        "kpnmail.nl",
+        "planet.nl",
+        "home.nl",
+        "xs4all.nl",
+        "telenet.be",
+        "skynet.be",
     ]
     .into_iter()
     .map(str::to_string)
@@ -105,13 +127,19 @@ fn default_personal_domains() -> Vec<String> {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Config::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: origin.to_string(), source })?;
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: origin.to_string(),
+            source,
+        })?;
         config.extract.validate()?;
         Ok(config)
     }
@@ -128,7 +156,9 @@ impl ExtractConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         let all = self.prefixes();
         if all.is_empty() {
-            return Err(ConfigError::Invalid("extract.incident-prefixes is empty: no incident could ever be found".into()));
+            return Err(ConfigError::Invalid(
+                "extract.incident-prefixes is empty: no incident could ever be found".into(),
+            ));
         }
         for prefix in all.keys() {
             if prefix.len() != 2 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
@@ -147,15 +177,24 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = Config::parse("[extract]\npartner-name = [\"x\"]\n", "t.toml").err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Config::parse("[extract]\npartner-name = [\"x\"]\n", "t.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("partner-name"), "{err}");
         assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]
     fn prefixes_validated_and_extended() {
-        assert!(Config::parse("[extract]\nextra-incident-prefixes = { ex = \"x\" }\n", "t").is_err());
-        let c = Config::parse("[extract]\nextra-incident-prefixes = { CP = \"Copilot\" }\n", "t").ok();
+        assert!(
+            Config::parse("[extract]\nextra-incident-prefixes = { ex = \"x\" }\n", "t").is_err()
+        );
+        let c = Config::parse(
+            "[extract]\nextra-incident-prefixes = { CP = \"Copilot\" }\n",
+            "t",
+        )
+        .ok();
         let prefixes = c.map(|c| c.extract.prefixes()).unwrap_or_default();
         assert!(prefixes.contains_key("CP") && prefixes.contains_key("EX"));
     }

@@ -68,7 +68,11 @@ impl SetScore {
     /// Harmonic mean of precision and recall.
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 }
 
@@ -77,9 +81,22 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// The list fields scored with precision/recall, in report order.
-pub const SET_FIELDS: [&str; 5] = ["incident_ids", "tenant_ids", "ticket_refs", "downtime", "locations"];
+pub const SET_FIELDS: [&str; 5] = [
+    "incident_ids",
+    "tenant_ids",
+    "ticket_refs",
+    "downtime",
+    "locations",
+];
 /// The scalar fields scored by accuracy, in report order.
-pub const SCALAR_FIELDS: [&str; 6] = ["kind", "affected_users", "purchased_via_csp", "credit_requested", "advisory", "language"];
+pub const SCALAR_FIELDS: [&str; 6] = [
+    "kind",
+    "affected_users",
+    "purchased_via_csp",
+    "credit_requested",
+    "advisory",
+    "language",
+];
 
 /// The result of an evaluation run.
 #[derive(Debug, Clone, Default)]
@@ -104,16 +121,30 @@ impl Report {
 
     /// F1 of one list field by name.
     pub fn f1(&self, field: &str) -> Option<f64> {
-        SET_FIELDS.iter().position(|f| *f == field).map(|i| self.sets[i].f1())
+        SET_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .map(|i| self.sets[i].f1())
     }
 
     /// The printed table.
     pub fn render(&self, verbose: bool) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "{} messages", self.messages);
-        let _ = writeln!(s, "{:<20} {:>9} {:>9} {:>9}", "field", "precision", "recall", "f1");
+        let _ = writeln!(
+            s,
+            "{:<20} {:>9} {:>9} {:>9}",
+            "field", "precision", "recall", "f1"
+        );
         for (name, score) in SET_FIELDS.iter().zip(&self.sets) {
-            let _ = writeln!(s, "{:<20} {:>9.3} {:>9.3} {:>9.3}", name, score.precision(), score.recall(), score.f1());
+            let _ = writeln!(
+                s,
+                "{:<20} {:>9.3} {:>9.3} {:>9.3}",
+                name,
+                score.precision(),
+                score.recall(),
+                score.f1()
+            );
         }
         let _ = writeln!(s, "{:<20} {:>9}", "field", "accuracy");
         for (name, correct) in SCALAR_FIELDS.iter().zip(&self.correct) {
@@ -175,10 +206,16 @@ pub fn run(dir: &Path, extractor: &Extractor) -> Result<Report, EvalError> {
         let raw = std::fs::read(&eml).map_err(read_err(&eml))?;
         let truth_path = eml.with_extension("json");
         let truth_text = std::fs::read_to_string(&truth_path).map_err(read_err(&truth_path))?;
-        let truth: Truth = serde_json::from_str(&truth_text)
-            .map_err(|source| EvalError::Truth { path: truth_path.display().to_string(), source })?;
+        let truth: Truth =
+            serde_json::from_str(&truth_text).map_err(|source| EvalError::Truth {
+                path: truth_path.display().to_string(),
+                source,
+            })?;
         let got = extractor.extract(&raw);
-        let name = eml.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = eml
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         score(&mut report, &name, &truth, &got);
     }
     Ok(report)
@@ -189,7 +226,11 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
     let windows = |w: &[crate::extract::Window]| -> Vec<String> {
         w.iter()
             .map(|w| {
-                let f = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("null".into(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+                let f = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("null".into(), |t| {
+                        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+                    })
+                };
                 format!("{}/{}/{}", f(w.start), f(w.end), w.minutes)
             })
             .collect()
@@ -197,7 +238,14 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
     let truth_windows: Vec<String> = truth
         .downtime
         .iter()
-        .map(|w| format!("{}/{}/{}", w.start.as_deref().unwrap_or("null"), w.end.as_deref().unwrap_or("null"), w.minutes))
+        .map(|w| {
+            format!(
+                "{}/{}/{}",
+                w.start.as_deref().unwrap_or("null"),
+                w.end.as_deref().unwrap_or("null"),
+                w.minutes
+            )
+        })
         .collect();
     let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
     let pairs: [(Vec<String>, Vec<String>); 5] = [
@@ -216,14 +264,26 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
         s.fp += have.len() - tp;
         s.fn_ += want.len() - tp;
         if want != have {
-            report.mistakes.push(format!("{name}: {} expected {want:?}, got {have:?}", SET_FIELDS[i]));
+            report.mistakes.push(format!(
+                "{name}: {} expected {want:?}, got {have:?}",
+                SET_FIELDS[i]
+            ));
         }
     }
     let scalars = [
         (truth.kind.clone(), got.kind.as_str().to_string()),
-        (format!("{:?}", truth.affected_users), format!("{:?}", got.affected_users)),
-        (format!("{:?}", truth.purchased_via_csp), format!("{:?}", got.purchased_via_csp)),
-        (truth.credit_requested.to_string(), got.credit_requested.to_string()),
+        (
+            format!("{:?}", truth.affected_users),
+            format!("{:?}", got.affected_users),
+        ),
+        (
+            format!("{:?}", truth.purchased_via_csp),
+            format!("{:?}", got.purchased_via_csp),
+        ),
+        (
+            truth.credit_requested.to_string(),
+            got.credit_requested.to_string(),
+        ),
         (truth.advisory.to_string(), got.advisory.to_string()),
         (truth.language.clone(), got.language.to_string()),
     ];
@@ -231,7 +291,10 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
         if want == have {
             report.correct[i] += 1;
         } else {
-            report.mistakes.push(format!("{name}: {} expected {want}, got {have}", SCALAR_FIELDS[i]));
+            report.mistakes.push(format!(
+                "{name}: {} expected {want}, got {have}",
+                SCALAR_FIELDS[i]
+            ));
         }
     }
 }

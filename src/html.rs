@@ -51,7 +51,11 @@ pub fn to_text(html: &str) -> String {
                 });
             }
             "blockquote" => {
-                quote_depth = if closing { quote_depth.saturating_sub(1) } else { quote_depth + 1 };
+                quote_depth = if closing {
+                    quote_depth.saturating_sub(1)
+                } else {
+                    quote_depth + 1
+                };
                 newline(&mut out, quote_depth);
             }
             "td" | "th" if closing => out.push('\t'),
@@ -60,8 +64,9 @@ pub fn to_text(html: &str) -> String {
                 out.push_str("* ");
             }
             "br" | "p" | "div" | "tr" | "table" | "ul" | "ol" | "li" | "h1" | "h2" | "h3"
-            | "h4" | "h5" | "h6" | "hr" | "pre" | "section" | "article" | "header"
-            | "footer" => newline(&mut out, quote_depth),
+            | "h4" | "h5" | "h6" | "hr" | "pre" | "section" | "article" | "header" | "footer" => {
+                newline(&mut out, quote_depth)
+            }
             _ => {}
         }
     }
@@ -185,14 +190,18 @@ mod tests {
 
     #[test]
     fn table_cells_stay_apart() {
-        let t = to_text("<table><tr><th>Tenant ID</th><td>abc</td></tr><tr><td>Users</td><td>5</td></tr></table>");
+        let t = to_text(
+            "<table><tr><th>Tenant ID</th><td>abc</td></tr><tr><td>Users</td><td>5</td></tr></table>",
+        );
         assert!(t.contains("Tenant ID\tabc"), "{t:?}");
         assert!(t.contains("Users\t5"), "{t:?}");
     }
 
     #[test]
     fn entities_and_scripts() {
-        let t = to_text("<head><title>x</title></head><p>A&nbsp;&amp;&#39;B&ndash;C</p><script>evil()</script>");
+        let t = to_text(
+            "<head><title>x</title></head><p>A&nbsp;&amp;&#39;B&ndash;C</p><script>evil()</script>",
+        );
         assert_eq!(t.trim(), "A &'B–C");
     }
 
@@ -204,7 +213,15 @@ mod tests {
 
     #[test]
     fn unterminated_markup_does_not_panic() {
-        for s in ["<", "<p", "&", "&#xZZZ;", "&#99999999;", "<!-- x", "<script>"] {
+        for s in [
+            "<",
+            "<p",
+            "&",
+            "&#xZZZ;",
+            "&#99999999;",
+            "<!-- x",
+            "<script>",
+        ] {
             let _ = to_text(s);
         }
     }

@@ -30,4 +30,3 @@ use regex::Regex;
 pub(crate) fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }
-

@@ -91,7 +91,9 @@ const KEPT_HEADERS: &[&str] = &[
 
 fn from_message(msg: &Message<'_>, depth: usize) -> Email {
     let mut email = Email {
-        message_id: msg.message_id().map(|s| s.trim_matches(['<', '>', ' ']).to_string()),
+        message_id: msg
+            .message_id()
+            .map(|s| s.trim_matches(['<', '>', ' ']).to_string()),
         subject: msg.subject().unwrap_or_default().trim().to_string(),
         ..Email::default()
     };
@@ -106,7 +108,9 @@ fn from_message(msg: &Message<'_>, depth: usize) -> Email {
     }
     email.date = msg.date().and_then(to_chrono);
     if msg.date().is_some() && email.date.is_none() {
-        email.problems.push("Date header is not a valid date".into());
+        email
+            .problems
+            .push("Date header is not a valid date".into());
     }
     for value in [msg.in_reply_to(), msg.references()] {
         match value {
@@ -143,9 +147,13 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         if is_report && i > 0 {
             break;
         }
-        let Some(part) = msg.parts.get(*part_id as usize) else { continue };
+        let Some(part) = msg.parts.get(*part_id as usize) else {
+            continue;
+        };
         if part.is_encoding_problem {
-            email.problems.push(format!("body part {part_id} has an encoding problem"));
+            email
+                .problems
+                .push(format!("body part {part_id} has an encoding problem"));
         }
         let text = match &part.body {
             PartType::Text(t) => t.to_string(),
@@ -154,7 +162,9 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         };
         let ctype = part
             .content_type()
-            .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_ascii_lowercase())
+            .map(|c| {
+                format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_ascii_lowercase()
+            })
             .unwrap_or_default();
         if ctype.contains("delivery-status") || ctype.contains("rfc822-headers") {
             continue;
@@ -176,7 +186,9 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             cut -= 1;
         }
         body.truncate(cut);
-        email.problems.push(format!("body text cut to {MAX_TEXT_BYTES} bytes"));
+        email
+            .problems
+            .push(format!("body text cut to {MAX_TEXT_BYTES} bytes"));
     }
     email.body = body.replace("\r\n", "\n");
     if depth >= MAX_NESTING || is_report {
@@ -223,7 +235,8 @@ mod tests {
         let mut raw = b"Subject: x\r\nContent-Type: text/plain; charset=windows-1252\r\n\r\nM\xe4rz \x80 \x93ok\x94\r\n".to_vec();
         let e = Email::parse(&raw);
         assert!(e.body.contains("März € “ok”"), "{:?}", e.body);
-        raw = b"Subject: x\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nM\xfcnchen\r\n".to_vec();
+        raw = b"Subject: x\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nM\xfcnchen\r\n"
+            .to_vec();
         assert!(Email::parse(&raw).body.contains("München"));
     }
 

@@ -7,7 +7,6 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-
 /// The parts of a body that extraction reads differently.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Parts {
@@ -21,16 +20,14 @@ static REPLY_SEPARATOR: LazyLock<Regex> = re!(
     r"(?i)^\s*-{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|urspr(ü|ue)ngliche nachricht|message d'origine)\s*-{2,}\s*$",
 );
 static FORWARD_SEPARATOR: LazyLock<Regex> = re!(
-    r"(?i)^\s*(-{2,}\s*(forwarded message|doorgestuurd bericht|weitergeleitete nachricht|message transféré|original message)\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|begin doorgestuurd bericht:)\s*$",
+    r"(?i)^\s*(-{2,}\s*(forwarded message|doorgestuurd bericht|weitergeleitete nachricht|message transféré)\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|begin doorgestuurd bericht:)\s*$",
 );
 static WROTE_START: LazyLock<Regex> = re!(r"(?i)^\s*(on|op|am|le|el)\s.{4,}");
-static WROTE_END: LazyLock<Regex> = re!(
-    r"(?i)(wrote|schreef|schrieb|a écrit|escribió)(\s+[^:]{0,60})?:\s*$",
-);
+static WROTE_END: LazyLock<Regex> =
+    re!(r"(?i)(wrote|schreef|schrieb|a écrit|escribió)(\s+[^:]{0,60})?:\s*$",);
 static HEADER_FROM: LazyLock<Regex> = re!(r"(?i)^\s*\*?(from|van|von|de|da)\s*:\*?\s*\S");
-static HEADER_SENT: LazyLock<Regex> = re!(
-    r"(?i)^\s*\*?(sent|date|verzonden|datum|gesendet|envoyé|verstuurd)\s*:\*?\s*\S",
-);
+static HEADER_SENT: LazyLock<Regex> =
+    re!(r"(?i)^\s*\*?(sent|date|verzonden|datum|gesendet|envoyé|verstuurd)\s*:\*?\s*\S",);
 static UNDERSCORES: LazyLock<Regex> = re!(r"^\s*_{10,}\s*$");
 static CLOSING: LazyLock<Regex> = re!(
     r"^\s*(?i:(kind regards|best regards|warm regards|with kind regards|with best regards|regards|best wishes|all the best|many thanks|thanks(?: again| in advance| a lot)?|thank you(?: very much)?|cheers|sincerely|yours sincerely|yours faithfully|best|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hartelijke groet(?:en)?|met groet|groet(?:en|jes)?|mvg|alvast bedankt|bedankt|dank je wel|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|viele gr(?:ü|ue)(?:ß|ss)e|beste gr(?:ü|ue)(?:ß|ss)e|liebe gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|mfg|vielen dank|danke(?: schön)?))\s*[,.!]?\s*(\p{Lu}[\p{L}.' -]{0,30})?\s*$",
@@ -51,14 +48,18 @@ pub fn split(body: &str, subject: &str) -> Parts {
             i += 1;
             continue;
         }
-        if FORWARD_SEPARATOR.is_match(line) || (is_forward && starts_header_block(&lines, i)) {
+        // Outlook writes "-----Original Message-----" above forwards too.
+        let forwarded = FORWARD_SEPARATOR.is_match(line)
+            || (is_forward && (starts_header_block(&lines, i) || REPLY_SEPARATOR.is_match(line)));
+        if forwarded {
             // Forwarded content counts: skip its header block and keep reading.
             i = skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
             in_signature = false;
             parts.new_text.push('\n');
             continue;
         }
-        if REPLY_SEPARATOR.is_match(line) || starts_header_block(&lines, i) || wrote_line(&lines, i) {
+        if REPLY_SEPARATOR.is_match(line) || starts_header_block(&lines, i) || wrote_line(&lines, i)
+        {
             break;
         }
         if UNDERSCORES.is_match(line)
@@ -73,7 +74,11 @@ pub fn split(body: &str, subject: &str) -> Parts {
         if line == "-- " || trimmed == "--" || (!in_signature && CLOSING.is_match(line)) {
             in_signature = true;
         }
-        let target = if in_signature { &mut parts.signature } else { &mut parts.new_text };
+        let target = if in_signature {
+            &mut parts.signature
+        } else {
+            &mut parts.new_text
+        };
         target.push_str(line);
         target.push('\n');
         i += 1;
@@ -122,14 +127,19 @@ mod tests {
 
     #[test]
     fn gmail_quote_and_gt_lines_are_dropped() {
-        let p = split("New text here.\n\nOn Tue, 20 Jan 2026 at 11:02, Sanne <s@x.example>\nwrote:\n> old EX1011845\n", "Re: x");
+        let p = split(
+            "New text here.\n\nOn Tue, 20 Jan 2026 at 11:02, Sanne <s@x.example>\nwrote:\n> old EX1011845\n",
+            "Re: x",
+        );
         assert_eq!(p.new_text.trim(), "New text here.");
     }
 
     #[test]
     fn outlook_blocks_in_three_languages_cut() {
         for (from, sent) in [("From", "Sent"), ("Van", "Verzonden"), ("Von", "Gesendet")] {
-            let body = format!("Nieuw.\n\n{from}: Tom <t@x>\n{sent}: Monday 9 March\nTo: a\n\nOld SP1234567\n");
+            let body = format!(
+                "Nieuw.\n\n{from}: Tom <t@x>\n{sent}: Monday 9 March\nTo: a\n\nOld SP1234567\n"
+            );
             assert_eq!(split(&body, "RE: y").new_text.trim(), "Nieuw.");
         }
         let body = "Hallo\n-----Ursprüngliche Nachricht-----\nalt\n";
@@ -142,7 +152,10 @@ mod tests {
 
     #[test]
     fn signature_is_kept_apart() {
-        let p = split("Please claim EX123456.\n\nKind regards,\nJo Bloggs\n+31 6 1234 5678\n", "");
+        let p = split(
+            "Please claim EX123456.\n\nKind regards,\nJo Bloggs\n+31 6 1234 5678\n",
+            "",
+        );
         assert_eq!(p.new_text.trim(), "Please claim EX123456.");
         assert!(p.signature.contains("+31 6 1234 5678"));
         let p = split("Thanks again for the help. We need more.\n-- \nJo\n", "");

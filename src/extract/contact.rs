@@ -18,28 +18,47 @@ pub struct Contact {
 }
 
 static EMAIL: LazyLock<Regex> = re!(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b");
-static PHONE: LazyLock<Regex> = re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,4}){1,4}");
+static PHONE: LazyLock<Regex> =
+    re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,4}){1,4}");
 static CONTACT_LABEL: LazyLock<Regex> = re!(
     r"(?i)^(contact|contactpersoon|contact person|contact for this claim|contact details|contactgegevens|ansprechpartner\w*|kontakt\w*|point of contact)",
 );
-static PERSON: LazyLock<Regex> = re!(r"^\p{Lu}[\p{L}'’-]+(?:\s+(?:van|de|der|den|von|ter|te|la|le)?\s*\p{Lu}[\p{L}'’-]+){1,3}$");
+static PERSON: LazyLock<Regex> =
+    re!(r"^\p{Lu}[\p{L}'’-]+(?:\s+(?:van|de|der|den|von|ter|te|la|le)?\s*\p{Lu}[\p{L}'’-]+){1,3}$");
 
 /// Contact details: a "Contact:" field first, then the sender and the signature.
-pub fn contact(statements: &[Statement], signature: &str, from_name: Option<&str>, from_addr: Option<&str>) -> (Contact, Option<String>) {
+pub fn contact(
+    statements: &[Statement],
+    signature: &str,
+    from_name: Option<&str>,
+    from_addr: Option<&str>,
+) -> (Contact, Option<String>) {
     let mut c = Contact::default();
     let mut source = None;
     for s in statements {
-        if !s.label.as_deref().is_some_and(|l| CONTACT_LABEL.is_match(l)) {
+        if !s
+            .label
+            .as_deref()
+            .is_some_and(|l| CONTACT_LABEL.is_match(l))
+        {
             continue;
         }
         source = Some(s.text.clone());
-        c.name = s.value.split(',').next().map(str::trim).filter(|n| PERSON.is_match(n)).map(str::to_string);
+        c.name = s
+            .value
+            .split(',')
+            .next()
+            .map(str::trim)
+            .filter(|n| PERSON.is_match(n))
+            .map(str::to_string);
         c.email = EMAIL.find(&s.value).map(|m| m.as_str().to_string());
         c.phone = phone(&s.value);
         break;
     }
     if c.name.is_none() {
-        c.name = from_name.map(|n| n.split('(').next().unwrap_or(n).trim().to_string()).filter(|n| !n.is_empty());
+        c.name = from_name
+            .map(|n| n.split('(').next().unwrap_or(n).trim().to_string())
+            .filter(|n| !n.is_empty());
     }
     if c.email.is_none() {
         c.email = from_addr.map(str::to_string);
@@ -54,10 +73,13 @@ pub fn contact(statements: &[Statement], signature: &str, from_name: Option<&str
 }
 
 fn phone(text: &str) -> Option<String> {
-    PHONE.find_iter(text).map(|m| m.as_str().trim().to_string()).find(|p| {
-        let digits = p.chars().filter(char::is_ascii_digit).count();
-        (9..=15).contains(&digits)
-    })
+    PHONE
+        .find_iter(text)
+        .map(|m| m.as_str().trim().to_string())
+        .find(|p| {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
+            (9..=15).contains(&digits)
+        })
 }
 
 static ATTEMPT_LABEL: LazyLock<Regex> = re!(
@@ -71,7 +93,11 @@ static ATTEMPT_VERB: LazyLock<Regex> = re!(
 pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
     let labelled = statements
         .iter()
-        .find(|s| s.label.as_deref().is_some_and(|l| ATTEMPT_LABEL.is_match(l)))
+        .find(|s| {
+            s.label
+                .as_deref()
+                .is_some_and(|l| ATTEMPT_LABEL.is_match(l))
+        })
         .map(|s| s.value.clone());
     let text = labelled.or_else(|| {
         let found: Vec<&str> = statements
@@ -105,13 +131,21 @@ mod tests {
 
     #[test]
     fn signature_phone() {
-        let (c, _) = contact(&[], "Kind regards,\nRachel Kim\n(212) 555-0187\n", Some("Rachel Kim"), None);
+        let (c, _) = contact(
+            &[],
+            "Kind regards,\nRachel Kim\n(212) 555-0187\n",
+            Some("Rachel Kim"),
+            None,
+        );
         assert_eq!(c.phone.as_deref(), Some("(212) 555-0187"));
     }
 
     #[test]
     fn attempts() {
         let st = statements("Hello.\n\nWhat we tried:    restarted Outlook clients, tested OWA\n");
-        assert_eq!(resolution_attempts(&st).as_deref(), Some("restarted Outlook clients, tested OWA"));
+        assert_eq!(
+            resolution_attempts(&st).as_deref(),
+            Some("restarted Outlook clients, tested OWA")
+        );
     }
 }

@@ -57,25 +57,148 @@ pub struct Reference {
 }
 
 const FILLERS: &[&str] = &[
-    "on", "op", "am", "the", "de", "der", "uur", "uhr", "h", "hrs", "o'clock", "roughly", "about",
-    "approximately", "approx", "around", "ca", "circa", "ongeveer", "rond", "etwa", "gegen",
-    "ungefähr", "local", "time", "lokale", "tijd", "ortszeit", "zeit", "at", "om", "um",
-    "ruim", "sometime", "only",
+    "on",
+    "op",
+    "am",
+    "the",
+    "de",
+    "der",
+    "uur",
+    "uhr",
+    "h",
+    "hrs",
+    "o'clock",
+    "roughly",
+    "about",
+    "approximately",
+    "approx",
+    "around",
+    "ca",
+    "circa",
+    "ongeveer",
+    "rond",
+    "etwa",
+    "gegen",
+    "ungefähr",
+    "local",
+    "time",
+    "lokale",
+    "tijd",
+    "ortszeit",
+    "zeit",
+    "at",
+    "om",
+    "um",
+    "ruim",
+    "sometime",
+    "only",
 ];
-const CONNECTORS: &[&str] = &["-", "–", "—", "to", "until", "till", "til", "through", "thru", "tot", "bis", "and", "en", "und", "tot en met", "up to"];
+const CONNECTORS: &[&str] = &[
+    "-",
+    "–",
+    "—",
+    "to",
+    "until",
+    "till",
+    "til",
+    "through",
+    "thru",
+    "tot",
+    "bis",
+    "and",
+    "en",
+    "und",
+    "tot en met",
+    "up to",
+];
 const BETWEEN: &[&str] = &["between", "tussen", "zwischen"];
-const START_WORDS: &[&str] = &["starting", "started", "start", "began", "begun", "beginning", "from", "since", "vanaf", "begon", "sinds", "ab", "seit", "begann", "beginnend"];
-const START_LABELS: &[&str] = &["start", "start time", "started", "began", "begin", "begintijd", "starttijd", "aanvang", "beginn", "startzeit", "from", "van", "von", "outage start"];
-const END_LABELS: &[&str] = &["end", "end time", "ended", "until", "restored", "resolved", "eind", "eindtijd", "einde", "hersteld", "ende", "endzeit", "behoben", "to", "tot", "bis", "outage end"];
-const DURATION_LABELS: &[&str] = &["duration", "duur", "dauer", "length", "how long", "total downtime", "downtime duration", "ausfallzeit", "storingsduur"];
-const NOT_OUTAGE_DURATION: &[&str] = &["within", "binnen", "innerhalb", "in", "after", "na", "nach", "every", "elke", "jede", "jeden", "alle", "per", "next", "ago", "geleden"];
+const START_WORDS: &[&str] = &[
+    "starting",
+    "started",
+    "start",
+    "began",
+    "begun",
+    "beginning",
+    "from",
+    "since",
+    "vanaf",
+    "begon",
+    "sinds",
+    "ab",
+    "seit",
+    "begann",
+    "beginnend",
+];
+const START_LABELS: &[&str] = &[
+    "start",
+    "start time",
+    "started",
+    "began",
+    "begin",
+    "begintijd",
+    "starttijd",
+    "aanvang",
+    "beginn",
+    "startzeit",
+    "from",
+    "van",
+    "von",
+    "outage start",
+];
+const END_LABELS: &[&str] = &[
+    "end",
+    "end time",
+    "ended",
+    "until",
+    "restored",
+    "resolved",
+    "eind",
+    "eindtijd",
+    "einde",
+    "hersteld",
+    "ende",
+    "endzeit",
+    "behoben",
+    "to",
+    "tot",
+    "bis",
+    "outage end",
+];
+const DURATION_LABELS: &[&str] = &[
+    "duration",
+    "duur",
+    "dauer",
+    "length",
+    "how long",
+    "total downtime",
+    "downtime duration",
+    "ausfallzeit",
+    "storingsduur",
+];
+const NOT_OUTAGE_DURATION: &[&str] = &[
+    "within",
+    "binnen",
+    "innerhalb",
+    "in",
+    "after",
+    "na",
+    "nach",
+    "every",
+    "elke",
+    "jede",
+    "jeden",
+    "alle",
+    "per",
+    "next",
+    "ago",
+    "geleden",
+];
 
 static NOT_OUTAGE_RANGE: LazyLock<Regex> = re!(
     r"(?i)office hours|opening hours|business hours|reachable|bereikbaar|openingstijden|kantooruren|erreichbar|bürozeiten|öffnungszeiten|maintenance window|onderhoudsvenster|wartungsfenster",
 );
-static BARE_HOUR_BEFORE: LazyLock<Regex> = re!(
-    r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",
-);
+static BARE_HOUR_BEFORE: LazyLock<Regex> =
+    re!(r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",);
 
 /// Extracts outage windows from statements; `subject` gives date context first.
 pub fn windows(subject: &str, statements: &[Statement], reference: Reference) -> Vec<Window> {
@@ -109,26 +232,58 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                 })
         };
         let text = statement.text.as_str();
-        let zone_in_statement = toks.iter().find_map(|t| zone_of(t));
+        let zone_in_statement = toks.iter().find_map(zone_of);
         let mut consumed: Vec<usize> = Vec::new();
-        let times: Vec<usize> = toks.iter().enumerate().filter(|(_, t)| matches!(t.kind, Kind::Time { .. })).map(|(k, _)| k).collect();
+        let times: Vec<usize> = toks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
+            .map(|(k, _)| k)
+            .collect();
         if !NOT_OUTAGE_RANGE.is_match(text) {
             for pair in times.windows(2) {
                 let (ka, kb) = (pair[0], pair[1]);
                 if consumed.contains(&ka) {
                     continue;
                 }
-                let Some(split) = connector_at(text, toks, ka, kb) else { continue };
+                let Some(split) = connector_at(text, toks, ka, kb) else {
+                    continue;
+                };
                 let mut assume = Vec::new();
-                let date_a = toks[ka + 1..kb].iter().filter(|t| t.start < split).find_map(date_of)
-                    .or_else(|| toks[..ka].iter().rev().take_while(|t| !matches!(t.kind, Kind::Time { .. })).find_map(date_of))
-                    .or_else(|| toks[kb + 1..].iter().take_while(|t| !matches!(t.kind, Kind::Time { .. })).find_map(date_of))
+                let date_a = toks[ka + 1..kb]
+                    .iter()
+                    .filter(|t| t.start < split)
+                    .find_map(date_of)
+                    .or_else(|| {
+                        toks[..ka]
+                            .iter()
+                            .rev()
+                            .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
+                            .find_map(date_of)
+                    })
+                    .or_else(|| {
+                        toks[kb + 1..]
+                            .iter()
+                            .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
+                            .find_map(date_of)
+                    })
                     .or_else(|| toks[..ka].iter().rev().find_map(date_of))
                     .unwrap_or_else(|| fallback(&mut assume));
-                let date_b = toks[ka + 1..kb].iter().filter(|t| t.start > split).find_map(date_of);
-                let next_day = toks[ka + 1..].iter().take_while(|t| !matches!(t.kind, Kind::Time { .. }) || t.start <= toks[kb].start).any(|t| t.kind == Kind::NextDay)
+                let date_b = toks[ka + 1..kb]
+                    .iter()
+                    .filter(|t| t.start > split)
+                    .find_map(date_of);
+                let next_day = toks[ka + 1..]
+                    .iter()
+                    .take_while(|t| {
+                        !matches!(t.kind, Kind::Time { .. }) || t.start <= toks[kb].start
+                    })
+                    .any(|t| t.kind == Kind::NextDay)
                     || toks.get(kb + 1).is_some_and(|t| t.kind == Kind::NextDay);
-                let zone = toks[kb + 1..].iter().take_while(|t| !matches!(t.kind, Kind::Time { .. })).find_map(zone_of)
+                let zone = toks[kb + 1..]
+                    .iter()
+                    .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
+                    .find_map(zone_of)
                     .or_else(|| toks[ka + 1..kb].iter().find_map(zone_of))
                     .or(zone_in_statement)
                     .unwrap_or_else(|| {
@@ -146,24 +301,48 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                 if consumed.contains(&kb) {
                     continue;
                 }
-                let from = toks[..kb].iter().rev().find(|t| matches!(t.kind, Kind::Time { .. } | Kind::Duration(_))).map_or(0, |t| t.end);
-                let Some(c) = BARE_HOUR_BEFORE.captures(&text[from..toks[kb].start]) else { continue };
-                let Some(hour) = c.get(1).and_then(|g| g.as_str().parse::<u32>().ok()).filter(|h| *h <= 24) else { continue };
-                let minute = c.get(2).and_then(|g| g.as_str().parse::<u32>().ok()).unwrap_or(0);
-                let is_and = c.get(0).is_some_and(|g| g.as_str().trim_end().ends_with(['d', 'n']));
+                let from = toks[..kb]
+                    .iter()
+                    .rev()
+                    .find(|t| matches!(t.kind, Kind::Time { .. } | Kind::Duration(_)))
+                    .map_or(0, |t| t.end);
+                let Some(c) = BARE_HOUR_BEFORE.captures(&text[from..toks[kb].start]) else {
+                    continue;
+                };
+                let Some(hour) = c
+                    .get(1)
+                    .and_then(|g| g.as_str().parse::<u32>().ok())
+                    .filter(|h| *h <= 24)
+                else {
+                    continue;
+                };
+                let minute = c
+                    .get(2)
+                    .and_then(|g| g.as_str().parse::<u32>().ok())
+                    .unwrap_or(0);
+                let is_and = c
+                    .get(0)
+                    .is_some_and(|g| g.as_str().trim_end().ends_with(['d', 'n']));
                 let bare_start = from + c.get(0).map_or(0, |g| g.start());
                 if is_and && !preceded_by(text, bare_start, BETWEEN) {
                     continue;
                 }
                 let mut assume = Vec::new();
-                let date_a = toks[..kb].iter().rev().find_map(date_of)
+                let date_a = toks[..kb]
+                    .iter()
+                    .rev()
+                    .find_map(date_of)
                     .or_else(|| toks[kb + 1..].iter().find_map(date_of))
                     .unwrap_or_else(|| fallback(&mut assume));
                 let zone = zone_in_statement.unwrap_or_else(|| {
                     assume.push("zone from Date header");
                     header_zone
                 });
-                let a = Kind::Time { hour, minute, pm: None };
+                let a = Kind::Time {
+                    hour,
+                    minute,
+                    pm: None,
+                };
                 let (ha, hb) = meridiem_pair(&a, &toks[kb].kind);
                 if let Some(w) = build(date_a, ha, None, hb, false, zone, text, assume) {
                     found.push(w);
@@ -177,11 +356,15 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             if consumed.contains(&k) {
                 continue;
             }
-            let starts = START_LABELS.contains(&label) || preceded_by(text, toks[k].start, START_WORDS);
+            let starts =
+                START_LABELS.contains(&label) || preceded_by(text, toks[k].start, START_WORDS);
             if !starts {
                 continue;
             }
-            let own = toks.iter().enumerate().find(|(_, t)| matches!(t.kind, Kind::Duration(_)));
+            let own = toks
+                .iter()
+                .enumerate()
+                .find(|(_, t)| matches!(t.kind, Kind::Duration(_)));
             let minutes = match own {
                 Some((d, t)) => {
                     used_durations.push((i, d));
@@ -196,14 +379,23 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             };
             let Some(minutes) = minutes else { continue };
             let mut assume = Vec::new();
-            let date = toks.iter().find_map(date_of).unwrap_or_else(|| fallback(&mut assume));
+            let date = toks
+                .iter()
+                .find_map(date_of)
+                .unwrap_or_else(|| fallback(&mut assume));
             let zone = zone_in_statement.unwrap_or_else(|| {
                 assume.push("zone from Date header");
                 header_zone
             });
             let (h, m) = hm(&toks[k].kind);
             if let Some(start) = local_to_utc(date, h, m, zone) {
-                found.push(Window { start: Some(start), end: Some(start + Duration::minutes(minutes)), minutes, source: text.to_string(), assumptions: assume });
+                found.push(Window {
+                    start: Some(start),
+                    end: Some(start + Duration::minutes(minutes)),
+                    minutes,
+                    source: text.to_string(),
+                    assumptions: assume,
+                });
                 consumed.push(k);
                 start_field = None;
             }
@@ -213,8 +405,16 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             if let (Some((si, sk)), Some(&k)) = (start_field.take(), times.first()) {
                 let st = &per_statement[si];
                 let mut assume = Vec::new();
-                let date = st.iter().find_map(date_of).or_else(|| toks.iter().find_map(date_of)).unwrap_or_else(|| fallback(&mut assume));
-                let zone = st.iter().find_map(zone_of).or(zone_in_statement).unwrap_or(header_zone);
+                let date = st
+                    .iter()
+                    .find_map(date_of)
+                    .or_else(|| toks.iter().find_map(date_of))
+                    .unwrap_or_else(|| fallback(&mut assume));
+                let zone = st
+                    .iter()
+                    .find_map(zone_of)
+                    .or(zone_in_statement)
+                    .unwrap_or(header_zone);
                 let (ha, hb) = meridiem_pair(&st[sk].kind, &toks[k].kind);
                 if let Some(w) = build(date, ha, None, hb, false, zone, text, assume) {
                     found.push(w);
@@ -230,20 +430,35 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
         for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
             for (k, t) in toks.iter().enumerate() {
                 let Kind::Duration(m) = t.kind else { continue };
-                if used_durations.contains(&(i, k)) || seen.contains(&m) || m <= 0 || seen.len() >= 3 {
+                if used_durations.contains(&(i, k))
+                    || seen.contains(&m)
+                    || m <= 0
+                    || seen.len() >= 3
+                {
                     continue;
                 }
-                if when::leading_word(&statement.text, t.start).is_some_and(|w| NOT_OUTAGE_DURATION.contains(&w.as_str())) {
+                if when::leading_word(&statement.text, t.start)
+                    .is_some_and(|w| NOT_OUTAGE_DURATION.contains(&w.as_str()))
+                {
                     continue;
                 }
                 seen.push(m);
-                found.push(Window { start: None, end: None, minutes: m, source: statement.text.clone(), assumptions: vec![] });
+                found.push(Window {
+                    start: None,
+                    end: None,
+                    minutes: m,
+                    source: statement.text.clone(),
+                    assumptions: vec![],
+                });
             }
         }
     }
     let mut out: Vec<Window> = Vec::new();
     for w in found {
-        if !out.iter().any(|o| o.start == w.start && o.end == w.end && o.minutes == w.minutes) {
+        if !out
+            .iter()
+            .any(|o| o.start == w.start && o.end == w.end && o.minutes == w.minutes)
+        {
             out.push(w);
         }
     }
@@ -254,7 +469,10 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
 /// Where the connector between time tokens `ka` and `kb` sits, if the gap is one.
 fn connector_at(text: &str, toks: &[Token], ka: usize, kb: usize) -> Option<usize> {
     let (a, b) = (&toks[ka], &toks[kb]);
-    if toks[ka + 1..kb].iter().any(|t| matches!(t.kind, Kind::Duration(_))) {
+    if toks[ka + 1..kb]
+        .iter()
+        .any(|t| matches!(t.kind, Kind::Duration(_)))
+    {
         return None;
     }
     // Blank out dates, zones and "next morning" between the two times.
@@ -266,8 +484,13 @@ fn connector_at(text: &str, toks: &[Token], ka: usize, kb: usize) -> Option<usiz
         offset = t.end;
     }
     blanked.push_str(&text[offset..b.start]);
-    let lowered = blanked.to_lowercase().replace(['(', ')', ',', ';', '.'], " ");
-    let words: Vec<&str> = lowered.split_whitespace().filter(|w| !FILLERS.contains(w)).collect();
+    let lowered = blanked
+        .to_lowercase()
+        .replace(['(', ')', ',', ';', '.'], " ");
+    let words: Vec<&str> = lowered
+        .split_whitespace()
+        .filter(|w| !FILLERS.contains(w))
+        .collect();
     let joined = words.join(" ");
     let connector = joined.as_str();
     if !CONNECTORS.contains(&connector) {
@@ -291,12 +514,24 @@ fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
         .any(|w| words.contains(&w))
 }
 
-fn labelled_duration(statements: &[Statement], toks: &[Vec<Token>], used: &mut Vec<(usize, usize)>) -> Option<i64> {
+fn labelled_duration(
+    statements: &[Statement],
+    toks: &[Vec<Token>],
+    used: &mut Vec<(usize, usize)>,
+) -> Option<i64> {
     for (i, s) in statements.iter().enumerate() {
-        if !s.label.as_deref().is_some_and(|l| DURATION_LABELS.contains(&l)) {
+        if !s
+            .label
+            .as_deref()
+            .is_some_and(|l| DURATION_LABELS.contains(&l))
+        {
             continue;
         }
-        if let Some((k, t)) = toks[i].iter().enumerate().find(|(_, t)| matches!(t.kind, Kind::Duration(_))) {
+        if let Some((k, t)) = toks[i]
+            .iter()
+            .enumerate()
+            .find(|(_, t)| matches!(t.kind, Kind::Duration(_)))
+        {
             used.push((i, k));
             return duration_of(t);
         }
@@ -305,23 +540,52 @@ fn labelled_duration(statements: &[Statement], toks: &[Vec<Token>], used: &mut V
 }
 
 #[allow(clippy::too_many_arguments)]
-fn build(date_a: NaiveDate, a: (u32, u32), date_b: Option<NaiveDate>, b: (u32, u32), next_day: bool, zone: Zone, source: &str, assumptions: Vec<&'static str>) -> Option<Window> {
+fn build(
+    date_a: NaiveDate,
+    a: (u32, u32),
+    date_b: Option<NaiveDate>,
+    b: (u32, u32),
+    next_day: bool,
+    zone: Zone,
+    source: &str,
+    assumptions: Vec<&'static str>,
+) -> Option<Window> {
     let start = local_to_utc(date_a, a.0, a.1, zone)?;
-    let day_b = date_b.unwrap_or(if next_day { date_a + Duration::days(1) } else { date_a });
+    let day_b = date_b.unwrap_or(if next_day {
+        date_a + Duration::days(1)
+    } else {
+        date_a
+    });
     let mut end = local_to_utc(day_b, b.0, b.1, zone)?;
     if end <= start && date_b.is_none() {
         end += Duration::days(1);
     }
     let minutes = (end - start).num_minutes();
-    (minutes > 0 && minutes <= 14 * 24 * 60).then(|| Window { start: Some(start), end: Some(end), minutes, source: source.to_string(), assumptions })
+    (minutes > 0 && minutes <= 14 * 24 * 60).then(|| Window {
+        start: Some(start),
+        end: Some(end),
+        minutes,
+        source: source.to_string(),
+        assumptions,
+    })
 }
 
 fn local_to_utc(date: NaiveDate, hour: u32, minute: u32, zone: Zone) -> Option<DateTime<Utc>> {
-    let (date, hour) = if hour == 24 { (date + Duration::days(1), 0) } else { (date, hour) };
+    let (date, hour) = if hour == 24 {
+        (date + Duration::days(1), 0)
+    } else {
+        (date, hour)
+    };
     let local = NaiveDateTime::new(date, NaiveTime::from_hms_opt(hour, minute, 0)?);
     match zone {
-        Zone::Fixed(secs) => FixedOffset::east_opt(secs)?.from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)),
-        Zone::Named(tz) => tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc)),
+        Zone::Fixed(secs) => FixedOffset::east_opt(secs)?
+            .from_local_datetime(&local)
+            .single()
+            .map(|t| t.with_timezone(&Utc)),
+        Zone::Named(tz) => tz
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc)),
     }
 }
 
@@ -342,7 +606,19 @@ fn to_24(hour: u32, pm: Option<bool>) -> u32 {
 
 /// Applies a written am/pm to the other end of a range that has none ("9 to 11am").
 fn meridiem_pair(a: &Kind, b: &Kind) -> ((u32, u32), (u32, u32)) {
-    let (Kind::Time { hour: ha, minute: ma, pm: pa }, Kind::Time { hour: hb, minute: mb, pm: pb }) = (a, b) else {
+    let (
+        Kind::Time {
+            hour: ha,
+            minute: ma,
+            pm: pa,
+        },
+        Kind::Time {
+            hour: hb,
+            minute: mb,
+            pm: pb,
+        },
+    ) = (a, b)
+    else {
         return (hm(a), hm(b));
     };
     let mut a24 = to_24(*ha, *pa);

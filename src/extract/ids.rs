@@ -3,14 +3,14 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-
 static GUID: LazyLock<Regex> = re!(
     r"(?i)\b([0-9a-f]{8})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{12})\b",
 );
 static NOT_TENANT: LazyLock<Regex> = re!(
     r"(?i)(subscription|abonnement|abonnements|correlation|request|anfrage|object|session|activity|trace|client|app(?:lication)?|message|order|bestelling|device|gerät|apparaat|user|gebruiker|benutzer|policy|resource|transaction|error)[\s_-]*(?:id|guid|nummer|nr|number)?\W*$",
 );
-static TENANT_LABEL: LazyLock<Regex> = re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
+static TENANT_LABEL: LazyLock<Regex> =
+    re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
 /// Tenant GUIDs, lower-cased, skipping GUIDs labelled as something else.
 pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
@@ -24,7 +24,10 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
         }
         let before = &text[ctx_start..whole.start()];
         let labelled_tenant = TENANT_LABEL.is_match(before);
-        if !labelled_tenant && (NOT_TENANT.is_match(before) || before.ends_with(['/', '=', '{', '<']) && before.contains("http")) {
+        if !labelled_tenant
+            && (NOT_TENANT.is_match(before)
+                || before.ends_with(['/', '=', '{', '<']) && before.contains("http"))
+        {
             continue;
         }
         let guid: String = (1..=5)
@@ -65,7 +68,10 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
     let push = |value: &str, at: usize, out: &mut Vec<(String, String)>| {
         let value = value.trim_matches('-');
         let digits = value.chars().filter(char::is_ascii_digit).count();
-        if digits < 3 || incident.is_match(value) || out.iter().any(|(v, _)| v.eq_ignore_ascii_case(value)) {
+        if digits < 3
+            || incident.is_match(value)
+            || out.iter().any(|(v, _)| v.eq_ignore_ascii_case(value))
+        {
             return;
         }
         out.push((value.to_string(), line_around(text, at)));
@@ -91,7 +97,11 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
         }
     }
     for c in MS_CASE.captures_iter(text) {
-        let field = |i| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok()).unwrap_or(0);
+        let field = |i| {
+            c.get(i)
+                .and_then(|g| g.as_str().parse::<u32>().ok())
+                .unwrap_or(0)
+        };
         let (yy, mm, dd) = (field(1), field(2), field(3));
         if (15..=60).contains(&yy) && (1..=12).contains(&mm) && (1..=31).contains(&dd) {
             if let Some(g) = c.get(0) {
@@ -127,7 +137,10 @@ mod tests {
     fn other_guids_are_not_tenants() {
         assert!(tenant_ids("Correlation ID: 8d116ece-1738-47d9-bd9c-172411e20b8f").is_empty());
         assert!(tenant_ids("Subscription ID 8d116ece-1738-47d9-bd9c-172411e20b8f").is_empty());
-        assert_eq!(tenant_ids("Tenant (not subscription) ID 8d116ece-1738-47d9-bd9c-172411e20b8f").len(), 1);
+        assert_eq!(
+            tenant_ids("Tenant (not subscription) ID 8d116ece-1738-47d9-bd9c-172411e20b8f").len(),
+            1
+        );
     }
 
     #[test]
@@ -139,11 +152,26 @@ mod tests {
         .into_iter()
         .map(|(r, _)| r)
         .collect();
-        assert_eq!(refs, vec!["SLA-123", "PSR-2026-00417", "48257", "2603040010003391", "2603050010004417"]);
+        assert_eq!(
+            refs,
+            vec![
+                "SLA-123",
+                "PSR-2026-00417",
+                "48257",
+                "2603040010003391",
+                "2603050010004417"
+            ]
+        );
     }
 
     #[test]
     fn not_tickets() {
-        assert!(ticket_refs("SLA-claim storing, SLA-creditering, phone 0113 496 0388, EX1024871", &incident()).is_empty());
+        assert!(
+            ticket_refs(
+                "SLA-claim storing, SLA-creditering, phone 0113 496 0388, EX1024871",
+                &incident()
+            )
+            .is_empty()
+        );
     }
 }

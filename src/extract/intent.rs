@@ -17,11 +17,14 @@ static STATUS: LazyLock<Regex> = re!(
 static REQUEST_VERB: LazyLock<Regex> = re!(
     r"(?i)\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
 );
-static ADVISORY: LazyLock<Regex> = re!(r"(?i)\b(advisory|adviesmelding|advies|hinweis|empfehlung)\b");
+static ADVISORY: LazyLock<Regex> =
+    re!(r"(?i)\b(advisory|adviesmelding|advies|hinweis|empfehlung)\b");
 static NEGATION: LazyLock<Regex> = re!(
     r"(?i)\b(not|no|never|rather than|instead of|than an?|geen|niet|kein|keine|nicht|statt|anstatt|in plaats van|dan een)\s+(?:\w+\s+){0,2}$",
 );
-static ADVISORY_CONTEXT: LazyLock<Regex> = re!(r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b");
+static ADVISORY_CONTEXT: LazyLock<Regex> = re!(
+    r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b"
+);
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
 /// status question, and no withdrawal anywhere.
@@ -73,10 +76,14 @@ static NO_CSP: LazyLock<Regex> = re!(
 static YES_CSP: LazyLock<Regex> = re!(
     r"(?i)(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp)",
 );
-static ANSWER: LazyLock<Regex> = re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
+static ANSWER: LazyLock<Regex> =
+    re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
 
 /// The CSP answer: Some(true/false) when stated, None when unknown or unsure.
-pub fn purchased_via_csp(statements: &[Statement], partner_names: &[String]) -> (Option<bool>, Option<String>) {
+pub fn purchased_via_csp(
+    statements: &[Statement],
+    partner_names: &[String],
+) -> (Option<bool>, Option<String>) {
     for s in statements {
         let about_purchase = PURCHASE.is_match(&s.text)
             && (s.text.to_lowercase().contains("csp")
@@ -88,7 +95,10 @@ pub fn purchased_via_csp(statements: &[Statement], partner_names: &[String]) -> 
         }
         if s.label.as_deref().is_some_and(|l| PURCHASE.is_match(l)) {
             if let Some(a) = ANSWER.captures(&s.value).and_then(|c| c.get(1)) {
-                let yes = matches!(a.as_str().to_lowercase().as_str(), "yes" | "ja" | "yep" | "correct" | "klopt" | "true");
+                let yes = matches!(
+                    a.as_str().to_lowercase().as_str(),
+                    "yes" | "ja" | "yep" | "correct" | "klopt" | "true"
+                );
                 return (Some(yes), Some(s.text.clone()));
             }
         }
@@ -101,7 +111,9 @@ pub fn purchased_via_csp(statements: &[Statement], partner_names: &[String]) -> 
         let through_partner = partner_names.iter().any(|p| {
             let t = s.text.to_lowercase();
             let p = p.to_lowercase();
-            ["through ", "via ", "from ", "über ", "bij ", "van "].iter().any(|pre| t.contains(&format!("{pre}{p}")))
+            ["through ", "via ", "from ", "über ", "bij ", "van "]
+                .iter()
+                .any(|pre| t.contains(&format!("{pre}{p}")))
         });
         if YES_CSP.is_match(&s.text) || through_partner {
             return (Some(true), Some(s.text.clone()));
@@ -123,19 +135,37 @@ mod tests {
     fn csp_answers() {
         assert_eq!(csp("Bought via CSP:   yes - all licences"), Some(true));
         assert_eq!(csp("Aangeschaft via CSP: nee"), Some(false));
-        assert_eq!(csp("Die Lizenzen haben wir über Sie als CSP bezogen."), Some(true));
-        assert_eq!(csp("The licences were purchased directly from Microsoft, not through CSP."), Some(false));
-        assert_eq!(csp("I'm not sure whether our licences were bought through you or directly from Microsoft."), None);
-        assert_eq!(csp("Licences: bought through Cloudwise, as before"), Some(true));
+        assert_eq!(
+            csp("Die Lizenzen haben wir über Sie als CSP bezogen."),
+            Some(true)
+        );
+        assert_eq!(
+            csp("The licences were purchased directly from Microsoft, not through CSP."),
+            Some(false)
+        );
+        assert_eq!(
+            csp(
+                "I'm not sure whether our licences were bought through you or directly from Microsoft."
+            ),
+            None
+        );
+        assert_eq!(
+            csp("Licences: bought through Cloudwise, as before"),
+            Some(true)
+        );
         assert_eq!(csp("We love Teams."), None);
     }
 
     #[test]
     fn credit_intent() {
         let req = |t: &str| credit_requested(&statements(t), None).is_some();
-        assert!(req("We would like to request an SLA credit for this outage."));
+        assert!(req(
+            "We would like to request an SLA credit for this outage."
+        ));
         assert!(req("Graag dienen wij een verzoek om SLA-creditering in."));
-        assert!(req("Bitte reichen Sie die Gutschriftsanfrage jetzt bei Microsoft ein."));
+        assert!(req(
+            "Bitte reichen Sie die Gutschriftsanfrage jetzt bei Microsoft ein."
+        ));
         assert!(!req("Has our SLA credit claim been approved yet?"));
         assert!(!req("We'd like to withdraw our service credit request."));
         assert!(!req("Just checking in - has Microsoft responded yet?"));
@@ -144,9 +174,13 @@ mod tests {
     #[test]
     fn advisory_and_its_negation() {
         let adv = |t: &str| advisory(&statements(t)).is_some();
-        assert!(adv("Microsoft classified it as an advisory rather than an incident."));
+        assert!(adv(
+            "Microsoft classified it as an advisory rather than an incident."
+        ));
         assert!(!adv("It was an incident, not an advisory."));
-        assert!(!adv("It was listed as an incident rather than an advisory."));
+        assert!(!adv(
+            "It was listed as an incident rather than an advisory."
+        ));
         assert!(adv("Microsoft hat es als Hinweis eingestuft."));
         assert!(!adv("Danke für den Hinweis."));
     }

@@ -3,14 +3,61 @@
 //! Three languages with distinct function words do not need a statistical detector;
 //! counting words that occur in only one of them is exact enough and costs nothing.
 
-const EN: &[&str] = &["the", "and", "to", "of", "we", "our", "was", "for", "you", "please", "with", "could", "would", "not", "have", "this", "that", "from", "were", "users", "thanks", "hi", "hello", "regards", "us", "it", "my", "your", "were", "been", "has", "had"];
-const NL: &[&str] = &["de", "het", "een", "en", "van", "wij", "onze", "niet", "voor", "met", "graag", "konden", "zijn", "bij", "jullie", "ons", "geen", "ook", "uur", "hebben", "heb", "dat", "deze", "naar", "goedemiddag", "goedemorgen", "groet", "tot", "om", "ik", "u", "uw"];
-const DE: &[&str] = &["der", "das", "und", "wir", "nicht", "unsere", "unser", "mit", "für", "bitte", "sie", "ist", "ein", "eine", "zu", "dem", "den", "bei", "auf", "auch", "wurden", "haben", "uhr", "grüßen", "ihr", "ihnen", "ich", "sehr", "geehrte", "wie", "vom", "zum", "waren", "unseren", "unserem", "wurde", "konnten", "keine", "nur", "aber", "oder", "über", "nach", "heute", "gestern", "ihre", "wegen"];
+const EN: &[&str] = &[
+    "the", "and", "to", "of", "we", "our", "was", "for", "you", "please", "with", "could", "would",
+    "not", "have", "this", "that", "from", "were", "users", "thanks", "hi", "hello", "regards",
+    "us", "it", "my", "your", "were", "been", "has", "had",
+];
+const NL: &[&str] = &[
+    "de",
+    "het",
+    "een",
+    "en",
+    "van",
+    "wij",
+    "onze",
+    "niet",
+    "voor",
+    "met",
+    "graag",
+    "konden",
+    "zijn",
+    "bij",
+    "jullie",
+    "ons",
+    "geen",
+    "ook",
+    "uur",
+    "hebben",
+    "heb",
+    "dat",
+    "deze",
+    "naar",
+    "goedemiddag",
+    "goedemorgen",
+    "groet",
+    "tot",
+    "om",
+    "ik",
+    "u",
+    "uw",
+];
+const DE: &[&str] = &[
+    "der", "das", "und", "wir", "nicht", "unsere", "unser", "mit", "für", "bitte", "sie", "ist",
+    "ein", "eine", "zu", "dem", "den", "bei", "auf", "auch", "wurden", "haben", "uhr", "grüßen",
+    "ihr", "ihnen", "ich", "sehr", "geehrte", "wie", "vom", "zum", "waren", "unseren", "unserem",
+    "wurde", "konnten", "keine", "nur", "aber", "oder", "über", "nach", "heute", "gestern", "ihre",
+    "wegen",
+];
 
 /// "en", "nl" or "de"; `hint` is a Content-Language header, used to break ties.
 pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
     let mut scores = [0usize; 3];
-    for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).take(2000) {
+    for word in text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(2000)
+    {
         let w = word.to_lowercase();
         let w = w.as_str();
         scores[0] += usize::from(EN.contains(&w));
@@ -37,9 +84,24 @@ mod tests {
 
     #[test]
     fn three_languages() {
-        assert_eq!(detect("Onze medewerkers konden van 10.00 tot 12.30 uur niet werken.", None), "nl");
-        assert_eq!(detect("Betroffen waren ca. 80 Mitarbeiter an unseren Standorten, bitte.", None), "de");
-        assert_eq!(detect("Our users could not send mail for two hours.", None), "en");
+        assert_eq!(
+            detect(
+                "Onze medewerkers konden van 10.00 tot 12.30 uur niet werken.",
+                None
+            ),
+            "nl"
+        );
+        assert_eq!(
+            detect(
+                "Betroffen waren ca. 80 Mitarbeiter an unseren Standorten, bitte.",
+                None
+            ),
+            "de"
+        );
+        assert_eq!(
+            detect("Our users could not send mail for two hours.", None),
+            "en"
+        );
         assert_eq!(detect("", Some("de-DE")), "de");
     }
 }

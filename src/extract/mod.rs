@@ -88,7 +88,7 @@ pub struct Evidence {
     /// The sentence, field or header the value was read from.
     pub source: String,
     /// 0.0-1.0: 0.9 for a labelled field, 0.7 for running text, less with assumptions.
-    pub confidence: f32,
+    pub confidence: f64,
     /// What was assumed rather than written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
@@ -114,7 +114,11 @@ impl Extractor {
             incident,
             services,
             partner_names: config.partner_names.clone(),
-            personal_domains: config.personal_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            personal_domains: config
+                .personal_domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
         })
     }
 
@@ -141,16 +145,26 @@ impl Extractor {
         }
         let statements = text::statements(&new_text);
         let mut evidence = BTreeMap::new();
-        let mut note = |field: &'static str, source: &str, confidence: f32, assumptions: Vec<String>| {
-            evidence.insert(field, Evidence { source: source.chars().take(240).collect(), confidence, assumptions });
-        };
+        let mut note =
+            |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
+                evidence.entry(field).or_insert_with(|| Evidence {
+                    source: source.chars().take(240).collect(),
+                    confidence,
+                    assumptions,
+                });
+            };
 
         let subject_and_text = format!("{}\n{}", email.subject, new_text);
-        let incident_text = if is_reply { new_text.as_str() } else { subject_and_text.as_str() };
+        let incident_text = if is_reply {
+            new_text.as_str()
+        } else {
+            subject_and_text.as_str()
+        };
         let incidents = ids::incident_ids(incident_text, &self.incident);
         let tenants = ids::tenant_ids(&new_text);
         let tickets = ids::ticket_refs(&subject_and_text, &self.incident);
-        let credit = intent::credit_requested(&statements, (!is_reply).then_some(email.subject.as_str()));
+        let credit =
+            intent::credit_requested(&statements, (!is_reply).then_some(email.subject.as_str()));
 
         let signals = Signals {
             credit_requested: credit.is_some(),
@@ -160,15 +174,29 @@ impl Extractor {
         };
         let kind = match &verdict {
             // A group alias can add list headers to a real request; real claim data wins.
-            Some(v) if v.weak && credit.is_some() && !incidents.is_empty() && !tenants.is_empty() => classify::by_content(signals),
+            Some(v)
+                if v.weak && credit.is_some() && !incidents.is_empty() && !tenants.is_empty() =>
+            {
+                classify::by_content(signals)
+            }
             Some(v) => v.kind,
             None => classify::by_content(signals),
         };
         match &verdict {
             Some(v) => note("kind", &v.reason, 0.95, vec![]),
-            None => note("kind", credit.as_deref().unwrap_or("no credit request, reply or ticket reference"), 0.7, vec![]),
+            None => note(
+                "kind",
+                credit
+                    .as_deref()
+                    .unwrap_or("no credit request, reply or ticket reference"),
+                0.7,
+                vec![],
+            ),
         }
-        let language = lang::detect(&format!("{}\n{}", email.subject, new_text), email.header("content-language"));
+        let language = lang::detect(
+            &format!("{}\n{}", email.subject, new_text),
+            email.header("content-language"),
+        );
         let mut ext = Extraction {
             kind,
             incident_ids: Vec::new(),
@@ -185,7 +213,9 @@ impl Extractor {
             from: email.from_addr.clone(),
             from_name: email.from_name.clone(),
             sender_domain: email.sender_domain(),
-            personal_mailbox: email.sender_domain().is_some_and(|d| self.personal_domains.contains(&d)),
+            personal_mailbox: email
+                .sender_domain()
+                .is_some_and(|d| self.personal_domains.contains(&d)),
             date: email.date,
             subject: email.subject.clone(),
             incidents: Vec::new(),
@@ -211,18 +241,38 @@ impl Extractor {
         ext.incidents = ext
             .incident_ids
             .iter()
-            .map(|id| Incident { id: id.clone(), service: self.services.get(id.get(..2).unwrap_or_default()).cloned().unwrap_or_default() })
+            .map(|id| Incident {
+                id: id.clone(),
+                service: self
+                    .services
+                    .get(id.get(..2).unwrap_or_default())
+                    .cloned()
+                    .unwrap_or_default(),
+            })
             .collect();
         for (guid, src) in &tenants {
             note_list(&mut ext.tenant_ids, guid);
-            note("tenant_ids", src, if src.to_lowercase().contains("tenant") { 0.95 } else { 0.7 }, vec![]);
+            note(
+                "tenant_ids",
+                src,
+                if src.to_lowercase().contains("tenant") {
+                    0.95
+                } else {
+                    0.7
+                },
+                vec![],
+            );
         }
-        let reference = downtime::Reference { when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()) };
+        let reference = downtime::Reference {
+            when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
+        };
         ext.downtime = downtime::windows(&email.subject, &statements, reference);
         if let Some(w) = ext.downtime.first() {
-            let mut assumptions: Vec<String> = w.assumptions.iter().map(|a| a.to_string()).collect();
+            let mut assumptions: Vec<String> =
+                w.assumptions.iter().map(|a| a.to_string()).collect();
             if email.date.is_none() {
-                assumptions.push("no Date header: relative dates read against the processing time".into());
+                assumptions
+                    .push("no Date header: relative dates read against the processing time".into());
             }
             let confidence = if assumptions.is_empty() { 0.85 } else { 0.6 };
             note("downtime", &w.source, confidence, assumptions);
@@ -244,7 +294,12 @@ impl Extractor {
         let (csp, src) = intent::purchased_via_csp(&statements, &self.partner_names);
         ext.purchased_via_csp = csp;
         if let Some(src) = src {
-            note("purchased_via_csp", &src, if csp.is_some() { 0.85 } else { 0.5 }, vec![]);
+            note(
+                "purchased_via_csp",
+                &src,
+                if csp.is_some() { 0.85 } else { 0.5 },
+                vec![],
+            );
         }
         ext.credit_requested = credit.is_some();
         if let Some(src) = &credit {
@@ -258,9 +313,19 @@ impl Extractor {
         if let Some(r) = &ext.resolution_attempts {
             note("resolution_attempts", r, 0.7, vec![]);
         }
-        let (c, src) = contact::contact(&statements, &signature, email.from_name.as_deref(), email.from_addr.as_deref());
+        let (c, src) = contact::contact(
+            &statements,
+            &signature,
+            email.from_name.as_deref(),
+            email.from_addr.as_deref(),
+        );
         ext.contact = c;
-        note("contact", src.as_deref().unwrap_or("From header"), if src.is_some() { 0.85 } else { 0.6 }, vec![]);
+        note(
+            "contact",
+            src.as_deref().unwrap_or("From header"),
+            if src.is_some() { 0.85 } else { 0.6 },
+            vec![],
+        );
         ext.incident_ids.sort();
         ext.tenant_ids.sort();
         ext.ticket_refs.sort();

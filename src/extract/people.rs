@@ -19,13 +19,23 @@ static FIRST_COUNT: LazyLock<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b"
 static AFFECTED: LazyLock<Regex> = re!(
     r"(?i)\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
 );
-static SUBSET: LazyLock<Regex> = re!(r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b");
+static SUBSET: LazyLock<Regex> = re!(
+    r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b"
+);
 static USER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    crate::regex(&format!(r"(?i)affected|impacted|getroffen|betroffen|aantal|anzahl|^who$|^wie$|number of|{USER_NOUNS}"))
+    crate::regex(&format!(
+        r"(?i)affected|impacted|getroffen|betroffen|aantal|anzahl|^who$|^wie$|number of|{USER_NOUNS}"
+    ))
 });
 
 fn follows_month(before: &str) -> bool {
-    let word = before.trim_end().trim_end_matches([',', '.']).rsplit(' ').next().unwrap_or_default().to_lowercase();
+    let word = before
+        .trim_end()
+        .trim_end_matches([',', '.'])
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     super::when::month_number(&word).is_some()
 }
 
@@ -36,14 +46,20 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
         let counts: Vec<(usize, u64)> = COUNT_NOUN
             .captures_iter(&s.value)
-            .filter_map(|c| c.get(1).and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n))))
+            .filter_map(|c| {
+                c.get(1)
+                    .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
+            })
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, _)| !follows_month(&s.value[..*at]))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 COUNT_IN_PLACE
                     .captures_iter(&s.value)
-                    .filter_map(|c| c.get(1).and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n))))
+                    .filter_map(|c| {
+                        c.get(1)
+                            .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
+                    })
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
             .collect();
@@ -55,7 +71,11 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                 continue;
             }
             // "Affected users: approx. 95 (Dublin & Cork)": the first number of the field.
-            match FIRST_COUNT.captures(&s.value).and_then(|c| c.get(1)).and_then(|g| parse_count(g.as_str())) {
+            match FIRST_COUNT
+                .captures(&s.value)
+                .and_then(|c| c.get(1))
+                .and_then(|g| parse_count(g.as_str()))
+            {
                 Some(n) => n,
                 None => continue,
             }
@@ -67,7 +87,13 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         if total == 0 {
             continue;
         }
-        let rank = if labelled { 3 } else if AFFECTED.is_match(&s.text) { 2 } else { 1 };
+        let rank = if labelled {
+            3
+        } else if AFFECTED.is_match(&s.text) {
+            2
+        } else {
+            1
+        };
         if best.as_ref().is_none_or(|b| rank > b.3) {
             best = Some((total, s.text.clone(), i, rank));
         }
@@ -89,22 +115,119 @@ static PLACE_BEFORE_SITE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
-static LOCATION_LABEL: LazyLock<Regex> = re!(r"(?i)^(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|where|waar|wo)$");
+static LOCATION_LABEL: LazyLock<Regex> = re!(
+    r"(?i)^(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|where|waar|wo)$"
+);
 
 const NOT_PLACES: &[&str] = &[
-    "microsoft", "office", "outlook", "owa", "teams", "exchange", "sharepoint", "onedrive", "online", "windows",
-    "azure", "power", "bi", "csp", "it", "ict", "mfa", "vpn", "our", "the", "all", "het", "de", "die", "der",
-    "das", "we", "i", "ich", "wir", "unsere", "onze", "service", "health", "ticket", "tenant", "incident",
-    "dashboard", "admin", "center", "centre", "phone", "web", "pstn", "gsm", "business", "premium", "standard",
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "maart", "mei", "märz", "montag", "freitag", "maandag", "vrijdag", "total", "totaal", "insgesamt",
-    "mitarbeiter", "benutzer", "nutzer", "standorten", "standort", "zentrale", "büro", "filiale", "hauptsitz",
-    "gmt", "utc", "cet", "cest", "mez", "est", "edt", "pst", "bst", "no", "nee", "ja", "yes", "sla",
+    "microsoft",
+    "office",
+    "outlook",
+    "owa",
+    "teams",
+    "exchange",
+    "sharepoint",
+    "onedrive",
+    "online",
+    "windows",
+    "azure",
+    "power",
+    "bi",
+    "csp",
+    "it",
+    "ict",
+    "mfa",
+    "vpn",
+    "our",
+    "the",
+    "all",
+    "het",
+    "de",
+    "die",
+    "der",
+    "das",
+    "we",
+    "i",
+    "ich",
+    "wir",
+    "unsere",
+    "onze",
+    "service",
+    "health",
+    "ticket",
+    "tenant",
+    "incident",
+    "dashboard",
+    "admin",
+    "center",
+    "centre",
+    "phone",
+    "web",
+    "pstn",
+    "gsm",
+    "business",
+    "premium",
+    "standard",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "maart",
+    "mei",
+    "märz",
+    "montag",
+    "freitag",
+    "maandag",
+    "vrijdag",
+    "total",
+    "totaal",
+    "insgesamt",
+    "mitarbeiter",
+    "benutzer",
+    "nutzer",
+    "standorten",
+    "standort",
+    "zentrale",
+    "büro",
+    "filiale",
+    "hauptsitz",
+    "gmt",
+    "utc",
+    "cet",
+    "cest",
+    "mez",
+    "est",
+    "edt",
+    "pst",
+    "bst",
+    "no",
+    "nee",
+    "ja",
+    "yes",
+    "sla",
 ];
 
 /// Places written in the users statement, location fields, or beside site nouns.
-pub fn locations(statements: &[Statement], users_statement: Option<usize>, partner_names: &[String]) -> Vec<(String, String)> {
+pub fn locations(
+    statements: &[Statement],
+    users_statement: Option<usize>,
+    partner_names: &[String],
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let scan = |s: &Statement, out: &mut Vec<(String, String)>, labelled: bool| {
         let mut lists: Vec<String> = Vec::new();
@@ -132,7 +255,10 @@ pub fn locations(statements: &[Statement], users_statement: Option<usize>, partn
         scan(&statements[i], &mut out, false);
     }
     for s in statements {
-        if s.label.as_deref().is_some_and(|l| LOCATION_LABEL.is_match(l)) {
+        if s.label
+            .as_deref()
+            .is_some_and(|l| LOCATION_LABEL.is_match(l))
+        {
             scan(s, &mut out, true);
         }
     }
@@ -155,7 +281,8 @@ fn clean_name(raw: &str, partner_names: &[String]) -> String {
         .collect();
     let Some(first) = words.iter().position(|w| {
         let lw = w.to_lowercase();
-        !NOT_PLACES.contains(&lw.as_str()) && !partner_names.iter().any(|p| p.eq_ignore_ascii_case(w))
+        !NOT_PLACES.contains(&lw.as_str())
+            && !partner_names.iter().any(|p| p.eq_ignore_ascii_case(w))
     }) else {
         return String::new();
     };
@@ -165,7 +292,11 @@ fn clean_name(raw: &str, partner_names: &[String]) -> String {
     }
     // A name that is only a known non-place in its last word ("Leeds Office") keeps the place.
     let mut kept: Vec<&str> = name.split_whitespace().collect();
-    while kept.len() > 1 && kept.last().is_some_and(|w| NOT_PLACES.contains(&w.to_lowercase().as_str())) {
+    while kept.len() > 1
+        && kept
+            .last()
+            .is_some_and(|w| NOT_PLACES.contains(&w.to_lowercase().as_str()))
+    {
         kept.pop();
     }
     kept.join(" ")
@@ -185,25 +316,52 @@ mod tests {
 
     #[test]
     fn sums_sites_and_reads_separators() {
-        assert_eq!(run("120 users in Amsterdam and 35 in Rotterdam were affected."), (Some(155), vec!["Amsterdam".into(), "Rotterdam".into()]));
-        assert_eq!(run("All 1,200 staff in London and Manchester could not work.").0, Some(1200));
-        assert_eq!(run("Betroffen waren rund 1.200 Mitarbeiter an unseren Standorten München und Augsburg."), (Some(1200), vec!["München".into(), "Augsburg".into()]));
+        assert_eq!(
+            run("120 users in Amsterdam and 35 in Rotterdam were affected."),
+            (Some(155), vec!["Amsterdam".into(), "Rotterdam".into()])
+        );
+        assert_eq!(
+            run("All 1,200 staff in London and Manchester could not work.").0,
+            Some(1200)
+        );
+        assert_eq!(
+            run(
+                "Betroffen waren rund 1.200 Mitarbeiter an unseren Standorten München und Augsburg."
+            ),
+            (Some(1200), vec!["München".into(), "Augsburg".into()])
+        );
     }
 
     #[test]
     fn subsets_are_not_added() {
-        assert_eq!(run("250 users were affected, 100 of them in Leeds.").0, Some(250));
+        assert_eq!(
+            run("250 users were affected, 100 of them in Leeds.").0,
+            Some(250)
+        );
     }
 
     #[test]
     fn labelled_and_multiword_places() {
-        assert_eq!(run("Users affected: 135 (our New York and Boston offices)"), (Some(135), vec!["New York".into(), "Boston".into()]));
-        assert_eq!(run("Getroffen: ongeveer 65 medewerkers in Eindhoven en Den Bosch"), (Some(65), vec!["Eindhoven".into(), "Den Bosch".into()]));
-        assert_eq!(run("Roughly 60 people were affected at our Zwolle head office and the Deventer yard.").1, vec!["Zwolle".to_string(), "Deventer".into()]);
+        assert_eq!(
+            run("Users affected: 135 (our New York and Boston offices)"),
+            (Some(135), vec!["New York".into(), "Boston".into()])
+        );
+        assert_eq!(
+            run("Getroffen: ongeveer 65 medewerkers in Eindhoven en Den Bosch"),
+            (Some(65), vec!["Eindhoven".into(), "Den Bosch".into()])
+        );
+        assert_eq!(
+            run("Roughly 60 people were affected at our Zwolle head office and the Deventer yard.")
+                .1,
+            vec!["Zwolle".to_string(), "Deventer".into()]
+        );
     }
 
     #[test]
     fn licences_are_not_users() {
-        assert_eq!(run("Please add 6 more licences for our Cork office.").0, None);
+        assert_eq!(
+            run("Please add 6 more licences for our Cork office.").0,
+            None
+        );
     }
 }

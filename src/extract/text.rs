@@ -3,7 +3,6 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-
 /// One unit of meaning: a sentence of running text or one labelled field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -15,9 +14,8 @@ pub struct Statement {
     pub value: String,
 }
 
-static FIELD: LazyLock<Regex> = re!(
-    r"^\s*(?:[-*•·]\s*)?(\p{L}[\p{L}\d ()/'’?.&-]{0,48}?)\s*(?::\s|:$|\t)\s*(.*)$",
-);
+static FIELD: LazyLock<Regex> =
+    re!(r"^\s*(?:[-*•·]\s*)?(\p{L}[\p{L}\d ()/'’?.&-]{0,48}?)\s*(?::\s|:$|\t)\s*(.*)$",);
 static BULLET: LazyLock<Regex> = re!(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S");
 
 /// Splits text into statements; wrapped lines of one paragraph or field are joined.
@@ -27,7 +25,11 @@ pub fn statements(text: &str) -> Vec<Statement> {
     let mut field: Option<(String, String)> = None;
     let flush_para = |para: &mut String, out: &mut Vec<Statement>| {
         for s in sentences(para) {
-            out.push(Statement { text: s.clone(), label: None, value: s });
+            out.push(Statement {
+                text: s.clone(),
+                label: None,
+                value: s,
+            });
         }
         para.clear();
     };
@@ -36,9 +38,17 @@ pub fn statements(text: &str) -> Vec<Statement> {
             // The label belongs to the first sentence; later ones stand on their own.
             let mut sentences = sentences(&value).into_iter();
             let first = sentences.next().unwrap_or_default();
-            out.push(Statement { text: format!("{label}: {first}"), label: Some(label.to_lowercase()), value: first });
+            out.push(Statement {
+                text: format!("{label}: {first}"),
+                label: Some(label.to_lowercase()),
+                value: first,
+            });
             for s in sentences {
-                out.push(Statement { text: s.clone(), label: None, value: s });
+                out.push(Statement {
+                    text: s.clone(),
+                    label: None,
+                    value: s,
+                });
             }
         }
     };
@@ -68,7 +78,13 @@ pub fn statements(text: &str) -> Vec<Statement> {
         if BULLET.is_match(line) {
             flush_field(&mut field, &mut out);
             flush_para(&mut para, &mut out);
-            field = Some((String::new(), trimmed.trim_start_matches(['-', '*', '•', '·']).trim().to_string()));
+            field = Some((
+                String::new(),
+                trimmed
+                    .trim_start_matches(['-', '*', '•', '·'])
+                    .trim()
+                    .to_string(),
+            ));
             continue;
         }
         flush_field(&mut field, &mut out);
@@ -91,11 +107,16 @@ pub fn statements(text: &str) -> Vec<Statement> {
 
 /// A "Label: value" line whose label is short and not a sentence with a colon in it.
 fn is_field(line: &str) -> bool {
-    let Some(c) = FIELD.captures(line) else { return false };
+    let Some(c) = FIELD.captures(line) else {
+        return false;
+    };
     let label = c.get(1).map_or("", |m| m.as_str()).trim();
     let words = label.split_whitespace().count();
     // Times like "10:30" and URLs are not labels; labels are a few words.
-    words <= 7 && !label.ends_with(|c: char| c.is_ascii_digit()) && !label.contains("http")
+    words <= 7
+        && !label.contains(". ")
+        && !label.ends_with(|c: char| c.is_ascii_digit())
+        && !label.contains("http")
 }
 
 fn fold(s: &str) -> String {
@@ -123,7 +144,11 @@ pub fn sentences(para: &str) -> Vec<String> {
             continue;
         }
         if c == '.' {
-            let word = para[start..i].rsplit(' ').next().unwrap_or_default().to_lowercase();
+            let word = para[start..i]
+                .rsplit(' ')
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
             if word.is_empty()
                 || word.chars().all(|w| w.is_ascii_digit())
                 || ABBREVIATIONS.contains(&word.as_str())
@@ -149,7 +174,11 @@ pub fn parse_count(s: &str) -> Option<u64> {
     if !INTEGER.is_match(s) {
         return None;
     }
-    s.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
+    s.chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -161,11 +190,23 @@ mod tests {
         let st = statements(
             "Hello there.\n\nTenant ID:        abc\nWhat we tried:    restarted Outlook,\n                  cleared caches\n* Affected: all staff\n  in London\nNext sentence. Another one.\n",
         );
-        let texts: Vec<_> = st.iter().map(|s| (s.label.clone(), s.value.clone())).collect();
+        let texts: Vec<_> = st
+            .iter()
+            .map(|s| (s.label.clone(), s.value.clone()))
+            .collect();
         assert_eq!(texts[0], (None, "Hello there.".into()));
         assert_eq!(texts[1], (Some("tenant id".into()), "abc".into()));
-        assert_eq!(texts[2], (Some("what we tried".into()), "restarted Outlook, cleared caches".into()));
-        assert_eq!(texts[3], (Some("affected".into()), "all staff in London".into()));
+        assert_eq!(
+            texts[2],
+            (
+                Some("what we tried".into()),
+                "restarted Outlook, cleared caches".into()
+            )
+        );
+        assert_eq!(
+            texts[3],
+            (Some("affected".into()), "all staff in London".into())
+        );
         assert_eq!(texts[4], (None, "Next sentence.".into()));
         assert_eq!(texts[5], (None, "Another one.".into()));
     }
@@ -179,8 +220,17 @@ mod tests {
 
     #[test]
     fn sentences_keep_abbreviations_and_dates() {
-        let s = sentences("Betroffen waren ca. 80 Mitarbeiter am 5. März. Danach ging es. Mr. Smith said so.");
-        assert_eq!(s, vec!["Betroffen waren ca. 80 Mitarbeiter am 5. März.", "Danach ging es.", "Mr. Smith said so."]);
+        let s = sentences(
+            "Betroffen waren ca. 80 Mitarbeiter am 5. März. Danach ging es. Mr. Smith said so.",
+        );
+        assert_eq!(
+            s,
+            vec![
+                "Betroffen waren ca. 80 Mitarbeiter am 5. März.",
+                "Danach ging es.",
+                "Mr. Smith said so."
+            ]
+        );
     }
 
     #[test]

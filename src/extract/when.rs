@@ -4,7 +4,6 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::{Captures, Regex};
 use std::sync::LazyLock;
 
-
 /// A time zone as written: a fixed offset or a named region with daylight saving.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Zone {
@@ -75,9 +74,8 @@ pub fn month_number(name: &str) -> Option<u32> {
     })
 }
 
-static ISO: LazyLock<Regex> = re!(
-    r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(Z|[+-]\d{2}:?\d{2})?)?",
-);
+static ISO: LazyLock<Regex> =
+    re!(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(Z|[+-]\d{2}:?\d{2})?)?",);
 static NUMERIC_DATE: LazyLock<Regex> = re!(r"\b(\d{1,2})([./-])(\d{1,2})([./-])(\d{4}|\d{2})\b");
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     crate::regex(&format!(
@@ -85,7 +83,9 @@ static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
-    crate::regex(&format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"))
+    crate::regex(&format!(
+        r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"
+    ))
 });
 static RELATIVE: LazyLock<Regex> = re!(
     r"(?i)\b(the day before yesterday|day before yesterday|eergisteren|vorgestern|yesterday|gisteren|gestern|last night|gisteravond|gisternacht|today|this morning|this afternoon|tonight|vandaag|vanochtend|vanmorgen|vanmiddag|vanavond|heute|heute morgen|heute früh)\b",
@@ -98,8 +98,10 @@ static TIME: LazyLock<Regex> = re!(
 );
 static HOUR_MERIDIEM: LazyLock<Regex> = re!(r"(?i)\b(1[0-2]|0?[1-9])\s*(a\.?m\b\.?|p\.?m\b\.?)");
 static HOUR_UHR: LazyLock<Regex> = re!(r"(?i)\b([01]?\d|2[0-4])\s*(uhr|uur|o'clock)\b");
-static NOON: LazyLock<Regex> = re!(r"(?i)\b(noon|midday|mittag|midnight|middernacht|mitternacht)\b");
-static ZONE_OFFSET: LazyLock<Regex> = re!(r"(?i)\b(?:UTC|GMT)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?\b");
+static NOON: LazyLock<Regex> =
+    re!(r"(?i)\b(noon|midday|mittag|midnight|middernacht|mitternacht)\b");
+static ZONE_OFFSET: LazyLock<Regex> =
+    re!(r"(?i)\b(?:UTC|GMT)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?\b");
 static ZONE_ABBR: LazyLock<Regex> = re!(
     r"\b(CEST|CET|MESZ|MEZ|UTC|GMT|BST|WEST|WET|EEST|EET|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z)\b",
 );
@@ -110,9 +112,11 @@ static DURATION_HM: LazyLock<Regex> = re!(r"(?i)\b(\d{1,3})\s*h\s*(\d{1,2})\s*m(
 static DURATION: LazyLock<Regex> = re!(
     r"(?i)\b(\d{1,3}(?:[.,]\d{1,2})?)\s*(hours?|hrs?|h|uur|uren|u|stunden?|std\.?)\b(?:\s*(?:and|en|und|,)?\s*(\d{1,2})\s*(?:minutes?|mins?|minuten|min|m)\b)?",
 );
-static DURATION_MIN: LazyLock<Regex> = re!(r"(?i)\b(\d{1,4})\s*(?:minutes?|mins?|minuten|min\.?)(?:\b|$)");
+static DURATION_MIN: LazyLock<Regex> =
+    re!(r"(?i)\b(\d{1,4})\s*(?:minutes?|mins?|minuten|min\.?)(?:\b|$)");
+static HOUR_AND_HALF: LazyLock<Regex> = re!(r"(?i)\b(?:an|one)\s+hour\s+and\s+a\s+half\b");
 static DURATION_WORDS: LazyLock<Regex> = re!(
-    r"(?i)\b(one and a half|an hour and a half|half an|half a|anderhalf|eineinhalb|anderthalb|a couple of|an?|one|een|ein|eine|two|twee|zwei|three|drie|drei|four|vier|five|vijf|fünf|six|zes|sechs|eight|acht)\s+(hours?|uur|stunden?|minutes?)\b",
+    r"(?i)\b(one and a half|half an|half a|anderhalf|eineinhalb|anderthalb|a couple of|an?|one|een|ein|eine|two|twee|zwei|three|drie|drei|four|vier|five|vijf|fünf|six|zes|sechs|eight|acht)\s+(hours?|uur|stunden?|minutes?)\b",
 );
 static NEXT_DAY: LazyLock<Regex> = re!(
     r"(?i)\b(?:the\s+)?(?:next|following)\s+(?:morning|day)\b|\bthe morning after\b|\bvolgende (?:ochtend|dag|morgen)\b|\bde (?:ochtend|dag) (?:erna|daarna)\b|\bnächsten (?:morgen|tag)\b|\bfolgenden (?:morgen|tag)\b",
@@ -127,14 +131,35 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
     };
     for c in ISO.captures_iter(text) {
-        let (Some(y), Some(m), Some(d)) = (num(&c, 1), num(&c, 2), num(&c, 3)) else { continue };
-        let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) else { continue };
+        let (Some(y), Some(m), Some(d)) = (num(&c, 1), num(&c, 2), num(&c, 3)) else {
+            continue;
+        };
+        let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) else {
+            continue;
+        };
         let whole = span(&c, 0);
         let date_end = c.get(3).map_or(whole.1, |g| g.end());
-        add(&mut out, Kind::Date { date, year_given: true }, whole.0, date_end);
+        add(
+            &mut out,
+            Kind::Date {
+                date,
+                year_given: true,
+            },
+            whole.0,
+            date_end,
+        );
         if let (Some(h), Some(mi)) = (num(&c, 4), num(&c, 5)) {
             let time_end = c.get(5).map_or(whole.1, |g| g.end());
-            add(&mut out, Kind::Time { hour: h, minute: mi, pm: None }, date_end, time_end);
+            add(
+                &mut out,
+                Kind::Time {
+                    hour: h,
+                    minute: mi,
+                    pm: None,
+                },
+                date_end,
+                time_end,
+            );
             if let Some(z) = c.get(6) {
                 if let Some(zone) = offset_zone(z.as_str()) {
                     add(&mut out, Kind::Zone(zone), z.start(), z.end());
@@ -143,21 +168,38 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
     }
     for c in NUMERIC_DATE.captures_iter(text) {
-        let (Some(a), Some(b), Some(y)) = (num(&c, 1), num(&c, 3), num(&c, 5)) else { continue };
+        let (Some(a), Some(b), Some(y)) = (num(&c, 1), num(&c, 3), num(&c, 5)) else {
+            continue;
+        };
         // "12.30" style times never have a third part, so two separators mean a date.
         if c.get(2).map(|g| g.as_str()) != c.get(4).map(|g| g.as_str()) {
             continue;
         }
         let year = if y < 100 { 2000 + y as i32 } else { y as i32 };
-        let (m, d) = if (month_first && a <= 12) || b > 12 { (a, b) } else { (b, a) };
+        let (m, d) = if (month_first && a <= 12) || b > 12 {
+            (a, b)
+        } else {
+            (b, a)
+        };
         if let Some(date) = NaiveDate::from_ymd_opt(year, m, d) {
             let (s, e) = span(&c, 0);
-            add(&mut out, Kind::Date { date, year_given: true }, s, e);
+            add(
+                &mut out,
+                Kind::Date {
+                    date,
+                    year_given: true,
+                },
+                s,
+                e,
+            );
         }
     }
     for (regex, day_group, month_group) in [(&*DAY_MONTH, 1, 2), (&*MONTH_DAY, 2, 1)] {
         for c in regex.captures_iter(text) {
-            let (Some(d), Some(m)) = (num(&c, day_group), c.get(month_group).and_then(|g| month_number(g.as_str()))) else {
+            let (Some(d), Some(m)) = (
+                num(&c, day_group),
+                c.get(month_group).and_then(|g| month_number(g.as_str())),
+            ) else {
                 continue;
             };
             let given = num(&c, 3);
@@ -167,7 +209,15 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             };
             if let Some(date) = date {
                 let (s, e) = span(&c, 0);
-                add(&mut out, Kind::Date { date, year_given: given.is_some() }, s, e);
+                add(
+                    &mut out,
+                    Kind::Date {
+                        date,
+                        year_given: given.is_some(),
+                    },
+                    s,
+                    e,
+                );
             }
         }
     }
@@ -175,19 +225,40 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let back = if word.contains("before") || word == "eergisteren" || word == "vorgestern" {
             2
-        } else if ["yesterday", "gisteren", "gestern", "last night", "gisteravond", "gisternacht"].contains(&word.as_str()) {
+        } else if [
+            "yesterday",
+            "gisteren",
+            "gestern",
+            "last night",
+            "gisteravond",
+            "gisternacht",
+        ]
+        .contains(&word.as_str())
+        {
             1
         } else {
             0
         };
         let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Date { date: reference - Duration::days(back), year_given: false }, s, e);
+        add(
+            &mut out,
+            Kind::Date {
+                date: reference - Duration::days(back),
+                year_given: false,
+            },
+            s,
+            e,
+        );
     }
     for c in WEEKDAY.captures_iter(text) {
-        let Some(wd) = c.get(2).and_then(|g| weekday(g.as_str())) else { continue };
+        let Some(wd) = c.get(2).and_then(|g| weekday(g.as_str())) else {
+            continue;
+        };
         let (s, e) = span(&c, 0);
         // "Friday 6 March": the explicit date that follows wins.
-        let followed = out.iter().any(|t| matches!(t.kind, Kind::Date { .. }) && t.start >= e && t.start <= e + 3);
+        let followed = out
+            .iter()
+            .any(|t| matches!(t.kind, Kind::Date { .. }) && t.start >= e && t.start <= e + 3);
         if followed {
             continue;
         }
@@ -199,20 +270,41 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         while date.weekday() != wd {
             date -= Duration::days(1);
         }
-        add(&mut out, Kind::Date { date, year_given: false }, s, e);
+        add(
+            &mut out,
+            Kind::Date {
+                date,
+                year_given: false,
+            },
+            s,
+            e,
+        );
     }
     // Offsets first: "UTC-05:00" must not become a clock time.
     for c in ZONE_OFFSET.captures_iter(text) {
-        let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") { 1 } else { -1 };
-        let (Some(h), m) = (num(&c, 2), num(&c, 3).unwrap_or(0)) else { continue };
+        let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") {
+            1
+        } else {
+            -1
+        };
+        let (Some(h), m) = (num(&c, 2), num(&c, 3).unwrap_or(0)) else {
+            continue;
+        };
         if h > 14 || m > 59 {
             continue;
         }
         let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Zone(Zone::Fixed(sign * (h as i32 * 3600 + m as i32 * 60))), s, e);
+        add(
+            &mut out,
+            Kind::Zone(Zone::Fixed(sign * (h as i32 * 3600 + m as i32 * 60))),
+            s,
+            e,
+        );
     }
     for c in TIME.captures_iter(text) {
-        let (Some(hour), Some(minute)) = (num(&c, 1), num(&c, 2)) else { continue };
+        let (Some(hour), Some(minute)) = (num(&c, 1), num(&c, 2)) else {
+            continue;
+        };
         let (s, mut e) = span(&c, 0);
         // "13:05Z": the Z is the zone.
         let zulu = text[s..e].ends_with(['Z', 'z']);
@@ -221,9 +313,15 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
         // "2.50 hours" is a duration and "1.200" a number, not clock times.
         let after = text[e..].trim_start().to_lowercase();
-        if ["hour", "uur ", "minut", "stund"].iter().any(|w| after.starts_with(w))
+        if ["hour", "uur ", "minut", "stund"]
+            .iter()
+            .any(|w| after.starts_with(w))
             || text[..s].ends_with([',', '.'])
-            || text[e..].starts_with(|ch: char| ch == '.' || ch == ',') && text[e..].chars().nth(1).is_some_and(|ch| ch.is_ascii_digit())
+            || text[e..].starts_with(['.', ','])
+                && text[e..]
+                    .chars()
+                    .nth(1)
+                    .is_some_and(|ch| ch.is_ascii_digit())
         {
             continue;
         }
@@ -240,24 +338,71 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let Some(hour) = num(&c, 1) else { continue };
         let pm = c.get(2).map(|g| g.as_str().to_lowercase().starts_with('p'));
         let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Time { hour, minute: 0, pm }, s, e);
+        add(
+            &mut out,
+            Kind::Time {
+                hour,
+                minute: 0,
+                pm,
+            },
+            s,
+            e,
+        );
     }
     for c in HOUR_UHR.captures_iter(text) {
         let Some(hour) = num(&c, 1) else { continue };
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let (s, e) = span(&c, 0);
         // Dutch "3 uur" is a duration unless a time-of-day word leads it ("om 3 uur").
-        if unit == "uur" && !leading_word(text, s).is_some_and(|w| ["om", "tot", "van", "vanaf", "tussen", "en", "rond", "omstreeks", "tegen", "sinds"].contains(&w.as_str())) {
+        if unit == "uur"
+            && !leading_word(text, s).is_some_and(|w| {
+                [
+                    "om",
+                    "tot",
+                    "van",
+                    "vanaf",
+                    "tussen",
+                    "en",
+                    "rond",
+                    "omstreeks",
+                    "tegen",
+                    "sinds",
+                ]
+                .contains(&w.as_str())
+            })
+        {
             continue;
         }
-        add(&mut out, Kind::Time { hour, minute: 0, pm: None }, s, e);
+        add(
+            &mut out,
+            Kind::Time {
+                hour,
+                minute: 0,
+                pm: None,
+            },
+            s,
+            e,
+        );
     }
     for c in NOON.captures_iter(text) {
         let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         // Midnight is kept as hour 24 so that "until midnight" ends the same day.
-        let hour = if matches!(word.as_str(), "noon" | "midday" | "mittag") { 12 } else { 24 };
+        let hour = if matches!(word.as_str(), "noon" | "midday" | "mittag") {
+            12
+        } else {
+            24
+        };
         let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Time { hour, minute: 0, pm: None }, s, e);
+        add(
+            &mut out,
+            Kind::Time {
+                hour,
+                minute: 0,
+                pm: None,
+            },
+            s,
+            e,
+        );
     }
     for c in ZONE_ABBR.captures_iter(text) {
         let abbr = c.get(1).map_or("", |g| g.as_str());
@@ -293,12 +438,24 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         add(&mut out, Kind::Zone(Zone::Named(tz)), s, e);
     }
     for c in DURATION_HM.captures_iter(text) {
-        let (Some(h), Some(m)) = (num(&c, 1), num(&c, 2)) else { continue };
+        let (Some(h), Some(m)) = (num(&c, 1), num(&c, 2)) else {
+            continue;
+        };
         let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Duration(i64::from(h) * 60 + i64::from(m)), s, e);
+        add(
+            &mut out,
+            Kind::Duration(i64::from(h) * 60 + i64::from(m)),
+            s,
+            e,
+        );
     }
     for c in DURATION.captures_iter(text) {
-        let Some(hours) = c.get(1).and_then(|g| g.as_str().replace(',', ".").parse::<f64>().ok()) else { continue };
+        let Some(hours) = c
+            .get(1)
+            .and_then(|g| g.as_str().replace(',', ".").parse::<f64>().ok())
+        else {
+            continue;
+        };
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let (s, e) = span(&c, 0);
         // "300 h" is no outage length anyone writes; a one-letter unit is only trusted small.
@@ -313,12 +470,15 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Duration(i64::from(m)), s, e);
     }
+    for m in HOUR_AND_HALF.find_iter(text) {
+        add(&mut out, Kind::Duration(90), m.start(), m.end());
+    }
     for c in DURATION_WORDS.captures_iter(text) {
         let qty = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let count = match qty.as_str() {
             "half an" | "half a" => 0.5,
-            "one and a half" | "an hour and a half" | "anderhalf" | "eineinhalb" | "anderthalb" => 1.5,
+            "one and a half" | "anderhalf" | "eineinhalb" | "anderthalb" => 1.5,
             "a couple of" | "two" | "twee" | "zwei" => 2.0,
             "three" | "drie" | "drei" => 3.0,
             "four" | "vier" => 4.0,
@@ -327,7 +487,11 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             "eight" | "acht" => 8.0,
             _ => 1.0,
         };
-        let minutes: f64 = if unit.starts_with("min") { count } else { count * 60.0 };
+        let minutes: f64 = if unit.starts_with("min") {
+            count
+        } else {
+            count * 60.0
+        };
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Duration(minutes.round() as i64), s, e);
     }
@@ -401,7 +565,10 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<Kind> {
         let reference = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_default();
-        tokens(text, reference, false).into_iter().map(|t| t.kind).collect()
+        tokens(text, reference, false)
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     fn d(m: u32, day: u32) -> NaiveDate {
@@ -410,34 +577,118 @@ mod tests {
 
     #[test]
     fn dates_in_three_languages() {
-        assert_eq!(kinds("am 5. März 2026"), vec![Kind::Date { date: d(3, 5), year_given: true }]);
-        assert_eq!(kinds("op 12 maart"), vec![Kind::Date { date: d(3, 12), year_given: false }]);
-        assert_eq!(kinds("March 4, 2026"), vec![Kind::Date { date: d(3, 4), year_given: true }]);
-        assert_eq!(kinds("on 03.03.2026"), vec![Kind::Date { date: d(3, 3), year_given: true }]);
-        assert_eq!(kinds("yesterday"), vec![Kind::Date { date: d(3, 9), year_given: false }]);
-        assert_eq!(kinds("last Friday"), vec![Kind::Date { date: d(3, 6), year_given: false }]);
+        assert_eq!(
+            kinds("am 5. März 2026"),
+            vec![Kind::Date {
+                date: d(3, 5),
+                year_given: true
+            }]
+        );
+        assert_eq!(
+            kinds("op 12 maart"),
+            vec![Kind::Date {
+                date: d(3, 12),
+                year_given: false
+            }]
+        );
+        assert_eq!(
+            kinds("March 4, 2026"),
+            vec![Kind::Date {
+                date: d(3, 4),
+                year_given: true
+            }]
+        );
+        assert_eq!(
+            kinds("on 03.03.2026"),
+            vec![Kind::Date {
+                date: d(3, 3),
+                year_given: true
+            }]
+        );
+        assert_eq!(
+            kinds("yesterday"),
+            vec![Kind::Date {
+                date: d(3, 9),
+                year_given: false
+            }]
+        );
+        assert_eq!(
+            kinds("last Friday"),
+            vec![Kind::Date {
+                date: d(3, 6),
+                year_given: false
+            }]
+        );
         // 10 March 2026 is a Tuesday; "Tuesday" alone means today.
-        assert_eq!(kinds("on Tuesday"), vec![Kind::Date { date: d(3, 10), year_given: false }]);
+        assert_eq!(
+            kinds("on Tuesday"),
+            vec![Kind::Date {
+                date: d(3, 10),
+                year_given: false
+            }]
+        );
     }
 
     #[test]
     fn december_mentioned_in_january_is_last_year() {
         let jan = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap_or_default();
-        assert_eq!(infer_year(jan, 12, 30), NaiveDate::from_ymd_opt(2026, 12, 30));
+        assert_eq!(
+            infer_year(jan, 12, 30),
+            NaiveDate::from_ymd_opt(2026, 12, 30)
+        );
         assert_eq!(infer_year(jan, 1, 3), NaiveDate::from_ymd_opt(2027, 1, 3));
     }
 
     #[test]
     fn times_and_not_numbers() {
-        assert_eq!(kinds("10.00 tot 12.30 uur"), vec![
-            Kind::Time { hour: 10, minute: 0, pm: None },
-            Kind::Time { hour: 12, minute: 30, pm: None },
-        ]);
-        assert_eq!(kinds("9:20am"), vec![Kind::Time { hour: 9, minute: 20, pm: Some(false) }]);
-        assert_eq!(kinds("at 1:18 PM UTC")[0], Kind::Time { hour: 1, minute: 18, pm: Some(true) });
+        assert_eq!(
+            kinds("10.00 tot 12.30 uur"),
+            vec![
+                Kind::Time {
+                    hour: 10,
+                    minute: 0,
+                    pm: None
+                },
+                Kind::Time {
+                    hour: 12,
+                    minute: 30,
+                    pm: None
+                },
+            ]
+        );
+        assert_eq!(
+            kinds("9:20am"),
+            vec![Kind::Time {
+                hour: 9,
+                minute: 20,
+                pm: Some(false)
+            }]
+        );
+        assert_eq!(
+            kinds("at 1:18 PM UTC")[0],
+            Kind::Time {
+                hour: 1,
+                minute: 18,
+                pm: Some(true)
+            }
+        );
         assert!(kinds("1.200 users").is_empty());
-        assert_eq!(kinds("om 3 uur"), vec![Kind::Time { hour: 3, minute: 0, pm: None }]);
-        assert_eq!(kinds("13 Uhr"), vec![Kind::Time { hour: 13, minute: 0, pm: None }]);
+        assert_eq!(
+            kinds("om 3 uur"),
+            vec![Kind::Time {
+                hour: 3,
+                minute: 0,
+                pm: None
+            }]
+        );
+        assert_eq!(
+            kinds("13 Uhr"),
+            vec![Kind::Time {
+                hour: 13,
+                minute: 0,
+                pm: None
+            }]
+        );
     }
 
     #[test]
@@ -457,7 +708,10 @@ mod tests {
         assert_eq!(kinds("CEST"), vec![Kind::Zone(Zone::Fixed(7200))]);
         assert_eq!(kinds("(UTC+1)"), vec![Kind::Zone(Zone::Fixed(3600))]);
         assert_eq!(kinds("UTC-05:00"), vec![Kind::Zone(Zone::Fixed(-18000))]);
-        assert_eq!(kinds("Dutch time"), vec![Kind::Zone(Zone::Named(chrono_tz::Europe::Amsterdam))]);
+        assert_eq!(
+            kinds("Dutch time"),
+            vec![Kind::Zone(Zone::Named(chrono_tz::Europe::Amsterdam))]
+        );
         assert_eq!(kinds("15:50Z")[1], Kind::Zone(Zone::Fixed(0)));
     }
 }

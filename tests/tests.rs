@@ -1,0 +1,6 @@
+//! Integration tests: the real `slaclaim` binary on real mail. One test binary, many modules.
+
+mod cli;
+mod corpus;
+mod robustness;
+mod util;
