@@ -28,5 +28,12 @@ use regex::Regex;
 /// programming error caught by `cargo test`, never a reaction to input.
 #[allow(clippy::expect_used)]
 pub(crate) fn regex(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("built-in pattern compiles")
+    Regex::new(&ascii_boundaries(pattern)).expect("built-in pattern compiles")
+}
+
+/// Makes `\b` an ASCII word boundary. A Unicode `\b` stops regex's lazy DFA at the first
+/// non-ASCII byte and falls back to the slow NFA for the whole text (5x slower on
+/// European mail); every boundary we need sits next to ASCII digits or keywords.
+pub fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
 }
