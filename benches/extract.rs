@@ -59,6 +59,14 @@ fn main() {
         std::process::exit(1);
     };
     let budget = Duration::from_secs(3);
+    // SLACLAIM_BENCH_ONLY=extract runs only extraction, for profiling.
+    if std::env::var("SLACLAIM_BENCH_ONLY").is_ok_and(|v| v == "extract") {
+        let t = measure(&messages, budget, |m| {
+            black_box(extractor.extract(black_box(m)));
+        });
+        println!("slaclaim extract: {:.0} msg/s", messages.len() as f64 / t);
+        return;
+    }
     let parse = measure(&messages, budget, |m| {
         black_box(MessageParser::default().parse(black_box(m)));
     });

@@ -108,8 +108,11 @@ impl Extractor {
     pub fn new(config: &ExtractConfig) -> Result<Extractor, ConfigError> {
         let services = config.prefixes();
         let alternatives: Vec<String> = services.keys().map(|p| regex::escape(p)).collect();
-        let incident = Regex::new(&crate::ascii_boundaries(&format!(r"\b(?:{})\d{{5,8}}\b", alternatives.join("|"))))
-            .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
+        let incident = Regex::new(&crate::ascii_boundaries(&format!(
+            r"\b(?:{})\d{{5,8}}\b",
+            alternatives.join("|")
+        )))
+        .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
         Ok(Extractor {
             incident,
             services,

@@ -67,7 +67,7 @@ pub fn statements(text: &str) -> Vec<Statement> {
                 continue;
             }
         }
-        if let Some(c) = FIELD.captures(line).filter(|_| is_field(line)) {
+        if let Some(c) = is_field(line).then(|| FIELD.captures(line)).flatten() {
             flush_field(&mut field, &mut out);
             flush_para(&mut para, &mut out);
             let label = c.get(1).map_or("", |m| m.as_str()).trim().to_string();
@@ -107,6 +107,10 @@ pub fn statements(text: &str) -> Vec<Statement> {
 
 /// A "Label: value" line whose label is short and not a sentence with a colon in it.
 fn is_field(line: &str) -> bool {
+    // Cheap test first: a label ends in ':' or a tab within its first ~56 bytes.
+    if !line.bytes().take(56).any(|b| b == b':' || b == b'\t') {
+        return false;
+    }
     let Some(c) = FIELD.captures(line) else {
         return false;
     };

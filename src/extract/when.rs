@@ -118,6 +118,9 @@ static HOUR_AND_HALF: LazyLock<Regex> = re!(r"(?i)\b(?:an|one)\s+hour\s+and\s+a\
 static DURATION_WORDS: LazyLock<Regex> = re!(
     r"(?i)\b(one and a half|half an|half a|anderhalf|eineinhalb|anderthalb|a couple of|an?|one|een|ein|eine|two|twee|zwei|three|drie|drei|four|vier|five|vijf|fünf|six|zes|sechs|eight|acht)\s+(hours?|uur|stunden?|minutes?)\b",
 );
+static TIME_WORDS: LazyLock<Regex> = re!(
+    r"(?i:yesterday|gisteren|gestern|today|vandaag|heute|morning|vanochtend|vanmorgen|vanmiddag|vanavond|tonight|last night|next day|following day|erna|daarna|nächsten|folgenden|noon|midday|mittag|midnight|middernacht|mitternacht| time| tijd|zeit|hour|uur|stunde|minute|monday|tuesday|wednesday|thursday|friday|saturday|sunday|dag\b|tag\b|sonnabend|mittwoch)|WES?T|EES?T|CES?T|MES?Z|UTC|GMT|BST|[ECMP][DS]T",
+);
 static NEXT_DAY: LazyLock<Regex> = re!(
     r"(?i)\b(?:the\s+)?(?:next|following)\s+(?:morning|day)\b|\bthe morning after\b|\bvolgende (?:ochtend|dag|morgen)\b|\bde (?:ochtend|dag) (?:erna|daarna)\b|\bnächsten (?:morgen|tag)\b|\bfolgenden (?:morgen|tag)\b",
 );
@@ -125,12 +128,19 @@ static NEXT_DAY: LazyLock<Regex> = re!(
 /// Finds every temporal token in `text`; `reference` is the day the mail was written.
 pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
+    // Most statements have no digit and no time word: one cheap test skips a family of scans.
+    let digits = if text.bytes().any(|b| b.is_ascii_digit()) {
+        text
+    } else {
+        ""
+    };
+    let words = if TIME_WORDS.is_match(text) { text } else { "" };
     let add = |out: &mut Vec<Token>, kind: Kind, start: usize, end: usize| {
         if !out.iter().any(|t| start < t.end && t.start < end) {
             out.push(Token { kind, start, end });
         }
     };
-    for c in ISO.captures_iter(text) {
+    for c in ISO.captures_iter(digits) {
         let (Some(y), Some(m), Some(d)) = (num(&c, 1), num(&c, 2), num(&c, 3)) else {
             continue;
         };
@@ -167,7 +177,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             }
         }
     }
-    for c in NUMERIC_DATE.captures_iter(text) {
+    for c in NUMERIC_DATE.captures_iter(digits) {
         let (Some(a), Some(b), Some(y)) = (num(&c, 1), num(&c, 3), num(&c, 5)) else {
             continue;
         };
@@ -195,7 +205,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
     }
     for (regex, day_group, month_group) in [(&*DAY_MONTH, 1, 2), (&*MONTH_DAY, 2, 1)] {
-        for c in regex.captures_iter(text) {
+        for c in regex.captures_iter(digits) {
             let (Some(d), Some(m)) = (
                 num(&c, day_group),
                 c.get(month_group).and_then(|g| month_number(g.as_str())),
@@ -221,7 +231,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             }
         }
     }
-    for c in RELATIVE.captures_iter(text) {
+    for c in RELATIVE.captures_iter(words) {
         let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let back = if word.contains("before") || word == "eergisteren" || word == "vorgestern" {
             2
@@ -250,7 +260,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in WEEKDAY.captures_iter(text) {
+    for c in WEEKDAY.captures_iter(words) {
         let Some(wd) = c.get(2).and_then(|g| weekday(g.as_str())) else {
             continue;
         };
@@ -281,7 +291,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         );
     }
     // Offsets first: "UTC-05:00" must not become a clock time.
-    for c in ZONE_OFFSET.captures_iter(text) {
+    for c in ZONE_OFFSET.captures_iter(digits) {
         let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") {
             1
         } else {
@@ -301,7 +311,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in TIME.captures_iter(text) {
+    for c in TIME.captures_iter(digits) {
         let (Some(hour), Some(minute)) = (num(&c, 1), num(&c, 2)) else {
             continue;
         };
@@ -334,7 +344,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             add(&mut out, Kind::Zone(Zone::Fixed(0)), e, e + 1);
         }
     }
-    for c in HOUR_MERIDIEM.captures_iter(text) {
+    for c in HOUR_MERIDIEM.captures_iter(digits) {
         let Some(hour) = num(&c, 1) else { continue };
         let pm = c.get(2).map(|g| g.as_str().to_lowercase().starts_with('p'));
         let (s, e) = span(&c, 0);
@@ -349,7 +359,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in HOUR_UHR.captures_iter(text) {
+    for c in HOUR_UHR.captures_iter(digits) {
         let Some(hour) = num(&c, 1) else { continue };
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let (s, e) = span(&c, 0);
@@ -384,7 +394,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in NOON.captures_iter(text) {
+    for c in NOON.captures_iter(words) {
         let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         // Midnight is kept as hour 24 so that "until midnight" ends the same day.
         let hour = if matches!(word.as_str(), "noon" | "midday" | "mittag") {
@@ -404,7 +414,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in ZONE_ABBR.captures_iter(text) {
+    for c in ZONE_ABBR.captures_iter(words) {
         let abbr = c.get(1).map_or("", |g| g.as_str());
         let (s, e) = span(&c, 0);
         // A bare "Z" counts only glued to a time ("13:05Z").
@@ -425,7 +435,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         };
         add(&mut out, Kind::Zone(Zone::Fixed(hours * 3600)), s, e);
     }
-    for c in ZONE_NAMED.captures_iter(text) {
+    for c in ZONE_NAMED.captures_iter(words) {
         let place = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let tz = match place.as_str() {
             "uk" | "british" | "london" => chrono_tz::Europe::London,
@@ -437,7 +447,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Zone(Zone::Named(tz)), s, e);
     }
-    for c in DURATION_HM.captures_iter(text) {
+    for c in DURATION_HM.captures_iter(digits) {
         let (Some(h), Some(m)) = (num(&c, 1), num(&c, 2)) else {
             continue;
         };
@@ -449,7 +459,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in DURATION.captures_iter(text) {
+    for c in DURATION.captures_iter(digits) {
         let Some(hours) = c
             .get(1)
             .and_then(|g| g.as_str().replace(',', ".").parse::<f64>().ok())
@@ -465,15 +475,15 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let minutes = (hours * 60.0).round() as i64 + i64::from(num(&c, 3).unwrap_or(0));
         add(&mut out, Kind::Duration(minutes), s, e);
     }
-    for c in DURATION_MIN.captures_iter(text) {
+    for c in DURATION_MIN.captures_iter(digits) {
         let Some(m) = num(&c, 1) else { continue };
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Duration(i64::from(m)), s, e);
     }
-    for m in HOUR_AND_HALF.find_iter(text) {
+    for m in HOUR_AND_HALF.find_iter(words) {
         add(&mut out, Kind::Duration(90), m.start(), m.end());
     }
-    for c in DURATION_WORDS.captures_iter(text) {
+    for c in DURATION_WORDS.captures_iter(words) {
         let qty = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let count = match qty.as_str() {
@@ -495,7 +505,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Duration(minutes.round() as i64), s, e);
     }
-    for m in NEXT_DAY.find_iter(text) {
+    for m in NEXT_DAY.find_iter(words) {
         add(&mut out, Kind::NextDay, m.start(), m.end());
     }
     out.sort_by_key(|t| t.start);
