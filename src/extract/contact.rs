@@ -45,14 +45,14 @@ pub fn contact(
         }
         source = Some(s.text.clone());
         c.name = s
-            .value
+            .value()
             .split(',')
             .next()
             .map(str::trim)
             .filter(|n| PERSON.is_match(n))
             .map(str::to_string);
-        c.email = EMAIL.find(&s.value).map(|m| m.as_str().to_string());
-        c.phone = phone(&s.value);
+        c.email = EMAIL.find(&s.value()).map(|m| m.as_str().to_string());
+        c.phone = phone(&s.value());
         break;
     }
     if c.name.is_none() {
@@ -98,7 +98,7 @@ pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
                 .as_deref()
                 .is_some_and(|l| ATTEMPT_LABEL.is_match(l))
         })
-        .map(|s| s.value.clone());
+        .map(|s| s.value().to_string());
     let text = labelled.or_else(|| {
         let found: Vec<&str> = statements
             .iter()

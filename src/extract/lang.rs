@@ -28,14 +28,20 @@ fn language_of(w: &str) -> Option<usize> {
 pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
     let mut scores = [0usize; 3];
     let mut lower = String::with_capacity(16);
-    // A few hundred words decide; reading a whole long mail changes nothing.
-    for word in text
-        .split(|c: char| !c.is_alphabetic())
+    // A few hundred words decide; reading a whole long mail changes nothing. Words are
+    // split on ASCII non-letters only, so "für" stays whole without Unicode tables.
+    let words = text
+        .split(|c: char| c.is_ascii() && !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty() && w.len() <= 12)
-        .take(400)
-    {
+        .take(400);
+    for word in words {
         lower.clear();
-        lower.extend(word.chars().flat_map(char::to_lowercase));
+        if word.is_ascii() {
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
         if let Some(i) = language_of(&lower) {
             scores[i] += 1;
         }

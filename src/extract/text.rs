@@ -6,51 +6,61 @@ use std::sync::LazyLock;
 /// One unit of meaning: a sentence of running text or one labelled field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    /// The whole statement, whitespace folded.
+    /// The whole statement, whitespace folded: "Label: value" for a field.
     pub text: String,
     /// The field label, lower-cased, when the statement is "Label: value".
     pub label: Option<String>,
+    /// Where the value starts in `text`.
+    value_at: usize,
+}
+
+impl Statement {
+    /// A sentence of running text.
+    pub fn plain(text: String) -> Statement {
+        Statement {
+            text,
+            label: None,
+            value_at: 0,
+        }
+    }
+
     /// The value part of a field, or the whole text.
-    pub value: String,
+    pub fn value(&self) -> &str {
+        self.text.get(self.value_at..).unwrap_or_default()
+    }
 }
 
 static FIELD: LazyLock<Regex> =
-    re!(r"^\s*(?:[-*•·]\s*)?(\p{L}[\p{L}\d ()/'’?.&-]{0,48}?)\s*(?::\s|:$|\t)\s*(.*)$",);
+    re!(r"^\s*(?:[-*•·]\s*)?(\p{L}[\p{L}\d ()/'’?.&-]{0,48}?)\s*(?::\s|:$|\t)\s*(.*)$");
 static BULLET: LazyLock<Regex> = re!(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S");
 
 /// Splits text into statements; wrapped lines of one paragraph or field are joined.
 pub fn statements(text: &str) -> Vec<Statement> {
     let mut out = Vec::new();
     let mut para = String::new();
+    // (label, value); an empty label is an unlabelled bullet item.
     let mut field: Option<(String, String)> = None;
     let flush_para = |para: &mut String, out: &mut Vec<Statement>| {
-        for s in sentences(para) {
-            out.push(Statement {
-                text: s.clone(),
-                label: None,
-                value: s,
-            });
-        }
+        out.extend(sentences(para).into_iter().map(Statement::plain));
         para.clear();
     };
     let flush_field = |field: &mut Option<(String, String)>, out: &mut Vec<Statement>| {
-        if let Some((label, value)) = field.take() {
-            // The label belongs to the first sentence; later ones stand on their own.
-            let mut sentences = sentences(&value).into_iter();
-            let first = sentences.next().unwrap_or_default();
+        let Some((label, value)) = field.take() else {
+            return;
+        };
+        // The label belongs to the first sentence; later ones stand on their own.
+        let mut sentences = sentences(&value).into_iter();
+        let first = sentences.next().unwrap_or_default();
+        if label.is_empty() {
+            out.push(Statement::plain(first));
+        } else {
             out.push(Statement {
                 text: format!("{label}: {first}"),
                 label: Some(label.to_lowercase()),
-                value: first,
+                value_at: label.len() + 2,
             });
-            for s in sentences {
-                out.push(Statement {
-                    text: s.clone(),
-                    label: None,
-                    value: s,
-                });
-            }
         }
+        out.extend(sentences.map(Statement::plain));
     };
     for line in text.lines() {
         let trimmed = line.trim();
@@ -59,32 +69,28 @@ pub fn statements(text: &str) -> Vec<Statement> {
             flush_para(&mut para, &mut out);
             continue;
         }
-        let indented = line.starts_with([' ', '\t']);
+        let labelled = field_parts(line);
+        let bullet = is_bullet(line);
         if let Some((_, value)) = field.as_mut() {
-            if indented && !BULLET.is_match(line) && !is_field(line) {
+            if line.starts_with([' ', '\t']) && !bullet && labelled.is_none() {
                 value.push(' ');
                 value.push_str(trimmed);
                 continue;
             }
         }
-        if let Some(c) = is_field(line).then(|| FIELD.captures(line)).flatten() {
+        if labelled.is_some() || bullet {
             flush_field(&mut field, &mut out);
             flush_para(&mut para, &mut out);
-            let label = c.get(1).map_or("", |m| m.as_str()).trim().to_string();
-            let value = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
-            field = Some((label, value));
-            continue;
-        }
-        if BULLET.is_match(line) {
-            flush_field(&mut field, &mut out);
-            flush_para(&mut para, &mut out);
-            field = Some((
-                String::new(),
-                trimmed
-                    .trim_start_matches(['-', '*', '•', '·'])
-                    .trim()
-                    .to_string(),
-            ));
+            field = Some(match labelled {
+                Some((label, value)) => (label.to_string(), value.to_string()),
+                None => (
+                    String::new(),
+                    trimmed
+                        .trim_start_matches(['-', '*', '•', '·'])
+                        .trim()
+                        .to_string(),
+                ),
+            });
             continue;
         }
         flush_field(&mut field, &mut out);
@@ -95,32 +101,32 @@ pub fn statements(text: &str) -> Vec<Statement> {
     }
     flush_field(&mut field, &mut out);
     flush_para(&mut para, &mut out);
-    // An unlabelled bullet is a plain statement.
-    for s in &mut out {
-        if s.label.as_deref() == Some("") {
-            s.label = None;
-            s.text = s.value.clone();
-        }
-    }
     out
 }
 
-/// A "Label: value" line whose label is short and not a sentence with a colon in it.
-fn is_field(line: &str) -> bool {
+fn is_bullet(line: &str) -> bool {
+    let first = line.trim_start().chars().next();
+    first.is_some_and(|c| matches!(c, '-' | '*' | '•' | '·') || c.is_ascii_digit())
+        && BULLET.is_match(line)
+}
+
+/// The label and value of a "Label: value" line whose label is short and not a
+/// sentence with a colon in it.
+fn field_parts(line: &str) -> Option<(&str, &str)> {
     // Cheap test first: a label ends in ':' or a tab within its first ~56 bytes.
     if !line.bytes().take(56).any(|b| b == b':' || b == b'\t') {
-        return false;
+        return None;
     }
-    let Some(c) = FIELD.captures(line) else {
-        return false;
-    };
+    let c = FIELD.captures(line)?;
     let label = c.get(1).map_or("", |m| m.as_str()).trim();
+    let value = c.get(2).map_or("", |m| m.as_str()).trim();
     let words = label.split_whitespace().count();
     // Times like "10:30" and URLs are not labels; labels are a few words.
-    words <= 7
+    let plausible = words <= 7
         && !label.contains(". ")
         && !label.ends_with(|c: char| c.is_ascii_digit())
-        && !label.contains("http")
+        && !label.contains("http");
+    plausible.then_some((label, value))
 }
 
 fn fold(s: &str) -> String {
@@ -196,7 +202,7 @@ mod tests {
         );
         let texts: Vec<_> = st
             .iter()
-            .map(|s| (s.label.clone(), s.value.clone()))
+            .map(|s| (s.label.clone(), s.value().to_string()))
             .collect();
         assert_eq!(texts[0], (None, "Hello there.".into()));
         assert_eq!(texts[1], (Some("tenant id".into()), "abc".into()));
@@ -219,7 +225,7 @@ mod tests {
     fn tab_separated_cells_are_fields() {
         let st = statements("Tenant ID\t6b0d549b\t\nStart\t08:10 GMT\t\n");
         assert_eq!(st[0].label.as_deref(), Some("tenant id"));
-        assert_eq!(st[1].value, "08:10 GMT");
+        assert_eq!(st[1].value(), "08:10 GMT");
     }
 
     #[test]
