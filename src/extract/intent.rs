@@ -26,6 +26,11 @@ static ADVISORY_CONTEXT: LazyLock<Regex> = re!(
     r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b"
 );
 
+/// Whether a credit phrase occurs anywhere: one cheap scan before the per-statement rules.
+pub fn mentions_credit(text: &str) -> bool {
+    CREDIT.is_match(text)
+}
+
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
 /// status question, and no withdrawal anywhere.
 pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {

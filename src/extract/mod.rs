@@ -146,7 +146,6 @@ impl Extractor {
                 signature.push_str(&p.signature);
             }
         }
-        let statements = text::statements(&new_text);
         let mut evidence = BTreeMap::new();
         let mut note =
             |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
@@ -166,8 +165,16 @@ impl Extractor {
         let incidents = ids::incident_ids(incident_text, &self.incident);
         let tenants = ids::tenant_ids(&new_text);
         let tickets = ids::ticket_refs(&subject_and_text, &self.incident);
-        let credit =
-            intent::credit_requested(&statements, (!is_reply).then_some(email.subject.as_str()));
+        // Statements are only cut when something will read them: most mail is decided by
+        // its headers, or mentions no credit and is no claim.
+        let decided = verdict.as_ref().is_some_and(|v| !v.weak);
+        let mut statements = None;
+        let credit = if !decided && intent::mentions_credit(&subject_and_text) {
+            let st = statements.get_or_insert_with(|| text::statements(&new_text));
+            intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
+        } else {
+            None
+        };
 
         let signals = Signals {
             credit_requested: credit.is_some(),
@@ -236,6 +243,7 @@ impl Extractor {
             ext.evidence = evidence;
             return ext;
         }
+        let statements = statements.unwrap_or_else(|| text::statements(&new_text));
 
         for (id, src) in &incidents {
             note_list(&mut ext.incident_ids, id);
