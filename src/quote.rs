@@ -49,7 +49,7 @@ pub fn split(body: &str, subject: &str) -> Parts {
             continue;
         }
         // Outlook writes "-----Original Message-----" above forwards too.
-        let forwarded = FORWARD_SEPARATOR.is_match(line)
+        let forwarded = maybe_separator(trimmed) && FORWARD_SEPARATOR.is_match(line)
             || (is_forward && (starts_header_block(&lines, i) || REPLY_SEPARATOR.is_match(line)));
         if forwarded {
             // Forwarded content counts: skip its header block and keep reading.
@@ -58,11 +58,14 @@ pub fn split(body: &str, subject: &str) -> Parts {
             parts.new_text.push('\n');
             continue;
         }
-        if REPLY_SEPARATOR.is_match(line) || starts_header_block(&lines, i) || wrote_line(&lines, i)
+        if maybe_separator(trimmed) && REPLY_SEPARATOR.is_match(line)
+            || starts_header_block(&lines, i)
+            || wrote_line(&lines, i)
         {
             break;
         }
-        if UNDERSCORES.is_match(line)
+        if trimmed.starts_with('_')
+            && UNDERSCORES.is_match(line)
             && (i + 1..lines.len().min(i + 3)).any(|j| HEADER_FROM.is_match(lines[j]))
         {
             if is_forward {
@@ -71,7 +74,7 @@ pub fn split(body: &str, subject: &str) -> Parts {
             }
             break;
         }
-        if line == "-- " || trimmed == "--" || (!in_signature && CLOSING.is_match(line)) {
+        if line == "-- " || trimmed == "--" || (!in_signature && trimmed.len() <= 64 && CLOSING.is_match(line)) {
             in_signature = true;
         }
         let target = if in_signature {
@@ -86,8 +89,14 @@ pub fn split(body: &str, subject: &str) -> Parts {
     parts
 }
 
+/// Separator lines start with dashes or name a forward ("Begin forwarded message:").
+fn maybe_separator(trimmed: &str) -> bool {
+    trimmed.starts_with('-') || trimmed.ends_with(':')
+}
+
 fn starts_header_block(lines: &[&str], i: usize) -> bool {
-    HEADER_FROM.is_match(lines[i])
+    lines[i].contains(':')
+        && HEADER_FROM.is_match(lines[i])
         && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.is_match(lines[j]))
 }
 
@@ -107,7 +116,8 @@ fn skip_header_block(lines: &[&str], mut i: usize) -> usize {
 
 /// "On Tue, 20 Jan 2026 at 11:02, Sanne <s@x> wrote:", possibly wrapped over 3 lines.
 fn wrote_line(lines: &[&str], i: usize) -> bool {
-    if !WROTE_START.is_match(lines[i]) {
+    let first = lines[i].trim_start().get(..3).unwrap_or_default().to_ascii_lowercase();
+    if !["on ", "op ", "am ", "le ", "el "].contains(&first.as_str()) || !WROTE_START.is_match(lines[i]) {
         return false;
     }
     let mut joined = String::new();

@@ -130,7 +130,14 @@ fn field_parts(line: &str) -> Option<(&str, &str)> {
 }
 
 fn fold(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -145,15 +152,17 @@ pub fn sentences(para: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = para.as_bytes();
-    for (i, c) in para.char_indices() {
-        if !matches!(c, '.' | '?' | '!') || bytes.get(i + 1) != Some(&b' ') {
+    // Sentence ends are ASCII, so a byte scan finds them without decoding characters.
+    for i in 0..bytes.len().saturating_sub(1) {
+        let c = bytes[i];
+        if !matches!(c, b'.' | b'?' | b'!') || bytes[i + 1] != b' ' || i < start {
             continue;
         }
         let next = para[i + 2..].chars().next();
         if !next.is_some_and(|n| n.is_uppercase() || n == '"' || n == '(') {
             continue;
         }
-        if c == '.' {
+        if c == b'.' {
             let word = para[start..i]
                 .rsplit(' ')
                 .next()
