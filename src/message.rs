@@ -123,7 +123,9 @@ fn from_message(msg: &Message<'_>, depth: usize) -> Email {
     }
     for (name, value) in msg.headers_raw() {
         if let Some(kept) = KEPT_HEADERS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
-            email.headers.push((kept.to_string(), value.trim().to_string()));
+            email
+                .headers
+                .push((kept.to_string(), value.trim().to_string()));
         }
     }
     if let Some(ct) = msg.content_type() {

@@ -74,7 +74,10 @@ pub fn split(body: &str, subject: &str) -> Parts {
             }
             break;
         }
-        if line == "-- " || trimmed == "--" || (!in_signature && trimmed.len() <= 64 && CLOSING.is_match(line)) {
+        if line == "-- "
+            || trimmed == "--"
+            || (!in_signature && trimmed.len() <= 64 && CLOSING.is_match(line))
+        {
             in_signature = true;
         }
         let target = if in_signature {
@@ -116,8 +119,14 @@ fn skip_header_block(lines: &[&str], mut i: usize) -> usize {
 
 /// "On Tue, 20 Jan 2026 at 11:02, Sanne <s@x> wrote:", possibly wrapped over 3 lines.
 fn wrote_line(lines: &[&str], i: usize) -> bool {
-    let first = lines[i].trim_start().get(..3).unwrap_or_default().to_ascii_lowercase();
-    if !["on ", "op ", "am ", "le ", "el "].contains(&first.as_str()) || !WROTE_START.is_match(lines[i]) {
+    let first = lines[i]
+        .trim_start()
+        .get(..3)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !["on ", "op ", "am ", "le ", "el "].contains(&first.as_str())
+        || !WROTE_START.is_match(lines[i])
+    {
         return false;
     }
     let mut joined = String::new();

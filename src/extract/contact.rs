@@ -51,8 +51,8 @@ pub fn contact(
             .map(str::trim)
             .filter(|n| PERSON.is_match(n))
             .map(str::to_string);
-        c.email = EMAIL.find(&s.value()).map(|m| m.as_str().to_string());
-        c.phone = phone(&s.value());
+        c.email = EMAIL.find(s.value()).map(|m| m.as_str().to_string());
+        c.phone = phone(s.value());
         break;
     }
     if c.name.is_none() {

@@ -206,10 +206,8 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
     let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
     let header_zone = Zone::Fixed(reference.when.offset().local_minus_utc());
     let subject_tokens = when::tokens(subject, ref_date, month_first);
-    let per_statement: Vec<Vec<Token>> = statements
-        .iter()
-        .map(|s| when::tokens(&s.text, ref_date, month_first))
-        .collect();
+    let texts: Vec<&str> = statements.iter().map(|s| s.text.as_str()).collect();
+    let per_statement = when::tokens_per_text(&texts, ref_date, month_first);
     let all_dates: Vec<(usize, NaiveDate)> = per_statement
         .iter()
         .enumerate()

@@ -99,7 +99,7 @@ pub fn purchased_via_csp(
             continue;
         }
         if s.label.as_deref().is_some_and(|l| PURCHASE.is_match(l)) {
-            if let Some(a) = ANSWER.captures(&s.value()).and_then(|c| c.get(1)) {
+            if let Some(a) = ANSWER.captures(s.value()).and_then(|c| c.get(1)) {
                 let yes = matches!(
                     a.as_str().to_lowercase().as_str(),
                     "yes" | "ja" | "yep" | "correct" | "klopt" | "true"

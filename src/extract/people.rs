@@ -45,7 +45,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
     for (i, s) in statements.iter().enumerate() {
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
         let counts: Vec<(usize, u64)> = COUNT_NOUN
-            .captures_iter(&s.value())
+            .captures_iter(s.value())
             .filter_map(|c| {
                 c.get(1)
                     .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
@@ -55,7 +55,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 COUNT_IN_PLACE
-                    .captures_iter(&s.value())
+                    .captures_iter(s.value())
                     .filter_map(|c| {
                         c.get(1)
                             .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
@@ -72,14 +72,14 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             }
             // "Affected users: approx. 95 (Dublin & Cork)": the first number of the field.
             match FIRST_COUNT
-                .captures(&s.value())
+                .captures(s.value())
                 .and_then(|c| c.get(1))
                 .and_then(|g| parse_count(g.as_str()))
             {
                 Some(n) => n,
                 None => continue,
             }
-        } else if SUBSET.is_match(&s.value()) {
+        } else if SUBSET.is_match(s.value()) {
             counts[0].1
         } else {
             counts.iter().map(|c| c.1).sum()
@@ -235,7 +235,7 @@ pub fn locations(
             lists.push(s.value().to_string());
         }
         for re in [&*PLACE_AFTER_PREP, &*PLACE_BEFORE_SITE] {
-            for c in re.captures_iter(&s.value()) {
+            for c in re.captures_iter(s.value()) {
                 if let Some(g) = c.get(1) {
                     lists.push(g.as_str().to_string());
                 }
@@ -265,7 +265,7 @@ pub fn locations(
     if out.is_empty() {
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
         for s in statements {
-            if PLACE_BEFORE_SITE.is_match(&s.value()) && AFFECTED.is_match(&s.text) {
+            if PLACE_BEFORE_SITE.is_match(s.value()) && AFFECTED.is_match(&s.text) {
                 scan(s, &mut out, false);
             }
         }

@@ -512,6 +512,31 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
     out
 }
 
+/// Tokens of many statements at once: one scan per pattern over all of them instead of
+/// one per statement. Offsets in the result are relative to each statement.
+pub fn tokens_per_text(texts: &[&str], reference: NaiveDate, month_first: bool) -> Vec<Vec<Token>> {
+    // No pattern matches across \x01 (not whitespace, not a word character).
+    let mut joined = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
+    let mut starts = Vec::with_capacity(texts.len());
+    for t in texts {
+        starts.push(joined.len());
+        joined.push_str(&t.replace('\u{1}', " "));
+        joined.push('\u{1}');
+    }
+    let mut out: Vec<Vec<Token>> = vec![Vec::new(); texts.len()];
+    for mut t in tokens(&joined, reference, month_first) {
+        let i = starts.partition_point(|&s| s <= t.start).saturating_sub(1);
+        let base = starts[i];
+        if t.end > base + texts[i].len() {
+            continue;
+        }
+        t.start -= base;
+        t.end -= base;
+        out[i].push(t);
+    }
+    out
+}
+
 /// The year for a date written without one: the reference year, or the year before
 /// when that would put the date more than a week after the mail was written.
 pub fn infer_year(reference: NaiveDate, month: u32, day: u32) -> Option<NaiveDate> {

@@ -1,0 +1,156 @@
+//! Where extraction time goes: microseconds per message for each phase, on shared/corpus
+//! (claim mail, the expensive kind). `cargo bench --bench phases`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use slaclaim::config::ExtractConfig;
+use slaclaim::extract::{Extractor, contact, downtime, ids, intent, lang, people, text};
+use slaclaim::message::Email;
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = std::env::var_os("SLACLAIM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared"));
+    let mut raws: Vec<Vec<u8>> = std::fs::read_dir(shared.join("corpus"))
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .filter_map(|p| std::fs::read(p).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    raws.sort();
+    let (Ok(extractor), false) = (Extractor::new(&ExtractConfig::default()), raws.is_empty())
+    else {
+        eprintln!(
+            "no corpus under {} or invalid default config",
+            shared.display()
+        );
+        std::process::exit(1);
+    };
+    let emails: Vec<Email> = raws.iter().map(|r| Email::parse(r)).collect();
+    let parts: Vec<_> = emails
+        .iter()
+        .map(|e| slaclaim::quote::split(&e.body, &e.subject))
+        .collect();
+    let statements: Vec<_> = parts
+        .iter()
+        .map(|p| text::statements(&p.new_text))
+        .collect();
+    let reference = downtime::Reference {
+        when: emails.iter().find_map(|e| e.date).unwrap_or_default(),
+    };
+    let incident = regex::Regex::new(r"\b(?:EX|FO|SP|TM|OD|MO|PB)\d{5,8}\b");
+    let Ok(incident) = incident else { return };
+    let rounds = 1000;
+    let per_msg =
+        |started: Instant| started.elapsed().as_secs_f64() * 1e6 / (rounds * raws.len()) as f64;
+    macro_rules! phase {
+        ($name:expr, $body:expr) => {{
+            let started = Instant::now();
+            for _ in 0..rounds {
+                $body;
+            }
+            println!("{:<16} {:>7.1} us/msg", $name, per_msg(started));
+        }};
+    }
+    phase!(
+        "mail-parser",
+        for r in &raws {
+            black_box(mail_parser::MessageParser::default().parse(r));
+        }
+    );
+    phase!(
+        "Email::parse",
+        for r in &raws {
+            black_box(Email::parse(r));
+        }
+    );
+    phase!(
+        "quote",
+        for e in &emails {
+            black_box(slaclaim::quote::split(&e.body, &e.subject));
+        }
+    );
+    phase!(
+        "statements",
+        for p in &parts {
+            black_box(text::statements(&p.new_text));
+        }
+    );
+    phase!(
+        "downtime",
+        for (e, s) in emails.iter().zip(&statements) {
+            black_box(downtime::windows(&e.subject, s, reference));
+        }
+    );
+    phase!(
+        "users",
+        for s in &statements {
+            black_box(people::affected_users(s));
+        }
+    );
+    phase!(
+        "locations",
+        for s in &statements {
+            black_box(people::locations(s, None, &[]));
+        }
+    );
+    phase!(
+        "csp",
+        for s in &statements {
+            black_box(intent::purchased_via_csp(s, &[]));
+        }
+    );
+    phase!(
+        "credit",
+        for s in &statements {
+            black_box(intent::credit_requested(s, None));
+        }
+    );
+    phase!(
+        "advisory",
+        for s in &statements {
+            black_box(intent::advisory(s));
+        }
+    );
+    phase!(
+        "contact",
+        for (s, p) in statements.iter().zip(&parts) {
+            black_box(contact::contact(s, &p.signature, None, None));
+        }
+    );
+    phase!(
+        "resolution",
+        for s in &statements {
+            black_box(contact::resolution_attempts(s));
+        }
+    );
+    phase!(
+        "language",
+        for p in &parts {
+            black_box(lang::detect(&p.new_text, None));
+        }
+    );
+    phase!(
+        "tenants",
+        for p in &parts {
+            black_box(ids::tenant_ids(&p.new_text));
+        }
+    );
+    phase!(
+        "tickets",
+        for p in &parts {
+            black_box(ids::ticket_refs(&p.new_text, &incident));
+        }
+    );
+    phase!(
+        "whole extract",
+        for r in &raws {
+            black_box(extractor.extract(r));
+        }
+    );
+}
