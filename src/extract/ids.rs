@@ -76,7 +76,11 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
         }
         out.push((value.to_string(), line_around(text, at)));
     };
-    for c in TAG.captures_iter(text) {
+    // Cheap byte tests skip the patterns that cannot match at all.
+    let has = |b: u8| text.as_bytes().contains(&b);
+    let tag_text = if has(b'[') { text } else { "" };
+    let case_text = if has_digit_run(text, 16) { text } else { "" };
+    for c in TAG.captures_iter(tag_text) {
         if let Some(g) = c.get(1) {
             push(g.as_str(), g.start(), &mut out);
         }
@@ -96,7 +100,7 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
             push(v, g.start(), &mut out);
         }
     }
-    for c in MS_CASE.captures_iter(text) {
+    for c in MS_CASE.captures_iter(case_text) {
         let field = |i| {
             c.get(i)
                 .and_then(|g| g.as_str().parse::<u32>().ok())
@@ -110,6 +114,18 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// Whether `text` has `n` ASCII digits in a row.
+fn has_digit_run(text: &str, n: usize) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= n {
+            return true;
+        }
+    }
+    false
 }
 
 /// The line containing byte offset `at`, trimmed, at most 200 characters.

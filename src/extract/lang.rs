@@ -27,24 +27,36 @@ fn language_of(w: &str) -> Option<usize> {
 /// "en", "nl" or "de"; `hint` is a Content-Language header, used to break ties.
 pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
     let mut scores = [0usize; 3];
-    let mut lower = String::with_capacity(16);
-    // A few hundred words decide; reading a whole long mail changes nothing. Words are
-    // split on ASCII non-letters only, so "für" stays whole without Unicode tables.
-    let words = text
-        .split(|c: char| c.is_ascii() && !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty() && w.len() <= 12)
-        .take(400);
-    for word in words {
-        lower.clear();
-        if word.is_ascii() {
-            lower.push_str(word);
-            lower.make_ascii_lowercase();
-        } else {
-            lower.extend(word.chars().flat_map(char::to_lowercase));
+    let mut word = [0u8; 12];
+    let mut len = 0usize;
+    let mut seen = 0usize;
+    // A few hundred words decide. Bytes of multi-byte letters ("für") stay inside the
+    // word, so only ASCII punctuation and spaces split; ASCII letters are lower-cased.
+    for &b in text.as_bytes().iter().chain(std::iter::once(&b' ')) {
+        if b.is_ascii_alphabetic() || b >= 0x80 {
+            if len < word.len() {
+                word[len] = b.to_ascii_lowercase();
+            }
+            len += 1;
+            continue;
         }
-        if let Some(i) = language_of(&lower) {
-            scores[i] += 1;
+        if len > 0 && len <= word.len() {
+            if let Ok(w) = std::str::from_utf8(&word[..len]) {
+                let lang = if w.is_ascii() {
+                    language_of(w)
+                } else {
+                    language_of(&w.to_lowercase())
+                };
+                if let Some(i) = lang {
+                    scores[i] += 1;
+                }
+            }
+            seen += 1;
+            if seen >= 250 {
+                break;
+            }
         }
+        len = 0;
     }
     let hinted = match hint.map(|h| h.trim().to_ascii_lowercase()) {
         Some(h) if h.starts_with("nl") => Some(1),
@@ -85,5 +97,9 @@ mod tests {
             "en"
         );
         assert_eq!(detect("", Some("de-DE")), "de");
+        assert_eq!(
+            detect("Über die Störung wurden wir nicht informiert.", None),
+            "de"
+        );
     }
 }
