@@ -650,3 +650,230 @@ fn duration_of(t: &Token) -> Option<i64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::text::statements;
+    use super::*;
+
+    /// Windows as "start/end/minutes" strings, for a mail dated `date` (RFC 2822).
+    fn run(subject: &str, body: &str, date: &str) -> Vec<String> {
+        let when = DateTime::parse_from_rfc2822(date).unwrap_or_default();
+        windows(subject, &statements(body), Reference { when })
+            .into_iter()
+            .map(|w| {
+                let f = |t: Option<DateTime<Utc>>| {
+                    t.map_or("null".into(), |t| t.format("%m-%dT%H:%M").to_string())
+                };
+                format!("{}/{}/{}", f(w.start), f(w.end), w.minutes)
+            })
+            .collect()
+    }
+
+    const TUE_CET: &str = "Tue, 10 Mar 2026 15:00:00 +0100";
+
+    #[test]
+    fn ranges_in_three_languages() {
+        assert_eq!(
+            run(
+                "",
+                "On 3 March we had no mail from 09:15 to 11:45.",
+                TUE_CET
+            ),
+            ["03-03T08:15/03-03T10:45/150"]
+        );
+        assert_eq!(
+            run("", "Op 4 maart van 10.00 tot 12.30 uur geen mail.", TUE_CET),
+            ["03-04T09:00/03-04T11:30/150"]
+        );
+        assert_eq!(
+            run("", "Am 5. März 2026 von 13:30 bis 15:00 Uhr MEZ.", TUE_CET),
+            ["03-05T12:30/03-05T14:00/90"]
+        );
+        assert_eq!(
+            run("", "Outage window: 2026-03-04T13:05Z - 15:50Z", TUE_CET),
+            ["03-04T13:05/03-04T15:50/165"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Yesterday, between 2 and 4:30pm EST, Teams was down.",
+                TUE_CET
+            ),
+            ["03-09T19:00/03-09T21:30/150"]
+        );
+    }
+
+    #[test]
+    fn bare_hour_ranges() {
+        assert_eq!(
+            run("", "Gisteren van 9 tot 11 uur lag alles plat.", TUE_CET),
+            ["03-09T08:00/03-09T10:00/120"]
+        );
+        assert_eq!(
+            run("", "On 2 March from 9 to 11am GMT mail was down.", TUE_CET),
+            ["03-02T09:00/03-02T11:00/120"]
+        );
+    }
+
+    #[test]
+    fn midnight_crossing_and_next_morning() {
+        assert_eq!(
+            run(
+                "",
+                "From 23:10 on 14 March until 01:40 the next morning (CET).",
+                TUE_CET
+            ),
+            ["03-14T22:10/03-15T00:40/150"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Op 8 maart tussen 22:30 en 01:15 geen telefonie.",
+                TUE_CET
+            ),
+            ["03-08T21:30/03-09T00:15/165"]
+        );
+    }
+
+    #[test]
+    fn start_plus_duration() {
+        assert_eq!(
+            run(
+                "",
+                "Yesterday (March 9) mail was down for about 3 hours 20 minutes starting at 9am EST.",
+                TUE_CET
+            ),
+            ["03-09T14:00/03-09T17:20/200"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Date: Friday 6 March 2026\nStart: 08:10 GMT\nDuration: 150 minutes\n",
+                TUE_CET
+            ),
+            ["03-06T08:10/03-06T10:40/150"]
+        );
+        assert_eq!(
+            run("", "Start: 08:10\nEnd: 10:40\n", TUE_CET),
+            ["03-10T07:10/03-10T09:40/150"]
+        );
+    }
+
+    #[test]
+    fn duration_only_has_no_clock_times() {
+        assert_eq!(
+            run("", "On 17 March email was unavailable for 2h30m.", TUE_CET),
+            ["null/null/150"]
+        );
+        assert_eq!(
+            run("", "Teams lag er ruim 3 uur uit.", TUE_CET),
+            ["null/null/180"]
+        );
+        assert_eq!(
+            run("", "Der Dienst war 2 Stunden nicht erreichbar.", TUE_CET),
+            ["null/null/120"]
+        );
+        assert_eq!(
+            run("", "Please reply within 24 hours.", TUE_CET),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn single_times_are_not_outages() {
+        assert!(
+            run(
+                "",
+                "We called your help desk at 9:20am and logged it at 10.20 uur.",
+                TUE_CET
+            )
+            .is_empty()
+        );
+        assert!(run("", "Our office hours are 09:00 to 17:00.", TUE_CET).is_empty());
+    }
+
+    #[test]
+    fn zones_written_or_from_the_header() {
+        // No zone written: the Date header's -0500.
+        assert_eq!(
+            run(
+                "",
+                "On March 4 we were down from 9:00 to 10:00.",
+                "Thu, 05 Mar 2026 08:55:31 -0500"
+            ),
+            ["03-04T14:00/03-04T15:00/60"]
+        );
+        assert_eq!(
+            run("", "On 1 July 2026 from 10:00 to 11:00 CEST.", TUE_CET),
+            ["07-01T08:00/07-01T09:00/60"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "On 1 July 2026 from 10:00 to 11:00 Dutch time.",
+                TUE_CET
+            ),
+            ["07-01T08:00/07-01T09:00/60"]
+        );
+        assert_eq!(
+            run("", "On 3 March from 14:00 to 16:30 (UTC+1).", TUE_CET),
+            ["03-03T13:00/03-03T15:30/150"]
+        );
+        assert_eq!(
+            run("", "On 3 March from 9:00 to 10:00 PST.", TUE_CET),
+            ["03-03T17:00/03-03T18:00/60"]
+        );
+    }
+
+    #[test]
+    fn date_context_and_missing_year() {
+        // The date from an earlier sentence, or the subject, carries over.
+        assert_eq!(
+            run(
+                "",
+                "It happened on 6 March. From 08:00 to 09:00 nothing worked.",
+                TUE_CET
+            ),
+            ["03-06T07:00/03-06T08:00/60"]
+        );
+        assert_eq!(
+            run(
+                "Outage 2 March",
+                "From 08:00 to 09:00 nothing worked.",
+                TUE_CET
+            ),
+            ["03-02T07:00/03-02T08:00/60"]
+        );
+        // A January mail about 30 December means last year.
+        assert_eq!(
+            run(
+                "",
+                "On 30 December from 10:00 to 12:00 no mail.",
+                "Mon, 04 Jan 2027 09:00:00 +0000"
+            ),
+            ["12-30T10:00/12-30T12:00/120"]
+        );
+        // US numeric dates from a US sender are month-first.
+        assert_eq!(
+            run(
+                "",
+                "On 3/4/2026 from 9:00 to 10:00 EST.",
+                "Thu, 05 Mar 2026 08:55:31 -0500"
+            ),
+            ["03-04T14:00/03-04T15:00/60"]
+        );
+    }
+
+    #[test]
+    fn two_windows_in_one_mail() {
+        assert_eq!(
+            run(
+                "",
+                "On 3 March from 9:00 to 10:00 and on 4 March from 14:00 to 15:30 mail was down.",
+                TUE_CET
+            ),
+            ["03-03T08:00/03-03T09:00/60", "03-04T13:00/03-04T14:30/90"]
+        );
+    }
+}

@@ -53,7 +53,7 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
     out
 }
 
-static TAG: LazyLock<Regex> = re!(r"\[#?\s*([A-Za-z]{2,6}-\d[\d-]{0,18}\d|\d{4,10})\s*\]");
+static TAG: LazyLock<Regex> = re!(r"\[#?\s*([A-Za-z]{2,6}-\d(?:[\d-]{0,18}\d)?|\d{4,10})\s*\]");
 static PREFIXED: LazyLock<Regex> = re!(
     r"(?i)\b((?:SLA|PSR|INC|REQ|RITM|CHG|TKT|CASE|SR|CS|TICKET)-\d{1,10}(?:-\d{2,8})?|[A-Z]{2,5}-\d{4}-\d{3,6}|(?:INC|REQ|RITM|CS)\d{6,12})\b",
 );
@@ -68,7 +68,9 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
     let push = |value: &str, at: usize, out: &mut Vec<(String, String)>| {
         let value = value.trim_matches('-');
         let digits = value.chars().filter(char::is_ascii_digit).count();
-        if digits < 3
+        // A bare number must be long enough to be a ticket; a prefixed tag ("SLA-7") need not.
+        let prefixed = value.starts_with(|c: char| c.is_ascii_alphabetic()) && value.contains('-');
+        if digits < if prefixed { 1 } else { 3 }
             || incident.is_match(value)
             || out.iter().any(|(v, _)| v.eq_ignore_ascii_case(value))
         {

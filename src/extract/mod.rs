@@ -350,3 +350,137 @@ fn note_list(list: &mut Vec<String>, value: &str) {
         list.push(value.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extract(raw: &str) -> Extraction {
+        let x = Extractor::new(&ExtractConfig::default());
+        x.map(|x| x.extract(raw.as_bytes()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const HEAD: &str = "From: Jo Customer <jo@contoso.example>\nTo: support@partner.example\nDate: Tue, 10 Mar 2026 15:00:00 +0100\nMessage-ID: <t1@contoso.example>\n";
+
+    #[test]
+    fn outlook_html_reply_reads_only_the_new_part() {
+        let raw = format!(
+            "{HEAD}Subject: RE: credit claim\nIn-Reply-To: <x@partner.example>\nContent-Type: text/html\n\n<div>Please also claim SP1234567 for tenant 11111111-2222-4333-8444-555555555555, we want an SLA credit.</div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Desk<br><b>Sent:</b> Monday<br><b>Subject:</b> x</div><div>Old EX7654321 and 22222222-2222-4333-8444-555555555555</div>"
+        );
+        let e = extract(&raw);
+        assert_eq!(e.kind, Kind::CreditRequest);
+        assert_eq!(e.incident_ids, ["SP1234567"]);
+        assert_eq!(e.tenant_ids, ["11111111-2222-4333-8444-555555555555"]);
+    }
+
+    #[test]
+    fn gmail_html_quote_is_dropped() {
+        let raw = format!(
+            "{HEAD}Subject: Re: status\nIn-Reply-To: <x@partner.example>\nContent-Type: text/html\n\n<div dir=\"ltr\">Any news on our claim?</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, 9 Mar 2026 at 10:00, Desk &lt;d@partner.example&gt; wrote:<br></div><blockquote>We submitted EX1111111 (SLA-12).</blockquote></div>"
+        );
+        let e = extract(&raw);
+        assert_eq!(e.kind, Kind::TicketUpdate);
+        assert!(e.incident_ids.is_empty());
+        assert!(!e.credit_requested);
+    }
+
+    #[test]
+    fn attached_original_is_content_but_not_in_bounces() {
+        let inner = "From: c@contoso.example\nSubject: outage\nDate: Mon, 09 Mar 2026 10:00:00 +0100\n\nWe request a service credit for EX1234567, tenant 11111111-2222-4333-8444-555555555555, 40 users in Leeds.\n";
+        let raw = format!(
+            "{HEAD}Subject: Fwd: outage\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nSee attached.\n--b\nContent-Type: message/rfc822\n\n{inner}\n--b--\n"
+        );
+        let e = extract(&raw);
+        assert_eq!(e.kind, Kind::CreditRequest);
+        assert_eq!(e.incident_ids, ["EX1234567"]);
+        assert_eq!(e.affected_users, Some(40));
+        let bounce = format!(
+            "From: MAILER-DAEMON@mx.example\nSubject: Undelivered\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nfailed\n--b\nContent-Type: message/rfc822\n\n{inner}\n--b--\n"
+        );
+        let e = extract(&bounce);
+        assert_eq!(e.kind, Kind::Bounce);
+        assert!(e.incident_ids.is_empty() && e.ticket_refs.is_empty());
+    }
+
+    #[test]
+    fn incident_ids_never_match_versions_skus_or_phones() {
+        let raw = format!(
+            "{HEAD}Subject: SLA credit\n\nWe want a service credit. Office 2016 SP1, OS X, E3, SKU EX-12345, call +31 20 123 4567, ref EX123, EX123456789, TM12345 and XEX1234567.\n"
+        );
+        assert_eq!(extract(&raw).incident_ids, ["TM12345"]);
+    }
+
+    #[test]
+    fn two_incidents_and_two_tenants() {
+        let raw = format!(
+            "{HEAD}Subject: SLA credit request\n\nPlease claim a service credit for EX1234567 and SP7654321.\nTenant A: 11111111-2222-4333-8444-555555555555\nTenant B: AAAAAAAA-2222-4333-8444-555555555555\n"
+        );
+        let e = extract(&raw);
+        assert_eq!(e.incident_ids, ["EX1234567", "SP7654321"]);
+        assert_eq!(e.tenant_ids.len(), 2);
+        assert!(
+            e.tenant_ids
+                .iter()
+                .all(|t| t.chars().all(|c| !c.is_ascii_uppercase()))
+        );
+        assert_eq!(e.incidents[1].service, "SharePoint Online");
+    }
+
+    #[test]
+    fn quoted_printable_soft_breaks_do_not_split_ids() {
+        let raw = format!(
+            "{HEAD}Subject: credit\nContent-Transfer-Encoding: quoted-printable\n\nWe request an SLA credit for EX10266=\n50, tenant 90c192cf-d3ac-44af-8f21-ddb66c=\nad4a26.\n"
+        );
+        let e = extract(&raw);
+        assert_eq!(e.incident_ids, ["EX1026650"]);
+        assert_eq!(e.tenant_ids, ["90c192cf-d3ac-44af-8f21-ddb66cad4a26"]);
+    }
+
+    #[test]
+    fn personal_mailbox_is_flagged() {
+        let raw = "From: someone@gmail.com\nSubject: SLA credit EX1234567\nDate: Tue, 10 Mar 2026 15:00:00 +0100\n\nPlease claim a service credit.\n";
+        let e = extract(raw);
+        assert!(e.personal_mailbox);
+        assert_eq!(e.sender_domain.as_deref(), Some("gmail.com"));
+    }
+
+    #[test]
+    fn non_claim_kinds_keep_only_ticket_refs() {
+        let raw = format!(
+            "{HEAD}Subject: Automatic reply: [SLA-7] claim EX1234567\nAuto-Submitted: auto-replied\n\nI am away. 300 users, tenant 11111111-2222-4333-8444-555555555555.\n"
+        );
+        let e = extract(&raw);
+        assert_eq!(e.kind, Kind::AutoReply);
+        assert_eq!(e.ticket_refs, ["SLA-7"]);
+        assert!(e.incident_ids.is_empty() && e.tenant_ids.is_empty() && e.affected_users.is_none());
+        assert!(!e.credit_requested);
+    }
+
+    #[test]
+    fn every_field_has_evidence() {
+        let raw = format!(
+            "{HEAD}Subject: SLA credit request\n\nWe request a service credit for EX1234567.\nTenant ID: 11111111-2222-4333-8444-555555555555\nOn 3 March from 09:00 to 10:00 CET 40 users in Leeds could not work.\nBought via CSP: yes\nWhat we tried: restarted Outlook\n"
+        );
+        let e = extract(&raw);
+        for field in [
+            "kind",
+            "incident_ids",
+            "tenant_ids",
+            "downtime",
+            "affected_users",
+            "locations",
+            "purchased_via_csp",
+            "credit_requested",
+            "resolution_attempts",
+            "contact",
+        ] {
+            assert!(
+                e.evidence.contains_key(field),
+                "no evidence for {field}: {:?}",
+                e.evidence.keys()
+            );
+        }
+        assert!(e.evidence["downtime"].source.contains("09:00"));
+    }
+}
