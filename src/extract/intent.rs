@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use super::text::Statement;
 
 static CREDIT: LazyLock<Regex> = re!(
-    r"(?i)\b(service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
+    r"(?i)\b(service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
 );
 static WITHDRAW: LazyLock<Regex> = re!(
     r"(?i)\b(withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",

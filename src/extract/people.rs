@@ -5,11 +5,11 @@ use std::sync::LazyLock;
 
 use super::text::{Statement, parse_count};
 
-const USER_NOUNS: &str = r"users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen)?|mitarbeitende|benutzer(?:innen)?|nutzer(?:innen)?|anwender(?:innen)?|kollegen|kolleginnen|beschäftigte|angestellte|postfächer|leute";
+const USER_NOUNS: &str = r"users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
 static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     crate::regex(&format!(
-        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
+        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
     ))
 });
 static COUNT_IN_PLACE: LazyLock<Regex> = re!(
@@ -39,6 +39,10 @@ fn follows_month(before: &str) -> bool {
     super::when::month_number(&word).is_some()
 }
 
+static OUT_OF: LazyLock<Regex> = re!(
+    r"(?i)\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:out\s+of|of|van|von|uit)\s+(?:(?:our|the|onze|de|unseren|den|unserer)\s+)?(?:\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b",
+);
+
 /// Total affected users and the statement it came from.
 pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
     let mut best: Option<(u64, String, usize, u8)> = None;
@@ -66,6 +70,14 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         let mut counts = counts;
         counts.sort_unstable();
         counts.dedup_by_key(|c| c.0);
+        // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
+        if let Some(part) = OUT_OF
+            .captures(s.value())
+            .and_then(|c| c.get(1))
+            .and_then(|g| parse_count(g.as_str()))
+        {
+            counts = vec![(0, part)];
+        }
         let total = if counts.is_empty() {
             if !labelled {
                 continue;
@@ -114,9 +126,14 @@ static PLACE_BEFORE_SITE: LazyLock<Regex> = LazyLock::new(|| {
         r"({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)\s+(?i:(?:head\s+|main\s+)?(?:{SITE_NOUNS}))\b"
     ))
 });
+static PLACE_IN_PARENS: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(
+        r"\(\s*({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*{NAME})*)\s*\)"
+    ))
+});
 static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
 static LOCATION_LABEL: LazyLock<Regex> = re!(
-    r"(?i)^(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|where|waar|wo)$"
+    r"(?i)^(?:affected\s+|getroffen\s+|betroffene\s+)?(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|kantoren|where|waar|wo)(?:\s+affected|\s+getroffen|\s+betroffen)?$"
 );
 
 const NOT_PLACES: &[&str] = &[
@@ -234,7 +251,7 @@ pub fn locations(
         if labelled {
             lists.push(s.value().to_string());
         }
-        for re in [&*PLACE_AFTER_PREP, &*PLACE_BEFORE_SITE] {
+        for re in [&*PLACE_AFTER_PREP, &*PLACE_BEFORE_SITE, &*PLACE_IN_PARENS] {
             for c in re.captures_iter(s.value()) {
                 if let Some(g) = c.get(1) {
                     lists.push(g.as_str().to_string());
@@ -362,6 +379,38 @@ mod tests {
         assert_eq!(
             run("Please add 6 more licences for our Cork office.").0,
             None
+        );
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::super::text::statements;
+    use super::*;
+
+    fn run(text: &str) -> (Option<u64>, Vec<String>) {
+        let st = statements(text);
+        let users = affected_users(&st);
+        let locs = locations(&st, users.as_ref().map(|u| u.2), &[]);
+        (users.map(|u| u.0), locs.into_iter().map(|l| l.0).collect())
+    }
+
+    #[test]
+    fn part_of_a_whole() {
+        assert_eq!(run("85 of our 120 users were affected.").0, Some(85));
+        assert_eq!(run("Betroffen waren 30 von 200 Mitarbeitern.").0, Some(30));
+        assert_eq!(run("40+ users could not log in.").0, Some(40));
+    }
+
+    #[test]
+    fn places_in_parentheses_and_location_fields() {
+        assert_eq!(
+            run("45 users were affected (Berlin).").1,
+            vec!["Berlin".to_string()]
+        );
+        assert_eq!(
+            run("Users affected: 12\nOffices affected: Utrecht, Zwolle\n").1,
+            vec!["Utrecht".to_string(), "Zwolle".into()]
         );
     }
 }
