@@ -102,13 +102,11 @@ pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
     match std::panic::catch_unwind(|| extractor.extract(raw)) {
         Ok(e) => e,
         Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
             let mut e = extractor.extract(b"");
-            e.problems = vec![format!("internal error while extracting: {why}")];
+            e.problems = vec![format!(
+                "internal error while extracting: {}",
+                crate::message::panic_text(panic.as_ref())
+            )];
             e
         }
     }

@@ -40,13 +40,50 @@ pub struct Email {
 impl Email {
     /// Parses raw bytes; never fails, recording what could not be decoded instead.
     pub fn parse(raw: &[u8]) -> Email {
-        match MessageParser::default().parse(raw) {
-            Some(msg) => from_message(&msg, 0),
-            None => Email {
+        // mail-parser asserts on some broken multipart nesting (found by fuzzing); a
+        // message it cannot walk is still read, as headers plus plain text.
+        match std::panic::catch_unwind(|| {
+            MessageParser::default()
+                .parse(raw)
+                .map(|m| from_message(&m, 0))
+        }) {
+            Ok(Some(email)) => email,
+            Ok(None) => Email {
                 problems: vec!["cannot parse message: no headers or body found".into()],
                 ..Email::default()
             },
+            Err(panic) => Email::parse_plain(raw, &panic_text(panic.as_ref())),
         }
+    }
+
+    /// Fallback for MIME that the parser gives up on: the header block alone, and the
+    /// rest of the bytes as text.
+    fn parse_plain(raw: &[u8], why: &str) -> Email {
+        let split = find_blank_line(raw).unwrap_or(raw.len());
+        let (head, rest) = raw.split_at(split);
+        let mut email = std::panic::catch_unwind(|| {
+            MessageParser::default()
+                .parse_headers(head)
+                .map(|m| from_message(&m, MAX_NESTING))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        email.content_type.clear();
+        email.report_type = None;
+        let mut body = String::from_utf8_lossy(rest).replace("\r\n", "\n");
+        if body.len() > MAX_TEXT_BYTES {
+            let mut cut = MAX_TEXT_BYTES;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+        }
+        email.body = body;
+        email.problems.push(format!(
+            "cannot parse MIME structure ({why}); body read as plain text"
+        ));
+        email
     }
 
     /// The first value of a header, by lower-case name.
@@ -202,6 +239,21 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
     }
 }
 
+fn find_blank_line(raw: &[u8]) -> Option<usize> {
+    raw.windows(2)
+        .position(|w| w == b"\n\n")
+        .or_else(|| raw.windows(4).position(|w| w == b"\r\n\r\n"))
+}
+
+/// The message of a caught panic.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
     let secs = (i32::from(d.tz_hour) * 3600 + i32::from(d.tz_minute) * 60)
         * if d.tz_before_gmt { -1 } else { 1 };
@@ -239,6 +291,24 @@ mod tests {
         raw = b"Subject: x\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nM\xfcnchen\r\n"
             .to_vec();
         assert!(Email::parse(&raw).body.contains("München"));
+    }
+
+    #[test]
+    fn parser_panics_become_a_recorded_problem() {
+        // Found by cargo-fuzz: mail-parser's debug assertion on broken multipart nesting.
+        let raw = include_bytes!("../tests/data/mail-parser-assert.eml");
+        let e = Email::parse(raw);
+        if cfg!(debug_assertions) {
+            assert!(
+                e.problems
+                    .iter()
+                    .any(|p| p.contains("cannot parse MIME structure")),
+                "{:?}",
+                e.problems
+            );
+            assert!(!e.body.is_empty());
+        }
+        assert!(e.from_addr.is_some());
     }
 
     #[test]

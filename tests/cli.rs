@@ -130,3 +130,11 @@ fn configured_prefix_is_found_and_named() {
     assert_eq!(v["incident_ids"][0], "CP1234567");
     assert_eq!(v["incidents"][0]["service"], "Microsoft Copilot");
 }
+
+#[test]
+fn example_config_is_valid() {
+    let path = crate::util::repo().join("config/slaclaim.example.toml");
+    let config = slaclaim::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.extract.prefixes().contains_key("CP"));
+    assert_eq!(config.extract.partner_names, ["Cloudwise"]);
+}
