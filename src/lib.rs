@@ -14,6 +14,7 @@ macro_rules! re {
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod eval;
 pub mod extract;
 pub mod html;

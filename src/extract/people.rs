@@ -47,6 +47,10 @@ static OUT_OF: LazyLock<Regex> = re!(
 pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
     let mut best: Option<(u64, String, usize, u8)> = None;
     for (i, s) in statements.iter().enumerate() {
+        // Every count has a digit; most statements have none.
+        if !s.value().bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
         let counts: Vec<(usize, u64)> = COUNT_NOUN
             .captures_iter(s.value())
