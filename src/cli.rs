@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::eval;
 use crate::extract::{Extraction, Extractor};
+use crate::ingest::{Ingester, Origin};
+use crate::store::Store;
+use chrono::Utc;
 
 /// slaclaim: turns a support mailbox into ready-to-submit Microsoft 365 SLA credit claims.
 #[derive(Debug, Parser)]
@@ -16,6 +19,9 @@ pub struct Cli {
     /// Config file (TOML); built-in defaults without it.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// State directory holding the store (default: config `store.state-dir`, else ./state).
+    #[arg(long, global = true, value_name = "DIR", env = "SLACLAIM_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +47,53 @@ pub enum Command {
         #[arg(long, value_name = "SCORE")]
         fail_under: Option<f64>,
     },
+    /// Store .eml files in the ledger and link them to tickets and claims.
+    Ingest {
+        /// .eml files, in the order they arrived.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List claims by deadline, with how many checklist items are missing.
+    Claims {
+        /// Only claims in this status (collecting, ready, drafted, submitted, ineligible, expired).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only claims whose deadline is within this many days.
+        #[arg(long, value_name = "DAYS")]
+        due_within: Option<i64>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a ticket's claims: checklist with sources, deadline and history.
+    Claim {
+        /// Ticket reference, e.g. SLA-42.
+        ticket: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record what staff did with a ticket's claims.
+    Mark {
+        /// Ticket reference, e.g. SLA-42.
+        ticket: String,
+        /// submitted or ineligible.
+        status: String,
+        /// Microsoft case number (with submitted).
+        #[arg(long)]
+        case: Option<String>,
+        /// Why (required with ineligible).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+fn ingester<'a>(extractor: &'a Extractor, config: &Config) -> Result<Ingester<'a>> {
+    Ok(Ingester {
+        extractor,
+        policy: config.deadline.policy()?,
+        max_bytes: config.store.max_message_bytes,
+    })
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -50,7 +103,82 @@ pub fn run(cli: Cli) -> Result<i32> {
         None => Config::default(),
     };
     let extractor = Extractor::new(&config.extract)?;
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .or(config.store.state_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("state"));
     match cli.command {
+        Command::Ingest { files } => {
+            let mut store = Store::open(&state_dir)?;
+            let ingester = ingester(&extractor, &config)?;
+            let mut status = 0;
+            let expired = ingester.expire_overdue(&mut store, Utc::now())?;
+            if expired > 0 {
+                println!("{expired} claim(s) expired: deadline passed before submission");
+            }
+            for file in files {
+                let raw = match std::fs::read(&file) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        eprintln!("slaclaim: cannot read {}: {e}", file.display());
+                        status = 1;
+                        continue;
+                    }
+                };
+                let key = std::fs::canonicalize(&file)
+                    .unwrap_or(file.clone())
+                    .display()
+                    .to_string();
+                let outcome = ingester.ingest(
+                    &mut store,
+                    &raw,
+                    Origin {
+                        source: "file",
+                        key: Some(&key),
+                    },
+                    Utc::now(),
+                )?;
+                println!("{}: {outcome}", file.display());
+            }
+            Ok(status)
+        }
+        Command::Claims {
+            status,
+            due_within,
+            json,
+        } => {
+            let mut store = Store::open(&state_dir)?;
+            let ingester = ingester(&extractor, &config)?;
+            ingester.expire_overdue(&mut store, Utc::now())?;
+            crate::report::claims(&store, status.as_deref(), due_within, json, Utc::now())?;
+            Ok(0)
+        }
+        Command::Claim { ticket, json } => {
+            let mut store = Store::open(&state_dir)?;
+            let ingester = ingester(&extractor, &config)?;
+            ingester.expire_overdue(&mut store, Utc::now())?;
+            crate::report::claim(&store, &ticket, json, Utc::now())?;
+            Ok(0)
+        }
+        Command::Mark {
+            ticket,
+            status,
+            case,
+            reason,
+        } => {
+            let mut store = Store::open(&state_dir)?;
+            let policy = config.deadline.policy()?;
+            crate::report::mark(
+                &mut store,
+                &ticket,
+                &status,
+                case.as_deref(),
+                reason.as_deref(),
+                policy,
+            )?;
+            Ok(0)
+        }
         Command::Extract { files } => extract(&extractor, &files),
         Command::Eval {
             dir,

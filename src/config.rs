@@ -37,6 +37,81 @@ pub struct Config {
     /// How messages are read and classified.
     #[serde(default)]
     pub extract: ExtractConfig,
+    /// Where the ledger lives.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// How deadlines are reckoned.
+    #[serde(default)]
+    pub deadline: DeadlineConfig,
+}
+
+/// Settings of the store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Directory of the SQLite file; `--state-dir` and `SLACLAIM_STATE_DIR` override it.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Messages larger than this are kept but quarantined.
+    #[serde(default = "default_max_bytes")]
+    pub max_message_bytes: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            state_dir: None,
+            max_message_bytes: default_max_bytes(),
+        }
+    }
+}
+
+fn default_max_bytes() -> usize {
+    crate::ingest::DEFAULT_MAX_BYTES
+}
+
+/// Settings of the deadline computation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DeadlineConfig {
+    /// IANA zone in which months end, e.g. "Europe/Amsterdam".
+    #[serde(default = "default_zone")]
+    pub time_zone: String,
+    /// Days before Microsoft's deadline by which the helpdesk should submit.
+    #[serde(default = "default_margin")]
+    pub safety_margin_days: u32,
+}
+
+impl Default for DeadlineConfig {
+    fn default() -> Self {
+        DeadlineConfig {
+            time_zone: default_zone(),
+            safety_margin_days: default_margin(),
+        }
+    }
+}
+
+fn default_zone() -> String {
+    "UTC".into()
+}
+
+fn default_margin() -> u32 {
+    3
+}
+
+impl DeadlineConfig {
+    /// The validated policy.
+    pub fn policy(&self) -> Result<crate::deadline::Policy, ConfigError> {
+        let zone = self.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "deadline.time-zone: {:?} is not an IANA time zone (e.g. \"Europe/Amsterdam\")",
+                self.time_zone
+            ))
+        })?;
+        Ok(crate::deadline::Policy {
+            zone,
+            margin_days: self.safety_margin_days,
+        })
+    }
 }
 
 /// Settings of the extraction engine.
@@ -141,6 +216,7 @@ impl Config {
             source,
         })?;
         config.extract.validate()?;
+        config.deadline.policy()?;
         Ok(config)
     }
 }

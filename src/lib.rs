@@ -11,6 +11,7 @@ macro_rules! re {
     };
 }
 
+pub mod claim;
 pub mod classify;
 pub mod cli;
 pub mod config;
@@ -18,8 +19,11 @@ pub mod deadline;
 pub mod eval;
 pub mod extract;
 pub mod html;
+pub mod ingest;
 pub mod message;
 pub mod quote;
+pub mod report;
+pub mod store;
 
 use regex::Regex;
 

@@ -2,5 +2,6 @@
 
 mod cli;
 mod corpus;
+mod ledger;
 mod robustness;
 mod util;

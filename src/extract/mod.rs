@@ -49,6 +49,8 @@ pub struct Extraction {
     pub language: &'static str,
     /// Message-ID without brackets.
     pub message_id: Option<String>,
+    /// Message-IDs from In-Reply-To and References.
+    pub thread_ids: Vec<String>,
     /// From address.
     pub from: Option<String>,
     /// From display name.
@@ -220,6 +222,7 @@ impl Extractor {
             advisory: false,
             language,
             message_id: email.message_id.clone(),
+            thread_ids: email.thread_ids.clone(),
             from: email.from_addr.clone(),
             from_name: email.from_name.clone(),
             sender_domain: email.sender_domain(),

@@ -1,0 +1,373 @@
+//! Claim rules: which evidence a message adds, the required-information checklist, and
+//! the status a claim should have. Pure: the store keeps the values, this decides.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::classify::Kind;
+use crate::extract::Extraction;
+
+/// Where a claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Information is still missing.
+    Collecting,
+    /// The checklist is complete.
+    Ready,
+    /// A draft was sent to the helpdesk.
+    Drafted,
+    /// Staff submitted it in Partner Center.
+    Submitted,
+    /// Not claimable: an advisory, or not bought through CSP.
+    Ineligible,
+    /// The deadline passed before it was submitted.
+    Expired,
+}
+
+impl Status {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Collecting => "collecting",
+            Status::Ready => "ready",
+            Status::Drafted => "drafted",
+            Status::Submitted => "submitted",
+            Status::Ineligible => "ineligible",
+            Status::Expired => "expired",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Collecting,
+            Status::Ready,
+            Status::Drafted,
+            Status::Submitted,
+            Status::Ineligible,
+            Status::Expired,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Final states: nothing a customer writes changes them.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Submitted | Status::Ineligible | Status::Expired
+        )
+    }
+}
+
+/// The checklist, in Microsoft's order, with a customer-domain check added.
+pub const CHECKLIST: [(&str, &str); 9] = [
+    ("tenant_id", "customer tenant GUID"),
+    ("incident_id", "outage incident ID"),
+    ("downtime", "time and duration of the downtime"),
+    ("affected_users", "number and location(s) of affected users"),
+    ("resolution_attempts", "description of attempts to resolve"),
+    (
+        "customer_request",
+        "the customer's email requesting support and credit",
+    ),
+    (
+        "contact",
+        "support ticket number and customer contact details",
+    ),
+    ("purchased_via_csp", "purchased through CSP (yes/no)"),
+    (
+        "customer_domain",
+        "request sent from a domain of the customer (not a personal mailbox)",
+    ),
+];
+
+/// The evidence fields one message contributes, as (field, JSON value).
+pub fn evidence_from(e: &Extraction) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    if !e.downtime.is_empty() {
+        out.push(("downtime", json!(e.downtime)));
+    }
+    if let Some(n) = e.affected_users {
+        out.push((
+            "affected_users",
+            json!({ "count": n, "locations": e.locations }),
+        ));
+    } else if !e.locations.is_empty() {
+        out.push(("locations", json!(e.locations)));
+    }
+    if let Some(r) = &e.resolution_attempts {
+        out.push(("resolution_attempts", json!(r)));
+    }
+    if let Some(csp) = e.purchased_via_csp {
+        out.push(("purchased_via_csp", json!(csp)));
+    }
+    if e.kind == Kind::CreditRequest && e.credit_requested {
+        out.push(("customer_request", json!({ "message_id": e.message_id, "from": e.from, "date": e.date, "subject": e.subject })));
+        out.push((
+            "customer_domain",
+            json!({ "domain": e.sender_domain, "personal_mailbox": e.personal_mailbox }),
+        ));
+    }
+    let has_contact = e.contact.phone.is_some() || e.contact.email.is_some();
+    if !e.ticket_refs.is_empty() || has_contact {
+        out.push((
+            "contact",
+            json!({ "ticket_refs": e.ticket_refs, "contact": e.contact }),
+        ));
+    }
+    if e.advisory {
+        out.push(("advisory", json!(true)));
+    }
+    out
+}
+
+/// Merges a field's new value into the stored one. None: the new message adds nothing,
+/// so the stored value and its source stay. A later message corrects earlier values,
+/// but never blanks out what it does not mention (a follow-up without a phone number
+/// keeps the phone number of the request).
+pub fn merge(field: &str, old: Option<&Value>, new: &Value) -> Option<Value> {
+    let Some(old) = old else {
+        return Some(new.clone());
+    };
+    let merged = match field {
+        "contact" => {
+            let mut refs: Vec<Value> = old["ticket_refs"].as_array().cloned().unwrap_or_default();
+            for r in new["ticket_refs"].as_array().into_iter().flatten() {
+                if !refs.contains(r) {
+                    refs.push(r.clone());
+                }
+            }
+            let mut contact = old["contact"].clone();
+            if let (Some(c), Some(n)) = (contact.as_object_mut(), new["contact"].as_object()) {
+                for (k, v) in n {
+                    if !v.is_null() {
+                        c.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            json!({ "ticket_refs": refs, "contact": contact })
+        }
+        "affected_users" if new["locations"].as_array().is_some_and(|l| l.is_empty()) => {
+            json!({ "count": new["count"], "locations": old["locations"] })
+        }
+        _ => new.clone(),
+    };
+    (merged != *old).then_some(merged)
+}
+
+/// One checklist line: present with its value, or missing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// Field name.
+    pub field: &'static str,
+    /// What Microsoft asks for.
+    pub label: &'static str,
+    /// Whether the item is satisfied.
+    pub present: bool,
+    /// The value, when there is one.
+    pub value: Option<Value>,
+    /// Why a value does not satisfy the item, when it does not.
+    pub problem: Option<String>,
+}
+
+/// The checklist of a claim from its key and evidence (field -> JSON value).
+pub fn checklist(tenant: &str, incident: &str, evidence: &[(String, Value)]) -> Vec<Item> {
+    let get = |f: &str| {
+        evidence
+            .iter()
+            .find(|(k, _)| k == f)
+            .map(|(_, v)| v.clone())
+    };
+    CHECKLIST
+        .iter()
+        .map(|&(field, label)| {
+            let (value, problem) = match field {
+                "tenant_id" => ((!tenant.is_empty()).then(|| json!(tenant)), None),
+                "incident_id" => ((!incident.is_empty()).then(|| json!(incident)), None),
+                "affected_users" => match get("affected_users") {
+                    Some(v) if v["locations"].as_array().is_some_and(|l| l.is_empty()) => {
+                        (Some(v), Some("the number is known, the location(s) are not".to_string()))
+                    }
+                    v => (v, None),
+                },
+                "contact" => match get("contact") {
+                    Some(v) if v["ticket_refs"].as_array().is_some_and(|t| t.is_empty()) => {
+                        (Some(v), Some("no support ticket number".to_string()))
+                    }
+                    Some(v) if v["contact"]["phone"].is_null() => (Some(v), Some("no telephone number for the contact".to_string())),
+                    v => (v, None),
+                },
+                "customer_domain" => match get("customer_domain") {
+                    Some(v) if v["personal_mailbox"] == json!(true) => {
+                        (Some(v), Some("sent from a personal mailbox; ask for the request from the customer's own domain".to_string()))
+                    }
+                    v => (v, None),
+                },
+                other => (get(other), None),
+            };
+            Item { field, label, present: value.is_some() && problem.is_none(), value, problem }
+        })
+        .collect()
+}
+
+/// The status a claim should move to, and why; None keeps the current one.
+pub fn next_status(
+    current: Status,
+    items: &[Item],
+    evidence: &[(String, Value)],
+) -> Option<(Status, String)> {
+    if current.is_final() {
+        return None;
+    }
+    if evidence
+        .iter()
+        .any(|(k, v)| k == "advisory" && *v == json!(true))
+    {
+        return Some((
+            Status::Ineligible,
+            "the customer says the incident was an advisory".into(),
+        ));
+    }
+    if evidence
+        .iter()
+        .any(|(k, v)| k == "purchased_via_csp" && *v == json!(false))
+    {
+        return Some((
+            Status::Ineligible,
+            "the subscriptions were not bought through CSP".into(),
+        ));
+    }
+    let missing: Vec<&str> = items
+        .iter()
+        .filter(|i| !i.present)
+        .map(|i| i.field)
+        .collect();
+    match (current, missing.is_empty()) {
+        (Status::Collecting, true) => Some((Status::Ready, "checklist complete".into())),
+        (Status::Ready | Status::Drafted, false) => Some((
+            Status::Collecting,
+            format!("information missing again: {}", missing.join(", ")),
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn complete() -> Vec<(String, Value)> {
+        ev(&[
+            (
+                "downtime",
+                json!([{"start": "2026-03-02T08:00:00Z", "end": "2026-03-02T10:30:00Z", "minutes": 150}]),
+            ),
+            (
+                "affected_users",
+                json!({"count": 45, "locations": ["Haarlem"]}),
+            ),
+            ("resolution_attempts", json!("restarted Outlook")),
+            ("customer_request", json!({"message_id": "a@b"})),
+            (
+                "contact",
+                json!({"ticket_refs": ["60001"], "contact": {"name": "Eva", "email": "e@x", "phone": "+31 20 555 0101"}}),
+            ),
+            ("purchased_via_csp", json!(true)),
+            (
+                "customer_domain",
+                json!({"domain": "x.example", "personal_mailbox": false}),
+            ),
+        ])
+    }
+
+    #[test]
+    fn complete_checklist_is_ready_and_each_gap_is_named() {
+        let e = complete();
+        let items = checklist("t", "EX1234567", &e);
+        assert!(items.iter().all(|i| i.present), "{items:?}");
+        assert_eq!(
+            next_status(Status::Collecting, &items, &e).map(|s| s.0),
+            Some(Status::Ready)
+        );
+        let items = checklist("", "EX1234567", &e);
+        assert_eq!(
+            items
+                .iter()
+                .filter(|i| !i.present)
+                .map(|i| i.field)
+                .collect::<Vec<_>>(),
+            ["tenant_id"]
+        );
+        let mut personal = complete();
+        personal[6].1 = json!({"domain": "gmail.com", "personal_mailbox": true});
+        let items = checklist("t", "EX1234567", &personal);
+        assert!(
+            items
+                .iter()
+                .any(|i| i.field == "customer_domain" && !i.present && i.problem.is_some())
+        );
+        let mut no_place = complete();
+        no_place[1].1 = json!({"count": 45, "locations": []});
+        assert!(
+            checklist("t", "EX1234567", &no_place)
+                .iter()
+                .any(|i| i.field == "affected_users" && !i.present)
+        );
+    }
+
+    #[test]
+    fn ineligible_for_advisory_or_no_csp_and_final_states_stay() {
+        let mut e = complete();
+        e.push(("advisory".into(), json!(true)));
+        let items = checklist("t", "i", &e);
+        assert_eq!(
+            next_status(Status::Collecting, &items, &e).map(|s| s.0),
+            Some(Status::Ineligible)
+        );
+        let mut e = complete();
+        e[5].1 = json!(false);
+        assert_eq!(
+            next_status(Status::Ready, &checklist("t", "i", &e), &e).map(|s| s.0),
+            Some(Status::Ineligible)
+        );
+        assert_eq!(
+            next_status(Status::Submitted, &checklist("t", "i", &e), &e),
+            None
+        );
+    }
+
+    #[test]
+    fn merge_keeps_what_a_follow_up_does_not_mention() {
+        let old = json!({"ticket_refs": ["60001"], "contact": {"name": "Eva", "email": "e@x", "phone": "+31 20 555 0101"}});
+        let new =
+            json!({"ticket_refs": [], "contact": {"name": "Eva", "email": "e@x", "phone": null}});
+        assert_eq!(
+            merge("contact", Some(&old), &new),
+            None,
+            "nothing new: keep the old value and source"
+        );
+        let new = json!({"ticket_refs": ["2603050010004417"], "contact": {"name": "Eva", "email": "e@x", "phone": null}});
+        let merged = merge("contact", Some(&old), &new).unwrap_or_default();
+        assert_eq!(merged["ticket_refs"], json!(["60001", "2603050010004417"]));
+        assert_eq!(merged["contact"]["phone"], "+31 20 555 0101");
+        let users = merge(
+            "affected_users",
+            Some(&json!({"count": 40, "locations": ["Leeds"]})),
+            &json!({"count": 45, "locations": []}),
+        );
+        assert_eq!(users, Some(json!({"count": 45, "locations": ["Leeds"]})));
+        assert_eq!(
+            merge("purchased_via_csp", Some(&json!(true)), &json!(true)),
+            None
+        );
+    }
+}

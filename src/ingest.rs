@@ -1,0 +1,492 @@
+//! Ingest: one raw message into the store, exactly once, linked to its ticket and claims.
+//!
+//! The whole of one message's effects (message row, ticket, claims, evidence, status)
+//! is one transaction, so a crash leaves either all of it or none of it, and the
+//! duplicate check at the start makes a second delivery a no-op.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::claim::{self, Status};
+use crate::classify::Kind;
+use crate::deadline::Policy;
+use crate::extract::{Extraction, Extractor};
+use crate::store::{NewMessage, Store, StoreError, sha256_hex};
+
+/// Largest message ingested; larger ones are kept but quarantined.
+pub const DEFAULT_MAX_BYTES: usize = 50 * 1024 * 1024;
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// "file", "maildir" or "imap".
+    pub source: &'a str,
+    /// Unique key within the source.
+    pub key: Option<&'a str>,
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A credit request opened ticket `reference`.
+    NewTicket {
+        /// "SLA-n".
+        reference: String,
+        /// Claims touched, as "INCIDENT/tenant".
+        claims: Vec<String>,
+    },
+    /// Joined an existing ticket.
+    Linked {
+        /// "SLA-n".
+        reference: String,
+        /// How it was matched.
+        by: &'static str,
+        /// Claims touched.
+        claims: Vec<String>,
+    },
+    /// Stored without a ticket (bulk, notifications, unrelated mail).
+    Stored {
+        /// The kind.
+        kind: Kind,
+    },
+    /// Already stored: nothing changed.
+    Duplicate {
+        /// Row id of the stored copy.
+        of: i64,
+    },
+    /// Kept, with the reason it could not be processed.
+    Quarantined {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let claims = |c: &[String]| {
+            if c.is_empty() {
+                String::new()
+            } else {
+                format!(" (claims: {})", c.join(", "))
+            }
+        };
+        match self {
+            Outcome::NewTicket {
+                reference,
+                claims: c,
+            } => write!(f, "new ticket {reference}{}", claims(c)),
+            Outcome::Linked {
+                reference,
+                by,
+                claims: c,
+            } => write!(f, "linked to ticket {reference} by {by}{}", claims(c)),
+            Outcome::Stored { kind } => write!(f, "stored as {}, no ticket", kind.as_str()),
+            Outcome::Duplicate { of } => write!(f, "duplicate of stored message {of}"),
+            Outcome::Quarantined { reason } => write!(f, "quarantined: {reason}"),
+        }
+    }
+}
+
+/// Errors of ingest: only the store can fail; bad mail is quarantined instead.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything ingest needs besides the message.
+pub struct Ingester<'a> {
+    /// The extraction engine.
+    pub extractor: &'a Extractor,
+    /// Deadline policy.
+    pub policy: Policy,
+    /// Size limit in bytes.
+    pub max_bytes: usize,
+}
+
+impl Ingester<'_> {
+    /// Ingests one message at time `now`.
+    pub fn ingest(
+        &self,
+        store: &mut Store,
+        raw: &[u8],
+        origin: Origin<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
+        let sha = sha256_hex(raw);
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if raw.len() > self.max_bytes {
+            let reason = format!(
+                "message is {} bytes, over the {} byte limit",
+                raw.len(),
+                self.max_bytes
+            );
+            return store.transaction(|s| {
+                if let Some(of) = s.find_duplicate(origin.key, None, &sha)? {
+                    return Ok(Outcome::Duplicate { of });
+                }
+                let m = NewMessage {
+                    source: origin.source,
+                    source_key: origin.key,
+                    message_id: None,
+                    sha256: &sha,
+                    raw,
+                    sent_at: None,
+                    sender: None,
+                    sender_domain: None,
+                    subject: "",
+                    kind: None,
+                    extraction: None,
+                    status: "quarantined",
+                    error: Some(&reason),
+                };
+                s.insert_message(&m, &stamp)?;
+                Ok(Outcome::Quarantined { reason })
+            });
+        }
+        let extraction = std::panic::catch_unwind(|| self.extractor.extract(raw));
+        store.transaction(|s| {
+            let (e, error) = match &extraction {
+                Ok(e) if e.message_id.is_none() && e.from.is_none() && e.subject.is_empty() => (
+                    Some(e),
+                    Some("no message headers: not an email".to_string()),
+                ),
+                Ok(e) => (Some(e), None),
+                Err(p) => (
+                    None,
+                    Some(format!(
+                        "extraction failed: {}",
+                        crate::message::panic_text(p.as_ref())
+                    )),
+                ),
+            };
+            let message_id = e.and_then(|e| e.message_id.as_deref());
+            if let Some(of) = s.find_duplicate(origin.key, message_id, &sha)? {
+                return Ok(Outcome::Duplicate { of });
+            }
+            let json = e.and_then(|e| serde_json::to_string(e).ok());
+            let m = NewMessage {
+                source: origin.source,
+                source_key: origin.key,
+                message_id,
+                sha256: &sha,
+                raw,
+                sent_at: e.and_then(|e| e.date).map(|d| d.to_rfc3339()),
+                sender: e.and_then(|e| e.from.as_deref()),
+                sender_domain: e.and_then(|e| e.sender_domain.as_deref()),
+                subject: e.map_or("", |e| e.subject.as_str()),
+                kind: e.map(|e| e.kind.as_str()),
+                extraction: json.as_deref(),
+                status: if error.is_some() {
+                    "quarantined"
+                } else {
+                    "processed"
+                },
+                error: error.as_deref(),
+            };
+            let row = s.insert_message(&m, &stamp)?;
+            match (e, error) {
+                (_, Some(reason)) => Ok(Outcome::Quarantined { reason }),
+                (Some(e), None) => self.link(s, row, e, now),
+                (None, None) => Ok(Outcome::Quarantined {
+                    reason: "no extraction".into(),
+                }),
+            }
+        })
+    }
+
+    /// Finds or opens the ticket and updates its claims.
+    fn link(
+        &self,
+        s: &Store,
+        row: i64,
+        e: &Extraction,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (ticket, by) = match self.find_ticket(s, e, now)? {
+            Some(found) => found,
+            None if e.kind == Kind::CreditRequest => {
+                let (id, _) = s.create_ticket(e.sender_domain.as_deref(), &stamp)?;
+                (id, "new")
+            }
+            None => return Ok(Outcome::Stored { kind: e.kind }),
+        };
+        s.set_message_ticket(row, ticket)?;
+        let reference = s.ticket_reference(ticket)?;
+        let external: Vec<String> = e
+            .ticket_refs
+            .iter()
+            .filter(|r| !r.eq_ignore_ascii_case(&reference))
+            .cloned()
+            .collect();
+        s.add_ticket_refs(ticket, &external)?;
+        let claims = if e.kind.is_customer_content() {
+            self.update_claims(s, ticket, row, e, now)?
+        } else {
+            Vec::new()
+        };
+        Ok(if by == "new" {
+            Outcome::NewTicket { reference, claims }
+        } else {
+            Outcome::Linked {
+                reference,
+                by,
+                claims,
+            }
+        })
+    }
+
+    /// The ticket rules, in order: thread headers, subject tag, known references,
+    /// then same sender domain + tenant + incident while the claim is open.
+    fn find_ticket(
+        &self,
+        s: &Store,
+        e: &Extraction,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, &'static str)>, IngestError> {
+        let thread: Vec<String> = e.thread_ids.clone();
+        if let Some(t) = s.ticket_by_thread(&thread)? {
+            return Ok(Some((t, "thread headers")));
+        }
+        for r in e
+            .ticket_refs
+            .iter()
+            .filter(|r| r.to_ascii_uppercase().starts_with("SLA-"))
+        {
+            if let Some(t) = s.ticket_by_reference(r)? {
+                let in_subject = e
+                    .subject
+                    .to_ascii_uppercase()
+                    .contains(&format!("[{}]", r.to_ascii_uppercase()));
+                return Ok(Some((
+                    t,
+                    if in_subject {
+                        "subject tag"
+                    } else {
+                        "ticket reference"
+                    },
+                )));
+            }
+        }
+        if let Some(t) = s.ticket_by_external_ref(&e.ticket_refs)? {
+            return Ok(Some((t, "ticket reference")));
+        }
+        if let Some(domain) = &e.sender_domain {
+            let today = now.date_naive().to_string();
+            for tenant in &e.tenant_ids {
+                for incident in &e.incident_ids {
+                    if let Some(t) = s.ticket_by_claim_key(domain, tenant, incident, &today)? {
+                        return Ok(Some((t, "sender domain, tenant and incident")));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Creates or updates the claims this message speaks of, merges its evidence, and
+    /// recomputes checklist, deadline and status.
+    fn update_claims(
+        &self,
+        s: &Store,
+        ticket: i64,
+        row: i64,
+        e: &Extraction,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, IngestError> {
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let existing = s.claims_of_ticket(ticket)?;
+        let mut touched: Vec<i64> = Vec::new();
+        for (tenant, incident) in claim_keys(&e.tenant_ids, &e.incident_ids) {
+            // A claim opened without tenant or incident is completed, not duplicated.
+            let found = existing.iter().find(|c| {
+                (c.tenant_id == tenant || c.tenant_id.is_empty() || tenant.is_empty())
+                    && (c.incident_id == incident
+                        || c.incident_id.is_empty()
+                        || incident.is_empty())
+            });
+            let id = match found {
+                Some(c) => {
+                    let t = if c.tenant_id.is_empty() {
+                        tenant.clone()
+                    } else {
+                        c.tenant_id.clone()
+                    };
+                    let i = if c.incident_id.is_empty() {
+                        incident.clone()
+                    } else {
+                        c.incident_id.clone()
+                    };
+                    if (t.as_str(), i.as_str()) != (c.tenant_id.as_str(), c.incident_id.as_str()) {
+                        s.set_claim_key(c.id, &t, &i, &stamp)?;
+                    }
+                    c.id
+                }
+                None if e.kind == Kind::CreditRequest || existing.is_empty() => s.create_claim(
+                    ticket,
+                    &tenant,
+                    &incident,
+                    Status::Collecting.as_str(),
+                    &stamp,
+                )?,
+                None => continue,
+            };
+            if !touched.contains(&id) {
+                touched.push(id);
+            }
+        }
+        // A follow-up naming neither tenant nor incident adds to every claim of its ticket.
+        if e.tenant_ids.is_empty() && e.incident_ids.is_empty() {
+            for c in &existing {
+                if !touched.contains(&c.id) {
+                    touched.push(c.id);
+                }
+            }
+        }
+        let evidence = claim::evidence_from(e);
+        for &id in &touched {
+            s.link_claim_message(id, row)?;
+            let stored = s.evidence(id)?;
+            for (field, value) in &evidence {
+                let old = stored
+                    .iter()
+                    .find(|r| r.field == *field)
+                    .and_then(|r| serde_json::from_str::<Value>(&r.value).ok());
+                if let Some(merged) = claim::merge(field, old.as_ref(), value) {
+                    s.set_evidence(id, field, &merged.to_string(), row, &stamp)?;
+                }
+            }
+            self.refresh(s, id, now)?;
+        }
+        let after = s.claims_of_ticket(ticket)?;
+        Ok(after
+            .iter()
+            .filter(|c| touched.contains(&c.id))
+            .map(|c| {
+                format!(
+                    "{}/{}",
+                    or_missing(&c.incident_id),
+                    or_missing(&c.tenant_id)
+                )
+            })
+            .collect())
+    }
+
+    /// Moves every unsubmitted claim whose deadline day has ended to `expired`; returns
+    /// how many. Run before reading or writing claims, so no view shows a stale status.
+    pub fn expire_overdue(
+        &self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<usize, IngestError> {
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let today = now
+            .with_timezone(&self.policy.zone)
+            .date_naive()
+            .to_string();
+        store.transaction(|s| {
+            let mut n = 0;
+            for c in s.all_claims()? {
+                let open = Status::parse(&c.status).is_some_and(|st| !st.is_final());
+                if open && c.deadline.as_deref().is_some_and(|d| d < today.as_str()) {
+                    s.set_status(
+                        c.id,
+                        Status::Expired.as_str(),
+                        "deadline passed before the claim was submitted",
+                        &stamp,
+                    )?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    /// Recomputes deadline and status of one claim from its stored evidence.
+    pub fn refresh(&self, s: &Store, claim_id: i64, now: DateTime<Utc>) -> Result<(), IngestError> {
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let Some(c) = s.all_claims()?.into_iter().find(|c| c.id == claim_id) else {
+            return Ok(());
+        };
+        let rows = s.evidence(claim_id)?;
+        let evidence: Vec<(String, Value)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.field.clone(),
+                    serde_json::from_str(&r.value).unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        // Incident start: the outage start, else the first request's date (an assumption).
+        let outage_start = evidence
+            .iter()
+            .find(|(k, _)| k == "downtime")
+            .and_then(|(_, v)| {
+                v.as_array()?
+                    .iter()
+                    .filter_map(|w| w["start"].as_str())
+                    .min()
+                    .map(str::to_string)
+            })
+            .and_then(|t| {
+                DateTime::parse_from_rfc3339(&t)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+            });
+        let request_date = rows
+            .iter()
+            .find(|r| r.field == "customer_request")
+            .and_then(|r| r.sent_at.as_deref())
+            .and_then(|t| {
+                DateTime::parse_from_rfc3339(t)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+            });
+        let start = outage_start
+            .map(|t| (t, false))
+            .or(request_date.map(|t| (t, true)));
+        if let Some((start, assumed)) = start {
+            let d = self.policy.deadline(start, assumed);
+            s.set_schedule(
+                claim_id,
+                &start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                assumed,
+                &d.deadline.to_string(),
+                &d.submit_by.to_string(),
+                &stamp,
+            )?;
+        }
+        let current = Status::parse(&c.status).unwrap_or(Status::Collecting);
+        let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
+        if let Some((to, why)) = claim::next_status(current, &items, &evidence) {
+            s.set_status(claim_id, to.as_str(), &why, &stamp)?;
+        }
+        Ok(())
+    }
+}
+
+/// (tenant, incident) pairs a message names: one claim per incident; with several of
+/// both, pairs in order when the counts match, else every combination.
+fn claim_keys(tenants: &[String], incidents: &[String]) -> Vec<(String, String)> {
+    let one = |v: &[String]| {
+        if v.is_empty() {
+            vec![String::new()]
+        } else {
+            v.to_vec()
+        }
+    };
+    let (t, i) = (one(tenants), one(incidents));
+    if t.len() > 1 && t.len() == i.len() {
+        return t.into_iter().zip(i).collect();
+    }
+    t.iter()
+        .flat_map(|tenant| i.iter().map(move |inc| (tenant.clone(), inc.clone())))
+        .collect()
+}
+
+fn or_missing(s: &str) -> &str {
+    if s.is_empty() { "?" } else { s }
+}

@@ -1,0 +1,246 @@
+//! Human and JSON views of the ledger for the CLI: claim lists, claim details, marking.
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use crate::claim::{self, Status};
+use crate::deadline::Policy;
+use crate::store::{ClaimRow, Store};
+
+fn evidence_values(store: &Store, claim: i64) -> Result<Vec<(String, Value)>> {
+    Ok(store
+        .evidence(claim)?
+        .into_iter()
+        .map(|r| {
+            (
+                r.field,
+                serde_json::from_str(&r.value).unwrap_or(Value::Null),
+            )
+        })
+        .collect())
+}
+
+fn days_left(c: &ClaimRow, now: DateTime<Utc>) -> Option<i64> {
+    let d = NaiveDate::parse_from_str(c.deadline.as_deref()?, "%Y-%m-%d").ok()?;
+    Some((d - now.date_naive()).num_days())
+}
+
+/// `slaclaim claims`: claims sorted by deadline with missing items counted.
+pub fn claims(
+    store: &Store,
+    status: Option<&str>,
+    due_within: Option<i64>,
+    as_json: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(s) = status {
+        if Status::parse(s).is_none() {
+            bail!(
+                "unknown status {s:?}: use collecting, ready, drafted, submitted, ineligible or expired"
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    for c in store.all_claims()? {
+        if status.is_some_and(|s| s != c.status)
+            || due_within.is_some_and(|d| days_left(&c, now).is_none_or(|left| left > d))
+        {
+            continue;
+        }
+        let evidence = evidence_values(store, c.id)?;
+        let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
+        let missing: Vec<&str> = items
+            .iter()
+            .filter(|i| !i.present)
+            .map(|i| i.field)
+            .collect();
+        rows.push((c, missing));
+    }
+    if as_json {
+        let list: Vec<Value> = rows
+            .iter()
+            .map(|(c, missing)| json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(c, now), "missing": missing}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no claims");
+        return Ok(());
+    }
+    println!(
+        "{:<9} {:<11} {:<12} {:<11} {:>5} {:>7}  tenant",
+        "ticket", "incident", "status", "deadline", "days", "missing"
+    );
+    for (c, missing) in &rows {
+        let days = days_left(c, now).map_or("-".into(), |d| d.to_string());
+        println!(
+            "{:<9} {:<11} {:<12} {:<11} {:>5} {:>7}  {}",
+            c.ticket,
+            if c.incident_id.is_empty() {
+                "?"
+            } else {
+                &c.incident_id
+            },
+            c.status,
+            c.deadline.as_deref().unwrap_or("-"),
+            days,
+            missing.len(),
+            if c.tenant_id.is_empty() {
+                "?"
+            } else {
+                &c.tenant_id
+            }
+        );
+    }
+    Ok(())
+}
+
+fn ticket_claims(store: &Store, ticket: &str) -> Result<Vec<ClaimRow>> {
+    let id = store
+        .ticket_by_reference(ticket)?
+        .with_context(|| format!("no ticket {ticket}: `slaclaim claims` lists the known ones"))?;
+    let claims = store.claims_of_ticket(id)?;
+    if claims.is_empty() {
+        bail!(
+            "ticket {ticket} has no claims yet (no credit request with an incident was linked to it)"
+        );
+    }
+    Ok(claims)
+}
+
+/// `slaclaim claim SLA-42`: checklist with sources, deadline and history.
+pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> Result<()> {
+    let mut out = Vec::new();
+    for c in ticket_claims(store, ticket)? {
+        let rows = store.evidence(c.id)?;
+        let evidence = evidence_values(store, c.id)?;
+        let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
+        let history = store.transitions(c.id)?;
+        if as_json {
+            let items: Vec<Value> = items
+                .iter()
+                .map(|i| {
+                    let source = rows.iter().find(|r| r.field == i.field).map(|r| json!({"message_id": r.message_id, "date": r.sent_at}));
+                    json!({"field": i.field, "label": i.label, "present": i.present, "value": i.value, "problem": i.problem, "source": source})
+                })
+                .collect();
+            let history: Vec<Value> = history
+                .iter()
+                .map(|t| json!({"at": t.at, "from": t.from, "to": t.to, "reason": t.reason}))
+                .collect();
+            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "checklist": items, "history": history}));
+            continue;
+        }
+        println!(
+            "{} claim {} / tenant {}: {}",
+            c.ticket,
+            or_q(&c.incident_id),
+            or_q(&c.tenant_id),
+            c.status
+        );
+        match (&c.deadline, &c.submit_by) {
+            (Some(d), Some(s)) => println!(
+                "  deadline {d} (submit by {s}, {} days left){}",
+                days_left(&c, now).unwrap_or(0),
+                if c.start_assumed {
+                    "; incident start unknown, first request's date used"
+                } else {
+                    ""
+                }
+            ),
+            _ => println!("  deadline unknown: no outage time and no request date yet"),
+        }
+        if let Some(case) = &c.case_number {
+            println!("  Microsoft case {case}");
+        }
+        for i in &items {
+            let mark = if i.present { "[x]" } else { "[ ]" };
+            let source = rows
+                .iter()
+                .find(|r| r.field == i.field)
+                .and_then(|r| r.message_id.clone())
+                .map(|m| format!(" (from <{m}>)"))
+                .unwrap_or_default();
+            let value = i
+                .value
+                .as_ref()
+                .map(|v| format!(": {}", short(v)))
+                .unwrap_or_default();
+            println!("  {mark} {}{value}{source}", i.label);
+            if let Some(p) = &i.problem {
+                println!("      {p}");
+            }
+        }
+        println!("  history:");
+        for t in history {
+            println!(
+                "    {} {} -> {}: {}",
+                t.at,
+                t.from.as_deref().unwrap_or("-"),
+                t.to,
+                t.reason
+            );
+        }
+    }
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// `slaclaim mark SLA-42 submitted|ineligible`.
+pub fn mark(
+    store: &mut Store,
+    ticket: &str,
+    status: &str,
+    case: Option<&str>,
+    reason: Option<&str>,
+    _policy: Policy,
+) -> Result<()> {
+    let to = match status {
+        "submitted" => Status::Submitted,
+        "ineligible" => Status::Ineligible,
+        other => bail!(
+            "cannot mark {ticket} {other:?}: use `submitted [--case NUMBER]` or `ineligible --reason \"...\"`"
+        ),
+    };
+    if to == Status::Ineligible && reason.is_none_or(|r| r.trim().is_empty()) {
+        bail!("marking {ticket} ineligible needs --reason \"...\"");
+    }
+    let claims = ticket_claims(store, ticket)?;
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let why = match (to, case, reason) {
+        (Status::Submitted, Some(c), _) => format!("submitted by staff as Microsoft case {c}"),
+        (Status::Submitted, None, _) => "submitted by staff".to_string(),
+        (_, _, r) => format!("marked ineligible by staff: {}", r.unwrap_or_default()),
+    };
+    store.transaction(|s| -> Result<()> {
+        for c in &claims {
+            s.set_status(c.id, to.as_str(), &why, &now)?;
+            if let Some(case) = case {
+                s.set_case_number(c.id, case)?;
+            }
+        }
+        Ok(())
+    })?;
+    println!("{ticket}: {} claim(s) marked {}", claims.len(), to.as_str());
+    Ok(())
+}
+
+fn or_q(s: &str) -> &str {
+    if s.is_empty() { "?" } else { s }
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 100 {
+        format!("{}…", s.chars().take(100).collect::<String>())
+    } else {
+        s
+    }
+}

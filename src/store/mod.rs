@@ -1,0 +1,594 @@
+//! The ledger: every message, ticket, claim and outgoing mail, in one SQLite file.
+//!
+//! All SQL lives here, behind plain methods, so another backend can replace it without
+//! touching callers. SQLite runs in WAL mode with foreign keys on; migrations are
+//! embedded and applied in order by `PRAGMA user_version`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// Migrations, applied in order; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+
+/// The store file's name inside the state directory.
+pub const FILE_NAME: &str = "slaclaim.sqlite3";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The state directory could not be created.
+    #[error("cannot create state directory {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("cannot open store {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer slaclaim.
+    #[error(
+        "store {path} has schema version {found}, newer than this slaclaim ({known}); upgrade slaclaim"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// A query failed.
+    #[error("store query failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A message as it is written to the store.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// "file", "maildir" or "imap".
+    pub source: &'a str,
+    /// Unique key within the source (path, Maildir name, mailbox/UIDVALIDITY/UID).
+    pub source_key: Option<&'a str>,
+    /// Message-ID without brackets.
+    pub message_id: Option<&'a str>,
+    /// Hex SHA-256 of `raw`.
+    pub sha256: &'a str,
+    /// The raw bytes.
+    pub raw: &'a [u8],
+    /// The Date header, RFC 3339.
+    pub sent_at: Option<String>,
+    /// From address.
+    pub sender: Option<&'a str>,
+    /// From domain.
+    pub sender_domain: Option<&'a str>,
+    /// Subject.
+    pub subject: &'a str,
+    /// Kind, snake_case.
+    pub kind: Option<&'a str>,
+    /// Extraction JSON.
+    pub extraction: Option<&'a str>,
+    /// "processed" or "quarantined".
+    pub status: &'a str,
+    /// Why it was quarantined.
+    pub error: Option<&'a str>,
+}
+
+/// A claim row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRow {
+    /// Row id.
+    pub id: i64,
+    /// Owning ticket's row id.
+    pub ticket_id: i64,
+    /// The ticket's reference ("SLA-42").
+    pub ticket: String,
+    /// Tenant GUID, "" while unknown.
+    pub tenant_id: String,
+    /// Incident ID, "" while unknown.
+    pub incident_id: String,
+    /// Status name.
+    pub status: String,
+    /// Incident start, RFC 3339.
+    pub incident_start: Option<String>,
+    /// The start is the first request's date, not the outage's.
+    pub start_assumed: bool,
+    /// Microsoft's deadline, YYYY-MM-DD.
+    pub deadline: Option<String>,
+    /// Internal submit-by date.
+    pub submit_by: Option<String>,
+    /// Microsoft case number once submitted.
+    pub case_number: Option<String>,
+}
+
+/// One evidence row: a checklist field's value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceRow {
+    /// Field name.
+    pub field: String,
+    /// JSON value.
+    pub value: String,
+    /// Row id of the message it came from.
+    pub message: i64,
+    /// That message's Message-ID.
+    pub message_id: Option<String>,
+    /// That message's Date header.
+    pub sent_at: Option<String>,
+}
+
+/// A recorded status change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// When, RFC 3339.
+    pub at: String,
+    /// Previous status.
+    pub from: Option<String>,
+    /// New status.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The SQLite-backed store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `state_dir` and migrates it.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Dir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        let path = state_dir.join(FILE_NAME);
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(open_err)?;
+        let mut store = Store { conn };
+        store.configure().map_err(open_err)?;
+        store.migrate(&path)?;
+        Ok(store)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let mut store = Store { conn };
+        store.configure()?;
+        store.migrate(&path)?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<(), rusqlite::Error> {
+        // WAL: readers (CLI) never block the daemon's writer; NORMAL sync is durable in WAL.
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(())
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in one transaction: all of it lands, or none of it.
+    pub fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| E::from(e.into()))?;
+        match f(self) {
+            Ok(v) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(|e| E::from(e.into()))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// The stored message with this source key, or with this Message-ID and hash.
+    pub fn find_duplicate(
+        &self,
+        source_key: Option<&str>,
+        message_id: Option<&str>,
+        sha256: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        if let Some(key) = source_key {
+            let found = self
+                .conn
+                .query_row(
+                    "SELECT id FROM messages WHERE source_key = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM messages WHERE COALESCE(message_id, '') = COALESCE(?1, '') AND sha256 = ?2",
+                params![message_id, sha256],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores a message; returns its row id.
+    pub fn insert_message(&self, m: &NewMessage<'_>, now: &str) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO messages (source, source_key, message_id, sha256, raw, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![m.source, m.source_key, m.message_id, m.sha256, m.raw, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The raw bytes of a stored message.
+    pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Attaches a message to a ticket.
+    pub fn set_message_ticket(&self, message: i64, ticket: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
+            params![message, ticket],
+        )?;
+        Ok(())
+    }
+
+    /// The ticket of the newest stored message (or sent mail) with one of these Message-IDs.
+    pub fn ticket_by_thread(&self, message_ids: &[String]) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+             UNION ALL
+             SELECT c.ticket_id FROM outbox o JOIN claims c ON c.id = o.claim_id WHERE o.message_id = ?1
+             LIMIT 1",
+        )?;
+        for id in message_ids.iter().rev() {
+            let id = id.trim_matches(['<', '>', ' ']);
+            if let Some(t) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Opens a new ticket; its reference is `SLA-<id>`.
+    pub fn create_ticket(
+        &self,
+        sender_domain: Option<&str>,
+        now: &str,
+    ) -> Result<(i64, String), StoreError> {
+        self.conn.execute(
+            "INSERT INTO tickets (reference, sender_domain, created_at) VALUES ('pending', ?1, ?2)",
+            params![sender_domain, now],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        let reference = format!("SLA-{id}");
+        self.conn.execute(
+            "UPDATE tickets SET reference = ?2 WHERE id = ?1",
+            params![id, reference],
+        )?;
+        Ok((id, reference))
+    }
+
+    /// The ticket with this reference ("SLA-42", case-insensitive, leading zeros ignored).
+    pub fn ticket_by_reference(&self, reference: &str) -> Result<Option<i64>, StoreError> {
+        let Some(n) = reference
+            .trim()
+            .to_ascii_uppercase()
+            .strip_prefix("SLA-")
+            .and_then(|n| n.parse::<i64>().ok())
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM tickets WHERE id = ?1", [n], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The reference of a ticket.
+    pub fn ticket_reference(&self, ticket: i64) -> Result<String, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT reference FROM tickets WHERE id = ?1",
+            [ticket],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The ticket known by one of these external references (partner tickets, cases).
+    pub fn ticket_by_external_ref(&self, refs: &[String]) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT ticket_id FROM ticket_refs WHERE reference = ?1 ORDER BY ticket_id DESC LIMIT 1")?;
+        for r in refs {
+            if let Some(t) = stmt.query_row([r], |row| row.get(0)).optional()? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records external references for a ticket.
+    pub fn add_ticket_refs(&self, ticket: i64, refs: &[String]) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO ticket_refs (ticket_id, reference) VALUES (?1, ?2)",
+        )?;
+        for r in refs {
+            stmt.execute(params![ticket, r])?;
+        }
+        Ok(())
+    }
+
+    /// A ticket from the same sender domain with an open claim for this tenant and
+    /// incident whose deadline has not passed.
+    pub fn ticket_by_claim_key(
+        &self,
+        sender_domain: &str,
+        tenant: &str,
+        incident: &str,
+        today: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT t.id FROM tickets t JOIN claims c ON c.ticket_id = t.id
+                 WHERE t.sender_domain = ?1 AND c.tenant_id = ?2 AND c.incident_id = ?3
+                   AND (c.deadline IS NULL OR c.deadline >= ?4)
+                 ORDER BY t.id DESC LIMIT 1",
+                params![sender_domain, tenant, incident, today],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Claims of one ticket, oldest first.
+    pub fn claims_of_ticket(&self, ticket: i64) -> Result<Vec<ClaimRow>, StoreError> {
+        self.claims_where("c.ticket_id = ?1", [ticket])
+    }
+
+    /// Every claim, by deadline (unknown deadlines last).
+    pub fn all_claims(&self) -> Result<Vec<ClaimRow>, StoreError> {
+        self.claims_where("1 = 1", [])
+    }
+
+    fn claims_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        p: P,
+    ) -> Result<Vec<ClaimRow>, StoreError> {
+        let sql = format!(
+            "SELECT c.id, c.ticket_id, t.reference, c.tenant_id, c.incident_id, c.status, c.incident_start, c.start_assumed, c.deadline, c.submit_by, c.case_number
+             FROM claims c JOIN tickets t ON t.id = c.ticket_id WHERE {condition}
+             ORDER BY c.deadline IS NULL, c.deadline, c.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(p, |r| {
+            Ok(ClaimRow {
+                id: r.get(0)?,
+                ticket_id: r.get(1)?,
+                ticket: r.get(2)?,
+                tenant_id: r.get(3)?,
+                incident_id: r.get(4)?,
+                status: r.get(5)?,
+                incident_start: r.get(6)?,
+                start_assumed: r.get::<_, i64>(7)? != 0,
+                deadline: r.get(8)?,
+                submit_by: r.get(9)?,
+                case_number: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Creates a claim in status `status`; returns its id.
+    pub fn create_claim(
+        &self,
+        ticket: i64,
+        tenant: &str,
+        incident: &str,
+        status: &str,
+        now: &str,
+    ) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO claims (ticket_id, tenant_id, incident_id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![ticket, tenant, incident, status, now],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        self.conn.execute(
+            "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, NULL, ?3, 'claim opened')",
+            params![id, now, status],
+        )?;
+        Ok(id)
+    }
+
+    /// Fills in a claim's tenant or incident once learned.
+    pub fn set_claim_key(
+        &self,
+        claim: i64,
+        tenant: &str,
+        incident: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE claims SET tenant_id = ?2, incident_id = ?3, updated_at = ?4 WHERE id = ?1",
+            params![claim, tenant, incident, now],
+        )?;
+        Ok(())
+    }
+
+    /// Links a message to a claim.
+    pub fn link_claim_message(&self, claim: i64, message: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO claim_messages (claim_id, message_id) VALUES (?1, ?2)",
+            params![claim, message],
+        )?;
+        Ok(())
+    }
+
+    /// Sets one checklist field's value, with the message it came from.
+    pub fn set_evidence(
+        &self,
+        claim: i64,
+        field: &str,
+        value_json: &str,
+        message: i64,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value, message_id = excluded.message_id, updated_at = excluded.updated_at",
+            params![claim, field, value_json, message, now],
+        )?;
+        Ok(())
+    }
+
+    /// All evidence of a claim.
+    pub fn evidence(&self, claim: i64) -> Result<Vec<EvidenceRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at FROM evidence e JOIN messages m ON m.id = e.message_id
+             WHERE e.claim_id = ?1 ORDER BY e.field",
+        )?;
+        let rows = stmt.query_map([claim], |r| {
+            Ok(EvidenceRow {
+                field: r.get(0)?,
+                value: r.get(1)?,
+                message: r.get(2)?,
+                message_id: r.get(3)?,
+                sent_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records the incident start and deadline of a claim.
+    pub fn set_schedule(
+        &self,
+        claim: i64,
+        start: &str,
+        assumed: bool,
+        deadline: &str,
+        submit_by: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE claims SET incident_start = ?2, start_assumed = ?3, deadline = ?4, submit_by = ?5, updated_at = ?6 WHERE id = ?1",
+            params![claim, start, assumed as i64, deadline, submit_by, now],
+        )?;
+        Ok(())
+    }
+
+    /// Moves a claim to `to` and records why.
+    pub fn set_status(
+        &self,
+        claim: i64,
+        to: &str,
+        reason: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let from: String =
+            self.conn
+                .query_row("SELECT status FROM claims WHERE id = ?1", [claim], |r| {
+                    r.get(0)
+                })?;
+        if from == to {
+            return Ok(());
+        }
+        self.conn.execute(
+            "UPDATE claims SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            params![claim, to, now],
+        )?;
+        self.conn.execute(
+            "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![claim, now, from, to, reason],
+        )?;
+        Ok(())
+    }
+
+    /// Records the Microsoft case number of a submitted claim.
+    pub fn set_case_number(&self, claim: i64, case: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE claims SET case_number = ?2 WHERE id = ?1",
+            params![claim, case],
+        )?;
+        Ok(())
+    }
+
+    /// The status history of a claim, oldest first.
+    pub fn transitions(&self, claim: i64) -> Result<Vec<Transition>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT at, from_status, to_status, reason FROM transitions WHERE claim_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([claim], |r| {
+            Ok(Transition {
+                at: r.get(0)?,
+                from: r.get(1)?,
+                to: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Number of stored messages by status ("processed", "quarantined").
+    pub fn message_count(&self, status: &str) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM messages WHERE status = ?1",
+            [status],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(raw: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(raw)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,303 @@
+//! The ledger: idempotent ingest, ticket linking, claims, checklist, deadline, status.
+
+use crate::util::{shared, slaclaim, temp_dir};
+use chrono::{DateTime, TimeZone, Utc};
+use slaclaim::config::ExtractConfig;
+use slaclaim::deadline::Policy;
+use slaclaim::extract::Extractor;
+use slaclaim::ingest::{Ingester, Origin, Outcome};
+use slaclaim::store::Store;
+
+fn extractor() -> Extractor {
+    Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn ingest(store: &mut Store, x: &Extractor, raw: &str, now: DateTime<Utc>) -> Outcome {
+    let ingester = Ingester {
+        extractor: x,
+        policy: Policy {
+            zone: chrono_tz::Europe::Amsterdam,
+            margin_days: 3,
+        },
+        max_bytes: 1 << 20,
+    };
+    ingester
+        .ingest(
+            store,
+            raw.as_bytes(),
+            Origin {
+                source: "test",
+                key: None,
+            },
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+const REQUEST: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: support@partner.example\nSubject: SLA credit request - Exchange outage\nDate: Tue, 03 Mar 2026 10:00:00 +0100\nMessage-ID: <req-1@polder-advies.example>\n\nWe would like to request an SLA credit for Exchange Online incident EX2000001.\n\nTenant ID: 7e1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b\nDowntime: from 09:00 to 11:30 CET on 2 March 2026\nWhat we tried: restarted Outlook, tested OWA\nTicket: Ticket #60001\nBought via CSP: yes\n\nKind regards,\nEva Smit\n+31 20 555 0101\n";
+
+const AUTO_REPLY: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: support@partner.example\nSubject: Automatisch antwoord: [SLA-1] Draft SLA credit claim\nDate: Tue, 03 Mar 2026 11:00:00 +0100\nMessage-ID: <oof-1@polder-advies.example>\nAuto-Submitted: auto-replied\n\nIk ben afwezig tot maandag.\n";
+
+const FOLLOW_UP: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: support@partner.example\nSubject: RE: SLA credit request - Exchange outage\nDate: Wed, 04 Mar 2026 09:00:00 +0100\nMessage-ID: <req-2@polder-advies.example>\nIn-Reply-To: <req-1@polder-advies.example>\nReferences: <req-1@polder-advies.example>\n\nSorry, I forgot: 45 users at our Haarlem office were affected.\n\nEva\n\n-----Original Message-----\nFrom: Eva Smit\nSent: Tuesday\n\nOld text about EX1999999 and 999 users in Leiden.\n";
+
+const QUOTING_OLD: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: support@partner.example\nSubject: Re: [SLA-1] claim\nDate: Thu, 05 Mar 2026 09:00:00 +0100\nMessage-ID: <req-3@polder-advies.example>\n\nThanks for the update.\n\nOn Wed, 4 Mar 2026 at 10:00, Desk <d@partner.example> wrote:\n> Your earlier claim for EX1888888 was approved.\n";
+
+#[test]
+fn a_conversation_becomes_one_ready_claim() {
+    let x = extractor();
+    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let now = at(2026, 3, 5);
+
+    let first = ingest(&mut store, &x, REQUEST, now);
+    assert_eq!(
+        first,
+        Outcome::NewTicket {
+            reference: "SLA-1".into(),
+            claims: vec!["EX2000001/7e1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b".into()]
+        }
+    );
+    let claims = store.all_claims().unwrap_or_default();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].status, "collecting", "user count is missing");
+    assert_eq!(claims[0].deadline.as_deref(), Some("2026-04-30"));
+    assert_eq!(claims[0].submit_by.as_deref(), Some("2026-04-27"));
+    assert!(!claims[0].start_assumed);
+
+    // An auto-reply in between joins by its subject tag and changes nothing.
+    let oof = ingest(&mut store, &x, AUTO_REPLY, now);
+    assert!(
+        matches!(oof, Outcome::Linked { ref reference, by: "subject tag", ref claims } if reference == "SLA-1" && claims.is_empty()),
+        "{oof:?}"
+    );
+
+    // The follow-up joins by thread headers and completes the checklist.
+    let follow = ingest(&mut store, &x, FOLLOW_UP, now);
+    assert!(
+        matches!(
+            follow,
+            Outcome::Linked {
+                by: "thread headers",
+                ..
+            }
+        ),
+        "{follow:?}"
+    );
+    let claims = store.all_claims().unwrap_or_default();
+    assert_eq!(
+        claims.len(),
+        1,
+        "the quoted old incident must not open a claim"
+    );
+    assert_eq!(claims[0].status, "ready");
+    let evidence = store.evidence(claims[0].id).unwrap_or_default();
+    let users = evidence
+        .iter()
+        .find(|e| e.field == "affected_users")
+        .unwrap_or_else(|| panic!("no users"));
+    assert!(
+        users.value.contains("45")
+            && users.value.contains("Haarlem")
+            && !users.value.contains("Leiden")
+    );
+    assert_eq!(
+        users.message_id.as_deref(),
+        Some("req-2@polder-advies.example"),
+        "each field keeps its source"
+    );
+    let request = evidence
+        .iter()
+        .find(|e| e.field == "customer_request")
+        .unwrap_or_else(|| panic!("no request"));
+    assert_eq!(
+        request.message_id.as_deref(),
+        Some("req-1@polder-advies.example")
+    );
+
+    // A reply quoting an old incident links but opens nothing.
+    let quoting = ingest(&mut store, &x, QUOTING_OLD, now);
+    assert!(matches!(quoting, Outcome::Linked { .. }), "{quoting:?}");
+    assert_eq!(store.all_claims().unwrap_or_default().len(), 1);
+
+    // A second delivery of the request is stored once and processed once.
+    assert!(matches!(
+        ingest(&mut store, &x, REQUEST, now),
+        Outcome::Duplicate { .. }
+    ));
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
+
+    let history = store.transitions(claims[0].id).unwrap_or_default();
+    let steps: Vec<(Option<String>, String)> = history
+        .iter()
+        .map(|t| (t.from.clone(), t.to.clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (None, "collecting".into()),
+            (Some("collecting".into()), "ready".into())
+        ]
+    );
+}
+
+#[test]
+fn two_incidents_make_two_claims_and_ineligibility_is_recorded() {
+    let x = extractor();
+    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let raw = "From: a@contoso.example\nSubject: SLA credit\nDate: Mon, 16 Feb 2026 10:00:00 +0000\nMessage-ID: <two@contoso.example>\n\nPlease claim a service credit for EX2100001 and TM2100002, tenant 11111111-2222-4333-8444-555555555555. Microsoft classified it as an advisory.\n";
+    let out = ingest(&mut store, &x, raw, at(2026, 2, 17));
+    assert!(
+        matches!(out, Outcome::NewTicket { ref claims, .. } if claims.len() == 2),
+        "{out:?}"
+    );
+    let claims = store.all_claims().unwrap_or_default();
+    assert!(claims.iter().all(|c| c.status == "ineligible"));
+    // No outage time: the request's date stands in, flagged as an assumption.
+    assert!(
+        claims
+            .iter()
+            .all(|c| c.start_assumed && c.deadline.as_deref() == Some("2026-03-31"))
+    );
+}
+
+#[test]
+fn unsubmitted_claims_expire_after_the_deadline() {
+    let x = extractor();
+    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    ingest(&mut store, &x, REQUEST, at(2026, 3, 5));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy {
+            zone: chrono_tz::Europe::Amsterdam,
+            margin_days: 3,
+        },
+        max_bytes: 1 << 20,
+    };
+    assert_eq!(
+        ingester
+            .expire_overdue(&mut store, at(2026, 4, 30))
+            .unwrap_or(9),
+        0,
+        "the deadline day itself still counts"
+    );
+    assert_eq!(
+        ingester
+            .expire_overdue(&mut store, at(2026, 5, 1))
+            .unwrap_or(0),
+        1
+    );
+    assert_eq!(store.all_claims().unwrap_or_default()[0].status, "expired");
+}
+
+#[test]
+fn bad_mail_is_quarantined_and_kept() {
+    let x = extractor();
+    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let out = ingest(
+        &mut store,
+        &x,
+        "\u{0}\u{1}garbage without headers",
+        at(2026, 3, 5),
+    );
+    assert!(matches!(out, Outcome::Quarantined { .. }), "{out:?}");
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 100,
+    };
+    let big = ingester.ingest(
+        &mut store,
+        REQUEST.as_bytes(),
+        Origin {
+            source: "test",
+            key: Some("big"),
+        },
+        at(2026, 3, 5),
+    );
+    assert!(
+        matches!(big, Ok(Outcome::Quarantined { ref reason }) if reason.contains("limit")),
+        "{big:?}"
+    );
+    assert_eq!(store.message_count("quarantined").unwrap_or_default(), 2);
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 0);
+}
+
+#[test]
+fn cli_ingest_is_idempotent_across_runs_and_marks_claims() {
+    let dir = temp_dir("ledger-cli");
+    let state = dir.join("state");
+    let corpus = shared().join("corpus");
+    let files: Vec<std::path::PathBuf> = [
+        "msg_0004.eml",
+        "msg_0012.eml",
+        "msg_0017.eml",
+        "msg_0009.eml",
+    ]
+    .iter()
+    .map(|f| corpus.join(f))
+    .collect();
+    let run = |extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["--state-dir".as_ref(), state.as_os_str()];
+        args.extend_from_slice(extra);
+        slaclaim(args)
+    };
+    let mut args: Vec<&std::ffi::OsStr> = vec!["ingest".as_ref()];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let first = run(&args);
+    let text = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        first.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(text.contains("msg_0004.eml: new ticket SLA-1"), "{text}");
+    assert!(
+        text.contains("msg_0017.eml: linked to ticket SLA-1 by ticket reference"),
+        "{text}"
+    );
+    assert!(text.contains("msg_0009.eml: stored as bounce"), "{text}");
+    // A second run (a restart) finds every message already stored.
+    let second = run(&args);
+    let again = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(again.matches("duplicate").count(), 4, "{again}");
+
+    let listed = run(&["claims".as_ref(), "--json".as_ref()]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&listed.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v[0]["ticket"], "SLA-1");
+    assert_eq!(v[0]["incident_id"], "FO1029934");
+    assert_eq!(v[0]["deadline"], "2026-04-30");
+
+    let marked = run(&[
+        "mark".as_ref(),
+        "SLA-1".as_ref(),
+        "submitted".as_ref(),
+        "--case".as_ref(),
+        "2604010010001111".as_ref(),
+    ]);
+    assert!(
+        marked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&marked.stderr)
+    );
+    let shown = run(&["claim".as_ref(), "SLA-1".as_ref(), "--json".as_ref()]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&shown.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v[0]["status"], "submitted");
+    assert_eq!(v[0]["case_number"], "2604010010001111");
+    let history = v[0]["history"].as_array().cloned().unwrap_or_default();
+    assert!(history.iter().any(|t| {
+        t["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("2604010010001111"))
+    }));
+
+    let unknown = run(&["claim".as_ref(), "SLA-99".as_ref()]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no ticket SLA-99"));
+}
