@@ -301,3 +301,57 @@ fn cli_ingest_is_idempotent_across_runs_and_marks_claims() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no ticket SLA-99"));
 }
+
+#[test]
+fn killing_ingest_midway_loses_and_repeats_nothing() {
+    let dir = temp_dir("ledger-kill");
+    let state = dir.join("state");
+    let mail = dir.join("mail");
+    std::fs::create_dir_all(&mail).unwrap_or_else(|e| panic!("{e}"));
+    // 400 distinct credit requests: the request above with a unique Message-ID and incident.
+    let mut files = Vec::new();
+    for i in 0..400 {
+        let raw = REQUEST
+            .replace(
+                "<req-1@polder-advies.example>",
+                &format!("<kill-{i}@polder-advies.example>"),
+            )
+            .replace("EX2000001", &format!("EX{}", 3_000_000 + i))
+            .replace("#60001", &format!("#{}", 70_000 + i));
+        let path = mail.join(format!("m{i:03}.eml"));
+        std::fs::write(&path, raw).unwrap_or_else(|e| panic!("{e}"));
+        files.push(path);
+    }
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["--state-dir".into(), state.clone().into(), "ingest".into()];
+    args.extend(files.iter().map(|f| f.clone().into_os_string()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill(); // SIGKILL: no chance to clean up.
+    let _ = child.wait();
+
+    let rerun = slaclaim(&args);
+    assert!(rerun.status.success());
+    let out = String::from_utf8_lossy(&rerun.stdout);
+    let duplicates = out.matches(": duplicate").count();
+    let new = out.matches("new ticket").count();
+    println!("killed run stored {duplicates}, rerun stored {new}");
+    assert_eq!(duplicates + new, 400, "{out}");
+
+    let store = Store::open(&state).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 400);
+    let claims = store.all_claims().unwrap_or_default();
+    assert_eq!(
+        claims.len(),
+        400,
+        "one claim per message, none half-written"
+    );
+    let mut tickets: Vec<&str> = claims.iter().map(|c| c.ticket.as_str()).collect();
+    tickets.sort_unstable();
+    tickets.dedup();
+    assert_eq!(tickets.len(), 400);
+}
