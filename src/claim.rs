@@ -132,6 +132,16 @@ pub fn merge(field: &str, old: Option<&Value>, new: &Value) -> Option<Value> {
         return Some(new.clone());
     };
     let merged = match field {
+        // The first request is the evidence and dates the incident when no outage time is known.
+        "customer_request" => return None,
+        // A request from the customer's own domain beats one from a personal mailbox.
+        "customer_domain"
+            if old["personal_mailbox"] == json!(true)
+                && new["personal_mailbox"] == json!(false) =>
+        {
+            new.clone()
+        }
+        "customer_domain" => return None,
         "contact" => {
             let mut refs: Vec<Value> = old["ticket_refs"].as_array().cloned().unwrap_or_default();
             for r in new["ticket_refs"].as_array().into_iter().flatten() {
@@ -369,5 +379,20 @@ mod tests {
             merge("purchased_via_csp", Some(&json!(true)), &json!(true)),
             None
         );
+        assert_eq!(
+            merge(
+                "customer_request",
+                Some(&json!({"message_id": "first"})),
+                &json!({"message_id": "second"})
+            ),
+            None
+        );
+        let personal = json!({"domain": "gmail.com", "personal_mailbox": true});
+        let company = json!({"domain": "contoso.example", "personal_mailbox": false});
+        assert_eq!(
+            merge("customer_domain", Some(&personal), &company),
+            Some(company.clone())
+        );
+        assert_eq!(merge("customer_domain", Some(&company), &personal), None);
     }
 }

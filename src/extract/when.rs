@@ -527,18 +527,26 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
 /// Tokens of many statements at once: one scan per pattern over all of them instead of
 /// one per statement. Offsets in the result are relative to each statement.
 pub fn tokens_per_text(texts: &[&str], reference: NaiveDate, month_first: bool) -> Vec<Vec<Token>> {
-    // No pattern matches across \x01 (not whitespace, not a word character).
-    let mut joined = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
-    let mut starts = Vec::with_capacity(texts.len());
-    for t in texts {
-        starts.push(joined.len());
+    // Only statements with some temporal token are joined (one set pass each decides);
+    // no pattern matches across \x01 (not whitespace, not a word character).
+    let mut joined = String::new();
+    let mut starts: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        if !PATTERNS.set.is_match(t) {
+            continue;
+        }
+        starts.push((joined.len(), i));
         joined.push_str(&t.replace('\u{1}', " "));
         joined.push('\u{1}');
     }
     let mut out: Vec<Vec<Token>> = vec![Vec::new(); texts.len()];
     for mut t in tokens(&joined, reference, month_first) {
-        let i = starts.partition_point(|&s| s <= t.start).saturating_sub(1);
-        let base = starts[i];
+        let k = starts
+            .partition_point(|&(s, _)| s <= t.start)
+            .saturating_sub(1);
+        let Some(&(base, i)) = starts.get(k) else {
+            continue;
+        };
         if t.end > base + texts[i].len() {
             continue;
         }
