@@ -129,6 +129,41 @@ const START_WORDS: &[&str] = &[
     "begann",
     "beginnend",
 ];
+const START_AFTER: &[&str] = &[
+    "begon", "begonnen", "began", "started", "begann", "startete", "begin",
+];
+const END_WORDS: &[&str] = &[
+    "resolved",
+    "restored",
+    "fixed",
+    "ended",
+    "back",
+    "until",
+    "till",
+    "recovered",
+    "hersteld",
+    "opgelost",
+    "verholpen",
+    "behoben",
+    "endete",
+    "bis",
+    "tot",
+    "again",
+    "weer",
+    "wieder",
+];
+const END_AFTER: &[&str] = &[
+    "resolved",
+    "restored",
+    "fixed",
+    "opgelost",
+    "hersteld",
+    "verholpen",
+    "behoben",
+    "wieder",
+    "weer",
+    "again",
+];
 const START_LABELS: &[&str] = &[
     "start",
     "start time",
@@ -354,10 +389,50 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             if consumed.contains(&k) {
                 continue;
             }
-            let starts =
-                START_LABELS.contains(&label) || preceded_by(text, toks[k].start, START_WORDS);
+            let starts = START_LABELS.contains(&label)
+                || preceded_by(text, toks[k].start, START_WORDS)
+                || followed_by(text, toks[k].end, START_AFTER);
             if !starts {
                 continue;
+            }
+            // An end time said in words ("resolved at 12:35", "om 10:15 was het opgelost"),
+            // in this statement or the next two, closes the window.
+            let end = times
+                .iter()
+                .filter(|&&k2| k2 > k && !consumed.contains(&k2))
+                .map(|&k2| (i, k2))
+                .chain((i + 1..statements.len().min(i + 3)).flat_map(|j| {
+                    per_statement[j]
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
+                        .map(move |(k2, _)| (j, k2))
+                }))
+                .find(|&(j, k2)| {
+                    let (t, tk) = (&statements[j].text, &per_statement[j][k2]);
+                    preceded_by(t, tk.start, END_WORDS) || followed_by(t, tk.end, END_AFTER)
+                });
+            if let Some((j, k2)) = end {
+                let mut assume = Vec::new();
+                let date = toks
+                    .iter()
+                    .find_map(date_of)
+                    .unwrap_or_else(|| fallback(&mut assume));
+                let zone = zone_in_statement
+                    .or_else(|| per_statement[j].iter().find_map(zone_of))
+                    .unwrap_or_else(|| {
+                        assume.push("zone from Date header");
+                        header_zone
+                    });
+                let (ha, hb) = meridiem_pair(&toks[k].kind, &per_statement[j][k2].kind);
+                if let Some(w) = build(date, ha, None, hb, false, zone, text, assume) {
+                    found.push(w);
+                    consumed.push(k);
+                    if j == i {
+                        consumed.push(k2);
+                    }
+                    continue;
+                }
             }
             let own = toks
                 .iter()
@@ -509,6 +584,16 @@ fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
         .filter(|w| !w.is_empty())
         .rev()
         .take(3)
+        .any(|w| words.contains(&w))
+}
+
+/// True when one of `words` stands within the four words after byte offset `at`.
+fn followed_by(text: &str, at: usize, words: &[&str]) -> bool {
+    text[at..]
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(4)
         .any(|w| words.contains(&w))
 }
 
@@ -862,6 +947,34 @@ mod tests {
                 "Thu, 05 Mar 2026 08:55:31 -0500"
             ),
             ["03-04T14:00/03-04T15:00/60"]
+        );
+    }
+
+    #[test]
+    fn start_and_end_in_words() {
+        assert_eq!(
+            run(
+                "",
+                "On 3 March the outage started at 10:05 and was resolved at 12:35 (GMT).",
+                TUE_CET
+            ),
+            ["03-03T10:05/03-03T12:35/150"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Sinds vanochtend 07:45 werkt Outlook niet. Om 10:15 was het weer opgelost.",
+                TUE_CET
+            ),
+            ["03-10T06:45/03-10T09:15/150"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Am 9. März um 9 Uhr begann der Ausfall. Um 11 Uhr lief alles wieder.",
+                TUE_CET
+            ),
+            ["03-09T08:00/03-09T10:00/120"]
         );
     }
 
