@@ -79,7 +79,7 @@ static NO_CSP: LazyLock<Regex> = re!(
     r"(?i)(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bEA\b)",
 );
 static YES_CSP: LazyLock<Regex> = re!(
-    r"(?i)(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp)",
+    r"(?i)(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b)",
 );
 static ANSWER: LazyLock<Regex> =
     re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
@@ -159,6 +159,11 @@ mod tests {
             Some(true)
         );
         assert_eq!(csp("We love Teams."), None);
+        assert_eq!(csp("We are on CSP with you."), Some(true));
+        assert_eq!(
+            csp("Die Lizenzen wurden nicht über Sie gekauft, sondern direkt bei Microsoft."),
+            Some(false)
+        );
     }
 
     #[test]

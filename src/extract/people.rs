@@ -141,6 +141,38 @@ static LOCATION_LABEL: LazyLock<Regex> = re!(
 );
 
 const NOT_PLACES: &[&str] = &[
+    "excel",
+    "word",
+    "powerpoint",
+    "onenote",
+    "planner",
+    "forms",
+    "intune",
+    "defender",
+    "entra",
+    "dynamics",
+    "viva",
+    "yammer",
+    "skype",
+    "edge",
+    "chrome",
+    "safari",
+    "firefox",
+    "ios",
+    "android",
+    "mac",
+    "macos",
+    "iphone",
+    "ipad",
+    "owa",
+    "portal",
+    "sso",
+    "mfa",
+    "copilot",
+    "loop",
+    "bookings",
+    "stream",
+    "sway",
     "microsoft",
     "office",
     "outlook",
@@ -397,6 +429,18 @@ mod more_tests {
         let users = affected_users(&st);
         let locs = locations(&st, users.as_ref().map(|u| u.2), &[]);
         (users.map(|u| u.0), locs.into_iter().map(|l| l.0).collect())
+    }
+
+    #[test]
+    fn products_are_not_places() {
+        assert_eq!(
+            run("45 users could not open files in Excel and Word.").1,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            run("45 users in Microsoft Teams at our Delft office.").1,
+            vec!["Delft".to_string()]
+        );
     }
 
     #[test]
