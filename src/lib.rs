@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod message;
 pub mod quote;
 pub mod report;
+pub mod source;
 pub mod store;
 
 use regex::Regex;

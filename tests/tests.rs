@@ -3,5 +3,6 @@
 mod cli;
 mod corpus;
 mod ledger;
+mod maildir;
 mod robustness;
 mod util;

@@ -1,0 +1,157 @@
+//! A local Maildir as a source: every file in `new/` is ingested, then moved to `cur/`
+//! with the Seen flag, as Maildir readers do.
+//!
+//! Exactly once: the store key is the file's unique name (before any `:2,` info), so a
+//! crash between ingesting and moving re-finds the file in `new/`, the store reports it
+//! as a duplicate, and it is moved without a second effect.
+
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+
+use crate::ingest::{IngestError, Ingester, Origin, Outcome};
+use crate::store::Store;
+
+/// Errors of a Maildir source.
+#[derive(Debug, thiserror::Error)]
+pub enum MaildirError {
+    /// A Maildir directory could not be created or listed.
+    #[error("cannot use Maildir {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Storing failed; the file stays in `new/` and is retried at the next scan.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+/// One Maildir (the directory holding `new/`, `cur/` and `tmp/`).
+#[derive(Debug, Clone)]
+pub struct Maildir {
+    root: PathBuf,
+}
+
+/// What one scan did with one file.
+#[derive(Debug)]
+pub struct Processed {
+    /// Where the file was in `new/`.
+    pub file: PathBuf,
+    /// What became of the message; an error string when the file could not be read
+    /// or moved (it stays in `new/` and is retried).
+    pub outcome: Result<Outcome, String>,
+}
+
+impl Maildir {
+    /// Opens a Maildir, creating `new/`, `cur/` and `tmp/` if they are missing.
+    pub fn open(root: &Path) -> Result<Maildir, MaildirError> {
+        for sub in ["new", "cur", "tmp"] {
+            let dir = root.join(sub);
+            std::fs::create_dir_all(&dir).map_err(|source| MaildirError::Dir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        Ok(Maildir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The Maildir's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Files waiting in `new/`, oldest name first (Maildir names start with the time).
+    pub fn pending(&self) -> Result<Vec<PathBuf>, MaildirError> {
+        let dir = self.root.join("new");
+        let entries = std::fs::read_dir(&dir).map_err(|source| MaildirError::Dir {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// The store key of a Maildir file: its unique name without the `:2,` info part.
+    pub fn key(&self, file: &Path) -> String {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let unique = name.split(':').next().unwrap_or_default();
+        format!("maildir:{}/{unique}", self.root.display())
+    }
+
+    /// Moves a file from `new/` to `cur/`, adding the Seen flag.
+    pub fn mark_seen(&self, file: &Path) -> std::io::Result<PathBuf> {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let (unique, flags) = match name.split_once(":2,") {
+            Some((u, f)) => (u.to_string(), f.to_string()),
+            None => (name.clone(), String::new()),
+        };
+        let mut flags: Vec<char> = flags.chars().chain(['S']).collect();
+        // Maildir flags are kept sorted and unique.
+        flags.sort_unstable();
+        flags.dedup();
+        let target = self.root.join("cur").join(format!(
+            "{unique}:2,{}",
+            flags.into_iter().collect::<String>()
+        ));
+        std::fs::rename(file, &target)?;
+        Ok(target)
+    }
+
+    /// Ingests every file in `new/` and moves each stored one to `cur/`.
+    pub fn scan(
+        &self,
+        store: &mut Store,
+        ingester: &Ingester<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Processed>, MaildirError> {
+        let mut done = Vec::new();
+        for file in self.pending()? {
+            let raw = match std::fs::read(&file) {
+                Ok(raw) => raw,
+                // Gone (another reader moved it) or unreadable: not ours to lose; retry later.
+                Err(e) => {
+                    done.push(Processed {
+                        file,
+                        outcome: Err(format!("cannot read: {e}")),
+                    });
+                    continue;
+                }
+            };
+            let key = self.key(&file);
+            let outcome = ingester.ingest(
+                store,
+                &raw,
+                Origin {
+                    source: "maildir",
+                    key: Some(&key),
+                },
+                now,
+            )?;
+            let outcome = match self.mark_seen(&file) {
+                Ok(_) => Ok(outcome),
+                Err(e) => Err(format!("stored, but cannot move to cur/: {e}")),
+            };
+            done.push(Processed { file, outcome });
+        }
+        Ok(done)
+    }
+}

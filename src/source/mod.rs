@@ -1,0 +1,3 @@
+//! Mail sources: where messages come from before they are ingested.
+
+pub mod maildir;

@@ -1,0 +1,109 @@
+//! The Maildir source: ingest new/, move to cur/ with the Seen flag, exactly once.
+
+use crate::util::{shared, temp_dir};
+use chrono::Utc;
+use slaclaim::config::ExtractConfig;
+use slaclaim::deadline::Policy;
+use slaclaim::extract::Extractor;
+use slaclaim::ingest::{Ingester, Origin, Outcome};
+use slaclaim::source::maildir::Maildir;
+use slaclaim::store::Store;
+
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn scan_ingests_new_and_moves_to_cur_exactly_once() {
+    let root = temp_dir("maildir-scan");
+    let md = Maildir::open(&root.join("inbox")).unwrap_or_else(|e| panic!("{e}"));
+    let corpus = shared().join("corpus");
+    for (i, f) in ["msg_0020.eml", "msg_0012.eml", "msg_0001.eml"]
+        .iter()
+        .enumerate()
+    {
+        let name = format!("17000000{i}.M{i}P1.host");
+        std::fs::copy(corpus.join(f), md.root().join("new").join(name))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // One already carries a flag from another client.
+    std::fs::copy(
+        corpus.join("msg_0003.eml"),
+        md.root().join("new/170000009.M9P1.host:2,F"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 1 << 20,
+    };
+    let mut store = Store::open(&root.join("state")).unwrap_or_else(|e| panic!("{e}"));
+
+    // A crash after storing but before the move: the file is still in new/.
+    let crashed = md.root().join("new/170000000.M0P1.host");
+    let raw = std::fs::read(&crashed).unwrap_or_else(|e| panic!("{e}"));
+    let key = md.key(&crashed);
+    let first = ingester.ingest(
+        &mut store,
+        &raw,
+        Origin {
+            source: "maildir",
+            key: Some(&key),
+        },
+        Utc::now(),
+    );
+    assert!(matches!(first, Ok(Outcome::NewTicket { .. })), "{first:?}");
+
+    let done = md
+        .scan(&mut store, &ingester, Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.len(), 4);
+    assert!(
+        matches!(done[0].outcome, Ok(Outcome::Duplicate { .. })),
+        "{:?}",
+        done[0].outcome
+    );
+    assert!(done.iter().all(|d| d.outcome.is_ok()));
+    assert!(names(&md.root().join("new")).is_empty());
+    assert_eq!(
+        names(&md.root().join("cur")),
+        [
+            "170000000.M0P1.host:2,S",
+            "170000001.M1P1.host:2,S",
+            "170000002.M2P1.host:2,S",
+            "170000009.M9P1.host:2,FS"
+        ]
+    );
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
+
+    // A second scan finds nothing; a redelivered copy under a new name is a duplicate.
+    assert!(
+        md.scan(&mut store, &ingester, Utc::now())
+            .unwrap_or_default()
+            .is_empty()
+    );
+    std::fs::copy(
+        corpus.join("msg_0020.eml"),
+        md.root().join("new/170000100.M100P1.host"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let again = md
+        .scan(&mut store, &ingester, Utc::now())
+        .unwrap_or_default();
+    assert!(
+        matches!(again[0].outcome, Ok(Outcome::Duplicate { .. })),
+        "{:?}",
+        again[0].outcome
+    );
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
+}
