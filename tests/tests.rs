@@ -2,6 +2,8 @@
 
 mod cli;
 mod corpus;
+mod dovecot;
+mod imap;
 mod ledger;
 mod maildir;
 mod robustness;

@@ -1,3 +1,4 @@
 //! Mail sources: where messages come from before they are ingested.
 
+pub mod imap;
 pub mod maildir;

@@ -574,6 +574,38 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Where a mailbox folder was read up to: (UIDVALIDITY, last processed UID).
+    pub fn mailbox_state(
+        &self,
+        mailbox: &str,
+        folder: &str,
+    ) -> Result<Option<(u32, u32)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?1 AND folder = ?2",
+                params![mailbox, folder],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Records where a mailbox folder was read up to.
+    pub fn set_mailbox_state(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        uidvalidity: u32,
+        last_uid: u32,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO mailbox_state (mailbox, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+            params![mailbox, folder, uidvalidity, last_uid],
+        )?;
+        Ok(())
+    }
+
     /// Number of stored messages by status ("processed", "quarantined").
     pub fn message_count(&self, status: &str) -> Result<i64, StoreError> {
         Ok(self.conn.query_row(

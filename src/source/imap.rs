@@ -1,0 +1,451 @@
+//! IMAP source: fetch new messages by UID with BODY.PEEK[], resume from the stored
+//! UIDVALIDITY/UID per folder, and wait for more with IDLE.
+//!
+//! \Seen is never used (other clients change it): progress is the last processed UID,
+//! kept in the store. Ingest is idempotent by source key, so a crash between storing a
+//! message and recording the UID re-fetches it once and stores nothing twice.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use chrono::Utc;
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+use crate::ingest::{IngestError, Ingester, Origin};
+use crate::store::Store;
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// TLS from the first byte (port 993).
+    #[default]
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (port 143).
+    Starttls,
+    /// No TLS: only when the config says so; warned about unless the host is loopback.
+    Plain,
+}
+
+/// One IMAP mailbox to watch.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ImapConfig {
+    /// A name for this mailbox in logs and the store.
+    pub name: String,
+    /// Server host name.
+    pub host: String,
+    /// Port; 993 for implicit TLS, 143 otherwise.
+    pub port: Option<u16>,
+    /// Connection protection.
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// PEM file of the CA that signed the server's certificate (private servers).
+    pub ca_file: Option<PathBuf>,
+    /// Login name.
+    pub user: String,
+    /// File holding the password (systemd LoadCredential, a secrets mount).
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Folders to read.
+    #[serde(default = "default_folders")]
+    pub folders: Vec<String>,
+    /// Messages fetched per UID FETCH.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Seconds before connecting gives up.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+}
+
+impl fmt::Debug for ImapConfig {
+    // Never prints the password sources' contents; only where they come from.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapConfig")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("folders", &self.folders)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_folders() -> Vec<String> {
+    vec!["INBOX".into()]
+}
+fn default_batch() -> usize {
+    100
+}
+fn default_connect_timeout() -> u64 {
+    30
+}
+
+/// Errors of the IMAP source.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    /// The password could not be read.
+    #[error("mailbox {mailbox}: cannot read the password: {why}")]
+    Secret {
+        /// Mailbox name.
+        mailbox: String,
+        /// What went wrong (never the secret).
+        why: String,
+    },
+    /// TCP or TLS could not be established.
+    #[error("mailbox {mailbox}: cannot connect to {addr}: {why}")]
+    Connect {
+        /// Mailbox name.
+        mailbox: String,
+        /// host:port.
+        addr: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// The server refused the login: wrong password, disabled account, expired token.
+    #[error("mailbox {mailbox}: login as {user} refused: {why}")]
+    Auth {
+        /// Mailbox name.
+        mailbox: String,
+        /// Login name.
+        user: String,
+        /// The server's answer.
+        why: String,
+    },
+    /// A command failed or the connection dropped.
+    #[error("mailbox {mailbox}: IMAP error: {source}")]
+    Protocol {
+        /// Mailbox name.
+        mailbox: String,
+        /// The error.
+        #[source]
+        source: async_imap::error::Error,
+    },
+    /// Storing failed.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+impl ImapError {
+    /// Authentication failures are loud and retried slowly; everything else is a
+    /// connection problem.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, ImapError::Auth { .. } | ImapError::Secret { .. })
+    }
+}
+
+/// A plain or TLS connection, so one session type serves every mode.
+#[derive(Debug)]
+pub enum Conn {
+    /// Unencrypted TCP.
+    Plain(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A logged-in IMAP session.
+pub type Session = async_imap::Session<Conn>;
+
+impl ImapConfig {
+    fn port(&self) -> u16 {
+        self.port.unwrap_or(if self.tls == TlsMode::Implicit {
+            993
+        } else {
+            143
+        })
+    }
+
+    fn password(&self) -> Result<String, ImapError> {
+        let err = |why: String| ImapError::Secret {
+            mailbox: self.name.clone(),
+            why,
+        };
+        if let Some(path) = &self.password_file {
+            let s = std::fs::read_to_string(path)
+                .map_err(|e| err(format!("password-file {}: {e}", path.display())))?;
+            return Ok(s.trim_end_matches(['\r', '\n']).to_string());
+        }
+        if let Some(var) = &self.password_env {
+            return std::env::var(var)
+                .map_err(|_| err(format!("environment variable {var} is not set")));
+        }
+        Err(err("neither password-file nor password-env is set".into()))
+    }
+
+    fn tls_connector(&self) -> Result<TlsConnector, String> {
+        let mut roots = RootCertStore::empty();
+        match &self.ca_file {
+            Some(path) => {
+                use rustls_pki_types::pem::PemObject;
+                let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+                    .map_err(|e| format!("ca-file {}: {e}", path.display()))?;
+                for cert in certs {
+                    roots
+                        .add(cert.map_err(|e| format!("ca-file {}: {e}", path.display()))?)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        // An explicit provider: a second one elsewhere in the tree cannot make this panic.
+        let config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(TlsConnector::from(Arc::new(config)))
+    }
+}
+
+/// Connects, protects the connection as configured, and logs in.
+pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
+    let addr = format!("{}:{}", cfg.host, cfg.port());
+    let connect_err = |why: String| ImapError::Connect {
+        mailbox: cfg.name.clone(),
+        addr: addr.clone(),
+        why,
+    };
+    let password = cfg.password()?;
+    let tcp = tokio::time::timeout(
+        Duration::from_secs(cfg.connect_timeout_secs),
+        TcpStream::connect(&addr),
+    )
+    .await
+    .map_err(|_| connect_err("timed out".into()))?
+    .map_err(|e| connect_err(e.to_string()))?;
+    let server_name = rustls_pki_types::ServerName::try_from(cfg.host.clone())
+        .map_err(|e| connect_err(e.to_string()))?;
+    let conn = match cfg.tls {
+        TlsMode::Implicit => {
+            let tls = cfg
+                .tls_connector()
+                .map_err(connect_err)?
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| connect_err(format!("TLS: {e}")))?;
+            Conn::Tls(Box::new(tls))
+        }
+        TlsMode::Starttls => {
+            let mut client = async_imap::Client::new(tcp);
+            client
+                .read_response()
+                .await
+                .map_err(|e| connect_err(format!("no greeting: {e}")))?;
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| connect_err(format!("STARTTLS refused: {e}")))?;
+            let tcp = client.into_inner();
+            let tls = cfg
+                .tls_connector()
+                .map_err(connect_err)?
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| connect_err(format!("TLS: {e}")))?;
+            // The greeting was read before STARTTLS; the client after it starts clean.
+            return login(
+                cfg,
+                async_imap::Client::new(Conn::Tls(Box::new(tls))),
+                &password,
+                false,
+            )
+            .await;
+        }
+        TlsMode::Plain => {
+            let loopback = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
+            if !loopback {
+                tracing::warn!(mailbox = %cfg.name, host = %cfg.host, "IMAP without TLS to a non-loopback host: the password crosses the network in clear");
+            }
+            Conn::Plain(tcp)
+        }
+    };
+    login(cfg, async_imap::Client::new(conn), &password, true).await
+}
+
+async fn login(
+    cfg: &ImapConfig,
+    mut client: async_imap::Client<Conn>,
+    password: &str,
+    greeting: bool,
+) -> Result<Session, ImapError> {
+    if greeting {
+        client
+            .read_response()
+            .await
+            .map_err(|e| ImapError::Connect {
+                mailbox: cfg.name.clone(),
+                addr: cfg.host.clone(),
+                why: format!("no greeting: {e}"),
+            })?;
+    }
+    client.login(&cfg.user, password).await.map_err(|(e, _)| {
+        tracing::error!(mailbox = %cfg.name, user = %cfg.user, "IMAP login refused");
+        ImapError::Auth {
+            mailbox: cfg.name.clone(),
+            user: cfg.user.clone(),
+            why: e.to_string(),
+        }
+    })
+}
+
+/// What one folder sync did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Messages fetched from the server.
+    pub fetched: usize,
+    /// UIDVALIDITY changed since the last sync: the folder was read again from the start.
+    pub resynced: bool,
+}
+
+/// Fetches and ingests every message above the folder's last processed UID.
+pub async fn sync_folder(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    folder: &str,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+) -> Result<SyncReport, ImapError> {
+    let proto = |source| ImapError::Protocol {
+        mailbox: cfg.name.clone(),
+        source,
+    };
+    let mailbox = session.select(folder).await.map_err(proto)?;
+    let validity = mailbox.uid_validity.unwrap_or(0);
+    let mut report = SyncReport::default();
+    let mut last = match store
+        .mailbox_state(&cfg.name, folder)
+        .map_err(IngestError::from)?
+    {
+        Some((v, uid)) if v == validity => uid,
+        Some(_) => {
+            tracing::warn!(mailbox = %cfg.name, folder, "UIDVALIDITY changed: reading the folder again; stored messages are recognised as duplicates");
+            report.resynced = true;
+            0
+        }
+        None => 0,
+    };
+    // "n:*" always names the highest UID even when it is below n: filter.
+    let mut uids: Vec<u32> = session
+        .uid_search(format!("UID {}:*", last + 1))
+        .await
+        .map_err(proto)?
+        .into_iter()
+        .filter(|u| *u > last)
+        .collect();
+    uids.sort_unstable();
+    for chunk in uids.chunks(cfg.batch_size.max(1)) {
+        let set = chunk
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetched: Vec<_> = session
+            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .await
+            .map_err(proto)?
+            .try_collect()
+            .await
+            .map_err(proto)?;
+        let mut messages: Vec<(u32, Vec<u8>)> = fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .collect();
+        drop(fetched);
+        messages.sort_by_key(|m| m.0);
+        for (uid, raw) in messages {
+            let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
+            ingester.ingest(
+                store,
+                &raw,
+                Origin {
+                    source: "imap",
+                    key: Some(&key),
+                },
+                Utc::now(),
+            )?;
+            last = last.max(uid);
+            store
+                .set_mailbox_state(&cfg.name, folder, validity, last)
+                .map_err(IngestError::from)?;
+            report.fetched += 1;
+        }
+    }
+    if uids.is_empty() {
+        store
+            .set_mailbox_state(&cfg.name, folder, validity, last)
+            .map_err(IngestError::from)?;
+    }
+    // Unsolicited responses queue up in a bounded channel that drops when full: drain it.
+    while session.unsolicited_responses.try_recv().is_ok() {}
+    Ok(report)
+}
+
+/// Waits in IDLE until the server reports a change or `timeout` passes (re-issue IDLE
+/// before 29 minutes, RFC 2177). Returns the session and whether something changed.
+pub async fn idle(
+    session: Session,
+    cfg: &ImapConfig,
+    timeout: Duration,
+) -> Result<(Session, bool), ImapError> {
+    let proto = |source| ImapError::Protocol {
+        mailbox: cfg.name.clone(),
+        source,
+    };
+    let mut handle = session.idle();
+    handle.init().await.map_err(proto)?;
+    let (wait, _stop) = handle.wait_with_timeout(timeout);
+    let changed = matches!(wait.await.map_err(proto)?, IdleResponse::NewData(_));
+    let session = handle.done().await.map_err(proto)?;
+    Ok((session, changed))
+}

@@ -1,0 +1,136 @@
+//! Test harness: a real Dovecot on a free loopback port, from tests/servers/dovecot.conf.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running Dovecot with one user, alice / secret; stopped on drop.
+pub struct Dovecot {
+    /// Its temporary directory (config, mail, certificate).
+    pub dir: PathBuf,
+    /// Plain IMAP port (STARTTLS offered).
+    pub port: u16,
+    /// Implicit-TLS port.
+    pub tls_port: u16,
+    conf: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Dovecot {
+    /// Starts Dovecot in a fresh directory named after the test.
+    pub fn start(name: &str) -> Dovecot {
+        assert!(
+            Path::new("/usr/sbin/dovecot").exists(),
+            "Dovecot is not installed: run `apt-get install -y dovecot-core dovecot-imapd` (scripts/test does this)"
+        );
+        let dir = crate::util::temp_dir(&format!("dovecot-{name}"));
+        for sub in ["mail", "run", "state"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(dir.join("passwd"), "alice:{PLAIN}secret::::::\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        // rustls rejects a bare self-signed CA as a server certificate: make it an end entity.
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args([
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+                "-addext",
+                "extendedKeyUsage=serverAuth",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+            ])
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem")));
+        let (port, tls_port) = (free_port(), free_port());
+        let template =
+            std::fs::read_to_string(crate::util::repo().join("tests/servers/dovecot.conf"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let conf = dir.join("dovecot.conf");
+        let text = template
+            .replace("@DIR@", &dir.display().to_string())
+            .replace("@PORT@", &port.to_string())
+            .replace("@SSL_PORT@", &tls_port.to_string())
+            .replace("@SSL@", "yes");
+        std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
+        // Dovecot refuses mail owned by root and runs its login process as nobody.
+        run(Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(dir.join("mail")));
+        run(Command::new("chmod").args(["644"]).arg(dir.join("key.pem")));
+        // Dovecot daemonizes and keeps inherited pipes open: give it none, wait for the fork.
+        let status = Command::new("/usr/sbin/dovecot")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot start dovecot: {e}"));
+        assert!(
+            status.success(),
+            "dovecot failed to start; see {}/dovecot.log",
+            dir.display()
+        );
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "Dovecot did not listen on {port}; see {}/dovecot.log",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Dovecot {
+            dir,
+            port,
+            tls_port,
+            conf,
+        }
+    }
+
+    /// The CA file that signed the server certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("cert.pem")
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/bin/doveadm")
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("stop")
+            .output();
+    }
+}

@@ -1,0 +1,171 @@
+//! The IMAP source against a real Dovecot.
+
+use crate::dovecot::Dovecot;
+use crate::util::{shared, temp_dir};
+use slaclaim::config::ExtractConfig;
+use slaclaim::deadline::Policy;
+use slaclaim::extract::Extractor;
+use slaclaim::ingest::Ingester;
+use slaclaim::source::imap::{self, ImapConfig, TlsMode};
+use slaclaim::store::Store;
+use std::time::{Duration, Instant};
+
+fn config(d: &Dovecot, dir: &std::path::Path, tls: TlsMode, password: &str) -> ImapConfig {
+    let secret = dir.join("password");
+    std::fs::write(&secret, format!("{password}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let toml = format!(
+        "name = \"support\"\nhost = \"{}\"\nport = {}\ntls = \"{}\"\nca-file = \"{}\"\nuser = \"alice\"\npassword-file = \"{}\"\n",
+        if tls == TlsMode::Plain {
+            "127.0.0.1"
+        } else {
+            "localhost"
+        },
+        if tls == TlsMode::Implicit {
+            d.tls_port
+        } else {
+            d.port
+        },
+        match tls {
+            TlsMode::Implicit => "implicit",
+            TlsMode::Starttls => "starttls",
+            TlsMode::Plain => "plain",
+        },
+        d.ca().display(),
+        secret.display()
+    );
+    toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn corpus(name: &str) -> Vec<u8> {
+    std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() {
+    let d = Dovecot::start("sync");
+    let dir = temp_dir("imap-sync");
+    let cfg = config(&d, &dir, TlsMode::Plain, "secret");
+    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 1 << 20,
+    };
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    for m in ["msg_0020.eml", "msg_0015.eml", "msg_0012.eml"] {
+        s.append("INBOX", None, None, corpus(m))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.fetched, 3);
+    s.append("INBOX", None, None, corpus("msg_0004.eml"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.fetched, 1, "only the new message");
+    let _ = s.logout().await;
+
+    // A restart: a new connection and a reopened store fetch nothing again.
+    drop(store);
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.fetched, 0);
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
+    // BODY.PEEK[] leaves \Seen alone for other clients.
+    let flags: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        s.uid_fetch("1:*", "FLAGS")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_default();
+    assert!(flags.iter().all(|f| {
+        !f.flags()
+            .any(|fl| matches!(fl, async_imap::types::Flag::Seen))
+    }));
+
+    // A recreated folder has a new UIDVALIDITY: read again, nothing stored twice.
+    s.create("Claims").await.unwrap_or_else(|e| panic!("{e}"));
+    s.append("Claims", None, None, corpus("msg_0003.eml"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    imap::sync_folder(&mut s, &cfg, "Claims", &mut store, &ingester)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"));
+    s.delete("Claims").await.unwrap_or_else(|e| panic!("{e}"));
+    s.create("Claims").await.unwrap_or_else(|e| panic!("{e}"));
+    s.append("Claims", None, None, corpus("msg_0003.eml"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = imap::sync_folder(&mut s, &cfg, "Claims", &mut store, &ingester)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.resynced && r.fetched == 1, "{r:?}");
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 5);
+}
+
+#[tokio::test]
+async fn idle_wakes_on_append() {
+    let d = Dovecot::start("idle");
+    let dir = temp_dir("imap-idle");
+    let cfg = config(&d, &dir, TlsMode::Starttls, "secret");
+    let mut watcher = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    watcher
+        .select("INBOX")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let appender = config(&d, &dir, TlsMode::Implicit, "secret");
+    let waiting = tokio::spawn({
+        let cfg = cfg.clone();
+        async move {
+            let started = Instant::now();
+            let (_s, changed) = imap::idle(watcher, &cfg, Duration::from_secs(20))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            (changed, started.elapsed())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut s = imap::connect(&appender)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let appended = Instant::now();
+    s.append("INBOX", None, None, corpus("msg_0020.eml"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (changed, _) = waiting.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(changed, "IDLE returned without news");
+    println!(
+        "IDLE woke {:?} after APPEND (Dovecot batches notifications, ~0.5 s)",
+        appended.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_is_a_clear_auth_error() {
+    let d = Dovecot::start("auth");
+    let dir = temp_dir("imap-auth");
+    let cfg = config(&d, &dir, TlsMode::Implicit, "not-the-password");
+    let err = imap::connect(&cfg)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("login with a wrong password succeeded"));
+    assert!(err.is_auth(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("login as alice refused"), "{text}");
+    assert!(
+        !text.contains("not-the-password"),
+        "the secret leaked: {text}"
+    );
+}
