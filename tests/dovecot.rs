@@ -65,6 +65,8 @@ impl Dovecot {
                 "basicConstraints=critical,CA:FALSE",
                 "-addext",
                 "extendedKeyUsage=serverAuth",
+            ])
+            .args([
                 "-addext",
                 "subjectAltName=DNS:localhost,IP:127.0.0.1",
                 "-keyout",
@@ -88,10 +90,21 @@ impl Dovecot {
             .args(["-R", "nobody:nogroup"])
             .arg(dir.join("mail")));
         run(Command::new("chmod").args(["644"]).arg(dir.join("key.pem")));
+        let d = Dovecot {
+            dir,
+            port,
+            tls_port,
+            conf,
+        };
+        d.launch();
+        d
+    }
+
+    fn launch(&self) {
         // Dovecot daemonizes and keeps inherited pipes open: give it none, wait for the fork.
         let status = Command::new("/usr/sbin/dovecot")
             .arg("-c")
-            .arg(&conf)
+            .arg(&self.conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -100,23 +113,62 @@ impl Dovecot {
         assert!(
             status.success(),
             "dovecot failed to start; see {}/dovecot.log",
-            dir.display()
+            self.dir.display()
         );
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
-                "Dovecot did not listen on {port}; see {}/dovecot.log",
-                dir.display()
+                "Dovecot did not listen on {}; see {}/dovecot.log",
+                self.port,
+                self.dir.display()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Dovecot {
-            dir,
-            port,
-            tls_port,
-            conf,
+    }
+
+    /// Stops the server: SIGTERM to the master, SIGKILL if it lingers. (`doveadm stop`
+    /// can wait forever on a login process that is sitting out an auth-failure delay.)
+    fn stop(&self) {
+        let pid = std::fs::read_to_string(self.dir.join("run/master.pid")).unwrap_or_default();
+        let pid = pid.trim();
+        if pid.is_empty() {
+            return;
         }
+        // Dovecot's per-connection processes outlive its master; a real server crash
+        // takes them down too, so this instance's children are killed first.
+        let mut doomed = children(pid);
+        doomed.push(pid.to_string());
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(&doomed)
+            .stderr(Stdio::null())
+            .status();
+        let started = Instant::now();
+        while Path::new(&format!("/proc/{pid}")).exists()
+            && started.elapsed() < Duration::from_secs(3)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server (every connection drops) and starts it again on the same ports.
+    pub fn restart(&self) {
+        self.stop();
+        let stopped = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(
+                stopped.elapsed() < Duration::from_secs(10),
+                "Dovecot did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.launch();
+    }
+
+    /// The server's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()
     }
 
     /// The CA file that signed the server certificate.
@@ -125,12 +177,30 @@ impl Dovecot {
     }
 }
 
+/// Process ids whose parent is `parent`, from /proc.
+fn children(parent: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().to_string();
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // The fields after the ")" that ends the command name: state, ppid, ...
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .to_string();
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
 impl Drop for Dovecot {
     fn drop(&mut self) {
-        let _ = Command::new("/usr/bin/doveadm")
-            .arg("-c")
-            .arg(&self.conf)
-            .arg("stop")
-            .output();
+        self.stop();
     }
 }

@@ -169,3 +169,87 @@ async fn wrong_password_is_a_clear_auth_error() {
         "the secret leaked: {text}"
     );
 }
+
+fn watch_config(d: &Dovecot, dir: &std::path::Path, password: &str) -> ImapConfig {
+    let mut cfg = config(d, dir, TlsMode::Plain, password);
+    cfg.reconnect_min_ms = 100;
+    cfg.reconnect_max_ms = 400;
+    cfg.connect_timeout_secs = 5;
+    cfg
+}
+
+async fn append(cfg: &ImapConfig, name: &str) {
+    let mut s = imap::connect(cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    s.append("INBOX", None, None, corpus(name))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.logout().await;
+}
+
+#[tokio::test]
+async fn watch_ingests_through_idle_survives_a_server_restart_and_stops_cleanly() {
+    let d = std::sync::Arc::new(Dovecot::start("watch"));
+    let dir = temp_dir("imap-watch");
+    let cfg = watch_config(&d, &dir, "secret");
+    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 1 << 20,
+    };
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        append(&cfg, "msg_0020.eml").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Dovecot dies while slaclaim is in IDLE; mail arrives before slaclaim is back.
+        let server = d.clone();
+        tokio::task::spawn_blocking(move || server.restart())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        append(&cfg, "msg_0015.eml").await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        shutdown.cancel();
+    };
+    let (stats, ()) = tokio::join!(
+        imap::watch(&cfg, &mut store, &ingester, shutdown.clone()),
+        driver
+    );
+    assert_eq!(stats.fetched, 2, "{stats:?}");
+    assert!(stats.connects >= 2 && stats.disconnects >= 1, "{stats:?}");
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
+    // The last session ended with DONE and LOGOUT, not a dropped socket.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = d.log();
+    assert!(
+        log.lines().rev().take(5).any(|l| l.contains("Logged out")),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_retried_with_backoff_not_in_a_loop() {
+    let d = Dovecot::start("backoff");
+    let dir = temp_dir("imap-backoff");
+    let cfg = watch_config(&d, &dir, "wrong");
+    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 1 << 20,
+    };
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        shutdown.cancel();
+    };
+    let (stats, ()) = tokio::join!(
+        imap::watch(&cfg, &mut store, &ingester, shutdown.clone()),
+        stop
+    );
+    // Retries 100, 200, 400, 400 ... ms apart (plus Dovecot's own auth delay): a handful.
+    assert!((2..=12).contains(&stats.auth_failures), "{stats:?}");
+    assert_eq!(stats.connects, 0);
+}

@@ -67,6 +67,22 @@ pub struct ImapConfig {
     /// Seconds before connecting gives up.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
+    /// Use IDLE when the server offers it; false polls every `poll-interval-secs`.
+    #[serde(default = "default_true")]
+    pub idle: bool,
+    /// Seconds between polls when IDLE is off or unsupported.
+    #[serde(default = "default_poll")]
+    pub poll_interval_secs: u64,
+    /// Seconds one IDLE lasts before it is re-issued (RFC 2177: below 29 minutes).
+    /// A dead (half-open) connection is noticed at the latest then, by the NOOP after it.
+    #[serde(default = "default_idle_secs")]
+    pub idle_timeout_secs: u64,
+    /// First reconnect delay in milliseconds; it doubles, with jitter, up to the maximum.
+    #[serde(default = "default_backoff_min")]
+    pub reconnect_min_ms: u64,
+    /// Longest reconnect delay in milliseconds.
+    #[serde(default = "default_backoff_max")]
+    pub reconnect_max_ms: u64,
 }
 
 impl fmt::Debug for ImapConfig {
@@ -91,6 +107,21 @@ fn default_batch() -> usize {
 }
 fn default_connect_timeout() -> u64 {
     30
+}
+fn default_true() -> bool {
+    true
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_idle_secs() -> u64 {
+    25 * 60
+}
+fn default_backoff_min() -> u64 {
+    1_000
+}
+fn default_backoff_max() -> u64 {
+    300_000
 }
 
 /// Errors of the IMAP source.
@@ -448,4 +479,136 @@ pub async fn idle(
     let changed = matches!(wait.await.map_err(proto)?, IdleResponse::NewData(_));
     let session = handle.done().await.map_err(proto)?;
     Ok((session, changed))
+}
+
+/// Counters of a watch, for logs, metrics and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WatchStats {
+    /// Successful logins.
+    pub connects: u32,
+    /// Refused logins.
+    pub auth_failures: u32,
+    /// Connection or protocol failures that led to a reconnect.
+    pub disconnects: u32,
+    /// Messages fetched and handed to ingest.
+    pub fetched: usize,
+}
+
+/// Watches every folder of one mailbox until `shutdown` is cancelled: sync, then IDLE
+/// (or poll) on the first folder, sync again on news; on any failure reconnect with
+/// capped exponential backoff and jitter. Authentication failures are logged as errors
+/// every time and retried on the same backoff, never in a tight loop.
+pub async fn watch(
+    cfg: &ImapConfig,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> WatchStats {
+    let mut stats = WatchStats::default();
+    let mut delay = cfg.reconnect_min_ms;
+    while !shutdown.is_cancelled() {
+        match watch_once(cfg, store, ingester, &shutdown, &mut stats).await {
+            Ok(()) => break,
+            Err(e) => {
+                if e.is_auth() {
+                    stats.auth_failures += 1;
+                    tracing::error!(mailbox = %cfg.name, error = %e, retry_ms = delay, "IMAP authentication failed");
+                } else {
+                    stats.disconnects += 1;
+                    tracing::warn!(mailbox = %cfg.name, error = %e, retry_ms = delay, "IMAP connection lost; reconnecting");
+                }
+            }
+        }
+        let wait = Duration::from_millis(jitter(delay));
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        delay = (delay.saturating_mul(2)).min(cfg.reconnect_max_ms);
+    }
+    stats
+}
+
+/// One connection's life: returns Ok on shutdown, Err when the connection failed.
+async fn watch_once(
+    cfg: &ImapConfig,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+    shutdown: &tokio_util::sync::CancellationToken,
+    stats: &mut WatchStats,
+) -> Result<(), ImapError> {
+    let proto = |source| ImapError::Protocol {
+        mailbox: cfg.name.clone(),
+        source,
+    };
+    let mut session = connect(cfg).await?;
+    stats.connects += 1;
+    let can_idle = cfg.idle && session.capabilities().await.map_err(proto)?.has_str("IDLE");
+    let first = cfg
+        .folders
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "INBOX".into());
+    loop {
+        for folder in &cfg.folders {
+            stats.fetched += sync_folder(&mut session, cfg, folder, store, ingester)
+                .await?
+                .fetched;
+        }
+        session.select(&first).await.map_err(proto)?;
+        if can_idle {
+            let mut handle = session.idle();
+            handle.init().await.map_err(proto)?;
+            let response = {
+                let (wait, stop) =
+                    handle.wait_with_timeout(Duration::from_secs(cfg.idle_timeout_secs));
+                tokio::pin!(wait);
+                tokio::select! {
+                    r = &mut wait => r,
+                    _ = shutdown.cancelled() => {
+                        // Dropping the stop source interrupts the wait; DONE follows.
+                        drop(stop);
+                        wait.await
+                    }
+                }
+            };
+            response.map_err(proto)?;
+            session = handle.done().await.map_err(proto)?;
+        } else {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_secs(cfg.poll_interval_secs)) => {}
+            }
+        }
+        if shutdown.is_cancelled() {
+            // A clean goodbye: IDLE already ended with DONE above.
+            let _ = session.logout().await;
+            return Ok(());
+        }
+        // A half-open connection shows here: NOOP must answer within the connect timeout.
+        tokio::time::timeout(
+            Duration::from_secs(cfg.connect_timeout_secs),
+            session.noop(),
+        )
+        .await
+        .map_err(|_| ImapError::Connect {
+            mailbox: cfg.name.clone(),
+            addr: cfg.host.clone(),
+            why: "NOOP timed out".into(),
+        })?
+        .map_err(proto)?;
+    }
+}
+
+/// `ms` plus or minus up to 20%, so many clients do not reconnect in step.
+fn jitter(ms: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let spread = ms / 5;
+    if spread == 0 {
+        ms
+    } else {
+        ms - spread + nanos % (2 * spread + 1)
+    }
 }
