@@ -43,6 +43,9 @@ pub struct Config {
     /// How deadlines are reckoned.
     #[serde(default)]
     pub deadline: DeadlineConfig,
+    /// IMAP mailboxes to watch.
+    #[serde(default)]
+    pub imap: Vec<crate::source::imap::ImapConfig>,
 }
 
 /// Settings of the store.
@@ -217,6 +220,14 @@ impl Config {
         })?;
         config.extract.validate()?;
         config.deadline.policy()?;
+        for m in &config.imap {
+            if m.password_file.is_none() && m.password_env.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "imap {:?}: set password-file or password-env (passwords are never written in the config)",
+                    m.name
+                )));
+            }
+        }
         Ok(config)
     }
 }
