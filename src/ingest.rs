@@ -122,28 +122,7 @@ impl Ingester<'_> {
                 raw.len(),
                 self.max_bytes
             );
-            return store.transaction(|s| {
-                if let Some(of) = s.find_duplicate(origin.key, None, &sha)? {
-                    return Ok(Outcome::Duplicate { of });
-                }
-                let m = NewMessage {
-                    source: origin.source,
-                    source_key: origin.key,
-                    message_id: None,
-                    sha256: &sha,
-                    raw,
-                    sent_at: None,
-                    sender: None,
-                    sender_domain: None,
-                    subject: "",
-                    kind: None,
-                    extraction: None,
-                    status: "quarantined",
-                    error: Some(&reason),
-                };
-                s.insert_message(&m, &stamp)?;
-                Ok(Outcome::Quarantined { reason })
-            });
+            return self.quarantine(store, raw, origin, &reason, now);
         }
         let extraction = std::panic::catch_unwind(|| self.extractor.extract(raw));
         store.transaction(|s| {
@@ -193,6 +172,44 @@ impl Ingester<'_> {
                     reason: "no extraction".into(),
                 }),
             }
+        })
+    }
+
+    /// Keeps `raw` (all of a message, or only its headers when the rest was too large to
+    /// fetch) quarantined with `reason`; a second call for the same source key is a duplicate.
+    pub fn quarantine(
+        &self,
+        store: &mut Store,
+        raw: &[u8],
+        origin: Origin<'_>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
+        let sha = sha256_hex(raw);
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        store.transaction(|s| {
+            if let Some(of) = s.find_duplicate(origin.key, None, &sha)? {
+                return Ok(Outcome::Duplicate { of });
+            }
+            let m = NewMessage {
+                source: origin.source,
+                source_key: origin.key,
+                message_id: None,
+                sha256: &sha,
+                raw,
+                sent_at: None,
+                sender: None,
+                sender_domain: None,
+                subject: "",
+                kind: None,
+                extraction: None,
+                status: "quarantined",
+                error: Some(reason),
+            };
+            s.insert_message(&m, &stamp)?;
+            Ok(Outcome::Quarantined {
+                reason: reason.to_string(),
+            })
         })
     }
 

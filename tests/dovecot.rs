@@ -166,6 +166,26 @@ impl Dovecot {
         self.launch();
     }
 
+    /// Delivers messages straight into a user's Maildir, as a local delivery agent would.
+    pub fn deliver(&self, user: &str, messages: impl Iterator<Item = Vec<u8>>) {
+        let maildir = self.dir.join("mail").join(user).join("Maildir");
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(maildir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        for (i, m) in messages.enumerate() {
+            let tmp = maildir.join("tmp").join(format!("1700000000.M{i}P1.test"));
+            std::fs::write(&tmp, m).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::rename(
+                &tmp,
+                maildir.join("new").join(format!("1700000000.M{i}P1.test")),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        run(Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(self.dir.join("mail")));
+    }
+
     /// The server's log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()

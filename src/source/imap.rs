@@ -415,14 +415,37 @@ pub async fn sync_folder(
         .filter(|u| *u > last)
         .collect();
     uids.sort_unstable();
-    for chunk in uids.chunks(cfg.batch_size.max(1)) {
-        let set = chunk
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+    // Sizes first: a batch holds at most BATCH_BYTES of mail, a large message is fetched
+    // on its own, and one over the limit is not fetched at all (its headers are kept,
+    // quarantined): memory stays bounded whatever the mailbox holds.
+    let mut sizes: Vec<(u32, u32)> = Vec::with_capacity(uids.len());
+    for chunk in uids.chunks(1000) {
         let fetched: Vec<_> = session
-            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)")
+            .await
+            .map_err(proto)?
+            .try_collect()
+            .await
+            .map_err(proto)?;
+        sizes.extend(
+            fetched
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))),
+        );
+    }
+    sizes.sort_unstable();
+    for batch in batches(&sizes, cfg.batch_size.max(1), ingester.max_bytes) {
+        let oversized = batch.len() == 1
+            && sizes
+                .iter()
+                .any(|&(u, sz)| u == batch[0] && sz as usize > ingester.max_bytes);
+        let query = if oversized {
+            "(UID BODY.PEEK[HEADER])"
+        } else {
+            "(UID BODY.PEEK[])"
+        };
+        let fetched: Vec<_> = session
+            .uid_fetch(uid_set(&batch), query)
             .await
             .map_err(proto)?
             .try_collect()
@@ -430,21 +453,32 @@ pub async fn sync_folder(
             .map_err(proto)?;
         let mut messages: Vec<(u32, Vec<u8>)> = fetched
             .iter()
-            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .filter_map(|f| {
+                Some((
+                    f.uid?,
+                    if oversized { f.header()? } else { f.body()? }.to_vec(),
+                ))
+            })
             .collect();
         drop(fetched);
         messages.sort_by_key(|m| m.0);
         for (uid, raw) in messages {
             let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
-            ingester.ingest(
-                store,
-                &raw,
-                Origin {
-                    source: "imap",
-                    key: Some(&key),
-                },
-                Utc::now(),
-            )?;
+            let origin = Origin {
+                source: "imap",
+                key: Some(&key),
+            };
+            if oversized {
+                let size = sizes.iter().find(|s| s.0 == uid).map_or(0, |s| s.1);
+                let reason = format!(
+                    "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
+                    ingester.max_bytes
+                );
+                tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
+                ingester.quarantine(store, &raw, origin, &reason, Utc::now())?;
+            } else {
+                ingester.ingest(store, &raw, origin, Utc::now())?;
+            }
             last = last.max(uid);
             store
                 .set_mailbox_state(&cfg.name, folder, validity, last)
@@ -460,6 +494,45 @@ pub async fn sync_folder(
     // Unsolicited responses queue up in a bounded channel that drops when full: drain it.
     while session.unsolicited_responses.try_recv().is_ok() {}
     Ok(report)
+}
+
+/// Mail held in memory per UID FETCH, at most (one larger message goes alone).
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Groups (uid, size) into fetch batches: at most `count` messages and BATCH_BYTES each;
+/// a message of 1 MiB or more, or over `limit`, is a batch of its own.
+fn batches(sizes: &[(u32, u32)], count: usize, limit: usize) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    let mut bytes = 0usize;
+    for &(uid, size) in sizes {
+        let size = size as usize;
+        if size >= 1 << 20 || size > limit {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+            out.push(vec![uid]);
+            continue;
+        }
+        if current.len() >= count || bytes + size > BATCH_BYTES {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        current.push(uid);
+        bytes += size;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Waits in IDLE until the server reports a change or `timeout` passes (re-issue IDLE
@@ -541,7 +614,11 @@ async fn watch_once(
         mailbox: cfg.name.clone(),
         source,
     };
-    let mut session = connect(cfg).await?;
+    // A server may sit on a failed login for seconds: shutdown does not wait for it.
+    let mut session = tokio::select! {
+        s = connect(cfg) => s?,
+        _ = shutdown.cancelled() => return Ok(()),
+    };
     stats.connects += 1;
     let can_idle = cfg.idle && session.capabilities().await.map_err(proto)?.has_str("IDLE");
     let first = cfg
@@ -610,5 +687,36 @@ fn jitter(ms: u64) -> u64 {
         ms
     } else {
         ms - spread + nanos % (2 * spread + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_bound_count_bytes_and_isolate_large_messages() {
+        let sizes: Vec<(u32, u32)> = vec![
+            (1, 10),
+            (2, 10),
+            (3, 2 << 20),
+            (4, 10),
+            (5, 60 << 20),
+            (6, 10),
+        ];
+        assert_eq!(
+            batches(&sizes, 100, 50 << 20),
+            vec![vec![1, 2], vec![3], vec![4], vec![5], vec![6]]
+        );
+        let many: Vec<(u32, u32)> = (1..=5).map(|u| (u, 100)).collect();
+        assert_eq!(
+            batches(&many, 2, 1 << 30),
+            vec![vec![1, 2], vec![3, 4], vec![5]]
+        );
+        let heavy: Vec<(u32, u32)> = (1..=20).map(|u| (u, 900 << 10)).collect();
+        assert!(
+            batches(&heavy, 100, 1 << 30).iter().all(|b| b.len() <= 9),
+            "8 MiB per batch at most"
+        );
     }
 }
