@@ -229,7 +229,7 @@ async fn watch_ingests_through_idle_survives_a_server_restart_and_stops_cleanly(
 }
 
 #[tokio::test]
-async fn a_wrong_password_is_retried_with_backoff_not_in_a_loop() {
+async fn a_wrong_password_is_reported_and_retried_and_shutdown_does_not_wait() {
     let d = Dovecot::start("backoff");
     let dir = temp_dir("imap-backoff");
     let cfg = watch_config(&d, &dir, "wrong");
@@ -250,11 +250,11 @@ async fn a_wrong_password_is_retried_with_backoff_not_in_a_loop() {
         imap::watch(&cfg, &mut store, &ingester, shutdown.clone()),
         stop
     );
-    // Retries 100, 200, 400, 400 ... ms apart, plus whatever penalty the server adds
-    // (Dovecot slows repeated failures): it keeps trying, a handful of times, never hundreds.
-    assert!((2..=20).contains(&stats.auth_failures), "{stats:?}");
+    // Dovecot holds repeated failures from one address for seconds (its auth penalty), so
+    // the count here is small; the spacing of retries is checked against a closed port.
+    assert!(stats.auth_failures >= 1, "{stats:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(8),
+        started.elapsed() < Duration::from_secs(5),
         "shutdown waited on a retry: {:?}",
         started.elapsed()
     );
@@ -380,4 +380,32 @@ async fn a_backlog_of_5000_is_ingested_once() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.fetched, 0);
+}
+
+#[tokio::test]
+async fn reconnects_back_off_while_the_server_is_down() {
+    let d = Dovecot::start("down");
+    let dir = temp_dir("imap-down");
+    let mut cfg = watch_config(&d, &dir, "secret");
+    drop(d);
+    // Nothing listens there any more: every attempt is refused at once.
+    cfg.host = "127.0.0.1".into();
+    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 1 << 20,
+    };
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        shutdown.cancel();
+    };
+    let (stats, ()) = tokio::join!(
+        imap::watch(&cfg, &mut store, &ingester, shutdown.clone()),
+        stop
+    );
+    // 100, 200, 400, 400, ... ms (+-20%) in 3 s: about 9 attempts, never a tight loop.
+    assert!((5..=14).contains(&stats.disconnects), "{stats:?}");
 }
