@@ -36,6 +36,22 @@ fn config(d: &Dovecot, dir: &std::path::Path, tls: TlsMode, password: &str) -> I
     toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
 }
 
+fn extractor() -> Extractor {
+    Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ingester(x: &Extractor, max_bytes: usize) -> Ingester<'_> {
+    Ingester {
+        extractor: x,
+        policy: Policy::default(),
+        max_bytes,
+    }
+}
+
+fn store(dir: &std::path::Path) -> Store {
+    Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -45,13 +61,9 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
     let d = Dovecot::start("sync");
     let dir = temp_dir("imap-sync");
     let cfg = config(&d, &dir, TlsMode::Plain, "secret");
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
 
     let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
     for m in ["msg_0020.eml", "msg_0015.eml", "msg_0012.eml"] {
@@ -191,13 +203,9 @@ async fn watch_ingests_through_idle_survives_a_server_restart_and_stops_cleanly(
     let d = std::sync::Arc::new(Dovecot::start("watch"));
     let dir = temp_dir("imap-watch");
     let cfg = watch_config(&d, &dir, "secret");
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let driver = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -233,13 +241,9 @@ async fn a_wrong_password_is_reported_and_retried_and_shutdown_does_not_wait() {
     let d = Dovecot::start("backoff");
     let dir = temp_dir("imap-backoff");
     let cfg = watch_config(&d, &dir, "wrong");
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let stop = async {
         tokio::time::sleep(Duration::from_millis(3000)).await;
@@ -268,13 +272,9 @@ async fn polling_fallback_ingests_without_idle() {
     let mut cfg = watch_config(&d, &dir, "secret");
     cfg.idle = false;
     cfg.poll_interval_secs = 1;
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let driver = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -308,8 +308,8 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
     let d = Dovecot::start("large");
     let dir = temp_dir("imap-large");
     let cfg = config(&d, &dir, TlsMode::Plain, "secret");
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let mut store = store(&dir);
     let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
     s.append("INBOX", None, None, big_message(25, "big"))
         .await
@@ -317,11 +317,7 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
     s.append("INBOX", None, None, corpus("msg_0020.eml"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let roomy = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 50 << 20,
-    };
+    let roomy = ingester(&x, 50 << 20);
     let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &roomy)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -331,11 +327,7 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
     s.append("INBOX", None, None, big_message(12, "too-big"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let strict = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 10 << 20,
-    };
+    let strict = ingester(&x, 10 << 20);
     let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &strict)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -352,13 +344,9 @@ async fn a_backlog_of_5000_is_ingested_once() {
     let d = Dovecot::start("backlog");
     let dir = temp_dir("imap-backlog");
     let cfg = config(&d, &dir, TlsMode::Plain, "secret");
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
     // Delivered as Maildir files on the server side: IMAP APPEND would take a minute.
     let started = Instant::now();
     d.deliver("alice", (0..5000).map(|i| {
@@ -390,13 +378,9 @@ async fn reconnects_back_off_while_the_server_is_down() {
     drop(d);
     // Nothing listens there any more: every attempt is refused at once.
     cfg.host = "127.0.0.1".into();
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let stop = async {
         tokio::time::sleep(Duration::from_millis(3000)).await;

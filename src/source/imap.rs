@@ -297,16 +297,17 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
     .map_err(|e| connect_err(e.to_string()))?;
     let server_name = rustls_pki_types::ServerName::try_from(cfg.host.clone())
         .map_err(|e| connect_err(e.to_string()))?;
+    let handshake = |tcp: TcpStream| async {
+        let tls = cfg
+            .tls_connector()
+            .map_err(connect_err)?
+            .connect(server_name, tcp)
+            .await
+            .map_err(|e| connect_err(format!("TLS: {e}")))?;
+        Ok::<Conn, ImapError>(Conn::Tls(Box::new(tls)))
+    };
     let conn = match cfg.tls {
-        TlsMode::Implicit => {
-            let tls = cfg
-                .tls_connector()
-                .map_err(connect_err)?
-                .connect(server_name, tcp)
-                .await
-                .map_err(|e| connect_err(format!("TLS: {e}")))?;
-            Conn::Tls(Box::new(tls))
-        }
+        TlsMode::Implicit => handshake(tcp).await?,
         TlsMode::Starttls => {
             let mut client = async_imap::Client::new(tcp);
             client
@@ -317,21 +318,9 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
                 .run_command_and_check_ok("STARTTLS", None)
                 .await
                 .map_err(|e| connect_err(format!("STARTTLS refused: {e}")))?;
-            let tcp = client.into_inner();
-            let tls = cfg
-                .tls_connector()
-                .map_err(connect_err)?
-                .connect(server_name, tcp)
-                .await
-                .map_err(|e| connect_err(format!("TLS: {e}")))?;
+            let conn = handshake(client.into_inner()).await?;
             // The greeting was read before STARTTLS; the client after it starts clean.
-            return login(
-                cfg,
-                async_imap::Client::new(Conn::Tls(Box::new(tls))),
-                &password,
-                false,
-            )
-            .await;
+            return login(cfg, async_imap::Client::new(conn), &password, false).await;
         }
         TlsMode::Plain => {
             let loopback = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
