@@ -107,3 +107,40 @@ fn scan_ingests_new_and_moves_to_cur_exactly_once() {
     );
     assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
 }
+
+#[tokio::test]
+async fn watch_picks_up_deliveries_by_inotify() {
+    let root = temp_dir("maildir-watch");
+    let md = Maildir::open(&root.join("inbox")).unwrap_or_else(|e| panic!("{e}"));
+    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ingester = Ingester {
+        extractor: &x,
+        policy: Policy::default(),
+        max_bytes: 1 << 20,
+    };
+    let mut store = Store::open(&root.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let new = md.root().join("new");
+    let tmp = md.root().join("tmp");
+    let driver = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        for (i, f) in ["msg_0020.eml", "msg_0003.eml"].iter().enumerate() {
+            // Delivered the Maildir way: written in tmp/, renamed into new/.
+            let name = format!("17100000{i}.M{i}P2.host");
+            std::fs::copy(shared().join("corpus").join(f), tmp.join(&name))
+                .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::rename(tmp.join(&name), new.join(&name)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // The rescan interval is an hour: only inotify can have noticed within a second.
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        shutdown.cancel();
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    let (processed, ()) = tokio::join!(
+        md.watch(&mut store, &ingester, hour, shutdown.clone()),
+        driver
+    );
+    assert_eq!(processed, 2);
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
+    assert!(names(&new).is_empty());
+}

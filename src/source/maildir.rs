@@ -155,3 +155,69 @@ impl Maildir {
         Ok(done)
     }
 }
+
+impl Maildir {
+    /// Scans now, then again whenever a file lands in `new/` (inotify) and every
+    /// `rescan` as a safety net for missed events, until `shutdown` is cancelled.
+    /// Returns how many files were processed. Scan errors are logged and retried.
+    pub async fn watch(
+        &self,
+        store: &mut Store,
+        ingester: &Ingester<'_>,
+        rescan: std::time::Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> usize {
+        use notify::Watcher;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                let _ = tx.send(());
+            }
+        });
+        // Without inotify (exhausted watches, odd filesystems) the rescan still works.
+        let _watcher = match watcher {
+            Ok(mut w) => match w.watch(&self.root.join("new"), notify::RecursiveMode::NonRecursive)
+            {
+                Ok(()) => Some(w),
+                Err(e) => {
+                    tracing::warn!(maildir = %self.root.display(), error = %e, "cannot watch new/; rescanning only");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(maildir = %self.root.display(), error = %e, "no file watcher; rescanning only");
+                None
+            }
+        };
+        let mut processed = 0;
+        loop {
+            match self.scan(store, ingester, chrono::Utc::now()) {
+                Ok(done) => {
+                    for d in &done {
+                        match &d.outcome {
+                            Ok(outcome) => {
+                                tracing::info!(file = %d.file.display(), %outcome, "ingested")
+                            }
+                            Err(e) => {
+                                tracing::warn!(file = %d.file.display(), error = %e, "not ingested; retrying later")
+                            }
+                        }
+                    }
+                    processed += done.iter().filter(|d| d.outcome.is_ok()).count();
+                }
+                Err(e) => {
+                    tracing::error!(maildir = %self.root.display(), error = %e, "scan failed; retrying")
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return processed,
+                _ = rx.recv() => {
+                    // A delivery is a burst of events (tmp/ write, rename): let it settle.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    while rx.try_recv().is_ok() {}
+                }
+                _ = tokio::time::sleep(rescan) => {}
+            }
+        }
+    }
+}
