@@ -106,10 +106,22 @@ pub struct Ingester<'a> {
 }
 
 impl Ingester<'_> {
-    /// Ingests one message at time `now`.
+    /// Ingests one message at time `now`, in a transaction of its own.
     pub fn ingest(
         &self,
         store: &mut Store,
+        raw: &[u8],
+        origin: Origin<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
+        store.transaction(|s| self.ingest_in(s, raw, origin, now))
+    }
+
+    /// Ingests one message inside the caller's transaction (a source that records its
+    /// own progress, such as an IMAP UID, commits both together).
+    pub fn ingest_in(
+        &self,
+        s: &Store,
         raw: &[u8],
         origin: Origin<'_>,
         now: DateTime<Utc>,
@@ -122,10 +134,10 @@ impl Ingester<'_> {
                 raw.len(),
                 self.max_bytes
             );
-            return self.quarantine(store, raw, origin, &reason, now);
+            return self.quarantine_in(s, raw, origin, &reason, now);
         }
         let extraction = std::panic::catch_unwind(|| self.extractor.extract(raw));
-        store.transaction(|s| {
+        {
             let (e, error) = match &extraction {
                 Ok(e) if e.message_id.is_none() && e.from.is_none() && e.subject.is_empty() => (
                     Some(e),
@@ -172,7 +184,7 @@ impl Ingester<'_> {
                     reason: "no extraction".into(),
                 }),
             }
-        })
+        }
     }
 
     /// Keeps `raw` (all of a message, or only its headers when the rest was too large to
@@ -185,9 +197,21 @@ impl Ingester<'_> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
+        store.transaction(|s| self.quarantine_in(s, raw, origin, reason, now))
+    }
+
+    /// [`Ingester::quarantine`] inside the caller's transaction.
+    pub fn quarantine_in(
+        &self,
+        s: &Store,
+        raw: &[u8],
+        origin: Origin<'_>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
         let sha = sha256_hex(raw);
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        store.transaction(|s| {
+        {
             if let Some(of) = s.find_duplicate(origin.key, None, &sha)? {
                 return Ok(Outcome::Duplicate { of });
             }
@@ -210,7 +234,7 @@ impl Ingester<'_> {
             Ok(Outcome::Quarantined {
                 reason: reason.to_string(),
             })
-        })
+        }
     }
 
     /// Finds or opens the ticket and updates its claims.
@@ -424,7 +448,7 @@ impl Ingester<'_> {
     /// Recomputes deadline and status of one claim from its stored evidence.
     pub fn refresh(&self, s: &Store, claim_id: i64, now: DateTime<Utc>) -> Result<(), IngestError> {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let Some(c) = s.all_claims()?.into_iter().find(|c| c.id == claim_id) else {
+        let Some(c) = s.claim(claim_id)? else {
             return Ok(());
         };
         let rows = s.evidence(claim_id)?;

@@ -41,7 +41,11 @@ impl Dovecot {
             Path::new("/usr/sbin/dovecot").exists(),
             "Dovecot is not installed: run `apt-get install -y dovecot-core dovecot-imapd` (scripts/test does this)"
         );
-        let dir = crate::util::temp_dir(&format!("dovecot-{name}"));
+        // Under /tmp, not the target dir: the harness is shared with benches/, and every
+        // directory above the mail must be traversable by the unprivileged imap process.
+        let dir =
+            std::env::temp_dir().join(format!("slaclaim-dovecot-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         for sub in ["mail", "run", "state"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
         }
@@ -75,9 +79,10 @@ impl Dovecot {
             .arg("-out")
             .arg(dir.join("cert.pem")));
         let (port, tls_port) = (free_port(), free_port());
-        let template =
-            std::fs::read_to_string(crate::util::repo().join("tests/servers/dovecot.conf"))
-                .unwrap_or_else(|e| panic!("{e}"));
+        let template = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/dovecot.conf"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let conf = dir.join("dovecot.conf");
         let text = template
             .replace("@DIR@", &dir.display().to_string())
@@ -222,5 +227,6 @@ fn children(parent: &str) -> Vec<String> {
 impl Drop for Dovecot {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -395,33 +395,23 @@ pub async fn sync_folder(
         }
         None => 0,
     };
+    // Sizes first, in one round trip: a batch holds at most BATCH_BYTES of mail, a large
+    // message is fetched on its own, and one over the limit is not fetched at all (its
+    // headers are kept, quarantined): memory stays bounded whatever the mailbox holds.
     // "n:*" always names the highest UID even when it is below n: filter.
-    let mut uids: Vec<u32> = session
-        .uid_search(format!("UID {}:*", last + 1))
+    let listed: Vec<_> = session
+        .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
         .await
         .map_err(proto)?
-        .into_iter()
-        .filter(|u| *u > last)
+        .try_collect()
+        .await
+        .map_err(proto)?;
+    let mut sizes: Vec<(u32, u32)> = listed
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .filter(|(u, _)| *u > last)
         .collect();
-    uids.sort_unstable();
-    // Sizes first: a batch holds at most BATCH_BYTES of mail, a large message is fetched
-    // on its own, and one over the limit is not fetched at all (its headers are kept,
-    // quarantined): memory stays bounded whatever the mailbox holds.
-    let mut sizes: Vec<(u32, u32)> = Vec::with_capacity(uids.len());
-    for chunk in uids.chunks(1000) {
-        let fetched: Vec<_> = session
-            .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)")
-            .await
-            .map_err(proto)?
-            .try_collect()
-            .await
-            .map_err(proto)?;
-        sizes.extend(
-            fetched
-                .iter()
-                .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))),
-        );
-    }
+    drop(listed);
     sizes.sort_unstable();
     for batch in batches(&sizes, cfg.batch_size.max(1), ingester.max_bytes) {
         let oversized = batch.len() == 1
@@ -451,31 +441,33 @@ pub async fn sync_folder(
             .collect();
         drop(fetched);
         messages.sort_by_key(|m| m.0);
-        for (uid, raw) in messages {
-            let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
-            let origin = Origin {
-                source: "imap",
-                key: Some(&key),
-            };
-            if oversized {
-                let size = sizes.iter().find(|s| s.0 == uid).map_or(0, |s| s.1);
-                let reason = format!(
-                    "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
-                    ingester.max_bytes
-                );
-                tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
-                ingester.quarantine(store, &raw, origin, &reason, Utc::now())?;
-            } else {
-                ingester.ingest(store, &raw, origin, Utc::now())?;
+        // The batch's messages and the folder's new high-water UID commit together: after
+        // a crash, either all of the batch is stored and known as read, or none of it.
+        let count = messages.len();
+        last = store.transaction(|s| -> Result<u32, IngestError> {
+            let mut high = last;
+            for (uid, raw) in &messages {
+                let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
+                let origin = Origin { source: "imap", key: Some(&key) };
+                if oversized {
+                    let size = sizes.iter().find(|x| x.0 == *uid).map_or(0, |x| x.1);
+                    let reason = format!(
+                        "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
+                        ingester.max_bytes
+                    );
+                    tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
+                    ingester.quarantine_in(s, raw, origin, &reason, Utc::now())?;
+                } else {
+                    ingester.ingest_in(s, raw, origin, Utc::now())?;
+                }
+                high = high.max(*uid);
             }
-            last = last.max(uid);
-            store
-                .set_mailbox_state(&cfg.name, folder, validity, last)
-                .map_err(IngestError::from)?;
-            report.fetched += 1;
-        }
+            s.set_mailbox_state(&cfg.name, folder, validity, high)?;
+            Ok(high)
+        })?;
+        report.fetched += count;
     }
-    if uids.is_empty() {
+    if sizes.is_empty() {
         store
             .set_mailbox_state(&cfg.name, folder, validity, last)
             .map_err(IngestError::from)?;
@@ -616,12 +608,18 @@ async fn watch_once(
         .cloned()
         .unwrap_or_else(|| "INBOX".into());
     loop {
-        for folder in &cfg.folders {
+        // The IDLE folder is synced last, so it is the selected one: no extra SELECT
+        // between a wake-up and the next IDLE.
+        for folder in cfg
+            .folders
+            .iter()
+            .filter(|f| **f != first)
+            .chain(std::iter::once(&first))
+        {
             stats.fetched += sync_folder(&mut session, cfg, folder, store, ingester)
                 .await?
                 .fetched;
         }
-        session.select(&first).await.map_err(proto)?;
         if can_idle {
             let mut handle = session.idle();
             handle.init().await.map_err(proto)?;

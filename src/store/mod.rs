@@ -8,7 +8,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
 /// Migrations, applied in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_indexes.sql"),
+];
 
 /// The store file's name inside the state directory.
 pub const FILE_NAME: &str = "slaclaim.sqlite3";
@@ -391,6 +394,11 @@ impl Store {
     /// Claims of one ticket, oldest first.
     pub fn claims_of_ticket(&self, ticket: i64) -> Result<Vec<ClaimRow>, StoreError> {
         self.claims_where("c.ticket_id = ?1", [ticket])
+    }
+
+    /// One claim by row id.
+    pub fn claim(&self, id: i64) -> Result<Option<ClaimRow>, StoreError> {
+        Ok(self.claims_where("c.id = ?1", [id])?.into_iter().next())
     }
 
     /// Every claim, by deadline (unknown deadlines last).

@@ -1,0 +1,122 @@
+//! IMAP source figures against a real Dovecot (started like the tests do):
+//! - backlog: slaclaim's fetch-and-ingest of 10,000 messages beside a bare async-imap
+//!   UID FETCH loop over the same mailbox (the ceiling), with the ratio;
+//! - latency from APPEND to stored, p50 and p99 over 200 messages, beside a bare IDLE
+//!   client's APPEND-to-wake-up on the same server (Dovecot batches wake-ups ~0.5 s), and
+//!   our overhead over it.
+//!
+//! `cargo bench --bench imap` (needs dovecot-imapd, as scripts/test installs).
+
+// Shared with the integration tests, which use all of it.
+#[allow(dead_code)]
+#[path = "../tests/dovecot.rs"]
+mod dovecot;
+
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use slaclaim::config::ExtractConfig;
+use slaclaim::deadline::Policy;
+use slaclaim::extract::Extractor;
+use slaclaim::ingest::Ingester;
+use slaclaim::source::imap::{self, ImapConfig};
+use slaclaim::store::Store;
+
+fn config(d: &dovecot::Dovecot) -> ImapConfig {
+    let secret = d.dir.join("bench-password");
+    let _ = std::fs::write(&secret, "secret\n");
+    let toml = format!(
+        "name = \"bench\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nreconnect-min-ms = 100\n",
+        d.port,
+        secret.display()
+    );
+    toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn message(i: usize) -> Vec<u8> {
+    format!(
+        "From: c{i}@contoso.example\r\nSubject: SLA credit request {i}\r\nMessage-ID: <bench-{i}@contoso.example>\r\nDate: Tue, 10 Mar 2026 15:00:00 +0100\r\n\r\nPlease claim a service credit for EX{:07}, tenant 11111111-2222-4333-8444-555555555555.\r\n{}\r\n",
+        1_000_000 + i,
+        "Our staff could not work from 09:00 to 11:30 CET on 3 March. ".repeat(20)
+    )
+    .into_bytes()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let d = dovecot::Dovecot::start("bench");
+        let cfg = config(&d);
+        let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let ingester = Ingester { extractor: &x, policy: Policy::default(), max_bytes: 1 << 20 };
+
+        // Backlog.
+        let n = 10_000;
+        d.deliver("alice", (0..n).map(message));
+        let mut bare = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        bare.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let mut fetched = 0;
+        for first in (1..=n).step_by(100) {
+            let range = format!("{first}:{}", first + 99);
+            let batch: Vec<_> = bare.uid_fetch(&range, "(UID BODY.PEEK[])").await.unwrap_or_else(|e| panic!("{e}")).try_collect().await.unwrap_or_default();
+            fetched += batch.len();
+        }
+        let ceiling = fetched as f64 / started.elapsed().as_secs_f64();
+        let state = d.dir.join("bench-state");
+        let mut store = Store::open(&state).unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let r = imap::sync_folder(&mut bare, &cfg, "INBOX", &mut store, &ingester).await.unwrap_or_else(|e| panic!("{e}"));
+        let ours = r.fetched as f64 / started.elapsed().as_secs_f64();
+        println!("backlog {n} messages: bare UID FETCH {ceiling:.0} msg/s, slaclaim fetch+ingest {ours:.0} msg/s, ratio {:.2} (target >= 0.80)", ours / ceiling);
+
+        // Latency, ours: watch runs; a second store connection sees rows as they land.
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let reader = Store::open(&state).unwrap_or_else(|e| panic!("{e}"));
+        let mut appender = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        let rounds = 200;
+        let measure = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let mut samples = Vec::with_capacity(rounds);
+            for i in 0..rounds {
+                let before = reader.message_count("processed").unwrap_or_default();
+                appender.append("INBOX", None, None, message(n + i)).await.unwrap_or_else(|e| panic!("{e}"));
+                let sent = Instant::now();
+                while reader.message_count("processed").unwrap_or_default() == before {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                samples.push(sent.elapsed());
+            }
+            shutdown.cancel();
+            samples
+        };
+        let (_, mut ours) = tokio::join!(imap::watch(&cfg, &mut store, &ingester, shutdown.clone()), measure);
+        ours.sort();
+
+        // Latency, bare IDLE client on the same server.
+        let mut bare_samples = Vec::with_capacity(20);
+        let mut idler = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        idler.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..20 {
+            let wait = imap::idle(idler, &cfg, Duration::from_secs(10));
+            let poke = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                appender.append("INBOX", None, None, message(n + rounds + i)).await.unwrap_or_else(|e| panic!("{e}"));
+                Instant::now()
+            };
+            let (woke, sent) = tokio::join!(wait, poke);
+            bare_samples.push(sent.elapsed());
+            idler = woke.unwrap_or_else(|e| panic!("{e}")).0;
+        }
+        bare_samples.sort();
+        let (p50, p99, b50) = (percentile(&ours, 0.5), percentile(&ours, 0.99), percentile(&bare_samples, 0.5));
+        println!("APPEND to stored over {rounds}: p50 {p50:?}, p99 {p99:?}; bare IDLE wake-up p50 {b50:?}; overhead p50 {:?} (target <= 20 ms)", p50.saturating_sub(b50));
+    });
+}
