@@ -393,3 +393,62 @@ async fn reconnects_back_off_while_the_server_is_down() {
     // 100, 200, 400, 400, ... ms (+-20%) in 3 s: about 9 attempts, never a tight loop.
     assert!((5..=14).contains(&stats.disconnects), "{stats:?}");
 }
+
+#[tokio::test]
+async fn processed_and_quarantined_mail_can_be_flagged_and_moved() {
+    let d = Dovecot::start("move");
+    let dir = temp_dir("imap-move");
+    let mut cfg = config(&d, &dir, TlsMode::Plain, "secret");
+    cfg.processed_flag = Some("$Slaclaim".into());
+    cfg.processed_folder = Some("Processed".into());
+    cfg.quarantine_folder = Some("Quarantine".into());
+    let x = extractor();
+    let small = ingester(&x, 4096);
+    let mut store = store(&dir);
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    for folder in ["Processed", "Quarantine"] {
+        s.create(folder).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    s.append("INBOX", None, None, corpus("msg_0020.eml"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.append("INBOX", None, None, big_message(1, "over-4k"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &small)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.fetched, 2);
+    let count = |m: async_imap::types::Mailbox| m.exists;
+    assert_eq!(
+        count(s.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"))),
+        0
+    );
+    assert_eq!(
+        count(
+            s.select("Quarantine")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            s.select("Processed")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        ),
+        1
+    );
+    let flags: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        s.fetch("1", "FLAGS")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_default();
+    assert!(flags.iter().any(|f| {
+        f.flags()
+            .any(|fl| matches!(fl, async_imap::types::Flag::Custom(ref c) if c == "$Slaclaim"))
+    }));
+}

@@ -83,6 +83,12 @@ pub struct ImapConfig {
     /// Longest reconnect delay in milliseconds.
     #[serde(default = "default_backoff_max")]
     pub reconnect_max_ms: u64,
+    /// After a message is stored, set this keyword on it (e.g. "$Slaclaim"). Default: none.
+    pub processed_flag: Option<String>,
+    /// After a message is stored, move it to this folder. Default: leave it where it is.
+    pub processed_folder: Option<String>,
+    /// Move quarantined messages to this folder. Default: leave them where they are.
+    pub quarantine_folder: Option<String>,
 }
 
 impl fmt::Debug for ImapConfig {
@@ -444,6 +450,8 @@ pub async fn sync_folder(
         // The batch's messages and the folder's new high-water UID commit together: after
         // a crash, either all of the batch is stored and known as read, or none of it.
         let count = messages.len();
+        let mut quarantined: Vec<u32> = Vec::new();
+        let mut stored: Vec<u32> = Vec::new();
         last = store.transaction(|s| -> Result<u32, IngestError> {
             let mut high = last;
             for (uid, raw) in &messages {
@@ -457,8 +465,12 @@ pub async fn sync_folder(
                     );
                     tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
                     ingester.quarantine_in(s, raw, origin, &reason, Utc::now())?;
+                    quarantined.push(*uid);
                 } else {
-                    ingester.ingest_in(s, raw, origin, Utc::now())?;
+                    match ingester.ingest_in(s, raw, origin, Utc::now())? {
+                        crate::ingest::Outcome::Quarantined { .. } => quarantined.push(*uid),
+                        _ => stored.push(*uid),
+                    }
                 }
                 high = high.max(*uid);
             }
@@ -466,6 +478,11 @@ pub async fn sync_folder(
             Ok(high)
         })?;
         report.fetched += count;
+        // Only after the commit: the mailbox is told what the store already knows. A
+        // failure here leaves the message in place, already recorded as read.
+        after_processing(session, cfg, &stored, &quarantined)
+            .await
+            .map_err(proto)?;
     }
     if sizes.is_empty() {
         store
@@ -475,6 +492,31 @@ pub async fn sync_folder(
     // Unsolicited responses queue up in a bounded channel that drops when full: drain it.
     while session.unsolicited_responses.try_recv().is_ok() {}
     Ok(report)
+}
+
+/// Flags or moves messages as configured once they are stored.
+async fn after_processing(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    stored: &[u32],
+    quarantined: &[u32],
+) -> Result<(), async_imap::error::Error> {
+    if !stored.is_empty() {
+        if let Some(flag) = &cfg.processed_flag {
+            let _: Vec<_> = session
+                .uid_store(uid_set(stored), format!("+FLAGS.SILENT ({flag})"))
+                .await?
+                .try_collect()
+                .await?;
+        }
+        if let Some(folder) = &cfg.processed_folder {
+            session.uid_mv(uid_set(stored), folder).await?;
+        }
+    }
+    if let (false, Some(folder)) = (quarantined.is_empty(), &cfg.quarantine_folder) {
+        session.uid_mv(uid_set(quarantined), folder).await?;
+    }
+    Ok(())
 }
 
 /// Mail held in memory per UID FETCH, at most (one larger message goes alone).
