@@ -221,9 +221,10 @@ impl Config {
         config.extract.validate()?;
         config.deadline.policy()?;
         for m in &config.imap {
-            if m.password_file.is_none() && m.password_env.is_none() {
+            if m.password_file.is_none() && m.password_env.is_none() && m.password_command.is_none()
+            {
                 return Err(ConfigError::Invalid(format!(
-                    "imap {:?}: set password-file or password-env (passwords are never written in the config)",
+                    "imap {:?}: set password-file, password-env or password-command (passwords are never written in the config)",
                     m.name
                 )));
             }

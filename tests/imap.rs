@@ -372,12 +372,15 @@ async fn a_backlog_of_5000_is_ingested_once() {
 
 #[tokio::test]
 async fn reconnects_back_off_while_the_server_is_down() {
-    let d = Dovecot::start("down");
     let dir = temp_dir("imap-down");
-    let mut cfg = watch_config(&d, &dir, "secret");
-    drop(d);
-    // Nothing listens there any more: every attempt is refused at once.
-    cfg.host = "127.0.0.1".into();
+    std::fs::write(dir.join("password"), "secret\n").unwrap_or_else(|e| panic!("{e}"));
+    // Port 1 (tcpmux) has no listener here, and no test server can ever take it: every
+    // attempt is refused at once. (A freed ephemeral port may be reused by a parallel test.)
+    let toml = format!(
+        "name = \"down\"\nhost = \"127.0.0.1\"\nport = 1\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\n",
+        dir.join("password").display()
+    );
+    let cfg: ImapConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(&dir);
@@ -451,4 +454,24 @@ async fn processed_and_quarantined_mail_can_be_flagged_and_moved() {
         f.flags()
             .any(|fl| matches!(fl, async_imap::types::Flag::Custom(ref c) if c == "$Slaclaim"))
     }));
+}
+
+#[tokio::test]
+async fn the_password_can_come_from_a_command() {
+    let d = Dovecot::start("command");
+    let dir = temp_dir("imap-command");
+    let mut cfg = config(&d, &dir, TlsMode::Plain, "secret");
+    let file = cfg.password_file.take().unwrap_or_default();
+    cfg.password_command = Some(vec!["cat".into(), file.display().to_string()]);
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.logout().await;
+    cfg.password_command = Some(vec!["false".into()]);
+    let err = imap::connect(&cfg)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a failing command logged in"));
+    assert!(
+        err.is_auth() && err.to_string().contains("password-command false exited"),
+        "{err}"
+    );
 }

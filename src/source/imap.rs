@@ -58,6 +58,9 @@ pub struct ImapConfig {
     pub password_file: Option<PathBuf>,
     /// Environment variable holding the password.
     pub password_env: Option<String>,
+    /// A command (program and arguments, no shell) that prints the password, e.g.
+    /// `["pass", "show", "mail/support"]`.
+    pub password_command: Option<Vec<String>>,
     /// Folders to read.
     #[serde(default = "default_folders")]
     pub folders: Vec<String>,
@@ -256,7 +259,29 @@ impl ImapConfig {
             return std::env::var(var)
                 .map_err(|_| err(format!("environment variable {var} is not set")));
         }
-        Err(err("neither password-file nor password-env is set".into()))
+        if let Some(argv) = &self.password_command {
+            let (program, args) = argv
+                .split_first()
+                .ok_or_else(|| err("password-command is empty".into()))?;
+            let out = std::process::Command::new(program)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| err(format!("password-command {program}: {e}")))?;
+            if !out.status.success() {
+                // Only the status: a failing helper's output is not ours to print.
+                return Err(err(format!(
+                    "password-command {program} exited with {}",
+                    out.status
+                )));
+            }
+            let text = String::from_utf8(out.stdout)
+                .map_err(|_| err(format!("password-command {program} printed non-UTF-8")))?;
+            return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+        }
+        Err(err(
+            "none of password-file, password-env, password-command is set".into(),
+        ))
     }
 
     fn tls_connector(&self) -> Result<TlsConnector, String> {
