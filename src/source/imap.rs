@@ -326,6 +326,9 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
     .await
     .map_err(|_| connect_err("timed out".into()))?
     .map_err(|e| connect_err(e.to_string()))?;
+    // IMAP is request/response with small writes: Nagle plus delayed ACKs would add up
+    // to 40 ms to every command.
+    let _ = tcp.set_nodelay(true);
     let server_name = rustls_pki_types::ServerName::try_from(cfg.host.clone())
         .map_err(|e| connect_err(e.to_string()))?;
     let handshake = |tcp: TcpStream| async {
@@ -397,9 +400,11 @@ pub struct SyncReport {
     pub fetched: usize,
     /// UIDVALIDITY changed since the last sync: the folder was read again from the start.
     pub resynced: bool,
+    /// The folder's UIDVALIDITY.
+    pub uidvalidity: u32,
 }
 
-/// Fetches and ingests every message above the folder's last processed UID.
+/// Selects `folder`, then fetches and ingests every message above its last processed UID.
 pub async fn sync_folder(
     session: &mut Session,
     cfg: &ImapConfig,
@@ -407,13 +412,42 @@ pub async fn sync_folder(
     store: &mut Store,
     ingester: &Ingester<'_>,
 ) -> Result<SyncReport, ImapError> {
+    let mailbox = session
+        .select(folder)
+        .await
+        .map_err(|source| ImapError::Protocol {
+            mailbox: cfg.name.clone(),
+            source,
+        })?;
+    sync_selected(
+        session,
+        cfg,
+        folder,
+        mailbox.uid_validity.unwrap_or(0),
+        store,
+        ingester,
+    )
+    .await
+}
+
+/// Like [`sync_folder`] for the folder already selected with UIDVALIDITY `validity`
+/// (after IDLE): one round trip less per wake-up.
+pub async fn sync_selected(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    folder: &str,
+    validity: u32,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+) -> Result<SyncReport, ImapError> {
     let proto = |source| ImapError::Protocol {
         mailbox: cfg.name.clone(),
         source,
     };
-    let mailbox = session.select(folder).await.map_err(proto)?;
-    let validity = mailbox.uid_validity.unwrap_or(0);
-    let mut report = SyncReport::default();
+    let mut report = SyncReport {
+        uidvalidity: validity,
+        ..SyncReport::default()
+    };
     let mut last = match store
         .mailbox_state(&cfg.name, folder)
         .map_err(IngestError::from)?
@@ -674,19 +708,24 @@ async fn watch_once(
         .first()
         .cloned()
         .unwrap_or_else(|| "INBOX".into());
+    // The IDLE folder stays selected, with this UIDVALIDITY, from one wake-up to the next:
+    // it is synced last and without a new SELECT.
+    let mut selected: Option<u32> = None;
     loop {
-        // The IDLE folder is synced last, so it is the selected one: no extra SELECT
-        // between a wake-up and the next IDLE.
-        for folder in cfg
-            .folders
-            .iter()
-            .filter(|f| **f != first)
-            .chain(std::iter::once(&first))
-        {
+        for folder in cfg.folders.iter().filter(|f| **f != first) {
             stats.fetched += sync_folder(&mut session, cfg, folder, store, ingester)
                 .await?
                 .fetched;
+            selected = None;
         }
+        let report = match selected {
+            Some(validity) => {
+                sync_selected(&mut session, cfg, &first, validity, store, ingester).await?
+            }
+            None => sync_folder(&mut session, cfg, &first, store, ingester).await?,
+        };
+        stats.fetched += report.fetched;
+        selected = Some(report.uidvalidity);
         if can_idle {
             let mut handle = session.idle();
             handle.init().await.map_err(proto)?;
