@@ -9,7 +9,7 @@ static CREDIT: LazyLock<Regex> = re!(
     r"(?i)\b(service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
 );
 static WITHDRAW: LazyLock<Regex> = re!(
-    r"(?i)\b(withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
+    r"(?i)\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier\w*\s+)?geen\s+\w*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:SLA-)?(?:gutschrift|beantragen)|withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
 );
 static STATUS: LazyLock<Regex> = re!(
     r"(?i)\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten)\b",
@@ -179,6 +179,10 @@ mod tests {
         assert!(!req("Has our SLA credit claim been approved yet?"));
         assert!(!req("We'd like to withdraw our service credit request."));
         assert!(!req("Just checking in - has Microsoft responded yet?"));
+        assert!(!req(
+            "We had the outage but we do not want to claim a credit for it."
+        ));
+        assert!(!req("Wir möchten keine Gutschrift beantragen."));
     }
 
     #[test]

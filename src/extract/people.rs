@@ -59,7 +59,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                     .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
             })
             // "11 March 2026 our users": a year after a month is not a head count.
-            .filter(|(at, _)| !follows_month(&s.value()[..*at]))
+            .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 COUNT_IN_PLACE
@@ -133,6 +133,11 @@ static PLACE_BEFORE_SITE: LazyLock<Regex> = LazyLock::new(|| {
 static PLACE_IN_PARENS: LazyLock<Regex> = LazyLock::new(|| {
     crate::regex(&format!(
         r"\(\s*({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*{NAME})*)\s*\)"
+    ))
+});
+static PLACE_AFTER_SITE: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(
+        r"\b(?i:kantoor|vestiging|locatie|standort|filiale|niederlassung|site|office|branch)\s+({NAME})"
     ))
 });
 static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
@@ -287,7 +292,12 @@ pub fn locations(
         if labelled {
             lists.push(s.value().to_string());
         }
-        for re in [&*PLACE_AFTER_PREP, &*PLACE_BEFORE_SITE, &*PLACE_IN_PARENS] {
+        for re in [
+            &*PLACE_AFTER_PREP,
+            &*PLACE_BEFORE_SITE,
+            &*PLACE_IN_PARENS,
+            &*PLACE_AFTER_SITE,
+        ] {
             for c in re.captures_iter(s.value()) {
                 if let Some(g) = c.get(1) {
                     lists.push(g.as_str().to_string());
@@ -429,6 +439,16 @@ mod more_tests {
         let users = affected_users(&st);
         let locs = locations(&st, users.as_ref().map(|u| u.2), &[]);
         (users.map(|u| u.0), locs.into_iter().map(|l| l.0).collect())
+    }
+
+    #[test]
+    fn counts_per_site_in_parentheses_are_summed() {
+        assert_eq!(
+            run(
+                "12 gebruikers (kantoor Zwolle) en 8 gebruikers (kantoor Kampen) konden niet inloggen."
+            ),
+            (Some(20), vec!["Zwolle".to_string(), "Kampen".into()])
+        );
     }
 
     #[test]

@@ -175,7 +175,7 @@ pub fn sentences(para: &str) -> Vec<String> {
             continue;
         }
         let next = para[i + 2..].chars().next();
-        if !next.is_some_and(|n| n.is_uppercase() || n == '"' || n == '(') {
+        if !next.is_some_and(|n| n.is_uppercase() || n.is_ascii_digit() || n == '"' || n == '(') {
             continue;
         }
         if c == b'.' {
@@ -251,6 +251,19 @@ mod tests {
         let st = statements("Tenant ID\t6b0d549b\t\nStart\t08:10 GMT\t\n");
         assert_eq!(st[0].label.as_deref(), Some("tenant id"));
         assert_eq!(st[1].value(), "08:10 GMT");
+    }
+
+    #[test]
+    fn sentences_end_before_a_number() {
+        let s = sentences("Het was op 9 maart. 12 gebruikers waren getroffen. Ca. 80 Mitarbeiter.");
+        assert_eq!(
+            s,
+            vec![
+                "Het was op 9 maart.",
+                "12 gebruikers waren getroffen.",
+                "Ca. 80 Mitarbeiter."
+            ]
+        );
     }
 
     #[test]
