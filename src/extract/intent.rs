@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use super::text::Statement;
 
 static CREDIT: LazyLock<Regex> = re!(
-    r"(?i)\b(service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
+    r"(?i)\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
 );
 static WITHDRAW: LazyLock<Regex> = re!(
     r"(?i)\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier\w*\s+)?geen\s+\w*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:SLA-)?(?:gutschrift|beantragen)|withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
@@ -89,7 +89,7 @@ pub fn purchased_via_csp(
     statements: &[Statement],
     partner_names: &[String],
 ) -> (Option<bool>, Option<String>) {
-    for s in statements {
+    for (i, s) in statements.iter().enumerate() {
         let about_purchase = PURCHASE.is_match(&s.text)
             && (s.text.to_lowercase().contains("csp")
                 || YES_CSP.is_match(&s.text)
@@ -105,6 +105,23 @@ pub fn purchased_via_csp(
                     "yes" | "ja" | "yep" | "correct" | "klopt" | "true"
                 );
                 return (Some(yes), Some(s.text.clone()));
+            }
+        }
+        // "Bought through CSP? No, through our EA.": the answer is the next statement.
+        if s.text.trim_end().ends_with('?') {
+            if let Some(a) = statements
+                .get(i + 1)
+                .and_then(|n| ANSWER.captures(&n.text))
+                .and_then(|c| c.get(1))
+            {
+                let yes = matches!(
+                    a.as_str().to_lowercase().as_str(),
+                    "yes" | "ja" | "yep" | "correct" | "klopt" | "true"
+                );
+                return (
+                    Some(yes),
+                    Some(format!("{} {}", s.text, statements[i + 1].text)),
+                );
             }
         }
         if UNSURE.is_match(&s.text) {
@@ -160,6 +177,8 @@ mod tests {
         );
         assert_eq!(csp("We love Teams."), None);
         assert_eq!(csp("We are on CSP with you."), Some(true));
+        assert_eq!(csp("Bought through CSP? No, through our EA."), Some(false));
+        assert_eq!(csp("Via CSP gekocht? Ja."), Some(true));
         assert_eq!(
             csp("Die Lizenzen wurden nicht über Sie gekauft, sondern direkt bei Microsoft."),
             Some(false)
