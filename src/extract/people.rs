@@ -140,6 +140,11 @@ static PLACE_AFTER_SITE: LazyLock<Regex> = LazyLock::new(|| {
         r"\b(?i:kantoor|vestiging|locatie|standort|filiale|niederlassung|site|office|branch)\s+({NAME})"
     ))
 });
+static PLACE_BEFORE_COUNT: LazyLock<Regex> = LazyLock::new(|| {
+    crate::regex(&format!(
+        r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|ongeveer\s*)?\d[\d.,]*\s+(?i:{USER_NOUNS})\b"
+    ))
+});
 static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
 static LOCATION_LABEL: LazyLock<Regex> = re!(
     r"(?i)^(?:affected\s+|getroffen\s+|betroffene\s+)?(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|kantoren|where|waar|wo)(?:\s+affected|\s+getroffen|\s+betroffen)?$"
@@ -297,6 +302,7 @@ pub fn locations(
             &*PLACE_BEFORE_SITE,
             &*PLACE_IN_PARENS,
             &*PLACE_AFTER_SITE,
+            &*PLACE_BEFORE_COUNT,
         ] {
             for c in re.captures_iter(s.value()) {
                 if let Some(g) = c.get(1) {
@@ -448,6 +454,14 @@ mod more_tests {
                 "12 gebruikers (kantoor Zwolle) en 8 gebruikers (kantoor Kampen) konden niet inloggen."
             ),
             (Some(20), vec!["Zwolle".to_string(), "Kampen".into()])
+        );
+    }
+
+    #[test]
+    fn places_before_their_counts() {
+        assert_eq!(
+            run("Email was down for our 2 locations: Seattle (45 users) and Portland (30 users)."),
+            (Some(75), vec!["Seattle".to_string(), "Portland".into()])
         );
     }
 
