@@ -168,14 +168,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             reason,
         } => {
             let mut store = Store::open(&state_dir)?;
-            let policy = config.deadline.policy()?;
             crate::report::mark(
                 &mut store,
                 &ticket,
                 &status,
                 case.as_deref(),
                 reason.as_deref(),
-                policy,
             )?;
             Ok(0)
         }

@@ -287,8 +287,7 @@ impl Ingester<'_> {
         e: &Extraction,
         now: DateTime<Utc>,
     ) -> Result<Option<(i64, &'static str)>, IngestError> {
-        let thread: Vec<String> = e.thread_ids.clone();
-        if let Some(t) = s.ticket_by_thread(&thread)? {
+        if let Some(t) = s.ticket_by_thread(&e.thread_ids)? {
             return Ok(Some((t, "thread headers")));
         }
         for r in e

@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::claim::{self, Status};
-use crate::deadline::Policy;
 use crate::store::{ClaimRow, Store};
 
 fn evidence_values(store: &Store, claim: i64) -> Result<Vec<(String, Value)>> {
@@ -197,7 +196,6 @@ pub fn mark(
     status: &str,
     case: Option<&str>,
     reason: Option<&str>,
-    _policy: Policy,
 ) -> Result<()> {
     let to = match status {
         "submitted" => Status::Submitted,

@@ -1,11 +1,7 @@
 //! The IMAP source against a real Dovecot.
 
 use crate::dovecot::Dovecot;
-use crate::util::{shared, temp_dir};
-use slaclaim::config::ExtractConfig;
-use slaclaim::deadline::Policy;
-use slaclaim::extract::Extractor;
-use slaclaim::ingest::Ingester;
+use crate::util::{extractor, ingester, shared, store, temp_dir};
 use slaclaim::source::imap::{self, ImapConfig, TlsMode};
 use slaclaim::store::Store;
 use std::time::{Duration, Instant};
@@ -34,22 +30,6 @@ fn config(d: &Dovecot, dir: &std::path::Path, tls: TlsMode, password: &str) -> I
         secret.display()
     );
     toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn extractor() -> Extractor {
-    Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn ingester(x: &Extractor, max_bytes: usize) -> Ingester<'_> {
-    Ingester {
-        extractor: x,
-        policy: Policy::default(),
-        max_bytes,
-    }
-}
-
-fn store(dir: &std::path::Path) -> Store {
-    Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn corpus(name: &str) -> Vec<u8> {

@@ -1,16 +1,11 @@
 //! The ledger: idempotent ingest, ticket linking, claims, checklist, deadline, status.
 
-use crate::util::{shared, slaclaim, temp_dir};
+use crate::util::{extractor, shared, slaclaim, temp_dir};
 use chrono::{DateTime, TimeZone, Utc};
-use slaclaim::config::ExtractConfig;
 use slaclaim::deadline::Policy;
 use slaclaim::extract::Extractor;
 use slaclaim::ingest::{Ingester, Origin, Outcome};
 use slaclaim::store::Store;
-
-fn extractor() -> Extractor {
-    Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)

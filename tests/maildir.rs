@@ -1,13 +1,9 @@
 //! The Maildir source: ingest new/, move to cur/ with the Seen flag, exactly once.
 
-use crate::util::{shared, temp_dir};
+use crate::util::{extractor, ingester, shared, store, temp_dir};
 use chrono::Utc;
-use slaclaim::config::ExtractConfig;
-use slaclaim::deadline::Policy;
-use slaclaim::extract::Extractor;
-use slaclaim::ingest::{Ingester, Origin, Outcome};
+use slaclaim::ingest::{Origin, Outcome};
 use slaclaim::source::maildir::Maildir;
-use slaclaim::store::Store;
 
 fn names(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -41,13 +37,9 @@ fn scan_ingests_new_and_moves_to_cur_exactly_once() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&root.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&root);
 
     // A crash after storing but before the move: the file is still in new/.
     let crashed = md.root().join("new/170000000.M0P1.host");
@@ -112,13 +104,9 @@ fn scan_ingests_new_and_moves_to_cur_exactly_once() {
 async fn watch_picks_up_deliveries_by_inotify() {
     let root = temp_dir("maildir-watch");
     let md = Maildir::open(&root.join("inbox")).unwrap_or_else(|e| panic!("{e}"));
-    let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let ingester = Ingester {
-        extractor: &x,
-        policy: Policy::default(),
-        max_bytes: 1 << 20,
-    };
-    let mut store = Store::open(&root.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&root);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let new = md.root().join("new");
     let tmp = md.root().join("tmp");

@@ -55,3 +55,26 @@ pub fn temp_dir(name: &str) -> PathBuf {
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
+
+/// The extractor with the default configuration.
+pub fn extractor() -> slaclaim::extract::Extractor {
+    slaclaim::extract::Extractor::new(&slaclaim::config::ExtractConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An ingester with the default deadline policy and a size limit.
+pub fn ingester(
+    x: &slaclaim::extract::Extractor,
+    max_bytes: usize,
+) -> slaclaim::ingest::Ingester<'_> {
+    slaclaim::ingest::Ingester {
+        extractor: x,
+        policy: slaclaim::deadline::Policy::default(),
+        max_bytes,
+    }
+}
+
+/// The store under `dir/state`.
+pub fn store(dir: &Path) -> slaclaim::store::Store {
+    slaclaim::store::Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"))
+}

@@ -84,6 +84,14 @@ static YES_CSP: LazyLock<Regex> = re!(
 static ANSWER: LazyLock<Regex> =
     re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
 
+/// Whether an ANSWER word means yes.
+fn is_yes(answer: &str) -> bool {
+    matches!(
+        answer.to_lowercase().as_str(),
+        "yes" | "ja" | "yep" | "correct" | "klopt" | "true"
+    )
+}
+
 /// The CSP answer: Some(true/false) when stated, None when unknown or unsure.
 pub fn purchased_via_csp(
     statements: &[Statement],
@@ -100,10 +108,7 @@ pub fn purchased_via_csp(
         }
         if s.label.as_deref().is_some_and(|l| PURCHASE.is_match(l)) {
             if let Some(a) = ANSWER.captures(s.value()).and_then(|c| c.get(1)) {
-                let yes = matches!(
-                    a.as_str().to_lowercase().as_str(),
-                    "yes" | "ja" | "yep" | "correct" | "klopt" | "true"
-                );
+                let yes = is_yes(a.as_str());
                 return (Some(yes), Some(s.text.clone()));
             }
         }
@@ -114,10 +119,7 @@ pub fn purchased_via_csp(
                 .and_then(|n| ANSWER.captures(&n.text))
                 .and_then(|c| c.get(1))
             {
-                let yes = matches!(
-                    a.as_str().to_lowercase().as_str(),
-                    "yes" | "ja" | "yep" | "correct" | "klopt" | "true"
-                );
+                let yes = is_yes(a.as_str());
                 return (
                     Some(yes),
                     Some(format!("{} {}", s.text, statements[i + 1].text)),

@@ -205,10 +205,8 @@ impl Extractor {
                 vec![],
             ),
         }
-        let language = lang::detect(
-            &format!("{}\n{}", email.subject, new_text),
-            email.header("content-language"),
-        );
+        let language = lang::detect(&subject_and_text, email.header("content-language"));
+        let sender_domain = email.sender_domain();
         let mut ext = Extraction {
             kind,
             incident_ids: Vec::new(),
@@ -225,10 +223,10 @@ impl Extractor {
             thread_ids: email.thread_ids.clone(),
             from: email.from_addr.clone(),
             from_name: email.from_name.clone(),
-            sender_domain: email.sender_domain(),
-            personal_mailbox: email
-                .sender_domain()
-                .is_some_and(|d| self.personal_domains.contains(&d)),
+            personal_mailbox: sender_domain
+                .as_ref()
+                .is_some_and(|d| self.personal_domains.contains(d)),
+            sender_domain,
             date: email.date,
             subject: email.subject.clone(),
             incidents: Vec::new(),

@@ -28,6 +28,12 @@ static USER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// The count in capture group 1 and where it starts.
+fn count_at(c: &regex::Captures<'_>) -> Option<(usize, u64)> {
+    let g = c.get(1)?;
+    parse_count(g.as_str()).map(|n| (g.start(), n))
+}
+
 fn follows_month(before: &str) -> bool {
     let word = before
         .trim_end()
@@ -54,20 +60,14 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
         let counts: Vec<(usize, u64)> = COUNT_NOUN
             .captures_iter(s.value())
-            .filter_map(|c| {
-                c.get(1)
-                    .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
-            })
+            .filter_map(|c| count_at(&c))
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 COUNT_IN_PLACE
                     .captures_iter(s.value())
-                    .filter_map(|c| {
-                        c.get(1)
-                            .and_then(|g| parse_count(g.as_str()).map(|n| (g.start(), n)))
-                    })
+                    .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
             .collect();
