@@ -62,9 +62,17 @@ fn main() {
         std::process::exit(1);
     };
     let budget = Duration::from_secs(3);
-    // SLACLAIM_BENCH_ONLY=extract runs only extraction, for profiling.
-    if std::env::var("SLACLAIM_BENCH_ONLY").is_ok_and(|v| v == "extract") {
-        let messages = &sets[0].1;
+    // SLACLAIM_BENCH_ONLY=extract runs only extraction of the corpus, for profiling;
+    // SLACLAIM_BENCH_ONLY=extract:mime-torture picks another set by the end of its name.
+    if let Some(only) = std::env::var("SLACLAIM_BENCH_ONLY")
+        .ok()
+        .and_then(|v| v.strip_prefix("extract").map(str::to_string))
+    {
+        let wanted = only.trim_start_matches(':');
+        let Some((_, messages)) = sets.iter().find(|(name, _)| name.ends_with(wanted)) else {
+            eprintln!("no message set ends with {wanted:?}");
+            std::process::exit(1);
+        };
         let t = measure(messages, budget, |m| {
             black_box(extractor.extract(black_box(m)));
         });

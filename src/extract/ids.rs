@@ -12,6 +12,16 @@ static NOT_TENANT: LazyLock<Regex> = re!(
 static TENANT_LABEL: LazyLock<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
+/// The GUID pattern, for a gate that scans for several patterns at once.
+pub(crate) fn tenant_pattern() -> &'static str {
+    GUID.as_str()
+}
+
+/// The ticket pattern, for a gate that scans for several patterns at once.
+pub(crate) fn ticket_pattern() -> &'static str {
+    TICKET.as_str()
+}
+
 /// Tenant GUIDs, lower-cased, skipping GUIDs labelled as something else.
 pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -53,19 +63,42 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
     out
 }
 
-static TAG: LazyLock<Regex> = re!(r"\[#?\s*([A-Za-z]{2,6}-\d(?:[\d-]{0,18}\d)?|\d{4,10})\s*\]");
-static PREFIXED: LazyLock<Regex> = re!(
-    r"(?i)\b((?:SLA|PSR|INC|REQ|RITM|CHG|TKT|CASE|SR|CS|TICKET)-\d{1,10}(?:-\d{2,8})?|[A-Z]{2,5}-\d{4}-\d{3,6}|(?:INC|REQ|RITM|CS)\d{6,12})\b",
-);
-static LABELLED: LazyLock<Regex> = re!(
-    r"(?i)\b(?:ticket|tickets|case|ref|reference|referentie|referenz|melding|meldingsnummer|ticketnummer|ticketnr|vorgang|vorgangsnummer|supportanfrage|support request|service request|servicerequest|aanvraag|anfrage|storingsnummer)\b(?:\s+(?:no|nr|number|nummer|id|is|was|ist|lautet|hat die nummer|with you|bij jullie|bei ihnen|bei uns))*\.?\s*[:#]?\s*#?\s*([A-Z]{0,5}-?\d[\d-]{2,22}\d)\b",
-);
-static MS_CASE: LazyLock<Regex> = re!(r"\b(\d{2})(\d{2})(\d{2})\d{10}\b");
+/// Every ticket form in one pattern, so the text is scanned once, left to right:
+/// our subject tags, prefixed partner tickets, labelled numbers, Microsoft case numbers.
+static TICKET: LazyLock<Regex> = re!(concat!(
+    r"\[#?\s*(?<tag>[A-Za-z]{2,6}-\d(?:[\d-]{0,18}\d)?|\d{4,10})\s*\]",
+    r"|(?i:\b(?<prefixed>(?:SLA|PSR|INC|REQ|RITM|CHG|TKT|CASE|SR|CS|TICKET)-\d{1,10}(?:-\d{2,8})?|[A-Z]{2,5}-\d{4}-\d{3,6}|(?:INC|REQ|RITM|CS)\d{6,12})\b)",
+    r"|(?i:\b(?:ticket|tickets|case|ref|reference|referentie|referenz|melding|meldingsnummer|ticketnummer|ticketnr|vorgang|vorgangsnummer|supportanfrage|support request|service request|servicerequest|aanvraag|anfrage|storingsnummer)\b(?:\s+(?:no|nr|number|nummer|id|is|was|ist|lautet|hat die nummer|with you|bij jullie|bei ihnen|bei uns))*\.?\s*[:#]?\s*#?\s*(?<labelled>[A-Z]{0,5}-?\d[\d-]{2,22}\d)\b)",
+    r"|\b(?<case>(?<yy>\d{2})(?<mm>\d{2})(?<dd>\d{2})\d{10})\b",
+));
 
 /// Ticket references as written: our own tags, partner tickets and Microsoft case numbers.
 pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    let push = |value: &str, at: usize, out: &mut Vec<(String, String)>| {
+    for c in TICKET.captures_iter(text) {
+        let (value, at) = if let Some(g) = c.name("tag").or_else(|| c.name("prefixed")) {
+            (g.as_str(), g.start())
+        } else if let Some(g) = c.name("labelled") {
+            // A phone number or a date is not a ticket, however it is labelled.
+            let v = g.as_str();
+            if v.matches('-').count() >= 2 && !v.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            (v, g.start())
+        } else if let Some(g) = c.name("case") {
+            let field = |name| {
+                c.name(name)
+                    .and_then(|g| g.as_str().parse::<u32>().ok())
+                    .unwrap_or(0)
+            };
+            let (yy, mm, dd) = (field("yy"), field("mm"), field("dd"));
+            if !((15..=60).contains(&yy) && (1..=12).contains(&mm) && (1..=31).contains(&dd)) {
+                continue;
+            }
+            (g.as_str(), g.start())
+        } else {
+            continue;
+        };
         let value = value.trim_matches('-');
         let digits = value.chars().filter(char::is_ascii_digit).count();
         // A bare number must be long enough to be a ticket; a prefixed tag ("SLA-7") need not.
@@ -74,60 +107,11 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
             || incident.is_match(value)
             || out.iter().any(|(v, _)| v.eq_ignore_ascii_case(value))
         {
-            return;
+            continue;
         }
         out.push((value.to_string(), line_around(text, at)));
-    };
-    // Cheap byte tests skip the patterns that cannot match at all.
-    let has = |b: u8| text.as_bytes().contains(&b);
-    let tag_text = if has(b'[') { text } else { "" };
-    let case_text = if has_digit_run(text, 16) { text } else { "" };
-    for c in TAG.captures_iter(tag_text) {
-        if let Some(g) = c.get(1) {
-            push(g.as_str(), g.start(), &mut out);
-        }
-    }
-    for c in PREFIXED.captures_iter(text) {
-        if let Some(g) = c.get(1) {
-            push(g.as_str(), g.start(), &mut out);
-        }
-    }
-    for c in LABELLED.captures_iter(text) {
-        if let Some(g) = c.get(1) {
-            // A phone number or a date is not a ticket, however it is labelled.
-            let v = g.as_str();
-            if v.matches('-').count() >= 2 && !v.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                continue;
-            }
-            push(v, g.start(), &mut out);
-        }
-    }
-    for c in MS_CASE.captures_iter(case_text) {
-        let field = |i| {
-            c.get(i)
-                .and_then(|g| g.as_str().parse::<u32>().ok())
-                .unwrap_or(0)
-        };
-        let (yy, mm, dd) = (field(1), field(2), field(3));
-        if (15..=60).contains(&yy) && (1..=12).contains(&mm) && (1..=31).contains(&dd) {
-            if let Some(g) = c.get(0) {
-                push(g.as_str(), g.start(), &mut out);
-            }
-        }
     }
     out
-}
-
-/// Whether `text` has `n` ASCII digits in a row.
-fn has_digit_run(text: &str, n: usize) -> bool {
-    let mut run = 0;
-    for b in text.bytes() {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= n {
-            return true;
-        }
-    }
-    false
 }
 
 /// The line containing byte offset `at`, trimmed, at most 200 characters.
@@ -174,8 +158,8 @@ mod tests {
             refs,
             vec![
                 "SLA-123",
-                "PSR-2026-00417",
                 "48257",
+                "PSR-2026-00417",
                 "2603040010003391",
                 "2603050010004417"
             ]

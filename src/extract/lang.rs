@@ -3,60 +3,120 @@
 //! Three languages with distinct function words do not need a statistical detector;
 //! counting words that occur in only one of them is exact enough and costs nothing.
 
+use std::sync::LazyLock;
+
+/// Words that occur in one language only: English, Dutch, German (lower case).
+const WORDS: [&[&str]; 3] = [
+    &[
+        "the", "and", "to", "of", "we", "our", "was", "for", "you", "please", "with", "could",
+        "would", "not", "have", "this", "that", "from", "were", "users", "thanks", "hi", "hello",
+        "regards", "us", "it", "my", "your", "been", "has", "had",
+    ],
+    &[
+        "de",
+        "het",
+        "een",
+        "en",
+        "van",
+        "wij",
+        "onze",
+        "niet",
+        "voor",
+        "met",
+        "graag",
+        "konden",
+        "zijn",
+        "bij",
+        "jullie",
+        "ons",
+        "geen",
+        "ook",
+        "uur",
+        "hebben",
+        "heb",
+        "dat",
+        "deze",
+        "naar",
+        "goedemiddag",
+        "goedemorgen",
+        "groet",
+        "tot",
+        "om",
+        "ik",
+        "u",
+        "uw",
+    ],
+    &[
+        "der", "das", "und", "wir", "nicht", "unsere", "unser", "mit", "für", "bitte", "sie",
+        "ist", "ein", "eine", "zu", "dem", "den", "bei", "auf", "auch", "wurden", "haben", "uhr",
+        "grüßen", "ihr", "ihnen", "ich", "sehr", "geehrte", "wie", "vom", "zum", "waren",
+        "unseren", "unserem", "wurde", "konnten", "keine", "nur", "aber", "oder", "über", "nach",
+        "heute", "gestern", "ihre", "wegen",
+    ],
+];
+
+/// A word of up to 8 bytes as one integer, so looking it up is a few integer compares.
+fn pack(word: &[u8]) -> Option<u64> {
+    (word.len() <= 8).then(|| word.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+}
+
+/// Every packed function word with its language, sorted for binary search.
+static PACKED: LazyLock<Vec<(u64, u8)>> = LazyLock::new(|| {
+    let mut all: Vec<(u64, u8)> = (0u8..)
+        .zip(WORDS)
+        .flat_map(|(lang, words)| {
+            words
+                .iter()
+                .filter_map(move |w| pack(w.as_bytes()).map(|p| (p, lang)))
+        })
+        .collect();
+    all.sort_unstable();
+    all
+});
+
 /// Which language a lower-case word belongs to only (0 en, 1 nl, 2 de).
 fn language_of(w: &str) -> Option<usize> {
-    Some(match w {
-        "the" | "and" | "to" | "of" | "we" | "our" | "was" | "for" | "you" | "please" | "with"
-        | "could" | "would" | "not" | "have" | "this" | "that" | "from" | "were" | "users"
-        | "thanks" | "hi" | "hello" | "regards" | "us" | "it" | "my" | "your" | "been" | "has"
-        | "had" => 0,
-        "de" | "het" | "een" | "en" | "van" | "wij" | "onze" | "niet" | "voor" | "met"
-        | "graag" | "konden" | "zijn" | "bij" | "jullie" | "ons" | "geen" | "ook" | "uur"
-        | "hebben" | "heb" | "dat" | "deze" | "naar" | "goedemiddag" | "goedemorgen" | "groet"
-        | "tot" | "om" | "ik" | "u" | "uw" => 1,
-        "der" | "das" | "und" | "wir" | "nicht" | "unsere" | "unser" | "mit" | "für" | "bitte"
-        | "sie" | "ist" | "ein" | "eine" | "zu" | "dem" | "den" | "bei" | "auf" | "auch"
-        | "wurden" | "haben" | "uhr" | "grüßen" | "ihr" | "ihnen" | "ich" | "sehr" | "geehrte"
-        | "wie" | "vom" | "zum" | "waren" | "unseren" | "unserem" | "wurde" | "konnten"
-        | "keine" | "nur" | "aber" | "oder" | "über" | "nach" | "heute" | "gestern" | "ihre"
-        | "wegen" => 2,
-        _ => return None,
-    })
+    match pack(w.as_bytes()) {
+        Some(p) => PACKED
+            .binary_search_by_key(&p, |(k, _)| *k)
+            .ok()
+            .and_then(|i| PACKED.get(i))
+            .map(|(_, lang)| usize::from(*lang)),
+        // The few longer words are compared as strings.
+        None => WORDS.iter().position(|words| words.contains(&w)),
+    }
 }
 
 /// "en", "nl" or "de"; `hint` is a Content-Language header, used to break ties.
 pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
     let mut scores = [0usize; 3];
-    let mut word = [0u8; 12];
-    let mut len = 0usize;
-    let mut seen = 0usize;
-    // A few hundred words decide. Bytes of multi-byte letters ("für") stay inside the
-    // word, so only ASCII punctuation and spaces split; ASCII letters are lower-cased.
-    for &b in text.as_bytes().iter().chain(std::iter::once(&b' ')) {
-        if b.is_ascii_alphabetic() || b >= 0x80 {
-            if len < word.len() {
-                word[len] = b.to_ascii_lowercase();
-            }
-            len += 1;
+    // The first 150 words decide. Bytes of multi-byte letters ("für") stay inside the
+    // word, so only ASCII punctuation and spaces split.
+    let words = text
+        .as_bytes()
+        .split(|b| !(b.is_ascii_alphabetic() || *b >= 0x80))
+        .filter(|w| !w.is_empty())
+        .take(150);
+    let mut lower = [0u8; 12];
+    for word in words {
+        // Function words are 2 to 11 bytes long; anything else cannot score.
+        if word.len() < 2 || word.len() > 11 {
             continue;
         }
-        if len > 0 && len <= word.len() {
-            if let Ok(w) = std::str::from_utf8(&word[..len]) {
-                let lang = if w.is_ascii() {
-                    language_of(w)
-                } else {
-                    language_of(&w.to_lowercase())
-                };
-                if let Some(i) = lang {
-                    scores[i] += 1;
-                }
-            }
-            seen += 1;
-            if seen >= 250 {
-                break;
-            }
+        let lower = &mut lower[..word.len()];
+        lower.copy_from_slice(word);
+        lower.make_ascii_lowercase();
+        let Ok(w) = std::str::from_utf8(lower) else {
+            continue;
+        };
+        let lang = if w.is_ascii() {
+            language_of(w)
+        } else {
+            language_of(&w.to_lowercase())
+        };
+        if let Some(i) = lang {
+            scores[i] += 1;
         }
-        len = 0;
     }
     let hinted = match hint.map(|h| h.trim().to_ascii_lowercase()) {
         Some(h) if h.starts_with("nl") => Some(1),

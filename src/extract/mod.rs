@@ -10,7 +10,7 @@ pub mod text;
 pub mod when;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,6 +100,9 @@ pub struct Evidence {
 #[derive(Debug, Clone)]
 pub struct Extractor {
     incident: Regex,
+    /// Incident, GUID, ticket and credit patterns in one set: one scan of the text tells
+    /// which of the four per-pattern scans can find anything (most mail has none).
+    gate: RegexSet,
     services: BTreeMap<String, String>,
     partner_names: Vec<String>,
     personal_domains: Vec<String>,
@@ -110,13 +113,21 @@ impl Extractor {
     pub fn new(config: &ExtractConfig) -> Result<Extractor, ConfigError> {
         let services = config.prefixes();
         let alternatives: Vec<String> = services.keys().map(|p| regex::escape(p)).collect();
-        let incident = Regex::new(&crate::ascii_boundaries(&format!(
+        let incident = Regex::new(&crate::ascii_pattern(&format!(
             r"\b(?:{})\d{{5,8}}\b",
             alternatives.join("|")
         )))
         .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
+        let gate = RegexSet::new([
+            incident.as_str(),
+            ids::tenant_pattern(),
+            ids::ticket_pattern(),
+            intent::credit_pattern(),
+        ])
+        .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
         Ok(Extractor {
             incident,
+            gate,
             services,
             partner_names: config.partner_names.clone(),
             personal_domains: config
@@ -164,14 +175,27 @@ impl Extractor {
         } else {
             subject_and_text.as_str()
         };
-        let incidents = ids::incident_ids(incident_text, &self.incident);
-        let tenants = ids::tenant_ids(&new_text);
-        let tickets = ids::ticket_refs(&subject_and_text, &self.incident);
+        let gate = self.gate.matches(&subject_and_text);
+        let incidents = if gate.matched(0) {
+            ids::incident_ids(incident_text, &self.incident)
+        } else {
+            Vec::new()
+        };
+        let tenants = if gate.matched(1) {
+            ids::tenant_ids(&new_text)
+        } else {
+            Vec::new()
+        };
+        let tickets = if gate.matched(2) {
+            ids::ticket_refs(&subject_and_text, &self.incident)
+        } else {
+            Vec::new()
+        };
         // Statements are only cut when something will read them: most mail is decided by
         // its headers, or mentions no credit and is no claim.
         let decided = verdict.as_ref().is_some_and(|v| !v.weak);
         let mut statements = None;
-        let credit = if !decided && intent::mentions_credit(&subject_and_text) {
+        let credit = if !decided && gate.matched(3) {
             let st = statements.get_or_insert_with(|| text::statements(&new_text));
             intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
         } else {

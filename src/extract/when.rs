@@ -127,7 +127,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         r"(?i)\b(?:the\s+)?(?:next|following)\s+(?:morning|day)\b|\bthe morning after\b|\bvolgende (?:ochtend|dag|morgen)\b|\bde (?:ochtend|dag) (?:erna|daarna)\b|\bnächsten (?:morgen|tag)\b|\bfolgenden (?:morgen|tag)\b".to_string(),
     ]
     .into_iter()
-    .map(|p| crate::ascii_boundaries(&p))
+    .map(|p| crate::ascii_pattern(&p))
     .collect();
     Patterns {
         // Built-in patterns, compiled by every unit test: failure is a programming error.
