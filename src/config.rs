@@ -221,13 +221,7 @@ impl Config {
         config.extract.validate()?;
         config.deadline.policy()?;
         for m in &config.imap {
-            if m.password_file.is_none() && m.password_env.is_none() && m.password_command.is_none()
-            {
-                return Err(ConfigError::Invalid(format!(
-                    "imap {:?}: set password-file, password-env or password-command (passwords are never written in the config)",
-                    m.name
-                )));
-            }
+            m.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(config)
     }

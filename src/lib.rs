@@ -15,6 +15,7 @@ pub mod claim;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod deadline;
 pub mod eval;
 pub mod extract;
@@ -25,6 +26,7 @@ pub mod quote;
 pub mod report;
 pub mod source;
 pub mod store;
+pub mod tls;
 
 use regex::Regex;
 

@@ -37,6 +37,13 @@ fn run(cmd: &mut Command) {
 impl Dovecot {
     /// Starts Dovecot in a fresh directory named after the test.
     pub fn start(name: &str) -> Dovecot {
+        // Nothing listens on port 9 (discard): XOAUTH2 logins fail unless a test says where.
+        Dovecot::start_oauth2(name, "http://127.0.0.1:9/introspect")
+    }
+
+    /// Starts Dovecot whose XOAUTH2 logins are checked at `introspection_url` (RFC 7662
+    /// POST token=...; the answer must say active=true and username=alice).
+    pub fn start_oauth2(name: &str, introspection_url: &str) -> Dovecot {
         assert!(
             Path::new("/usr/sbin/dovecot").exists(),
             "Dovecot is not installed: run `apt-get install -y dovecot-core dovecot-imapd` (scripts/test does this)"
@@ -51,6 +58,13 @@ impl Dovecot {
         }
         std::fs::write(dir.join("passwd"), "alice:{PLAIN}secret::::::\n")
             .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.join("oauth2.conf"),
+            format!(
+                "introspection_mode = post\nintrospection_url = {introspection_url}\nforce_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         // rustls rejects a bare self-signed CA as a server certificate: make it an end entity.
         run(Command::new("openssl")
             .args([

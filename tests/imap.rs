@@ -1,6 +1,7 @@
 //! The IMAP source against a real Dovecot.
 
 use crate::dovecot::Dovecot;
+use crate::oauth2::Issuer;
 use crate::util::{extractor, ingester, shared, store, temp_dir};
 use slaclaim::source::imap::{self, ImapConfig, TlsMode};
 use slaclaim::store::Store;
@@ -452,6 +453,114 @@ async fn the_password_can_come_from_a_command() {
         .unwrap_or_else(|| panic!("a failing command logged in"));
     assert!(
         err.is_auth() && err.to_string().contains("password-command false exited"),
+        "{err}"
+    );
+}
+
+/// A watch config that logs in with XOAUTH2, the token from `issuer`'s client-credentials
+/// grant, the client secret from a file.
+fn oauth2_config(d: &Dovecot, dir: &std::path::Path, issuer: &Issuer, secret: &str) -> ImapConfig {
+    let secret_file = dir.join("client-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let toml = format!(
+        "name = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\nconnect-timeout-secs = 5\n[oauth2]\ntenant = \"contoso.onmicrosoft.com\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"{}\"\n",
+        d.tls_port,
+        d.ca().display(),
+        secret_file.display(),
+        issuer.token_url(),
+    );
+    let cfg: ImapConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
+    cfg.validate().unwrap_or_else(|e| panic!("{e}"));
+    cfg
+}
+
+#[tokio::test]
+async fn xoauth2_with_client_credentials_survives_an_expired_token() {
+    let issuer = Issuer::start("s3cret-value");
+    let d = std::sync::Arc::new(Dovecot::start_oauth2(
+        "xoauth2",
+        &issuer.introspection_url(),
+    ));
+    let dir = temp_dir("imap-xoauth2");
+    let cfg = oauth2_config(&d, &dir, &issuer, &issuer.secret);
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let plain = watch_config(&d, &dir, "secret");
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        append(&plain, "msg_0020.eml").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The token expires and the server ends the session (Exchange: "BYE ...
+        // AccessTokenExpired"); mail arrives before slaclaim is back.
+        issuer.expire_all();
+        let server = d.clone();
+        tokio::task::spawn_blocking(move || server.restart())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        append(&plain, "msg_0015.eml").await;
+        // Dovecot penalises the refused token's login by a few seconds: wait for the
+        // result rather than a fixed time.
+        let watcher = crate::util::store(&dir);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while watcher.message_count("processed").unwrap_or_default() < 2
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shutdown.cancel();
+    };
+    let (stats, ()) = tokio::join!(
+        imap::watch(&cfg, &mut store, &ingester, shutdown.clone()),
+        driver
+    );
+    assert_eq!(stats.fetched, 2, "{stats:?}");
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
+    // The refused token was replaced at once, on the same connection: no auth failure.
+    assert_eq!(stats.auth_failures, 0, "{stats:?}");
+    let s = issuer.lock();
+    assert_eq!(s.issued, vec!["tok-1", "tok-2"], "{s:?}");
+    let first = &s.token_requests[0];
+    assert_eq!(
+        first.get("grant_type").map(String::as_str),
+        Some("client_credentials")
+    );
+    assert_eq!(
+        first.get("scope").map(String::as_str),
+        Some("https://outlook.office365.com/.default")
+    );
+    assert!(s.introspections >= 2, "Dovecot checked the tokens: {s:?}");
+}
+
+#[tokio::test]
+async fn xoauth2_with_a_wrong_client_secret_is_an_auth_error_without_the_secret() {
+    let issuer = Issuer::start("right-secret");
+    let d = Dovecot::start_oauth2("xoauth2-bad", &issuer.introspection_url());
+    let dir = temp_dir("imap-xoauth2-bad");
+    let cfg = oauth2_config(&d, &dir, &issuer, "wrong-secret-value");
+    let err = imap::connect(&cfg)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("login with a wrong client secret succeeded"));
+    assert!(err.is_auth(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("invalid_client"), "{text}");
+    assert!(
+        !text.contains("wrong-secret-value"),
+        "the secret leaked: {text}"
+    );
+    // A token command works too, and a token Dovecot does not know is refused loudly.
+    let mut by_command = cfg.clone();
+    if let Some(o) = by_command.oauth2.as_mut() {
+        o.token_command = Some(vec!["echo".into(), "not-a-token".into()]);
+    }
+    let err = imap::connect(&by_command)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("an unknown token was accepted"));
+    assert!(
+        err.is_auth() && err.to_string().contains("XOAUTH2"),
         "{err}"
     );
 }

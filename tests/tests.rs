@@ -6,5 +6,6 @@ mod dovecot;
 mod imap;
 mod ledger;
 mod maildir;
+mod oauth2;
 mod robustness;
 mod util;

@@ -8,7 +8,6 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -19,7 +18,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
 
 use crate::ingest::{IngestError, Ingester, Origin};
 use crate::store::Store;
@@ -92,6 +92,8 @@ pub struct ImapConfig {
     pub processed_folder: Option<String>,
     /// Move quarantined messages to this folder. Default: leave them where they are.
     pub quarantine_folder: Option<String>,
+    /// Log in with SASL XOAUTH2 instead of a password (Microsoft 365 app-only access).
+    pub oauth2: Option<OAuth2Config>,
 }
 
 impl fmt::Debug for ImapConfig {
@@ -103,6 +105,7 @@ impl fmt::Debug for ImapConfig {
             .field("port", &self.port)
             .field("tls", &self.tls)
             .field("user", &self.user)
+            .field("oauth2", &self.oauth2)
             .field("folders", &self.folders)
             .finish_non_exhaustive()
     }
@@ -245,80 +248,76 @@ impl ImapConfig {
         })
     }
 
-    fn password(&self) -> Result<String, ImapError> {
-        let err = |why: String| ImapError::Secret {
-            mailbox: self.name.clone(),
-            why,
-        };
-        if let Some(path) = &self.password_file {
-            let s = std::fs::read_to_string(path)
-                .map_err(|e| err(format!("password-file {}: {e}", path.display())))?;
-            return Ok(s.trim_end_matches(['\r', '\n']).to_string());
-        }
-        if let Some(var) = &self.password_env {
-            return std::env::var(var)
-                .map_err(|_| err(format!("environment variable {var} is not set")));
-        }
-        if let Some(argv) = &self.password_command {
-            let (program, args) = argv
-                .split_first()
-                .ok_or_else(|| err("password-command is empty".into()))?;
-            let out = std::process::Command::new(program)
-                .args(args)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map_err(|e| err(format!("password-command {program}: {e}")))?;
-            if !out.status.success() {
-                // Only the status: a failing helper's output is not ours to print.
-                return Err(err(format!(
-                    "password-command {program} exited with {}",
-                    out.status
-                )));
-            }
-            let text = String::from_utf8(out.stdout)
-                .map_err(|_| err(format!("password-command {program} printed non-UTF-8")))?;
-            return Ok(text.trim_end_matches(['\r', '\n']).to_string());
-        }
-        Err(err(
-            "none of password-file, password-env, password-command is set".into(),
-        ))
+    fn tls_connector(&self) -> Result<TlsConnector, String> {
+        crate::tls::client_config(self.ca_file.as_deref()).map(TlsConnector::from)
     }
 
-    fn tls_connector(&self) -> Result<TlsConnector, String> {
-        let mut roots = RootCertStore::empty();
-        match &self.ca_file {
-            Some(path) => {
-                use rustls_pki_types::pem::PemObject;
-                let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-                    .map_err(|e| format!("ca-file {}: {e}", path.display()))?;
-                for cert in certs {
-                    roots
-                        .add(cert.map_err(|e| format!("ca-file {}: {e}", path.display()))?)
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    /// The password's source, from the flat `password-*` keys.
+    pub fn password_source(&self) -> SecretSource {
+        SecretSource {
+            file: self.password_file.clone(),
+            env: self.password_env.clone(),
+            command: self.password_command.clone(),
         }
-        // An explicit provider: a second one elsewhere in the tree cannot make this panic.
-        let config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        Ok(TlsConnector::from(Arc::new(config)))
+    }
+
+    /// How this mailbox logs in: XOAUTH2 when `[imap.oauth2]` is set, else a password.
+    pub fn login_method(&self) -> Login {
+        match &self.oauth2 {
+            Some(o) => Login::OAuth2(TokenSource::new(o.clone())),
+            None => Login::Password(self.password_source()),
+        }
+    }
+
+    /// Checks the login settings without contacting anyone.
+    pub fn validate(&self) -> Result<(), String> {
+        let name = format!("imap {:?}", self.name);
+        match (&self.oauth2, self.password_source().is_set()) {
+            (Some(_), true) => Err(format!(
+                "{name}: set either oauth2 or a password-* key, not both"
+            )),
+            (Some(o), false) => o.validate(&name),
+            (None, false) => Err(format!(
+                "{name}: set password-file, password-env or password-command, or an [imap.oauth2] table (passwords are never written in the config)"
+            )),
+            (None, true) => Ok(()),
+        }
+    }
+}
+
+/// How a mailbox authenticates; built once per watch so a token outlives reconnects.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// LOGIN with a password read at every connect (a rotated secret is picked up).
+    Password(SecretSource),
+    /// SASL XOAUTH2 with a bearer token.
+    OAuth2(TokenSource),
+}
+
+/// SASL XOAUTH2: the payload answers the first challenge; a later challenge carries the
+/// server's JSON error, answered with an empty line so the server ends with NO.
+struct XOAuth2(Option<String>);
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        self.0.take().unwrap_or_default()
     }
 }
 
 /// Connects, protects the connection as configured, and logs in.
 pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
+    connect_with(cfg, &cfg.login_method()).await
+}
+
+/// Like [`connect`] with a login method that outlives the connection (a token cache).
+pub async fn connect_with(cfg: &ImapConfig, method: &Login) -> Result<Session, ImapError> {
     let addr = format!("{}:{}", cfg.host, cfg.port());
     let connect_err = |why: String| ImapError::Connect {
         mailbox: cfg.name.clone(),
         addr: addr.clone(),
         why,
     };
-    let password = cfg.password()?;
     let tcp = tokio::time::timeout(
         Duration::from_secs(cfg.connect_timeout_secs),
         TcpStream::connect(&addr),
@@ -354,7 +353,7 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
                 .map_err(|e| connect_err(format!("STARTTLS refused: {e}")))?;
             let conn = handshake(client.into_inner()).await?;
             // The greeting was read before STARTTLS; the client after it starts clean.
-            return login(cfg, async_imap::Client::new(conn), &password, false).await;
+            return login(cfg, async_imap::Client::new(conn), method, false).await;
         }
         TlsMode::Plain => {
             let loopback = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
@@ -364,13 +363,13 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
             Conn::Plain(tcp)
         }
     };
-    login(cfg, async_imap::Client::new(conn), &password, true).await
+    login(cfg, async_imap::Client::new(conn), method, true).await
 }
 
 async fn login(
     cfg: &ImapConfig,
     mut client: async_imap::Client<Conn>,
-    password: &str,
+    method: &Login,
     greeting: bool,
 ) -> Result<Session, ImapError> {
     if greeting {
@@ -383,14 +382,50 @@ async fn login(
                 why: format!("no greeting: {e}"),
             })?;
     }
-    client.login(&cfg.user, password).await.map_err(|(e, _)| {
+    let refused = |why: String| {
         tracing::error!(mailbox = %cfg.name, user = %cfg.user, "IMAP login refused");
         ImapError::Auth {
             mailbox: cfg.name.clone(),
             user: cfg.user.clone(),
-            why: e.to_string(),
+            why,
         }
-    })
+    };
+    let secret_err = |why: String| ImapError::Secret {
+        mailbox: cfg.name.clone(),
+        why,
+    };
+    match method {
+        Login::Password(source) => {
+            let password = source.read("password").map_err(secret_err)?;
+            client
+                .login(&cfg.user, &password)
+                .await
+                .map_err(|(e, _)| refused(e.to_string()))
+        }
+        Login::OAuth2(tokens) => {
+            let token = tokens.token().await.map_err(secret_err)?;
+            let payload = crate::credentials::xoauth2_payload(&cfg.user, &token);
+            let client = match client.authenticate("XOAUTH2", XOAuth2(Some(payload))).await {
+                Ok(session) => return Ok(session),
+                Err((e, client)) => {
+                    // An expired or revoked token (Exchange: AccessTokenExpired): one more
+                    // try at once with a fresh token before it counts as a refusal.
+                    tracing::info!(mailbox = %cfg.name, error = %e, "XOAUTH2 token refused; fetching a new one");
+                    client
+                }
+            };
+            tokens.invalidate();
+            let token = tokens.token().await.map_err(secret_err)?;
+            let payload = crate::credentials::xoauth2_payload(&cfg.user, &token);
+            client
+                .authenticate("XOAUTH2", XOAuth2(Some(payload)))
+                .await
+                .map_err(|(e, _)| {
+                    tokens.invalidate();
+                    refused(format!("XOAUTH2: {e}"))
+                })
+        }
+    }
 }
 
 /// What one folder sync did.
@@ -661,8 +696,10 @@ pub async fn watch(
 ) -> WatchStats {
     let mut stats = WatchStats::default();
     let mut delay = cfg.reconnect_min_ms;
+    // Built once: an OAuth2 token is reused across reconnects while it is valid.
+    let method = cfg.login_method();
     while !shutdown.is_cancelled() {
-        match watch_once(cfg, store, ingester, &shutdown, &mut stats).await {
+        match watch_once(cfg, &method, store, ingester, &shutdown, &mut stats).await {
             Ok(()) => break,
             Err(e) => {
                 if e.is_auth() {
@@ -687,6 +724,7 @@ pub async fn watch(
 /// One connection's life: returns Ok on shutdown, Err when the connection failed.
 async fn watch_once(
     cfg: &ImapConfig,
+    method: &Login,
     store: &mut Store,
     ingester: &Ingester<'_>,
     shutdown: &tokio_util::sync::CancellationToken,
@@ -698,7 +736,7 @@ async fn watch_once(
     };
     // A server may sit on a failed login for seconds: shutdown does not wait for it.
     let mut session = tokio::select! {
-        s = connect(cfg) => s?,
+        s = connect_with(cfg, method) => s?,
         _ = shutdown.cancelled() => return Ok(()),
     };
     stats.connects += 1;
@@ -786,6 +824,22 @@ fn jitter(ms: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mailbox_logs_in_with_a_password_or_oauth2_not_both_not_neither() {
+        let base = "name = \"m\"\nhost = \"h\"\nuser = \"u\"\n";
+        let parse = |extra: &str| -> ImapConfig {
+            toml::from_str(&format!("{base}{extra}")).unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert!(parse("password-env = \"P\"").validate().is_ok());
+        let neither = parse("").validate().err().unwrap_or_default();
+        assert!(neither.contains("password-file"), "{neither}");
+        let oauth = "[oauth2]\ntoken-command = [\"t\"]\n";
+        assert!(parse(oauth).validate().is_ok());
+        assert!(matches!(parse(oauth).login_method(), Login::OAuth2(_)));
+        let both = parse(&format!("password-env = \"P\"\n{oauth}"));
+        assert!(both.validate().is_err());
+    }
 
     #[test]
     fn batches_bound_count_bytes_and_isolate_large_messages() {

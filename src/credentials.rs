@@ -1,0 +1,432 @@
+//! Secrets and tokens: passwords from a file, an environment variable or a command, and
+//! OAuth2 access tokens for SASL XOAUTH2 (IMAP now, SMTP in the outbox).
+//!
+//! Nothing here logs or formats a secret: errors say where a secret was looked for and
+//! why it could not be had, never what it is.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+/// Where a secret is read from. Exactly one of the three is used; the file wins, then
+/// the variable, then the command.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretSource {
+    /// A file holding the secret (systemd LoadCredential, a secrets mount).
+    pub file: Option<PathBuf>,
+    /// An environment variable holding the secret.
+    pub env: Option<String>,
+    /// A program and its arguments (no shell) that prints the secret.
+    pub command: Option<Vec<String>>,
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Where from, never what: the variable's name is fine, its value is not read here.
+        f.debug_struct("SecretSource")
+            .field("file", &self.file)
+            .field("env", &self.env)
+            .field("command", &self.command.as_ref().and_then(|c| c.first()))
+            .finish()
+    }
+}
+
+impl SecretSource {
+    /// Whether any source is configured.
+    pub fn is_set(&self) -> bool {
+        self.file.is_some() || self.env.is_some() || self.command.is_some()
+    }
+
+    /// Reads the secret, without its trailing newline. `what` is the config keys' prefix
+    /// ("password", "client-secret"), so errors name the key to fix.
+    pub fn read(&self, what: &str) -> Result<String, String> {
+        if let Some(path) = &self.file {
+            let s = std::fs::read_to_string(path)
+                .map_err(|e| format!("{what}-file {}: {e}", path.display()))?;
+            return Ok(s.trim_end_matches(['\r', '\n']).to_string());
+        }
+        if let Some(var) = &self.env {
+            return std::env::var(var)
+                .map_err(|_| format!("{what}-env: environment variable {var} is not set"));
+        }
+        if let Some(argv) = &self.command {
+            return run_secret_command(argv, what);
+        }
+        Err(format!(
+            "no {what} source is set (a file, an environment variable or a command)"
+        ))
+    }
+}
+
+/// Runs a helper that prints a secret; only its exit status is ever reported.
+fn run_secret_command(argv: &[String], what: &str) -> Result<String, String> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| format!("{what}-command is empty"))?;
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{what}-command {program}: {e}"))?;
+    if !out.status.success() {
+        // Only the status: a failing helper's output is not ours to print.
+        return Err(format!(
+            "{what}-command {program} exited with {}",
+            out.status
+        ));
+    }
+    let text = String::from_utf8(out.stdout)
+        .map_err(|_| format!("{what}-command {program} printed non-UTF-8"))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// OAuth2 for SASL XOAUTH2: either a command that prints an access token, or the
+/// client-credentials flow that Microsoft 365 requires for app-only IMAP and SMTP.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// A program and arguments (no shell) that prints a current access token. When set,
+    /// the client-credentials keys below are not used.
+    pub token_command: Option<Vec<String>>,
+    /// Directory (tenant) ID or domain of the app registration, e.g. "contoso.onmicrosoft.com".
+    pub tenant: Option<String>,
+    /// Application (client) ID of the app registration.
+    pub client_id: Option<String>,
+    /// File holding the client secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// Environment variable holding the client secret.
+    pub client_secret_env: Option<String>,
+    /// Token endpoint; `{tenant}` is replaced by `tenant`. Plain http is accepted only
+    /// for loopback hosts (tests).
+    #[serde(default = "default_token_url")]
+    pub token_url: String,
+    /// Scope asked for: Exchange Online's IMAP/SMTP resource by default.
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    /// PEM file of a private CA for the token endpoint.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for OAuth2Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth2Config")
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("token_url", &self.token_url)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_token_url() -> String {
+    "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token".into()
+}
+
+fn default_scope() -> String {
+    "https://outlook.office365.com/.default".into()
+}
+
+impl OAuth2Config {
+    /// The client secret's source.
+    fn client_secret(&self) -> SecretSource {
+        SecretSource {
+            file: self.client_secret_file.clone(),
+            env: self.client_secret_env.clone(),
+            command: None,
+        }
+    }
+
+    /// The token endpoint with the tenant filled in.
+    fn endpoint(&self) -> String {
+        self.token_url
+            .replace("{tenant}", self.tenant.as_deref().unwrap_or_default())
+    }
+
+    /// Checks the configuration without contacting anyone; `name` prefixes errors.
+    pub fn validate(&self, name: &str) -> Result<(), String> {
+        if self.token_command.is_some() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.client_id.is_none() {
+            missing.push("client-id");
+        }
+        if !self.client_secret().is_set() {
+            missing.push("client-secret-file or client-secret-env");
+        }
+        if self.token_url.contains("{tenant}") && self.tenant.is_none() {
+            missing.push("tenant");
+        }
+        if !missing.is_empty() {
+            return Err(format!(
+                "{name}: oauth2 needs token-command, or {}",
+                missing.join(", ")
+            ));
+        }
+        let url = self.endpoint();
+        if !url.starts_with("https://") && !is_loopback_http(&url) {
+            return Err(format!(
+                "{name}: oauth2 token-url must be https (plain http only on loopback): {url}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` is plain http to 127.0.0.0/8, ::1 or localhost.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A token and until when it may be used.
+#[derive(Clone)]
+struct Cached {
+    token: String,
+    until: Instant,
+}
+
+/// Hands out OAuth2 access tokens, fetching a new one when the cached one is (nearly)
+/// expired or has been rejected. Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct TokenSource {
+    config: Arc<OAuth2Config>,
+    cache: Arc<Mutex<Option<Cached>>>,
+    /// Token requests made, for tests and metrics.
+    fetches: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token is renewed this long before the endpoint says it expires, so a session is
+/// never opened with a token about to lapse (Exchange then ends it with AccessTokenExpired).
+const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
+
+impl TokenSource {
+    /// A token source for `config`.
+    pub fn new(config: OAuth2Config) -> TokenSource {
+        TokenSource {
+            config: Arc::new(config),
+            cache: Arc::new(Mutex::new(None)),
+            fetches: Arc::default(),
+        }
+    }
+
+    /// How many tokens were requested from the command or the endpoint.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Forgets the cached token, e.g. after the server refused it.
+    pub fn invalidate(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = None;
+        }
+    }
+
+    /// A current access token: the cached one while it is valid, otherwise a new one.
+    pub async fn token(&self) -> Result<String, String> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(c) = cache.as_ref().filter(|c| c.until > Instant::now()) {
+                return Ok(c.token.clone());
+            }
+        }
+        let source = self.clone();
+        let fetched = tokio::task::spawn_blocking(move || source.fetch())
+            .await
+            .map_err(|e| format!("token request did not finish: {e}"))??;
+        Ok(fetched)
+    }
+
+    /// Asks the command or the endpoint for a token (blocking) and caches it.
+    fn fetch(&self) -> Result<String, String> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let config = &self.config;
+        let (token, lifetime) = match &config.token_command {
+            // A command's token has no known lifetime: it is asked again at every login,
+            // and such helpers keep their own cache.
+            Some(argv) => (run_secret_command(argv, "token")?, None),
+            None => client_credentials(config)?,
+        };
+        if let (Some(lifetime), Ok(mut cache)) = (lifetime, self.cache.lock()) {
+            *cache = Some(Cached {
+                token: token.clone(),
+                until: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
+            });
+        }
+        Ok(token)
+    }
+}
+
+/// The token endpoint's answer (RFC 6749 section 5).
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The OAuth2 client-credentials grant: POST id, secret and scope; get a bearer token.
+fn client_credentials(config: &OAuth2Config) -> Result<(String, Option<Duration>), String> {
+    let url = config.endpoint();
+    let secret = config.client_secret().read("client-secret")?;
+    let client_id = config.client_id.clone().unwrap_or_default();
+    let tls = crate::tls::client_config(config.ca_file.as_deref())?;
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .tls_config(tls)
+        .build();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", config.scope.as_str()),
+    ];
+    let response = match agent.post(&url).send_form(&form) {
+        Ok(r) => r,
+        // An error status still carries the endpoint's explanation (AADSTS codes).
+        Err(ureq::Error::Status(code, r)) => {
+            let why = r
+                .into_string()
+                .ok()
+                .and_then(|body| serde_json::from_str::<TokenResponse>(&body).ok())
+                .map(|t| {
+                    format!(
+                        "{}: {}",
+                        t.error.unwrap_or_default(),
+                        t.error_description.unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            return Err(format!("token endpoint {url} answered {code} {why}"));
+        }
+        Err(e) => return Err(format!("token endpoint {url}: {e}")),
+    };
+    let body: TokenResponse = response
+        .into_string()
+        .map_err(|e| e.to_string())
+        .and_then(|body| serde_json::from_str(&body).map_err(|e| e.to_string()))
+        .map_err(|e| format!("token endpoint {url}: unreadable answer: {e}"))?;
+    let token = body
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("token endpoint {url}: no access_token in the answer"))?;
+    Ok((
+        token,
+        Some(Duration::from_secs(body.expires_in.unwrap_or(3600))),
+    ))
+}
+
+/// The SASL XOAUTH2 initial response: `user=U ^A auth=Bearer T ^A ^A`.
+pub fn xoauth2_payload(user: &str, token: &str) -> String {
+    format!("user={user}\x01auth=Bearer {token}\x01\x01")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> OAuth2Config {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn client_credentials_need_id_secret_and_tenant() {
+        let err = config("client-id = \"abc\"")
+            .validate("imap \"support\"")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("client-secret-file or client-secret-env"),
+            "{err}"
+        );
+        assert!(err.contains("tenant"), "{err}");
+        let ok = config(
+            "tenant = \"contoso.onmicrosoft.com\"\nclient-id = \"abc\"\nclient-secret-env = \"S\"",
+        );
+        assert_eq!(ok.validate("x"), Ok(()));
+        assert_eq!(
+            ok.endpoint(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert!(
+            config("token-command = [\"get-token\"]")
+                .validate("x")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn plain_http_token_url_only_on_loopback() {
+        let with = |url: &str| {
+            config(&format!(
+                "client-id = \"a\"\nclient-secret-env = \"S\"\ntoken-url = \"{url}\""
+            ))
+            .validate("x")
+        };
+        assert!(with("http://127.0.0.1:8080/token").is_ok());
+        assert!(with("http://[::1]:8080/token").is_ok());
+        assert!(with("http://localhost/token").is_ok());
+        assert!(with("http://login.example.com/token").is_err());
+        assert!(with("http://127.0.0.1.example.com/token").is_err());
+    }
+
+    #[test]
+    fn secrets_from_file_env_and_command_without_newline() {
+        let dir = std::env::temp_dir().join(format!("slaclaim-secret-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("s");
+        let _ = std::fs::write(&file, "hunter2\n");
+        let from_file = SecretSource {
+            file: Some(file),
+            ..SecretSource::default()
+        };
+        assert_eq!(from_file.read("password").as_deref(), Ok("hunter2"));
+        let from_command = SecretSource {
+            command: Some(vec!["printf".into(), "tok\\n".into()]),
+            ..SecretSource::default()
+        };
+        assert_eq!(from_command.read("password").as_deref(), Ok("tok"));
+        let failing = SecretSource {
+            command: Some(vec!["false".into()]),
+            ..SecretSource::default()
+        };
+        assert!(failing.read("password").is_err());
+        let unset = SecretSource {
+            env: Some("SLACLAIM_TEST_SURELY_UNSET".into()),
+            ..SecretSource::default()
+        };
+        let err = unset.read("password").err().unwrap_or_default();
+        assert!(err.contains("SLACLAIM_TEST_SURELY_UNSET"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn xoauth2_payload_has_the_sasl_shape() {
+        assert_eq!(
+            xoauth2_payload("a@b.c", "T"),
+            "user=a@b.c\u{1}auth=Bearer T\u{1}\u{1}"
+        );
+    }
+}
