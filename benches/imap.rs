@@ -76,6 +76,10 @@ fn main() {
         let r = imap::sync_folder(&mut bare, &cfg, "INBOX", &mut store, &ingester).await.unwrap_or_else(|e| panic!("{e}"));
         let ours = r.fetched as f64 / started.elapsed().as_secs_f64();
         println!("backlog {n} messages: bare UID FETCH {ceiling:.0} msg/s, slaclaim fetch+ingest {ours:.0} msg/s, ratio {:.2} (target >= 0.80)", ours / ceiling);
+        // SLACLAIM_BENCH_ONLY=backlog stops here, for profiling the backlog alone.
+        if std::env::var("SLACLAIM_BENCH_ONLY").is_ok_and(|v| v == "backlog") {
+            return;
+        }
 
         // Latency, ours: watch runs; a second store connection sees rows as they land.
         let shutdown = tokio_util::sync::CancellationToken::new();

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_indexes.sql"),
+    include_str!("0003_status_index.sql"),
 ];
 
 /// The store file's name inside the state directory.
@@ -183,6 +184,8 @@ impl Store {
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every statement is prepared once and kept: parsing SQL was a sixth of ingest time.
+        self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }
 
@@ -238,8 +241,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         if let Some(key) = source_key {
             let found = self
-                .conn
-                .query_row(
+                .one(
                     "SELECT id FROM messages WHERE source_key = ?1",
                     [key],
                     |r| r.get(0),
@@ -249,9 +251,7 @@ impl Store {
                 return Ok(found);
             }
         }
-        Ok(self
-            .conn
-            .query_row(
+        Ok(self.one(
                 "SELECT id FROM messages WHERE COALESCE(message_id, '') = COALESCE(?1, '') AND sha256 = ?2",
                 params![message_id, sha256],
                 |r| r.get(0),
@@ -261,7 +261,7 @@ impl Store {
 
     /// Stores a message; returns its row id.
     pub fn insert_message(&self, m: &NewMessage<'_>, now: &str) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO messages (source, source_key, message_id, sha256, raw, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![m.source, m.source_key, m.message_id, m.sha256, m.raw, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
@@ -272,14 +272,13 @@ impl Store {
     /// The raw bytes of a stored message.
     pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .conn
-            .query_row("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0))
+            .one("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0))
             .optional()?)
     }
 
     /// Attaches a message to a ticket.
     pub fn set_message_ticket(&self, message: i64, ticket: i64) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
             params![message, ticket],
         )?;
@@ -309,13 +308,13 @@ impl Store {
         sender_domain: Option<&str>,
         now: &str,
     ) -> Result<(i64, String), StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO tickets (reference, sender_domain, created_at) VALUES ('pending', ?1, ?2)",
             params![sender_domain, now],
         )?;
         let id = self.conn.last_insert_rowid();
         let reference = format!("SLA-{id}");
-        self.conn.execute(
+        self.exec(
             "UPDATE tickets SET reference = ?2 WHERE id = ?1",
             params![id, reference],
         )?;
@@ -333,14 +332,13 @@ impl Store {
             return Ok(None);
         };
         Ok(self
-            .conn
-            .query_row("SELECT id FROM tickets WHERE id = ?1", [n], |r| r.get(0))
+            .one("SELECT id FROM tickets WHERE id = ?1", [n], |r| r.get(0))
             .optional()?)
     }
 
     /// The reference of a ticket.
     pub fn ticket_reference(&self, ticket: i64) -> Result<String, StoreError> {
-        Ok(self.conn.query_row(
+        Ok(self.one(
             "SELECT reference FROM tickets WHERE id = ?1",
             [ticket],
             |r| r.get(0),
@@ -379,8 +377,7 @@ impl Store {
         today: &str,
     ) -> Result<Option<i64>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .one(
                 "SELECT t.id FROM tickets t JOIN claims c ON c.ticket_id = t.id
                  WHERE t.sender_domain = ?1 AND c.tenant_id = ?2 AND c.incident_id = ?3
                    AND (c.deadline IS NULL OR c.deadline >= ?4)
@@ -444,12 +441,12 @@ impl Store {
         status: &str,
         now: &str,
     ) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO claims (ticket_id, tenant_id, incident_id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             params![ticket, tenant, incident, status, now],
         )?;
         let id = self.conn.last_insert_rowid();
-        self.conn.execute(
+        self.exec(
             "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, NULL, ?3, 'claim opened')",
             params![id, now, status],
         )?;
@@ -464,7 +461,7 @@ impl Store {
         incident: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE claims SET tenant_id = ?2, incident_id = ?3, updated_at = ?4 WHERE id = ?1",
             params![claim, tenant, incident, now],
         )?;
@@ -473,7 +470,7 @@ impl Store {
 
     /// Links a message to a claim.
     pub fn link_claim_message(&self, claim: i64, message: i64) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT OR IGNORE INTO claim_messages (claim_id, message_id) VALUES (?1, ?2)",
             params![claim, message],
         )?;
@@ -489,7 +486,7 @@ impl Store {
         message: i64,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value, message_id = excluded.message_id, updated_at = excluded.updated_at",
             params![claim, field, value_json, message, now],
@@ -525,7 +522,7 @@ impl Store {
         submit_by: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE claims SET incident_start = ?2, start_assumed = ?3, deadline = ?4, submit_by = ?5, updated_at = ?6 WHERE id = ?1",
             params![claim, start, assumed as i64, deadline, submit_by, now],
         )?;
@@ -540,19 +537,17 @@ impl Store {
         reason: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        let from: String =
-            self.conn
-                .query_row("SELECT status FROM claims WHERE id = ?1", [claim], |r| {
-                    r.get(0)
-                })?;
+        let from: String = self.one("SELECT status FROM claims WHERE id = ?1", [claim], |r| {
+            r.get(0)
+        })?;
         if from == to {
             return Ok(());
         }
-        self.conn.execute(
+        self.exec(
             "UPDATE claims SET status = ?2, updated_at = ?3 WHERE id = ?1",
             params![claim, to, now],
         )?;
-        self.conn.execute(
+        self.exec(
             "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![claim, now, from, to, reason],
         )?;
@@ -561,7 +556,7 @@ impl Store {
 
     /// Records the Microsoft case number of a submitted claim.
     pub fn set_case_number(&self, claim: i64, case: &str) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "UPDATE claims SET case_number = ?2 WHERE id = ?1",
             params![claim, case],
         )?;
@@ -588,9 +583,7 @@ impl Store {
         mailbox: &str,
         folder: &str,
     ) -> Result<Option<(u32, u32)>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        Ok(self.one(
                 "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?1 AND folder = ?2",
                 params![mailbox, folder],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -606,7 +599,7 @@ impl Store {
         uidvalidity: u32,
         last_uid: u32,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO mailbox_state (mailbox, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
             params![mailbox, folder, uidvalidity, last_uid],
@@ -614,9 +607,24 @@ impl Store {
         Ok(())
     }
 
+    /// Runs one statement from the prepared-statement cache.
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// Reads one row with a statement from the prepared-statement cache.
+    fn one<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
+
     /// Number of stored messages by status ("processed", "quarantined").
     pub fn message_count(&self, status: &str) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
+        Ok(self.one(
             "SELECT COUNT(*) FROM messages WHERE status = ?1",
             [status],
             |r| r.get(0),
