@@ -4,6 +4,10 @@
 //! touching callers. SQLite runs in WAL mode with foreign keys on; migrations are
 //! embedded and applied in order by `PRAGMA user_version`.
 
+mod outbox;
+
+pub use outbox::{MailSummary, NewMail, QueuedMail};
+
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
@@ -12,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_indexes.sql"),
     include_str!("0003_status_index.sql"),
+    include_str!("0004_outbox.sql"),
 ];
 
 /// The store file's name inside the state directory.

@@ -1,0 +1,626 @@
+//! Drafts for the helpdesk, reminders and digests for managers: what the message says.
+//!
+//! The wording lives in templates (minijinja): defaults are compiled in from `templates/`,
+//! and a file of the same name in `template-dir` replaces one. A text template's first line
+//! is `Subject: ...`. This module fills them from a claim and composes the MIME message;
+//! queueing and sending are the outbox's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use minijinja::Environment;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::claim::{self, Item};
+use crate::store::ClaimRow;
+
+/// Template names and their compiled-in defaults.
+const DEFAULTS: [(&str, &str); 9] = [
+    ("draft.en.txt", include_str!("../templates/draft.en.txt")),
+    ("draft.nl.txt", include_str!("../templates/draft.nl.txt")),
+    ("draft.html", include_str!("../templates/draft.html")),
+    (
+        "reminder.en.txt",
+        include_str!("../templates/reminder.en.txt"),
+    ),
+    (
+        "reminder.nl.txt",
+        include_str!("../templates/reminder.nl.txt"),
+    ),
+    (
+        "expired.en.txt",
+        include_str!("../templates/expired.en.txt"),
+    ),
+    (
+        "expired.nl.txt",
+        include_str!("../templates/expired.nl.txt"),
+    ),
+    ("digest.en.txt", include_str!("../templates/digest.en.txt")),
+    ("digest.nl.txt", include_str!("../templates/digest.nl.txt")),
+];
+
+/// Language of drafts and reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Language {
+    /// English.
+    #[default]
+    En,
+    /// Dutch (nl-NL).
+    Nl,
+}
+
+impl Language {
+    /// "en" or "nl".
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Nl => "nl",
+        }
+    }
+}
+
+/// One customer the partner serves, by tenant.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Customer {
+    /// Tenant GUID.
+    pub tenant: String,
+    /// Name shown in subjects ("Contoso").
+    pub name: String,
+    /// Licensed users of the affected services, for the credit estimate.
+    pub licensed_users: Option<u64>,
+}
+
+/// The `[drafts]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DraftConfig {
+    /// Helpdesk addresses that receive drafts.
+    #[serde(default)]
+    pub helpdesk: Vec<String>,
+    /// Also send each draft to the customer's requester. Off: drafts are internal.
+    #[serde(default)]
+    pub send_to_customers: bool,
+    /// Language of drafts, reminders and digests.
+    #[serde(default)]
+    pub language: Language,
+    /// Directory whose template files replace the compiled-in ones of the same name.
+    pub template_dir: Option<PathBuf>,
+    /// Customer emails attached as evidence, in total at most this many bytes.
+    #[serde(default = "default_attach")]
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for DraftConfig {
+    fn default() -> Self {
+        DraftConfig {
+            helpdesk: Vec::new(),
+            send_to_customers: false,
+            language: Language::En,
+            template_dir: None,
+            max_attachment_bytes: default_attach(),
+        }
+    }
+}
+
+fn default_attach() -> usize {
+    20 << 20
+}
+
+/// The loaded templates.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Loads the defaults, replaced by files of the same name in `dir`.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_keep_trailing_newline(true);
+        for (name, default) in DEFAULTS {
+            let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| format!("template {}: {e}", path.display()))?,
+                None => default.to_string(),
+            };
+            env.add_template_owned(name, source)
+                .map_err(|e| format!("template {name}: {e}"))?;
+        }
+        let templates = Templates { env };
+        templates.check()?;
+        Ok(templates)
+    }
+
+    /// Renders every template with a sample, so a broken override fails at config load.
+    fn check(&self) -> Result<(), String> {
+        let sample = sample_context();
+        for (name, _) in DEFAULTS {
+            let ctx = if name.starts_with("digest") {
+                json!({"claims": [sample.clone()], "expired": [sample.clone()], "failed": [], "today": "2026-03-01", "ticket": "SLA-1", "language": "en"})
+            } else {
+                sample.clone()
+            };
+            let ctx = if name.ends_with(".html") {
+                json!({"subject": "s", "text": "t", "language": "en"})
+            } else {
+                ctx
+            };
+            self.render(name, &ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Renders `name`; a text template gives (subject, body).
+    pub fn render(&self, name: &str, ctx: &Value) -> Result<(String, String), String> {
+        let out = self
+            .env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| format!("template {name}: {e:#}"))?;
+        if name.ends_with(".html") {
+            return Ok((String::new(), out));
+        }
+        let (first, rest) = out.split_once('\n').unwrap_or((out.as_str(), ""));
+        let subject = first
+            .strip_prefix("Subject:")
+            .ok_or_else(|| format!("template {name}: the first line must be \"Subject: ...\""))?
+            .trim()
+            .to_string();
+        Ok((subject, rest.to_string()))
+    }
+}
+
+/// What the checklist lacks: label, problem, and whom to ask.
+#[derive(Debug, Clone, Serialize)]
+struct Missing {
+    field: &'static str,
+    label: String,
+    problem: Option<String>,
+    ask: &'static str,
+    hint: Option<&'static str>,
+}
+
+/// Who can supply a field, and a hint how.
+fn who_knows(field: &str, lang: Language) -> (&'static str, Option<&'static str>) {
+    let nl = lang == Language::Nl;
+    match field {
+        "tenant_id" => (
+            "staff",
+            Some(if nl {
+                "Partner Center -> Klanten -> de klant -> Account -> Microsoft ID"
+            } else {
+                "Partner Center -> Customers -> the customer -> Account -> Microsoft ID"
+            }),
+        ),
+        "incident_id" => (
+            "staff",
+            Some(if nl {
+                "Microsoft 365-beheercentrum -> Servicestatus -> Geschiedenis, of vraag de klant"
+            } else {
+                "Microsoft 365 admin center -> Service health -> History, or ask the customer"
+            }),
+        ),
+        "purchased_via_csp" => (
+            "staff",
+            Some(if nl {
+                "Partner Center -> Klanten -> de klant -> Abonnementen"
+            } else {
+                "Partner Center -> Customers -> the customer -> Subscriptions"
+            }),
+        ),
+        "customer_request" | "customer_domain" => (
+            "customer",
+            Some(if nl {
+                "een e-mail vanaf het eigen domein van de klant waarin om support en om creditering wordt gevraagd"
+            } else {
+                "an email from the customer's own domain asking for support and for the credit"
+            }),
+        ),
+        _ => ("customer", None),
+    }
+}
+
+/// Dutch labels for the checklist (the English ones are claim::CHECKLIST's).
+fn label(field: &str, english: &str, lang: Language) -> String {
+    if lang == Language::En {
+        return english.to_string();
+    }
+    match field {
+        "tenant_id" => "tenant-ID (GUID) van de klant",
+        "incident_id" => "incident-ID van de storing",
+        "downtime" => "tijdstip en duur van de storing",
+        "affected_users" => "aantal en locatie(s) van de getroffen gebruikers",
+        "resolution_attempts" => "wat er is geprobeerd om het op te lossen",
+        "customer_request" => "de e-mail van de klant met het verzoek om support en creditering",
+        "contact" => "supportticketnummer en contactgegevens van de klant",
+        "purchased_via_csp" => "via CSP afgenomen (ja/nee)",
+        "customer_domain" => "verzoek vanaf een domein van de klant (geen persoonlijke mailbox)",
+        _ => english,
+    }
+    .to_string()
+}
+
+/// The claim's evidence as the values the templates print.
+fn describe(items: &[Item], zone: chrono_tz::Tz) -> BTreeMap<&'static str, Value> {
+    let get = |f: &str| {
+        items
+            .iter()
+            .find(|i| i.field == f)
+            .and_then(|i| i.value.clone())
+    };
+    let mut out = BTreeMap::new();
+    if let Some(Value::Array(windows)) = get("downtime") {
+        let text: Vec<String> = windows
+            .iter()
+            .filter_map(|w| {
+                let start = DateTime::parse_from_rfc3339(w["start"].as_str()?).ok()?;
+                let end = DateTime::parse_from_rfc3339(w["end"].as_str()?).ok()?;
+                let (s, e) = (start.with_timezone(&zone), end.with_timezone(&zone));
+                let same_day = s.date_naive() == e.date_naive();
+                Some(format!(
+                    "{} – {} {} ({} minutes)",
+                    s.format("%Y-%m-%d %H:%M"),
+                    if same_day {
+                        e.format("%H:%M").to_string()
+                    } else {
+                        e.format("%Y-%m-%d %H:%M").to_string()
+                    },
+                    s.format("%Z"),
+                    w["minutes"]
+                ))
+            })
+            .collect();
+        out.insert("downtime", json!(text.join("; ")));
+    }
+    if let Some(v) = get("affected_users") {
+        let places: Vec<&str> = v["locations"]
+            .as_array()
+            .map(|l| l.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let count = v["count"].as_u64().map_or("?".into(), |n| n.to_string());
+        out.insert(
+            "users",
+            json!(if places.is_empty() {
+                format!("{count} users")
+            } else {
+                format!("{count} users in {}", places.join(", "))
+            }),
+        );
+    }
+    if let Some(Value::String(r)) = get("resolution_attempts") {
+        out.insert("resolution", json!(r));
+    }
+    if let Some(v) = get("customer_request") {
+        out.insert(
+            "request",
+            json!(format!(
+                "email from {} of {} \"{}\" (attached)",
+                v["from"].as_str().unwrap_or("?"),
+                v["date"].as_str().unwrap_or("?"),
+                v["subject"].as_str().unwrap_or("")
+            )),
+        );
+    }
+    if let Some(v) = get("contact") {
+        let refs: Vec<&str> = v["ticket_refs"]
+            .as_array()
+            .map(|l| l.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let c = &v["contact"];
+        let person: Vec<&str> = ["name", "email", "phone"]
+            .iter()
+            .filter_map(|k| c[*k].as_str())
+            .collect();
+        out.insert(
+            "contact",
+            json!(format!(
+                "ticket {}; {}",
+                if refs.is_empty() {
+                    "?".to_string()
+                } else {
+                    refs.join(", ")
+                },
+                person.join(", ")
+            )),
+        );
+    }
+    if let Some(v) = get("purchased_via_csp") {
+        out.insert("csp", v);
+    }
+    out
+}
+
+/// The Microsoft Online Services SLA estimate from user-minutes.
+pub fn credit_estimate(
+    affected_users: Option<u64>,
+    downtime_minutes: Option<u64>,
+    licensed_users: Option<u64>,
+    incident_day: Option<NaiveDate>,
+) -> Value {
+    let (Some(affected), Some(minutes)) = (affected_users, downtime_minutes) else {
+        return json!({"known": false, "why": "the number of affected users or the downtime is not known yet"});
+    };
+    let Some(licensed) = licensed_users.filter(|n| *n > 0) else {
+        return json!({"known": false, "why": "the customer's number of licensed users is not configured ([[customer]] licensed-users)"});
+    };
+    let Some(day) = incident_day else {
+        return json!({"known": false, "why": "the incident date is not known"});
+    };
+    let days_in_month = crate::deadline::last_day_of_next_month(
+        day.with_day(1).unwrap_or(day) - chrono::Duration::days(1),
+    )
+    .day();
+    let month_minutes = u64::from(days_in_month) * 1440;
+    let lost = affected.min(licensed) * minutes;
+    let uptime = 100.0 * (1.0 - lost as f64 / (licensed * month_minutes) as f64);
+    let percent = if uptime < 95.0 {
+        100
+    } else if uptime < 99.0 {
+        50
+    } else if uptime < 99.9 {
+        25
+    } else {
+        0
+    };
+    json!({
+        "known": true,
+        "affected_users": affected.min(licensed),
+        "downtime_minutes": minutes,
+        "lost_user_minutes": lost,
+        "licensed_users": licensed,
+        "month_minutes": month_minutes,
+        "month": day.format("%Y-%m").to_string(),
+        "uptime": format!("{uptime:.3}"),
+        "percent": percent,
+    })
+}
+
+/// Everything a draft or reminder template gets for one claim.
+pub fn claim_context(
+    c: &ClaimRow,
+    evidence: &[(String, Value)],
+    customers: &[Customer],
+    services: &BTreeMap<String, String>,
+    lang: Language,
+    zone: chrono_tz::Tz,
+    today: NaiveDate,
+) -> Value {
+    let items = claim::checklist(&c.tenant_id, &c.incident_id, evidence);
+    let missing: Vec<Missing> = items
+        .iter()
+        .filter(|i| !i.present)
+        .map(|i| {
+            let (ask, hint) = who_knows(i.field, lang);
+            Missing {
+                field: i.field,
+                label: label(i.field, i.label, lang),
+                problem: i.problem.clone(),
+                ask,
+                hint,
+            }
+        })
+        .collect();
+    let customer = customers.iter().find(|k| k.tenant == c.tenant_id);
+    let domain = evidence
+        .iter()
+        .find(|(k, _)| k == "customer_domain")
+        .and_then(|(_, v)| v["domain"].as_str().map(str::to_string));
+    let name = customer
+        .map(|k| k.name.clone())
+        .or(domain)
+        .unwrap_or_else(|| "unknown customer".into());
+    let described = describe(&items, zone);
+    let users = items
+        .iter()
+        .find(|i| i.field == "affected_users")
+        .and_then(|i| i.value.as_ref())
+        .and_then(|v| v["count"].as_u64());
+    let minutes: Option<u64> = items
+        .iter()
+        .find(|i| i.field == "downtime")
+        .and_then(|i| i.value.as_ref())
+        .and_then(Value::as_array)
+        .map(|w| w.iter().filter_map(|x| x["minutes"].as_u64()).sum());
+    let incident_day = c
+        .incident_start
+        .as_deref()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&zone).date_naive());
+    let deadline = c
+        .deadline
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let mut ctx = json!({
+        "ticket": c.ticket,
+        "claim_id": c.id,
+        "incident_id": c.incident_id,
+        "service": services.get(c.incident_id.get(..2).unwrap_or_default()),
+        "tenant_id": c.tenant_id,
+        "customer": name,
+        "status": c.status,
+        "deadline": c.deadline,
+        "submit_by": c.submit_by,
+        "days_left": deadline.map(|d| (d - today).num_days()),
+        "complete": missing.is_empty(),
+        "missing": missing,
+        "credit": credit_estimate(users, minutes, customer.and_then(|k| k.licensed_users), incident_day),
+        "language": lang.code(),
+        "today": today.to_string(),
+    });
+    if let Value::Object(map) = &mut ctx {
+        for (k, v) in described {
+            map.insert(k.to_string(), v);
+        }
+    }
+    ctx
+}
+
+/// A complete claim, for checking templates at load time.
+fn sample_context() -> Value {
+    let c = ClaimRow {
+        id: 1,
+        ticket_id: 1,
+        ticket: "SLA-1".into(),
+        tenant_id: "11111111-2222-4333-8444-555555555555".into(),
+        incident_id: "EX1234567".into(),
+        status: "ready".into(),
+        incident_start: Some("2026-03-02T08:00:00Z".into()),
+        start_assumed: false,
+        deadline: Some("2026-04-30".into()),
+        submit_by: Some("2026-04-27".into()),
+        case_number: None,
+    };
+    claim_context(
+        &c,
+        &[],
+        &[],
+        &BTreeMap::new(),
+        Language::En,
+        chrono_tz::UTC,
+        NaiveDate::from_ymd_opt(2026, 3, 3).unwrap_or_default(),
+    )
+}
+
+/// A message to compose: headers, bodies, attachments.
+pub struct Outgoing<'a> {
+    /// Our address.
+    pub from: &'a str,
+    /// Recipients.
+    pub to: &'a [String],
+    /// Subject.
+    pub subject: &'a str,
+    /// Message-ID without brackets.
+    pub message_id: &'a str,
+    /// Plain text.
+    pub text: &'a str,
+    /// HTML alternative, if any.
+    pub html: Option<&'a str>,
+    /// message/rfc822 attachments (raw mails).
+    pub attachments: &'a [Vec<u8>],
+    /// Date header.
+    pub date: DateTime<Utc>,
+}
+
+/// Builds the RFC 5322 bytes, with the loop-prevention headers every message carries.
+pub fn compose(m: &Outgoing<'_>) -> Result<Vec<u8>, String> {
+    let from: Mailbox = m
+        .from
+        .parse()
+        .map_err(|e| format!("from {:?}: {e}", m.from))?;
+    let mut builder = lettre::Message::builder()
+        .from(from)
+        .subject(m.subject)
+        .message_id(Some(format!("<{}>", m.message_id)))
+        .date(m.date.into())
+        // RFC 3834: our mail is automatic; Exchange: send no auto-replies to it.
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+            "All".into(),
+        ));
+    for to in m.to {
+        let mailbox: Mailbox = to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?;
+        builder = builder.to(mailbox);
+    }
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(m.text.to_string());
+    let body = match m.html {
+        Some(html) => MultiPart::alternative().singlepart(text).singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html.to_string()),
+        ),
+        None => MultiPart::alternative().singlepart(text),
+    };
+    let message = if m.attachments.is_empty() {
+        builder.multipart(body)
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for raw in m.attachments {
+            mixed = mixed.singlepart(rfc822(raw));
+        }
+        builder.multipart(mixed)
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(message.formatted())
+}
+
+/// An attached message: 8bit as RFC 2046 asks when its bytes allow, base64 otherwise.
+fn rfc822(raw: &[u8]) -> SinglePart {
+    let body = Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::EightBit)
+        .unwrap_or_else(|raw| {
+            Body::new_with_encoding(raw, ContentTransferEncoding::Base64)
+                .unwrap_or_else(Body::new)
+        });
+    let kind = ContentType::parse("message/rfc822").unwrap_or(ContentType::TEXT_PLAIN);
+    SinglePart::builder()
+        .header(kind)
+        .header(lettre::message::header::ContentDisposition::attachment(
+            "original.eml",
+        ))
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_tiers_from_user_minutes() {
+        let day = NaiveDate::from_ymd_opt(2026, 2, 10);
+        // February 2026: 28 days, 40,320 minutes; 100 users.
+        let e = credit_estimate(Some(100), Some(60), Some(100), day);
+        assert_eq!(e["month_minutes"], 40_320);
+        assert_eq!(e["percent"], 25, "{e}"); // 99.851%
+        let e = credit_estimate(Some(100), Some(600), Some(100), day);
+        assert_eq!(e["percent"], 50, "{e}"); // 98.51%
+        let e = credit_estimate(Some(100), Some(2100), Some(100), day);
+        assert_eq!(e["percent"], 100, "{e}"); // 94.79%
+        let e = credit_estimate(Some(10), Some(30), Some(1000), day);
+        assert_eq!(e["percent"], 0, "{e}");
+        let e = credit_estimate(Some(10), Some(30), None, day);
+        assert_eq!(e["known"], false);
+        assert!(
+            e["why"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("licensed users")
+        );
+    }
+
+    #[test]
+    fn default_templates_render_and_start_with_a_subject() {
+        let t = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
+        let (subject, body) = t
+            .render("draft.en.txt", &sample_context())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            subject.starts_with("[SLA-1] Draft SLA credit claim EX1234567"),
+            "{subject}"
+        );
+        assert!(body.contains("Customer services credit requests"), "{body}");
+    }
+
+    #[test]
+    fn a_broken_override_fails_at_load() {
+        let dir = std::env::temp_dir().join(format!("slaclaim-tpl-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join("draft.en.txt"), "Subject: {{ oops\n");
+        let err = Templates::load(Some(&dir)).err().unwrap_or_default();
+        assert!(err.contains("draft.en.txt"), "{err}");
+        let _ = std::fs::write(dir.join("draft.en.txt"), "no subject line\n");
+        let err = Templates::load(Some(&dir)).err().unwrap_or_default();
+        assert!(err.contains("Subject:"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,401 @@
+//! Mail out: sends what the store's outbox holds, exactly once as far as SMTP allows.
+//!
+//! A message is queued in the store (with its deterministic Message-ID) before anything is
+//! sent; each attempt is recorded before it is made and the success after. A crash between
+//! the server's "250" and our record repeats that one message, with the same Message-ID,
+//! at the next start; once recorded it is never sent again. Transient failures (4xx,
+//! refused connections, timeouts) are retried with doubling delays for `retry-for-hours`;
+//! permanent ones (5xx) are recorded and reported, never retried.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde::Deserialize;
+
+use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
+use crate::source::imap::TlsMode;
+use crate::store::{QueuedMail, Store, StoreError};
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    /// .eml files in `dir`: the embedded demo and dry runs.
+    #[default]
+    File,
+    /// An SMTP submission server.
+    Smtp,
+}
+
+/// The `[outbox]` table.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Our address: From of every message, and mail from it is never read as a request.
+    #[serde(default = "default_from")]
+    pub from: String,
+    /// file (default) or smtp.
+    #[serde(default)]
+    pub transport: TransportKind,
+    /// Directory for the file transport.
+    #[serde(default = "default_dir")]
+    pub dir: PathBuf,
+    /// SMTP server host.
+    pub host: Option<String>,
+    /// SMTP port; 465 for implicit TLS, 587 otherwise, when left out.
+    pub port: Option<u16>,
+    /// Connection protection, as for IMAP: implicit (default), starttls, plain.
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// PEM file of a private CA for the SMTP server.
+    pub ca_file: Option<PathBuf>,
+    /// SMTP login name; no AUTH when left out.
+    pub user: Option<String>,
+    /// File holding the SMTP password.
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    /// A command (no shell) printing the SMTP password.
+    pub password_command: Option<Vec<String>>,
+    /// SASL XOAUTH2 instead of a password (Microsoft 365 SMTP AUTH for apps).
+    pub oauth2: Option<OAuth2Config>,
+    /// Seconds one SMTP attempt may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// First retry delay in seconds after a transient failure; it doubles, up to an hour.
+    #[serde(default = "default_retry_min")]
+    pub retry_min_secs: u64,
+    /// Transient failures are retried this long after a message was queued, then it is
+    /// given up as failed (and reported).
+    #[serde(default = "default_retry_hours")]
+    pub retry_for_hours: u64,
+}
+
+impl fmt::Debug for OutboxConfig {
+    // Where secrets come from is fine to show; the config never holds them itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxConfig")
+            .field("from", &self.from)
+            .field("transport", &self.transport)
+            .field("dir", &self.dir)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            from: default_from(),
+            transport: TransportKind::File,
+            dir: default_dir(),
+            host: None,
+            port: None,
+            tls: TlsMode::Implicit,
+            ca_file: None,
+            user: None,
+            password_file: None,
+            password_env: None,
+            password_command: None,
+            oauth2: None,
+            timeout_secs: default_timeout(),
+            retry_min_secs: default_retry_min(),
+            retry_for_hours: default_retry_hours(),
+        }
+    }
+}
+
+fn default_from() -> String {
+    "slaclaim@localhost".into()
+}
+fn default_dir() -> PathBuf {
+    PathBuf::from("outbox")
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_retry_min() -> u64 {
+    30
+}
+fn default_retry_hours() -> u64 {
+    48
+}
+
+impl OutboxConfig {
+    /// Our From address, parsed.
+    pub fn from_address(&self) -> Result<Address, String> {
+        self.from
+            .parse()
+            .map_err(|e| format!("outbox.from {:?}: {e}", self.from))
+    }
+
+    /// The domain our Message-IDs end in: the From address's.
+    pub fn message_id_domain(&self) -> String {
+        self.from
+            .rsplit_once('@')
+            .map_or("localhost", |(_, d)| d)
+            .to_ascii_lowercase()
+    }
+
+    /// Checks the settings without contacting anyone.
+    pub fn validate(&self) -> Result<(), String> {
+        self.from_address()?;
+        if self.transport == TransportKind::Smtp {
+            if self.host.is_none() {
+                return Err("outbox: transport = \"smtp\" needs host".into());
+            }
+            let password = self.password_source().is_set();
+            match (&self.oauth2, password, &self.user) {
+                (Some(_), true, _) => {
+                    return Err("outbox: set either oauth2 or a password-* key, not both".into());
+                }
+                (None, true, None) | (Some(_), false, None) => {
+                    return Err("outbox: authentication needs user".into());
+                }
+                (Some(o), false, Some(_)) => o.validate("outbox")?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn password_source(&self) -> SecretSource {
+        SecretSource {
+            file: self.password_file.clone(),
+            env: self.password_env.clone(),
+            command: self.password_command.clone(),
+        }
+    }
+}
+
+/// Errors of sending.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The transport could not be set up (bad CA file, unreadable secret).
+    #[error("outbox: {0}")]
+    Setup(String),
+}
+
+/// What one send attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Accepted by the server (or written to the directory).
+    Sent,
+    /// Try again later.
+    Transient(String),
+    /// Never try again.
+    Permanent(String),
+}
+
+/// A configured transport.
+pub struct Transport {
+    config: OutboxConfig,
+    tokens: Option<TokenSource>,
+}
+
+impl Transport {
+    /// A transport for `config`.
+    pub fn new(config: &OutboxConfig) -> Transport {
+        Transport {
+            config: config.clone(),
+            tokens: config.oauth2.clone().map(TokenSource::new),
+        }
+    }
+
+    /// Delivers one message.
+    pub async fn send(&self, mail: &QueuedMail) -> Attempt {
+        match self.config.transport {
+            TransportKind::File => match write_file(&self.config.dir, mail) {
+                Ok(()) => Attempt::Sent,
+                Err(e) => Attempt::Transient(e),
+            },
+            TransportKind::Smtp => self.send_smtp(mail).await,
+        }
+    }
+
+    async fn send_smtp(&self, mail: &QueuedMail) -> Attempt {
+        let envelope = match envelope(&self.config, &mail.recipients) {
+            Ok(e) => e,
+            Err(e) => return Attempt::Permanent(e),
+        };
+        let smtp = match self.smtp().await {
+            Ok(t) => t,
+            // A secret that cannot be read now may be readable later (a mount, a rotation).
+            Err(e) => return Attempt::Transient(e),
+        };
+        match smtp.send_raw(&envelope, &mail.raw).await {
+            Ok(_) => Attempt::Sent,
+            Err(e) if e.is_permanent() => {
+                // A refused token is renewed, not given up on.
+                if let (Some(tokens), Some(535)) = (&self.tokens, code_of(&e)) {
+                    tokens.invalidate();
+                    return Attempt::Transient(format!("SMTP refused the token: {e}"));
+                }
+                Attempt::Permanent(e.to_string())
+            }
+            Err(e) => Attempt::Transient(e.to_string()),
+        }
+    }
+
+    async fn smtp(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let c = &self.config;
+        let host = c.host.clone().unwrap_or_default();
+        let tls = |host: &str| -> Result<TlsParameters, String> {
+            let mut b = TlsParameters::builder(host.to_string());
+            if let Some(path) = &c.ca_file {
+                let pem =
+                    std::fs::read(path).map_err(|e| format!("ca-file {}: {e}", path.display()))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| format!("ca-file {}: {e}", path.display()))?;
+                b = b
+                    .certificate_store(CertificateStore::None)
+                    .add_root_certificate(cert);
+            }
+            b.build_rustls().map_err(|e| e.to_string())
+        };
+        let (tls, port) = match c.tls {
+            TlsMode::Implicit => (Tls::Wrapper(tls(&host)?), c.port.unwrap_or(465)),
+            TlsMode::Starttls => (Tls::Required(tls(&host)?), c.port.unwrap_or(587)),
+            TlsMode::Plain => {
+                let loopback = host == "localhost"
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback());
+                if !loopback && c.user.is_some() {
+                    tracing::warn!(host = %host, "SMTP without TLS to a non-loopback host: the password crosses the network in clear");
+                }
+                (Tls::None, c.port.unwrap_or(25))
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(c.timeout_secs)));
+        if let Some(user) = &c.user {
+            if let Some(tokens) = &self.tokens {
+                let token = tokens.token().await?;
+                builder = builder
+                    .credentials(Credentials::new(user.clone(), token))
+                    .authentication(vec![Mechanism::Xoauth2]);
+            } else {
+                let password = c.password_source().read("password")?;
+                builder = builder
+                    .credentials(Credentials::new(user.clone(), password))
+                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+            }
+        }
+        Ok(builder.build())
+    }
+}
+
+/// The SMTP reply code of an error, e.g. 550.
+fn code_of(e: &lettre::transport::smtp::Error) -> Option<u16> {
+    e.status().map(|c| {
+        let text = c.to_string();
+        text.parse().unwrap_or(0)
+    })
+}
+
+fn envelope(config: &OutboxConfig, recipients: &[String]) -> Result<Envelope, String> {
+    let to: Vec<Address> = recipients
+        .iter()
+        .map(|r| r.parse().map_err(|e| format!("recipient {r:?}: {e}")))
+        .collect::<Result<_, String>>()?;
+    Envelope::new(Some(config.from_address()?), to).map_err(|e| e.to_string())
+}
+
+/// Writes `<dir>/<message-id>.eml` atomically; writing it again changes nothing.
+fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("outbox dir {}: {e}", dir.display()))?;
+    let name: String = mail
+        .message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, &mail.raw).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let path = dir.join(format!("{name}.eml"));
+    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// What a pass over the due messages did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SendReport {
+    /// Accepted.
+    pub sent: usize,
+    /// Failed for now, to be retried.
+    pub deferred: usize,
+    /// Given up: permanent failures and expired retries.
+    pub failed: usize,
+}
+
+/// Sends every due message once; records each outcome.
+pub async fn send_due(
+    store: &mut Store,
+    transport: &Transport,
+    now: DateTime<Utc>,
+) -> Result<SendReport, OutboxError> {
+    let mut report = SendReport::default();
+    let stamp = now.to_rfc3339();
+    let due = store.due_mail(&stamp, 100)?;
+    for mail in due {
+        // Recorded before the attempt: a crash now leaves a trace of a possible send.
+        store.mail_attempt(mail.id)?;
+        let outcome = transport.send(&mail).await;
+        let cfg = &transport.config;
+        match outcome {
+            Attempt::Sent => {
+                store.mail_sent(mail.id, &Utc::now().to_rfc3339())?;
+                tracing::info!(message_id = %mail.message_id, "mail sent");
+                report.sent += 1;
+            }
+            Attempt::Permanent(why) => {
+                tracing::error!(message_id = %mail.message_id, error = %why, "mail refused permanently; not retried");
+                store.mail_failed(mail.id, &why)?;
+                report.failed += 1;
+            }
+            Attempt::Transient(why) => {
+                let queued = DateTime::parse_from_rfc3339(&mail.created_at)
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or(now);
+                let give_up = queued + chrono::Duration::hours(cfg.retry_for_hours as i64);
+                let shift = u32::try_from(mail.attempts.clamp(0, 16)).unwrap_or(16);
+                let delay = cfg
+                    .retry_min_secs
+                    .max(1)
+                    .saturating_mul(1u64 << shift)
+                    .min(3600);
+                let next = now + chrono::Duration::seconds(delay as i64);
+                if next > give_up {
+                    let why = format!("gave up after {} attempts: {why}", mail.attempts + 1);
+                    tracing::error!(message_id = %mail.message_id, error = %why, "mail not delivered");
+                    store.mail_failed(mail.id, &why)?;
+                    report.failed += 1;
+                } else {
+                    tracing::warn!(message_id = %mail.message_id, error = %why, retry_in_secs = delay, "mail deferred");
+                    store.mail_retry(mail.id, &why, &next.to_rfc3339())?;
+                    report.deferred += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
