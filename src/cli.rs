@@ -93,6 +93,7 @@ fn ingester<'a>(extractor: &'a Extractor, config: &Config) -> Result<Ingester<'a
         extractor,
         policy: config.deadline.policy()?,
         max_bytes: config.store.max_message_bytes,
+        rules: config.mail_rules(),
     })
 }
 

@@ -46,6 +46,32 @@ pub struct Config {
     /// IMAP mailboxes to watch.
     #[serde(default)]
     pub imap: Vec<crate::source::imap::ImapConfig>,
+    /// Where outgoing mail goes.
+    #[serde(default)]
+    pub outbox: crate::outbox::OutboxConfig,
+    /// Drafts for the helpdesk.
+    #[serde(default)]
+    pub drafts: crate::draft::DraftConfig,
+    /// Reminders and digests for managers.
+    #[serde(default)]
+    pub reminders: crate::scheduler::ReminderConfig,
+    /// Whose replies may change claims.
+    #[serde(default)]
+    pub staff: crate::staff::StaffConfig,
+    /// Customers by tenant: names and licensed users.
+    #[serde(default)]
+    pub customer: Vec<crate::draft::Customer>,
+}
+
+impl Config {
+    /// What ingest needs to know about our own and staff mail.
+    pub fn mail_rules(&self) -> crate::ingest::MailRules {
+        crate::ingest::MailRules {
+            own_address: Some(self.outbox.from.clone()),
+            message_id_domain: Some(self.outbox.message_id_domain()),
+            staff: self.staff.clone(),
+        }
+    }
 }
 
 /// Settings of the store.
@@ -222,6 +248,20 @@ impl Config {
         config.deadline.policy()?;
         for m in &config.imap {
             m.validate().map_err(ConfigError::Invalid)?;
+        }
+        config.outbox.validate().map_err(ConfigError::Invalid)?;
+        config.reminders.schedule().map_err(ConfigError::Invalid)?;
+        crate::draft::Templates::load(config.drafts.template_dir.as_deref())
+            .map_err(ConfigError::Invalid)?;
+        for a in config
+            .drafts
+            .helpdesk
+            .iter()
+            .chain(&config.reminders.managers)
+            .chain(&config.staff.addresses)
+        {
+            a.parse::<lettre::Address>()
+                .map_err(|e| ConfigError::Invalid(format!("address {a:?}: {e}")))?;
         }
         Ok(config)
     }

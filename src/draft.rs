@@ -559,8 +559,7 @@ pub fn compose(m: &Outgoing<'_>) -> Result<Vec<u8>, String> {
 fn rfc822(raw: &[u8]) -> SinglePart {
     let body = Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::EightBit)
         .unwrap_or_else(|raw| {
-            Body::new_with_encoding(raw, ContentTransferEncoding::Base64)
-                .unwrap_or_else(Body::new)
+            Body::new_with_encoding(raw, ContentTransferEncoding::Base64).unwrap_or_else(Body::new)
         });
     let kind = ContentType::parse("message/rfc822").unwrap_or(ContentType::TEXT_PLAIN);
     SinglePart::builder()

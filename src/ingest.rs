@@ -54,6 +54,19 @@ pub enum Outcome {
         /// Row id of the stored copy.
         of: i64,
     },
+    /// Stored and deliberately not acted on: our own mail, or staff mail that is not
+    /// a valid command.
+    Ignored {
+        /// Why.
+        why: String,
+    },
+    /// A staff command changed claims of a ticket.
+    Command {
+        /// "SLA-n".
+        reference: String,
+        /// What was done.
+        applied: String,
+    },
     /// Kept, with the reason it could not be processed.
     Quarantined {
         /// Why.
@@ -82,6 +95,10 @@ impl std::fmt::Display for Outcome {
             } => write!(f, "linked to ticket {reference} by {by}{}", claims(c)),
             Outcome::Stored { kind } => write!(f, "stored as {}, no ticket", kind.as_str()),
             Outcome::Duplicate { of } => write!(f, "duplicate of stored message {of}"),
+            Outcome::Ignored { why } => write!(f, "ignored: {why}"),
+            Outcome::Command { reference, applied } => {
+                write!(f, "staff command on {reference}: {applied}")
+            }
             Outcome::Quarantined { reason } => write!(f, "quarantined: {reason}"),
         }
     }
@@ -103,6 +120,42 @@ pub struct Ingester<'a> {
     pub policy: Policy,
     /// Size limit in bytes.
     pub max_bytes: usize,
+    /// Whose mail is ours or staff's.
+    pub rules: MailRules,
+}
+
+/// Mail that is not customer mail: ours (never read as a request, so no loops) and
+/// staff replies (commands).
+#[derive(Debug, Clone, Default)]
+pub struct MailRules {
+    /// Our From address.
+    pub own_address: Option<String>,
+    /// The domain of our Message-IDs.
+    pub message_id_domain: Option<String>,
+    /// Who staff are.
+    pub staff: crate::staff::StaffConfig,
+}
+
+impl MailRules {
+    /// Why this message is our own, if it is.
+    fn own(&self, e: &Extraction) -> Option<String> {
+        let from_us = match (&self.own_address, &e.from) {
+            (Some(own), Some(from)) => own.eq_ignore_ascii_case(from.trim_matches(['<', '>'])),
+            _ => false,
+        };
+        if from_us {
+            return Some("sent from our own address".into());
+        }
+        let ours = |id: &str| {
+            self.message_id_domain.as_deref().is_some_and(|d| {
+                id.starts_with("slaclaim.") && id.to_ascii_lowercase().ends_with(&format!("@{d}"))
+            })
+        };
+        e.message_id
+            .as_deref()
+            .filter(|id| ours(id))
+            .map(|_| "carries one of our own Message-IDs".into())
+    }
 }
 
 impl Ingester<'_> {
@@ -179,7 +232,16 @@ impl Ingester<'_> {
             let row = s.insert_message(&m, &stamp)?;
             match (e, error) {
                 (_, Some(reason)) => Ok(Outcome::Quarantined { reason }),
-                (Some(e), None) => self.link(s, row, e, now),
+                (Some(e), None) => {
+                    if let Some(why) = self.rules.own(e) {
+                        tracing::info!(message_id = ?e.message_id, why, "own mail not processed");
+                        return Ok(Outcome::Ignored { why });
+                    }
+                    if self.rules.staff.is_staff(e.from.as_deref()) {
+                        return self.staff_reply(s, row, e, raw, now);
+                    }
+                    self.link(s, row, e, now)
+                }
                 (None, None) => Ok(Outcome::Quarantined {
                     reason: "no extraction".into(),
                 }),
@@ -235,6 +297,75 @@ impl Ingester<'_> {
                 reason: reason.to_string(),
             })
         }
+    }
+
+    /// A reply from staff: obeyed when authenticated, refers to a ticket and holds a
+    /// command; recorded and ignored otherwise, with a log line saying why.
+    fn staff_reply(
+        &self,
+        s: &Store,
+        row: i64,
+        e: &Extraction,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let ignore = |why: String| {
+            tracing::info!(message_id = ?e.message_id, from = ?e.from, why, "staff mail ignored");
+            Ok(Outcome::Ignored { why })
+        };
+        let email = crate::message::Email::parse(raw);
+        if let Some(why) = self.rules.staff.refusal(&email) {
+            return ignore(why);
+        }
+        let text = crate::quote::split(&email.body, &email.subject).new_text;
+        let Some(command) = crate::staff::command(&text) else {
+            return ignore(
+                "staff mail without a 'submitted <number>' or 'ineligible: <reason>' line".into(),
+            );
+        };
+        let ticket = match self.find_ticket(s, e, now)? {
+            Some((t, _)) => t,
+            None => return ignore("staff command that refers to no known ticket".into()),
+        };
+        s.set_message_ticket(row, ticket)?;
+        let reference = s.ticket_reference(ticket)?;
+        let open: Vec<_> = s
+            .claims_of_ticket(ticket)?
+            .into_iter()
+            .filter(|c| !matches!(c.status.as_str(), "submitted" | "ineligible"))
+            .collect();
+        if open.is_empty() {
+            return ignore(format!("{reference} has no open claim"));
+        }
+        let who = e.from.clone().unwrap_or_default();
+        for c in &open {
+            if c.status == "expired" {
+                tracing::warn!(ticket = %reference, claim = c.id, "staff report a claim submitted after its deadline");
+            }
+            match &command {
+                crate::staff::Command::Submitted(number) => {
+                    s.set_case_number(c.id, number)?;
+                    let why =
+                        format!("submitted in Partner Center as {number} (reported by {who})");
+                    s.set_status(c.id, Status::Submitted.as_str(), &why, &stamp)?;
+                }
+                crate::staff::Command::Ineligible(reason) => {
+                    let why = format!("{reason} (reported by {who})");
+                    s.set_status(c.id, Status::Ineligible.as_str(), &why, &stamp)?;
+                }
+            }
+        }
+        let applied = match command {
+            crate::staff::Command::Submitted(n) => {
+                format!("{} claim(s) submitted as {n}", open.len())
+            }
+            crate::staff::Command::Ineligible(r) => {
+                format!("{} claim(s) ineligible: {r}", open.len())
+            }
+        };
+        tracing::info!(ticket = %reference, applied, "staff command applied");
+        Ok(Outcome::Command { reference, applied })
     }
 
     /// Finds or opens the ticket and updates its claims.

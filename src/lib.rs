@@ -26,7 +26,9 @@ pub mod message;
 pub mod outbox;
 pub mod quote;
 pub mod report;
+pub mod scheduler;
 pub mod source;
+pub mod staff;
 pub mod store;
 pub mod tls;
 

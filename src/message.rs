@@ -124,6 +124,7 @@ const KEPT_HEADERS: &[&str] = &[
     "x-campaign-id",
     "feedback-id",
     "x-mailer",
+    "authentication-results",
 ];
 
 fn from_message(msg: &Message<'_>, depth: usize) -> Email {

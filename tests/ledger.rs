@@ -21,6 +21,7 @@ fn ingest(store: &mut Store, x: &Extractor, raw: &str, now: DateTime<Utc>) -> Ou
             margin_days: 3,
         },
         max_bytes: 1 << 20,
+        rules: Default::default(),
     };
     ingester
         .ingest(
@@ -172,6 +173,7 @@ fn unsubmitted_claims_expire_after_the_deadline() {
             margin_days: 3,
         },
         max_bytes: 1 << 20,
+        rules: Default::default(),
     };
     assert_eq!(
         ingester
@@ -204,6 +206,7 @@ fn bad_mail_is_quarantined_and_kept() {
         extractor: &x,
         policy: Policy::default(),
         max_bytes: 100,
+        rules: Default::default(),
     };
     let big = ingester.ingest(
         &mut store,

@@ -71,6 +71,7 @@ pub fn ingester(
         extractor: x,
         policy: slaclaim::deadline::Policy::default(),
         max_bytes,
+        rules: Default::default(),
     }
 }
 

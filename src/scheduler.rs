@@ -1,0 +1,577 @@
+//! What mail is due: drafts when a claim changes, reminders at lead times before its
+//! deadline, a notice when it expires, and the cron digest. Each is queued in the outbox
+//! under a Message-ID derived from (claim, purpose, version), so planning twice, or again
+//! after a crash, queues nothing twice.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::claim::Status;
+use crate::draft::{self, Customer, DraftConfig, Outgoing, Templates};
+use crate::store::{ClaimRow, NewMail, Store, StoreError};
+
+/// The `[reminders]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ReminderConfig {
+    /// Managers who get reminders, expiry notices and the digest.
+    #[serde(default)]
+    pub managers: Vec<String>,
+    /// Days before Microsoft's deadline at which an unsubmitted claim is reminded of.
+    #[serde(default = "default_leads")]
+    pub lead_days: Vec<u32>,
+    /// The digest's schedule: a `cron` expression with a seconds field, evaluated in
+    /// deadline.time-zone. Empty disables the digest.
+    #[serde(default = "default_digest")]
+    pub digest: String,
+}
+
+impl Default for ReminderConfig {
+    fn default() -> Self {
+        ReminderConfig {
+            managers: Vec::new(),
+            lead_days: default_leads(),
+            digest: default_digest(),
+        }
+    }
+}
+
+fn default_leads() -> Vec<u32> {
+    vec![14, 7, 3, 1]
+}
+
+fn default_digest() -> String {
+    "0 0 8 * * Mon".into()
+}
+
+impl ReminderConfig {
+    /// The digest schedule, or None when disabled; errors explain the cron dialect.
+    pub fn schedule(&self) -> Result<Option<cron::Schedule>, String> {
+        let expr = self.digest.trim();
+        if expr.is_empty() {
+            return Ok(None);
+        }
+        let fields: Vec<&str> = expr.split_whitespace().collect();
+        if fields.len() == 5 {
+            return Err(format!(
+                "reminders.digest {expr:?}: this cron dialect has a seconds field first (six or seven fields): for 08:00 on Mondays write \"0 0 8 * * Mon\""
+            ));
+        }
+        if fields
+            .get(5)
+            .is_some_and(|w| w.chars().any(|c| c.is_ascii_digit()))
+        {
+            return Err(format!(
+                "reminders.digest {expr:?}: write weekdays as names (Mon-Fri); in this cron dialect the numeric weekday 1 is Sunday, not Monday"
+            ));
+        }
+        cron::Schedule::from_str(expr).map(Some).map_err(|e| {
+            format!(
+                "reminders.digest {expr:?}: {e} (fields: sec min hour day-of-month month weekday [year], e.g. \"0 0 8 * * Mon-Fri\")"
+            )
+        })
+    }
+}
+
+/// Everything planning needs, built once from the config.
+pub struct Planner<'a> {
+    /// Drafts settings.
+    pub drafts: &'a DraftConfig,
+    /// Reminder settings.
+    pub reminders: &'a ReminderConfig,
+    /// Known customers.
+    pub customers: &'a [Customer],
+    /// Incident prefix -> service name.
+    pub services: BTreeMap<String, String>,
+    /// Templates.
+    pub templates: &'a Templates,
+    /// The zone in which days and the digest are reckoned.
+    pub zone: chrono_tz::Tz,
+    /// Our From address.
+    pub from: String,
+    /// Domain of our Message-IDs.
+    pub domain: String,
+    /// The digest schedule.
+    pub digest: Option<cron::Schedule>,
+}
+
+/// What one planning pass queued.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PlanReport {
+    /// Drafts queued (new or updated).
+    pub drafts: usize,
+    /// Reminders queued.
+    pub reminders: usize,
+    /// Expiry notices queued.
+    pub expired: usize,
+    /// Digests queued.
+    pub digests: usize,
+}
+
+/// Errors of planning.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A template or a message could not be made.
+    #[error("{0}")]
+    Compose(String),
+}
+
+/// Our Message-ID for (claim, purpose, version).
+pub fn message_id(claim: Option<i64>, purpose: &str, version: &str, domain: &str) -> String {
+    match claim {
+        Some(c) => format!("slaclaim.{c}.{purpose}.{version}@{domain}"),
+        None => format!("slaclaim.{purpose}.{version}@{domain}"),
+    }
+}
+
+impl Planner<'_> {
+    /// Queues whatever is due at `now`. Each claim's mail and status change commit together.
+    pub fn plan(&self, store: &mut Store, now: DateTime<Utc>) -> Result<PlanReport, PlanError> {
+        let mut report = PlanReport::default();
+        let today = now.with_timezone(&self.zone).date_naive();
+        for c in store.all_claims()? {
+            store.transaction(|s| self.plan_claim(s, &c, now, today, &mut report))?;
+        }
+        store.transaction(|s| self.plan_digest(s, now, today, &mut report))?;
+        Ok(report)
+    }
+
+    fn evidence(&self, s: &Store, claim: i64) -> Result<Vec<(String, Value)>, StoreError> {
+        Ok(s.evidence(claim)?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.field,
+                    serde_json::from_str(&r.value).unwrap_or(Value::Null),
+                )
+            })
+            .collect())
+    }
+
+    fn context(&self, s: &Store, c: &ClaimRow, today: NaiveDate) -> Result<Value, StoreError> {
+        let evidence = self.evidence(s, c.id)?;
+        Ok(draft::claim_context(
+            c,
+            &evidence,
+            self.customers,
+            &self.services,
+            self.drafts.language,
+            self.zone,
+            today,
+        ))
+    }
+
+    fn plan_claim(
+        &self,
+        s: &Store,
+        c: &ClaimRow,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        report: &mut PlanReport,
+    ) -> Result<(), PlanError> {
+        let status = Status::parse(&c.status).unwrap_or(Status::Collecting);
+        let ctx = self.context(s, c, today)?;
+        let lang = self.drafts.language.code();
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if status == Status::Expired {
+            let id = message_id(Some(c.id), "expired", "1", &self.domain);
+            if !self.reminders.managers.is_empty() && !s.mail_exists(&id)? {
+                self.queue(
+                    s,
+                    c.id,
+                    "expired",
+                    1,
+                    &id,
+                    &self.reminders.managers,
+                    &format!("expired.{lang}.txt"),
+                    &ctx,
+                    &[],
+                    None,
+                    now,
+                )?;
+                report.expired += 1;
+            }
+            return Ok(());
+        }
+        if status.is_final() {
+            return Ok(());
+        }
+        // A draft is worth sending once the customer asked for a credit; a new one only
+        // when what it would say changes ("drafted" and "ready" read the same).
+        let asked = ctx["request"].is_string();
+        if asked && !self.drafts.helpdesk.is_empty() {
+            let mut key = ctx.clone();
+            key["status"] = json!(if status == Status::Drafted {
+                "ready"
+            } else {
+                status.as_str()
+            });
+            key["days_left"] = Value::Null;
+            key["today"] = Value::Null;
+            let fingerprint = crate::store::sha256_hex(key.to_string().as_bytes());
+            let last = s.last_draft(c.id)?;
+            if last.as_ref().is_none_or(|(_, f)| *f != fingerprint) {
+                let version = last.map_or(1, |(v, _)| v + 1);
+                let id = message_id(Some(c.id), "draft", &version.to_string(), &self.domain);
+                let mut to = self.drafts.helpdesk.clone();
+                if self.drafts.send_to_customers {
+                    if let Some(requester) = ctx["request"]
+                        .as_str()
+                        .and_then(|_| requester(s, c.id).ok().flatten())
+                    {
+                        to.push(requester);
+                    }
+                }
+                let attachments = self.attachments(s, c.id)?;
+                self.queue(
+                    s,
+                    c.id,
+                    "draft",
+                    version,
+                    &id,
+                    &to,
+                    &format!("draft.{lang}.txt"),
+                    &ctx,
+                    &attachments,
+                    Some(&fingerprint),
+                    now,
+                )?;
+                report.drafts += 1;
+                if status == Status::Ready {
+                    s.set_status(
+                        c.id,
+                        Status::Drafted.as_str(),
+                        "draft sent to the helpdesk",
+                        &stamp,
+                    )?;
+                }
+            }
+        }
+        // Reminders: the nearest lead time reached is sent; farther ones reached at the
+        // same time (a claim found late) are recorded as skipped, never sent later.
+        let Some(days_left) = ctx["days_left"].as_i64() else {
+            return Ok(());
+        };
+        if self.reminders.managers.is_empty() || days_left < 0 {
+            return Ok(());
+        }
+        let mut reached: Vec<u32> = self
+            .reminders
+            .lead_days
+            .iter()
+            .copied()
+            .filter(|l| i64::from(*l) >= days_left)
+            .collect();
+        reached.sort_unstable();
+        reached.dedup();
+        if let Some((&nearest, farther)) = reached.split_first() {
+            for lead in farther {
+                let purpose = format!("reminder-{lead}");
+                let id = message_id(Some(c.id), &purpose, "1", &self.domain);
+                s.skip_mail(c.id, &purpose, &id, &stamp)?;
+            }
+            let purpose = format!("reminder-{nearest}");
+            let id = message_id(Some(c.id), &purpose, "1", &self.domain);
+            if !s.mail_exists(&id)? {
+                self.queue(
+                    s,
+                    c.id,
+                    &purpose,
+                    1,
+                    &id,
+                    &self.reminders.managers,
+                    &format!("reminder.{lang}.txt"),
+                    &ctx,
+                    &[],
+                    None,
+                    now,
+                )?;
+                report.reminders += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The customer's own mails of a claim, within the attachment budget.
+    fn attachments(&self, s: &Store, claim: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        for (id, kind) in s.claim_message_kinds(claim)? {
+            if !matches!(kind.as_str(), "credit_request" | "ticket_update") {
+                continue;
+            }
+            if let Some(raw) = s.raw_message(id)? {
+                if total + raw.len() > self.drafts.max_attachment_bytes {
+                    tracing::warn!(
+                        claim,
+                        message = id,
+                        "customer mail too large to attach; it stays in the store"
+                    );
+                    continue;
+                }
+                total += raw.len();
+                out.push(raw);
+            }
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn queue(
+        &self,
+        s: &Store,
+        claim: i64,
+        purpose: &str,
+        version: i64,
+        id: &str,
+        to: &[String],
+        template: &str,
+        ctx: &Value,
+        attachments: &[Vec<u8>],
+        fingerprint: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PlanError> {
+        let (subject, text) = self
+            .templates
+            .render(template, ctx)
+            .map_err(PlanError::Compose)?;
+        let html = if purpose == "draft" {
+            let html_ctx = json!({"subject": subject, "text": text, "language": ctx["language"]});
+            Some(
+                self.templates
+                    .render("draft.html", &html_ctx)
+                    .map_err(PlanError::Compose)?
+                    .1,
+            )
+        } else {
+            None
+        };
+        let raw = draft::compose(&Outgoing {
+            from: &self.from,
+            to,
+            subject: &subject,
+            message_id: id,
+            text: &text,
+            html: html.as_deref(),
+            attachments,
+            date: now,
+        })
+        .map_err(PlanError::Compose)?;
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        s.enqueue_mail(
+            &NewMail {
+                claim_id: Some(claim),
+                purpose,
+                version,
+                message_id: id,
+                recipients: to,
+                raw: &raw,
+                fingerprint,
+            },
+            &stamp,
+        )?;
+        tracing::info!(claim, purpose, message_id = id, "mail queued");
+        Ok(())
+    }
+
+    fn plan_digest(
+        &self,
+        s: &Store,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        report: &mut PlanReport,
+    ) -> Result<(), PlanError> {
+        let (Some(schedule), false) = (&self.digest, self.reminders.managers.is_empty()) else {
+            return Ok(());
+        };
+        let local_now = now.with_timezone(&self.zone).naive_local();
+        let Some(last) = s
+            .schedule_value("digest.last")?
+            .and_then(|v| NaiveDateTime::parse_from_str(&v, "%Y-%m-%dT%H:%M:%S").ok())
+        else {
+            // First start: the schedule begins now, no digest for the past.
+            s.set_schedule_value(
+                "digest.last",
+                &local_now.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            )?;
+            return Ok(());
+        };
+        // Fires missed while stopped collapse into one digest, for the latest of them.
+        let mut due: Option<NaiveDateTime> = None;
+        let mut cursor = last;
+        while let Some(next) = next_fire(schedule, cursor) {
+            if fire_instant(next, self.zone) > now {
+                break;
+            }
+            due = Some(next);
+            cursor = next;
+        }
+        let Some(fire) = due else {
+            return Ok(());
+        };
+        let key = fire.format("%Y%m%dT%H%M%S").to_string();
+        let id = message_id(None, "digest", &key, &self.domain);
+        let since =
+            fire_instant(last, self.zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut open = Vec::new();
+        let mut expired = Vec::new();
+        let mut claims = s.all_claims()?;
+        claims.sort_by(|a, b| a.deadline.cmp(&b.deadline));
+        for c in &claims {
+            let status = Status::parse(&c.status).unwrap_or(Status::Collecting);
+            if !status.is_final() {
+                open.push(self.context(s, c, today)?);
+            } else if status == Status::Expired
+                && s.transitions(c.id)?
+                    .iter()
+                    .any(|t| t.to == "expired" && t.at >= since)
+            {
+                expired.push(self.context(s, c, today)?);
+            }
+        }
+        let failed: Vec<Value> = s
+            .mail_with_status("failed", &since)?
+            .into_iter()
+            .map(|m| json!({"purpose": m.purpose, "message_id": m.message_id, "last_error": m.last_error}))
+            .collect();
+        let ctx = json!({"claims": open, "expired": expired, "failed": failed, "today": today.to_string(), "language": self.drafts.language.code()});
+        let lang = self.drafts.language.code();
+        let (subject, text) = self
+            .templates
+            .render(&format!("digest.{lang}.txt"), &ctx)
+            .map_err(PlanError::Compose)?;
+        let raw = draft::compose(&Outgoing {
+            from: &self.from,
+            to: &self.reminders.managers,
+            subject: &subject,
+            message_id: &id,
+            text: &text,
+            html: None,
+            attachments: &[],
+            date: now,
+        })
+        .map_err(PlanError::Compose)?;
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if s.enqueue_mail(
+            &NewMail {
+                claim_id: None,
+                purpose: "digest",
+                version: 1,
+                message_id: &id,
+                recipients: &self.reminders.managers,
+                raw: &raw,
+                fingerprint: None,
+            },
+            &stamp,
+        )? {
+            report.digests += 1;
+        }
+        s.set_schedule_value("digest.last", &fire.format("%Y-%m-%dT%H:%M:%S").to_string())?;
+        Ok(())
+    }
+}
+
+/// The requester's address of a claim's first request.
+fn requester(s: &Store, claim: i64) -> Result<Option<String>, StoreError> {
+    Ok(s.evidence(claim)?
+        .into_iter()
+        .find(|r| r.field == "customer_request")
+        .and_then(|r| serde_json::from_str::<Value>(&r.value).ok())
+        .and_then(|v| v["from"].as_str().map(str::to_string)))
+}
+
+/// The next fire strictly after `after`, on the local wall clock. The schedule is read
+/// on naive local time, so a wall-clock time that occurs twice (autumn) fires once and
+/// one that does not occur (spring) still fires, at the first instant after the gap.
+pub fn next_fire(schedule: &cron::Schedule, after: NaiveDateTime) -> Option<NaiveDateTime> {
+    schedule
+        .after(&Utc.from_utc_datetime(&after))
+        .next()
+        .map(|t| t.naive_utc())
+}
+
+/// The instant a local wall-clock fire time happens in `zone`.
+pub fn fire_instant(local: NaiveDateTime, zone: chrono_tz::Tz) -> DateTime<Utc> {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        // In a spring gap: the first instant after it (gaps are at most an hour or two).
+        LocalResult::None => (1..=3)
+            .find_map(|h| {
+                zone.from_local_datetime(&(local + chrono::Duration::hours(h)))
+                    .earliest()
+            })
+            .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(expr: &str) -> cron::Schedule {
+        ReminderConfig {
+            digest: expr.into(),
+            ..ReminderConfig::default()
+        }
+        .schedule()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("disabled"))
+    }
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn cron_dialect_errors_explain_themselves() {
+        let err = |expr: &str| {
+            ReminderConfig {
+                digest: expr.into(),
+                ..ReminderConfig::default()
+            }
+            .schedule()
+            .err()
+            .unwrap_or_default()
+        };
+        assert!(err("0 8 * * Mon").contains("seconds field first"));
+        assert!(err("0 0 8 * * 1").contains("weekday 1 is Sunday"));
+        assert!(err("0 0 25 * * Mon").contains("fields: sec min hour"));
+        let off = ReminderConfig {
+            digest: " ".into(),
+            ..ReminderConfig::default()
+        };
+        assert!(matches!(off.schedule(), Ok(None)));
+    }
+
+    #[test]
+    fn dst_changes_neither_double_nor_lose_a_run() {
+        let zone: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+        let daily = schedule("0 30 2 * * *");
+        // Autumn: 02:30 happens twice on 25 October 2026; it fires once.
+        let mut fires = Vec::new();
+        let mut cursor = at("2026-10-24 03:00");
+        while cursor < at("2026-10-27 00:00") {
+            let Some(next) = next_fire(&daily, cursor) else {
+                break;
+            };
+            fires.push(fire_instant(next, zone));
+            cursor = next;
+        }
+        assert_eq!(fires.len(), 3, "{fires:?}");
+        // Spring: 02:30 does not exist on 29 March 2026; it still fires, just after 02:00.
+        let next = next_fire(&daily, at("2026-03-28 03:00")).unwrap_or_else(|| panic!("none"));
+        assert_eq!(next, at("2026-03-29 02:30"));
+        assert_eq!(
+            fire_instant(next, zone).to_rfc3339(),
+            "2026-03-29T01:30:00+00:00"
+        );
+    }
+}
