@@ -121,6 +121,8 @@ impl Templates {
     /// Loads the defaults, replaced by files of the same name in `dir`.
     pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
         let mut env = Environment::new();
+        // Block tags sit inside lines; only the newline after a tag that ends a line
+        // goes ("trim blocks"), and templates mark the exceptions with "+%}".
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(true);
         for (name, default) in DEFAULTS {

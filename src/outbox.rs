@@ -336,6 +336,11 @@ fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Times in the outbox are compared as text: always this one form ("...T09:00:00Z").
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// What a pass over the due messages did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendReport {
@@ -354,8 +359,7 @@ pub async fn send_due(
     now: DateTime<Utc>,
 ) -> Result<SendReport, OutboxError> {
     let mut report = SendReport::default();
-    let stamp = now.to_rfc3339();
-    let due = store.due_mail(&stamp, 100)?;
+    let due = store.due_mail(&stamp(now), 100)?;
     for mail in due {
         // Recorded before the attempt: a crash now leaves a trace of a possible send.
         store.mail_attempt(mail.id)?;
@@ -363,7 +367,7 @@ pub async fn send_due(
         let cfg = &transport.config;
         match outcome {
             Attempt::Sent => {
-                store.mail_sent(mail.id, &Utc::now().to_rfc3339())?;
+                store.mail_sent(mail.id, &stamp(Utc::now()))?;
                 tracing::info!(message_id = %mail.message_id, "mail sent");
                 report.sent += 1;
             }
@@ -391,7 +395,7 @@ pub async fn send_due(
                     report.failed += 1;
                 } else {
                     tracing::warn!(message_id = %mail.message_id, error = %why, retry_in_secs = delay, "mail deferred");
-                    store.mail_retry(mail.id, &why, &next.to_rfc3339())?;
+                    store.mail_retry(mail.id, &why, &stamp(next))?;
                     report.deferred += 1;
                 }
             }

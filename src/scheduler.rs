@@ -99,6 +99,27 @@ pub struct Planner<'a> {
     pub digest: Option<cron::Schedule>,
 }
 
+impl<'a> Planner<'a> {
+    /// A planner for `config`, with its templates already loaded.
+    pub fn new(
+        config: &'a crate::config::Config,
+        templates: &'a Templates,
+    ) -> Result<Planner<'a>, String> {
+        let policy = config.deadline.policy().map_err(|e| e.to_string())?;
+        Ok(Planner {
+            drafts: &config.drafts,
+            reminders: &config.reminders,
+            customers: &config.customer,
+            services: config.extract.prefixes(),
+            templates,
+            zone: policy.zone,
+            from: config.outbox.from.clone(),
+            domain: config.outbox.message_id_domain(),
+            digest: config.reminders.schedule()?,
+        })
+    }
+}
+
 /// What one planning pass queued.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PlanReport {

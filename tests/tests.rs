@@ -6,6 +6,8 @@ mod dovecot;
 mod imap;
 mod ledger;
 mod maildir;
+mod mailout;
 mod oauth2;
 mod robustness;
+mod smtp;
 mod util;

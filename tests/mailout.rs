@@ -1,0 +1,640 @@
+//! Mail out: drafts, reminders, digests and staff replies, sent through the outbox to a
+//! real SMTP server (aiosmtpd) or the file transport, with an injected clock.
+
+use crate::smtp::SmtpSink;
+use crate::util::{extractor, shared, temp_dir};
+use chrono::{DateTime, Utc};
+use mail_parser::{MessageParser, MimeHeaders};
+use slaclaim::config::Config;
+use slaclaim::draft::Templates;
+use slaclaim::ingest::{Ingester, Origin, Outcome};
+use slaclaim::outbox::{self, Transport};
+use slaclaim::scheduler::Planner;
+use slaclaim::store::Store;
+use std::path::Path;
+
+const COMPLETE: &str = "msg_0003.eml"; // SP1031562, every checklist item present
+const INCOMPLETE: &str = "msg_0006.eml"; // TM1033071, no telephone number
+
+fn test_config(dir: &Path, language: &str, smtp: Option<u16>) -> Config {
+    let transport = match smtp {
+        Some(port) => format!(
+            "transport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"plain\"\nretry-min-secs = 60\nretry-for-hours = 1\ntimeout-secs = 5\n"
+        ),
+        None => format!(
+            "transport = \"file\"\ndir = \"{}\"\n",
+            dir.join("outbox").display()
+        ),
+    };
+    let text = format!(
+        r#"
+[deadline]
+time-zone = "Europe/Amsterdam"
+safety-margin-days = 3
+
+[outbox]
+from = "slaclaim@cloudwise-partners.example"
+{transport}
+
+[drafts]
+helpdesk = ["helpdesk@cloudwise-partners.example"]
+language = "{language}"
+
+[reminders]
+managers = ["manager@cloudwise-partners.example"]
+lead-days = [14, 7, 3, 1]
+digest = "0 0 8 * * Mon"
+
+[staff]
+addresses = ["sanne.bakker@cloudwise-partners.example"]
+
+[[customer]]
+tenant = "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"
+name = "Harbourfinch"
+licensed-users = 400
+"#
+    );
+    Config::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .with_timezone(&Utc)
+}
+
+fn corpus(name: &str) -> Vec<u8> {
+    std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ingest(store: &mut Store, config: &Config, raw: &[u8], now: DateTime<Utc>) -> Outcome {
+    let x = extractor();
+    let ingester = Ingester {
+        extractor: &x,
+        policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
+        max_bytes: 1 << 24,
+        rules: config.mail_rules(),
+    };
+    ingester
+        .ingest(
+            store,
+            raw,
+            Origin {
+                source: "file",
+                key: None,
+            },
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Plans and sends once at `now`; returns (queued drafts, sent).
+async fn cycle(store: &mut Store, config: &Config, now: DateTime<Utc>) -> (usize, usize) {
+    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
+    let planner = Planner::new(config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    let plan = planner.plan(store, now).unwrap_or_else(|e| panic!("{e}"));
+    let sent = outbox::send_due(store, &Transport::new(&config.outbox), now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        plan.drafts + plan.reminders + plan.expired + plan.digests,
+        sent.sent,
+    )
+}
+
+fn eml_files(dir: &Path) -> Vec<Vec<u8>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_else(|_| Vec::new());
+    paths.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "eml"));
+    paths.sort();
+    paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+}
+
+struct Parsed {
+    subject: String,
+    text: String,
+    html: String,
+    message_id: String,
+    attachments: Vec<Vec<u8>>,
+    auto_submitted: String,
+    suppress: String,
+}
+
+fn parse(raw: &[u8]) -> Parsed {
+    let m = MessageParser::default()
+        .parse(raw)
+        .unwrap_or_else(|| panic!("unparseable mail"));
+    let header = |name: &str| {
+        m.header_raw(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    Parsed {
+        subject: m.subject().unwrap_or_default().to_string(),
+        text: m.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+        html: m.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
+        message_id: m.message_id().unwrap_or_default().to_string(),
+        attachments: m
+            .attachments()
+            .filter(|a| a.content_type().is_some_and(|c| c.ctype() == "message"))
+            .map(|a| a.contents().to_vec())
+            .collect(),
+        auto_submitted: header("Auto-Submitted"),
+        suppress: header("X-Auto-Response-Suppress"),
+    }
+}
+
+/// The complete and the incomplete claim's drafts in `language`, sent to the file outbox.
+async fn two_drafts(
+    name: &str,
+    language: &str,
+) -> (std::path::PathBuf, Config, Store, Vec<Parsed>) {
+    let dir = temp_dir(name);
+    let config = test_config(&dir, language, None);
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(COMPLETE), now);
+    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (2, 2));
+    let mails = eml_files(&dir.join("outbox"))
+        .iter()
+        .map(|r| parse(r))
+        .collect();
+    (dir, config, store, mails)
+}
+
+/// The draft about `incident`.
+fn about<'a>(mails: &'a [Parsed], incident: &str) -> &'a Parsed {
+    mails
+        .iter()
+        .find(|m| m.subject.contains(incident))
+        .unwrap_or_else(|| panic!("no draft for {incident}"))
+}
+
+#[tokio::test]
+async fn drafts_for_a_complete_and_an_incomplete_claim_in_english() {
+    let (dir, config, mut store, mails) = two_drafts("mailout-en", "en").await;
+    let now = at("2026-03-16T09:00:00Z");
+    let complete = about(&mails, "SP1031562");
+    assert!(
+        complete
+            .subject
+            .starts_with("[SLA-1] Draft SLA credit claim SP1031562 – ")
+            && complete.subject.ends_with("submit by 2026-04-27"),
+        "{}",
+        complete.subject
+    );
+    assert!(
+        complete
+            .text
+            .contains("This claim is complete and ready to submit"),
+        "{}",
+        complete.text
+    );
+    assert!(
+        complete
+            .text
+            .contains("1. Customer tenant ID: 9531985d-5d9d-49f8-9818-e811892f902b")
+    );
+    assert!(
+        complete
+            .text
+            .contains("2. Incident ID: SP1031562 (SharePoint Online)")
+    );
+    assert!(complete.text.contains("Customer services credit requests"));
+    assert!(
+        complete.text.contains("(45 days left)"),
+        "{}",
+        complete.text
+    );
+    // The customer's number of licences is not configured: said, not guessed.
+    assert!(
+        complete.text.contains("licensed users is not configured"),
+        "{}",
+        complete.text
+    );
+    assert!(complete.html.contains("<pre") && complete.html.contains("SP1031562"));
+    assert_eq!(complete.auto_submitted, "auto-generated");
+    assert_eq!(complete.suppress, "All");
+    assert!(
+        complete.message_id.starts_with("slaclaim.")
+            && complete.message_id.ends_with("@cloudwise-partners.example")
+    );
+    // The evidence: the customer's own email, byte for byte.
+    assert_eq!(complete.attachments.len(), 1);
+    assert_eq!(complete.attachments[0], corpus(COMPLETE));
+
+    let incomplete = about(&mails, "TM1033071");
+    assert!(
+        incomplete.subject.contains("– Harbourfinch –"),
+        "{}",
+        incomplete.subject
+    );
+    assert!(
+        incomplete.text.contains("NOT complete yet"),
+        "{}",
+        incomplete.text
+    );
+    assert!(incomplete.text.contains("Still missing, and whom to ask:"));
+    assert!(incomplete.text.contains("support ticket number and customer contact details (no telephone number for the contact): ask the customer"), "{}", incomplete.text);
+    // 300 users x 105 minutes of 400 licences in March (44,640 minutes): 99.824% -> 25%.
+    assert!(
+        incomplete
+            .text
+            .contains("Monthly uptime 99.824% -> service credit 25%"),
+        "{}",
+        incomplete.text
+    );
+
+    // Nothing changed: no new draft.
+    assert_eq!(cycle(&mut store, &config, now).await, (0, 0));
+    // The customer adds a telephone number: the checklist changes, version 2 follows.
+    let follow_up = "From: Priya Raman <priya.raman@harbourfinch.example>\r\nTo: support@cloudwise-partners.example\r\nSubject: Re: TM1033071\r\nDate: Mon, 16 Mar 2026 10:00:00 +0000\r\nMessage-ID: <follow-up-1@harbourfinch.example>\r\nIn-Reply-To: <CAKmvhRMCbnFywU=NKSxqhnFYUllktRxYB92tVDWoSUDO=@mail.gmail.com>\r\n\r\nOur internal ticket number is INC0012345, phone +44 20 7946 0000.\r\n";
+    ingest(&mut store, &config, follow_up.as_bytes(), now);
+    let (queued, _) = cycle(&mut store, &config, now).await;
+    assert_eq!(queued, 1);
+    assert_eq!(eml_files(&dir.join("outbox")).len(), 3);
+}
+
+#[tokio::test]
+async fn drafts_in_dutch() {
+    let (_, _, _, mails) = two_drafts("mailout-nl", "nl").await;
+    let complete = about(&mails, "SP1031562");
+    assert!(
+        complete
+            .subject
+            .starts_with("[SLA-1] Concept SLA-creditclaim SP1031562"),
+        "{}",
+        complete.subject
+    );
+    assert!(
+        complete.text.contains("Deze claim is compleet"),
+        "{}",
+        complete.text
+    );
+    let incomplete = about(&mails, "TM1033071");
+    assert!(incomplete.text.contains("NOG NIET compleet"));
+    assert!(
+        incomplete
+            .text
+            .contains("supportticketnummer en contactgegevens van de klant"),
+        "{}",
+        incomplete.text
+    );
+    assert!(incomplete.text.contains("vraag het de klant"));
+}
+
+#[tokio::test]
+async fn smtp_down_then_up_delivers_everything_once_and_a_5xx_is_not_retried() {
+    let sink = SmtpSink::start("down-up");
+    let dir = temp_dir("mailout-smtp");
+    let mut config = test_config(&dir, "en", Some(sink.port));
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(COMPLETE), now);
+    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
+
+    sink.down();
+    assert_eq!(cycle(&mut store, &config, now).await, (2, 0));
+    // Not due again before the retry delay.
+    assert_eq!(
+        cycle(&mut store, &config, now + chrono::Duration::seconds(30)).await,
+        (0, 0)
+    );
+    sink.up();
+    assert_eq!(
+        cycle(&mut store, &config, now + chrono::Duration::seconds(61)).await,
+        (0, 2)
+    );
+    assert_eq!(
+        cycle(&mut store, &config, now + chrono::Duration::seconds(600)).await,
+        (0, 0)
+    );
+    let ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| parse(m).message_id)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+
+    // A recipient the server refuses permanently: recorded as failed, never retried.
+    config.reminders.managers = vec!["reject-me@cloudwise-partners.example".into()];
+    // A Monday 10 days before the deadline: two 14-day reminders and the digest.
+    let late = at("2026-04-20T09:00:00Z");
+    assert_eq!(cycle(&mut store, &config, late).await, (3, 0));
+    let failed = store
+        .mail_with_status("failed", "2000-01-01")
+        .unwrap_or_default();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        cycle(&mut store, &config, late + chrono::Duration::hours(2)).await,
+        (0, 0)
+    );
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn a_crash_between_send_and_record_repeats_one_message_once() {
+    let sink = SmtpSink::start("crash");
+    let dir = temp_dir("mailout-crash");
+    let config = test_config(&dir, "en", Some(sink.port));
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(COMPLETE), now);
+    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
+    let planner = Planner::new(&config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    planner
+        .plan(&mut store, now)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The process sends, the server accepts, and it dies before recording the success.
+    let due = store.due_mail(&outbox::stamp(now), 10).unwrap_or_default();
+    assert_eq!(due.len(), 1);
+    store
+        .mail_attempt(due[0].id)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let transport = Transport::new(&config.outbox);
+    assert_eq!(transport.send(&due[0]).await, outbox::Attempt::Sent);
+    drop(store);
+    // Next start: the message goes out a second time, with the same Message-ID, and is
+    // recorded; the start after that sends nothing.
+    let mut store = crate::util::store(&dir);
+    assert_eq!(cycle(&mut store, &config, now).await, (0, 1));
+    drop(store);
+    let mut store = crate::util::store(&dir);
+    assert_eq!(cycle(&mut store, &config, now).await, (0, 0));
+    let ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| parse(m).message_id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1]);
+}
+
+#[tokio::test]
+async fn reminders_at_each_lead_time_once_even_across_restarts() {
+    let dir = temp_dir("mailout-reminders");
+    let config = test_config(&dir, "en", None);
+    let mut store = crate::util::store(&dir);
+    ingest(
+        &mut store,
+        &config,
+        &corpus(INCOMPLETE),
+        at("2026-03-16T09:00:00Z"),
+    );
+    // Deadline 2026-04-30 in Amsterdam. Count reminders (drafts go out on the first day).
+    let reminders = |dir: &Path| {
+        eml_files(&dir.join("outbox"))
+            .iter()
+            .map(|r| parse(r).subject)
+            .filter(|s| s.contains("Reminder"))
+            .collect::<Vec<_>>()
+    };
+    for (day, expected) in [
+        ("2026-04-10T09:00:00Z", 0), // 20 days left
+        ("2026-04-16T09:00:00Z", 1), // 14
+        ("2026-04-16T15:00:00Z", 1), // same day again
+        ("2026-04-23T09:00:00Z", 2), // 7
+        ("2026-04-25T09:00:00Z", 2), // 5
+        ("2026-04-27T09:00:00Z", 3), // 3
+        ("2026-04-29T09:00:00Z", 4), // 1
+    ] {
+        // A fresh store handle each time: what was sent is known from the store alone.
+        drop(store);
+        store = crate::util::store(&dir);
+        cycle(&mut store, &config, at(day)).await;
+        assert_eq!(
+            reminders(&dir).len(),
+            expected,
+            "{day}: {:?}",
+            reminders(&dir)
+        );
+    }
+    assert!(
+        reminders(&dir)
+            .iter()
+            .any(|s| s.contains("1 days to Microsoft's deadline"))
+    );
+    // The deadline passes unsubmitted: managers are told once.
+    let x = extractor();
+    let ingester = Ingester {
+        extractor: &x,
+        policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
+        max_bytes: 1 << 24,
+        rules: config.mail_rules(),
+    };
+    let after = at("2026-05-01T09:00:00Z");
+    assert_eq!(
+        ingester
+            .expire_overdue(&mut store, after)
+            .unwrap_or_default(),
+        1
+    );
+    cycle(&mut store, &config, after).await;
+    cycle(&mut store, &config, after + chrono::Duration::days(1)).await;
+    let expired: Vec<String> = eml_files(&dir.join("outbox"))
+        .iter()
+        .map(|r| parse(r).subject)
+        .filter(|s| s.contains("Expired"))
+        .collect();
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert!(
+        expired[0].contains("was not submitted by 2026-04-30"),
+        "{expired:?}"
+    );
+    // A claim found three days before its deadline gets one reminder, not three.
+    let dir2 = temp_dir("mailout-late");
+    let mut late = crate::util::store(&dir2);
+    let config2 = test_config(&dir2, "en", None);
+    ingest(
+        &mut late,
+        &config2,
+        &corpus(INCOMPLETE),
+        at("2026-04-27T09:00:00Z"),
+    );
+    cycle(&mut late, &config2, at("2026-04-27T09:00:00Z")).await;
+    cycle(&mut late, &config2, at("2026-04-28T09:00:00Z")).await;
+    let found = reminders(&dir2);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("3 days"), "{found:?}");
+}
+
+#[tokio::test]
+async fn a_digest_from_the_cron_schedule_once_per_fire() {
+    let dir = temp_dir("mailout-digest");
+    let config = test_config(&dir, "en", None);
+    let mut store = crate::util::store(&dir);
+    ingest(
+        &mut store,
+        &config,
+        &corpus(INCOMPLETE),
+        at("2026-03-16T09:00:00Z"),
+    );
+    ingest(
+        &mut store,
+        &config,
+        &corpus(COMPLETE),
+        at("2026-03-16T09:00:00Z"),
+    );
+    let digests = |dir: &Path| {
+        eml_files(&dir.join("outbox"))
+            .iter()
+            .map(|r| parse(r))
+            .filter(|m| m.subject.starts_with("SLA credit claims on"))
+            .collect::<Vec<_>>()
+    };
+    // Tuesday: the schedule starts; Monday 23 March 07:59 CET: not yet; 08:00:30: due.
+    cycle(&mut store, &config, at("2026-03-17T10:00:00Z")).await;
+    cycle(&mut store, &config, at("2026-03-23T06:59:00Z")).await;
+    assert_eq!(digests(&dir).len(), 0);
+    cycle(&mut store, &config, at("2026-03-23T07:00:30Z")).await;
+    cycle(&mut store, &config, at("2026-03-23T07:30:00Z")).await;
+    let found = digests(&dir);
+    assert_eq!(found.len(), 1);
+    let d = &found[0];
+    assert!(d.subject.contains("2 open"), "{}", d.subject);
+    // By deadline, with what each is missing.
+    assert!(
+        d.text.contains("SP1031562") && d.text.contains("TM1033071"),
+        "{}",
+        d.text
+    );
+    assert!(
+        d.text
+            .contains("missing: support ticket number and customer contact details"),
+        "{}",
+        d.text
+    );
+}
+
+#[tokio::test]
+async fn staff_replies_change_claims_only_when_authenticated() {
+    let dir = temp_dir("mailout-staff");
+    let mut config = test_config(&dir, "en", None);
+    // Only drafts and reminders are counted here.
+    config.reminders.digest = String::new();
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
+    cycle(&mut store, &config, now).await;
+    let draft = parse(&eml_files(&dir.join("outbox"))[0]);
+    let reply = |from: &str, auth: &str, body: &str, n: u32| {
+        format!(
+            "From: {from}\r\nTo: slaclaim@cloudwise-partners.example\r\nSubject: Re: {}\r\nDate: Mon, 16 Mar 2026 11:00:00 +0000\r\nMessage-ID: <staff-{n}@cloudwise-partners.example>\r\nIn-Reply-To: <{}>\r\n{auth}\r\n{body}\r\n",
+            draft.subject, draft.message_id
+        )
+    };
+    let pass = "Authentication-Results: mx.cloudwise-partners.example; dkim=pass header.d=cloudwise-partners.example; dmarc=pass header.from=cloudwise-partners.example\r\n";
+    // A forged staff From without authentication is ignored.
+    let forged = ingest(
+        &mut store,
+        &config,
+        reply(
+            "sanne.bakker@cloudwise-partners.example",
+            "",
+            "submitted 2603160040001234",
+            1,
+        )
+        .as_bytes(),
+        now,
+    );
+    assert!(
+        matches!(forged, Outcome::Ignored { ref why } if why.contains("DKIM")),
+        "{forged:?}"
+    );
+    // Staff without a command: ignored too.
+    let chat = ingest(
+        &mut store,
+        &config,
+        reply(
+            "sanne.bakker@cloudwise-partners.example",
+            pass,
+            "Thanks, looking into it.",
+            2,
+        )
+        .as_bytes(),
+        now,
+    );
+    assert!(matches!(chat, Outcome::Ignored { .. }), "{chat:?}");
+    // Someone who is not staff cannot submit a claim.
+    let other = ingest(
+        &mut store,
+        &config,
+        reply(
+            "mallory@cloudwise-partners.example",
+            pass,
+            "submitted 2603160040001234",
+            3,
+        )
+        .as_bytes(),
+        now,
+    );
+    assert!(!matches!(other, Outcome::Command { .. }), "{other:?}");
+    assert_eq!(
+        store.all_claims().unwrap_or_default()[0].status,
+        "collecting"
+    );
+    // The real thing.
+    let ok = ingest(
+        &mut store,
+        &config,
+        reply(
+            "Sanne Bakker <sanne.bakker@cloudwise-partners.example>",
+            pass,
+            "submitted 2603160040001234\r\n\r\nSanne",
+            4,
+        )
+        .as_bytes(),
+        now,
+    );
+    assert!(matches!(ok, Outcome::Command { .. }), "{ok:?}");
+    let c = &store.all_claims().unwrap_or_default()[0];
+    assert_eq!(c.status, "submitted");
+    assert_eq!(c.case_number.as_deref(), Some("2603160040001234"));
+    // Reminders stop: none at 14, 7, 3, 1 days.
+    for day in [
+        "2026-04-16T09:00:00Z",
+        "2026-04-23T09:00:00Z",
+        "2026-04-29T09:00:00Z",
+    ] {
+        assert_eq!(cycle(&mut store, &config, at(day)).await.0, 0, "{day}");
+    }
+    // Our own draft coming back (a loop through a group alias) is not a request.
+    let back = ingest(&mut store, &config, &eml_files(&dir.join("outbox"))[0], now);
+    assert!(
+        matches!(back, Outcome::Ignored { ref why } if why.contains("own")),
+        "{back:?}"
+    );
+}
+
+#[test]
+fn digest_schedule_time_zone_is_the_deadline_zone() {
+    // 08:00 in Amsterdam is 07:00 UTC in winter and 06:00 UTC in summer.
+    let s = slaclaim::scheduler::ReminderConfig::default()
+        .schedule()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no schedule"));
+    let zone = chrono_tz::Europe::Amsterdam;
+    let winter = slaclaim::scheduler::next_fire(&s, at("2026-03-17T00:00:00Z").naive_utc())
+        .unwrap_or_else(|| panic!("none"));
+    assert_eq!(
+        slaclaim::scheduler::fire_instant(winter, zone).to_rfc3339(),
+        "2026-03-23T07:00:00+00:00"
+    );
+    let summer = slaclaim::scheduler::next_fire(&s, at("2026-04-01T00:00:00Z").naive_utc())
+        .unwrap_or_else(|| panic!("none"));
+    assert_eq!(
+        slaclaim::scheduler::fire_instant(summer, zone).to_rfc3339(),
+        "2026-04-06T06:00:00+00:00"
+    );
+}
