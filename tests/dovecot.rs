@@ -65,33 +65,7 @@ impl Dovecot {
             ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        // rustls rejects a bare self-signed CA as a server certificate: make it an end entity.
-        run(Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-            ])
-            .args([
-                "-addext",
-                "basicConstraints=critical,CA:FALSE",
-                "-addext",
-                "extendedKeyUsage=serverAuth",
-            ])
-            .args([
-                "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout",
-            ])
-            .arg(dir.join("key.pem"))
-            .arg("-out")
-            .arg(dir.join("cert.pem")));
+        crate::util::make_cert(&dir);
         let (port, tls_port) = (free_port(), free_port());
         let template = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/dovecot.conf"),

@@ -638,3 +638,25 @@ fn digest_schedule_time_zone_is_the_deadline_zone() {
         "2026-04-06T06:00:00+00:00"
     );
 }
+
+#[tokio::test]
+async fn smtp_with_starttls_and_a_private_ca() {
+    let sink = SmtpSink::start_tls("starttls");
+    let dir = temp_dir("mailout-starttls");
+    let mut config = test_config(&dir, "en", Some(sink.port));
+    config.outbox.host = Some("localhost".into());
+    config.outbox.tls = slaclaim::source::imap::TlsMode::Starttls;
+    config.outbox.ca_file = sink.cert.clone();
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(COMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (1, 1));
+    assert_eq!(sink.messages().len(), 1);
+    // Without the private CA the server's certificate is not trusted: nothing is sent.
+    config.outbox.ca_file = None;
+    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (1, 0));
+    let pending = store.due_mail("9999", 10).unwrap_or_default();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(sink.messages().len(), 1);
+}

@@ -13,12 +13,23 @@ pub struct SmtpSink {
     pub port: u16,
     /// The Maildir it delivers into.
     pub maildir: PathBuf,
+    /// With STARTTLS: the certificate the server presents (trust it as the CA).
+    pub cert: Option<PathBuf>,
     child: Mutex<Option<Child>>,
 }
 
 impl SmtpSink {
     /// Starts the sink in a fresh directory named after the test.
     pub fn start(name: &str) -> SmtpSink {
+        SmtpSink::start_with(name, false)
+    }
+
+    /// Starts a sink that offers STARTTLS and requires it before MAIL.
+    pub fn start_tls(name: &str) -> SmtpSink {
+        SmtpSink::start_with(name, true)
+    }
+
+    fn start_with(name: &str, tls: bool) -> SmtpSink {
         assert!(
             Path::new("/usr/lib/python3/dist-packages/aiosmtpd").exists(),
             "aiosmtpd is not installed: run `apt-get install -y python3-aiosmtpd` (scripts/test does this)"
@@ -33,9 +44,14 @@ impl SmtpSink {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let cert = tls.then(|| {
+            crate::util::make_cert(&dir);
+            dir.join("cert.pem")
+        });
         let sink = SmtpSink {
             port,
             maildir,
+            cert,
             child: Mutex::new(None),
         };
         sink.up();
@@ -46,9 +62,18 @@ impl SmtpSink {
     pub fn up(&self) {
         let servers = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers");
         // Debian's python, not another one first on PATH without the package.
-        let child = Command::new("/usr/bin/python3")
+        let mut command = Command::new("/usr/bin/python3");
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(format!("127.0.0.1:{}", self.port));
+        if let Some(cert) = &self.cert {
+            command
+                .arg("--tlscert")
+                .arg(cert)
+                .arg("--tlskey")
+                .arg(cert.with_file_name("key.pem"));
+        }
+        let child = command
             .args(["-c", "smtp_sink.Sink"])
             .arg(&self.maildir)
             .env("PYTHONPATH", servers)
