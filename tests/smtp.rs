@@ -45,7 +45,7 @@ impl SmtpSink {
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("no free port: {e}"));
         let cert = tls.then(|| {
-            crate::util::make_cert(&dir);
+            crate::dovecot::make_cert(&dir);
             dir.join("cert.pem")
         });
         let sink = SmtpSink {

@@ -79,28 +79,3 @@ pub fn ingester(
 pub fn store(dir: &Path) -> slaclaim::store::Store {
     slaclaim::store::Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"))
 }
-
-/// A certificate for localhost and 127.0.0.1 in `dir` (cert.pem, key.pem), made with
-/// openssl. rustls rejects a bare self-signed CA as a server certificate, so it is an
-/// end entity; tests trust cert.pem as their only root.
-pub fn make_cert(dir: &Path) {
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", "/CN=localhost"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .args(["-addext", "extendedKeyUsage=serverAuth"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    assert!(
-        out.status.success(),
-        "openssl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
