@@ -235,7 +235,14 @@ impl Transport {
             // A secret that cannot be read now may be readable later (a mount, a rotation).
             Err(e) => return Attempt::Transient(e),
         };
-        match smtp.send_raw(&envelope, &mail.raw).await {
+        // lettre's timeout bounds connecting and each write; a server that goes silent
+        // mid-conversation must not stall the outbox, so the whole attempt is bounded too.
+        let limit = Duration::from_secs(self.config.timeout_secs.max(1) * 3);
+        let Ok(result) = tokio::time::timeout(limit, smtp.send_raw(&envelope, &mail.raw)).await
+        else {
+            return Attempt::Transient(format!("no answer from the SMTP server within {limit:?}"));
+        };
+        match result {
             Ok(_) => Attempt::Sent,
             Err(e) if e.is_permanent() => {
                 // A refused token is renewed, not given up on.

@@ -660,3 +660,42 @@ async fn smtp_with_starttls_and_a_private_ca() {
     assert_eq!(pending.len(), 1);
     assert_eq!(sink.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn smtp_xoauth2_with_a_token_from_the_token_source() {
+    let sink = SmtpSink::start_xoauth2(
+        "xoauth2",
+        "slaclaim@cloudwise-partners.example",
+        "tok-smtp-1",
+    );
+    let dir = temp_dir("mailout-xoauth2");
+    let mut config = test_config(&dir, "en", Some(sink.port));
+    config.outbox.host = Some("localhost".into());
+    config.outbox.tls = slaclaim::source::imap::TlsMode::Starttls;
+    config.outbox.ca_file = sink.cert.clone();
+    config.outbox.user = Some("slaclaim@cloudwise-partners.example".into());
+    config.outbox.oauth2 = Some(
+        toml::from_str("token-command = [\"echo\", \"tok-smtp-1\"]")
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    config.outbox.validate().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(COMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (1, 1));
+    assert_eq!(sink.messages().len(), 1);
+    // A token the server does not accept: a 535, kept for a retry with a new token.
+    if let Some(o) = config.outbox.oauth2.as_mut() {
+        o.token_command = Some(vec!["echo".into(), "stale".into()]);
+    }
+    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (1, 0));
+    let retry = store.due_mail("9999", 10).unwrap_or_default();
+    assert_eq!(retry.len(), 1);
+    let refused = Transport::new(&config.outbox).send(&retry[0]).await;
+    assert!(
+        matches!(refused, outbox::Attempt::Transient(ref why) if why.contains("535")),
+        "{refused:?}"
+    );
+    assert_eq!(store.due_mail("9999", 10).unwrap_or_default().len(), 1);
+}

@@ -15,21 +15,28 @@ pub struct SmtpSink {
     pub maildir: PathBuf,
     /// With STARTTLS: the certificate the server presents (trust it as the CA).
     pub cert: Option<PathBuf>,
+    /// With XOAUTH2: the only "user token" accepted.
+    xoauth2: Option<String>,
     child: Mutex<Option<Child>>,
 }
 
 impl SmtpSink {
     /// Starts the sink in a fresh directory named after the test.
     pub fn start(name: &str) -> SmtpSink {
-        SmtpSink::start_with(name, false)
+        SmtpSink::start_with(name, false, None)
     }
 
     /// Starts a sink that offers STARTTLS and requires it before MAIL.
     pub fn start_tls(name: &str) -> SmtpSink {
-        SmtpSink::start_with(name, true)
+        SmtpSink::start_with(name, true, None)
     }
 
-    fn start_with(name: &str, tls: bool) -> SmtpSink {
+    /// Starts a STARTTLS sink that requires SASL XOAUTH2 as `user` with `token`.
+    pub fn start_xoauth2(name: &str, user: &str, token: &str) -> SmtpSink {
+        SmtpSink::start_with(name, true, Some(format!("{user} {token}")))
+    }
+
+    fn start_with(name: &str, tls: bool, xoauth2: Option<String>) -> SmtpSink {
         assert!(
             Path::new("/usr/lib/python3/dist-packages/aiosmtpd").exists(),
             "aiosmtpd is not installed: run `apt-get install -y python3-aiosmtpd` (scripts/test does this)"
@@ -52,6 +59,7 @@ impl SmtpSink {
             port,
             maildir,
             cert,
+            xoauth2,
             child: Mutex::new(None),
         };
         sink.up();
@@ -72,6 +80,9 @@ impl SmtpSink {
                 .arg(cert)
                 .arg("--tlskey")
                 .arg(cert.with_file_name("key.pem"));
+        }
+        if let Some(expected) = &self.xoauth2 {
+            command.env("SINK_XOAUTH2", expected);
         }
         let child = command
             .args(["-c", "smtp_sink.Sink"])

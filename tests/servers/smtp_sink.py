@@ -3,11 +3,28 @@
 Recipients whose local part starts with "reject" are refused with 550 (a permanent
 failure) and "tempfail" with 451 (a transient one), so the outbox's handling of both is
 tested against a real SMTP conversation.
+
+With SINK_XOAUTH2="user token" in the environment the server offers SASL XOAUTH2 (after
+STARTTLS, as aiosmtpd requires), accepts only that user and bearer token, and refuses
+MAIL from an unauthenticated session.
 """
+import base64
+import os
+
 from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+
+EXPECTED = os.environ.get("SINK_XOAUTH2")
 
 
 class Sink(Mailbox):
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if EXPECTED and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0].lower()
         if local.startswith("reject"):
@@ -16,3 +33,23 @@ class Sink(Mailbox):
             return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    if EXPECTED:
+
+        async def auth_XOAUTH2(self, server, args):
+            if len(args) > 1:
+                payload = args[1]
+            else:
+                payload = await server.challenge_auth("", encode_to_b64=False)
+                if not isinstance(payload, bytes):
+                    return AuthResult(success=False, handled=False)
+                payload = payload.decode()
+            try:
+                fields = base64.b64decode(payload).decode().split("\x01")
+            except Exception:
+                return AuthResult(success=False, handled=False)
+            user, token = EXPECTED.split(" ", 1)
+            ok = "user=" + user in fields and "auth=Bearer " + token in fields
+            if not ok:
+                return AuthResult(success=False, handled=False)
+            return AuthResult(success=True, auth_data=user)
