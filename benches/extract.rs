@@ -49,7 +49,7 @@ fn main() {
     let sets = [
         ("shared/corpus", load(&shared.join("corpus"))),
         ("shared/mime-torture", load(&shared.join("mime-torture"))),
-        ("examples/mailbox", load(&root.join("examples/mailbox"))),
+        ("examples/mailbox", load(&root.join("examples/mailbox/new"))),
     ];
     let messages: Vec<Vec<u8>> = sets.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
     if messages.is_empty() {

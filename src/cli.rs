@@ -40,6 +40,9 @@ pub enum Command {
     Eval {
         /// Directory of msg.eml + msg.json pairs.
         dir: PathBuf,
+        /// Directory of the msg.json truth files, when they are not beside the mail.
+        #[arg(long, value_name = "DIR")]
+        truth: Option<PathBuf>,
         /// Print every wrong field.
         #[arg(long, short)]
         verbose: bool,
@@ -73,6 +76,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the daemon: watch the mailboxes, keep claims, send drafts and reminders.
+    Run {
+        /// Write outgoing mail to the file outbox ([outbox] dir) instead of sending it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check the config completely (values, cron, time zone, templates, secrets) and
+    /// print "ok" with a summary, or every problem.
+    CheckConfig,
     /// Record what staff did with a ticket's claims.
     Mark {
         /// Ticket reference, e.g. SLA-42.
@@ -99,6 +111,9 @@ fn ingester<'a>(extractor: &'a Extractor, config: &Config) -> Result<Ingester<'a
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Command::CheckConfig = cli.command {
+        return check_config(cli.config.as_deref());
+    }
     let config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -179,12 +194,15 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Extract { files } => extract(&extractor, &files),
+        Command::Run { dry_run } => run_daemon(config, state_dir, dry_run),
+        Command::CheckConfig => Ok(0),
         Command::Eval {
             dir,
+            truth,
             verbose,
             fail_under,
         } => {
-            let report = eval::run(&dir, &extractor)?;
+            let report = eval::run(&dir, truth.as_deref(), &extractor)?;
             print!("{}", report.render(verbose));
             if let Some(min) = fail_under {
                 if report.overall() < min {
@@ -237,4 +255,144 @@ pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
             e
         }
     }
+}
+
+/// `slaclaim check-config`: every problem, or "ok" and what the config will do.
+fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
+    let Some(path) = path else {
+        bail!("check-config needs --config PATH");
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let config: Config = match toml::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            // Unknown keys and bad types: toml names the key and the line.
+            println!("{}: {e}", path.display());
+            return Ok(1);
+        }
+    };
+    let mut problems = config.problems();
+    problems.extend(config.unreadable_secrets());
+    if !problems.is_empty() {
+        for p in &problems {
+            println!("{}: {p}", path.display());
+        }
+        return Ok(1);
+    }
+    println!("ok");
+    println!(
+        "  sources: {} IMAP mailbox(es), {} Maildir(s)",
+        config.imap.len(),
+        config.maildir.len()
+    );
+    println!(
+        "  outgoing mail: {}",
+        match config.outbox.transport {
+            crate::outbox::TransportKind::File =>
+                format!("files in {}", config.outbox.dir.display()),
+            crate::outbox::TransportKind::Smtp => format!(
+                "SMTP {}:{} from {}",
+                config.outbox.host.clone().unwrap_or_default(),
+                config
+                    .outbox
+                    .port
+                    .map_or("default".into(), |p| p.to_string()),
+                config.outbox.from
+            ),
+        }
+    );
+    println!(
+        "  drafts to {} helpdesk address(es) in {}; reminders to {} manager(s) at {:?} days; digest {}",
+        config.drafts.helpdesk.len(),
+        config.drafts.language.code(),
+        config.reminders.managers.len(),
+        config.reminders.lead_days,
+        if config.reminders.digest.trim().is_empty() {
+            "off".to_string()
+        } else {
+            format!(
+                "\"{}\" in {}",
+                config.reminders.digest, config.deadline.time_zone
+            )
+        }
+    );
+    Ok(0)
+}
+
+/// `slaclaim run`: logs, signals and systemd around [`crate::daemon::run`].
+fn run_daemon(config: Config, state_dir: PathBuf, dry_run: bool) -> Result<i32> {
+    init_logs(&config.daemon.log_level);
+    let secrets = config.unreadable_secrets();
+    if !secrets.is_empty() {
+        bail!("{}", secrets.join("; "));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        spawn_signal_handler(shutdown.clone())?;
+        let options = crate::daemon::RunOptions {
+            state_dir: state_dir.clone(),
+            dry_run,
+        };
+        let result = crate::daemon::run(config, options, shutdown, |summary| {
+            tracing::info!(state = %state_dir.display(), "{summary}");
+            eprintln!("slaclaim: {summary}; state in {}", state_dir.display());
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        })
+        .await;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        result.map(|()| 0)
+    })
+}
+
+/// SIGTERM/SIGINT stop gracefully; a second one stops at once. SIGHUP is answered with
+/// why a reload is not done: sources, store and outbox are bound at start, and
+/// re-binding them under a running IMAP session could lose the message in hand.
+fn spawn_signal_handler(shutdown: tokio_util::sync::CancellationToken) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+                _ = hup.recv() => {
+                    tracing::warn!("SIGHUP: configuration reload is not supported while running (mailbox sessions and the store are bound at start); restart the service to apply a new config");
+                    continue;
+                }
+            }
+            if shutdown.is_cancelled() {
+                tracing::warn!("second stop signal: exiting now");
+                std::process::exit(130);
+            }
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+            shutdown.cancel();
+        }
+    });
+    Ok(())
+}
+
+/// journald-friendly logs on stderr: one event per line with key=value fields, no colours
+/// unless on a terminal, no timestamps under systemd (the journal has them). RUST_LOG
+/// wins over the configured level.
+fn init_logs(level: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
 }

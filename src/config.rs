@@ -46,6 +46,12 @@ pub struct Config {
     /// IMAP mailboxes to watch.
     #[serde(default)]
     pub imap: Vec<crate::source::imap::ImapConfig>,
+    /// Local Maildirs to watch.
+    #[serde(default)]
+    pub maildir: Vec<crate::source::maildir::MaildirConfig>,
+    /// How the daemon runs.
+    #[serde(default)]
+    pub daemon: crate::daemon::DaemonConfig,
     /// Where outgoing mail goes.
     #[serde(default)]
     pub outbox: crate::outbox::OutboxConfig,
@@ -238,30 +244,88 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
+    /// Every problem with the values, not only the first; empty when the config is usable.
+    /// Secrets are not read here (see [`Config::unreadable_secrets`]).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |r: Result<(), String>| {
+            if let Err(e) = r {
+                out.push(e);
+            }
+        };
+        check(self.extract.validate().map_err(|e| e.to_string()));
+        check(
+            self.deadline
+                .policy()
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+        for m in &self.imap {
+            check(m.validate());
+        }
+        check(self.outbox.validate());
+        check(self.daemon.metrics_addr().map(|_| ()));
+        check(self.reminders.schedule().map(|_| ()));
+        check(crate::draft::Templates::load(self.drafts.template_dir.as_deref()).map(|_| ()));
+        for a in self
+            .drafts
+            .helpdesk
+            .iter()
+            .chain(&self.reminders.managers)
+            .chain(&self.staff.addresses)
+        {
+            check(
+                a.parse::<lettre::Address>()
+                    .map(|_| ())
+                    .map_err(|e| format!("address {a:?}: {e}")),
+            );
+        }
+        for m in &self.maildir {
+            if m.path.as_os_str().is_empty() {
+                check(Err("maildir.path is empty".into()));
+            }
+        }
+        out
+    }
+
+    /// Secrets that cannot be read now (files missing, variables unset), by where they
+    /// were looked for. Commands are not run here.
+    pub fn unreadable_secrets(&self) -> Vec<String> {
+        let mut sources: Vec<(String, crate::credentials::SecretSource)> = Vec::new();
+        for m in &self.imap {
+            if m.oauth2.is_none() {
+                sources.push((format!("imap {:?} password", m.name), m.password_source()));
+            }
+            if let Some(o) = &m.oauth2 {
+                sources.push((
+                    format!("imap {:?} client secret", m.name),
+                    o.client_secret_source(),
+                ));
+            }
+        }
+        if self.outbox.transport == crate::outbox::TransportKind::Smtp && self.outbox.user.is_some()
+        {
+            match &self.outbox.oauth2 {
+                Some(o) => sources.push(("outbox client secret".into(), o.client_secret_source())),
+                None => sources.push(("outbox password".into(), self.outbox.password_source())),
+            }
+        }
+        sources
+            .into_iter()
+            .filter(|(_, s)| s.command.is_none() && s.is_set())
+            .filter_map(|(what, s)| s.read("secret").err().map(|e| format!("{what}: {e}")))
+            .collect()
+    }
+
     /// Parses and validates config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
             path: origin.to_string(),
             source,
         })?;
-        config.extract.validate()?;
-        config.deadline.policy()?;
-        for m in &config.imap {
-            m.validate().map_err(ConfigError::Invalid)?;
-        }
-        config.outbox.validate().map_err(ConfigError::Invalid)?;
-        config.reminders.schedule().map_err(ConfigError::Invalid)?;
-        crate::draft::Templates::load(config.drafts.template_dir.as_deref())
-            .map_err(ConfigError::Invalid)?;
-        for a in config
-            .drafts
-            .helpdesk
-            .iter()
-            .chain(&config.reminders.managers)
-            .chain(&config.staff.addresses)
-        {
-            a.parse::<lettre::Address>()
-                .map_err(|e| ConfigError::Invalid(format!("address {a:?}: {e}")))?;
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems.join("; ")));
         }
         Ok(config)
     }

@@ -131,6 +131,10 @@ fn default_scope() -> String {
 
 impl OAuth2Config {
     /// The client secret's source.
+    pub fn client_secret_source(&self) -> SecretSource {
+        self.client_secret()
+    }
+
     fn client_secret(&self) -> SecretSource {
         SecretSource {
             file: self.client_secret_file.clone(),

@@ -186,8 +186,19 @@ pub enum EvalError {
     Empty(String),
 }
 
-/// Scores every `.eml` in `dir` that has a `.json` truth file beside it.
-pub fn run(dir: &Path, extractor: &Extractor) -> Result<Report, EvalError> {
+/// Scores every `.eml` in `dir` that has a `.json` truth file of the same name beside it,
+/// or in `truth_dir` when given (a Maildir holds only mail).
+pub fn run(
+    dir: &Path,
+    truth_dir: Option<&Path>,
+    extractor: &Extractor,
+) -> Result<Report, EvalError> {
+    let truth_of = |eml: &Path| -> PathBuf {
+        match (truth_dir, eml.file_name()) {
+            (Some(t), Some(name)) => t.join(name).with_extension("json"),
+            _ => eml.with_extension("json"),
+        }
+    };
     let read_err = |path: &Path| {
         let path = path.display().to_string();
         move |source| EvalError::Read { path, source }
@@ -195,7 +206,7 @@ pub fn run(dir: &Path, extractor: &Extractor) -> Result<Report, EvalError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read_err(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "eml") && p.with_extension("json").exists())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml") && truth_of(p).exists())
         .collect();
     files.sort();
     if files.is_empty() {
@@ -204,7 +215,7 @@ pub fn run(dir: &Path, extractor: &Extractor) -> Result<Report, EvalError> {
     let mut report = Report::default();
     for eml in files {
         let raw = std::fs::read(&eml).map_err(read_err(&eml))?;
-        let truth_path = eml.with_extension("json");
+        let truth_path = truth_of(&eml);
         let truth_text = std::fs::read_to_string(&truth_path).map_err(read_err(&truth_path))?;
         let truth: Truth =
             serde_json::from_str(&truth_text).map_err(|source| EvalError::Truth {

@@ -16,6 +16,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod daemon;
 pub mod deadline;
 pub mod draft;
 pub mod eval;

@@ -168,7 +168,8 @@ impl OutboxConfig {
         Ok(())
     }
 
-    fn password_source(&self) -> SecretSource {
+    /// The SMTP password's source.
+    pub fn password_source(&self) -> SecretSource {
         SecretSource {
             file: self.password_file.clone(),
             env: self.password_env.clone(),

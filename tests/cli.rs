@@ -138,3 +138,116 @@ fn example_config_is_valid() {
     assert!(config.extract.prefixes().contains_key("CP"));
     assert_eq!(config.extract.partner_names, ["Cloudwise"]);
 }
+
+#[test]
+fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
+    // The demo config as shipped, with its relative paths pointed at a temp dir.
+    let dir = crate::util::temp_dir("demo");
+    let repo = crate::util::repo();
+    let text = std::fs::read_to_string(repo.join("config/demo.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "\"state/demo",
+            &format!("\"{}", dir.join("state").display()),
+        )
+        .replace(
+            "\"examples/mailbox\"",
+            &format!("\"{}\"", repo.join("examples/mailbox").display()),
+        );
+    let config = dir.join("demo.toml");
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let samples_before = crate::util::files(&repo.join("examples/mailbox/new"), "eml").len();
+    let check = crate::util::slaclaim([
+        "check-config".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).starts_with("ok"));
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outbox = dir.join("state/outbox");
+    let started = std::time::Instant::now();
+    let count = |d: &std::path::Path| std::fs::read_dir(d).map_or(0, |e| e.count());
+    while count(&outbox) < 2 && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    // The command says where the drafts are.
+    assert!(
+        log.contains(&format!("files in {}", outbox.display())),
+        "{log}"
+    );
+    let drafts: Vec<String> = crate::util::files(&outbox, "eml")
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter(|m| m.contains("Draft SLA credit claim"))
+        .collect();
+    assert!(
+        !drafts.is_empty(),
+        "no drafts in {}: {log}",
+        outbox.display()
+    );
+    assert_eq!(
+        crate::util::files(&repo.join("examples/mailbox/new"), "eml").len(),
+        samples_before,
+        "the sample Maildir was changed"
+    );
+}
+
+#[test]
+fn check_config_lists_every_problem() {
+    let dir = crate::util::temp_dir("check-config");
+    let config = dir.join("bad.toml");
+    std::fs::write(
+        &config,
+        "[deadline]\ntime-zone = \"Mars/Olympus\"\n[reminders]\ndigest = \"0 8 * * 1\"\nmanagers = [\"not an address\"]\n[[imap]]\nname = \"x\"\nhost = \"h\"\nuser = \"u\"\npassword-file = \"/nonexistent/secret\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = crate::util::slaclaim([
+        "check-config".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    for expected in [
+        "Mars/Olympus",
+        "seconds field first",
+        "not an address",
+        "/nonexistent/secret",
+    ] {
+        assert!(text.contains(expected), "{expected} not in: {text}");
+    }
+    // An unknown key is named with its line.
+    std::fs::write(
+        &config,
+        "[outbox]\nfrom = \"a@b.example\"\nfrom-name = \"x\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = crate::util::slaclaim([
+        "check-config".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("from-name") && text.contains("line 3"),
+        "{text}"
+    );
+}

@@ -694,15 +694,55 @@ pub async fn watch(
     ingester: &Ingester<'_>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> WatchStats {
+    let changed = tokio::sync::Notify::new();
+    watch_notifying(
+        cfg,
+        store,
+        ingester,
+        shutdown,
+        &changed,
+        &WatchCounters::default(),
+    )
+    .await
+}
+
+/// Live counters of a watch, shared with the daemon's metrics.
+#[derive(Debug, Default)]
+pub struct WatchCounters {
+    /// Refused logins.
+    pub auth_failures: std::sync::atomic::AtomicU64,
+    /// Reconnects after a failure.
+    pub reconnects: std::sync::atomic::AtomicU64,
+    /// Unix time of the last successful exchange with the server.
+    pub last_contact: std::sync::atomic::AtomicI64,
+}
+
+/// Like [`watch`], and wakes `changed` after each sync that stored something; counts
+/// into `counters` as it goes.
+pub async fn watch_notifying(
+    cfg: &ImapConfig,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+    shutdown: tokio_util::sync::CancellationToken,
+    changed: &tokio::sync::Notify,
+    counters: &WatchCounters,
+) -> WatchStats {
+    use std::sync::atomic::Ordering::Relaxed;
     let mut stats = WatchStats::default();
     let mut delay = cfg.reconnect_min_ms;
     // Built once: an OAuth2 token is reused across reconnects while it is valid.
     let method = cfg.login_method();
     while !shutdown.is_cancelled() {
-        match watch_once(cfg, &method, store, ingester, &shutdown, &mut stats).await {
+        match watch_once(
+            cfg, &method, store, ingester, &shutdown, &mut stats, changed, counters,
+        )
+        .await
+        {
             Ok(()) => break,
             Err(e) => {
+                counters.reconnects.fetch_add(1, Relaxed);
                 if e.is_auth() {
+                    counters.auth_failures.fetch_add(1, Relaxed);
                     stats.auth_failures += 1;
                     tracing::error!(mailbox = %cfg.name, error = %e, retry_ms = delay, "IMAP authentication failed");
                 } else {
@@ -722,6 +762,7 @@ pub async fn watch(
 }
 
 /// One connection's life: returns Ok on shutdown, Err when the connection failed.
+#[allow(clippy::too_many_arguments)]
 async fn watch_once(
     cfg: &ImapConfig,
     method: &Login,
@@ -729,7 +770,14 @@ async fn watch_once(
     ingester: &Ingester<'_>,
     shutdown: &tokio_util::sync::CancellationToken,
     stats: &mut WatchStats,
+    changed: &tokio::sync::Notify,
+    counters: &WatchCounters,
 ) -> Result<(), ImapError> {
+    let contact = || {
+        counters
+            .last_contact
+            .store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed)
+    };
     let proto = |source| ImapError::Protocol {
         mailbox: cfg.name.clone(),
         source,
@@ -740,6 +788,7 @@ async fn watch_once(
         _ = shutdown.cancelled() => return Ok(()),
     };
     stats.connects += 1;
+    contact();
     let can_idle = cfg.idle && session.capabilities().await.map_err(proto)?.has_str("IDLE");
     let first = cfg
         .folders
@@ -751,9 +800,13 @@ async fn watch_once(
     let mut selected: Option<u32> = None;
     loop {
         for folder in cfg.folders.iter().filter(|f| **f != first) {
-            stats.fetched += sync_folder(&mut session, cfg, folder, store, ingester)
+            let fetched = sync_folder(&mut session, cfg, folder, store, ingester)
                 .await?
                 .fetched;
+            stats.fetched += fetched;
+            if fetched > 0 {
+                changed.notify_one();
+            }
             selected = None;
         }
         let report = match selected {
@@ -764,6 +817,10 @@ async fn watch_once(
         };
         stats.fetched += report.fetched;
         selected = Some(report.uidvalidity);
+        contact();
+        if report.fetched > 0 {
+            changed.notify_one();
+        }
         if can_idle {
             let mut handle = session.idle();
             handle.init().await.map_err(proto)?;

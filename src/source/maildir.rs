@@ -32,6 +32,26 @@ pub enum MaildirError {
 #[derive(Debug, Clone)]
 pub struct Maildir {
     root: PathBuf,
+    read_only: bool,
+}
+
+/// One `[[maildir]]` table: a local Maildir to watch.
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MaildirConfig {
+    /// The directory holding new/, cur/ and tmp/.
+    pub path: PathBuf,
+    /// Leave files in new/ (progress is kept in the store by file name), for a mailbox
+    /// slaclaim must not change, such as the demo's sample mails in the repository.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Seconds between rescans, the safety net for missed inotify events.
+    #[serde(default = "default_rescan")]
+    pub rescan_secs: u64,
+}
+
+fn default_rescan() -> u64 {
+    60
 }
 
 /// What one scan did with one file.
@@ -56,7 +76,14 @@ impl Maildir {
         }
         Ok(Maildir {
             root: root.to_path_buf(),
+            read_only: false,
         })
+    }
+
+    /// Leaves files in `new/`: stored ones are recognised by name and skipped.
+    pub fn read_only(mut self, read_only: bool) -> Maildir {
+        self.read_only = read_only;
+        self
     }
 
     /// The Maildir's directory.
@@ -125,6 +152,10 @@ impl Maildir {
     ) -> Result<Vec<Processed>, MaildirError> {
         let mut done = Vec::new();
         for file in self.pending()? {
+            let key = self.key(&file);
+            if self.read_only && store.has_source_key(&key).map_err(IngestError::from)? {
+                continue;
+            }
             let raw = match std::fs::read(&file) {
                 Ok(raw) => raw,
                 // Gone (another reader moved it) or unreadable: not ours to lose; retry later.
@@ -136,7 +167,6 @@ impl Maildir {
                     continue;
                 }
             };
-            let key = self.key(&file);
             let outcome = ingester.ingest(
                 store,
                 &raw,
@@ -146,9 +176,13 @@ impl Maildir {
                 },
                 now,
             )?;
-            let outcome = match self.mark_seen(&file) {
-                Ok(_) => Ok(outcome),
-                Err(e) => Err(format!("stored, but cannot move to cur/: {e}")),
+            let outcome = if self.read_only {
+                Ok(outcome)
+            } else {
+                match self.mark_seen(&file) {
+                    Ok(_) => Ok(outcome),
+                    Err(e) => Err(format!("stored, but cannot move to cur/: {e}")),
+                }
             };
             done.push(Processed { file, outcome });
         }
@@ -166,6 +200,26 @@ impl Maildir {
         ingester: &Ingester<'_>,
         rescan: std::time::Duration,
         shutdown: tokio_util::sync::CancellationToken,
+    ) -> usize {
+        self.watch_notifying(
+            store,
+            ingester,
+            rescan,
+            shutdown,
+            &tokio::sync::Notify::new(),
+        )
+        .await
+    }
+
+    /// Like [`Maildir::watch`], and wakes `changed` after each scan that stored something,
+    /// so drafts follow new mail at once.
+    pub async fn watch_notifying(
+        &self,
+        store: &mut Store,
+        ingester: &Ingester<'_>,
+        rescan: std::time::Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+        changed: &tokio::sync::Notify,
     ) -> usize {
         use notify::Watcher;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -203,7 +257,11 @@ impl Maildir {
                             }
                         }
                     }
-                    processed += done.iter().filter(|d| d.outcome.is_ok()).count();
+                    let stored = done.iter().filter(|d| d.outcome.is_ok()).count();
+                    if stored > 0 {
+                        changed.notify_one();
+                    }
+                    processed += stored;
                 }
                 Err(e) => {
                     tracing::error!(maildir = %self.root.display(), error = %e, "scan failed; retrying")

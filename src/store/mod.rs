@@ -237,6 +237,18 @@ impl Store {
         }
     }
 
+    /// Whether a message with this source key is stored.
+    pub fn has_source_key(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM messages WHERE source_key = ?1",
+                [key],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// The stored message with this source key, or with this Message-ID and hash.
     pub fn find_duplicate(
         &self,

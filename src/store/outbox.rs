@@ -223,6 +223,40 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Stored messages by (kind, status), for metrics.
+    pub fn message_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        self.triples("SELECT COALESCE(kind, 'none'), status, COUNT(*) FROM messages GROUP BY 1, 2 ORDER BY 1, 2")
+    }
+
+    /// Outgoing mail by (purpose class, status), for metrics: reminder-7 counts as reminder.
+    pub fn mail_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        self.triples("SELECT CASE WHEN purpose LIKE 'reminder-%' THEN 'reminder' ELSE purpose END, status, COUNT(*) FROM outbox GROUP BY 1, 2 ORDER BY 1, 2")
+    }
+
+    /// Claims by status, for metrics.
+    pub fn claim_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, COUNT(*) FROM claims GROUP BY 1 ORDER BY 1")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Claims not yet submitted, ineligible or expired.
+    pub fn open_claim_count(&self) -> Result<i64, StoreError> {
+        Ok(self.one(
+            "SELECT COUNT(*) FROM claims WHERE status NOT IN ('submitted', 'ineligible', 'expired')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn triples(&self, sql: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A named scheduler value.
     pub fn schedule_value(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self

@@ -1,0 +1,490 @@
+//! `slaclaim run`: the sources, the ingest pipeline, the scheduler and the outbox on one
+//! tokio runtime, owned by a TaskTracker and stopped through a CancellationToken that the
+//! caller passes in (signals in the binary, a plain cancel in tests).
+//!
+//! Each task opens its own store connection: SQLite in WAL mode lets the sources write
+//! while the scheduler reads and writes, and a crash anywhere leaves only committed work.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::draft::Templates;
+use crate::extract::Extractor;
+use crate::ingest::Ingester;
+use crate::outbox::{self, Transport, TransportKind};
+use crate::scheduler::Planner;
+use crate::source::imap::{self, WatchCounters};
+use crate::source::maildir::Maildir;
+use crate::store::Store;
+
+/// The `[daemon]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Seconds between scheduler passes when no new mail wakes it (reminders, digest,
+    /// retries, expiry).
+    #[serde(default = "default_tick")]
+    pub tick_secs: u64,
+    /// Loopback address for /metrics and /healthz, e.g. "127.0.0.1:9187". Off when unset.
+    pub metrics_listen: Option<String>,
+    /// /healthz fails when a mailbox has not been reached for this many seconds.
+    #[serde(default = "default_silence")]
+    pub health_max_silence_secs: u64,
+    /// Log level when RUST_LOG is not set: error, warn, info, debug, trace.
+    #[serde(default = "default_level")]
+    pub log_level: String,
+    /// Seconds a graceful stop may take before the process exits anyway.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            tick_secs: default_tick(),
+            metrics_listen: None,
+            health_max_silence_secs: default_silence(),
+            log_level: default_level(),
+            shutdown_grace_secs: default_grace(),
+        }
+    }
+}
+
+fn default_tick() -> u64 {
+    30
+}
+fn default_silence() -> u64 {
+    900
+}
+fn default_level() -> String {
+    "info".into()
+}
+fn default_grace() -> u64 {
+    10
+}
+
+impl DaemonConfig {
+    /// The metrics address, which must be loopback.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, String> {
+        let Some(text) = &self.metrics_listen else {
+            return Ok(None);
+        };
+        let addr: SocketAddr = text
+            .parse()
+            .map_err(|e| format!("daemon.metrics-listen {text:?}: {e}"))?;
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "daemon.metrics-listen {text:?}: only a loopback address is allowed (metrics are unauthenticated)"
+            ));
+        }
+        Ok(Some(addr))
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where the store lives.
+    pub state_dir: PathBuf,
+    /// Write outgoing mail to the file outbox instead of sending it.
+    pub dry_run: bool,
+}
+
+/// Shared live state: counters the metrics endpoint reports.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Per IMAP mailbox: its name and counters.
+    pub mailboxes: Vec<(String, Arc<WatchCounters>)>,
+    /// Mail sent since start.
+    pub sent: std::sync::atomic::AtomicU64,
+    /// Send failures (transient and permanent) since start.
+    pub send_failures: std::sync::atomic::AtomicU64,
+    /// Unix time the daemon started.
+    pub started: i64,
+}
+
+/// Runs until `shutdown` is cancelled; `ready` is called once every task is started.
+pub async fn run(
+    config: Config,
+    options: RunOptions,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(&str),
+) -> anyhow::Result<()> {
+    let mut config = config;
+    if options.dry_run && config.outbox.transport != TransportKind::File {
+        tracing::warn!(dir = %config.outbox.dir.display(), "dry run: outgoing mail goes to the file outbox, nothing is sent");
+        config.outbox.transport = TransportKind::File;
+    }
+    // Migrate once before anyone else opens the store.
+    drop(Store::open(&options.state_dir)?);
+    let config = Arc::new(config);
+    let tracker = TaskTracker::new();
+    let changed = Arc::new(Notify::new());
+    let mut live = Live {
+        started: Utc::now().timestamp(),
+        ..Live::default()
+    };
+    for m in &config.imap {
+        live.mailboxes
+            .push((m.name.clone(), Arc::new(WatchCounters::default())));
+    }
+    let live = Arc::new(live);
+
+    for m in config.maildir.clone() {
+        let (config, state, shutdown, changed) = (
+            config.clone(),
+            options.state_dir.clone(),
+            shutdown.clone(),
+            changed.clone(),
+        );
+        tracker.spawn(async move {
+            let result = async {
+                let extractor = Extractor::new(&config.extract)?;
+                let ingester = ingester(&extractor, &config)?;
+                let mut store = Store::open(&state)?;
+                let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
+                tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
+                maildir
+                    .watch_notifying(
+                        &mut store,
+                        &ingester,
+                        Duration::from_secs(m.rescan_secs.max(1)),
+                        shutdown,
+                        &changed,
+                    )
+                    .await;
+                anyhow::Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(maildir = %m.path.display(), error = %e, "Maildir source stopped");
+            }
+        });
+    }
+    for (i, m) in config.imap.iter().cloned().enumerate() {
+        let (config, state, shutdown, changed, live) = (
+            config.clone(),
+            options.state_dir.clone(),
+            shutdown.clone(),
+            changed.clone(),
+            live.clone(),
+        );
+        tracker.spawn(async move {
+            let result = async {
+                let extractor = Extractor::new(&config.extract)?;
+                let ingester = ingester(&extractor, &config)?;
+                let mut store = Store::open(&state)?;
+                let counters = live.mailboxes[i].1.clone();
+                let stats =
+                    imap::watch_notifying(&m, &mut store, &ingester, shutdown, &changed, &counters)
+                        .await;
+                tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
+                anyhow::Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(mailbox = %m.name, error = %e, "IMAP source stopped");
+            }
+        });
+    }
+    {
+        let (config, state, shutdown, changed, live) = (
+            config.clone(),
+            options.state_dir.clone(),
+            shutdown.clone(),
+            changed.clone(),
+            live.clone(),
+        );
+        tracker.spawn(async move {
+            if let Err(e) = scheduler(&config, &state, shutdown, &changed, &live).await {
+                tracing::error!(error = %e, "scheduler stopped");
+            }
+        });
+    }
+    if let Some(addr) = config.daemon.metrics_addr().map_err(anyhow::Error::msg)? {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(%addr, "metrics and health on http://{addr}/metrics and /healthz");
+        let (config, state, shutdown, live) = (
+            config.clone(),
+            options.state_dir.clone(),
+            shutdown.clone(),
+            live.clone(),
+        );
+        tracker
+            .spawn(async move { serve_metrics(listener, &config, &state, shutdown, &live).await });
+    }
+    tracker.close();
+    ready(&format!(
+        "watching {} Maildir(s) and {} IMAP mailbox(es); outgoing mail: {}",
+        config.maildir.len(),
+        config.imap.len(),
+        match config.outbox.transport {
+            TransportKind::File => format!("files in {}", config.outbox.dir.display()),
+            TransportKind::Smtp =>
+                format!("SMTP {}", config.outbox.host.clone().unwrap_or_default()),
+        }
+    ));
+    shutdown.cancelled().await;
+    tracing::info!("stopping: finishing the message and the send in hand");
+    let grace = Duration::from_secs(config.daemon.shutdown_grace_secs);
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "tasks did not stop within the grace period"
+        );
+    }
+    Ok(())
+}
+
+fn ingester<'a>(extractor: &'a Extractor, config: &Config) -> anyhow::Result<Ingester<'a>> {
+    Ok(Ingester {
+        extractor,
+        policy: config.deadline.policy()?,
+        max_bytes: config.store.max_message_bytes,
+        rules: config.mail_rules(),
+    })
+}
+
+/// Expires, plans and sends: after new mail, on every tick, and when a retry is due.
+async fn scheduler(
+    config: &Config,
+    state: &Path,
+    shutdown: CancellationToken,
+    changed: &Notify,
+    live: &Live,
+) -> anyhow::Result<()> {
+    let extractor = Extractor::new(&config.extract)?;
+    let ingester = ingester(&extractor, config)?;
+    let templates =
+        Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
+    let planner = Planner::new(config, &templates).map_err(anyhow::Error::msg)?;
+    let transport = Transport::new(&config.outbox);
+    let mut store = Store::open(state)?;
+    let watchdog = sd_notify::watchdog_enabled();
+    let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
+    while !shutdown.is_cancelled() {
+        let now = Utc::now();
+        let pass = async {
+            let expired = ingester.expire_overdue(&mut store, now)?;
+            let plan = planner.plan(&mut store, now)?;
+            let sent = outbox::send_due(&mut store, &transport, now).await?;
+            anyhow::Ok((expired, plan, sent))
+        };
+        match pass.await {
+            Ok((expired, plan, sent)) => {
+                live.sent.fetch_add(sent.sent as u64, Relaxed);
+                live.send_failures
+                    .fetch_add((sent.deferred + sent.failed) as u64, Relaxed);
+                if expired + plan.drafts + plan.reminders + plan.digests + sent.sent > 0 {
+                    tracing::info!(
+                        expired,
+                        drafts = plan.drafts,
+                        reminders = plan.reminders,
+                        digests = plan.digests,
+                        sent = sent.sent,
+                        deferred = sent.deferred,
+                        failed = sent.failed,
+                        "scheduler pass"
+                    );
+                }
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&format!(
+                    "messages {}, open claims {}, mail sent {}",
+                    store.message_count("processed").unwrap_or(0),
+                    store.open_claim_count().unwrap_or(0),
+                    live.sent.load(Relaxed)
+                ))]);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "scheduler pass failed; retrying at the next tick")
+            }
+        }
+        if watchdog.is_some() {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        // Sleep until new mail, the tick, the next retry, or the watchdog's half-period.
+        let mut wait = tick;
+        if let Some(due) = store.next_mail_due().ok().flatten() {
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&due) {
+                let until = (at.with_timezone(&Utc) - Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                wait = wait.min(until.max(Duration::from_millis(100)));
+            }
+        }
+        if let Some(w) = watchdog {
+            wait = wait.min(w / 2);
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 responder for two GET paths, on loopback only: a web framework
+/// would be most of the binary for this.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    config: &Config,
+    state: &Path,
+    shutdown: CancellationToken,
+    live: &Live,
+) {
+    let store = match Store::open(state) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "metrics endpoint cannot open the store");
+            return;
+        }
+    };
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((mut stream, _)) = accepted else {
+            continue;
+        };
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        let request = String::from_utf8_lossy(&buf[..n]);
+        let path = request.split_whitespace().nth(1).unwrap_or("/");
+        let (status, body) = match path {
+            "/metrics" => ("200 OK", metrics_text(&store, live)),
+            "/healthz" => health(config, live),
+            _ => ("404 Not Found", "not found\n".to_string()),
+        };
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    }
+}
+
+/// Prometheus text exposition: store counts (true across restarts) and live counters.
+pub fn metrics_text(store: &Store, live: &Live) -> String {
+    let mut out = String::new();
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+    };
+    family(
+        &mut out,
+        "slaclaim_messages",
+        "gauge",
+        "Stored messages by kind and status.",
+    );
+    let rows = store.message_counts().unwrap_or_default();
+    for (kind, status, n) in &rows {
+        out.push_str(&format!(
+            "slaclaim_messages{{kind=\"{kind}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    family(&mut out, "slaclaim_claims", "gauge", "Claims by status.");
+    for (status, n) in store.claim_counts().unwrap_or_default() {
+        out.push_str(&format!("slaclaim_claims{{status=\"{status}\"}} {n}\n"));
+    }
+    family(
+        &mut out,
+        "slaclaim_mail",
+        "gauge",
+        "Outgoing mail by purpose and status.",
+    );
+    for (purpose, status, n) in store.mail_counts().unwrap_or_default() {
+        out.push_str(&format!(
+            "slaclaim_mail{{purpose=\"{purpose}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    family(
+        &mut out,
+        "slaclaim_send_failures_total",
+        "counter",
+        "Failed send attempts since start.",
+    );
+    out.push_str(&format!(
+        "slaclaim_send_failures_total {}\n",
+        live.send_failures.load(Relaxed)
+    ));
+    family(
+        &mut out,
+        "slaclaim_imap_auth_failures_total",
+        "counter",
+        "Refused IMAP logins since start.",
+    );
+    for (name, c) in &live.mailboxes {
+        out.push_str(&format!(
+            "slaclaim_imap_auth_failures_total{{mailbox=\"{name}\"}} {}\n",
+            c.auth_failures.load(Relaxed)
+        ));
+    }
+    family(
+        &mut out,
+        "slaclaim_imap_reconnects_total",
+        "counter",
+        "IMAP reconnects since start.",
+    );
+    for (name, c) in &live.mailboxes {
+        out.push_str(&format!(
+            "slaclaim_imap_reconnects_total{{mailbox=\"{name}\"}} {}\n",
+            c.reconnects.load(Relaxed)
+        ));
+    }
+    family(
+        &mut out,
+        "slaclaim_imap_last_contact_seconds",
+        "gauge",
+        "Unix time of the last successful exchange with the mailbox.",
+    );
+    for (name, c) in &live.mailboxes {
+        out.push_str(&format!(
+            "slaclaim_imap_last_contact_seconds{{mailbox=\"{name}\"}} {}\n",
+            c.last_contact.load(Relaxed)
+        ));
+    }
+    out
+}
+
+/// 200 when every mailbox was reached recently (or the daemon is younger than the
+/// threshold), 503 naming the silent ones otherwise.
+fn health(config: &Config, live: &Live) -> (&'static str, String) {
+    let now = Utc::now().timestamp();
+    let limit = config.daemon.health_max_silence_secs as i64;
+    let silent: Vec<String> = live
+        .mailboxes
+        .iter()
+        .filter(|(_, c)| {
+            let last = c.last_contact.load(Relaxed).max(live.started);
+            now - last > limit
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    if silent.is_empty() {
+        ("200 OK", "ok\n".into())
+    } else {
+        (
+            "503 Service Unavailable",
+            format!(
+                "mailbox unreachable for more than {limit} s: {}\n",
+                silent.join(", ")
+            ),
+        )
+    }
+}
