@@ -165,14 +165,15 @@ impl Dovecot {
         for sub in ["new", "cur", "tmp"] {
             std::fs::create_dir_all(maildir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
         }
-        for (i, m) in messages.enumerate() {
-            let tmp = maildir.join("tmp").join(format!("1700000000.M{i}P1.test"));
+        // Unique names across calls, in delivery order.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        for m in messages {
+            let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("{}.M{i:07}P1.test", 1_700_000_000 + i);
+            let tmp = maildir.join("tmp").join(&name);
             std::fs::write(&tmp, m).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::rename(
-                &tmp,
-                maildir.join("new").join(format!("1700000000.M{i}P1.test")),
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::rename(&tmp, maildir.join("new").join(&name))
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         run(Command::new("chown")
             .args(["-R", "nobody:nogroup"])

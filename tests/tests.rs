@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod dovecot;
+mod e2e;
 mod imap;
 mod ledger;
 mod maildir;

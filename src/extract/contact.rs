@@ -20,6 +20,10 @@ pub struct Contact {
 static EMAIL: LazyLock<Regex> = re!(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b");
 static PHONE: LazyLock<Regex> =
     re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,4}){1,4}");
+/// Words that say a number in running text is a telephone number.
+static PHONE_CUE: LazyLock<Regex> = re!(
+    r"(?i)\b(phone|telephone|tel|call|reach (?:me|us)|mobile|cell|telefoon|tel\.?nr|bel (?:me|ons)|bereikbaar|mobiel|telefon|anrufen|erreichbar|handy|mobil)\b",
+);
 static CONTACT_LABEL: LazyLock<Regex> = re!(
     r"(?i)^(contact|contactpersoon|contact person|contact for this claim|contact details|contactgegevens|ansprechpartner\w*|kontakt\w*|point of contact)",
 );
@@ -67,6 +71,17 @@ pub fn contact(
         c.phone = signature.lines().find_map(phone);
         if c.phone.is_some() && source.is_none() {
             source = Some("signature".into());
+        }
+    }
+    if c.phone.is_none() {
+        // "You can reach me on +31 30 555 0100", "bel me op 06 1234 5678".
+        if let Some((s, p)) = statements
+            .iter()
+            .filter(|s| PHONE_CUE.is_match(&s.text))
+            .find_map(|s| phone(&s.text).map(|p| (s, p)))
+        {
+            c.phone = Some(p);
+            source.get_or_insert_with(|| s.text.clone());
         }
     }
     (c, source)

@@ -1,0 +1,411 @@
+//! End to end: the real `slaclaim run` binary against a real Dovecot and a real SMTP
+//! server, all on loopback; killed with SIGKILL, stopped with SIGTERM, fed bad mail.
+
+use crate::dovecot::Dovecot;
+use crate::smtp::SmtpSink;
+use crate::util::temp_dir;
+use chrono::{Duration as Days, Utc};
+use mail_parser::MessageParser;
+use slaclaim::store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A config for the daemon: Dovecot's INBOX in, the SMTP sink out.
+fn write_config(dir: &Path, d: &Dovecot, sink: &SmtpSink, extra: &str) -> PathBuf {
+    let password = dir.join("imap-password");
+    std::fs::write(&password, "secret\n").unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        r#"
+[store]
+max-message-bytes = 28000000
+
+[deadline]
+time-zone = "Europe/Amsterdam"
+
+[[imap]]
+name = "support"
+host = "127.0.0.1"
+port = {imap}
+tls = "plain"
+user = "alice"
+password-file = "{password}"
+reconnect-min-ms = 100
+reconnect-max-ms = 500
+connect-timeout-secs = 5
+
+[outbox]
+from = "slaclaim@cloudwise-partners.example"
+transport = "smtp"
+host = "127.0.0.1"
+port = {smtp}
+tls = "plain"
+timeout-secs = 5
+retry-min-secs = 1
+
+[drafts]
+helpdesk = ["helpdesk@cloudwise-partners.example"]
+
+[reminders]
+managers = ["manager@cloudwise-partners.example"]
+digest = ""
+
+[staff]
+addresses = ["sanne.bakker@cloudwise-partners.example"]
+
+[daemon]
+tick-secs = 1
+shutdown-grace-secs = 5
+{extra}
+"#,
+        imap = d.port,
+        smtp = sink.port,
+        password = password.display(),
+    );
+    let path = dir.join("slaclaim.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// Starts `slaclaim run`, its log appended to dir/daemon.log.
+fn start(config: &Path, dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("daemon.log"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .arg("--config")
+        .arg(config)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("run")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn signal(child: &Child, sig: &str) {
+    let _ = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status();
+}
+
+/// Waits until `done` holds, or panics after `limit` with the daemon's log.
+fn wait_for(dir: &Path, limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > limit {
+            let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "timed out waiting for {what}; daemon log (newest first):\n{}",
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Message-IDs and subjects of what the sink received.
+fn received(sink: &SmtpSink) -> Vec<(String, String, String)> {
+    sink.messages()
+        .iter()
+        .filter_map(|raw| {
+            let m = MessageParser::default().parse(raw)?;
+            Some((
+                m.message_id().unwrap_or_default().to_string(),
+                m.subject().unwrap_or_default().to_string(),
+                m.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// APPENDs a message over IMAP, as a mail server delivering it would: Dovecot wakes IDLE
+/// clients for it at once (a file dropped into the Maildir is only seen at its next
+/// periodic check).
+fn append(d: &Dovecot, raw: Vec<u8>) {
+    let cfg: slaclaim::source::imap::ImapConfig = toml::from_str(&format!(
+        "name = \"append\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-env = \"SLACLAIM_E2E_PASSWORD\"\n",
+        d.port
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let mut s = slaclaim::source::imap::connect_with(
+            &cfg,
+            &slaclaim::source::imap::Login::Password(slaclaim::credentials::SecretSource {
+                command: Some(vec!["echo".into(), "secret".into()]),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.append("INBOX", None, None, raw)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = s.logout().await;
+    });
+}
+
+fn rfc2822(t: chrono::DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
+/// A credit request from customer `n`, about an outage yesterday.
+fn request(n: usize, phone: bool) -> Vec<u8> {
+    let now = Utc::now();
+    let day = (now - Days::days(1)).format("%-d %B %Y");
+    let tenant = format!("{n:08x}-1111-4222-8333-444455556666");
+    format!(
+        "From: Customer {n} <it{n}@customer{n}.example>\r\nTo: support@cloudwise-partners.example\r\nSubject: SLA credit request Exchange outage\r\nDate: {date}\r\nMessage-ID: <request-{n}@customer{n}.example>\r\n\r\nHello,\r\n\r\nPlease file an SLA credit claim for incident EX{id}. Our tenant ID is {tenant}.\r\nOn {day} from 09:00 to 11:30 CET about 40 users in Utrecht could not send or receive mail.\r\nWe restarted Outlook and cleared the cache, which did not help.\r\nThe subscriptions were bought through you (CSP).\r\nOur ticket number is INC{n:07}.\r\n\r\nRegards,\r\nCustomer {n}\r\n{phone}\r\n",
+        date = rfc2822(now - Days::hours(2)),
+        id = 1_200_000 + n,
+        phone = if phone { "Tel. +31 30 555 0100" } else { "" },
+    )
+    .into_bytes()
+}
+
+fn claims(dir: &Path) -> Vec<slaclaim::store::ClaimRow> {
+    Store::open(&dir.join("state"))
+        .and_then(|s| s.all_claims())
+        .unwrap_or_default()
+}
+
+#[test]
+fn happy_path_request_follow_up_and_staff_submission() {
+    let d = Dovecot::start("e2e-happy");
+    let sink = SmtpSink::start("e2e-happy");
+    let dir = temp_dir("e2e-happy");
+    let config = write_config(&dir, &d, &sink, "");
+    let mut daemon = start(&config, &dir);
+
+    // The request lacks a telephone number: draft 1 says so.
+    append(&d, request(1, false));
+    wait_for(&dir, Duration::from_secs(20), "draft 1", || {
+        !received(&sink).is_empty()
+    });
+    let first = received(&sink);
+    let (draft_id, subject, body) = &first[0];
+    assert!(
+        subject.starts_with(
+            "[SLA-1] Draft SLA credit claim EX1200001 – customer1.example – submit by"
+        ),
+        "{subject}"
+    );
+    assert!(body.contains("no telephone number"), "{body}");
+
+    // The customer's follow-up adds it: draft 2, now complete.
+    let follow_up = format!(
+        "From: Customer 1 <it1@customer1.example>\r\nTo: support@cloudwise-partners.example\r\nSubject: Re: SLA credit request Exchange outage\r\nDate: {}\r\nMessage-ID: <follow-up-1@customer1.example>\r\nIn-Reply-To: <request-1@customer1.example>\r\n\r\nYou can reach me on +31 30 555 0100.\r\n",
+        rfc2822(Utc::now())
+    );
+    append(&d, follow_up.into_bytes());
+    wait_for(&dir, Duration::from_secs(20), "draft 2", || {
+        received(&sink).len() >= 2
+    });
+    let second = received(&sink);
+    assert_ne!(second[1].0, *draft_id);
+    assert!(
+        second[1].2.contains("This claim is complete"),
+        "{}",
+        second[1].2
+    );
+
+    // Staff report the submission in reply to the draft.
+    let reply = format!(
+        "From: Sanne Bakker <sanne.bakker@cloudwise-partners.example>\r\nTo: slaclaim@cloudwise-partners.example\r\nSubject: Re: {subject}\r\nDate: {}\r\nMessage-ID: <staff-1@cloudwise-partners.example>\r\nIn-Reply-To: <{}>\r\nAuthentication-Results: mx.cloudwise-partners.example; dkim=pass header.d=cloudwise-partners.example\r\n\r\nsubmitted 2611240040001234\r\n",
+        rfc2822(Utc::now()),
+        second[1].0
+    );
+    append(&d, reply.into_bytes());
+    wait_for(&dir, Duration::from_secs(20), "the claim submitted", || {
+        claims(&dir)
+            .first()
+            .is_some_and(|c| c.status == "submitted")
+    });
+    assert_eq!(
+        claims(&dir)[0].case_number.as_deref(),
+        Some("2611240040001234")
+    );
+    // Several scheduler ticks later nothing else went out.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(received(&sink).len(), 2);
+
+    signal(&daemon, "-TERM");
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn killed_twenty_times_everything_once() {
+    let d = Dovecot::start("e2e-crash");
+    let sink = SmtpSink::start("e2e-crash");
+    let dir = temp_dir("e2e-crash");
+    let config = write_config(&dir, &d, &sink, "");
+    // 1,000 messages: 150 credit requests, each its own claim, and 850 newsletters.
+    let requests = 150;
+    let total = 1000;
+    let newsletter = |i: usize| {
+        format!(
+            "From: news@vendor.example\r\nTo: support@cloudwise-partners.example\r\nSubject: Newsletter {i}\r\nDate: {}\r\nMessage-ID: <news-{i}@vendor.example>\r\nList-Unsubscribe: <mailto:unsubscribe@vendor.example>\r\nPrecedence: bulk\r\n\r\nThis month's news, part {i}.\r\n",
+            rfc2822(Utc::now())
+        )
+        .into_bytes()
+    };
+    d.deliver(
+        "alice",
+        (0..total).map(|i| {
+            if i % 7 == 0 && i / 7 < requests {
+                request(i / 7 + 1, true)
+            } else {
+                newsletter(i)
+            }
+        }),
+    );
+    let requests = (0..total)
+        .filter(|i| i % 7 == 0 && i / 7 < requests)
+        .count();
+
+    // Kill -9 at pseudo-random moments while it fetches, ingests and sends.
+    let mut seed: u64 = 0x5eed_1234;
+    let mut kills = 0;
+    for _ in 0..20 {
+        let mut daemon = start(&config, &dir);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(150 + (seed >> 33) % 500));
+        signal(&daemon, "-KILL");
+        let _ = daemon.wait();
+        kills += 1;
+    }
+
+    // A graceful stop in the middle of work: within the grace period, nothing lost.
+    let mut daemon = start(&config, &dir);
+    std::thread::sleep(Duration::from_millis(400));
+    let asked = Instant::now();
+    signal(&daemon, "-TERM");
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(6),
+        "stop took {:?}",
+        asked.elapsed()
+    );
+
+    // Then it runs to the end.
+    let mut daemon = start(&config, &dir);
+    let store = || Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    wait_for(
+        &dir,
+        Duration::from_secs(120),
+        "all messages and drafts",
+        || {
+            let s = store();
+            s.message_count("processed").unwrap_or(0) >= total as i64
+                && s.mail_counts()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests as i64)
+        },
+    );
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
+
+    let s = store();
+    assert_eq!(
+        s.message_count("processed").unwrap_or(0),
+        total as i64,
+        "every message once"
+    );
+    assert_eq!(s.message_count("quarantined").unwrap_or(0), 0);
+    let all = s.all_claims().unwrap_or_default();
+    assert_eq!(all.len(), requests, "every claim once");
+    let mut keys: Vec<(String, String)> = all
+        .iter()
+        .map(|c| (c.tenant_id.clone(), c.incident_id.clone()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), requests);
+    // At the sink: every draft arrived, and a draft arrived twice at most when a kill fell
+    // between the server's acceptance and our record of it.
+    let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+    for (id, subject, _) in received(&sink) {
+        if subject.contains("Draft SLA credit claim") {
+            *by_id.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(by_id.len(), requests, "every draft delivered");
+    let repeats: usize = by_id.values().map(|n| n - 1).sum();
+    assert!(
+        by_id.values().all(|n| *n <= 2),
+        "a draft delivered three times: {by_id:?}"
+    );
+    assert!(repeats <= kills, "{repeats} repeats for {kills} kills");
+    println!(
+        "{kills} kills: {} drafts delivered, {repeats} repeated once (a kill between the server's 250 and our record)",
+        by_id.len()
+    );
+}
+
+#[test]
+fn bad_input_among_normal_mail_flows() {
+    let d = Dovecot::start("e2e-bad");
+    let sink = SmtpSink::start("e2e-bad");
+    let dir = temp_dir("e2e-bad");
+    let config = write_config(&dir, &d, &sink, "");
+    let malformed = b"From: broken@customer9.example\r\nSubject: =?utf-8?B?!!!?=\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: text/plain; charset=\"no-such-charset\"\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@not base64@@@\r\n--x".to_vec();
+    let big = |size: usize, n: usize| {
+        let mut m = format!(
+            "From: big{n}@customer{n}.example\r\nTo: support@cloudwise-partners.example\r\nSubject: logs\r\nMessage-ID: <big-{n}@customer{n}.example>\r\nContent-Type: text/plain\r\n\r\n"
+        )
+        .into_bytes();
+        while m.len() < size {
+            m.extend_from_slice(b"log line of an attachment that is far too long to read\r\n");
+        }
+        m
+    };
+    d.deliver(
+        "alice",
+        vec![
+            request(1, true),
+            malformed,
+            big(25 << 20, 2),
+            request(3, true),
+            big(30 << 20, 4),
+            request(5, true),
+        ]
+        .into_iter(),
+    );
+    let mut daemon = start(&config, &dir);
+    let store = || Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    wait_for(
+        &dir,
+        Duration::from_secs(60),
+        "six messages and three drafts",
+        || {
+            let s = store();
+            s.message_count("processed").unwrap_or(0) + s.message_count("quarantined").unwrap_or(0)
+                >= 6
+                && received(&sink).len() >= 3
+        },
+    );
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
+    let s = store();
+    // The malformed and the 25 MB message are processed; the one over the limit is kept,
+    // quarantined; the requests around them each got their draft.
+    assert_eq!(s.message_count("processed").unwrap_or(0), 5);
+    assert_eq!(s.message_count("quarantined").unwrap_or(0), 1);
+    assert_eq!(claims(&dir).len(), 3);
+    assert_eq!(received(&sink).len(), 3);
+}
