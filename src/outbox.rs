@@ -204,6 +204,11 @@ pub enum Attempt {
 pub struct Transport {
     config: OutboxConfig,
     tokens: Option<TokenSource>,
+    /// lettre's pooled SMTP client, kept between messages: a send returns right after
+    /// the server's 250 to DATA (no QUIT round trip), which keeps the window in which a
+    /// crash can repeat a message as short as the store's commit. Dropped after a
+    /// failure, so the next attempt connects (and authenticates) afresh.
+    smtp: tokio::sync::Mutex<Option<AsyncSmtpTransport<Tokio1Executor>>>,
 }
 
 impl Transport {
@@ -212,6 +217,7 @@ impl Transport {
         Transport {
             config: config.clone(),
             tokens: config.oauth2.clone().map(TokenSource::new),
+            smtp: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -231,10 +237,14 @@ impl Transport {
             Ok(e) => e,
             Err(e) => return Attempt::Permanent(e),
         };
-        let smtp = match self.smtp().await {
-            Ok(t) => t,
-            // A secret that cannot be read now may be readable later (a mount, a rotation).
-            Err(e) => return Attempt::Transient(e),
+        let mut cached = self.smtp.lock().await;
+        let smtp = match cached.take() {
+            Some(t) => t,
+            None => match self.smtp().await {
+                Ok(t) => t,
+                // A secret that cannot be read now may be readable later (a mount, a rotation).
+                Err(e) => return Attempt::Transient(e),
+            },
         };
         // lettre's timeout bounds connecting and each write; a server that goes silent
         // mid-conversation must not stall the outbox, so the whole attempt is bounded too.
@@ -244,7 +254,10 @@ impl Transport {
             return Attempt::Transient(format!("no answer from the SMTP server within {limit:?}"));
         };
         match result {
-            Ok(_) => Attempt::Sent,
+            Ok(_) => {
+                *cached = Some(smtp);
+                Attempt::Sent
+            }
             Err(e) if e.is_permanent() => {
                 // A refused token is renewed, not given up on.
                 if let (Some(tokens), Some(535)) = (&self.tokens, code_of(&e)) {

@@ -155,6 +155,17 @@ fn append(d: &Dovecot, raw: Vec<u8>) {
     });
 }
 
+/// The whole HTTP response to a GET on loopback.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    out
+}
+
 fn rfc2822(t: chrono::DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
@@ -184,7 +195,16 @@ fn happy_path_request_follow_up_and_staff_submission() {
     let d = Dovecot::start("e2e-happy");
     let sink = SmtpSink::start("e2e-happy");
     let dir = temp_dir("e2e-happy");
-    let config = write_config(&dir, &d, &sink, "");
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = write_config(
+        &dir,
+        &d,
+        &sink,
+        &format!("metrics-listen = \"127.0.0.1:{metrics_port}\""),
+    );
     let mut daemon = start(&config, &dir);
 
     // The request lacks a telephone number: draft 1 says so.
@@ -238,6 +258,18 @@ fn happy_path_request_follow_up_and_staff_submission() {
     // Several scheduler ticks later nothing else went out.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(received(&sink).len(), 2);
+
+    // Metrics and health, on loopback.
+    let metrics = http_get(metrics_port, "/metrics");
+    for expected in [
+        "slaclaim_claims{status=\"submitted\"} 1",
+        "slaclaim_mail{purpose=\"draft\",status=\"sent\"} 2",
+        "slaclaim_messages{kind=\"credit_request\",status=\"processed\"} 1",
+        "slaclaim_imap_auth_failures_total{mailbox=\"support\"} 0",
+    ] {
+        assert!(metrics.contains(expected), "{expected} not in:\n{metrics}");
+    }
+    assert!(http_get(metrics_port, "/healthz").starts_with("HTTP/1.1 200"));
 
     signal(&daemon, "-TERM");
     let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
