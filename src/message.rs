@@ -195,7 +195,15 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
                 .push(format!("body part {part_id} has an encoding problem"));
         }
         let text = match &part.body {
-            PartType::Text(t) => t.to_string(),
+            // Only the first MAX_TEXT_BYTES are read (a huge log pasted as text must not
+            // be copied whole): cut here, on a character boundary, before copying.
+            PartType::Text(t) => {
+                let mut cut = t.len().min(MAX_TEXT_BYTES + 1);
+                while !t.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                t[..cut].to_string()
+            }
             PartType::Html(h) => crate::html::to_text(h),
             _ => continue,
         };

@@ -1,0 +1,178 @@
+//! The daemon's figures, with the real binary against a real Dovecot and aiosmtpd:
+//! - latency from APPEND to the draft accepted by the SMTP server, p50 and p99, and
+//!   slaclaim's share of it: the time beyond a bare IDLE client's wake-up (Dovecot itself
+//!   batches IDLE wake-ups, about 0.5 s), measured in the same run;
+//! - idle RSS, and peak RSS while a 25 MB message passes.
+//!
+//! `cargo bench --bench daemon` (needs dovecot-imapd and python3-aiosmtpd).
+
+// Shared with the integration tests, which use all of it.
+#[allow(dead_code)]
+#[path = "../tests/dovecot.rs"]
+mod dovecot;
+#[allow(dead_code)]
+#[path = "../tests/smtp.rs"]
+mod smtp;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use slaclaim::source::imap::{self, ImapConfig};
+
+fn imap_config(d: &dovecot::Dovecot, secret: &Path) -> ImapConfig {
+    toml::from_str(&format!(
+        "name = \"bench\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\n",
+        d.port,
+        secret.display()
+    ))
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn request(n: usize) -> Vec<u8> {
+    let now = Utc::now();
+    format!(
+        "From: it{n}@customer{n}.example\r\nTo: support@cloudwise-partners.example\r\nSubject: SLA credit request\r\nDate: {}\r\nMessage-ID: <bench-{n}@customer{n}.example>\r\n\r\nPlease file an SLA credit claim for incident EX{}, tenant {n:08x}-1111-4222-8333-444455556666.\r\nYesterday from 09:00 to 11:30 CET 40 users in Utrecht could not work. Bought through CSP.\r\n",
+        now.format("%a, %d %b %Y %H:%M:%S +0000"),
+        1_300_000 + n
+    )
+    .into_bytes()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// VmRSS and VmHWM (peak) of a process, in MB.
+fn rss(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn main() {
+    let d = dovecot::Dovecot::start("bench-daemon");
+    let sink = smtp::SmtpSink::start("bench-daemon");
+    let dir = d.dir.join("daemon");
+    let _ = std::fs::create_dir_all(&dir);
+    let secret = dir.join("password");
+    let _ = std::fs::write(&secret, "secret\n");
+    let config = dir.join("slaclaim.toml");
+    let _ = std::fs::write(
+        &config,
+        format!(
+            "[store]\nmax-message-bytes = 40000000\n[[imap]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n[daemon]\nlog-level = \"warn\"\n",
+            d.port,
+            secret.display(),
+            sink.port
+        ),
+    );
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = daemon.id();
+    std::thread::sleep(Duration::from_secs(2));
+    let (idle_rss, _) = rss(pid);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = imap_config(&d, &secret);
+    let rounds = 100;
+    let (ours, bare) = runtime.block_on(async {
+        let mut appender = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut ours = Vec::with_capacity(rounds);
+        for i in 0..rounds {
+            let before = sink.messages().len();
+            appender
+                .append("INBOX", None, None, request(i))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let sent = Instant::now();
+            while sink.messages().len() == before && sent.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            ours.push(sent.elapsed());
+        }
+        // A bare IDLE client on the same server, the same way.
+        let mut idler = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        idler
+            .select("INBOX")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut bare = Vec::with_capacity(20);
+        for i in 0..20 {
+            let wait = imap::idle(idler, &cfg, Duration::from_secs(10));
+            let poke = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                appender
+                    .append(
+                        "INBOX",
+                        None,
+                        None,
+                        b"Subject: poke\r\n\r\npoke\r\n".to_vec(),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let _ = i;
+                Instant::now()
+            };
+            let (woke, sent) = tokio::join!(wait, poke);
+            bare.push(sent.elapsed());
+            idler = woke.unwrap_or_else(|e| panic!("{e}")).0;
+        }
+        (ours, bare)
+    });
+    let (mut ours, mut bare) = (ours, bare);
+    ours.sort();
+    bare.sort();
+    let (p50, p99, b50) = (
+        percentile(&ours, 0.5),
+        percentile(&ours, 0.99),
+        percentile(&bare, 0.5),
+    );
+    println!(
+        "APPEND to draft accepted by SMTP over {rounds}: p50 {p50:.0?}, p99 {p99:.0?}; bare IDLE wake-up p50 {b50:.0?}; slaclaim's share p50 {:.0?} (target < 100 ms), p99 {:.0?} (target < 300 ms)",
+        p50.saturating_sub(b50),
+        p99.saturating_sub(b50)
+    );
+
+    // A 25 MB message passes: peak RSS.
+    let mut big = b"From: big@customer.example\r\nSubject: logs\r\nMessage-ID: <bench-big@customer.example>\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+    while big.len() < 25 << 20 {
+        big.extend_from_slice(b"a log line from an attachment that is much too long to read\r\n");
+    }
+    d.deliver("alice", std::iter::once(big));
+    let store =
+        || slaclaim::store::Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    while store().message_count("processed").unwrap_or(0) < (rounds + 21) as i64
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, peak) = rss(pid);
+    println!(
+        "RSS: idle {idle_rss:.1} MB (target <= 15 MB); peak {peak:.1} MB with a 25 MB message (target <= 80 MB)"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = daemon.wait();
+}
