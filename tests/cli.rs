@@ -251,3 +251,51 @@ fn check_config_lists_every_problem() {
         "{text}"
     );
 }
+
+#[test]
+fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
+    // SMTP configured at a closed port: with --dry-run nothing is attempted there.
+    let dir = crate::util::temp_dir("dry-run");
+    let repo = crate::util::repo();
+    let text = std::fs::read_to_string(repo.join("config/demo.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "\"state/demo",
+            &format!("\"{}", dir.join("state").display()),
+        )
+        .replace(
+            "\"examples/mailbox\"",
+            &format!("\"{}\"", repo.join("examples/mailbox").display()),
+        )
+        .replace(
+            "transport = \"file\"",
+            "transport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"plain\"",
+        );
+    let config = dir.join("dry.toml");
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args(["run", "--dry-run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outbox = dir.join("state/outbox");
+    let count = |d: &std::path::Path| std::fs::read_dir(d).map_or(0, |e| e.count());
+    let started = std::time::Instant::now();
+    while count(&outbox) < 2 && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("dry run"), "{log}");
+    assert!(count(&outbox) >= 2, "{log}");
+    assert!(
+        !log.contains("mail deferred"),
+        "something tried SMTP: {log}"
+    );
+}
