@@ -299,8 +299,9 @@ impl Ingester<'_> {
         }
     }
 
-    /// A reply from staff: obeyed when authenticated, refers to a ticket and holds a
-    /// command; recorded and ignored otherwise, with a log line saying why.
+    /// Mail from staff: a command line is obeyed when the mail is authenticated and
+    /// refers to a ticket, and recorded and ignored otherwise, with a log line saying
+    /// why; mail without a command (a forwarded customer request) is read as usual.
     fn staff_reply(
         &self,
         s: &Store,
@@ -315,15 +316,14 @@ impl Ingester<'_> {
             Ok(Outcome::Ignored { why })
         };
         let email = crate::message::Email::parse(raw);
+        let text = crate::quote::split(&email.body, &email.subject).new_text;
+        let Some(command) = crate::staff::command(&text) else {
+            // Not a command: staff also forward customers' mail, which is read as usual.
+            return self.link(s, row, e, now);
+        };
         if let Some(why) = self.rules.staff.refusal(&email) {
             return ignore(why);
         }
-        let text = crate::quote::split(&email.body, &email.subject).new_text;
-        let Some(command) = crate::staff::command(&text) else {
-            return ignore(
-                "staff mail without a 'submitted <number>' or 'ineligible: <reason>' line".into(),
-            );
-        };
         let ticket = match self.find_ticket(s, e, now)? {
             Some((t, _)) => t,
             None => return ignore("staff command that refers to no known ticket".into()),

@@ -552,7 +552,7 @@ async fn staff_replies_change_claims_only_when_authenticated() {
         matches!(forged, Outcome::Ignored { ref why } if why.contains("DKIM")),
         "{forged:?}"
     );
-    // Staff without a command: ignored too.
+    // Staff mail without a command is ordinary mail (a note on the ticket), no command.
     let chat = ingest(
         &mut store,
         &config,
@@ -565,7 +565,7 @@ async fn staff_replies_change_claims_only_when_authenticated() {
         .as_bytes(),
         now,
     );
-    assert!(matches!(chat, Outcome::Ignored { .. }), "{chat:?}");
+    assert!(!matches!(chat, Outcome::Command { .. }), "{chat:?}");
     // Someone who is not staff cannot submit a claim.
     let other = ingest(
         &mut store,
@@ -698,4 +698,24 @@ async fn smtp_xoauth2_with_a_token_from_the_token_source() {
         "{refused:?}"
     );
     assert_eq!(store.due_mail("9999", 10).unwrap_or_default().len(), 1);
+}
+
+#[tokio::test]
+async fn a_customer_request_forwarded_by_staff_opens_a_claim() {
+    let dir = temp_dir("mailout-forward");
+    let config = test_config(&dir, "en", None);
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    let original = String::from_utf8_lossy(&corpus(INCOMPLETE)).replace("\r\n", "\n");
+    let forward = format!(
+        "From: Sanne Bakker <sanne.bakker@cloudwise-partners.example>\nTo: support@cloudwise-partners.example\nSubject: Fwd: SLA credit request\nDate: Mon, 16 Mar 2026 08:00:00 +0000\nMessage-ID: <fwd-1@cloudwise-partners.example>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nFor the SLA claims, see below.\n--b\nContent-Type: message/rfc822\n\n{original}\n--b--\n"
+    );
+    let outcome = ingest(&mut store, &config, forward.as_bytes(), now);
+    assert!(
+        matches!(outcome, Outcome::NewTicket { .. } | Outcome::Linked { .. }),
+        "{outcome:?}"
+    );
+    let claims = store.all_claims().unwrap_or_default();
+    assert_eq!(claims.len(), 1, "{outcome:?}");
+    assert_eq!(claims[0].incident_id, "TM1033071");
 }
