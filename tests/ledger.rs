@@ -353,3 +353,21 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
     tickets.dedup();
     assert_eq!(tickets.len(), 400);
 }
+
+#[test]
+fn a_new_store_opened_by_several_processes_at_once_is_migrated_once() {
+    // The daemon's tasks and a CLI command may open a fresh store at the same moment.
+    for round in 0..5 {
+        let dir = crate::util::temp_dir(&format!("ledger-race-{round}"));
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let state = dir.join("state");
+                std::thread::spawn(move || slaclaim::store::Store::open(&state).map(|_| ()))
+            })
+            .collect();
+        for h in handles {
+            let opened = h.join().unwrap_or_else(|_| panic!("thread panicked"));
+            assert!(opened.is_ok(), "{opened:?}");
+        }
+    }
+}
