@@ -225,6 +225,25 @@ pub async fn run(
             .spawn(async move { serve_metrics(listener, &config, &state, shutdown, &live).await });
     }
     tracker.close();
+    // READY means the sources are connected: wait for every mailbox's first contact, but
+    // not forever; an unreachable server is retried in the background and shows in
+    // /healthz and the logs.
+    let connecting = Duration::from_secs(30);
+    let started = std::time::Instant::now();
+    while live
+        .mailboxes
+        .iter()
+        .any(|(_, c)| c.last_contact.load(Relaxed) == 0)
+        && started.elapsed() < connecting
+        && !shutdown.is_cancelled()
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (name, c) in &live.mailboxes {
+        if c.last_contact.load(Relaxed) == 0 {
+            tracing::warn!(mailbox = %name, "not connected yet; starting anyway and retrying in the background");
+        }
+    }
     ready(&format!(
         "watching {} Maildir(s) and {} IMAP mailbox(es); outgoing mail: {}",
         config.maildir.len(),

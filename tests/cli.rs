@@ -299,3 +299,56 @@ fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
         "something tried SMTP: {log}"
     );
 }
+
+#[test]
+fn systemd_hears_ready_status_and_stopping() {
+    // A NOTIFY_SOCKET of our own stands in for systemd.
+    let dir = crate::util::temp_dir("sd-notify");
+    let repo = crate::util::repo();
+    let text = std::fs::read_to_string(repo.join("config/demo.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "\"state/demo",
+            &format!("\"{}", dir.join("state").display()),
+        )
+        .replace(
+            "\"examples/mailbox\"",
+            &format!("\"{}\"", repo.join("examples/mailbox").display()),
+        );
+    let config = dir.join("demo.toml");
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let socket_path = dir.join("notify.sock");
+    let socket =
+        std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut heard = String::new();
+    let mut buf = [0u8; 4096];
+    while !(heard.contains("READY=1") && heard.contains("STATUS=")) {
+        let Ok(n) = socket.recv(&mut buf) else { break };
+        heard.push_str(&String::from_utf8_lossy(&buf[..n]));
+        heard.push('\n');
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    while !heard.contains("STOPPING=1") {
+        let Ok(n) = socket.recv(&mut buf) else { break };
+        heard.push_str(&String::from_utf8_lossy(&buf[..n]));
+        heard.push('\n');
+    }
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    for expected in ["READY=1", "STATUS=messages", "STOPPING=1"] {
+        assert!(heard.contains(expected), "{expected} not in {heard}");
+    }
+}
