@@ -77,6 +77,8 @@ pub fn contact(
         // "You can reach me on +31 30 555 0100", "bel me op 06 1234 5678".
         if let Some((s, p)) = statements
             .iter()
+            // A telephone number has at least nine digits: count before any regex runs.
+            .filter(|s| s.text.bytes().filter(u8::is_ascii_digit).count() >= 9)
             .filter(|s| PHONE_CUE.is_match(&s.text))
             .find_map(|s| phone(&s.text).map(|p| (s, p)))
         {

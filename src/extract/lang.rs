@@ -60,28 +60,46 @@ fn pack(word: &[u8]) -> Option<u64> {
     (word.len() <= 8).then(|| word.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
 }
 
-/// Every packed function word with its language, sorted for binary search.
-static PACKED: LazyLock<Vec<(u64, u8)>> = LazyLock::new(|| {
-    let mut all: Vec<(u64, u8)> = (0u8..)
-        .zip(WORDS)
-        .flat_map(|(lang, words)| {
-            words
-                .iter()
-                .filter_map(move |w| pack(w.as_bytes()).map(|p| (p, lang)))
-        })
-        .collect();
-    all.sort_unstable();
-    all
+/// Slots of the open-addressing table of packed function words (a power of two, well
+/// above the word count, so probes are short).
+const SLOTS: usize = 512;
+
+/// Packed function word -> language + 1 (0: empty slot), hashed by multiply-shift.
+static TABLE: LazyLock<Vec<(u64, u8)>> = LazyLock::new(|| {
+    let mut table = vec![(0u64, 0u8); SLOTS];
+    for (lang, words) in (1u8..).zip(WORDS) {
+        for p in words.iter().filter_map(|w| pack(w.as_bytes())) {
+            let mut i = slot(p);
+            while table[i].1 != 0 && table[i].0 != p {
+                i = (i + 1) % SLOTS;
+            }
+            table[i] = (p, lang);
+        }
+    }
+    table
 });
+
+fn slot(packed: u64) -> usize {
+    (packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS
+}
 
 /// Which language a lower-case word belongs to only (0 en, 1 nl, 2 de).
 fn language_of(w: &str) -> Option<usize> {
     match pack(w.as_bytes()) {
-        Some(p) => PACKED
-            .binary_search_by_key(&p, |(k, _)| *k)
-            .ok()
-            .and_then(|i| PACKED.get(i))
-            .map(|(_, lang)| usize::from(*lang)),
+        Some(p) => {
+            let table = &*TABLE;
+            let mut i = slot(p);
+            loop {
+                let (key, lang) = table[i];
+                if lang == 0 {
+                    return None;
+                }
+                if key == p {
+                    return Some(usize::from(lang - 1));
+                }
+                i = (i + 1) % SLOTS;
+            }
+        }
         // The few longer words are compared as strings.
         None => WORDS.iter().position(|words| words.contains(&w)),
     }
@@ -90,13 +108,13 @@ fn language_of(w: &str) -> Option<usize> {
 /// "en", "nl" or "de"; `hint` is a Content-Language header, used to break ties.
 pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
     let mut scores = [0usize; 3];
-    // The first 150 words decide. Bytes of multi-byte letters ("für") stay inside the
+    // The first 120 words decide. Bytes of multi-byte letters ("für") stay inside the
     // word, so only ASCII punctuation and spaces split.
     let words = text
         .as_bytes()
         .split(|b| !(b.is_ascii_alphabetic() || *b >= 0x80))
         .filter(|w| !w.is_empty())
-        .take(150);
+        .take(120);
     let mut lower = [0u8; 12];
     for word in words {
         // Function words are 2 to 11 bytes long; anything else cannot score.
