@@ -60,6 +60,18 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
 }
 
+/// Whether an error is SQLite's "database is busy/locked".
+fn is_busy(e: &StoreError) -> bool {
+    let sqlite = match e {
+        StoreError::Open { source, .. } | StoreError::Sql(source) => source,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// A message as it is written to the store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -163,11 +175,28 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(open_err)?;
-        let mut store = Store { conn };
-        store.configure().map_err(open_err)?;
-        store.migrate(&path)?;
-        Ok(store)
+        // Switching a new file to WAL and migrating it take exclusive locks, and SQLite
+        // answers "busy" there without waiting when another process is doing the same:
+        // such an open is retried for a while instead of failed.
+        let mut attempt = 0u32;
+        loop {
+            let conn = Connection::open(&path).map_err(open_err)?;
+            let mut store = Store { conn };
+            let result = store
+                .configure()
+                .map_err(open_err)
+                .and_then(|()| store.migrate(&path));
+            match result {
+                Ok(()) => return Ok(store),
+                Err(e) if is_busy(&e) && attempt < 200 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        10 + u64::from(attempt % 7) * 5,
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// An in-memory store, for tests.
@@ -184,11 +213,13 @@ impl Store {
     }
 
     fn configure(&self) -> Result<(), rusqlite::Error> {
+        // First: another process (the daemon's tasks, a CLI command) may be opening or
+        // writing the same file, and every step below must wait for it, not fail.
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL: readers (CLI) never block the daemon's writer; NORMAL sync is durable in WAL.
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Every statement is prepared once and kept: parsing SQL was a sixth of ingest time.
         self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
