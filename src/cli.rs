@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::eval;
 use crate::extract::{Extraction, Extractor};
-use crate::ingest::{Ingester, Origin};
+use crate::ingest::Origin;
 use crate::store::Store;
 use chrono::Utc;
 
@@ -100,15 +100,6 @@ pub enum Command {
     },
 }
 
-fn ingester<'a>(extractor: &'a Extractor, config: &Config) -> Result<Ingester<'a>> {
-    Ok(Ingester {
-        extractor,
-        policy: config.deadline.policy()?,
-        max_bytes: config.store.max_message_bytes,
-        rules: config.mail_rules(),
-    })
-}
-
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     if let Command::CheckConfig = cli.command {
@@ -127,7 +118,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Ingest { files } => {
             let mut store = Store::open(&state_dir)?;
-            let ingester = ingester(&extractor, &config)?;
+            let ingester = config.ingester(&extractor)?;
             let mut status = 0;
             let expired = ingester.expire_overdue(&mut store, Utc::now())?;
             if expired > 0 {
@@ -165,14 +156,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             json,
         } => {
             let mut store = Store::open(&state_dir)?;
-            let ingester = ingester(&extractor, &config)?;
+            let ingester = config.ingester(&extractor)?;
             ingester.expire_overdue(&mut store, Utc::now())?;
             crate::report::claims(&store, status.as_deref(), due_within, json, Utc::now())?;
             Ok(0)
         }
         Command::Claim { ticket, json } => {
             let mut store = Store::open(&state_dir)?;
-            let ingester = ingester(&extractor, &config)?;
+            let ingester = config.ingester(&extractor)?;
             ingester.expire_overdue(&mut store, Utc::now())?;
             crate::report::claim(&store, &ticket, json, Utc::now())?;
             Ok(0)

@@ -70,6 +70,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// The ingester this config describes, reading with `extractor`.
+    pub fn ingester<'a>(
+        &self,
+        extractor: &'a crate::extract::Extractor,
+    ) -> Result<crate::ingest::Ingester<'a>, ConfigError> {
+        Ok(crate::ingest::Ingester {
+            extractor,
+            policy: self.deadline.policy()?,
+            max_bytes: self.store.max_message_bytes,
+            rules: self.mail_rules(),
+        })
+    }
+
     /// What ingest needs to know about our own and staff mail.
     pub fn mail_rules(&self) -> crate::ingest::MailRules {
         crate::ingest::MailRules {

@@ -582,15 +582,8 @@ impl Ingester<'_> {
             return Ok(());
         };
         let rows = s.evidence(claim_id)?;
-        let evidence: Vec<(String, Value)> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r.field.clone(),
-                    serde_json::from_str(&r.value).unwrap_or(Value::Null),
-                )
-            })
-            .collect();
+        let evidence: Vec<(String, Value)> =
+            rows.iter().map(|r| (r.field.clone(), r.json())).collect();
         // Incident start: the outage start, else the first request's date (an assumption).
         let outage_start = evidence
             .iter()

@@ -7,19 +7,6 @@ use serde_json::{Value, json};
 use crate::claim::{self, Status};
 use crate::store::{ClaimRow, Store};
 
-fn evidence_values(store: &Store, claim: i64) -> Result<Vec<(String, Value)>> {
-    Ok(store
-        .evidence(claim)?
-        .into_iter()
-        .map(|r| {
-            (
-                r.field,
-                serde_json::from_str(&r.value).unwrap_or(Value::Null),
-            )
-        })
-        .collect())
-}
-
 fn days_left(c: &ClaimRow, now: DateTime<Utc>) -> Option<i64> {
     let d = NaiveDate::parse_from_str(c.deadline.as_deref()?, "%Y-%m-%d").ok()?;
     Some((d - now.date_naive()).num_days())
@@ -47,7 +34,7 @@ pub fn claims(
         {
             continue;
         }
-        let evidence = evidence_values(store, c.id)?;
+        let evidence = store.evidence_values(c.id)?;
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let missing: Vec<&str> = items
             .iter()
@@ -114,7 +101,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
     let mut out = Vec::new();
     for c in ticket_claims(store, ticket)? {
         let rows = store.evidence(c.id)?;
-        let evidence = evidence_values(store, c.id)?;
+        let evidence = store.evidence_values(c.id)?;
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let history = store.transitions(c.id)?;
         if as_json {

@@ -164,29 +164,16 @@ impl Planner<'_> {
         Ok(report)
     }
 
-    fn evidence(&self, s: &Store, claim: i64) -> Result<Vec<(String, Value)>, StoreError> {
-        Ok(s.evidence(claim)?
-            .into_iter()
-            .map(|r| {
-                (
-                    r.field,
-                    serde_json::from_str(&r.value).unwrap_or(Value::Null),
-                )
-            })
-            .collect())
-    }
-
-    fn context(&self, s: &Store, c: &ClaimRow, today: NaiveDate) -> Result<Value, StoreError> {
-        let evidence = self.evidence(s, c.id)?;
-        Ok(draft::claim_context(
+    fn context(&self, c: &ClaimRow, evidence: &[(String, Value)], today: NaiveDate) -> Value {
+        draft::claim_context(
             c,
-            &evidence,
+            evidence,
             self.customers,
             &self.services,
             self.drafts.language,
             self.zone,
             today,
-        ))
+        )
     }
 
     fn plan_claim(
@@ -198,12 +185,13 @@ impl Planner<'_> {
         report: &mut PlanReport,
     ) -> Result<(), PlanError> {
         let status = Status::parse(&c.status).unwrap_or(Status::Collecting);
-        let ctx = self.context(s, c, today)?;
         let lang = self.drafts.language.code();
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Final claims cost one look at the outbox, not a rendering, on every pass.
         if status == Status::Expired {
             let id = message_id(Some(c.id), "expired", "1", &self.domain);
             if !self.reminders.managers.is_empty() && !s.mail_exists(&id)? {
+                let ctx = self.context(c, &s.evidence_values(c.id)?, today);
                 self.queue(
                     s,
                     c.id,
@@ -224,6 +212,8 @@ impl Planner<'_> {
         if status.is_final() {
             return Ok(());
         }
+        let evidence = s.evidence_values(c.id)?;
+        let ctx = self.context(c, &evidence, today);
         // A draft is worth sending once the customer asked for a credit; a new one only
         // when what it would say changes ("drafted" and "ready" read the same).
         let asked = ctx["request"].is_string();
@@ -243,12 +233,7 @@ impl Planner<'_> {
                 let id = message_id(Some(c.id), "draft", &version.to_string(), &self.domain);
                 let mut to = self.drafts.helpdesk.clone();
                 if self.drafts.send_to_customers {
-                    if let Some(requester) = ctx["request"]
-                        .as_str()
-                        .and_then(|_| requester(s, c.id).ok().flatten())
-                    {
-                        to.push(requester);
-                    }
+                    to.extend(requester(&evidence));
                 }
                 let attachments = self.attachments(s, c.id)?;
                 self.queue(
@@ -448,13 +433,13 @@ impl Planner<'_> {
         for c in &claims {
             let status = Status::parse(&c.status).unwrap_or(Status::Collecting);
             if !status.is_final() {
-                open.push(self.context(s, c, today)?);
+                open.push(self.context(c, &s.evidence_values(c.id)?, today));
             } else if status == Status::Expired
                 && s.transitions(c.id)?
                     .iter()
                     .any(|t| t.to == "expired" && t.at >= since)
             {
-                expired.push(self.context(s, c, today)?);
+                expired.push(self.context(c, &s.evidence_values(c.id)?, today));
             }
         }
         let failed: Vec<Value> = s
@@ -500,12 +485,11 @@ impl Planner<'_> {
 }
 
 /// The requester's address of a claim's first request.
-fn requester(s: &Store, claim: i64) -> Result<Option<String>, StoreError> {
-    Ok(s.evidence(claim)?
-        .into_iter()
-        .find(|r| r.field == "customer_request")
-        .and_then(|r| serde_json::from_str::<Value>(&r.value).ok())
-        .and_then(|v| v["from"].as_str().map(str::to_string)))
+fn requester(evidence: &[(String, Value)]) -> Option<String> {
+    evidence
+        .iter()
+        .find(|(field, _)| field == "customer_request")
+        .and_then(|(_, v)| v["from"].as_str().map(str::to_string))
 }
 
 /// The next fire strictly after `after`, on the local wall clock. The schedule is read

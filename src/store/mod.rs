@@ -145,6 +145,13 @@ pub struct EvidenceRow {
     pub sent_at: Option<String>,
 }
 
+impl EvidenceRow {
+    /// The value as JSON (null if the stored text is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.value).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 /// A recorded status change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -542,6 +549,21 @@ impl Store {
             params![claim, field, value_json, message, now],
         )?;
         Ok(())
+    }
+
+    /// All evidence of a claim as (field, JSON value).
+    pub fn evidence_values(
+        &self,
+        claim: i64,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        Ok(self
+            .evidence(claim)?
+            .into_iter()
+            .map(|r| {
+                let value = r.json();
+                (r.field, value)
+            })
+            .collect())
     }
 
     /// All evidence of a claim.
