@@ -21,7 +21,6 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::draft::Templates;
 use crate::extract::Extractor;
-use crate::ingest::Ingester;
 use crate::outbox::{self, Transport, TransportKind};
 use crate::scheduler::Planner;
 use crate::source::imap::{self, WatchCounters};
@@ -151,7 +150,7 @@ pub async fn run(
         tracker.spawn(async move {
             let result = async {
                 let extractor = Extractor::new(&config.extract)?;
-                let ingester = ingester(&extractor, &config)?;
+                let ingester = config.ingester(&extractor)?;
                 let mut store = Store::open(&state)?;
                 let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
                 tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
@@ -183,7 +182,7 @@ pub async fn run(
         tracker.spawn(async move {
             let result = async {
                 let extractor = Extractor::new(&config.extract)?;
-                let ingester = ingester(&extractor, &config)?;
+                let ingester = config.ingester(&extractor)?;
                 let mut store = Store::open(&state)?;
                 let counters = live.mailboxes[i].1.clone();
                 let stats =
@@ -266,15 +265,6 @@ pub async fn run(
     Ok(())
 }
 
-fn ingester<'a>(extractor: &'a Extractor, config: &Config) -> anyhow::Result<Ingester<'a>> {
-    Ok(Ingester {
-        extractor,
-        policy: config.deadline.policy()?,
-        max_bytes: config.store.max_message_bytes,
-        rules: config.mail_rules(),
-    })
-}
-
 /// Expires, plans and sends: after new mail, on every tick, and when a retry is due.
 async fn scheduler(
     config: &Config,
@@ -284,7 +274,7 @@ async fn scheduler(
     live: &Live,
 ) -> anyhow::Result<()> {
     let extractor = Extractor::new(&config.extract)?;
-    let ingester = ingester(&extractor, config)?;
+    let ingester = config.ingester(&extractor)?;
     let templates =
         Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
     let planner = Planner::new(config, &templates).map_err(anyhow::Error::msg)?;
@@ -377,12 +367,18 @@ async fn serve_metrics(
         let Ok((mut stream, _)) = accepted else {
             continue;
         };
+        // The request line may arrive in pieces: read until its end (or 1 KiB, or 2 s).
         let mut buf = [0u8; 1024];
-        let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(0);
+        let mut n = 0;
+        let read_line = async {
+            while n < buf.len() && !buf[..n].contains(&b'\n') {
+                match stream.read(&mut buf[n..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(got) => n += got,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), read_line).await;
         let request = String::from_utf8_lossy(&buf[..n]);
         let path = request.split_whitespace().nth(1).unwrap_or("/");
         let (status, body) = match path {
@@ -442,41 +438,33 @@ pub fn metrics_text(store: &Store, live: &Live) -> String {
         "slaclaim_send_failures_total {}\n",
         live.send_failures.load(Relaxed)
     ));
-    family(
-        &mut out,
-        "slaclaim_imap_auth_failures_total",
-        "counter",
-        "Refused IMAP logins since start.",
-    );
-    for (name, c) in &live.mailboxes {
-        out.push_str(&format!(
-            "slaclaim_imap_auth_failures_total{{mailbox=\"{name}\"}} {}\n",
-            c.auth_failures.load(Relaxed)
-        ));
-    }
-    family(
-        &mut out,
-        "slaclaim_imap_reconnects_total",
-        "counter",
-        "IMAP reconnects since start.",
-    );
-    for (name, c) in &live.mailboxes {
-        out.push_str(&format!(
-            "slaclaim_imap_reconnects_total{{mailbox=\"{name}\"}} {}\n",
-            c.reconnects.load(Relaxed)
-        ));
-    }
-    family(
-        &mut out,
-        "slaclaim_imap_last_contact_seconds",
-        "gauge",
-        "Unix time of the last successful exchange with the mailbox.",
-    );
-    for (name, c) in &live.mailboxes {
-        out.push_str(&format!(
-            "slaclaim_imap_last_contact_seconds{{mailbox=\"{name}\"}} {}\n",
-            c.last_contact.load(Relaxed)
-        ));
+    // Per mailbox: (name, type, help, counter).
+    type Read = fn(&WatchCounters) -> i64;
+    let per_mailbox: [(&str, &str, &str, Read); 3] = [
+        (
+            "slaclaim_imap_auth_failures_total",
+            "counter",
+            "Refused IMAP logins since start.",
+            |c| i64::try_from(c.auth_failures.load(Relaxed)).unwrap_or(i64::MAX),
+        ),
+        (
+            "slaclaim_imap_reconnects_total",
+            "counter",
+            "IMAP reconnects since start.",
+            |c| i64::try_from(c.reconnects.load(Relaxed)).unwrap_or(i64::MAX),
+        ),
+        (
+            "slaclaim_imap_last_contact_seconds",
+            "gauge",
+            "Unix time of the last successful exchange with the mailbox.",
+            |c| c.last_contact.load(Relaxed),
+        ),
+    ];
+    for (metric, kind, help, read) in per_mailbox {
+        family(&mut out, metric, kind, help);
+        for (name, c) in &live.mailboxes {
+            out.push_str(&format!("{metric}{{mailbox=\"{name}\"}} {}\n", read(c)));
+        }
     }
     out
 }

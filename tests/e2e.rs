@@ -269,7 +269,8 @@ fn happy_path_request_follow_up_and_staff_submission() {
     ] {
         assert!(metrics.contains(expected), "{expected} not in:\n{metrics}");
     }
-    assert!(http_get(metrics_port, "/healthz").starts_with("HTTP/1.1 200"));
+    let health = http_get(metrics_port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
     signal(&daemon, "-TERM");
     let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
