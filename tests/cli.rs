@@ -139,10 +139,9 @@ fn example_config_is_valid() {
     assert_eq!(config.extract.partner_names, ["Cloudwise"]);
 }
 
-#[test]
-fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
-    // The demo config as shipped, with its relative paths pointed at a temp dir.
-    let dir = crate::util::temp_dir("demo");
+/// config/demo.toml as shipped, with its relative paths pointed at `dir` and the repo,
+/// then `edit`ed; written to dir/demo.toml, whose path is returned.
+fn demo_config(dir: &std::path::Path, edit: impl FnOnce(String) -> String) -> std::path::PathBuf {
     let repo = crate::util::repo();
     let text = std::fs::read_to_string(repo.join("config/demo.toml"))
         .unwrap_or_else(|e| panic!("{e}"))
@@ -155,7 +154,16 @@ fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
             &format!("\"{}\"", repo.join("examples/mailbox").display()),
         );
     let config = dir.join("demo.toml");
-    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&config, edit(text)).unwrap_or_else(|e| panic!("{e}"));
+    config
+}
+
+#[test]
+fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
+    // The demo config as shipped, with its relative paths pointed at a temp dir.
+    let dir = crate::util::temp_dir("demo");
+    let repo = crate::util::repo();
+    let config = demo_config(&dir, |t| t);
     let samples_before = crate::util::files(&repo.join("examples/mailbox/new"), "eml").len();
     let check = crate::util::slaclaim([
         "check-config".as_ref(),
@@ -256,23 +264,12 @@ fn check_config_lists_every_problem() {
 fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
     // SMTP configured at a closed port: with --dry-run nothing is attempted there.
     let dir = crate::util::temp_dir("dry-run");
-    let repo = crate::util::repo();
-    let text = std::fs::read_to_string(repo.join("config/demo.toml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "\"state/demo",
-            &format!("\"{}", dir.join("state").display()),
-        )
-        .replace(
-            "\"examples/mailbox\"",
-            &format!("\"{}\"", repo.join("examples/mailbox").display()),
-        )
-        .replace(
+    let config = demo_config(&dir, |t| {
+        t.replace(
             "transport = \"file\"",
             "transport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"plain\"",
-        );
-    let config = dir.join("dry.toml");
-    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        )
+    });
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
         .args(["run", "--dry-run", "--config"])
         .arg(&config)
@@ -304,19 +301,7 @@ fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
 fn systemd_hears_ready_status_and_stopping() {
     // A NOTIFY_SOCKET of our own stands in for systemd.
     let dir = crate::util::temp_dir("sd-notify");
-    let repo = crate::util::repo();
-    let text = std::fs::read_to_string(repo.join("config/demo.toml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "\"state/demo",
-            &format!("\"{}", dir.join("state").display()),
-        )
-        .replace(
-            "\"examples/mailbox\"",
-            &format!("\"{}\"", repo.join("examples/mailbox").display()),
-        );
-    let config = dir.join("demo.toml");
-    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let config = demo_config(&dir, |t| t);
     let socket_path = dir.join("notify.sock");
     let socket =
         std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap_or_else(|e| panic!("{e}"));
