@@ -277,21 +277,14 @@ impl Ingester<'_> {
             if let Some(of) = s.find_duplicate(origin.key, None, &sha)? {
                 return Ok(Outcome::Duplicate { of });
             }
-            let m = NewMessage {
-                source: origin.source,
-                source_key: origin.key,
-                message_id: None,
-                sha256: &sha,
+            let m = NewMessage::unread(
+                origin.source,
+                origin.key,
+                &sha,
                 raw,
-                sent_at: None,
-                sender: None,
-                sender_domain: None,
-                subject: "",
-                kind: None,
-                extraction: None,
-                status: "quarantined",
-                error: Some(reason),
-            };
+                "quarantined",
+                Some(reason),
+            );
             s.insert_message(&m, &stamp)?;
             Ok(Outcome::Quarantined {
                 reason: reason.to_string(),

@@ -17,7 +17,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_indexes.sql"),
     include_str!("0003_status_index.sql"),
     include_str!("0004_outbox.sql"),
+    include_str!("0005_raw_table.sql"),
 ];
+
+/// How much of a message's raw bytes goes to SQLite in one write.
+const RAW_PIECE: usize = 256 * 1024;
 
 /// The store file's name inside the state directory.
 pub const FILE_NAME: &str = "slaclaim.sqlite3";
@@ -101,6 +105,34 @@ pub struct NewMessage<'a> {
     pub status: &'a str,
     /// Why it was quarantined.
     pub error: Option<&'a str>,
+}
+
+impl<'a> NewMessage<'a> {
+    /// A message stored by its bytes alone, nothing read from its headers.
+    pub fn unread(
+        source: &'a str,
+        source_key: Option<&'a str>,
+        sha256: &'a str,
+        raw: &'a [u8],
+        status: &'a str,
+        error: Option<&'a str>,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            source,
+            source_key,
+            message_id: None,
+            sha256,
+            raw,
+            sent_at: None,
+            sender: None,
+            sender_domain: None,
+            subject: "",
+            kind: None,
+            extraction: None,
+            status,
+            error,
+        }
+    }
 }
 
 /// A claim row.
@@ -319,17 +351,34 @@ impl Store {
     /// Stores a message; returns its row id.
     pub fn insert_message(&self, m: &NewMessage<'_>, now: &str) -> Result<i64, StoreError> {
         self.exec(
-            "INSERT INTO messages (source, source_key, message_id, sha256, raw, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![m.source, m.source_key, m.message_id, m.sha256, m.raw, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
+            "INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let id = self.conn.last_insert_rowid();
+        // The bytes are written in pieces into a zero-filled blob: binding them as one
+        // value would make SQLite copy the whole message twice (bound value, record).
+        self.exec(
+            "INSERT INTO message_raw (id, raw) VALUES (?1, zeroblob(?2))",
+            params![id, m.raw.len() as i64],
+        )?;
+        if !m.raw.is_empty() {
+            let mut blob =
+                self.conn
+                    .blob_open(rusqlite::MAIN_DB, c"message_raw", c"raw", id, false)?;
+            for (i, piece) in m.raw.chunks(RAW_PIECE).enumerate() {
+                blob.write_at(piece, i * RAW_PIECE)?;
+            }
+        }
+        Ok(id)
     }
 
     /// The raw bytes of a stored message.
     pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .one("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0))
+            .one("SELECT raw FROM message_raw WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
@@ -711,4 +760,54 @@ pub fn sha256_hex(raw: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_bytes_written_in_pieces_come_back_whole() {
+        let store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        // Several pieces plus a ragged end, every byte value, and the empty message.
+        let big: Vec<u8> = (0..RAW_PIECE * 3 + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for raw in [&big[..], b"", b"x"] {
+            let sha = sha256_hex(raw);
+            let id = store
+                .insert_message(
+                    &NewMessage::unread("file", None, &sha, raw, "processed", None),
+                    "2026-01-01T00:00:00Z",
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            let back = store.raw_message(id).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back.as_deref(), Some(raw));
+        }
+    }
+
+    #[test]
+    fn a_version_4_store_keeps_its_raw_bytes_through_the_move() {
+        let dir = std::env::temp_dir().join(format!("slaclaim-store-v4-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        {
+            let conn = Connection::open(dir.join(FILE_NAME)).unwrap_or_else(|e| panic!("{e}"));
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
+            }
+            conn.pragma_update(None, "user_version", 4)
+                .unwrap_or_else(|e| panic!("{e}"));
+            conn.execute(
+                "INSERT INTO messages (source, sha256, raw, received_at, status) VALUES ('file', 'h', ?1, 'now', 'processed')",
+                [b"Subject: old\r\n\r\nkept\r\n".to_vec()],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let store = Store::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let back = store.raw_message(1).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.as_deref(), Some(&b"Subject: old\r\n\r\nkept\r\n"[..]));
+        assert_eq!(store.message_count("processed").ok(), Some(1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
