@@ -1,10 +1,13 @@
 //! Mail out: sends what the store's outbox holds, exactly once as far as SMTP allows.
 //!
 //! A message is queued in the store (with its deterministic Message-ID) before anything is
-//! sent; each attempt is recorded before it is made and the success after. A crash between
-//! the server's "250" and our record repeats that one message, with the same Message-ID,
-//! at the next start; once recorded it is never sent again. Transient failures (4xx,
-//! refused connections, timeouts) are retried with doubling delays for `retry-for-hours`;
+//! sent; each attempt is recorded before it is made, the moment before its last byte (the
+//! "." that ends DATA) goes out, and the outcome after. SMTP cannot tell a client that lost
+//! the server's answer whether the server kept the message, so the record decides: a
+//! crash before the last byte leaves an incomplete DATA that the server discards, and the
+//! message is sent again; a crash after it means the server has (or will have) the whole
+//! message, and it is taken as delivered, with a warning. Transient failures (4xx, refused
+//! connections, timeouts) are retried with doubling delays for `retry-for-hours`;
 //! permanent ones (5xx) are recorded and reported, never retried.
 
 use std::fmt;
@@ -12,10 +15,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use lettre::Address;
 use lettre::address::Envelope;
+use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters,
+};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use serde::Deserialize;
 
 use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
@@ -204,11 +212,46 @@ pub enum Attempt {
 pub struct Transport {
     config: OutboxConfig,
     tokens: Option<TokenSource>,
-    /// lettre's pooled SMTP client, kept between messages: a send returns right after
-    /// the server's 250 to DATA (no QUIT round trip), which keeps the window in which a
-    /// crash can repeat a message as short as the store's commit. Dropped after a
-    /// failure, so the next attempt connects (and authenticates) afresh.
-    smtp: tokio::sync::Mutex<Option<AsyncSmtpTransport<Tokio1Executor>>>,
+    /// One SMTP session kept between messages (checked with NOOP before reuse), so a send
+    /// costs no connect, TLS or AUTH. Dropped after a failure, so the next attempt
+    /// connects (and authenticates) afresh.
+    smtp: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
+}
+
+/// Why an SMTP attempt did not get a 250.
+enum Failure {
+    /// Before talking to the server: an unreadable secret or CA file, a token endpoint.
+    Setup(String),
+    /// The server or the network.
+    Smtp(SmtpError),
+}
+
+impl From<SmtpError> for Failure {
+    fn from(e: SmtpError) -> Failure {
+        Failure::Smtp(e)
+    }
+}
+
+/// The message body for lettre's DATA writer, which asks for the next piece before it
+/// writes the final "." and then waits for the answer: the moment to record that the
+/// message is complete at the server once that byte is out.
+struct ThenMark<'a, F: FnMut()> {
+    body: Option<&'a [u8]>,
+    mark: Option<F>,
+}
+
+impl<'a, F: FnMut()> Iterator for ThenMark<'a, F> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if let Some(body) = self.body.take() {
+            return Some(body);
+        }
+        if let Some(mut mark) = self.mark.take() {
+            mark();
+        }
+        None
+    }
 }
 
 impl Transport {
@@ -221,44 +264,54 @@ impl Transport {
         }
     }
 
-    /// Delivers one message.
-    pub async fn send(&self, mail: &QueuedMail) -> Attempt {
+    /// Delivers one message. `last_byte` is called once, just before the byte that
+    /// completes the message at the server is written (SMTP only).
+    pub async fn send(&self, mail: &QueuedMail, last_byte: impl FnMut()) -> Attempt {
         match self.config.transport {
+            // Writing the same file again changes nothing: no mark needed.
             TransportKind::File => match write_file(&self.config.dir, mail) {
                 Ok(()) => Attempt::Sent,
                 Err(e) => Attempt::Transient(e),
             },
-            TransportKind::Smtp => self.send_smtp(mail).await,
+            TransportKind::Smtp => self.send_smtp(mail, last_byte).await,
         }
     }
 
-    async fn send_smtp(&self, mail: &QueuedMail) -> Attempt {
+    async fn send_smtp(&self, mail: &QueuedMail, last_byte: impl FnMut()) -> Attempt {
         let envelope = match envelope(&self.config, &mail.recipients) {
             Ok(e) => e,
             Err(e) => return Attempt::Permanent(e),
         };
         let mut cached = self.smtp.lock().await;
-        let smtp = match cached.take() {
-            Some(t) => t,
-            None => match self.smtp().await {
-                Ok(t) => t,
-                // A secret that cannot be read now may be readable later (a mount, a rotation).
-                Err(e) => return Attempt::Transient(e),
-            },
-        };
+        let reused = cached.take();
         // lettre's timeout bounds connecting and each write; a server that goes silent
         // mid-conversation must not stall the outbox, so the whole attempt is bounded too.
         let limit = Duration::from_secs(self.config.timeout_secs.max(1) * 3);
-        let Ok(result) = tokio::time::timeout(limit, smtp.send_raw(&envelope, &mail.raw)).await
-        else {
+        let attempt = async {
+            let mut conn = match reused {
+                Some(mut c) if !c.has_broken() => {
+                    if c.test_connected().await {
+                        c
+                    } else {
+                        self.connect().await?
+                    }
+                }
+                _ => self.connect().await?,
+            };
+            transact(&mut conn, &envelope, &mail.raw, last_byte).await?;
+            Ok::<_, Failure>(conn)
+        };
+        let Ok(result) = tokio::time::timeout(limit, attempt).await else {
             return Attempt::Transient(format!("no answer from the SMTP server within {limit:?}"));
         };
         match result {
-            Ok(_) => {
-                *cached = Some(smtp);
+            Ok(conn) => {
+                *cached = Some(conn);
                 Attempt::Sent
             }
-            Err(e) if e.is_permanent() => {
+            // A secret that cannot be read now may be readable later (a mount, a rotation).
+            Err(Failure::Setup(e)) => Attempt::Transient(e),
+            Err(Failure::Smtp(e)) if e.is_permanent() => {
                 // A refused token is renewed, not given up on.
                 if let (Some(tokens), Some(535)) = (&self.tokens, code_of(&e)) {
                     tokens.invalidate();
@@ -266,29 +319,30 @@ impl Transport {
                 }
                 Attempt::Permanent(e.to_string())
             }
-            Err(e) => Attempt::Transient(e.to_string()),
+            Err(Failure::Smtp(e)) => Attempt::Transient(e.to_string()),
         }
     }
 
-    async fn smtp(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    /// A new SMTP session: connected, TLS as configured, authenticated.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
         let c = &self.config;
         let host = c.host.clone().unwrap_or_default();
-        let tls = |host: &str| -> Result<TlsParameters, String> {
+        let tls = |host: &str| -> Result<TlsParameters, Failure> {
             let mut b = TlsParameters::builder(host.to_string());
             if let Some(path) = &c.ca_file {
-                let pem =
-                    std::fs::read(path).map_err(|e| format!("ca-file {}: {e}", path.display()))?;
+                let pem = std::fs::read(path)
+                    .map_err(|e| Failure::Setup(format!("ca-file {}: {e}", path.display())))?;
                 let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| format!("ca-file {}: {e}", path.display()))?;
+                    .map_err(|e| Failure::Setup(format!("ca-file {}: {e}", path.display())))?;
                 b = b
                     .certificate_store(CertificateStore::None)
                     .add_root_certificate(cert);
             }
-            b.build_rustls().map_err(|e| e.to_string())
+            Ok(b.build_rustls()?)
         };
-        let (tls, port) = match c.tls {
-            TlsMode::Implicit => (Tls::Wrapper(tls(&host)?), c.port.unwrap_or(465)),
-            TlsMode::Starttls => (Tls::Required(tls(&host)?), c.port.unwrap_or(587)),
+        let (wrapper, starttls, port) = match c.tls {
+            TlsMode::Implicit => (Some(tls(&host)?), None, c.port.unwrap_or(465)),
+            TlsMode::Starttls => (None, Some(tls(&host)?), c.port.unwrap_or(587)),
             TlsMode::Plain => {
                 let loopback = host == "localhost"
                     || host
@@ -297,28 +351,66 @@ impl Transport {
                 if !loopback && c.user.is_some() {
                     tracing::warn!(host = %host, "SMTP without TLS to a non-loopback host: the password crosses the network in clear");
                 }
-                (Tls::None, c.port.unwrap_or(25))
+                (None, None, c.port.unwrap_or(25))
             }
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .tls(tls)
-            .timeout(Some(Duration::from_secs(c.timeout_secs)));
-        if let Some(user) = &c.user {
-            if let Some(tokens) = &self.tokens {
-                let token = tokens.token().await?;
-                builder = builder
-                    .credentials(Credentials::new(user.clone(), token))
-                    .authentication(vec![Mechanism::Xoauth2]);
-            } else {
-                let password = c.password_source().read("password")?;
-                builder = builder
-                    .credentials(Credentials::new(user.clone(), password))
-                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-            }
+        let hello = ClientId::default();
+        let timeout = Some(Duration::from_secs(c.timeout_secs));
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (host.as_str(), port),
+            timeout,
+            &hello,
+            wrapper,
+            None,
+        )
+        .await?;
+        if let Some(params) = starttls {
+            conn.starttls(params, &hello).await?;
         }
-        Ok(builder.build())
+        if let Some(user) = &c.user {
+            let (secret, mechanisms) = match &self.tokens {
+                Some(tokens) => (
+                    tokens.token().await.map_err(Failure::Setup)?,
+                    &[Mechanism::Xoauth2][..],
+                ),
+                None => (
+                    c.password_source()
+                        .read("password")
+                        .map_err(Failure::Setup)?,
+                    &[Mechanism::Plain, Mechanism::Login][..],
+                ),
+            };
+            conn.auth(mechanisms, &Credentials::new(user.clone(), secret))
+                .await?;
+        }
+        Ok(conn)
     }
+}
+
+/// One mail transaction: MAIL, RCPT for each recipient, DATA, the message.
+async fn transact(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    raw: &[u8],
+    last_byte: impl FnMut(),
+) -> Result<(), SmtpError> {
+    let mut options = Vec::new();
+    // Drafts quote customers' 8-bit text; a server without 8BITMIME refuses at MAIL.
+    if !raw.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .await?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![])).await?;
+    }
+    conn.command(Data).await?;
+    conn.message_iter(ThenMark {
+        body: Some(raw),
+        mark: Some(last_byte),
+    })
+    .await?;
+    Ok(())
 }
 
 /// The SMTP reply code of an error, e.g. 550.
@@ -380,11 +472,23 @@ pub async fn send_due(
     now: DateTime<Utc>,
 ) -> Result<SendReport, OutboxError> {
     let mut report = SendReport::default();
+    // No send is in flight between passes: a message marked complete but without an
+    // outcome was cut off by a crash after its last byte, and the server has it.
+    for message_id in store.settle_interrupted_mail()? {
+        tracing::warn!(message_id = %message_id, "the previous run stopped after this message's last byte, before the server's answer: taken as delivered, not sent again");
+    }
     let due = store.due_mail(&stamp(now), 100)?;
     for mail in due {
         // Recorded before the attempt: a crash now leaves a trace of a possible send.
         store.mail_attempt(mail.id)?;
-        let outcome = transport.send(&mail).await;
+        let (marked, id, message_id): (&mut Store, _, _) = (store, mail.id, &mail.message_id);
+        let last_byte = move || {
+            if let Err(e) = marked.mail_last_byte(id, &stamp(Utc::now())) {
+                // Without the mark a crash now would send it again: a repeat, not a loss.
+                tracing::error!(message_id = %message_id, error = %e, "cannot record the end of a message");
+            }
+        };
+        let outcome = transport.send(&mail, last_byte).await;
         let cfg = &transport.config;
         match outcome {
             Attempt::Sent => {

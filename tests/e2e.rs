@@ -369,8 +369,9 @@ fn killed_twenty_times_everything_once() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), requests);
-    // At the sink: every draft arrived, and a draft arrived twice at most when a kill fell
-    // between the server's acceptance and our record of it.
+    // At the sink: every draft arrived, and none twice (a kill after a message's last
+    // byte leaves it recorded as delivered; one before it leaves an incomplete DATA the
+    // server drops).
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
     for (id, subject, _) in received(&sink) {
         if subject.contains("Draft SLA credit claim") {
@@ -378,16 +379,12 @@ fn killed_twenty_times_everything_once() {
         }
     }
     assert_eq!(by_id.len(), requests, "every draft delivered");
-    let repeats: usize = by_id.values().map(|n| n - 1).sum();
+    let repeated: Vec<_> = by_id.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
-        by_id.values().all(|n| *n <= 2),
-        "a draft delivered three times: {by_id:?}"
+        repeated.is_empty(),
+        "drafts delivered more than once: {repeated:?}"
     );
-    assert!(repeats <= kills, "{repeats} repeats for {kills} kills");
-    println!(
-        "{kills} kills: {} drafts delivered, {repeats} repeated once (a kill between the server's 250 and our record)",
-        by_id.len()
-    );
+    println!("{kills} kills: {} drafts delivered once each", by_id.len());
 }
 
 #[test]

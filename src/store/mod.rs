@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_status_index.sql"),
     include_str!("0004_outbox.sql"),
     include_str!("0005_raw_table.sql"),
+    include_str!("0006_outbox_last_byte.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.

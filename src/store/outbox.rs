@@ -164,6 +164,27 @@ impl Store {
         Ok(())
     }
 
+    /// The message's last byte is about to go out: from now on the server may have it.
+    pub fn mail_last_byte(&self, id: i64, now: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE outbox SET last_byte_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    /// Pending messages whose last byte went out but whose outcome was never recorded (a
+    /// crash in between) become sent, as of that moment; returns their Message-IDs.
+    pub fn settle_interrupted_mail(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE outbox SET status = 'sent', sent_at = last_byte_at,
+                 last_error = 'stopped after the last byte, before the answer: taken as delivered'
+             WHERE status = 'pending' AND last_byte_at IS NOT NULL RETURNING message_id",
+        )?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
     /// The server accepted the message.
     pub fn mail_sent(&self, id: i64, now: &str) -> Result<(), StoreError> {
         self.exec(
@@ -176,7 +197,7 @@ impl Store {
     /// A transient failure: try again at `next`.
     pub fn mail_retry(&self, id: i64, error: &str, next: &str) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
             params![id, error, next],
         )?;
         Ok(())
@@ -185,7 +206,7 @@ impl Store {
     /// A permanent failure, or retries ran out: never tried again.
     pub fn mail_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE outbox SET status = 'failed', last_error = ?2 WHERE id = ?1",
+            "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL WHERE id = ?1",
             params![id, error],
         )?;
         Ok(())
