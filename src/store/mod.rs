@@ -357,19 +357,25 @@ impl Store {
             params![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
         )?;
         let id = self.conn.last_insert_rowid();
-        // The bytes are written in pieces into a zero-filled blob: binding them as one
-        // value would make SQLite copy the whole message twice (bound value, record).
+        if m.raw.len() <= RAW_PIECE {
+            // Small (nearly all mail): one bound value is cheapest.
+            self.exec(
+                "INSERT INTO message_raw (id, raw) VALUES (?1, ?2)",
+                params![id, m.raw],
+            )?;
+            return Ok(id);
+        }
+        // Large: written in pieces into a zero-filled blob, since binding it as one value
+        // would make SQLite copy the whole message twice (bound value, record).
         self.exec(
             "INSERT INTO message_raw (id, raw) VALUES (?1, zeroblob(?2))",
             params![id, m.raw.len() as i64],
         )?;
-        if !m.raw.is_empty() {
-            let mut blob =
-                self.conn
-                    .blob_open(rusqlite::MAIN_DB, c"message_raw", c"raw", id, false)?;
-            for (i, piece) in m.raw.chunks(RAW_PIECE).enumerate() {
-                blob.write_at(piece, i * RAW_PIECE)?;
-            }
+        let mut blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, c"message_raw", c"raw", id, false)?;
+        for (i, piece) in m.raw.chunks(RAW_PIECE).enumerate() {
+            blob.write_at(piece, i * RAW_PIECE)?;
         }
         Ok(id)
     }
