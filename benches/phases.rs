@@ -1,5 +1,6 @@
 //! Where extraction time goes: microseconds per message for each phase, on shared/corpus
-//! (claim mail, the expensive kind). `cargo bench --bench phases`.
+//! (claim mail, the expensive kind). `cargo bench --bench phases`;
+//! `SLACLAIM_BENCH_SET=mime-torture` reads another directory of shared/ instead.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -14,7 +15,8 @@ fn main() {
     let shared = std::env::var_os("SLACLAIM_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("../shared"));
-    let mut raws: Vec<Vec<u8>> = std::fs::read_dir(shared.join("corpus"))
+    let set = std::env::var("SLACLAIM_BENCH_SET").unwrap_or_else(|_| "corpus".into());
+    let mut raws: Vec<Vec<u8>> = std::fs::read_dir(shared.join(&set))
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "eml"))

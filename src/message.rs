@@ -194,6 +194,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
                 .problems
                 .push(format!("body part {part_id} has an encoding problem"));
         }
+        let html;
         let text = match &part.body {
             // Only the first MAX_TEXT_BYTES are read (a huge log pasted as text must not
             // be copied whole): cut here, on a character boundary, before copying.
@@ -202,9 +203,12 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
                 while !t.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                t[..cut].to_string()
+                &t[..cut]
             }
-            PartType::Html(h) => crate::html::to_text(h),
+            PartType::Html(h) => {
+                html = crate::html::to_text(h);
+                html.as_str()
+            }
             _ => continue,
         };
         let ctype = part
@@ -219,7 +223,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         if !body.is_empty() {
             body.push('\n');
         }
-        body.push_str(&text);
+        body.push_str(text);
     }
     if body.trim().is_empty() && !is_report {
         // No text body: fall back to the first HTML body (some senders mark it oddly).
@@ -237,7 +241,12 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             .problems
             .push(format!("body text cut to {MAX_TEXT_BYTES} bytes"));
     }
-    email.body = body.replace("\r\n", "\n");
+    // Most bodies arrive with CRLF; the rest would be copied for nothing.
+    email.body = if body.contains('\r') {
+        body.replace("\r\n", "\n")
+    } else {
+        body
+    };
     if depth >= MAX_NESTING || is_report {
         return;
     }

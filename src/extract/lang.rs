@@ -55,9 +55,12 @@ const WORDS: [&[&str]; 3] = [
     ],
 ];
 
-/// A word of up to 8 bytes as one integer, so looking it up is a few integer compares.
-fn pack(word: &[u8]) -> Option<u64> {
-    (word.len() <= 8).then(|| word.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+/// A word of up to 16 bytes as one integer, so looking it up is a few integer compares.
+fn pack(word: &[u8]) -> Option<u128> {
+    (word.len() <= 16).then(|| {
+        word.iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b))
+    })
 }
 
 /// Slots of the open-addressing table of packed function words (a power of two, well
@@ -65,8 +68,8 @@ fn pack(word: &[u8]) -> Option<u64> {
 const SLOTS: usize = 512;
 
 /// Packed function word -> language + 1 (0: empty slot), hashed by multiply-shift.
-static TABLE: LazyLock<Vec<(u64, u8)>> = LazyLock::new(|| {
-    let mut table = vec![(0u64, 0u8); SLOTS];
+static TABLE: LazyLock<Vec<(u128, u8)>> = LazyLock::new(|| {
+    let mut table = vec![(0u128, 0u8); SLOTS];
     for (lang, words) in (1u8..).zip(WORDS) {
         for p in words.iter().filter_map(|w| pack(w.as_bytes())) {
             let mut i = slot(p);
@@ -79,8 +82,9 @@ static TABLE: LazyLock<Vec<(u64, u8)>> = LazyLock::new(|| {
     table
 });
 
-fn slot(packed: u64) -> usize {
-    (packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS
+fn slot(packed: u128) -> usize {
+    let folded = (packed as u64) ^ ((packed >> 64) as u64);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS
 }
 
 /// Which language a lower-case word belongs to only (0 en, 1 nl, 2 de).
@@ -100,8 +104,8 @@ fn language_of(w: &str) -> Option<usize> {
                 i = (i + 1) % SLOTS;
             }
         }
-        // The few longer words are compared as strings.
-        None => WORDS.iter().position(|words| words.contains(&w)),
+        // Longer than any function word.
+        None => None,
     }
 }
 

@@ -10,7 +10,7 @@ pub mod text;
 pub mod when;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,9 +100,10 @@ pub struct Evidence {
 #[derive(Debug, Clone)]
 pub struct Extractor {
     incident: Regex,
-    /// Incident, GUID, ticket and credit patterns in one set: one scan of the text tells
-    /// which of the four per-pattern scans can find anything (most mail has none).
-    gate: RegexSet,
+    /// Incident, GUID, ticket and credit patterns, each asked only whether it occurs
+    /// at all (most mail has none): a yes/no search stops at the first hit and skips
+    /// ahead on the pattern's literals, where the full scans gather captures.
+    gate: [Regex; 4],
     services: BTreeMap<String, String>,
     partner_names: Vec<String>,
     personal_domains: Vec<String>,
@@ -118,13 +119,18 @@ impl Extractor {
             alternatives.join("|")
         )))
         .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
-        let gate = RegexSet::new([
-            incident.as_str(),
+        let others = [
             ids::tenant_pattern(),
             ids::ticket_pattern(),
             intent::credit_pattern(),
-        ])
-        .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
+        ]
+        .map(Regex::new);
+        let [Ok(tenant), Ok(ticket), Ok(credit)] = others else {
+            return Err(ConfigError::Invalid(
+                "built-in pattern does not compile".into(),
+            ));
+        };
+        let gate = [incident.clone(), tenant, ticket, credit];
         Ok(Extractor {
             incident,
             gate,
@@ -175,18 +181,18 @@ impl Extractor {
         } else {
             subject_and_text.as_str()
         };
-        let gate = self.gate.matches(&subject_and_text);
-        let incidents = if gate.matched(0) {
+        let gate = |i: usize| self.gate[i].is_match(&subject_and_text);
+        let incidents = if gate(0) {
             ids::incident_ids(incident_text, &self.incident)
         } else {
             Vec::new()
         };
-        let tenants = if gate.matched(1) {
+        let tenants = if gate(1) {
             ids::tenant_ids(&new_text)
         } else {
             Vec::new()
         };
-        let tickets = if gate.matched(2) {
+        let tickets = if gate(2) {
             ids::ticket_refs(&subject_and_text, &self.incident)
         } else {
             Vec::new()
@@ -195,7 +201,7 @@ impl Extractor {
         // its headers, or mentions no credit and is no claim.
         let decided = verdict.as_ref().is_some_and(|v| !v.weak);
         let mut statements = None;
-        let credit = if !decided && gate.matched(3) {
+        let credit = if !decided && gate(3) {
             let st = statements.get_or_insert_with(|| text::statements(&new_text));
             intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
         } else {

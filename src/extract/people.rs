@@ -13,7 +13,7 @@ static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static COUNT_IN_PLACE: LazyLock<Regex> = re!(
-    r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?\p{Lu}",
+    r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]",
 );
 static FIRST_COUNT: LazyLock<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
 static AFFECTED: LazyLock<Regex> = re!(
@@ -118,7 +118,11 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
 }
 
 const SITE_NOUNS: &str = r"offices?|sites?|branch(?:es)?|clinics?|practices?|warehouses?|yards?|plants?|stores?|shops?|depots?|locations?|campus(?:es)?|headquarters|HQ|kantoor|kantoren|vestigingen|vestiging|locaties|locatie|filialen|filiaal|magazijn|standorten|standort|standorte|niederlassungen|niederlassung|filiale|büros?|werk|lager|zentrale|praxis";
-const NAME: &str = r"(?:'s-)?\p{Lu}[\p{L}'’-]*(?:\s+(?:(?:am|an der|aan den|aan de|aan|op|upon|on|sur|ob|im|in der)\s+)?\p{Lu}[\p{L}'’-]*){0,2}";
+/// A place name: capitalised words in Latin script (Basic Latin, Latin-1, Latin
+/// Extended-A: every English, Dutch, German and neighbouring place name). Not `\p{Lu}`
+/// and `\p{L}`: their thousands of ranges blow up the lazy DFA's states, and a search
+/// that runs out of DFA cache falls back to an engine some thirty times slower.
+const NAME: &str = r"(?:'s-)?[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*(?:\s+(?:(?:am|an der|aan den|aan de|aan|op|upon|on|sur|ob|im|in der)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*){0,2}";
 
 static PLACE_AFTER_PREP: LazyLock<Regex> = LazyLock::new(|| {
     crate::regex(&format!(
@@ -334,7 +338,8 @@ pub fn locations(
     if out.is_empty() {
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
         for s in statements {
-            if PLACE_BEFORE_SITE.is_match(s.value()) && AFFECTED.is_match(&s.text) {
+            // The cheap word test first: most statements say nothing about impact.
+            if AFFECTED.is_match(&s.text) && PLACE_BEFORE_SITE.is_match(s.value()) {
                 scan(s, &mut out, false);
             }
         }
@@ -381,6 +386,16 @@ mod tests {
         let users = affected_users(&st);
         let locs = locations(&st, users.as_ref().map(|u| u.2), &["Cloudwise".to_string()]);
         (users.map(|u| u.0), locs.into_iter().map(|l| l.0).collect())
+    }
+
+    #[test]
+    fn place_names_with_latin_letters_beyond_ascii() {
+        let (n, places) =
+            run("40 users in Düsseldorf, Łódź and 's-Hertogenbosch could not log in.");
+        assert_eq!(n, Some(40));
+        assert_eq!(places, vec!["Düsseldorf", "Łódź", "'s-Hertogenbosch"]);
+        let (_, places) = run("Our Zürich office and the Årdal site were down for 25 staff.");
+        assert!(places.contains(&"Zürich".to_string()), "{places:?}");
     }
 
     #[test]
