@@ -185,7 +185,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Extract { files } => extract(&extractor, &files),
-        Command::Run { dry_run } => run_daemon(config, state_dir, dry_run),
+        Command::Run { dry_run } => run_daemon(config, cli.config.clone(), state_dir, dry_run),
         Command::CheckConfig => Ok(0),
         Command::Eval {
             dir,
@@ -312,7 +312,12 @@ fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
 }
 
 /// `slaclaim run`: logs, signals and systemd around [`crate::daemon::run`].
-fn run_daemon(config: Config, state_dir: PathBuf, dry_run: bool) -> Result<i32> {
+fn run_daemon(
+    config: Config,
+    config_path: Option<PathBuf>,
+    state_dir: PathBuf,
+    dry_run: bool,
+) -> Result<i32> {
     init_logs(&config.daemon.log_level);
     let secrets = config.unreadable_secrets();
     if !secrets.is_empty() {
@@ -326,10 +331,13 @@ fn run_daemon(config: Config, state_dir: PathBuf, dry_run: bool) -> Result<i32> 
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let shutdown = tokio_util::sync::CancellationToken::new();
-        spawn_signal_handler(shutdown.clone())?;
+        let reload = std::sync::Arc::new(tokio::sync::Notify::new());
+        spawn_signal_handler(shutdown.clone(), reload.clone())?;
         let options = crate::daemon::RunOptions {
             state_dir: state_dir.clone(),
             dry_run,
+            config_path,
+            reload,
         };
         let result = crate::daemon::run(config, options, shutdown, |summary| {
             tracing::info!(state = %state_dir.display(), "{summary}");
@@ -342,10 +350,13 @@ fn run_daemon(config: Config, state_dir: PathBuf, dry_run: bool) -> Result<i32> 
     })
 }
 
-/// SIGTERM/SIGINT stop gracefully; a second one stops at once. SIGHUP is answered with
-/// why a reload is not done: sources, store and outbox are bound at start, and
-/// re-binding them under a running IMAP session could lose the message in hand.
-fn spawn_signal_handler(shutdown: tokio_util::sync::CancellationToken) -> Result<()> {
+/// SIGTERM/SIGINT stop gracefully; a second one stops at once. SIGHUP reloads the config:
+/// what the scheduler reads is applied, and changes to what is bound at start (sessions,
+/// store, outbox) are named with a request to restart (see `daemon::RELOADABLE`).
+fn spawn_signal_handler(
+    shutdown: tokio_util::sync::CancellationToken,
+    reload: std::sync::Arc<tokio::sync::Notify>,
+) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -356,7 +367,8 @@ fn spawn_signal_handler(shutdown: tokio_util::sync::CancellationToken) -> Result
                 _ = term.recv() => {}
                 _ = int.recv() => {}
                 _ = hup.recv() => {
-                    tracing::warn!("SIGHUP: configuration reload is not supported while running (mailbox sessions and the store are bound at start); restart the service to apply a new config");
+                    tracing::info!("SIGHUP: reloading the config");
+                    reload.notify_one();
                     continue;
                 }
             }

@@ -98,6 +98,57 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Write outgoing mail to the file outbox instead of sending it.
     pub dry_run: bool,
+    /// The config file, read again on each `reload` notification.
+    pub config_path: Option<PathBuf>,
+    /// Notified on SIGHUP: re-read the config and apply what is safe to apply.
+    pub reload: Arc<Notify>,
+}
+
+/// Config sections a running daemon takes on when the config is reloaded: what the
+/// scheduler reads while it plans mail. The rest is bound at start: mailbox sessions,
+/// the store, the outbox transport, extraction and the deadline rules that ingest uses.
+pub const RELOADABLE: &[&str] = &["drafts", "reminders", "customer"];
+
+/// What a reload found: the config to run with now, and the changed sections that only
+/// a restart applies.
+#[derive(Debug)]
+pub struct Reloaded {
+    /// The running config with the reloadable sections of the new file.
+    pub config: Config,
+    /// Reloadable sections that changed.
+    pub applied: Vec<String>,
+    /// Changed sections that need a restart.
+    pub restart_for: Vec<String>,
+}
+
+/// Reads `path` again for a daemon running `running` (started from the file text
+/// `running_text`). Errs with every problem when the new file is not usable.
+pub fn reread(path: &Path, running: &Config, running_text: &str) -> Result<Reloaded, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let new = Config::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+    let secrets = new.unreadable_secrets();
+    if !secrets.is_empty() {
+        return Err(secrets.join("; "));
+    }
+    let table = |t: &str| t.parse::<toml::Table>().unwrap_or_default();
+    let (old, fresh) = (table(running_text), table(&text));
+    let mut keys: Vec<&String> = old.keys().chain(fresh.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let (applied, restart_for): (Vec<String>, Vec<String>) = keys
+        .into_iter()
+        .filter(|k| old.get(*k) != fresh.get(*k))
+        .map(|k| k.to_string())
+        .partition(|k| RELOADABLE.contains(&k.as_str()));
+    let mut config = running.clone();
+    config.drafts = new.drafts;
+    config.reminders = new.reminders;
+    config.customer = new.customer;
+    Ok(Reloaded {
+        config,
+        applied,
+        restart_for,
+    })
 }
 
 /// Shared live state: counters the metrics endpoint reports.
@@ -197,17 +248,44 @@ pub async fn run(
             }
         });
     }
+    let (configs, watched) = tokio::sync::watch::channel(config.clone());
     {
-        let (config, state, shutdown, changed, live) = (
-            config.clone(),
+        let (state, shutdown, changed, live) = (
             options.state_dir.clone(),
             shutdown.clone(),
             changed.clone(),
             live.clone(),
         );
         tracker.spawn(async move {
-            if let Err(e) = scheduler(&config, &state, shutdown, &changed, &live).await {
+            if let Err(e) = scheduler(watched, &state, shutdown, &changed, &live).await {
                 tracing::error!(error = %e, "scheduler stopped");
+            }
+        });
+    }
+    if let Some(path) = options.config_path.clone() {
+        let (shutdown, reload, changed) =
+            (shutdown.clone(), options.reload.clone(), changed.clone());
+        // The text the running config came from, to tell which sections a reload changes.
+        let mut running_text = std::fs::read_to_string(&path).unwrap_or_default();
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = reload.notified() => {}
+                }
+                let running = configs.borrow().clone();
+                match reread(&path, &running, &running_text) {
+                    Err(e) => tracing::error!(config = %path.display(), error = %e, "reload refused; running on with the previous config"),
+                    Ok(r) => {
+                        if !r.restart_for.is_empty() {
+                            tracing::warn!(sections = %r.restart_for.join(", "), "reload: these sections changed but are bound at start (mailbox sessions, store, outbox, extraction, deadline rules); restart the service to apply them");
+                        }
+                        tracing::info!(applied = %r.applied.join(", "), "reload: drafts, reminders, customers and templates re-read");
+                        running_text = std::fs::read_to_string(&path).unwrap_or(running_text);
+                        let _ = configs.send(Arc::new(r.config));
+                        changed.notify_one();
+                    }
+                }
             }
         });
     }
@@ -266,18 +344,20 @@ pub async fn run(
 }
 
 /// Expires, plans and sends: after new mail, on every tick, and when a retry is due.
+/// A reloaded config (drafts, reminders, customers; templates re-read) takes effect at
+/// the next pass; the outbox transport and the deadline rules stay as started.
 async fn scheduler(
-    config: &Config,
+    mut configs: tokio::sync::watch::Receiver<Arc<Config>>,
     state: &Path,
     shutdown: CancellationToken,
     changed: &Notify,
     live: &Live,
 ) -> anyhow::Result<()> {
+    let mut config = configs.borrow_and_update().clone();
     let extractor = Extractor::new(&config.extract)?;
     let ingester = config.ingester(&extractor)?;
-    let templates =
+    let mut templates =
         Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
-    let planner = Planner::new(config, &templates).map_err(anyhow::Error::msg)?;
     let transport = Transport::new(&config.outbox);
     let mut store = Store::open(state)?;
     let watchdog = sd_notify::watchdog_enabled();
@@ -286,6 +366,7 @@ async fn scheduler(
         let now = Utc::now();
         let pass = async {
             let expired = ingester.expire_overdue(&mut store, now)?;
+            let planner = Planner::new(&config, &templates).map_err(anyhow::Error::msg)?;
             let plan = planner.plan(&mut store, now)?;
             let sent = outbox::send_due(&mut store, &transport, now).await?;
             anyhow::Ok((expired, plan, sent))
@@ -338,6 +419,16 @@ async fn scheduler(
             _ = shutdown.cancelled() => {}
             _ = changed.notified() => {}
             _ = tokio::time::sleep(wait) => {}
+            Ok(()) = configs.changed() => {
+                let new = configs.borrow_and_update().clone();
+                match Templates::load(new.drafts.template_dir.as_deref()) {
+                    Ok(t) => {
+                        templates = t;
+                        config = new;
+                    }
+                    Err(e) => tracing::error!(error = %e, "reloaded templates do not render; keeping the previous ones"),
+                }
+            }
         }
     }
     Ok(())

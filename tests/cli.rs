@@ -337,3 +337,101 @@ fn systemd_hears_ready_status_and_stopping() {
         assert!(heard.contains(expected), "{expected} not in {heard}");
     }
 }
+
+#[test]
+fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_broken_config() {
+    let dir = crate::util::temp_dir("reload");
+    let maildir = dir.join("mail");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let repo = crate::util::repo();
+    let mailbox = repo.join("examples/mailbox").display().to_string();
+    let point = |t: String| {
+        t.replace(&mailbox, &maildir.display().to_string())
+            .replace("read-only = true", "read-only = false")
+    };
+    let config = demo_config(&dir, point);
+    let text = std::fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+    let log_path = dir.join("daemon.log");
+    let log_file = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = std::time::Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "no {what}: {}",
+                log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let pid = child.id().to_string();
+    let signal = |sig: &str| {
+        let _ = std::process::Command::new("kill")
+            .args([sig, pid.as_str()])
+            .status();
+    };
+    wait_for("start", &|| log().contains("watching 1 Maildir"));
+
+    // New helpdesk address (applied) and a new outbox directory (needs a restart).
+    let edited = text
+        .replace(
+            "helpdesk = [\"helpdesk@cloudwise-partners.example\"]",
+            "helpdesk = [\"claims-desk@cloudwise-partners.example\"]",
+        )
+        .replace("state/outbox\"", "state/elsewhere\"");
+    assert_ne!(edited, text);
+    std::fs::write(&config, &edited).unwrap_or_else(|e| panic!("{e}"));
+    signal("-HUP");
+    wait_for("reload", &|| {
+        log().contains("drafts, reminders, customers and templates re-read")
+    });
+    assert!(log().contains("sections=outbox"), "{}", log());
+
+    // A request arriving now is drafted for the new address, into the outbox as started.
+    std::fs::write(maildir.join("tmp/req.eml"), crate::e2e::request(1, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(maildir.join("tmp/req.eml"), maildir.join("new/req.eml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outbox = dir.join("state/outbox");
+    let drafts = || {
+        if !outbox.is_dir() {
+            return Vec::new();
+        }
+        crate::util::files(&outbox, "eml")
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter(|m| m.contains("Draft SLA credit claim"))
+            .collect::<Vec<String>>()
+    };
+    wait_for("draft", &|| !drafts().is_empty());
+    let draft = &drafts()[0];
+    assert!(
+        draft.contains("To: claims-desk@cloudwise-partners.example"),
+        "{draft}"
+    );
+    assert!(!dir.join("state/elsewhere").exists());
+
+    // A broken file is refused whole; the daemon runs on.
+    std::fs::write(&config, edited.replace("claims-desk@", "not an address@"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    signal("-HUP");
+    wait_for("refusal", &|| log().contains("reload refused"));
+    assert!(
+        child.try_wait().ok().flatten().is_none(),
+        "the daemon stopped: {}",
+        log()
+    );
+    signal("-TERM");
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{}", log());
+}

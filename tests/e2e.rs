@@ -170,8 +170,8 @@ fn rfc2822(t: chrono::DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
-/// A credit request from customer `n`, about an outage yesterday.
-fn request(n: usize, phone: bool) -> Vec<u8> {
+/// A credit request from customer `n`, about an outage yesterday (also used by cli.rs).
+pub(crate) fn request(n: usize, phone: bool) -> Vec<u8> {
     let now = Utc::now();
     let day = (now - Days::days(1)).format("%-d %B %Y");
     let tenant = format!("{n:08x}-1111-4222-8333-444455556666");
