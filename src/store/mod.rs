@@ -750,6 +750,16 @@ impl Store {
         self.conn.prepare_cached(sql)?.query_row(params, f)
     }
 
+    /// The newest stored message's row id, 0 when there is none: a constant-time way to
+    /// see that something arrived (a count walks the whole index).
+    pub fn latest_message(&self) -> Result<i64, StoreError> {
+        Ok(
+            self.one("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
     /// Number of stored messages by status ("processed", "quarantined").
     pub fn message_count(&self, status: &str) -> Result<i64, StoreError> {
         Ok(self.one(
