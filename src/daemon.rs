@@ -115,37 +115,52 @@ pub const RELOADABLE: &[&str] = &["drafts", "reminders", "customer"];
 pub struct Reloaded {
     /// The running config with the reloadable sections of the new file.
     pub config: Config,
+    /// The same as TOML: what the next reload compares against (sections that need a
+    /// restart keep their running values, so they are named again until restarted).
+    pub table: toml::Table,
     /// Reloadable sections that changed.
     pub applied: Vec<String>,
     /// Changed sections that need a restart.
     pub restart_for: Vec<String>,
 }
 
-/// Reads `path` again for a daemon running `running` (started from the file text
-/// `running_text`). Errs with every problem when the new file is not usable.
-pub fn reread(path: &Path, running: &Config, running_text: &str) -> Result<Reloaded, String> {
+/// Reads `path` again for a daemon running `running` (described by `running_table`).
+/// Errs with every problem when the new file is not usable.
+pub fn reread(
+    path: &Path,
+    running: &Config,
+    running_table: &toml::Table,
+) -> Result<Reloaded, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let new = Config::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
     let secrets = new.unreadable_secrets();
     if !secrets.is_empty() {
         return Err(secrets.join("; "));
     }
-    let table = |t: &str| t.parse::<toml::Table>().unwrap_or_default();
-    let (old, fresh) = (table(running_text), table(&text));
-    let mut keys: Vec<&String> = old.keys().chain(fresh.keys()).collect();
+    // Config::parse read it, so it is a table.
+    let fresh = text.parse::<toml::Table>().map_err(|e| e.to_string())?;
+    let mut keys: Vec<&String> = running_table.keys().chain(fresh.keys()).collect();
     keys.sort();
     keys.dedup();
     let (applied, restart_for): (Vec<String>, Vec<String>) = keys
         .into_iter()
-        .filter(|k| old.get(*k) != fresh.get(*k))
+        .filter(|k| running_table.get(*k) != fresh.get(*k))
         .map(|k| k.to_string())
         .partition(|k| RELOADABLE.contains(&k.as_str()));
+    let mut table = running_table.clone();
+    for key in RELOADABLE {
+        match fresh.get(*key) {
+            Some(v) => table.insert(key.to_string(), v.clone()),
+            None => table.remove(*key),
+        };
+    }
     let mut config = running.clone();
     config.drafts = new.drafts;
     config.reminders = new.reminders;
     config.customer = new.customer;
     Ok(Reloaded {
         config,
+        table,
         applied,
         restart_for,
     })
@@ -265,8 +280,11 @@ pub async fn run(
     if let Some(path) = options.config_path.clone() {
         let (shutdown, reload, changed) =
             (shutdown.clone(), options.reload.clone(), changed.clone());
-        // The text the running config came from, to tell which sections a reload changes.
-        let mut running_text = std::fs::read_to_string(&path).unwrap_or_default();
+        // What the running config came from, to tell which sections a reload changes.
+        let mut running_table = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .unwrap_or_default();
         tracker.spawn(async move {
             loop {
                 tokio::select! {
@@ -274,14 +292,14 @@ pub async fn run(
                     _ = reload.notified() => {}
                 }
                 let running = configs.borrow().clone();
-                match reread(&path, &running, &running_text) {
+                match reread(&path, &running, &running_table) {
                     Err(e) => tracing::error!(config = %path.display(), error = %e, "reload refused; running on with the previous config"),
                     Ok(r) => {
                         if !r.restart_for.is_empty() {
                             tracing::warn!(sections = %r.restart_for.join(", "), "reload: these sections changed but are bound at start (mailbox sessions, store, outbox, extraction, deadline rules); restart the service to apply them");
                         }
                         tracing::info!(applied = %r.applied.join(", "), "reload: drafts, reminders, customers and templates re-read");
-                        running_text = std::fs::read_to_string(&path).unwrap_or(running_text);
+                        running_table = r.table;
                         let _ = configs.send(Arc::new(r.config));
                         changed.notify_one();
                     }

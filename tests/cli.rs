@@ -421,6 +421,12 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
     );
     assert!(!dir.join("state/elsewhere").exists());
 
+    // The same file again: the outbox change is still not applied, and said so again.
+    signal("-HUP");
+    wait_for("second reload", &|| {
+        log().matches("sections=outbox").count() == 2
+    });
+
     // A broken file is refused whole; the daemon runs on.
     std::fs::write(&config, edited.replace("claims-desk@", "not an address@"))
         .unwrap_or_else(|e| panic!("{e}"));
