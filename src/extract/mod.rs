@@ -154,9 +154,10 @@ impl Extractor {
     pub fn extract_email(&self, email: &Email) -> Extraction {
         let verdict = classify::by_headers(email);
         let is_reply = classify::is_reply(email);
-        let parts = quote::split(&email.body, &email.subject);
-        let mut new_text = parts.new_text.clone();
-        let mut signature = parts.signature.clone();
+        let quote::Parts {
+            mut new_text,
+            mut signature,
+        } = quote::split(&email.body, &email.subject);
         if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
             // An attached message/rfc822 is content handed to us (a forwarded original).
             for inner in &email.attached {
