@@ -88,8 +88,8 @@ fn slot(packed: u128) -> usize {
 }
 
 /// Which language a lower-case word belongs to only (0 en, 1 nl, 2 de).
-fn language_of(w: &str) -> Option<usize> {
-    match pack(w.as_bytes()) {
+fn language_of(w: &[u8]) -> Option<usize> {
+    match pack(w) {
         Some(p) => {
             let table = &*TABLE;
             let mut i = slot(p);
@@ -128,13 +128,14 @@ pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
         let lower = &mut lower[..word.len()];
         lower.copy_from_slice(word);
         lower.make_ascii_lowercase();
-        let Ok(w) = std::str::from_utf8(lower) else {
-            continue;
-        };
-        let lang = if w.is_ascii() {
-            language_of(w)
+        // Nearly every word is ASCII: looked up as bytes, no UTF-8 check or copy.
+        let lang = if lower.is_ascii() {
+            language_of(lower)
         } else {
-            language_of(&w.to_lowercase())
+            match std::str::from_utf8(lower) {
+                Ok(w) => language_of(w.to_lowercase().as_bytes()),
+                Err(_) => continue,
+            }
         };
         if let Some(i) = lang {
             scores[i] += 1;

@@ -170,7 +170,12 @@ impl Extractor {
         let mut note =
             |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
                 evidence.entry(field).or_insert_with(|| Evidence {
-                    source: source.chars().take(240).collect(),
+                    // The first 240 characters, cut on a character boundary.
+                    source: source[..source
+                        .char_indices()
+                        .nth(240)
+                        .map_or(source.len(), |(i, _)| i)]
+                        .to_string(),
                     confidence,
                     assumptions,
                 });
