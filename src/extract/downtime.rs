@@ -273,7 +273,8 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
             .map(|(k, _)| k)
             .collect();
-        if !NOT_OUTAGE_RANGE.is_match(text) {
+        // Both loops below walk the times: without any, the pattern need not be asked.
+        if !times.is_empty() && !NOT_OUTAGE_RANGE.is_match(text) {
             for pair in times.windows(2) {
                 let (ka, kb) = (pair[0], pair[1]);
                 if consumed.contains(&ka) {
