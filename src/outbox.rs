@@ -288,15 +288,13 @@ impl Transport {
         // mid-conversation must not stall the outbox, so the whole attempt is bounded too.
         let limit = Duration::from_secs(self.config.timeout_secs.max(1) * 3);
         let attempt = async {
-            let mut conn = match reused {
-                Some(mut c) if !c.has_broken() => {
-                    if c.test_connected().await {
-                        c
-                    } else {
-                        self.connect().await?
-                    }
-                }
-                _ => self.connect().await?,
+            let alive = match reused {
+                Some(mut c) if !c.has_broken() => c.test_connected().await.then_some(c),
+                _ => None,
+            };
+            let mut conn = match alive {
+                Some(c) => c,
+                None => self.connect().await?,
             };
             transact(&mut conn, &envelope, &mail.raw, last_byte).await?;
             Ok::<_, Failure>(conn)

@@ -12,14 +12,14 @@ static NOT_TENANT: LazyLock<Regex> = re!(
 static TENANT_LABEL: LazyLock<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
-/// The GUID pattern, for a gate that scans for several patterns at once.
-pub(crate) fn tenant_pattern() -> &'static str {
-    GUID.as_str()
+/// Whether the text holds any GUID: a yes/no search, before the full scan.
+pub(crate) fn mentions_guid(text: &str) -> bool {
+    GUID.is_match(text)
 }
 
-/// The ticket pattern, for a gate that scans for several patterns at once.
-pub(crate) fn ticket_pattern() -> &'static str {
-    TICKET.as_str()
+/// Whether the text holds anything in a ticket form: a yes/no search, before the full scan.
+pub(crate) fn mentions_ticket(text: &str) -> bool {
+    TICKET.is_match(text)
 }
 
 /// Tenant GUIDs, lower-cased, skipping GUIDs labelled as something else.

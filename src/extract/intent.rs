@@ -26,9 +26,9 @@ static ADVISORY_CONTEXT: LazyLock<Regex> = re!(
     r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b"
 );
 
-/// The credit-phrase pattern, for a gate that scans for several patterns at once.
-pub(crate) fn credit_pattern() -> &'static str {
-    CREDIT.as_str()
+/// Whether the text holds any credit phrase: a yes/no search, before statements are cut.
+pub(crate) fn mentions_credit(text: &str) -> bool {
+    CREDIT.is_match(text)
 }
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a

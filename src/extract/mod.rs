@@ -100,10 +100,6 @@ pub struct Evidence {
 #[derive(Debug, Clone)]
 pub struct Extractor {
     incident: Regex,
-    /// Incident, GUID, ticket and credit patterns, each asked only whether it occurs
-    /// at all (most mail has none): a yes/no search stops at the first hit and skips
-    /// ahead on the pattern's literals, where the full scans gather captures.
-    gate: [Regex; 4],
     services: BTreeMap<String, String>,
     partner_names: Vec<String>,
     personal_domains: Vec<String>,
@@ -119,21 +115,8 @@ impl Extractor {
             alternatives.join("|")
         )))
         .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
-        let others = [
-            ids::tenant_pattern(),
-            ids::ticket_pattern(),
-            intent::credit_pattern(),
-        ]
-        .map(Regex::new);
-        let [Ok(tenant), Ok(ticket), Ok(credit)] = others else {
-            return Err(ConfigError::Invalid(
-                "built-in pattern does not compile".into(),
-            ));
-        };
-        let gate = [incident.clone(), tenant, ticket, credit];
         Ok(Extractor {
             incident,
-            gate,
             services,
             partner_names: config.partner_names.clone(),
             personal_domains: config
@@ -187,18 +170,19 @@ impl Extractor {
         } else {
             subject_and_text.as_str()
         };
-        let gate = |i: usize| self.gate[i].is_match(&subject_and_text);
-        let incidents = if gate(0) {
+        // Each pattern is first asked only whether it occurs at all (most mail has none):
+        // a yes/no search stops at the first hit, where the full scans gather captures.
+        let incidents = if self.incident.is_match(&subject_and_text) {
             ids::incident_ids(incident_text, &self.incident)
         } else {
             Vec::new()
         };
-        let tenants = if gate(1) {
+        let tenants = if ids::mentions_guid(&subject_and_text) {
             ids::tenant_ids(&new_text)
         } else {
             Vec::new()
         };
-        let tickets = if gate(2) {
+        let tickets = if ids::mentions_ticket(&subject_and_text) {
             ids::ticket_refs(&subject_and_text, &self.incident)
         } else {
             Vec::new()
@@ -207,7 +191,7 @@ impl Extractor {
         // its headers, or mentions no credit and is no claim.
         let decided = verdict.as_ref().is_some_and(|v| !v.weak);
         let mut statements = None;
-        let credit = if !decided && gate(3) {
+        let credit = if !decided && intent::mentions_credit(&subject_and_text) {
             let st = statements.get_or_insert_with(|| text::statements(&new_text));
             intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
         } else {
