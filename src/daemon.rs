@@ -179,6 +179,55 @@ pub struct Live {
     pub started: i64,
 }
 
+/// Messages processed per transaction: enough to spread the commit, few enough that the
+/// sources and timers sharing this thread wait a millisecond or two at most.
+const PROCESS_CHUNK: usize = 16;
+
+/// The processing stage: takes messages out of custody (the inbox the IMAP sources fill
+/// at fetch speed), oldest first, extracts and links them, and wakes the scheduler.
+/// Runs at start (a crash can leave messages in custody) and whenever a source hands
+/// over; a store failure is logged and retried, never given up on.
+async fn process(
+    config: &Config,
+    state: &Path,
+    shutdown: CancellationToken,
+    handoff: &Notify,
+    changed: &Notify,
+) -> anyhow::Result<()> {
+    let extractor = Extractor::new(&config.extract)?;
+    let ingester = config.ingester(&extractor)?;
+    let mut store = Store::open(state)?;
+    let mut retry = Duration::from_secs(1);
+    loop {
+        while !shutdown.is_cancelled() {
+            match ingester.process_pending(&mut store, PROCESS_CHUNK, Utc::now()) {
+                Ok(done) if done.is_empty() => break,
+                Ok(done) => {
+                    for (key, outcome) in &done {
+                        tracing::info!(source_key = %key, %outcome, "processed");
+                    }
+                    changed.notify_one();
+                    retry = Duration::from_secs(1);
+                    // The sources and the scheduler share this thread.
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, retry_secs = retry.as_secs(), "processing failed; messages stay in custody");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(retry) => {}
+                    }
+                    retry = (retry * 2).min(Duration::from_secs(300));
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = handoff.notified() => {}
+        }
+    }
+}
+
 /// Runs until `shutdown` is cancelled; `ready` is called once every task is started.
 pub async fn run(
     config: Config,
@@ -196,6 +245,8 @@ pub async fn run(
     let config = Arc::new(config);
     let tracker = TaskTracker::new();
     let changed = Arc::new(Notify::new());
+    // Sources hand messages in custody to the processing stage through this.
+    let handoff = Arc::new(Notify::new());
     let mut live = Live {
         started: Utc::now().timestamp(),
         ..Live::default()
@@ -238,11 +289,12 @@ pub async fn run(
         });
     }
     for (i, m) in config.imap.iter().cloned().enumerate() {
-        let (config, state, shutdown, changed, live) = (
+        let (config, state, shutdown, changed, handoff, live) = (
             config.clone(),
             options.state_dir.clone(),
             shutdown.clone(),
             changed.clone(),
+            handoff.clone(),
             live.clone(),
         );
         tracker.spawn(async move {
@@ -251,15 +303,35 @@ pub async fn run(
                 let ingester = config.ingester(&extractor)?;
                 let mut store = Store::open(&state)?;
                 let counters = live.mailboxes[i].1.clone();
-                let stats =
-                    imap::watch_notifying(&m, &mut store, &ingester, shutdown, &changed, &counters)
-                        .await;
+                let stats = imap::watch_notifying(
+                    &m,
+                    &mut store,
+                    &ingester,
+                    shutdown,
+                    &changed,
+                    Some(&handoff),
+                    &counters,
+                )
+                .await;
                 tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
                 anyhow::Ok(())
             }
             .await;
             if let Err(e) = result {
                 tracing::error!(mailbox = %m.name, error = %e, "IMAP source stopped");
+            }
+        });
+    }
+    {
+        let (config, state, shutdown, changed) = (
+            config.clone(),
+            options.state_dir.clone(),
+            shutdown.clone(),
+            changed.clone(),
+        );
+        tracker.spawn(async move {
+            if let Err(e) = process(&config, &state, shutdown, &handoff, &changed).await {
+                tracing::error!(error = %e, "processing stopped");
             }
         });
     }
@@ -522,6 +594,16 @@ pub fn metrics_text(store: &Store, live: &Live) -> String {
             "slaclaim_messages{{kind=\"{kind}\",status=\"{status}\"}} {n}\n"
         ));
     }
+    family(
+        &mut out,
+        "slaclaim_inbox_pending",
+        "gauge",
+        "Messages in custody, not yet processed.",
+    );
+    out.push_str(&format!(
+        "slaclaim_inbox_pending {}\n",
+        store.pending_count().unwrap_or(0)
+    ));
     family(&mut out, "slaclaim_claims", "gauge", "Claims by status.");
     for (status, n) in store.claim_counts().unwrap_or_default() {
         out.push_str(&format!("slaclaim_claims{{status=\"{status}\"}} {n}\n"));

@@ -249,6 +249,59 @@ impl Ingester<'_> {
         }
     }
 
+    /// Processes up to `limit` messages in custody, oldest first, in one transaction that
+    /// also ends their custody: after a crash each is either processed and gone from the
+    /// inbox, or still there. Returns each one's source key and outcome.
+    pub fn process_pending(
+        &self,
+        store: &mut Store,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, Outcome)>, IngestError> {
+        store.transaction(|s| {
+            let mut done = Vec::new();
+            while done.len() < limit {
+                let Some(p) = s.next_pending()? else { break };
+                done.push(self.process_in(s, p, now)?);
+            }
+            Ok(done)
+        })
+    }
+
+    /// Processes the messages in custody under `keys`, in one transaction; a key that is
+    /// not waiting (never accepted, or processed already) is skipped.
+    pub fn process_keys(
+        &self,
+        store: &mut Store,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, Outcome)>, IngestError> {
+        store.transaction(|s| {
+            let mut done = Vec::new();
+            for key in keys {
+                if let Some(p) = s.pending_by_key(key)? {
+                    done.push(self.process_in(s, p, now)?);
+                }
+            }
+            Ok(done)
+        })
+    }
+
+    fn process_in(
+        &self,
+        s: &Store,
+        p: crate::store::Pending,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Outcome), IngestError> {
+        let origin = Origin {
+            source: &p.source,
+            key: Some(&p.source_key),
+        };
+        let outcome = self.ingest_in(s, &p.raw, origin, now)?;
+        s.release(p.id)?;
+        Ok((p.source_key, outcome))
+    }
+
     /// Keeps `raw` (all of a message, or only its headers when the rest was too large to
     /// fetch) quarantined with `reason`; a second call for the same source key is a duplicate.
     pub fn quarantine(

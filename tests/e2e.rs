@@ -360,6 +360,11 @@ fn killed_twenty_times_everything_once() {
         "every message once"
     );
     assert_eq!(s.message_count("quarantined").unwrap_or(0), 0);
+    assert_eq!(
+        s.pending_count().unwrap_or(-1),
+        0,
+        "nothing left in custody"
+    );
     let all = s.all_claims().unwrap_or_default();
     assert_eq!(all.len(), requests, "every claim once");
     let mut keys: Vec<(String, String)> = all

@@ -3,7 +3,8 @@
 use crate::dovecot::Dovecot;
 use crate::oauth2::Issuer;
 use crate::util::{extractor, ingester, shared, store, temp_dir};
-use slaclaim::source::imap::{self, ImapConfig, TlsMode};
+use Handling::{Deferred, Inline};
+use slaclaim::source::imap::{self, Handling, ImapConfig, TlsMode};
 use slaclaim::store::Store;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,20 @@ fn config(d: &Dovecot, dir: &std::path::Path, tls: TlsMode, password: &str) -> I
     toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// One sync of `folder`, which must succeed.
+async fn sync(
+    s: &mut imap::Session,
+    cfg: &ImapConfig,
+    folder: &str,
+    store: &mut Store,
+    ingester: &slaclaim::ingest::Ingester<'_>,
+    handling: Handling,
+) -> imap::SyncReport {
+    imap::sync_folder(s, cfg, folder, store, ingester, handling)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -52,16 +67,12 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 3);
     s.append("INBOX", None, None, corpus("msg_0004.eml"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 1, "only the new message");
     let _ = s.logout().await;
 
@@ -69,9 +80,7 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
     drop(store);
     let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
     let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 0);
     assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
     // BODY.PEEK[] leaves \Seen alone for other clients.
@@ -92,20 +101,72 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
     s.append("Claims", None, None, corpus("msg_0003.eml"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    imap::sync_folder(&mut s, &cfg, "Claims", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    sync(&mut s, &cfg, "Claims", &mut store, &ingester, Inline).await;
     s.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"));
     s.delete("Claims").await.unwrap_or_else(|e| panic!("{e}"));
     s.create("Claims").await.unwrap_or_else(|e| panic!("{e}"));
     s.append("Claims", None, None, corpus("msg_0003.eml"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let r = imap::sync_folder(&mut s, &cfg, "Claims", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "Claims", &mut store, &ingester, Inline).await;
     assert!(r.resynced && r.fetched == 1, "{r:?}");
     assert_eq!(store.message_count("processed").unwrap_or_default(), 5);
+}
+
+#[tokio::test]
+async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash() {
+    let d = Dovecot::start("custody");
+    let dir = temp_dir("imap-custody");
+    let cfg = config(&d, &dir, TlsMode::Plain, "secret");
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mails = ["msg_0020.eml", "msg_0015.eml", "msg_0012.eml"];
+    for m in mails {
+        s.append("INBOX", None, None, corpus(m))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Deferred).await;
+    assert_eq!(r.fetched, 3);
+    // In custody, the folder's UID recorded, nothing processed yet.
+    assert_eq!(store.pending_count().ok(), Some(3));
+    assert_eq!(store.message_count("processed").ok(), Some(0));
+    assert!(store.all_claims().unwrap_or_default().is_empty());
+
+    // A crash before processing: the reopened store still holds them, and the folder is
+    // not read again.
+    drop(store);
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Deferred).await;
+    assert_eq!(r.fetched, 0);
+    assert_eq!(store.pending_count().ok(), Some(3));
+
+    // Part of it processed, then another crash: each message is processed once.
+    let done = ingester
+        .process_pending(&mut store, 2, chrono::Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.len(), 2);
+    drop(store);
+    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.pending_count().ok(), Some(1));
+    let done = ingester
+        .process_pending(&mut store, 100, chrono::Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.len(), 1);
+    assert!(done[0].0.ends_with("/3"), "oldest first: {done:?}");
+    assert_eq!(store.pending_count().ok(), Some(0));
+    assert_eq!(store.message_count("processed").ok(), Some(3));
+    assert!(!store.all_claims().unwrap_or_default().is_empty());
+
+    // A processed message fetched again under its key (a resync) is not taken again.
+    let key = done[0].0.clone();
+    let again = store
+        .accept("imap", &key, &corpus(mails[2]), "2026-01-01T00:00:00Z")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!again);
+    assert_eq!(store.pending_count().ok(), Some(0));
 }
 
 #[tokio::test]
@@ -299,9 +360,7 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let roomy = ingester(&x, 50 << 20);
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &roomy)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &roomy, Inline).await;
     assert_eq!(r.fetched, 2);
     assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
 
@@ -309,9 +368,7 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let strict = ingester(&x, 10 << 20);
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &strict)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &strict, Inline).await;
     assert_eq!(r.fetched, 1);
     assert_eq!(
         store.message_count("quarantined").unwrap_or_default(),
@@ -336,18 +393,14 @@ async fn a_backlog_of_5000_is_ingested_once() {
     let appended = started.elapsed();
     let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     println!(
         "5000 delivered in {appended:?}, fetched and ingested in {:?}",
         started.elapsed()
     );
     assert_eq!(r.fetched, 5000);
     assert_eq!(store.message_count("processed").unwrap_or_default(), 5000);
-    let again = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let again = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(again.fetched, 0);
 }
 
@@ -399,9 +452,7 @@ async fn processed_and_quarantined_mail_can_be_flagged_and_moved() {
     s.append("INBOX", None, None, big_message(1, "over-4k"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let r = imap::sync_folder(&mut s, &cfg, "INBOX", &mut store, &small)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &small, Inline).await;
     assert_eq!(r.fetched, 2);
     let count = |m: async_imap::types::Mailbox| m.exists;
     assert_eq!(

@@ -269,6 +269,13 @@ impl ImapConfig {
         }
     }
 
+    /// Whether this mailbox flags or moves messages by their processing outcome.
+    pub fn acts_on_outcome(&self) -> bool {
+        self.processed_flag.is_some()
+            || self.processed_folder.is_some()
+            || self.quarantine_folder.is_some()
+    }
+
     /// Checks the login settings without contacting anyone.
     pub fn validate(&self) -> Result<(), String> {
         let name = format!("imap {:?}", self.name);
@@ -439,13 +446,26 @@ pub struct SyncReport {
     pub uidvalidity: u32,
 }
 
-/// Selects `folder`, then fetches and ingests every message above its last processed UID.
+/// What a sync does with the messages it has taken into custody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Processes each batch right after storing it: claims exist when the sync returns.
+    Inline,
+    /// Leaves them in the store's inbox for the processing stage
+    /// ([`Ingester::process_pending`]): the mailbox is drained at fetch speed. A mailbox
+    /// that flags or moves messages by outcome is always handled inline.
+    Deferred,
+}
+
+/// Selects `folder`, then fetches every message above its last processed UID into the
+/// store's custody, and processes it as `handling` says.
 pub async fn sync_folder(
     session: &mut Session,
     cfg: &ImapConfig,
     folder: &str,
     store: &mut Store,
     ingester: &Ingester<'_>,
+    handling: Handling,
 ) -> Result<SyncReport, ImapError> {
     let mailbox = session
         .select(folder)
@@ -461,6 +481,7 @@ pub async fn sync_folder(
         mailbox.uid_validity.unwrap_or(0),
         store,
         ingester,
+        handling,
     )
     .await
 }
@@ -474,7 +495,10 @@ pub async fn sync_selected(
     validity: u32,
     store: &mut Store,
     ingester: &Ingester<'_>,
+    handling: Handling,
 ) -> Result<SyncReport, ImapError> {
+    // Flags and moves depend on each message's outcome, so they need it at once.
+    let inline = handling == Handling::Inline || cfg.acts_on_outcome();
     let proto = |source| ImapError::Protocol {
         mailbox: cfg.name.clone(),
         source,
@@ -537,15 +561,16 @@ pub async fn sync_selected(
             .collect();
         messages.sort_by_key(|m| m.0);
         // The batch's messages and the folder's new high-water UID commit together: after
-        // a crash, either all of the batch is stored and known as read, or none of it.
+        // a crash, either all of the batch is in custody and known as read, or none of it.
         let count = messages.len();
         let mut quarantined: Vec<u32> = Vec::new();
-        let mut stored: Vec<u32> = Vec::new();
+        let mut accepted: Vec<(u32, String)> = Vec::new();
+        let now = Utc::now();
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         last = store.transaction(|s| -> Result<u32, IngestError> {
             let mut high = last;
             for (uid, raw) in &messages {
                 let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
-                let origin = Origin { source: "imap", key: Some(&key) };
                 if oversized {
                     let size = sizes.iter().find(|x| x.0 == *uid).map_or(0, |x| x.1);
                     let reason = format!(
@@ -553,19 +578,33 @@ pub async fn sync_selected(
                         ingester.max_bytes
                     );
                     tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
-                    ingester.quarantine_in(s, raw, origin, &reason, Utc::now())?;
+                    let origin = Origin { source: "imap", key: Some(&key) };
+                    ingester.quarantine_in(s, raw, origin, &reason, now)?;
                     quarantined.push(*uid);
                 } else {
-                    match ingester.ingest_in(s, raw, origin, Utc::now())? {
-                        crate::ingest::Outcome::Quarantined { .. } => quarantined.push(*uid),
-                        _ => stored.push(*uid),
-                    }
+                    // Already stored under this key (a resync): nothing to take.
+                    s.accept("imap", &key, raw, &stamp)?;
+                    accepted.push((*uid, key));
                 }
                 high = high.max(*uid);
             }
             s.set_mailbox_state(&cfg.name, folder, validity, high)?;
             Ok(high)
         })?;
+        // The batch is in the store now: its fetch buffers go before any processing.
+        drop(messages);
+        drop(fetched);
+        let mut stored: Vec<u32> = accepted.iter().map(|(uid, _)| *uid).collect();
+        if inline {
+            let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
+            for (key, outcome) in ingester.process_keys(store, &keys, now)? {
+                if matches!(outcome, crate::ingest::Outcome::Quarantined { .. }) {
+                    let uid = keys.iter().position(|k| *k == key).map(|i| stored[i]);
+                    quarantined.extend(uid);
+                }
+            }
+            stored.retain(|uid| !quarantined.contains(uid));
+        }
         report.fetched += count;
         // Only after the commit: the mailbox is told what the store already knows. A
         // failure here leaves the message in place, already recorded as read.
@@ -696,6 +735,7 @@ pub async fn watch(
         ingester,
         shutdown,
         &changed,
+        None,
         &WatchCounters::default(),
     )
     .await
@@ -713,13 +753,15 @@ pub struct WatchCounters {
 }
 
 /// Like [`watch`], and wakes `changed` after each sync that stored something; counts
-/// into `counters` as it goes.
+/// into `counters` as it goes. With a `handoff`, messages are only taken into custody
+/// ([`Handling::Deferred`]) and `handoff` is woken instead, for the processing stage.
 pub async fn watch_notifying(
     cfg: &ImapConfig,
     store: &mut Store,
     ingester: &Ingester<'_>,
     shutdown: tokio_util::sync::CancellationToken,
     changed: &tokio::sync::Notify,
+    handoff: Option<&tokio::sync::Notify>,
     counters: &WatchCounters,
 ) -> WatchStats {
     use std::sync::atomic::Ordering::Relaxed;
@@ -728,8 +770,18 @@ pub async fn watch_notifying(
     // Built once: an OAuth2 token is reused across reconnects while it is valid.
     let method = cfg.login_method();
     while !shutdown.is_cancelled() {
+        // A mailbox that acts on outcomes processes inline and so wakes `changed` itself.
+        let woken = match handoff {
+            Some(h) if !cfg.acts_on_outcome() => h,
+            _ => changed,
+        };
+        let handling = if handoff.is_some() {
+            Handling::Deferred
+        } else {
+            Handling::Inline
+        };
         match watch_once(
-            cfg, &method, store, ingester, &shutdown, &mut stats, changed, counters,
+            cfg, &method, store, ingester, handling, &shutdown, &mut stats, woken, counters,
         )
         .await
         {
@@ -763,6 +815,7 @@ async fn watch_once(
     method: &Login,
     store: &mut Store,
     ingester: &Ingester<'_>,
+    handling: Handling,
     shutdown: &tokio_util::sync::CancellationToken,
     stats: &mut WatchStats,
     changed: &tokio::sync::Notify,
@@ -795,7 +848,7 @@ async fn watch_once(
     let mut selected: Option<u32> = None;
     loop {
         for folder in cfg.folders.iter().filter(|f| **f != first) {
-            let fetched = sync_folder(&mut session, cfg, folder, store, ingester)
+            let fetched = sync_folder(&mut session, cfg, folder, store, ingester, handling)
                 .await?
                 .fetched;
             stats.fetched += fetched;
@@ -806,9 +859,18 @@ async fn watch_once(
         }
         let report = match selected {
             Some(validity) => {
-                sync_selected(&mut session, cfg, &first, validity, store, ingester).await?
+                sync_selected(
+                    &mut session,
+                    cfg,
+                    &first,
+                    validity,
+                    store,
+                    ingester,
+                    handling,
+                )
+                .await?
             }
-            None => sync_folder(&mut session, cfg, &first, store, ingester).await?,
+            None => sync_folder(&mut session, cfg, &first, store, ingester, handling).await?,
         };
         stats.fetched += report.fetched;
         selected = Some(report.uidvalidity);

@@ -4,8 +4,10 @@
 //! touching callers. SQLite runs in WAL mode with foreign keys on; migrations are
 //! embedded and applied in order by `PRAGMA user_version`.
 
+mod inbox;
 mod outbox;
 
+pub use inbox::Pending;
 pub use outbox::{MailSummary, NewMail, QueuedMail};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -19,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0004_outbox.sql"),
     include_str!("0005_raw_table.sql"),
     include_str!("0006_outbox_last_byte.sql"),
+    include_str!("0007_inbox.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
@@ -801,6 +804,28 @@ mod tests {
             let back = store.raw_message(id).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(back.as_deref(), Some(raw));
         }
+    }
+
+    #[test]
+    fn custody_holds_large_messages_whole_and_once() {
+        let store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let big: Vec<u8> = (0..RAW_PIECE * 2 + 77).map(|i| (i % 253) as u8).collect();
+        let now = "2026-01-01T00:00:00Z";
+        for (key, raw) in [("k/1", &big[..]), ("k/2", &b"small"[..])] {
+            assert_eq!(store.accept("imap", key, raw, now).ok(), Some(true));
+            assert_eq!(store.accept("imap", key, raw, now).ok(), Some(false));
+        }
+        assert_eq!(store.pending_count().ok(), Some(2));
+        let first = store.next_pending().ok().flatten();
+        let first = first.unwrap_or_else(|| panic!("nothing pending"));
+        assert_eq!(
+            (first.source_key.as_str(), &first.raw[..]),
+            ("k/1", &big[..])
+        );
+        store.release(first.id).unwrap_or_else(|e| panic!("{e}"));
+        let second = store.pending_by_key("k/2").ok().flatten();
+        assert_eq!(second.map(|p| p.raw), Some(b"small".to_vec()));
+        assert_eq!(store.pending_count().ok(), Some(1));
     }
 
     #[test]

@@ -1,0 +1,104 @@
+//! The inbox table: messages in custody, stored as fetched and not yet processed.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{RAW_PIECE, Store, StoreError};
+
+/// A message in custody, waiting to be processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Row id in the inbox.
+    pub id: i64,
+    /// "imap", ...
+    pub source: String,
+    /// Unique key within the source.
+    pub source_key: String,
+    /// The message as fetched.
+    pub raw: Vec<u8>,
+}
+
+impl Store {
+    /// Takes custody of a fetched message. False when it is already in custody or
+    /// already processed under this source key (a UIDVALIDITY resync re-reads a folder):
+    /// then nothing is stored.
+    pub fn accept(
+        &self,
+        source: &str,
+        source_key: &str,
+        raw: &[u8],
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        let large = raw.len() > RAW_PIECE;
+        // Large messages go in as a zero-filled blob written in pieces afterwards: bound
+        // whole, SQLite would hold two more copies of them (see insert_message).
+        let added = self.exec(
+            "INSERT INTO inbox (source, source_key, raw, received_at)
+             SELECT ?1, ?2, CASE WHEN ?5 THEN zeroblob(?4) ELSE ?3 END, ?6
+             WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
+             ON CONFLICT (source_key) DO NOTHING",
+            params![
+                source,
+                source_key,
+                if large { &[][..] } else { raw },
+                raw.len() as i64,
+                large,
+                now
+            ],
+        )?;
+        if added == 0 {
+            return Ok(false);
+        }
+        if large {
+            let id = self.conn.last_insert_rowid();
+            let mut blob = self
+                .conn
+                .blob_open(rusqlite::MAIN_DB, c"inbox", c"raw", id, false)?;
+            for (i, piece) in raw.chunks(RAW_PIECE).enumerate() {
+                blob.write_at(piece, i * RAW_PIECE)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// The oldest message in custody, if any.
+    pub fn next_pending(&self) -> Result<Option<Pending>, StoreError> {
+        Ok(self
+            .one(
+                "SELECT id, source, source_key, raw FROM inbox ORDER BY id LIMIT 1",
+                [],
+                pending_row,
+            )
+            .optional()?)
+    }
+
+    /// The message in custody under this source key, if it is still waiting.
+    pub fn pending_by_key(&self, source_key: &str) -> Result<Option<Pending>, StoreError> {
+        Ok(self
+            .one(
+                "SELECT id, source, source_key, raw FROM inbox WHERE source_key = ?1",
+                [source_key],
+                pending_row,
+            )
+            .optional()?)
+    }
+
+    /// Ends custody of a processed message; called in the transaction that processed it.
+    pub fn release(&self, id: i64) -> Result<(), StoreError> {
+        self.exec("DELETE FROM inbox WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// How many messages wait to be processed.
+    pub fn pending_count(&self) -> Result<i64, StoreError> {
+        Ok(self.one("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))?)
+    }
+}
+
+fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pending> {
+    Ok(Pending {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        source_key: r.get(2)?,
+        raw: r.get(3)?,
+    })
+}
