@@ -537,81 +537,59 @@ pub async fn sync_selected(
         .collect();
     drop(listed);
     sizes.sort_unstable();
-    for batch in batches(&sizes, cfg.batch_size.max(1), ingester.max_bytes) {
-        let oversized = batch.len() == 1
-            && sizes
-                .iter()
-                .any(|&(u, sz)| u == batch[0] && sz as usize > ingester.max_bytes);
-        let query = if oversized {
-            "(UID BODY.PEEK[HEADER])"
-        } else {
-            "(UID BODY.PEEK[])"
-        };
-        let fetched: Vec<_> = session
-            .uid_fetch(uid_set(&batch), query)
-            .await
-            .map_err(proto)?
-            .try_collect()
-            .await
-            .map_err(proto)?;
-        // Borrowed from the fetch response, not copied: a 25 MB message is held once.
-        let mut messages: Vec<(u32, &[u8])> = fetched
-            .iter()
-            .filter_map(|f| Some((f.uid?, if oversized { f.header()? } else { f.body()? })))
-            .collect();
-        messages.sort_by_key(|m| m.0);
-        // The batch's messages and the folder's new high-water UID commit together: after
-        // a crash, either all of the batch is in custody and known as read, or none of it.
-        let count = messages.len();
-        let mut quarantined: Vec<u32> = Vec::new();
-        let mut accepted: Vec<(u32, String)> = Vec::new();
-        let now = Utc::now();
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        last = store.transaction(|s| -> Result<u32, IngestError> {
-            let mut high = last;
-            for (uid, raw) in &messages {
+    let now = Utc::now();
+    let (mut stored, mut quarantined) = (Vec::new(), Vec::new());
+    for segment in segments(&sizes, ingester.max_bytes) {
+        match segment {
+            Segment::Run(run) => {
+                let taken =
+                    fetch_run(session, cfg, folder, validity, store, ingester, run, inline).await?;
+                report.fetched += taken.stored.len() + taken.quarantined.len();
+                stored.extend(taken.stored);
+                quarantined.extend(taken.quarantined);
+                last = last.max(run.last().map_or(last, |x| x.0));
+            }
+            Segment::OverLimit(uid, size) => {
+                // Only the header: the message stays on the server, quarantined here.
+                let fetched: Vec<_> = session
+                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[HEADER])")
+                    .await
+                    .map_err(proto)?
+                    .try_collect()
+                    .await
+                    .map_err(proto)?;
+                let header = fetched
+                    .iter()
+                    .find(|f| f.uid == Some(uid))
+                    .and_then(|f| f.header());
                 let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
-                if oversized {
-                    let size = sizes.iter().find(|x| x.0 == *uid).map_or(0, |x| x.1);
-                    let reason = format!(
-                        "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
-                        ingester.max_bytes
-                    );
-                    tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
-                    let origin = Origin { source: "imap", key: Some(&key) };
-                    ingester.quarantine_in(s, raw, origin, &reason, now)?;
-                    quarantined.push(*uid);
-                } else {
-                    // Already stored under this key (a resync): nothing to take.
-                    s.accept("imap", &key, raw, &stamp)?;
-                    accepted.push((*uid, key));
-                }
-                high = high.max(*uid);
+                let reason = format!(
+                    "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
+                    ingester.max_bytes
+                );
+                tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
+                store.transaction(|s| -> Result<(), IngestError> {
+                    if let Some(raw) = header {
+                        let origin = Origin {
+                            source: "imap",
+                            key: Some(&key),
+                        };
+                        ingester.quarantine_in(s, raw, origin, &reason, now)?;
+                        report.fetched += 1;
+                    }
+                    s.set_mailbox_state(&cfg.name, folder, validity, uid)?;
+                    Ok(())
+                })?;
+                quarantined.push(uid);
+                last = last.max(uid);
             }
-            s.set_mailbox_state(&cfg.name, folder, validity, high)?;
-            Ok(high)
-        })?;
-        // The batch is in the store now: its fetch buffers go before any processing.
-        drop(messages);
-        drop(fetched);
-        let mut stored: Vec<u32> = accepted.iter().map(|(uid, _)| *uid).collect();
-        if inline {
-            let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
-            for (key, outcome) in ingester.process_keys(store, &keys, now)? {
-                if matches!(outcome, crate::ingest::Outcome::Quarantined { .. }) {
-                    let uid = keys.iter().position(|k| *k == key).map(|i| stored[i]);
-                    quarantined.extend(uid);
-                }
-            }
-            stored.retain(|uid| !quarantined.contains(uid));
         }
-        report.fetched += count;
-        // Only after the commit: the mailbox is told what the store already knows. A
-        // failure here leaves the message in place, already recorded as read.
-        after_processing(session, cfg, &stored, &quarantined)
-            .await
-            .map_err(proto)?;
     }
+    // Only after the commits: the mailbox is told what the store already knows. A
+    // failure here leaves the messages in place, already recorded as read.
+    after_processing(session, cfg, &stored, &quarantined)
+        .await
+        .map_err(proto)?;
     if sizes.is_empty() {
         store
             .set_mailbox_state(&cfg.name, folder, validity, last)
@@ -647,43 +625,190 @@ async fn after_processing(
     Ok(())
 }
 
-/// Mail held in memory per UID FETCH, at most (one larger message goes alone).
+/// Mail held in memory before it is written to the store, at most (a larger message is
+/// held alone).
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-/// Groups (uid, size) into fetch batches: at most `count` messages and BATCH_BYTES each;
-/// a message of 1 MiB or more, or over `limit`, is a batch of its own.
-fn batches(sizes: &[(u32, u32)], count: usize, limit: usize) -> Vec<Vec<u32>> {
-    let mut out: Vec<Vec<u32>> = Vec::new();
-    let mut current: Vec<u32> = Vec::new();
-    let mut bytes = 0usize;
-    for &(uid, size) in sizes {
-        let size = size as usize;
-        if size >= 1 << 20 || size > limit {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-                bytes = 0;
+/// From this size on a message is held alone: never a batch of large ones.
+const LARGE: usize = 1 << 20;
+
+/// A stretch of a folder's new messages, in UID order.
+#[derive(Debug, PartialEq, Eq)]
+enum Segment<'a> {
+    /// Messages within the size limit: (uid, size), fetched in one streaming UID FETCH.
+    Run(&'a [(u32, u32)]),
+    /// A message over the size limit: only its header is fetched.
+    OverLimit(u32, u32),
+}
+
+/// Splits sorted (uid, size) at every message over `limit`.
+fn segments(sizes: &[(u32, u32)], limit: usize) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &(uid, size)) in sizes.iter().enumerate() {
+        if size as usize > limit {
+            if start < i {
+                out.push(Segment::Run(&sizes[start..i]));
             }
-            out.push(vec![uid]);
-            continue;
+            out.push(Segment::OverLimit(uid, size));
+            start = i + 1;
         }
-        if current.len() >= count || bytes + size > BATCH_BYTES {
-            out.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-        current.push(uid);
-        bytes += size;
     }
-    if !current.is_empty() {
-        out.push(current);
+    if start < sizes.len() {
+        out.push(Segment::Run(&sizes[start..]));
     }
     out
 }
 
+/// What one run put in the store.
+#[derive(Debug, Default)]
+struct Taken {
+    stored: Vec<u32>,
+    quarantined: Vec<u32>,
+}
+
+/// Fetches a run of messages with one UID FETCH and stores them as they stream in, in
+/// chunks of at most `batch-size` messages and BATCH_BYTES: the server goes on sending
+/// while a chunk is written, where a FETCH per batch had left one side idle while the
+/// other worked. Each chunk commits with the folder's high-water UID: the highest UID
+/// below which every message of the run is stored.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_run(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    folder: &str,
+    validity: u32,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+    run: &[(u32, u32)],
+    inline: bool,
+) -> Result<Taken, ImapError> {
+    let proto = |source| ImapError::Protocol {
+        mailbox: cfg.name.clone(),
+        source,
+    };
+    let uids: Vec<u32> = run.iter().map(|x| x.0).collect();
+    let mut done = vec![false; uids.len()];
+    // Index of the first message of the run not yet stored.
+    let mut prefix = 0;
+    let mut taken = Taken::default();
+    let mut chunk: Vec<async_imap::types::Fetch> = Vec::new();
+    let mut chunk_bytes = 0;
+    let mut stream = session
+        .uid_fetch(uid_set(&uids), "(UID BODY.PEEK[])")
+        .await
+        .map_err(proto)?;
+    loop {
+        let item = stream.try_next().await.map_err(proto)?;
+        let finished = item.is_none();
+        // The size of the message expected next, to flush before a large one arrives.
+        let mut next_size = 0;
+        if let Some(f) = item {
+            if let Some(i) = f.uid.and_then(|u| uids.binary_search(&u).ok()) {
+                let size = f.body().map_or(0, <[u8]>::len);
+                if !done[i] && f.body().is_some() {
+                    chunk_bytes += size;
+                    chunk.push(f);
+                    done[i] = true;
+                    next_size = run.get(i + 1).map_or(0, |x| x.1 as usize);
+                    if size >= LARGE {
+                        next_size = usize::MAX;
+                    }
+                }
+            }
+        }
+        let full = !chunk.is_empty()
+            && (chunk.len() >= cfg.batch_size.max(1)
+                || next_size >= LARGE
+                || chunk_bytes.saturating_add(next_size) > BATCH_BYTES);
+        if !finished && !full {
+            continue;
+        }
+        while prefix < uids.len() && done[prefix] {
+            prefix += 1;
+        }
+        // At the end every message the server still has arrived: the run is read.
+        let high = if finished {
+            uids.last().copied()
+        } else {
+            prefix.checked_sub(1).map(|i| uids[i])
+        };
+        let stored = store_chunk(store, cfg, folder, validity, &chunk, high)?;
+        chunk.clear();
+        chunk_bytes = 0;
+        if inline {
+            let keys: Vec<String> = stored.iter().map(|(_, k)| k.clone()).collect();
+            let outcomes = ingester.process_keys(store, &keys, Utc::now())?;
+            for (uid, key) in &stored {
+                let bad = outcomes.iter().any(|(k, o)| {
+                    k == key && matches!(o, crate::ingest::Outcome::Quarantined { .. })
+                });
+                if bad {
+                    &mut taken.quarantined
+                } else {
+                    &mut taken.stored
+                }
+                .push(*uid);
+            }
+        } else {
+            taken.stored.extend(stored.iter().map(|(uid, _)| *uid));
+        }
+        if finished {
+            return Ok(taken);
+        }
+    }
+}
+
+/// Takes a chunk of fetched messages into custody with the folder's high-water UID, in
+/// one transaction; returns each message's UID and source key.
+fn store_chunk(
+    store: &mut Store,
+    cfg: &ImapConfig,
+    folder: &str,
+    validity: u32,
+    chunk: &[async_imap::types::Fetch],
+    high: Option<u32>,
+) -> Result<Vec<(u32, String)>, IngestError> {
+    let stamp = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    store.transaction(|s| {
+        let mut stored = Vec::with_capacity(chunk.len());
+        for f in chunk {
+            let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
+                continue;
+            };
+            let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
+            // Already stored under this key (a resync): nothing to take.
+            s.accept("imap", &key, raw, &stamp)?;
+            stored.push((uid, key));
+        }
+        if let Some(high) = high {
+            s.set_mailbox_state(&cfg.name, folder, validity, high)?;
+        }
+        Ok(stored)
+    })
+}
+
+/// A UID set in IMAP syntax, consecutive UIDs as ranges ("1:500,502"): a backlog of
+/// thousands is one short command.
 fn uid_set(uids: &[u32]) -> String {
-    uids.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let mut j = i;
+        while j + 1 < uids.len() && uids[j + 1] == uids[j].wrapping_add(1) {
+            j += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if j > i {
+            out.push_str(&format!("{}:{}", uids[i], uids[j]));
+        } else {
+            out.push_str(&uids[i].to_string());
+        }
+        i = j + 1;
+    }
+    out
 }
 
 /// Waits in IDLE until the server reports a change or `timeout` passes (re-issue IDLE
@@ -956,28 +1081,22 @@ mod tests {
     }
 
     #[test]
-    fn batches_bound_count_bytes_and_isolate_large_messages() {
-        let sizes: Vec<(u32, u32)> = vec![
-            (1, 10),
-            (2, 10),
-            (3, 2 << 20),
-            (4, 10),
-            (5, 60 << 20),
-            (6, 10),
-        ];
+    fn runs_split_at_messages_over_the_limit_and_uid_sets_use_ranges() {
+        let sizes: Vec<(u32, u32)> = vec![(1, 10), (2, 10), (3, 60 << 20), (4, 10), (5, 70 << 20)];
         assert_eq!(
-            batches(&sizes, 100, 50 << 20),
-            vec![vec![1, 2], vec![3], vec![4], vec![5], vec![6]]
+            segments(&sizes, 50 << 20),
+            vec![
+                Segment::Run(&sizes[..2]),
+                Segment::OverLimit(3, 60 << 20),
+                Segment::Run(&sizes[3..4]),
+                Segment::OverLimit(5, 70 << 20),
+            ]
         );
-        let many: Vec<(u32, u32)> = (1..=5).map(|u| (u, 100)).collect();
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[9]), "9");
         assert_eq!(
-            batches(&many, 2, 1 << 30),
-            vec![vec![1, 2], vec![3, 4], vec![5]]
-        );
-        let heavy: Vec<(u32, u32)> = (1..=20).map(|u| (u, 900 << 10)).collect();
-        assert!(
-            batches(&heavy, 100, 1 << 30).iter().all(|b| b.len() <= 9),
-            "8 MiB per batch at most"
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
         );
     }
 }
