@@ -302,6 +302,7 @@ pub async fn run(
                 let extractor = Extractor::new(&config.extract)?;
                 let ingester = config.ingester(&extractor)?;
                 let mut store = Store::open(&state)?;
+                store.defer_checkpoints()?;
                 let counters = live.mailboxes[i].1.clone();
                 let stats = imap::watch_notifying(
                     &m,

@@ -519,49 +519,43 @@ pub async fn sync_selected(
         }
         None => 0,
     };
-    // Sizes first, in one round trip: a batch holds at most BATCH_BYTES of mail, a large
-    // message is fetched on its own, and one over the limit is not fetched at all (its
-    // headers are kept, quarantined): memory stays bounded whatever the mailbox holds.
-    // "n:*" always names the highest UID even when it is below n: filter.
-    let listed: Vec<_> = session
-        .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
+    // Only messages over the limit are named by the server (a short answer, where asking
+    // every message's size cost a fifth of a backlog's time): they are not fetched, only
+    // their headers, kept quarantined. Everything between them streams in runs.
+    let mut over: Vec<u32> = session
+        .uid_search(format!("UID {}:* LARGER {}", last + 1, ingester.max_bytes))
         .await
         .map_err(proto)?
-        .try_collect()
-        .await
-        .map_err(proto)?;
-    let mut sizes: Vec<(u32, u32)> = listed
-        .iter()
-        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
-        .filter(|(u, _)| *u > last)
+        .into_iter()
+        // "n:*" always names the highest UID even when it is below n: filter.
+        .filter(|u| *u > last)
         .collect();
-    drop(listed);
-    sizes.sort_unstable();
+    over.sort_unstable();
     let now = Utc::now();
     let (mut stored, mut quarantined) = (Vec::new(), Vec::new());
-    for segment in segments(&sizes, ingester.max_bytes) {
+    for segment in segments(last, &over) {
         match segment {
-            Segment::Run(run) => {
-                let taken =
-                    fetch_run(session, cfg, folder, validity, store, ingester, run, inline).await?;
+            Segment::Run(first, end) => {
+                let taken = fetch_run(
+                    session, cfg, folder, validity, store, ingester, first, end, inline,
+                )
+                .await?;
                 report.fetched += taken.stored.len() + taken.quarantined.len();
+                last = last.max(taken.high);
                 stored.extend(taken.stored);
                 quarantined.extend(taken.quarantined);
-                last = last.max(run.last().map_or(last, |x| x.0));
             }
-            Segment::OverLimit(uid, size) => {
+            Segment::OverLimit(uid) => {
                 // Only the header: the message stays on the server, quarantined here.
                 let fetched: Vec<_> = session
-                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[HEADER])")
+                    .uid_fetch(uid.to_string(), "(UID RFC822.SIZE BODY.PEEK[HEADER])")
                     .await
                     .map_err(proto)?
                     .try_collect()
                     .await
                     .map_err(proto)?;
-                let header = fetched
-                    .iter()
-                    .find(|f| f.uid == Some(uid))
-                    .and_then(|f| f.header());
+                let found = fetched.iter().find(|f| f.uid == Some(uid));
+                let size = found.and_then(|f| f.size).unwrap_or(0);
                 let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
                 let reason = format!(
                     "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
@@ -569,7 +563,7 @@ pub async fn sync_selected(
                 );
                 tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
                 store.transaction(|s| -> Result<(), IngestError> {
-                    if let Some(raw) = header {
+                    if let Some(raw) = found.and_then(|f| f.header()) {
                         let origin = Origin {
                             source: "imap",
                             key: Some(&key),
@@ -590,7 +584,7 @@ pub async fn sync_selected(
     after_processing(session, cfg, &stored, &quarantined)
         .await
         .map_err(proto)?;
-    if sizes.is_empty() {
+    if report.fetched == 0 {
         store
             .set_mailbox_state(&cfg.name, folder, validity, last)
             .map_err(IngestError::from)?;
@@ -634,29 +628,26 @@ const LARGE: usize = 1 << 20;
 
 /// A stretch of a folder's new messages, in UID order.
 #[derive(Debug, PartialEq, Eq)]
-enum Segment<'a> {
-    /// Messages within the size limit: (uid, size), fetched in one streaming UID FETCH.
-    Run(&'a [(u32, u32)]),
+enum Segment {
+    /// UIDs from the first to the second (None: to the end), fetched in one streaming
+    /// UID FETCH.
+    Run(u32, Option<u32>),
     /// A message over the size limit: only its header is fetched.
-    OverLimit(u32, u32),
+    OverLimit(u32),
 }
 
-/// Splits sorted (uid, size) at every message over `limit`.
-fn segments(sizes: &[(u32, u32)], limit: usize) -> Vec<Segment<'_>> {
+/// The new messages above `last`, split at each (sorted) UID over the limit.
+fn segments(last: u32, over: &[u32]) -> Vec<Segment> {
     let mut out = Vec::new();
-    let mut start = 0;
-    for (i, &(uid, size)) in sizes.iter().enumerate() {
-        if size as usize > limit {
-            if start < i {
-                out.push(Segment::Run(&sizes[start..i]));
-            }
-            out.push(Segment::OverLimit(uid, size));
-            start = i + 1;
+    let mut first = last.saturating_add(1);
+    for &uid in over {
+        if uid > first {
+            out.push(Segment::Run(first, Some(uid - 1)));
         }
+        out.push(Segment::OverLimit(uid));
+        first = uid.saturating_add(1);
     }
-    if start < sizes.len() {
-        out.push(Segment::Run(&sizes[start..]));
-    }
+    out.push(Segment::Run(first, None));
     out
 }
 
@@ -665,13 +656,16 @@ fn segments(sizes: &[(u32, u32)], limit: usize) -> Vec<Segment<'_>> {
 struct Taken {
     stored: Vec<u32>,
     quarantined: Vec<u32>,
+    /// The folder's high-water UID after the run.
+    high: u32,
 }
 
 /// Fetches a run of messages with one UID FETCH and stores them as they stream in, in
-/// chunks of at most `batch-size` messages and BATCH_BYTES: the server goes on sending
-/// while a chunk is written, where a FETCH per batch had left one side idle while the
-/// other worked. Each chunk commits with the folder's high-water UID: the highest UID
-/// below which every message of the run is stored.
+/// chunks of at most `batch-size` messages and BATCH_BYTES, a large message alone: the
+/// server goes on sending while a chunk is written, where a FETCH per batch had left one
+/// side idle while the other worked. Each chunk commits with the folder's high-water
+/// UID, the last one stored: servers answer in UID order, and should one not, the mark
+/// waits for the end of the run, when every message it still has has arrived.
 #[allow(clippy::too_many_arguments)]
 async fn fetch_run(
     session: &mut Session,
@@ -680,60 +674,56 @@ async fn fetch_run(
     validity: u32,
     store: &mut Store,
     ingester: &Ingester<'_>,
-    run: &[(u32, u32)],
+    first: u32,
+    end: Option<u32>,
     inline: bool,
 ) -> Result<Taken, ImapError> {
     let proto = |source| ImapError::Protocol {
         mailbox: cfg.name.clone(),
         source,
     };
-    let uids: Vec<u32> = run.iter().map(|x| x.0).collect();
-    let mut done = vec![false; uids.len()];
-    // Index of the first message of the run not yet stored.
-    let mut prefix = 0;
-    let mut taken = Taken::default();
+    let mut taken = Taken {
+        high: first.saturating_sub(1),
+        ..Taken::default()
+    };
+    let set = match end {
+        Some(end) => format!("{first}:{end}"),
+        None => format!("{first}:*"),
+    };
+    let mut in_order = true;
+    let mut newest = 0;
     let mut chunk: Vec<async_imap::types::Fetch> = Vec::new();
     let mut chunk_bytes = 0;
     let mut stream = session
-        .uid_fetch(uid_set(&uids), "(UID BODY.PEEK[])")
+        .uid_fetch(set, "(UID BODY.PEEK[])")
         .await
         .map_err(proto)?;
     loop {
         let item = stream.try_next().await.map_err(proto)?;
         let finished = item.is_none();
-        // The size of the message expected next, to flush before a large one arrives.
-        let mut next_size = 0;
-        if let Some(f) = item {
-            if let Some(i) = f.uid.and_then(|u| uids.binary_search(&u).ok()) {
-                let size = f.body().map_or(0, <[u8]>::len);
-                if !done[i] && f.body().is_some() {
-                    chunk_bytes += size;
-                    chunk.push(f);
-                    done[i] = true;
-                    next_size = run.get(i + 1).map_or(0, |x| x.1 as usize);
-                    if size >= LARGE {
-                        next_size = usize::MAX;
-                    }
-                }
-            }
+        let mut large = false;
+        // "n:*" names the highest UID even below n: only the run's own are taken.
+        if let Some((uid, size)) = item
+            .as_ref()
+            .and_then(|f| Some((f.uid?, f.body()?.len())))
+            .filter(|(uid, _)| *uid >= first && end.is_none_or(|e| *uid <= e))
+        {
+            in_order &= uid > newest;
+            newest = newest.max(uid);
+            chunk_bytes += size;
+            large = size >= LARGE;
+            chunk.extend(item);
         }
         let full = !chunk.is_empty()
-            && (chunk.len() >= cfg.batch_size.max(1)
-                || next_size >= LARGE
-                || chunk_bytes.saturating_add(next_size) > BATCH_BYTES);
+            && (large || chunk.len() >= cfg.batch_size.max(1) || chunk_bytes >= BATCH_BYTES);
         if !finished && !full {
             continue;
         }
-        while prefix < uids.len() && done[prefix] {
-            prefix += 1;
-        }
-        // At the end every message the server still has arrived: the run is read.
-        let high = if finished {
-            uids.last().copied()
-        } else {
-            prefix.checked_sub(1).map(|i| uids[i])
-        };
+        let high = (finished || in_order)
+            .then_some(newest)
+            .filter(|h| *h >= first);
         let stored = store_chunk(store, cfg, folder, validity, &chunk, high)?;
+        taken.high = taken.high.max(high.unwrap_or(0));
         chunk.clear();
         chunk_bytes = 0;
         if inline {
@@ -754,6 +744,9 @@ async fn fetch_run(
             taken.stored.extend(stored.iter().map(|(uid, _)| *uid));
         }
         if finished {
+            if !in_order {
+                tracing::warn!(mailbox = %cfg.name, folder, "server answered a FETCH out of UID order; progress was recorded at the end of the run only");
+            }
             return Ok(taken);
         }
     }
@@ -1082,21 +1075,19 @@ mod tests {
 
     #[test]
     fn runs_split_at_messages_over_the_limit_and_uid_sets_use_ranges() {
-        let sizes: Vec<(u32, u32)> = vec![(1, 10), (2, 10), (3, 60 << 20), (4, 10), (5, 70 << 20)];
         assert_eq!(
-            segments(&sizes, 50 << 20),
+            segments(0, &[3, 5, 6]),
             vec![
-                Segment::Run(&sizes[..2]),
-                Segment::OverLimit(3, 60 << 20),
-                Segment::Run(&sizes[3..4]),
-                Segment::OverLimit(5, 70 << 20),
+                Segment::Run(1, Some(2)),
+                Segment::OverLimit(3),
+                Segment::Run(4, Some(4)),
+                Segment::OverLimit(5),
+                Segment::OverLimit(6),
+                Segment::Run(7, None),
             ]
         );
+        assert_eq!(segments(9, &[]), vec![Segment::Run(10, None)]);
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(uid_set(&[9]), "9");
-        assert_eq!(
-            uid_set(&[u32::MAX - 1, u32::MAX]),
-            format!("{}:{}", u32::MAX - 1, u32::MAX)
-        );
     }
 }

@@ -738,6 +738,16 @@ impl Store {
         Ok(())
     }
 
+    /// Leaves WAL checkpoints to the store's other connections until the log reaches
+    /// 64 MB: for a source taking custody of a backlog, whose commits should not stop to
+    /// copy the log into the database (the processing stage's commits do it, right after).
+    pub fn defer_checkpoints(&self) -> Result<(), StoreError> {
+        // In pages of 4 KiB.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        Ok(())
+    }
+
     /// Runs one statement from the prepared-statement cache.
     fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
         self.conn.prepare_cached(sql)?.execute(params)
