@@ -21,7 +21,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
 
-use crate::ingest::{IngestError, Ingester, Origin};
+use crate::ingest::{IngestError, Ingester, Origin, Outcome};
 use crate::store::Store;
 
 /// How the connection is protected.
@@ -722,26 +722,31 @@ async fn fetch_run(
         let high = (finished || in_order)
             .then_some(newest)
             .filter(|h| *h >= first);
-        let stored = store_chunk(store, cfg, folder, validity, &chunk, high)?;
+        let stored = store_chunk(store, cfg, folder, validity, &chunk, high, ingester)?;
         taken.high = taken.high.max(high.unwrap_or(0));
         chunk.clear();
         chunk_bytes = 0;
-        if inline {
-            let keys: Vec<String> = stored.iter().map(|(_, k)| k.clone()).collect();
-            let outcomes = ingester.process_keys(store, &keys, Utc::now())?;
-            for (uid, key) in &stored {
-                let bad = outcomes.iter().any(|(k, o)| {
-                    k == key && matches!(o, crate::ingest::Outcome::Quarantined { .. })
-                });
-                if bad {
-                    &mut taken.quarantined
-                } else {
-                    &mut taken.stored
-                }
-                .push(*uid);
-            }
+        let waiting: Vec<String> = stored
+            .iter()
+            .filter(|(_, _, o)| o.is_none())
+            .map(|(_, k, _)| k.clone())
+            .collect();
+        let outcomes = if inline && !waiting.is_empty() {
+            ingester.process_keys(store, &waiting, Utc::now())?
         } else {
-            taken.stored.extend(stored.iter().map(|(uid, _)| *uid));
+            Vec::new()
+        };
+        for (uid, key, outcome) in &stored {
+            let outcome = outcome
+                .as_ref()
+                .or_else(|| outcomes.iter().find(|(k, _)| k == key).map(|(_, o)| o));
+            let bad = matches!(outcome, Some(Outcome::Quarantined { .. }));
+            if bad {
+                &mut taken.quarantined
+            } else {
+                &mut taken.stored
+            }
+            .push(*uid);
         }
         if finished {
             if !in_order {
@@ -753,7 +758,9 @@ async fn fetch_run(
 }
 
 /// Takes a chunk of fetched messages into custody with the folder's high-water UID, in
-/// one transaction; returns each message's UID and source key.
+/// one transaction; returns each message's UID and source key. A large message is
+/// processed at once instead, from the fetched bytes: read back from custody it would
+/// be in memory twice (fetched and re-read), and its outcome is returned with it.
 fn store_chunk(
     store: &mut Store,
     cfg: &ImapConfig,
@@ -761,8 +768,10 @@ fn store_chunk(
     validity: u32,
     chunk: &[async_imap::types::Fetch],
     high: Option<u32>,
-) -> Result<Vec<(u32, String)>, IngestError> {
-    let stamp = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ingester: &Ingester<'_>,
+) -> Result<Vec<(u32, String, Option<Outcome>)>, IngestError> {
+    let now = Utc::now();
+    let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     store.transaction(|s| {
         let mut stored = Vec::with_capacity(chunk.len());
         for f in chunk {
@@ -770,9 +779,18 @@ fn store_chunk(
                 continue;
             };
             let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
-            // Already stored under this key (a resync): nothing to take.
-            s.accept("imap", &key, raw, &stamp)?;
-            stored.push((uid, key));
+            let outcome = if raw.len() >= LARGE {
+                let origin = Origin {
+                    source: "imap",
+                    key: Some(&key),
+                };
+                Some(ingester.ingest_in(s, raw, origin, now)?)
+            } else {
+                // Already stored under this key (a resync): nothing to take.
+                s.accept("imap", &key, raw, &stamp)?;
+                None
+            };
+            stored.push((uid, key, outcome));
         }
         if let Some(high) = high {
             s.set_mailbox_state(&cfg.name, folder, validity, high)?;

@@ -62,24 +62,38 @@ impl Store {
 
     /// The oldest message in custody, if any.
     pub fn next_pending(&self) -> Result<Option<Pending>, StoreError> {
-        Ok(self
+        let row = self
             .one(
-                "SELECT id, source, source_key, raw FROM inbox ORDER BY id LIMIT 1",
+                "SELECT id, source, source_key FROM inbox ORDER BY id LIMIT 1",
                 [],
-                pending_row,
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?)
+            .optional()?;
+        row.map(|r| self.with_raw(r)).transpose()
     }
 
     /// The message in custody under this source key, if it is still waiting.
     pub fn pending_by_key(&self, source_key: &str) -> Result<Option<Pending>, StoreError> {
-        Ok(self
+        let row = self
             .one(
-                "SELECT id, source, source_key, raw FROM inbox WHERE source_key = ?1",
+                "SELECT id, source, source_key FROM inbox WHERE source_key = ?1",
                 [source_key],
-                pending_row,
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?)
+            .optional()?;
+        row.map(|r| self.with_raw(r)).transpose()
+    }
+
+    fn with_raw(
+        &self,
+        (id, source, source_key): (i64, String, String),
+    ) -> Result<Pending, StoreError> {
+        Ok(Pending {
+            raw: self.read_blob(c"inbox", id)?,
+            id,
+            source,
+            source_key,
+        })
     }
 
     /// Ends custody of a processed message; called in the transaction that processed it.
@@ -92,13 +106,4 @@ impl Store {
     pub fn pending_count(&self) -> Result<i64, StoreError> {
         Ok(self.one("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))?)
     }
-}
-
-fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pending> {
-    Ok(Pending {
-        id: r.get(0)?,
-        source: r.get(1)?,
-        source_key: r.get(2)?,
-        raw: r.get(3)?,
-    })
 }

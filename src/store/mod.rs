@@ -66,6 +66,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("store query failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A stored message's bytes could not be read.
+    #[error("cannot read a stored message's bytes: {0}")]
+    Blob(std::io::Error),
 }
 
 /// Whether an error is SQLite's "database is busy/locked".
@@ -385,11 +388,25 @@ impl Store {
 
     /// The raw bytes of a stored message.
     pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .one("SELECT raw FROM message_raw WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        let stored = self
+            .one("SELECT 1 FROM message_raw WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?;
+        stored
+            .map(|()| self.read_blob(c"message_raw", id))
+            .transpose()
+    }
+
+    /// The `raw` column of row `id` in `table`, read straight into one buffer of its
+    /// size: selected as a value, SQLite would assemble a copy of its own first (a
+    /// second 25 MB for a 25 MB message).
+    fn read_blob(&self, table: &std::ffi::CStr, id: i64) -> Result<Vec<u8>, StoreError> {
+        use std::io::Read;
+        let mut blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, table, c"raw", id, true)?;
+        let mut raw = Vec::with_capacity(blob.len());
+        blob.read_to_end(&mut raw).map_err(StoreError::Blob)?;
+        Ok(raw)
     }
 
     /// Attaches a message to a ticket.
