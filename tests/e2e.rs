@@ -266,6 +266,7 @@ fn happy_path_request_follow_up_and_staff_submission() {
         "slaclaim_mail{purpose=\"draft\",status=\"sent\"} 2",
         "slaclaim_messages{kind=\"credit_request\",status=\"processed\"} 1",
         "slaclaim_imap_auth_failures_total{mailbox=\"support\"} 0",
+        "slaclaim_inbox_pending 0",
     ] {
         assert!(metrics.contains(expected), "{expected} not in:\n{metrics}");
     }
