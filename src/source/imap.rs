@@ -519,25 +519,29 @@ pub async fn sync_selected(
         }
         None => 0,
     };
-    // Only messages over the limit are named by the server (a short answer, where asking
-    // every message's size cost a fifth of a backlog's time): they are not fetched, only
-    // their headers, kept quarantined. Everything between them streams in runs.
-    let mut over: Vec<u32> = session
-        .uid_search(format!("UID {}:* LARGER {}", last + 1, ingester.max_bytes))
-        .await
-        .map_err(proto)?
-        .into_iter()
-        // "n:*" always names the highest UID even when it is below n: filter.
-        .filter(|u| *u > last)
-        .collect();
-    over.sort_unstable();
+    // The new UIDs, and those over the size limit, named by the server in two short
+    // answers (asking every message's size cost a fifth of a backlog's time). Messages
+    // over the limit are not fetched, only their headers, kept quarantined; the rest is
+    // fetched in batches, each streaming in while it is stored.
+    let new = search_above(session, cfg, last, "").await?;
+    let over = if new.is_empty() {
+        Vec::new()
+    } else {
+        search_above(
+            session,
+            cfg,
+            last,
+            &format!(" LARGER {}", ingester.max_bytes),
+        )
+        .await?
+    };
     let now = Utc::now();
     let (mut stored, mut quarantined) = (Vec::new(), Vec::new());
-    for segment in segments(last, &over) {
+    for segment in segments(&new, &over, FETCH_BATCH) {
         match segment {
-            Segment::Run(first, end) => {
-                let taken = fetch_run(
-                    session, cfg, folder, validity, store, ingester, first, end, inline,
+            Segment::Batch(uids) => {
+                let taken = fetch_batch(
+                    session, cfg, folder, validity, store, ingester, uids, inline,
                 )
                 .await?;
                 report.fetched += taken.stored.len() + taken.quarantined.len();
@@ -594,6 +598,28 @@ pub async fn sync_selected(
     Ok(report)
 }
 
+/// The UIDs above `last` matching `criteria` (empty: all), sorted.
+async fn search_above(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    last: u32,
+    criteria: &str,
+) -> Result<Vec<u32>, ImapError> {
+    let mut uids: Vec<u32> = session
+        .uid_search(format!("UID {}:*{criteria}", last.saturating_add(1)))
+        .await
+        .map_err(|source| ImapError::Protocol {
+            mailbox: cfg.name.clone(),
+            source,
+        })?
+        .into_iter()
+        // "n:*" always names the highest UID even when it is below n.
+        .filter(|u| *u > last)
+        .collect();
+    uids.sort_unstable();
+    Ok(uids)
+}
+
 /// Flags or moves messages as configured once they are stored.
 async fn after_processing(
     session: &mut Session,
@@ -626,90 +652,84 @@ const BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// From this size on a message is held alone: never a batch of large ones.
 const LARGE: usize = 1 << 20;
 
+/// UIDs per FETCH command: long enough that the server streams while we store, short
+/// enough that no command runs for minutes against a large mailbox.
+const FETCH_BATCH: usize = 2500;
+
 /// A stretch of a folder's new messages, in UID order.
 #[derive(Debug, PartialEq, Eq)]
-enum Segment {
-    /// UIDs from the first to the second (None: to the end), fetched in one streaming
-    /// UID FETCH.
-    Run(u32, Option<u32>),
+enum Segment<'a> {
+    /// UIDs fetched with one streaming UID FETCH.
+    Batch(&'a [u32]),
     /// A message over the size limit: only its header is fetched.
     OverLimit(u32),
 }
 
-/// The new messages above `last`, split at each (sorted) UID over the limit.
-fn segments(last: u32, over: &[u32]) -> Vec<Segment> {
+/// The sorted new UIDs in batches of at most `batch`, split at each UID over the limit.
+fn segments<'a>(new: &'a [u32], over: &[u32], batch: usize) -> Vec<Segment<'a>> {
     let mut out = Vec::new();
-    let mut first = last.saturating_add(1);
-    for &uid in over {
-        if uid > first {
-            out.push(Segment::Run(first, Some(uid - 1)));
+    let mut start = 0;
+    for (i, uid) in new.iter().enumerate() {
+        if over.binary_search(uid).is_ok() {
+            out.extend(new[start..i].chunks(batch.max(1)).map(Segment::Batch));
+            out.push(Segment::OverLimit(*uid));
+            start = i + 1;
         }
-        out.push(Segment::OverLimit(uid));
-        first = uid.saturating_add(1);
     }
-    out.push(Segment::Run(first, None));
+    out.extend(new[start..].chunks(batch.max(1)).map(Segment::Batch));
     out
 }
 
-/// What one run put in the store.
+/// What one batch put in the store.
 #[derive(Debug, Default)]
 struct Taken {
     stored: Vec<u32>,
     quarantined: Vec<u32>,
-    /// The folder's high-water UID after the run.
+    /// The folder's high-water UID after the batch.
     high: u32,
 }
 
-/// Fetches a run of messages with one UID FETCH and stores them as they stream in, in
+/// Fetches a batch of messages with one UID FETCH and stores them as they stream in, in
 /// chunks of at most `batch-size` messages and BATCH_BYTES, a large message alone: the
-/// server goes on sending while a chunk is written, where a FETCH per batch had left one
-/// side idle while the other worked. Each chunk commits with the folder's high-water
-/// UID, the last one stored: servers answer in UID order, and should one not, the mark
-/// waits for the end of the run, when every message it still has has arrived.
+/// server goes on sending while a chunk is written, where waiting for a whole batch
+/// left one side idle while the other worked. Each chunk commits with the folder's
+/// high-water UID: the highest below which every message of the batch is stored (at the
+/// end, every message the server still has has arrived).
 #[allow(clippy::too_many_arguments)]
-async fn fetch_run(
+async fn fetch_batch(
     session: &mut Session,
     cfg: &ImapConfig,
     folder: &str,
     validity: u32,
     store: &mut Store,
     ingester: &Ingester<'_>,
-    first: u32,
-    end: Option<u32>,
+    uids: &[u32],
     inline: bool,
 ) -> Result<Taken, ImapError> {
     let proto = |source| ImapError::Protocol {
         mailbox: cfg.name.clone(),
         source,
     };
-    let mut taken = Taken {
-        high: first.saturating_sub(1),
-        ..Taken::default()
-    };
-    let set = match end {
-        Some(end) => format!("{first}:{end}"),
-        None => format!("{first}:*"),
-    };
-    let mut in_order = true;
-    let mut newest = 0;
+    let mut taken = Taken::default();
+    let mut done = vec![false; uids.len()];
+    // Index of the first message of the batch not yet stored.
+    let mut prefix = 0;
     let mut chunk: Vec<async_imap::types::Fetch> = Vec::new();
     let mut chunk_bytes = 0;
     let mut stream = session
-        .uid_fetch(set, "(UID BODY.PEEK[])")
+        .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
         .await
         .map_err(proto)?;
     loop {
         let item = stream.try_next().await.map_err(proto)?;
         let finished = item.is_none();
         let mut large = false;
-        // "n:*" names the highest UID even below n: only the run's own are taken.
-        if let Some((uid, size)) = item
-            .as_ref()
-            .and_then(|f| Some((f.uid?, f.body()?.len())))
-            .filter(|(uid, _)| *uid >= first && end.is_none_or(|e| *uid <= e))
-        {
-            in_order &= uid > newest;
-            newest = newest.max(uid);
+        let known = item.as_ref().and_then(|f| {
+            let i = uids.binary_search(&f.uid?).ok()?;
+            Some((i, f.body()?.len()))
+        });
+        if let Some((i, size)) = known.filter(|(i, _)| !done[*i]) {
+            done[i] = true;
             chunk_bytes += size;
             large = size >= LARGE;
             chunk.extend(item);
@@ -719,9 +739,14 @@ async fn fetch_run(
         if !finished && !full {
             continue;
         }
-        let high = (finished || in_order)
-            .then_some(newest)
-            .filter(|h| *h >= first);
+        while prefix < uids.len() && done[prefix] {
+            prefix += 1;
+        }
+        let high = if finished {
+            uids.last().copied()
+        } else {
+            prefix.checked_sub(1).map(|i| uids[i])
+        };
         let stored = store_chunk(store, cfg, folder, validity, &chunk, high, ingester)?;
         taken.high = taken.high.max(high.unwrap_or(0));
         chunk.clear();
@@ -749,9 +774,6 @@ async fn fetch_run(
             .push(*uid);
         }
         if finished {
-            if !in_order {
-                tracing::warn!(mailbox = %cfg.name, folder, "server answered a FETCH out of UID order; progress was recorded at the end of the run only");
-            }
             return Ok(taken);
         }
     }
@@ -1092,19 +1114,28 @@ mod tests {
     }
 
     #[test]
-    fn runs_split_at_messages_over_the_limit_and_uid_sets_use_ranges() {
+    fn batches_split_at_messages_over_the_limit_and_uid_sets_use_ranges() {
+        let new = [1, 2, 3, 4, 5, 6, 7, 9];
         assert_eq!(
-            segments(0, &[3, 5, 6]),
+            segments(&new, &[3, 5, 6], 2),
             vec![
-                Segment::Run(1, Some(2)),
+                Segment::Batch(&[1, 2]),
                 Segment::OverLimit(3),
-                Segment::Run(4, Some(4)),
+                Segment::Batch(&[4]),
                 Segment::OverLimit(5),
                 Segment::OverLimit(6),
-                Segment::Run(7, None),
+                Segment::Batch(&[7, 9]),
             ]
         );
-        assert_eq!(segments(9, &[]), vec![Segment::Run(10, None)]);
+        assert_eq!(
+            segments(&new, &[], 3),
+            vec![
+                Segment::Batch(&[1, 2, 3]),
+                Segment::Batch(&[4, 5, 6]),
+                Segment::Batch(&[7, 9]),
+            ]
+        );
+        assert!(segments(&[], &[], 3).is_empty());
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(uid_set(&[9]), "9");
     }
