@@ -912,7 +912,9 @@ pub struct WatchCounters {
 
 /// Like [`watch`], and wakes `changed` after each sync that stored something; counts
 /// into `counters` as it goes. With a `handoff`, messages are only taken into custody
-/// ([`Handling::Deferred`]) and `handoff` is woken instead, for the processing stage.
+/// ([`Handling::Deferred`]) and `handoff` is woken too, for the processing stage
+/// (`changed` still is: a large message, or a mailbox acting on outcomes, is processed
+/// at once).
 pub async fn watch_notifying(
     cfg: &ImapConfig,
     store: &mut Store,
@@ -928,18 +930,14 @@ pub async fn watch_notifying(
     // Built once: an OAuth2 token is reused across reconnects while it is valid.
     let method = cfg.login_method();
     while !shutdown.is_cancelled() {
-        // A mailbox that acts on outcomes processes inline and so wakes `changed` itself.
-        let woken = match handoff {
-            Some(h) if !cfg.acts_on_outcome() => h,
-            _ => changed,
-        };
         let handling = if handoff.is_some() {
             Handling::Deferred
         } else {
             Handling::Inline
         };
         match watch_once(
-            cfg, &method, store, ingester, handling, &shutdown, &mut stats, woken, counters,
+            cfg, &method, store, ingester, handling, &shutdown, &mut stats, changed, handoff,
+            counters,
         )
         .await
         {
@@ -977,6 +975,7 @@ async fn watch_once(
     shutdown: &tokio_util::sync::CancellationToken,
     stats: &mut WatchStats,
     changed: &tokio::sync::Notify,
+    handoff: Option<&tokio::sync::Notify>,
     counters: &WatchCounters,
 ) -> Result<(), ImapError> {
     let contact = || {
@@ -1011,7 +1010,7 @@ async fn watch_once(
                 .fetched;
             stats.fetched += fetched;
             if fetched > 0 {
-                changed.notify_one();
+                wake(changed, handoff);
             }
             selected = None;
         }
@@ -1034,7 +1033,7 @@ async fn watch_once(
         selected = Some(report.uidvalidity);
         contact();
         if report.fetched > 0 {
-            changed.notify_one();
+            wake(changed, handoff);
         }
         if can_idle {
             let mut handle = session.idle();
@@ -1077,6 +1076,14 @@ async fn watch_once(
             why: "NOOP timed out".into(),
         })?
         .map_err(proto)?;
+    }
+}
+
+/// After a sync that stored something: the scheduler, and the processing stage if any.
+fn wake(changed: &tokio::sync::Notify, handoff: Option<&tokio::sync::Notify>) {
+    changed.notify_one();
+    if let Some(h) = handoff {
+        h.notify_one();
     }
 }
 
