@@ -279,6 +279,39 @@ fn happy_path_request_follow_up_and_staff_submission() {
 }
 
 #[test]
+fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
+    let d = Dovecot::start("e2e-custody");
+    let sink = SmtpSink::start("e2e-custody");
+    let dir = temp_dir("e2e-custody");
+    let config = write_config(&dir, &d, &sink, "");
+    // As a crash right after a fetch leaves them: in custody, the UID recorded, not
+    // processed (the mailbox itself is empty, so nothing comes in again).
+    {
+        let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+        for n in 1..=3 {
+            let key = format!("imap:support/INBOX/1/{n}");
+            let taken = store.accept("imap", &key, &request(n, true), "2026-01-01T00:00:00Z");
+            assert_eq!(taken.ok(), Some(true));
+        }
+    }
+    let mut daemon = start(&config, &dir);
+    let store = || Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    wait_for(&dir, Duration::from_secs(30), "three drafts", || {
+        received(&sink)
+            .iter()
+            .filter(|(_, subject, _)| subject.contains("Draft SLA credit claim"))
+            .count()
+            >= 3
+    });
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
+    let s = store();
+    assert_eq!(s.pending_count().ok(), Some(0));
+    assert_eq!(s.message_count("processed").ok(), Some(3));
+    assert_eq!(claims(&dir).len(), 3);
+}
+
+#[test]
 fn killed_twenty_times_everything_once() {
     let d = Dovecot::start("e2e-crash");
     let sink = SmtpSink::start("e2e-crash");
@@ -311,6 +344,7 @@ fn killed_twenty_times_everything_once() {
     // Kill -9 at pseudo-random moments while it fetches, ingests and sends.
     let mut seed: u64 = 0x5eed_1234;
     let mut kills = 0;
+    let mut in_custody = 0;
     for _ in 0..20 {
         let mut daemon = start(&config, &dir);
         seed = seed
@@ -320,6 +354,11 @@ fn killed_twenty_times_everything_once() {
         signal(&daemon, "-KILL");
         let _ = daemon.wait();
         kills += 1;
+        // Killed between custody and processing: messages wait in the inbox.
+        let pending = Store::open(&dir.join("state"))
+            .and_then(|s| s.pending_count())
+            .unwrap_or(0);
+        in_custody += usize::from(pending > 0);
     }
 
     // A graceful stop in the middle of work: within the grace period, nothing lost.
@@ -390,7 +429,10 @@ fn killed_twenty_times_everything_once() {
         repeated.is_empty(),
         "drafts delivered more than once: {repeated:?}"
     );
-    println!("{kills} kills: {} drafts delivered once each", by_id.len());
+    println!(
+        "{kills} kills ({in_custody} left messages in custody): {} drafts delivered once each",
+        by_id.len()
+    );
 }
 
 #[test]
