@@ -12,27 +12,47 @@ static NOT_TENANT: LazyLock<Regex> = re!(
 static TENANT_LABEL: LazyLock<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
-/// Whether the text holds any GUID: a yes/no search, before the full scan.
-pub(crate) fn mentions_guid(text: &str) -> bool {
-    GUID.is_match(text)
+/// GUIDs in the text with their byte offset. A GUID starts with no literal for regex to
+/// skip to, so its automaton would walk every byte of every message, a byte at a time;
+/// instead each hyphen is a candidate (memchr), and only one after eight hex digits at
+/// a word start is handed to the pattern, on a short window. Same matches.
+fn guids(text: &str) -> impl Iterator<Item = (usize, regex::Captures<'_>)> {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    text.match_indices('-').filter_map(move |(hyphen, _)| {
+        let start = hyphen.checked_sub(8)?;
+        let at_word_start = start == 0 || !is_word(bytes[start - 1]);
+        if !at_word_start || !bytes[start..hyphen].iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        // The longest form is 8-4-4-4-12 with a space after each hyphen: 40 bytes, and
+        // one more for the closing word boundary.
+        let mut end = (start + 48).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let c = GUID.captures(&text[start..end])?;
+        (c.get(0)?.start() == 0).then_some((start, c))
+    })
 }
 
-/// Whether the text holds anything in a ticket form: a yes/no search, before the full scan.
-pub(crate) fn mentions_ticket(text: &str) -> bool {
-    TICKET.is_match(text)
+/// Whether the text holds any GUID: a yes/no search, before the full scan.
+pub(crate) fn mentions_guid(text: &str) -> bool {
+    guids(text).next().is_some()
 }
 
 /// Tenant GUIDs, lower-cased, skipping GUIDs labelled as something else.
 pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for c in GUID.captures_iter(text) {
+    for (offset, c) in guids(text) {
         let Some(whole) = c.get(0) else { continue };
-        let line_start = text[..whole.start()].rfind('\n').map_or(0, |i| i + 1);
-        let mut ctx_start = whole.start().saturating_sub(48).max(line_start);
+        let whole = (offset + whole.start())..(offset + whole.end());
+        let line_start = text[..whole.start].rfind('\n').map_or(0, |i| i + 1);
+        let mut ctx_start = whole.start.saturating_sub(48).max(line_start);
         while !text.is_char_boundary(ctx_start) {
             ctx_start += 1;
         }
-        let before = &text[ctx_start..whole.start()];
+        let before = &text[ctx_start..whole.start];
         let labelled_tenant = TENANT_LABEL.is_match(before);
         if !labelled_tenant
             && (NOT_TENANT.is_match(before)
@@ -45,7 +65,7 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
             .collect::<Vec<_>>()
             .join("-");
         if !out.iter().any(|(g, _)| *g == guid) {
-            out.push((guid, line_around(text, whole.start())));
+            out.push((guid, line_around(text, whole.start)));
         }
     }
     out
@@ -133,6 +153,30 @@ mod tests {
     fn guids_lowercased_and_rejoined_across_wrap() {
         let t = tenant_ids("Tenant: 8D116ECE-1738-\n47d9-bd9c-172411e20b8f.");
         assert_eq!(t[0].0, "8d116ece-1738-47d9-bd9c-172411e20b8f");
+    }
+
+    #[test]
+    fn guid_candidates_keep_the_pattern_s_boundaries() {
+        let ids = |t: &str| -> Vec<String> { tenant_ids(t).into_iter().map(|(g, _)| g).collect() };
+        let g = "8d116ece-1738-47d9-bd9c-172411e20b8f";
+        assert_eq!(ids(g), [g], "at the very start");
+        assert_eq!(ids(&format!("Tenant: {g}")), [g]);
+        assert_eq!(ids(&format!("tenant ({})", g.to_uppercase())), [g]);
+        assert_eq!(
+            ids(&format!("tenant é{g}ü")),
+            [g],
+            "next to non-ASCII letters"
+        );
+        assert!(ids(&format!("tenant x{g}")).is_empty(), "inside a word");
+        assert!(ids(&format!("tenant {g}a")).is_empty(), "hex after the end");
+        assert!(
+            ids("tenant 8d116ece-1738-47d9-bd9c").is_empty(),
+            "cut short"
+        );
+        assert_eq!(
+            ids("tenant 8d116ece- 1738- 47d9- bd9c- 172411e20b8f and ----- 12345678-"),
+            [g]
+        );
     }
 
     #[test]

@@ -182,11 +182,9 @@ impl Extractor {
         } else {
             Vec::new()
         };
-        let tickets = if ids::mentions_ticket(&subject_and_text) {
-            ids::ticket_refs(&subject_and_text, &self.incident)
-        } else {
-            Vec::new()
-        };
+        // No yes/no gate here: the ticket pattern has no literal to skip to either, so a
+        // gate would walk the text once more whenever there is a ticket.
+        let tickets = ids::ticket_refs(&subject_and_text, &self.incident);
         // Statements are only cut when something will read them: most mail is decided by
         // its headers, or mentions no credit and is no claim.
         let decided = verdict.as_ref().is_some_and(|v| !v.weak);
