@@ -536,9 +536,8 @@ pub async fn sync_selected(
         .await?
     };
     let now = Utc::now();
-    let (mut stored, mut quarantined) = (Vec::new(), Vec::new());
     for segment in segments(&new, &over, FETCH_BATCH) {
-        match segment {
+        let (stored, quarantined) = match segment {
             Segment::Batch(uids) => {
                 let taken = fetch_batch(
                     session, cfg, folder, validity, store, ingester, uids, inline,
@@ -546,8 +545,7 @@ pub async fn sync_selected(
                 .await?;
                 report.fetched += taken.stored.len() + taken.quarantined.len();
                 last = last.max(taken.high);
-                stored.extend(taken.stored);
-                quarantined.extend(taken.quarantined);
+                (taken.stored, taken.quarantined)
             }
             Segment::OverLimit(uid) => {
                 // Only the header: the message stays on the server, quarantined here.
@@ -578,16 +576,16 @@ pub async fn sync_selected(
                     s.set_mailbox_state(&cfg.name, folder, validity, uid)?;
                     Ok(())
                 })?;
-                quarantined.push(uid);
                 last = last.max(uid);
+                (Vec::new(), vec![uid])
             }
-        }
+        };
+        // Only after the commits: the mailbox is told what the store already knows. A
+        // failure here leaves the messages in place, already recorded as read.
+        after_processing(session, cfg, &stored, &quarantined)
+            .await
+            .map_err(proto)?;
     }
-    // Only after the commits: the mailbox is told what the store already knows. A
-    // failure here leaves the messages in place, already recorded as read.
-    after_processing(session, cfg, &stored, &quarantined)
-        .await
-        .map_err(proto)?;
     if report.fetched == 0 {
         store
             .set_mailbox_state(&cfg.name, folder, validity, last)
