@@ -64,7 +64,7 @@ pub struct ImapConfig {
     /// Folders to read.
     #[serde(default = "default_folders")]
     pub folders: Vec<String>,
-    /// Messages fetched per UID FETCH.
+    /// Messages stored per transaction as a fetch streams in.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
     /// Seconds before connecting gives up.
