@@ -1,7 +1,10 @@
 //! Decoding one raw RFC 5322 message into the headers and text the extractors read.
 
 use chrono::{DateTime, FixedOffset, TimeZone};
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
+use std::sync::LazyLock;
 
 /// Bytes of body text the extractors read at most; longer bodies are cut (and noted).
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
@@ -37,16 +40,26 @@ pub struct Email {
     pub problems: Vec<String>,
 }
 
+/// The parser, told to read only the headers we use: MIME structure, From, Date,
+/// Subject and the Message-ID family. Every other header is skipped, not decoded (the
+/// default parser builds Received traces, address lists and lossy text for all of
+/// them); the ones classification needs are read raw from their byte offsets.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .with_message_ids()
+        .header_date(HeaderName::Date)
+        .header_text(HeaderName::Subject)
+        .header_address(HeaderName::From)
+        .default_header_ignore()
+});
+
 impl Email {
     /// Parses raw bytes; never fails, recording what could not be decoded instead.
     pub fn parse(raw: &[u8]) -> Email {
         // mail-parser asserts on some broken multipart nesting (found by fuzzing); a
         // message it cannot walk is still read, as headers plus plain text.
-        match std::panic::catch_unwind(|| {
-            MessageParser::default()
-                .parse(raw)
-                .map(|m| from_message(&m, 0))
-        }) {
+        match std::panic::catch_unwind(|| PARSER.parse(raw).map(|m| from_message(&m, 0))) {
             Ok(Some(email)) => email,
             Ok(None) => Email {
                 problems: vec!["cannot parse message: no headers or body found".into()],
@@ -62,7 +75,7 @@ impl Email {
         let split = find_blank_line(raw).unwrap_or(raw.len());
         let (head, rest) = raw.split_at(split);
         let mut email = std::panic::catch_unwind(|| {
-            MessageParser::default()
+            PARSER
                 .parse_headers(head)
                 .map(|m| from_message(&m, MAX_NESTING))
         })
