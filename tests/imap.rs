@@ -360,8 +360,20 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let roomy = ingester(&x, 50 << 20);
-    let r = sync(&mut s, &cfg, "INBOX", &mut store, &roomy, Inline).await;
+    let r = sync(&mut s, &cfg, "INBOX", &mut store, &roomy, Deferred).await;
     assert_eq!(r.fetched, 2);
+    // Deferred: the small one waits in custody; the large one was processed at once
+    // from the fetched bytes, so it is never held twice.
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 1);
+    assert_eq!(store.pending_count().unwrap_or_default(), 1);
+    let raw = store.raw_message(store.latest_message().unwrap_or_default());
+    assert_eq!(
+        raw.ok().flatten().map(|r| r.len()),
+        Some(big_message(25, "big").len())
+    );
+    roomy
+        .process_pending(&mut store, 10, chrono::Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
 
     s.append("INBOX", None, None, big_message(12, "too-big"))
