@@ -49,13 +49,7 @@ impl Store {
             return Ok(false);
         }
         if large {
-            let id = self.conn.last_insert_rowid();
-            let mut blob = self
-                .conn
-                .blob_open(rusqlite::MAIN_DB, c"inbox", c"raw", id, false)?;
-            for (i, piece) in raw.chunks(RAW_PIECE).enumerate() {
-                blob.write_at(piece, i * RAW_PIECE)?;
-            }
+            self.write_blob(c"inbox", self.conn.last_insert_rowid(), raw)?;
         }
         Ok(true)
     }

@@ -377,13 +377,19 @@ impl Store {
             "INSERT INTO message_raw (id, raw) VALUES (?1, zeroblob(?2))",
             params![id, m.raw.len() as i64],
         )?;
+        self.write_blob(c"message_raw", id, m.raw)?;
+        Ok(id)
+    }
+
+    /// Fills the zero-filled `raw` column of row `id` in `table` in RAW_PIECE writes.
+    fn write_blob(&self, table: &std::ffi::CStr, id: i64, raw: &[u8]) -> Result<(), StoreError> {
         let mut blob = self
             .conn
-            .blob_open(rusqlite::MAIN_DB, c"message_raw", c"raw", id, false)?;
-        for (i, piece) in m.raw.chunks(RAW_PIECE).enumerate() {
+            .blob_open(rusqlite::MAIN_DB, table, c"raw", id, false)?;
+        for (i, piece) in raw.chunks(RAW_PIECE).enumerate() {
             blob.write_at(piece, i * RAW_PIECE)?;
         }
-        Ok(id)
+        Ok(())
     }
 
     /// The raw bytes of a stored message.
