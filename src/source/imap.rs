@@ -269,6 +269,19 @@ impl ImapConfig {
         }
     }
 
+    /// Wraps a protocol error with this mailbox's name.
+    fn protocol(&self) -> impl Fn(async_imap::error::Error) -> ImapError + Copy + '_ {
+        |source| ImapError::Protocol {
+            mailbox: self.name.clone(),
+            source,
+        }
+    }
+
+    /// The store key of a message: unique per mailbox, folder, UIDVALIDITY and UID.
+    fn source_key(&self, folder: &str, validity: u32, uid: u32) -> String {
+        format!("imap:{}/{}/{}/{}", self.name, folder, validity, uid)
+    }
+
     /// Whether this mailbox flags or moves messages by their processing outcome.
     pub fn acts_on_outcome(&self) -> bool {
         self.processed_flag.is_some()
@@ -467,13 +480,7 @@ pub async fn sync_folder(
     ingester: &Ingester<'_>,
     handling: Handling,
 ) -> Result<SyncReport, ImapError> {
-    let mailbox = session
-        .select(folder)
-        .await
-        .map_err(|source| ImapError::Protocol {
-            mailbox: cfg.name.clone(),
-            source,
-        })?;
+    let mailbox = session.select(folder).await.map_err(cfg.protocol())?;
     sync_selected(
         session,
         cfg,
@@ -499,10 +506,7 @@ pub async fn sync_selected(
 ) -> Result<SyncReport, ImapError> {
     // Flags and moves depend on each message's outcome, so they need it at once.
     let inline = handling == Handling::Inline || cfg.acts_on_outcome();
-    let proto = |source| ImapError::Protocol {
-        mailbox: cfg.name.clone(),
-        source,
-    };
+    let proto = cfg.protocol();
     let mut report = SyncReport {
         uidvalidity: validity,
         ..SyncReport::default()
@@ -558,7 +562,7 @@ pub async fn sync_selected(
                     .map_err(proto)?;
                 let found = fetched.iter().find(|f| f.uid == Some(uid));
                 let size = found.and_then(|f| f.size).unwrap_or(0);
-                let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
+                let key = cfg.source_key(folder, validity, uid);
                 let reason = format!(
                     "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
                     ingester.max_bytes
@@ -606,10 +610,7 @@ async fn search_above(
     let mut uids: Vec<u32> = session
         .uid_search(format!("UID {}:*{criteria}", last.saturating_add(1)))
         .await
-        .map_err(|source| ImapError::Protocol {
-            mailbox: cfg.name.clone(),
-            source,
-        })?
+        .map_err(cfg.protocol())?
         .into_iter()
         // "n:*" always names the highest UID even when it is below n.
         .filter(|u| *u > last)
@@ -704,10 +705,7 @@ async fn fetch_batch(
     uids: &[u32],
     inline: bool,
 ) -> Result<Taken, ImapError> {
-    let proto = |source| ImapError::Protocol {
-        mailbox: cfg.name.clone(),
-        source,
-    };
+    let proto = cfg.protocol();
     let mut taken = Taken::default();
     let mut done = vec![false; uids.len()];
     // Index of the first message of the batch not yet stored.
@@ -798,7 +796,7 @@ fn store_chunk(
             let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
                 continue;
             };
-            let key = format!("imap:{}/{}/{}/{}", cfg.name, folder, validity, uid);
+            let key = cfg.source_key(folder, validity, uid);
             let outcome = if raw.len() >= LARGE {
                 let origin = Origin {
                     source: "imap",
@@ -849,10 +847,7 @@ pub async fn idle(
     cfg: &ImapConfig,
     timeout: Duration,
 ) -> Result<(Session, bool), ImapError> {
-    let proto = |source| ImapError::Protocol {
-        mailbox: cfg.name.clone(),
-        source,
-    };
+    let proto = cfg.protocol();
     let mut handle = session.idle();
     handle.init().await.map_err(proto)?;
     let (wait, _stop) = handle.wait_with_timeout(timeout);
@@ -981,10 +976,7 @@ async fn watch_once(
             .last_contact
             .store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed)
     };
-    let proto = |source| ImapError::Protocol {
-        mailbox: cfg.name.clone(),
-        source,
-    };
+    let proto = cfg.protocol();
     // A server may sit on a failed login for seconds: shutdown does not wait for it.
     let mut session = tokio::select! {
         s = connect_with(cfg, method) => s?,
