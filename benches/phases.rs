@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use slaclaim::config::ExtractConfig;
-use slaclaim::extract::{Extractor, contact, downtime, ids, intent, lang, people, text};
+use slaclaim::extract::{Extractor, contact, downtime, fold, ids, intent, lang, people, text};
 use slaclaim::message::Email;
 
 fn main() {
@@ -146,7 +146,11 @@ fn main() {
     phase!(
         "tickets",
         for p in &parts {
-            black_box(ids::ticket_refs(&p.new_text, &incident));
+            black_box(ids::ticket_refs(
+                &p.new_text,
+                &fold::Folded::new(&p.new_text),
+                &incident,
+            ));
         }
     );
     phase!(

@@ -236,12 +236,13 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         if !body.is_empty() {
             body.push('\n');
         }
-        body.push_str(text);
+        push_lf(&mut body, text);
     }
     if body.trim().is_empty() && !is_report {
         // No text body: fall back to the first HTML body (some senders mark it oddly).
         if let Some(html) = msg.body_html(0) {
-            body = crate::html::to_text(&html);
+            body.clear();
+            push_lf(&mut body, &crate::html::to_text(&html));
         }
     }
     if body.len() > MAX_TEXT_BYTES {
@@ -254,12 +255,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             .problems
             .push(format!("body text cut to {MAX_TEXT_BYTES} bytes"));
     }
-    // Most bodies arrive with CRLF; the rest would be copied for nothing.
-    email.body = if body.contains('\r') {
-        body.replace("\r\n", "\n")
-    } else {
-        body
-    };
+    email.body = body;
     if depth >= MAX_NESTING || is_report {
         return;
     }
@@ -268,6 +264,20 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             email.attached.push(from_message(inner, depth + 1));
         }
     }
+}
+
+/// Appends `text` with its CRLF line ends as LF: one copy, where a copy and then a
+/// replace made two (most bodies arrive with CRLF).
+fn push_lf(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    for cr in memchr::memchr_iter(b'\r', bytes) {
+        if bytes.get(cr + 1) == Some(&b'\n') {
+            out.push_str(&text[from..cr]);
+            from = cr + 1;
+        }
+    }
+    out.push_str(&text[from..]);
 }
 
 fn find_blank_line(raw: &[u8]) -> Option<usize> {
@@ -340,6 +350,12 @@ mod tests {
             assert!(!e.body.is_empty());
         }
         assert!(e.from_addr.is_some());
+    }
+
+    #[test]
+    fn crlf_line_ends_become_lf_and_lone_crs_stay() {
+        let e = Email::parse(b"Subject: x\r\n\r\nline one\r\nline\rtwo\r\n\r\nend\r");
+        assert_eq!(e.body, "line one\nline\rtwo\n\nend\r");
     }
 
     #[test]

@@ -119,12 +119,10 @@ fn skip_header_block(lines: &[&str], mut i: usize) -> usize {
 
 /// "On Tue, 20 Jan 2026 at 11:02, Sanne <s@x> wrote:", possibly wrapped over 3 lines.
 fn wrote_line(lines: &[&str], i: usize) -> bool {
-    let first = lines[i]
-        .trim_start()
-        .get(..3)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !["on ", "op ", "am ", "le ", "el "].contains(&first.as_str())
+    let first = lines[i].trim_start().get(..3).unwrap_or_default();
+    if !["on ", "op ", "am ", "le ", "el "]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(first))
         || !WROTE_START.is_match(lines[i])
     {
         return false;

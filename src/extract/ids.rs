@@ -1,7 +1,10 @@
 //! Identifiers: incident IDs, tenant GUIDs and ticket references.
 
 use regex::Regex;
+use std::ops::Range;
 use std::sync::LazyLock;
+
+use super::fold::{Folded, FoldedRegex};
 
 static GUID: LazyLock<Regex> = re!(
     r"(?i)\b([0-9a-f]{8})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{12})\b",
@@ -83,42 +86,176 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
     out
 }
 
-/// Every ticket form in one pattern, so the text is scanned once, left to right:
-/// our subject tags, prefixed partner tickets, labelled numbers, Microsoft case numbers.
-static TICKET: LazyLock<Regex> = re!(concat!(
-    r"\[#?\s*(?<tag>[A-Za-z]{2,6}-\d(?:[\d-]{0,18}\d)?|\d{4,10})\s*\]",
-    r"|(?i:\b(?<prefixed>(?:SLA|PSR|INC|REQ|RITM|CHG|TKT|CASE|SR|CS|TICKET)-\d{1,10}(?:-\d{2,8})?|[A-Z]{2,5}-\d{4}-\d{3,6}|(?:INC|REQ|RITM|CS)\d{6,12})\b)",
-    r"|(?i:\b(?:ticket|tickets|case|ref|reference|referentie|referenz|melding|meldingsnummer|ticketnummer|ticketnr|vorgang|vorgangsnummer|supportanfrage|support request|service request|servicerequest|aanvraag|anfrage|storingsnummer)\b(?:\s+(?:no|nr|number|nummer|id|is|was|ist|lautet|hat die nummer|with you|bij jullie|bei ihnen|bei uns))*\.?\s*[:#]?\s*#?\s*(?<labelled>[A-Z]{0,5}-?\d[\d-]{2,22}\d)\b)",
-    r"|\b(?<case>(?<yy>\d{2})(?<mm>\d{2})(?<dd>\d{2})\d{10})\b",
-));
+/// A form of ticket reference; where two start at the same place, the earlier form wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Form {
+    /// Our subject tag: "[SLA-123]", "[#48257]".
+    Tag,
+    /// A partner's prefixed ticket: "PSR-2026-00417", "INC-4471".
+    Prefixed,
+    /// 2-5 letters, a year, a serial: "ABC-2026-0417".
+    Coded,
+    /// A prefix and a long serial: "INC0012345".
+    Serial,
+    /// A number after a label: "Ticket #48257", "Vorgangsnummer: 99812".
+    Labelled,
+    /// Microsoft's case number: 16 digits, the first six a date (yymmdd).
+    Case,
+}
+
+/// The forms that start with a bracket or a word, each with its value in group 1, in
+/// lower case for folded text. Separate patterns because each then has literals to
+/// skip to (one pattern of all of them walked every byte); the coded and case forms,
+/// which start with no word, are found by [`bare_tickets`].
+static WORDED: LazyLock<[(Form, FoldedRegex); 4]> = LazyLock::new(|| {
+    [
+        (
+            Form::Tag,
+            FoldedRegex::new(r"\[#?\s*([a-z]{2,6}-\d(?:[\d-]{0,18}\d)?|\d{4,10})\s*\]"),
+        ),
+        (
+            Form::Prefixed,
+            FoldedRegex::new(
+                r"\b((?:sla|psr|inc|req|ritm|chg|tkt|case|sr|cs|ticket)-\d{1,10}(?:-\d{2,8})?)\b",
+            ),
+        ),
+        (
+            Form::Serial,
+            FoldedRegex::new(r"\b((?:inc|req|ritm|cs)\d{6,12})\b"),
+        ),
+        (
+            Form::Labelled,
+            FoldedRegex::new(concat!(
+                r"\b(?:ticket|tickets|case|ref|reference|referentie|referenz|melding|meldingsnummer|ticketnummer|ticketnr|vorgang|vorgangsnummer|supportanfrage|support request|service request|servicerequest|aanvraag|anfrage|storingsnummer)\b",
+                r"(?:\s+(?:no|nr|number|nummer|id|is|was|ist|lautet|hat die nummer|with you|bij jullie|bei ihnen|bei uns))*",
+                r"\.?\s*[:#]?\s*#?\s*([a-z]{0,5}-?\d[\d-]{2,22}\d)\b",
+            )),
+        ),
+    ]
+});
+
+/// A ticket-shaped span, before the checks that tell tickets from dates and phones.
+#[derive(Debug)]
+struct Candidate {
+    form: Form,
+    /// The whole match.
+    span: Range<usize>,
+    /// The reference in it.
+    value: Range<usize>,
+}
+
+/// The coded and case-number forms, which start with no word for a pattern to skip to
+/// (as patterns they walked every byte): case numbers from the digit runs, coded ones
+/// from their first hyphen. `\b` is ASCII: a word byte is a letter, digit or underscore.
+fn bare_tickets(text: &str, out: &mut Vec<Candidate>) {
+    let bytes = text.as_bytes();
+    let word = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    let digits_from = |i: usize| {
+        bytes.get(i..).map_or(0, |rest| {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        })
+    };
+    // Sixteen digits in a row: probe every 16th byte, and only where the probe is a digit
+    // look back for where its run starts. Runs are whole words, so the run starts at
+    // the window's start or the window moves to where it does.
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let mut at = 0;
+    while at + 16 <= bytes.len() {
+        let probe = at + 15;
+        if !digit(probe) {
+            at = probe + 1;
+            continue;
+        }
+        let start = (at..probe).rev().find(|&i| !digit(i)).map_or(at, |i| i + 1);
+        if start > at {
+            at = start;
+            continue;
+        }
+        let end = start + digits_from(start);
+        if end - start == 16 && !(start > 0 && word(start - 1)) && !word(end) {
+            out.push(Candidate {
+                form: Form::Case,
+                span: start..end,
+                value: start..end,
+            });
+        }
+        at = end;
+    }
+    for hyphen in memchr::memchr_iter(b'-', bytes) {
+        let letters = bytes[..hyphen]
+            .iter()
+            .rev()
+            .take(6)
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let start = hyphen - letters;
+        let serial = hyphen + 6;
+        let serial_end = serial + digits_from(serial);
+        if (2..=5).contains(&letters)
+            && !(start > 0 && word(start - 1))
+            && digits_from(hyphen + 1) == 4
+            && bytes.get(hyphen + 5) == Some(&b'-')
+            && (3..=6).contains(&(serial_end - serial))
+            && !word(serial_end)
+        {
+            out.push(Candidate {
+                form: Form::Coded,
+                span: start..serial_end,
+                value: start..serial_end,
+            });
+        }
+    }
+}
 
 /// Ticket references as written: our own tags, partner tickets and Microsoft case numbers.
-pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
+pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String, String)> {
+    let mut candidates = Vec::new();
+    for (form, pattern) in WORDED.iter() {
+        for c in pattern.captures_iter(folded) {
+            if let (Some(whole), Some(value)) = (c.get(0), c.get(1)) {
+                candidates.push(Candidate {
+                    form: *form,
+                    span: whole.range(),
+                    value: value.range(),
+                });
+            }
+        }
+    }
+    bare_tickets(text, &mut candidates);
+    // Left to right and never overlapping, as one pattern of all forms would find them.
+    candidates.sort_by_key(|c| (c.span.start, c.form));
+    let mut taken_to = 0;
     let mut out: Vec<(String, String)> = Vec::new();
-    for c in TICKET.captures_iter(text) {
-        let (value, at) = if let Some(g) = c.name("tag").or_else(|| c.name("prefixed")) {
-            (g.as_str(), g.start())
-        } else if let Some(g) = c.name("labelled") {
-            // A phone number or a date is not a ticket, however it is labelled.
-            let v = g.as_str();
-            if v.matches('-').count() >= 2 && !v.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                continue;
-            }
-            (v, g.start())
-        } else if let Some(g) = c.name("case") {
-            let field = |name| {
-                c.name(name)
-                    .and_then(|g| g.as_str().parse::<u32>().ok())
-                    .unwrap_or(0)
-            };
-            let (yy, mm, dd) = (field("yy"), field("mm"), field("dd"));
-            if !((15..=60).contains(&yy) && (1..=12).contains(&mm) && (1..=31).contains(&dd)) {
-                continue;
-            }
-            (g.as_str(), g.start())
-        } else {
+    for c in &candidates {
+        if c.span.start < taken_to {
             continue;
-        };
+        }
+        taken_to = c.span.end;
+        let value = &text[c.value.clone()];
+        match c.form {
+            // A phone number or a date is not a ticket, however it is labelled.
+            Form::Labelled
+                if value.matches('-').count() >= 2
+                    && !value.starts_with(|c: char| c.is_ascii_alphabetic()) =>
+            {
+                continue;
+            }
+            Form::Case => {
+                let field = |at: usize| value.get(at..at + 2).and_then(|d| d.parse::<u32>().ok());
+                let (yy, mm, dd) = (field(0), field(2), field(4));
+                let dated = yy.is_some_and(|y| (15..=60).contains(&y))
+                    && mm.is_some_and(|m| (1..=12).contains(&m))
+                    && dd.is_some_and(|d| (1..=31).contains(&d));
+                if !dated {
+                    continue;
+                }
+            }
+            _ => {}
+        }
         let value = value.trim_matches('-');
         let digits = value.chars().filter(char::is_ascii_digit).count();
         // A bare number must be long enough to be a ticket; a prefixed tag ("SLA-7") need not.
@@ -129,7 +266,7 @@ pub fn ticket_refs(text: &str, incident: &Regex) -> Vec<(String, String)> {
         {
             continue;
         }
-        out.push((value.to_string(), line_around(text, at)));
+        out.push((value.to_string(), line_around(text, c.value.start)));
     }
     out
 }
@@ -191,13 +328,11 @@ mod tests {
 
     #[test]
     fn ticket_forms() {
-        let refs: Vec<String> = ticket_refs(
-            "[SLA-123] Ticket #48257, PSR-2026-00417, Case 2603040010003391, Nummer 2603050010004417. Call 030 555 0187. EX1234567",
-            &incident(),
-        )
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect();
+        let text = "[SLA-123] Ticket #48257, PSR-2026-00417, Case 2603040010003391, Nummer 2603050010004417. Call 030 555 0187. EX1234567";
+        let refs: Vec<String> = ticket_refs(text, &Folded::new(text), &incident())
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
         assert_eq!(
             refs,
             vec![
@@ -211,13 +346,40 @@ mod tests {
     }
 
     #[test]
-    fn not_tickets() {
-        assert!(
-            ticket_refs(
-                "SLA-claim storing, SLA-creditering, phone 0113 496 0388, EX1024871",
-                &incident()
-            )
-            .is_empty()
+    fn coded_and_case_number_forms_need_their_exact_shape() {
+        let refs = |text: &str| -> Vec<String> {
+            ticket_refs(text, &Folded::new(text), &incident())
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect()
+        };
+        assert_eq!(
+            refs("see abc-2026-0417 and XY-2025-123456"),
+            ["abc-2026-0417", "XY-2025-123456"]
         );
+        assert!(
+            refs("ABCDEF-2026-0417 AB-202-0417 AB-2026-12 AB-2026-1234567 A-2026-0417").is_empty()
+        );
+        assert!(refs("1AB-2026-0417 AB-2026-0417x AB--2026-0417").is_empty());
+        // A case number starts with its date (yymmdd); 16 digits inside a longer run are none.
+        assert_eq!(refs("2603040010003391"), ["2603040010003391"]);
+        assert_eq!(
+            refs("on 12 03 our 2603040010003391, not 26030400100033912 or 9-2603050010004417"),
+            ["2603040010003391", "2603050010004417"]
+        );
+        assert!(
+            refs("2613040010003391 9903040010003391 12603040010003391 x2603040010003391")
+                .is_empty()
+        );
+        // Where a labelled number and a coded one start together, the coded one is taken whole.
+        assert_eq!(refs("Ref-2026-0042"), ["Ref-2026-0042"]);
+        // Overlapping forms are read once, from the leftmost.
+        assert_eq!(refs("Ticket: ABC-2026-0417"), ["ABC-2026-0417"]);
+    }
+
+    #[test]
+    fn not_tickets() {
+        let text = "SLA-claim storing, SLA-creditering, phone 0113 496 0388, EX1024871";
+        assert!(ticket_refs(text, &Folded::new(text), &incident()).is_empty());
     }
 }

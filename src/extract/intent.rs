@@ -3,11 +3,15 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::Statement;
 
-static CREDIT: LazyLock<Regex> = re!(
-    r"(?i)\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|gutschrift\w*|\w*gutschrift|sla-gutschrift|entschädigung|kompensation)\b",
-);
+/// Credit phrases, in lower case. "gutschrift" stands alone, without word boundaries,
+/// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
+/// `\w*gutschrift` alternative left the pattern no literal to skip to.
+const CREDIT_PHRASES: &str = r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift";
+static CREDIT: LazyLock<Regex> = LazyLock::new(|| crate::regex(&format!("(?i){CREDIT_PHRASES}")));
+static CREDIT_FOLDED: LazyLock<FoldedRegex> = re_folded!(CREDIT_PHRASES);
 static WITHDRAW: LazyLock<Regex> = re!(
     r"(?i)\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier\w*\s+)?geen\s+\w*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:SLA-)?(?:gutschrift|beantragen)|withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
 );
@@ -27,8 +31,8 @@ static ADVISORY_CONTEXT: LazyLock<Regex> = re!(
 );
 
 /// Whether the text holds any credit phrase: a yes/no search, before statements are cut.
-pub(crate) fn mentions_credit(text: &str) -> bool {
-    CREDIT.is_match(text)
+pub(crate) fn mentions_credit(text: &Folded) -> bool {
+    CREDIT_FOLDED.is_match(text)
 }
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a

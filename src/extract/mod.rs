@@ -2,6 +2,7 @@
 
 pub mod contact;
 pub mod downtime;
+pub mod fold;
 pub mod ids;
 pub mod intent;
 pub mod lang;
@@ -153,18 +154,24 @@ impl Extractor {
         let mut note =
             |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
                 evidence.entry(field).or_insert_with(|| Evidence {
-                    // The first 240 characters, cut on a character boundary.
-                    source: source[..source
-                        .char_indices()
-                        .nth(240)
-                        .map_or(source.len(), |(i, _)| i)]
-                        .to_string(),
+                    // The first 240 characters, cut on a character boundary; a source of
+                    // at most 240 bytes has no more characters than that, uncounted.
+                    source: if source.len() <= 240 {
+                        source.to_string()
+                    } else {
+                        source[..source
+                            .char_indices()
+                            .nth(240)
+                            .map_or(source.len(), |(i, _)| i)]
+                            .to_string()
+                    },
                     confidence,
                     assumptions,
                 });
             };
 
         let subject_and_text = format!("{}\n{}", email.subject, new_text);
+        let folded = fold::Folded::new(&subject_and_text);
         let incident_text = if is_reply {
             new_text.as_str()
         } else {
@@ -182,14 +189,13 @@ impl Extractor {
         } else {
             Vec::new()
         };
-        // No yes/no gate here: the ticket pattern has no literal to skip to either, so a
-        // gate would walk the text once more whenever there is a ticket.
-        let tickets = ids::ticket_refs(&subject_and_text, &self.incident);
+        // No yes/no gate here: the ticket scan is as quick as a gate would be.
+        let tickets = ids::ticket_refs(&subject_and_text, &folded, &self.incident);
         // Statements are only cut when something will read them: most mail is decided by
         // its headers, or mentions no credit and is no claim.
         let decided = verdict.as_ref().is_some_and(|v| !v.weak);
         let mut statements = None;
-        let credit = if !decided && intent::mentions_credit(&subject_and_text) {
+        let credit = if !decided && intent::mentions_credit(&folded) {
             let st = statements.get_or_insert_with(|| text::statements(&new_text));
             intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
         } else {

@@ -179,15 +179,12 @@ pub fn sentences(para: &str) -> Vec<String> {
             continue;
         }
         if c == b'.' {
-            let word = para[start..i]
-                .rsplit(' ')
-                .next()
-                .unwrap_or_default()
-                .to_lowercase();
+            let word = para[start..i].rsplit(' ').next().unwrap_or_default();
+            // The abbreviations are ASCII: compared without a lower-cased copy.
             if word.is_empty()
-                || word.chars().all(|w| w.is_ascii_digit())
-                || ABBREVIATIONS.contains(&word.as_str())
-                || word.chars().count() == 1
+                || word.bytes().all(|w| w.is_ascii_digit())
+                || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
+                || word.chars().nth(1).is_none()
             {
                 continue;
             }
