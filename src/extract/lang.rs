@@ -89,23 +89,23 @@ fn slot(packed: u128) -> usize {
 
 /// Which language a lower-case word belongs to only (0 en, 1 nl, 2 de).
 fn language_of(w: &[u8]) -> Option<usize> {
-    match pack(w) {
-        Some(p) => {
-            let table = &*TABLE;
-            let mut i = slot(p);
-            loop {
-                let (key, lang) = table[i];
-                if lang == 0 {
-                    return None;
-                }
-                if key == p {
-                    return Some(usize::from(lang - 1));
-                }
-                i = (i + 1) % SLOTS;
-            }
+    // Longer than any function word: none.
+    pack(w).and_then(language_of_packed)
+}
+
+/// [`language_of`] for a word already packed.
+fn language_of_packed(p: u128) -> Option<usize> {
+    let table = &*TABLE;
+    let mut i = slot(p);
+    loop {
+        let (key, lang) = table[i];
+        if lang == 0 {
+            return None;
         }
-        // Longer than any function word.
-        None => None,
+        if key == p {
+            return Some(usize::from(lang - 1));
+        }
+        i = (i + 1) % SLOTS;
     }
 }
 
@@ -113,26 +113,34 @@ fn language_of(w: &[u8]) -> Option<usize> {
 pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
     let mut scores = [0usize; 3];
     // The first 120 words decide. Bytes of multi-byte letters ("für") stay inside the
-    // word, so only ASCII punctuation and spaces split.
-    let words = text
-        .as_bytes()
-        .split(|b| !(b.is_ascii_alphabetic() || *b >= 0x80))
-        .filter(|w| !w.is_empty())
-        .take(120);
-    let mut lower = [0u8; 12];
-    for word in words {
+    // word, so only ASCII punctuation and spaces split. A byte loop: it runs over the
+    // start of every message.
+    let bytes = text.as_bytes();
+    let in_word = |b: u8| b.is_ascii_alphabetic() || b >= 0x80;
+    let mut at = 0;
+    for _ in 0..120 {
+        while at < bytes.len() && !in_word(bytes[at]) {
+            at += 1;
+        }
+        let start = at;
+        while at < bytes.len() && in_word(bytes[at]) {
+            at += 1;
+        }
+        let word = &bytes[start..at];
+        if word.is_empty() {
+            break;
+        }
         // Function words are 2 to 11 bytes long; anything else cannot score.
         if word.len() < 2 || word.len() > 11 {
             continue;
         }
-        let lower = &mut lower[..word.len()];
-        lower.copy_from_slice(word);
-        lower.make_ascii_lowercase();
-        // Nearly every word is ASCII: looked up as bytes, no UTF-8 check or copy.
-        let lang = if lower.is_ascii() {
-            language_of(lower)
+        // Nearly every word is ASCII letters: lower-cased and packed in one go.
+        let lang = if word.is_ascii() {
+            language_of_packed(word.iter().fold(0u128, |acc, b| {
+                (acc << 8) | u128::from(b.to_ascii_lowercase())
+            }))
         } else {
-            match std::str::from_utf8(lower) {
+            match std::str::from_utf8(word) {
                 Ok(w) => language_of(w.to_lowercase().as_bytes()),
                 Err(_) => continue,
             }
