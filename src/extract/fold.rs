@@ -45,12 +45,8 @@ impl FoldedRegex {
     /// Compiles a built-in pattern (as [`crate::regex`] does). A capital letter outside
     /// an escape could never match folded text: that is a programming error, caught by
     /// every unit test that compiles the pattern.
-    #[allow(clippy::panic)]
     pub fn new(pattern: &str) -> FoldedRegex {
-        if let Some(c) = capital_outside_escapes(pattern) {
-            panic!("folded pattern has the capital {c:?}: {pattern}");
-        }
-        FoldedRegex(crate::regex(pattern))
+        FoldedRegex(folded_regex(pattern))
     }
 
     /// Whether the pattern occurs in the text.
@@ -62,6 +58,16 @@ impl FoldedRegex {
     pub fn captures_iter<'r, 'h>(&'r self, text: &'h Folded) -> CaptureMatches<'r, 'h> {
         self.0.captures_iter(text.as_str())
     }
+}
+
+/// Compiles a built-in lower-case pattern for folded text, where a caller keeps it
+/// among plain patterns (its haystack must then be a [`Folded`] text's `as_str`).
+#[allow(clippy::panic)]
+pub(crate) fn folded_regex(pattern: &str) -> Regex {
+    if let Some(c) = capital_outside_escapes(pattern) {
+        panic!("folded pattern has the capital {c:?}: {pattern}");
+    }
+    crate::regex(pattern)
 }
 
 /// Builds a [`FoldedRegex`] on first use, like `re!`.

@@ -4,6 +4,8 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::{Captures, Regex, RegexSet};
 use std::sync::LazyLock;
 
+use super::fold::{self, Folded};
+
 /// A time zone as written: a fixed offset or a named region with daylight saving.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Zone {
@@ -134,18 +136,37 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         set: RegexSet::new(&sources).expect("built-in patterns compile"),
         each: sources
             .iter()
-            .map(|p| Regex::new(p).expect("built-in pattern compiles"))
+            .enumerate()
+            .map(|(k, p)| match p.strip_prefix("(?i)") {
+                Some(lower) if FOLDED.contains(&k) => fold::folded_regex(lower),
+                _ => Regex::new(p).expect("built-in pattern compiles"),
+            })
             .collect(),
     }
 });
+
+/// Word-list patterns searched in folded text: case-insensitive, their words leave the
+/// regex engine nothing to skip to (600 MB/s); lower-case over a folded copy they are
+/// prefiltered (2.5-5 GB/s). Their readers lower-case what they capture anyway.
+const FOLDED: [usize; 6] = [
+    DAY_MONTH, MONTH_DAY, RELATIVE, WEEKDAY, ZONE_NAMED, NEXT_DAY,
+];
 
 /// Finds every temporal token in `text`; `reference` is the day the mail was written.
 pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let patterns = &*PATTERNS;
     let hits = patterns.set.matches(text);
+    let folded = FOLDED
+        .iter()
+        .any(|&k| hits.matched(k))
+        .then(|| Folded::new(text));
     // A pattern that does not occur scans an empty haystack.
-    let scan = |k: usize| if hits.matched(k) { text } else { "" };
+    let scan = |k: usize| match &folded {
+        _ if !hits.matched(k) => "",
+        Some(f) if FOLDED.contains(&k) => f.as_str(),
+        _ => text,
+    };
     let re = |k: usize| &patterns.each[k];
     let add = |out: &mut Vec<Token>, kind: Kind, start: usize, end: usize| {
         if !out.iter().any(|t| start < t.end && t.start < end) {
