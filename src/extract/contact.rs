@@ -4,6 +4,7 @@ use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
 
+use super::fold::{FoldedRegex, re_folded};
 use super::text::Statement;
 
 /// Who to call about the claim.
@@ -102,8 +103,8 @@ fn phone(text: &str) -> Option<String> {
 static ATTEMPT_LABEL: LazyLock<Regex> = re!(
     r"(?i)(tried|steps|attempts?|troubleshooting|what we did|actions?|resolution|ondernomen|acties|geprobeerd|stappen|maßnahmen|massnahmen|schritte|versucht|lösungsversuche)",
 );
-static ATTEMPT_VERB: LazyLock<Regex> = re!(
-    r"(?i)\b(we tried|tried|we restarted|restarted|cleared|re-?entered|re-?linked|checked|reset|rebooted|reinstalled|switched to|tested|geprobeerd|herstart|opnieuw opgestart|gewist|gecontroleerd|neu gestartet|geprüft|versucht|zurückgesetzt|durchgeführt|kontrolliert)\b",
+static ATTEMPT_VERB: LazyLock<FoldedRegex> = re_folded!(
+    r"\b(we tried|tried|we restarted|restarted|cleared|re-?entered|re-?linked|checked|reset|rebooted|reinstalled|switched to|tested|geprobeerd|herstart|opnieuw opgestart|gewist|gecontroleerd|neu gestartet|geprüft|versucht|zurückgesetzt|durchgeführt|kontrolliert)\b",
 );
 
 /// A short excerpt of what the customer tried, at most 300 characters.
@@ -119,7 +120,7 @@ pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
     let text = labelled.or_else(|| {
         let found: Vec<&str> = statements
             .iter()
-            .filter(|s| ATTEMPT_VERB.is_match(&s.text))
+            .filter(|s| ATTEMPT_VERB.is_match(s.folded()))
             .map(|s| s.text.as_str())
             .take(2)
             .collect();

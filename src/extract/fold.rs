@@ -7,11 +7,11 @@
 //! case-sensitive, over a folded copy are found by a vectorised prefilter at several
 //! GB/s, and the copy costs one pass.
 
-use regex::{CaptureMatches, Regex};
+use regex::{CaptureMatches, Matches, Regex};
 
 /// A text with ASCII and Latin-1 capitals lower-cased, byte for byte: a match found in
 /// it is a match at the same offsets in the original text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Folded(String);
 
 impl Folded {
@@ -52,6 +52,11 @@ impl FoldedRegex {
     /// Whether the pattern occurs in the text.
     pub fn is_match(&self, text: &Folded) -> bool {
         self.0.is_match(text.as_str())
+    }
+
+    /// Every match; spans are valid in the original text too.
+    pub fn find_iter<'r, 'h>(&'r self, text: &'h Folded) -> Matches<'r, 'h> {
+        self.0.find_iter(text.as_str())
     }
 
     /// Every match with its groups; spans are valid in the original text too.

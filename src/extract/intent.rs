@@ -12,17 +12,17 @@ use super::text::Statement;
 const CREDIT_PHRASES: &str = r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift";
 static CREDIT: LazyLock<Regex> = LazyLock::new(|| crate::regex(&format!("(?i){CREDIT_PHRASES}")));
 static CREDIT_FOLDED: LazyLock<FoldedRegex> = re_folded!(CREDIT_PHRASES);
-static WITHDRAW: LazyLock<Regex> = re!(
-    r"(?i)\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier\w*\s+)?geen\s+\w*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:SLA-)?(?:gutschrift|beantragen)|withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
+static WITHDRAW: LazyLock<FoldedRegex> = re_folded!(
+    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier\w*\s+)?geen\s+\w*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
 );
-static STATUS: LazyLock<Regex> = re!(
-    r"(?i)\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten)\b",
+static STATUS: LazyLock<FoldedRegex> = re_folded!(
+    r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten)\b",
 );
-static REQUEST_VERB: LazyLock<Regex> = re!(
-    r"(?i)\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
+static REQUEST_VERB: LazyLock<FoldedRegex> = re_folded!(
+    r"\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
 );
-static ADVISORY: LazyLock<Regex> =
-    re!(r"(?i)\b(advisory|adviesmelding|advies|hinweis|empfehlung)\b");
+static ADVISORY: LazyLock<FoldedRegex> =
+    re_folded!(r"\b(advisory|adviesmelding|advies|hinweis|empfehlung)\b");
 static NEGATION: LazyLock<Regex> = re!(
     r"(?i)\b(not|no|never|rather than|instead of|than an?|geen|niet|kein|keine|nicht|statt|anstatt|in plaats van|dan een)\s+(?:\w+\s+){0,2}$",
 );
@@ -38,14 +38,14 @@ pub(crate) fn mentions_credit(text: &Folded) -> bool {
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
 /// status question, and no withdrawal anywhere.
 pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {
-    if statements.iter().any(|s| WITHDRAW.is_match(&s.text)) {
+    if statements.iter().any(|s| WITHDRAW.is_match(s.folded())) {
         return None;
     }
     for s in statements {
-        if !CREDIT.is_match(&s.text) {
+        if !CREDIT_FOLDED.is_match(s.folded()) {
             continue;
         }
-        if STATUS.is_match(&s.text) && !REQUEST_VERB.is_match(&s.text) {
+        if STATUS.is_match(s.folded()) && !REQUEST_VERB.is_match(s.folded()) {
             continue;
         }
         return Some(s.text.clone());
@@ -56,8 +56,8 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
 /// Whether the sender says the incident was an advisory (not "not an advisory").
 pub fn advisory(statements: &[Statement]) -> Option<String> {
     for s in statements {
-        for m in ADVISORY.find_iter(&s.text) {
-            let word = m.as_str().to_lowercase();
+        for m in ADVISORY.find_iter(s.folded()) {
+            let word = m.as_str();
             let before = &s.text[..m.start()];
             // The German and Dutch words are ordinary vocabulary; they count only in an
             // "as/als/classified" frame.
@@ -73,17 +73,18 @@ pub fn advisory(statements: &[Statement]) -> Option<String> {
     None
 }
 
-static PURCHASE: LazyLock<Regex> = re!(
-    r"(?i)\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b",
+/// Words about buying, in lower case: searched in folded statements and in labels.
+const PURCHASE_WORDS: &str = r"\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b";
+static PURCHASE: LazyLock<Regex> = LazyLock::new(|| crate::regex(&format!("(?i){PURCHASE_WORDS}")));
+static PURCHASE_FOLDED: LazyLock<FoldedRegex> = re_folded!(PURCHASE_WORDS);
+static UNSURE: LazyLock<FoldedRegex> = re_folded!(
+    r"(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\?$)",
 );
-static UNSURE: LazyLock<Regex> = re!(
-    r"(?i)(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\?$)",
+static NO_CSP: LazyLock<FoldedRegex> = re_folded!(
+    r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bea\b)",
 );
-static NO_CSP: LazyLock<Regex> = re!(
-    r"(?i)(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bEA\b)",
-);
-static YES_CSP: LazyLock<Regex> = re!(
-    r"(?i)(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b)",
+static YES_CSP: LazyLock<FoldedRegex> = re_folded!(
+    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b)",
 );
 static ANSWER: LazyLock<Regex> =
     re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
@@ -102,10 +103,10 @@ pub fn purchased_via_csp(
     partner_names: &[String],
 ) -> (Option<bool>, Option<String>) {
     for (i, s) in statements.iter().enumerate() {
-        let about_purchase = PURCHASE.is_match(&s.text)
+        let about_purchase = PURCHASE_FOLDED.is_match(s.folded())
             && (s.text.to_lowercase().contains("csp")
-                || YES_CSP.is_match(&s.text)
-                || NO_CSP.is_match(&s.text)
+                || YES_CSP.is_match(s.folded())
+                || NO_CSP.is_match(s.folded())
                 || partner_names.iter().any(|p| s.text.contains(p.as_str())));
         if !about_purchase {
             continue;
@@ -130,10 +131,10 @@ pub fn purchased_via_csp(
                 );
             }
         }
-        if UNSURE.is_match(&s.text) {
+        if UNSURE.is_match(s.folded()) {
             return (None, Some(s.text.clone()));
         }
-        if NO_CSP.is_match(&s.text) {
+        if NO_CSP.is_match(s.folded()) {
             return (Some(false), Some(s.text.clone()));
         }
         let through_partner = partner_names.iter().any(|p| {
@@ -143,7 +144,7 @@ pub fn purchased_via_csp(
                 .iter()
                 .any(|pre| t.contains(&format!("{pre}{p}")))
         });
-        if YES_CSP.is_match(&s.text) || through_partner {
+        if YES_CSP.is_match(s.folded()) || through_partner {
             return (Some(true), Some(s.text.clone()));
         }
     }

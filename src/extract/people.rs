@@ -3,6 +3,7 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+use super::fold::{FoldedRegex, re_folded};
 use super::text::{Statement, parse_count};
 
 const USER_NOUNS: &str = r"users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
@@ -16,8 +17,8 @@ static COUNT_IN_PLACE: LazyLock<Regex> = re!(
     r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]",
 );
 static FIRST_COUNT: LazyLock<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
-static AFFECTED: LazyLock<Regex> = re!(
-    r"(?i)\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
+static AFFECTED: LazyLock<FoldedRegex> = re_folded!(
+    r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
 );
 static SUBSET: LazyLock<Regex> = re!(
     r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b"
@@ -105,7 +106,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
         let rank = if labelled {
             3
-        } else if AFFECTED.is_match(&s.text) {
+        } else if AFFECTED.is_match(s.folded()) {
             2
         } else {
             1
@@ -339,7 +340,7 @@ pub fn locations(
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
         for s in statements {
             // The cheap word test first: most statements say nothing about impact.
-            if AFFECTED.is_match(&s.text) && PLACE_BEFORE_SITE.is_match(s.value()) {
+            if AFFECTED.is_match(s.folded()) && PLACE_BEFORE_SITE.is_match(s.value()) {
                 scan(s, &mut out, false);
             }
         }

@@ -3,6 +3,8 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+use super::fold::Folded;
+
 /// One unit of meaning: a sentence of running text or one labelled field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -12,16 +14,24 @@ pub struct Statement {
     pub label: Option<String>,
     /// Where the value starts in `text`.
     value_at: usize,
+    /// `text` folded, for the case-insensitive word lists that every statement is asked.
+    folded: Folded,
 }
 
 impl Statement {
     /// A sentence of running text.
     pub fn plain(text: String) -> Statement {
         Statement {
+            folded: Folded::new(&text),
             text,
             label: None,
             value_at: 0,
         }
+    }
+
+    /// `text`, case-folded.
+    pub fn folded(&self) -> &Folded {
+        &self.folded
     }
 
     /// The value part of a field, or the whole text.
@@ -52,8 +62,10 @@ pub fn statements(text: &str) -> Vec<Statement> {
         if label.is_empty() {
             out.push(Statement::plain(first));
         } else {
+            let text = format!("{label}: {first}");
             out.push(Statement {
-                text: format!("{label}: {first}"),
+                folded: Folded::new(&text),
+                text,
                 label: Some(label.to_lowercase()),
                 value_at: label.len() + 2,
             });
