@@ -269,6 +269,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
 /// Appends `text` with its CRLF line ends as LF: one copy, where a copy and then a
 /// replace made two (most bodies arrive with CRLF).
 fn push_lf(out: &mut String, text: &str) {
+    out.reserve(text.len());
     let bytes = text.as_bytes();
     let mut from = 0;
     for cr in memchr::memchr_iter(b'\r', bytes) {

@@ -87,14 +87,8 @@ fn slot(packed: u128) -> usize {
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS
 }
 
-/// Which language a lower-case word belongs to only (0 en, 1 nl, 2 de).
-fn language_of(w: &[u8]) -> Option<usize> {
-    // Longer than any function word: none.
-    pack(w).and_then(language_of_packed)
-}
-
-/// [`language_of`] for a word already packed.
-fn language_of_packed(p: u128) -> Option<usize> {
+/// Which language a packed lower-case word belongs to only (0 en, 1 nl, 2 de).
+fn language_of(p: u128) -> Option<usize> {
     let table = &*TABLE;
     let mut i = slot(p);
     loop {
@@ -134,17 +128,18 @@ pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
         if word.len() < 2 || word.len() > 11 {
             continue;
         }
-        // Nearly every word is ASCII letters: lower-cased and packed in one go.
-        let lang = if word.is_ascii() {
-            language_of_packed(word.iter().fold(0u128, |acc, b| {
-                (acc << 8) | u128::from(b.to_ascii_lowercase())
-            }))
-        } else {
-            match std::str::from_utf8(word) {
-                Ok(w) => language_of(w.to_lowercase().as_bytes()),
-                Err(_) => continue,
-            }
-        };
+        // Lower-cased and packed in one go, as bytes: ASCII capitals and Latin-1 ones
+        // (C3 80-9E, "Ü") are the only capitals a function word can have.
+        let mut after_c3 = false;
+        let packed = word.iter().fold(0u128, |acc, &b| {
+            let lower = match b {
+                0x80..=0x9E if after_c3 && b != 0x97 => b + 0x20,
+                _ => b.to_ascii_lowercase(),
+            };
+            after_c3 = b == 0xC3;
+            (acc << 8) | u128::from(lower)
+        });
+        let lang = language_of(packed);
         if let Some(i) = lang {
             scores[i] += 1;
         }
@@ -192,5 +187,7 @@ mod tests {
             detect("Über die Störung wurden wir nicht informiert.", None),
             "de"
         );
+        assert_eq!(detect("ÜBER DIE STÖRUNG, FÜR UNS", None), "de");
+        assert_eq!(detect("Сотрудники не могли работать, the users", None), "en");
     }
 }
