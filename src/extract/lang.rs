@@ -188,6 +188,9 @@ mod tests {
             "de"
         );
         assert_eq!(detect("ÜBER DIE STÖRUNG, FÜR UNS", None), "de");
-        assert_eq!(detect("Сотрудники не могли работать, the users", None), "en");
+        assert_eq!(
+            detect("Сотрудники не могли работать, the users", None),
+            "en"
+        );
     }
 }

@@ -150,6 +150,9 @@ static PLACE_BEFORE_COUNT: LazyLock<Regex> = LazyLock::new(|| {
         r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|ongeveer\s*)?\d[\d.,]*\s+(?i:{USER_NOUNS})\b"
     ))
 });
+/// Any site noun, in folded text: what [`PLACE_BEFORE_SITE`] and [`PLACE_AFTER_SITE`] need.
+static SITE_WORD: LazyLock<FoldedRegex> =
+    LazyLock::new(|| FoldedRegex::new(&format!("(?:{})", SITE_NOUNS.to_lowercase())));
 static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
 static LOCATION_LABEL: LazyLock<Regex> = re!(
     r"(?i)^(?:affected\s+|getroffen\s+|betroffene\s+)?(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|kantoren|where|waar|wo)(?:\s+affected|\s+getroffen|\s+betroffen)?$"
@@ -302,13 +305,20 @@ pub fn locations(
         if labelled {
             lists.push(s.value().to_string());
         }
-        for re in [
-            &*PLACE_AFTER_PREP,
-            &*PLACE_BEFORE_SITE,
-            &*PLACE_IN_PARENS,
-            &*PLACE_AFTER_SITE,
-            &*PLACE_BEFORE_COUNT,
+        // Two cheap tests spare the place patterns (long classes, nothing to skip to)
+        // that need a site noun or a parenthesis which the statement does not have.
+        let sited = SITE_WORD.is_match(s.folded());
+        let parens = s.value().contains('(');
+        for (re, needed) in [
+            (&*PLACE_AFTER_PREP, true),
+            (&*PLACE_BEFORE_SITE, sited),
+            (&*PLACE_IN_PARENS, parens),
+            (&*PLACE_AFTER_SITE, sited),
+            (&*PLACE_BEFORE_COUNT, parens),
         ] {
+            if !needed {
+                continue;
+            }
             for c in re.captures_iter(s.value()) {
                 if let Some(g) = c.get(1) {
                     lists.push(g.as_str().to_string());
@@ -340,7 +350,10 @@ pub fn locations(
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
         for s in statements {
             // The cheap word test first: most statements say nothing about impact.
-            if AFFECTED.is_match(s.folded()) && PLACE_BEFORE_SITE.is_match(s.value()) {
+            if AFFECTED.is_match(s.folded())
+                && SITE_WORD.is_match(s.folded())
+                && PLACE_BEFORE_SITE.is_match(s.value())
+            {
                 scan(s, &mut out, false);
             }
         }
