@@ -139,7 +139,11 @@ fn field_parts(line: &str) -> Option<(&str, &str)> {
             ':' if body[i + 1..].chars().next().is_none_or(char::is_whitespace) => {
                 separator = Some(i)
             }
-            c if c.is_alphanumeric() || " ()/'’?.&-".contains(c) => {}
+            c if c.is_alphanumeric()
+                || matches!(
+                    c,
+                    ' ' | '(' | ')' | '/' | '\'' | '’' | '?' | '.' | '&' | '-'
+                ) => {}
             _ => return None,
         }
         if separator.is_some() || i > 56 {
