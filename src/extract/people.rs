@@ -13,6 +13,8 @@ static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
     ))
 });
+/// Any of the nouns for people, in folded text.
+static USER_NOUN: LazyLock<FoldedRegex> = re_folded!(USER_NOUNS);
 static COUNT_IN_PLACE: LazyLock<Regex> = re!(
     r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]",
 );
@@ -59,8 +61,15 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             continue;
         }
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
+        // A head count names its people: without any such noun the count pattern (digits
+        // first, nothing to skip to) need not walk the statement.
+        let nouns = if USER_NOUN.is_match(s.folded()) {
+            s.value()
+        } else {
+            ""
+        };
         let counts: Vec<(usize, u64)> = COUNT_NOUN
-            .captures_iter(s.value())
+            .captures_iter(nouns)
             .filter_map(|c| count_at(&c))
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
