@@ -579,23 +579,22 @@ fn connector_at(text: &str, toks: &[Token], ka: usize, kb: usize) -> Option<usiz
 
 /// True when one of `words` stands within the three words before byte offset `at`.
 fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
+    // Words are lower-cased one at a time: only the three nearest are read.
     text[..at]
-        .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .rev()
         .take(3)
-        .any(|w| words.contains(&w))
+        .any(|w| words.contains(&w.to_lowercase().as_str()))
 }
 
 /// True when one of `words` stands within the four words after byte offset `at`.
 fn followed_by(text: &str, at: usize, words: &[&str]) -> bool {
     text[at..]
-        .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(4)
-        .any(|w| words.contains(&w))
+        .any(|w| words.contains(&w.to_lowercase().as_str()))
 }
 
 fn labelled_duration(

@@ -355,7 +355,10 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e -= 1;
         }
         // "2.50 hours" is a duration and "1.200" a number, not clock times.
-        let after = text[e..].trim_start().to_lowercase();
+        // Only the next few characters are compared: lower-casing the rest of the text
+        // for every time cost more than the whole scan.
+        let after: String = text[e..].trim_start().chars().take(6).collect();
+        let after = after.to_lowercase();
         if ["hour", "uur ", "minut", "stund"]
             .iter()
             .any(|w| after.starts_with(w))
