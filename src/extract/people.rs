@@ -1,6 +1,6 @@
 //! Affected users and their locations.
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use std::sync::LazyLock;
 
 use super::fold::{FoldedRegex, re_folded};
@@ -8,16 +8,16 @@ use super::text::{Statement, parse_count};
 
 const USER_NOUNS: &str = r"users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
-static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
-    crate::regex(&format!(
+/// A count followed by (a few words and) a noun for people.
+fn count_noun_pattern() -> String {
+    format!(
         r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
-    ))
-});
-/// Any of the nouns for people, in folded text.
-static USER_NOUN: LazyLock<FoldedRegex> = re_folded!(USER_NOUNS);
-static COUNT_IN_PLACE: LazyLock<Regex> = re!(
-    r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]",
-);
+    )
+}
+static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| crate::regex(&count_noun_pattern()));
+/// A count beside a place: "35 in Rotterdam".
+const COUNT_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
+static COUNT_IN_PLACE: LazyLock<Regex> = re!(COUNT_IN_PLACE_PATTERN);
 static FIRST_COUNT: LazyLock<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
 static AFFECTED: LazyLock<FoldedRegex> = re_folded!(
     r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
@@ -48,9 +48,24 @@ fn follows_month(before: &str) -> bool {
     super::when::month_number(&word).is_some()
 }
 
-static OUT_OF: LazyLock<Regex> = re!(
-    r"(?i)\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:out\s+of|of|van|von|uit)\s+(?:(?:our|the|onze|de|unseren|den|unserer)\s+)?(?:\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b",
-);
+/// A part of a whole: "85 of our 120".
+const OUT_OF_PATTERN: &str = r"(?i)\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:out\s+of|of|van|von|uit)\s+(?:(?:our|the|onze|de|unseren|den|unserer)\s+)?(?:\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b";
+static OUT_OF: LazyLock<Regex> = re!(OUT_OF_PATTERN);
+/// The three count patterns at once: one pass over a statement says which occur, and
+/// only those are run for their captures (each starts with digits: nothing to skip to).
+#[allow(clippy::expect_used)]
+static COUNTS: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(
+        [
+            count_noun_pattern().as_str(),
+            COUNT_IN_PLACE_PATTERN,
+            OUT_OF_PATTERN,
+        ]
+        .map(crate::ascii_pattern),
+    )
+    // Built-in patterns, compiled by every unit test: failure is a programming error.
+    .expect("built-in patterns compile")
+});
 
 /// Total affected users and the statement it came from.
 pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
@@ -61,22 +76,18 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             continue;
         }
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
-        // A head count names its people: without any such noun the count pattern (digits
-        // first, nothing to skip to) need not walk the statement.
-        let nouns = if USER_NOUN.is_match(s.folded()) {
-            s.value()
-        } else {
-            ""
-        };
+        let found = COUNTS.matches(s.value());
+        // A pattern that does not occur scans an empty haystack.
+        let scan = |k: usize| if found.matched(k) { s.value() } else { "" };
         let counts: Vec<(usize, u64)> = COUNT_NOUN
-            .captures_iter(nouns)
+            .captures_iter(scan(0))
             .filter_map(|c| count_at(&c))
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 COUNT_IN_PLACE
-                    .captures_iter(s.value())
+                    .captures_iter(scan(1))
                     .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
@@ -86,7 +97,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         counts.dedup_by_key(|c| c.0);
         // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
         if let Some(part) = OUT_OF
-            .captures(s.value())
+            .captures(scan(2))
             .and_then(|c| c.get(1))
             .and_then(|g| parse_count(g.as_str()))
         {
