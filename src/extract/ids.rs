@@ -212,7 +212,9 @@ fn bare_tickets(text: &str, out: &mut Vec<Candidate>) {
 }
 
 /// Ticket references as written: our own tags, partner tickets and Microsoft case numbers.
+/// `folded` is `text` folded (callers fold once for several searches).
 pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String, String)> {
+    debug_assert_eq!(folded.as_str().len(), text.len(), "folded is not this text");
     let mut candidates = Vec::new();
     for (form, pattern) in WORDED.iter() {
         for c in pattern.captures_iter(folded) {
