@@ -20,13 +20,14 @@ impl Folded {
     pub fn new(text: &str) -> Folded {
         let mut folded = text.to_ascii_lowercase();
         // U+00C0-U+00DE are C3 80-9E in UTF-8, their lower case C3 A0-BE: one byte moves.
-        let capitals: Vec<(usize, char)> = memchr::memchr_iter(0xC3, text.as_bytes())
-            .filter_map(|at| Some((at, text.get(at..at + 2)?.chars().next()?)))
-            .filter(|&(_, c)| ('À'..='Þ').contains(&c) && c != '×')
-            .collect();
-        for (at, c) in capitals {
-            let lower = char::from_u32(u32::from(c) + 0x20).unwrap_or(c);
-            folded.replace_range(at..at + 2, lower.encode_utf8(&mut [0; 4]));
+        for at in memchr::memchr_iter(0xC3, text.as_bytes()) {
+            let Some(c) = text.get(at..at + 2).and_then(|s| s.chars().next()) else {
+                continue;
+            };
+            if ('À'..='Þ').contains(&c) && c != '×' {
+                let lower = char::from_u32(u32::from(c) + 0x20).unwrap_or(c);
+                folded.replace_range(at..at + 2, lower.encode_utf8(&mut [0; 4]));
+            }
         }
         Folded(folded)
     }

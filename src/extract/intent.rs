@@ -6,12 +6,12 @@ use std::sync::LazyLock;
 use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::Statement;
 
-/// Credit phrases, in lower case. "gutschrift" stands alone, without word boundaries,
+/// Credit phrases. "gutschrift" stands alone, without word boundaries,
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
 /// `\w*gutschrift` alternative left the pattern no literal to skip to.
-const CREDIT_PHRASES: &str = r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift";
-static CREDIT: LazyLock<Regex> = LazyLock::new(|| crate::regex(&format!("(?i){CREDIT_PHRASES}")));
-static CREDIT_FOLDED: LazyLock<FoldedRegex> = re_folded!(CREDIT_PHRASES);
+static CREDIT: LazyLock<FoldedRegex> = re_folded!(
+    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
+);
 static WITHDRAW: LazyLock<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier\w*\s+)?geen\s+\w*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw\w*|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
 );
@@ -32,7 +32,7 @@ static ADVISORY_CONTEXT: LazyLock<Regex> = re!(
 
 /// Whether the text holds any credit phrase: a yes/no search, before statements are cut.
 pub(crate) fn mentions_credit(text: &Folded) -> bool {
-    CREDIT_FOLDED.is_match(text)
+    CREDIT.is_match(text)
 }
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
@@ -42,7 +42,7 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
         return None;
     }
     for s in statements {
-        if !CREDIT_FOLDED.is_match(s.folded()) {
+        if !CREDIT.is_match(s.folded()) {
             continue;
         }
         if STATUS.is_match(s.folded()) && !REQUEST_VERB.is_match(s.folded()) {
@@ -50,7 +50,9 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
         }
         return Some(s.text.clone());
     }
-    subject.filter(|s| CREDIT.is_match(s)).map(str::to_string)
+    subject
+        .filter(|s| CREDIT.is_match(&Folded::new(s)))
+        .map(str::to_string)
 }
 
 /// Whether the sender says the incident was an advisory (not "not an advisory").
@@ -73,10 +75,10 @@ pub fn advisory(statements: &[Statement]) -> Option<String> {
     None
 }
 
-/// Words about buying, in lower case: searched in folded statements and in labels.
-const PURCHASE_WORDS: &str = r"\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b";
-static PURCHASE: LazyLock<Regex> = LazyLock::new(|| crate::regex(&format!("(?i){PURCHASE_WORDS}")));
-static PURCHASE_FOLDED: LazyLock<FoldedRegex> = re_folded!(PURCHASE_WORDS);
+/// Words about buying.
+static PURCHASE: LazyLock<FoldedRegex> = re_folded!(
+    r"\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b",
+);
 static UNSURE: LazyLock<FoldedRegex> = re_folded!(
     r"(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\?$)",
 );
@@ -103,7 +105,7 @@ pub fn purchased_via_csp(
     partner_names: &[String],
 ) -> (Option<bool>, Option<String>) {
     for (i, s) in statements.iter().enumerate() {
-        let about_purchase = PURCHASE_FOLDED.is_match(s.folded())
+        let about_purchase = PURCHASE.is_match(s.folded())
             && (s.text.to_lowercase().contains("csp")
                 || YES_CSP.is_match(s.folded())
                 || NO_CSP.is_match(s.folded())
@@ -111,7 +113,10 @@ pub fn purchased_via_csp(
         if !about_purchase {
             continue;
         }
-        if s.label.as_deref().is_some_and(|l| PURCHASE.is_match(l)) {
+        if s.label
+            .as_deref()
+            .is_some_and(|l| PURCHASE.is_match(&Folded::new(l)))
+        {
             if let Some(a) = ANSWER.captures(s.value()).and_then(|c| c.get(1)) {
                 let yes = is_yes(a.as_str());
                 return (Some(yes), Some(s.text.clone()));
