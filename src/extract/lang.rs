@@ -55,52 +55,85 @@ const WORDS: [&[&str]; 3] = [
     ],
 ];
 
-/// A word of up to 16 bytes as one integer, so looking it up is a few integer compares.
-fn pack(word: &[u8]) -> Option<u128> {
-    (word.len() <= 16).then(|| {
+/// A word of up to 8 bytes as one integer (no word has a zero byte, so the packing is
+/// exact), case-folded on the way, so looking it up is one integer compare.
+fn pack(word: &[u8]) -> Option<u64> {
+    (word.len() <= 8).then(|| {
         word.iter()
-            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b))
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(fold_case(b)))
     })
 }
 
-/// Slots of the open-addressing table of packed function words (a power of two, well
-/// above the word count, so probes are short).
-const SLOTS: usize = 512;
+/// Folds case by setting bit 5 of a word byte: ASCII capitals become lower case, and so
+/// do Latin-1 capitals in UTF-8 (C3 80-9E become C3 A0-BE: "Ü" is "ü"). It also folds
+/// some other letters together ("ß" with "ÿ"), which no function word is confused by.
+fn fold_case(b: u8) -> u8 {
+    b | 0x20
+}
 
-/// Packed function word -> language + 1 (0: empty slot), hashed by multiply-shift.
-static TABLE: LazyLock<Vec<(u128, u8)>> = LazyLock::new(|| {
-    let mut table = vec![(0u128, 0u8); SLOTS];
+/// Slots of the open-addressing table of packed function words (a power of two, about
+/// twice the word count, so probes are short). Keys and languages are kept apart and
+/// small (2 KiB + 256 B): the table is read for every word and stays in cache (16 KiB of
+/// `(u128, u8)` slots missed it once per word after the regex scans).
+const SLOTS: usize = 256;
+
+/// Packed function words by slot (0: empty), and their language + 1.
+struct Table {
+    keys: [u64; SLOTS],
+    langs: [u8; SLOTS],
+}
+
+static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let mut table = Table {
+        keys: [0; SLOTS],
+        langs: [0; SLOTS],
+    };
     for (lang, words) in (1u8..).zip(WORDS) {
         for p in words.iter().filter_map(|w| pack(w.as_bytes())) {
             let mut i = slot(p);
-            while table[i].1 != 0 && table[i].0 != p {
+            while table.keys[i] != 0 && table.keys[i] != p {
                 i = (i + 1) % SLOTS;
             }
-            table[i] = (p, lang);
+            table.keys[i] = p;
+            table.langs[i] = lang;
         }
     }
     table
 });
 
-fn slot(packed: u128) -> usize {
-    let folded = (packed as u64) ^ ((packed >> 64) as u64);
-    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS
+fn slot(packed: u64) -> usize {
+    (packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % SLOTS
 }
 
-/// Which language a packed lower-case word belongs to only (0 en, 1 nl, 2 de).
-fn language_of(p: u128) -> Option<usize> {
+/// Which language a packed word belongs to only (0 en, 1 nl, 2 de).
+fn language_of(p: u64) -> Option<usize> {
     let table = &*TABLE;
     let mut i = slot(p);
     loop {
-        let (key, lang) = table[i];
-        if lang == 0 {
-            return None;
+        match table.keys[i] {
+            0 => return None,
+            key if key == p => return Some(usize::from(table.langs[i] - 1)),
+            _ => i = (i + 1) % SLOTS,
         }
-        if key == p {
-            return Some(usize::from(lang - 1));
-        }
-        i = (i + 1) % SLOTS;
     }
+}
+
+/// Function words longer than 8 bytes ("goedemiddag"), with their language.
+static LONG_WORDS: LazyLock<Vec<(&[u8], usize)>> = LazyLock::new(|| {
+    WORDS
+        .iter()
+        .enumerate()
+        .flat_map(|(lang, words)| words.iter().map(move |w| (w.as_bytes(), lang)))
+        .filter(|(w, _)| w.len() > 8)
+        .collect()
+});
+
+/// Which language a word of more than 8 bytes belongs to only.
+fn long_word_language(word: &[u8]) -> Option<usize> {
+    LONG_WORDS.iter().find_map(|&(w, lang)| {
+        (w.len() == word.len() && w.iter().zip(word).all(|(a, b)| fold_case(*a) == fold_case(*b)))
+            .then_some(lang)
+    })
 }
 
 /// "en", "nl" or "de"; `hint` is a Content-Language header, used to break ties.
@@ -128,18 +161,10 @@ pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
         if word.len() < 2 || word.len() > 11 {
             continue;
         }
-        // Lower-cased and packed in one go, as bytes: ASCII capitals and Latin-1 ones
-        // (C3 80-9E, "Ü") are the only capitals a function word can have.
-        let mut after_c3 = false;
-        let packed = word.iter().fold(0u128, |acc, &b| {
-            let lower = match b {
-                0x80..=0x9E if after_c3 && b != 0x97 => b + 0x20,
-                _ => b.to_ascii_lowercase(),
-            };
-            after_c3 = b == 0xC3;
-            (acc << 8) | u128::from(lower)
-        });
-        let lang = language_of(packed);
+        let lang = match pack(word) {
+            Some(packed) => language_of(packed),
+            None => long_word_language(word),
+        };
         if let Some(i) = lang {
             scores[i] += 1;
         }
@@ -161,6 +186,22 @@ pub fn detect(text: &str, hint: Option<&str>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_function_word_is_found_in_its_language_only() {
+        for (lang, words) in WORDS.iter().enumerate() {
+            for w in words.iter() {
+                let found = match pack(w.as_bytes()) {
+                    Some(p) => language_of(p),
+                    None => long_word_language(w.as_bytes()),
+                };
+                assert_eq!(found, Some(lang), "{w}");
+            }
+        }
+        assert_eq!(language_of(pack(b"outage").unwrap_or_default()), None);
+        assert_eq!(long_word_language(b"goedemiddagen"), None);
+        assert_eq!(detect("GOEDEMIDDAG, Goedemorgen", None), "nl");
+    }
 
     #[test]
     fn three_languages() {
@@ -188,6 +229,7 @@ mod tests {
             "de"
         );
         assert_eq!(detect("ÜBER DIE STÖRUNG, FÜR UNS", None), "de");
+        assert_eq!(detect("GRÜßEN", None), "de");
         assert_eq!(
             detect("Сотрудники не могли работать, the users", None),
             "en"
