@@ -172,8 +172,19 @@ fn from_message(msg: &Message<'_>, depth: usize) -> Email {
             _ => {}
         }
     }
-    for (name, value) in msg.headers_raw() {
-        if let Some(kept) = KEPT_HEADERS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+    // Only kept headers are read as text (`headers_raw` checks the UTF-8 of every value,
+    // DKIM signatures and Received traces included).
+    for header in msg.headers() {
+        let Some(kept) = KEPT_HEADERS
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(header.name()))
+        else {
+            continue;
+        };
+        let raw = msg
+            .raw_message
+            .get(header.offset_start() as usize..header.offset_end() as usize);
+        if let Some(value) = raw.and_then(|b| std::str::from_utf8(b).ok()) {
             email
                 .headers
                 .push((kept.to_string(), value.trim().to_string()));

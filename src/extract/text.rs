@@ -1,6 +1,7 @@
 //! Cutting new text into statements (sentences and "Label: value" fields) and reading numbers.
 
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::fold::Folded;
@@ -62,7 +63,10 @@ pub fn statements(text: &str) -> Vec<Statement> {
         if label.is_empty() {
             out.push(Statement::plain(first));
         } else {
-            let text = format!("{label}: {first}");
+            let mut text = String::with_capacity(label.len() + 2 + first.len());
+            text.push_str(&label);
+            text.push_str(": ");
+            text.push_str(&first);
             out.push(Statement {
                 folded: Folded::new(&text),
                 text,
@@ -161,7 +165,20 @@ fn field_parts(line: &str) -> Option<(&str, &str)> {
     plausible.then_some((label, value))
 }
 
-fn fold(s: &str) -> String {
+/// `s` with every run of whitespace as one space and none at the ends. Most paragraphs
+/// are already so (their lines were trimmed and joined with one space) and are borrowed.
+fn fold(s: &str) -> Cow<'_, str> {
+    // ASCII only (other whitespace is Unicode's to judge), no control whitespace, no
+    // space first, last or after another space.
+    let mut after_space = true;
+    let clean = s.bytes().all(|b| {
+        let ok = b < 0x80 && !matches!(b, b'\t'..=b'\r') && !(b == b' ' && after_space);
+        after_space = b == b' ';
+        ok
+    }) && !s.ends_with(' ');
+    if clean {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
@@ -169,7 +186,7 @@ fn fold(s: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -232,6 +249,21 @@ pub fn parse_count(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitespace_folds_to_single_spaces() {
+        for (raw, folded) in [
+            ("a b. C d", "a b. C d"),
+            ("", ""),
+            (" a  b\t\tc \r\n", "a b c"),
+            ("a\u{a0}\u{a0}b", "a b"),
+            ("a\u{2003}b c", "a b c"),
+            ("x\u{b}y", "x y"),
+        ] {
+            assert_eq!(fold(raw), folded, "{raw:?}");
+        }
+        assert!(matches!(fold("plain text. Here"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn fields_bullets_and_wrapped_values() {
