@@ -132,7 +132,10 @@ fn field_parts(line: &str) -> Option<(&str, &str)> {
     let body = body
         .strip_prefix(['-', '*', '•', '·'])
         .map_or(body, str::trim_start);
-    if !body.starts_with(char::is_alphabetic) {
+    // The loop below looks at the first 58 bytes at most: without a ':' or tab there
+    // (most lines of running text) it cannot find a label.
+    let head = &body.as_bytes()[..body.len().min(58)];
+    if !body.starts_with(char::is_alphabetic) || memchr::memchr2(b':', b'\t', head).is_none() {
         return None;
     }
     let mut separator = None;
@@ -201,10 +204,10 @@ pub fn sentences(para: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = para.as_bytes();
-    // Sentence ends are ASCII, so a byte scan finds them without decoding characters.
-    for i in 0..bytes.len().saturating_sub(1) {
+    // Sentence ends are ASCII, so a byte search finds them without decoding characters.
+    for i in memchr::memchr3_iter(b'.', b'?', b'!', bytes) {
         let c = bytes[i];
-        if !matches!(c, b'.' | b'?' | b'!') || bytes[i + 1] != b' ' || i < start {
+        if bytes.get(i + 1) != Some(&b' ') || i < start {
             continue;
         }
         let next = para[i + 2..].chars().next();
