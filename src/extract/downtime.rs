@@ -20,6 +20,7 @@ use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
 
+use super::fold::{FoldedRegex, re_folded};
 use super::text::Statement;
 use super::when::{self, Kind, Token, Zone};
 
@@ -229,8 +230,10 @@ const NOT_OUTAGE_DURATION: &[&str] = &[
     "geleden",
 ];
 
-static NOT_OUTAGE_RANGE: LazyLock<Regex> = re!(
-    r"(?i)office hours|opening hours|business hours|reachable|bereikbaar|openingstijden|kantooruren|erreichbar|bürozeiten|öffnungszeiten|maintenance window|onderhoudsvenster|wartungsfenster",
+/// Ranges that are opening hours or maintenance, not the outage (searched folded: a
+/// case-insensitive word list gives the regex engine nothing to skip to).
+static NOT_OUTAGE_RANGE: LazyLock<FoldedRegex> = re_folded!(
+    r"office hours|opening hours|business hours|reachable|bereikbaar|openingstijden|kantooruren|erreichbar|bürozeiten|öffnungszeiten|maintenance window|onderhoudsvenster|wartungsfenster",
 );
 static BARE_HOUR_BEFORE: LazyLock<Regex> =
     re!(r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",);
@@ -274,7 +277,7 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             .map(|(k, _)| k)
             .collect();
         // Both loops below walk the times: without any, the pattern need not be asked.
-        if !times.is_empty() && !NOT_OUTAGE_RANGE.is_match(text) {
+        if !times.is_empty() && !NOT_OUTAGE_RANGE.is_match(statement.folded()) {
             for pair in times.windows(2) {
                 let (ka, kb) = (pair[0], pair[1]);
                 if consumed.contains(&ka) {

@@ -157,23 +157,37 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
     let mut out: Vec<Token> = Vec::new();
     let patterns = &*PATTERNS;
     let hits = patterns.set.matches(text);
+    if !hits.matched_any() {
+        return out;
+    }
     let folded = FOLDED
         .iter()
         .any(|&k| hits.matched(k))
         .then(|| Folded::new(text));
-    // A pattern that does not occur scans an empty haystack.
     let scan = |k: usize| match &folded {
-        _ if !hits.matched(k) => "",
         Some(f) if FOLDED.contains(&k) => f.as_str(),
         _ => text,
     };
-    let re = |k: usize| &patterns.each[k];
+    // Only patterns that occur are run: a capture iterator costs an allocation even
+    // over nothing.
+    let caps = |k: usize| {
+        hits.matched(k)
+            .then(|| patterns.each[k].captures_iter(scan(k)))
+            .into_iter()
+            .flatten()
+    };
+    let finds = |k: usize| {
+        hits.matched(k)
+            .then(|| patterns.each[k].find_iter(scan(k)))
+            .into_iter()
+            .flatten()
+    };
     let add = |out: &mut Vec<Token>, kind: Kind, start: usize, end: usize| {
         if !out.iter().any(|t| start < t.end && t.start < end) {
             out.push(Token { kind, start, end });
         }
     };
-    for c in re(ISO).captures_iter(scan(ISO)) {
+    for c in caps(ISO) {
         let (Some(y), Some(m), Some(d)) = (num(&c, 1), num(&c, 2), num(&c, 3)) else {
             continue;
         };
@@ -210,7 +224,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             }
         }
     }
-    for c in re(NUMERIC_DATE).captures_iter(scan(NUMERIC_DATE)) {
+    for c in caps(NUMERIC_DATE) {
         let (Some(a), Some(b), Some(y)) = (num(&c, 1), num(&c, 3), num(&c, 5)) else {
             continue;
         };
@@ -238,7 +252,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
     }
     for (regex, day_group, month_group) in [(DAY_MONTH, 1, 2), (MONTH_DAY, 2, 1)] {
-        for c in re(regex).captures_iter(scan(regex)) {
+        for c in caps(regex) {
             let (Some(d), Some(m)) = (
                 num(&c, day_group),
                 c.get(month_group).and_then(|g| month_number(g.as_str())),
@@ -264,7 +278,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             }
         }
     }
-    for c in re(RELATIVE).captures_iter(scan(RELATIVE)) {
+    for c in caps(RELATIVE) {
         let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let back = if word.contains("before") || word == "eergisteren" || word == "vorgestern" {
             2
@@ -293,7 +307,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in re(WEEKDAY).captures_iter(scan(WEEKDAY)) {
+    for c in caps(WEEKDAY) {
         let Some(wd) = c.get(2).and_then(|g| weekday(g.as_str())) else {
             continue;
         };
@@ -324,7 +338,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         );
     }
     // Offsets first: "UTC-05:00" must not become a clock time.
-    for c in re(ZONE_OFFSET).captures_iter(scan(ZONE_OFFSET)) {
+    for c in caps(ZONE_OFFSET) {
         let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") {
             1
         } else {
@@ -344,7 +358,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in re(TIME).captures_iter(scan(TIME)) {
+    for c in caps(TIME) {
         let (Some(hour), Some(minute)) = (num(&c, 1), num(&c, 2)) else {
             continue;
         };
@@ -380,7 +394,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             add(&mut out, Kind::Zone(Zone::Fixed(0)), e, e + 1);
         }
     }
-    for c in re(HOUR_MERIDIEM).captures_iter(scan(HOUR_MERIDIEM)) {
+    for c in caps(HOUR_MERIDIEM) {
         let Some(hour) = num(&c, 1) else { continue };
         let pm = c.get(2).map(|g| g.as_str().to_lowercase().starts_with('p'));
         let (s, e) = span(&c, 0);
@@ -395,7 +409,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in re(HOUR_UHR).captures_iter(scan(HOUR_UHR)) {
+    for c in caps(HOUR_UHR) {
         let Some(hour) = num(&c, 1) else { continue };
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let (s, e) = span(&c, 0);
@@ -430,7 +444,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in re(NOON).captures_iter(scan(NOON)) {
+    for c in caps(NOON) {
         let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         // Midnight is kept as hour 24 so that "until midnight" ends the same day.
         let hour = if matches!(word.as_str(), "noon" | "midday" | "mittag") {
@@ -450,7 +464,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in re(ZONE_ABBR).captures_iter(scan(ZONE_ABBR)) {
+    for c in caps(ZONE_ABBR) {
         let abbr = c.get(1).map_or("", |g| g.as_str());
         let (s, e) = span(&c, 0);
         // A bare "Z" counts only glued to a time ("13:05Z").
@@ -471,7 +485,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         };
         add(&mut out, Kind::Zone(Zone::Fixed(hours * 3600)), s, e);
     }
-    for c in re(ZONE_NAMED).captures_iter(scan(ZONE_NAMED)) {
+    for c in caps(ZONE_NAMED) {
         let place = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let tz = match place.as_str() {
             "uk" | "british" | "london" => chrono_tz::Europe::London,
@@ -483,7 +497,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Zone(Zone::Named(tz)), s, e);
     }
-    for c in re(DURATION_HM).captures_iter(scan(DURATION_HM)) {
+    for c in caps(DURATION_HM) {
         let (Some(h), Some(m)) = (num(&c, 1), num(&c, 2)) else {
             continue;
         };
@@ -495,7 +509,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             e,
         );
     }
-    for c in re(DURATION).captures_iter(scan(DURATION)) {
+    for c in caps(DURATION) {
         let Some(hours) = c
             .get(1)
             .and_then(|g| g.as_str().replace(',', ".").parse::<f64>().ok())
@@ -511,15 +525,15 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let minutes = (hours * 60.0).round() as i64 + i64::from(num(&c, 3).unwrap_or(0));
         add(&mut out, Kind::Duration(minutes), s, e);
     }
-    for c in re(DURATION_MIN).captures_iter(scan(DURATION_MIN)) {
+    for c in caps(DURATION_MIN) {
         let Some(m) = num(&c, 1) else { continue };
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Duration(i64::from(m)), s, e);
     }
-    for m in re(HOUR_AND_HALF).find_iter(scan(HOUR_AND_HALF)) {
+    for m in finds(HOUR_AND_HALF) {
         add(&mut out, Kind::Duration(90), m.start(), m.end());
     }
-    for c in re(DURATION_WORDS).captures_iter(scan(DURATION_WORDS)) {
+    for c in caps(DURATION_WORDS) {
         let qty = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
         let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
         let count = match qty.as_str() {
@@ -541,44 +555,21 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         let (s, e) = span(&c, 0);
         add(&mut out, Kind::Duration(minutes.round() as i64), s, e);
     }
-    for m in re(NEXT_DAY).find_iter(scan(NEXT_DAY)) {
+    for m in finds(NEXT_DAY) {
         add(&mut out, Kind::NextDay, m.start(), m.end());
     }
     out.sort_by_key(|t| t.start);
     out
 }
 
-/// Tokens of many statements at once: one scan per pattern over all of them instead of
-/// one per statement. Offsets in the result are relative to each statement.
+/// Tokens of each statement, offsets relative to it. One set pass per statement says
+/// which patterns occur in it, and only those are run over it (a scan per pattern over
+/// all temporal statements joined read every statement for every pattern found in any).
 pub fn tokens_per_text(texts: &[&str], reference: NaiveDate, month_first: bool) -> Vec<Vec<Token>> {
-    // Only statements with some temporal token are joined (one set pass each decides);
-    // no pattern matches across \x01 (not whitespace, not a word character).
-    let mut joined = String::new();
-    let mut starts: Vec<(usize, usize)> = Vec::new();
-    for (i, t) in texts.iter().enumerate() {
-        if !PATTERNS.set.is_match(t) {
-            continue;
-        }
-        starts.push((joined.len(), i));
-        joined.push_str(&t.replace('\u{1}', " "));
-        joined.push('\u{1}');
-    }
-    let mut out: Vec<Vec<Token>> = vec![Vec::new(); texts.len()];
-    for mut t in tokens(&joined, reference, month_first) {
-        let k = starts
-            .partition_point(|&(s, _)| s <= t.start)
-            .saturating_sub(1);
-        let Some(&(base, i)) = starts.get(k) else {
-            continue;
-        };
-        if t.end > base + texts[i].len() {
-            continue;
-        }
-        t.start -= base;
-        t.end -= base;
-        out[i].push(t);
-    }
-    out
+    texts
+        .iter()
+        .map(|t| tokens(t, reference, month_first))
+        .collect()
 }
 
 /// The year for a date written without one: the reference year, or the year before
