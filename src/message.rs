@@ -140,6 +140,39 @@ const KEPT_HEADERS: &[&str] = &[
     "authentication-results",
 ];
 
+/// Bit n set when some kept header name is n bytes long: most headers (the X-MS-Exchange
+/// family, Received, DKIM) are ruled out by their length before any name is compared.
+const KEPT_LENGTHS: u64 = {
+    let mut mask = 0u64;
+    let mut i = 0;
+    while i < KEPT_HEADERS.len() {
+        mask |= 1 << KEPT_HEADERS[i].len();
+        i += 1;
+    }
+    mask
+};
+
+/// The kept header of this name, in its lower-case spelling.
+fn kept_header(name: &str) -> Option<&'static str> {
+    if name.len() >= 64 || KEPT_LENGTHS & (1 << name.len()) == 0 {
+        return None;
+    }
+    KEPT_HEADERS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .copied()
+}
+
+/// "type/subtype" in lower case.
+fn mime_type(ctype: &str, subtype: &str) -> String {
+    let mut out = String::with_capacity(ctype.len() + 1 + subtype.len());
+    out.push_str(ctype);
+    out.push('/');
+    out.push_str(subtype);
+    out.make_ascii_lowercase();
+    out
+}
+
 fn from_message(msg: &Message<'_>, depth: usize) -> Email {
     let mut email = Email {
         message_id: msg
@@ -175,10 +208,7 @@ fn from_message(msg: &Message<'_>, depth: usize) -> Email {
     // Only kept headers are read as text (`headers_raw` checks the UTF-8 of every value,
     // DKIM signatures and Received traces included).
     for header in msg.headers() {
-        let Some(kept) = KEPT_HEADERS
-            .iter()
-            .find(|k| k.eq_ignore_ascii_case(header.name()))
-        else {
+        let Some(kept) = kept_header(header.name()) else {
             continue;
         };
         let raw = msg
@@ -191,11 +221,7 @@ fn from_message(msg: &Message<'_>, depth: usize) -> Email {
         }
     }
     if let Some(ct) = msg.content_type() {
-        email.content_type = format!(
-            "{}/{}",
-            ct.ctype().to_ascii_lowercase(),
-            ct.subtype().unwrap_or_default().to_ascii_lowercase()
-        );
+        email.content_type = mime_type(ct.ctype(), ct.subtype().unwrap_or_default());
         email.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
     }
     collect_text(msg, &mut email, depth);
@@ -237,9 +263,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         };
         let ctype = part
             .content_type()
-            .map(|c| {
-                format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_ascii_lowercase()
-            })
+            .map(|c| mime_type(c.ctype(), c.subtype().unwrap_or_default()))
             .unwrap_or_default();
         if ctype.contains("delivery-status") || ctype.contains("rfc822-headers") {
             continue;
@@ -326,6 +350,17 @@ fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_headers_found_in_any_case_and_only_those() {
+        for name in KEPT_HEADERS {
+            assert_eq!(kept_header(&name.to_ascii_uppercase()), Some(*name));
+        }
+        assert_eq!(kept_header("X-MS-Exchange-Organization-SCL"), None);
+        assert_eq!(kept_header("List-Idx"), None);
+        assert_eq!(kept_header(&"x".repeat(200)), None);
+        assert_eq!(mime_type("Text", "HTML"), "text/html");
+    }
 
     #[test]
     fn decodes_rfc2047_subject_and_sender_domain() {
