@@ -244,8 +244,11 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
     let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
     let header_zone = Zone::Fixed(reference.when.offset().local_minus_utc());
     let subject_tokens = when::tokens(subject, ref_date, month_first);
-    let texts: Vec<&str> = statements.iter().map(|s| s.text.as_str()).collect();
-    let per_statement = when::tokens_per_text(&texts, ref_date, month_first);
+    let per_statement = when::tokens_per_text(
+        statements.iter().map(|s| (s.text.as_str(), s.folded())),
+        ref_date,
+        month_first,
+    );
     let all_dates: Vec<(usize, NaiveDate)> = per_statement
         .iter()
         .enumerate()

@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::{Captures, Regex, RegexSet};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::fold::{self, Folded};
@@ -57,7 +58,7 @@ const MONTHS: &str = "january|february|march|april|may|june|july|august|septembe
 
 /// The month number of an English, Dutch or German month name or abbreviation.
 pub fn month_number(name: &str) -> Option<u32> {
-    let n = name.to_lowercase();
+    let n = lower(name);
     let n = n.trim_end_matches('.');
     Some(match n {
         "january" | "januari" | "januar" | "jänner" | "jan" => 1,
@@ -154,17 +155,32 @@ const FOLDED: [usize; 6] = [
 
 /// Finds every temporal token in `text`; `reference` is the day the mail was written.
 pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token> {
+    tokens_in(text, None, reference, month_first)
+}
+
+/// [`tokens`], given `text` folded when the caller has it already.
+fn tokens_in(
+    text: &str,
+    given: Option<&Folded>,
+    reference: NaiveDate,
+    month_first: bool,
+) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let patterns = &*PATTERNS;
     let hits = patterns.set.matches(text);
     if !hits.matched_any() {
         return out;
     }
-    let folded = FOLDED
-        .iter()
-        .any(|&k| hits.matched(k))
-        .then(|| Folded::new(text));
-    let scan = |k: usize| match &folded {
+    let made;
+    let folded = match given {
+        _ if !FOLDED.iter().any(|&k| hits.matched(k)) => None,
+        Some(f) => Some(f),
+        None => {
+            made = Folded::new(text);
+            Some(&made)
+        }
+    };
+    let scan = |k: usize| match folded {
         Some(f) if FOLDED.contains(&k) => f.as_str(),
         _ => text,
     };
@@ -279,7 +295,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         }
     }
     for c in caps(RELATIVE) {
-        let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
+        let word = lower(c.get(1).map_or("", |g| g.as_str()));
         let back = if word.contains("before") || word == "eergisteren" || word == "vorgestern" {
             2
         } else if [
@@ -290,7 +306,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
             "gisteravond",
             "gisternacht",
         ]
-        .contains(&word.as_str())
+        .contains(&&*word)
         {
             1
         } else {
@@ -385,7 +401,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         {
             continue;
         }
-        let pm = c.get(3).map(|g| g.as_str().to_lowercase().starts_with('p'));
+        let pm = c.get(3).map(|g| g.as_str().starts_with(['p', 'P']));
         if hour == 24 && minute > 0 {
             continue;
         }
@@ -396,7 +412,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
     }
     for c in caps(HOUR_MERIDIEM) {
         let Some(hour) = num(&c, 1) else { continue };
-        let pm = c.get(2).map(|g| g.as_str().to_lowercase().starts_with('p'));
+        let pm = c.get(2).map(|g| g.as_str().starts_with(['p', 'P']));
         let (s, e) = span(&c, 0);
         add(
             &mut out,
@@ -411,7 +427,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
     }
     for c in caps(HOUR_UHR) {
         let Some(hour) = num(&c, 1) else { continue };
-        let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
+        let unit = lower(c.get(2).map_or("", |g| g.as_str()));
         let (s, e) = span(&c, 0);
         // Dutch "3 uur" is a duration unless a time-of-day word leads it ("om 3 uur").
         if unit == "uur"
@@ -445,9 +461,9 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         );
     }
     for c in caps(NOON) {
-        let word = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
+        let word = lower(c.get(1).map_or("", |g| g.as_str()));
         // Midnight is kept as hour 24 so that "until midnight" ends the same day.
-        let hour = if matches!(word.as_str(), "noon" | "midday" | "mittag") {
+        let hour = if matches!(&*word, "noon" | "midday" | "mittag") {
             12
         } else {
             24
@@ -486,8 +502,8 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         add(&mut out, Kind::Zone(Zone::Fixed(hours * 3600)), s, e);
     }
     for c in caps(ZONE_NAMED) {
-        let place = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
-        let tz = match place.as_str() {
+        let place = lower(c.get(1).map_or("", |g| g.as_str()));
+        let tz = match &*place {
             "uk" | "british" | "london" => chrono_tz::Europe::London,
             "irish" | "dublin" => chrono_tz::Europe::Dublin,
             "eastern" | "new york" => chrono_tz::America::New_York,
@@ -516,7 +532,7 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         else {
             continue;
         };
-        let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
+        let unit = lower(c.get(2).map_or("", |g| g.as_str()));
         let (s, e) = span(&c, 0);
         // "300 h" is no outage length anyone writes; a one-letter unit is only trusted small.
         if (unit == "u" || unit == "h") && hours > 48.0 {
@@ -534,9 +550,9 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
         add(&mut out, Kind::Duration(90), m.start(), m.end());
     }
     for c in caps(DURATION_WORDS) {
-        let qty = c.get(1).map_or("", |g| g.as_str()).to_lowercase();
-        let unit = c.get(2).map_or("", |g| g.as_str()).to_lowercase();
-        let count = match qty.as_str() {
+        let qty = lower(c.get(1).map_or("", |g| g.as_str()));
+        let unit = lower(c.get(2).map_or("", |g| g.as_str()));
+        let count = match &*qty {
             "half an" | "half a" => 0.5,
             "one and a half" | "anderhalf" | "eineinhalb" | "anderthalb" => 1.5,
             "a couple of" | "two" | "twee" | "zwei" => 2.0,
@@ -562,13 +578,20 @@ pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token>
     out
 }
 
-/// Tokens of each statement, offsets relative to it. One set pass per statement says
+/// Tokens of each statement (its text and the text folded), offsets relative to it. One set pass per statement says
 /// which patterns occur in it, and only those are run over it (a scan per pattern over
 /// all temporal statements joined read every statement for every pattern found in any).
-pub fn tokens_per_text(texts: &[&str], reference: NaiveDate, month_first: bool) -> Vec<Vec<Token>> {
+pub fn tokens_per_text<'a>(
+    texts: impl IntoIterator<Item = (&'a str, &'a Folded)>,
+    reference: NaiveDate,
+    month_first: bool,
+) -> Vec<Vec<Token>> {
     texts
-        .iter()
-        .map(|t| tokens(t, reference, month_first))
+        .into_iter()
+        .map(|(text, folded)| {
+            debug_assert_eq!(text.len(), folded.as_str().len(), "folded is not this text");
+            tokens_in(text, Some(folded), reference, month_first)
+        })
         .collect()
 }
 
@@ -595,7 +618,7 @@ fn offset_zone(s: &str) -> Option<Zone> {
 }
 
 fn weekday(name: &str) -> Option<Weekday> {
-    let n = name.to_lowercase();
+    let n = lower(name);
     if n == "sonnabend" {
         return Some(Weekday::Sat);
     }
@@ -619,6 +642,16 @@ pub fn leading_word(text: &str, at: usize) -> Option<String> {
         .next()
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
+}
+
+/// `s` in lower case, borrowed when it already is (most words the patterns capture are:
+/// the folded patterns search lower-cased text).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 fn num(c: &Captures<'_>, i: usize) -> Option<u32> {
