@@ -37,7 +37,7 @@ static FORWARD_SUBJECT: LazyLock<Regex> = re!(r"(?i)^\s*(fwd?|wg|doorst|tr|fw)\s
 /// Splits a body into new text and signature, dropping quoted history.
 pub fn split(body: &str, subject: &str) -> Parts {
     let is_forward = FORWARD_SUBJECT.is_match(subject);
-    let lines: Vec<&str> = body.lines().collect();
+    let lines = lines_of(body);
     // The new text is at most the body: one allocation instead of a dozen doublings.
     let mut parts = Parts {
         new_text: String::with_capacity(body.len()),
@@ -96,13 +96,38 @@ pub fn split(body: &str, subject: &str) -> Parts {
     parts
 }
 
+/// `text.lines()` collected (LF or CRLF ends, no empty last line), split with memchr
+/// and the vector sized once: this runs over every body.
+fn lines_of(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', bytes) {
+        let end = if newline > start && bytes[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
+        lines.push(&text[start..end]);
+        start = newline + 1;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
 /// Separator lines start with dashes or name a forward ("Begin forwarded message:").
 fn maybe_separator(trimmed: &str) -> bool {
     trimmed.starts_with('-') || trimmed.ends_with(':')
 }
 
 fn starts_header_block(lines: &[&str], i: usize) -> bool {
-    lines[i].contains(':')
+    // "From:", "Van:", "Von:", "De:", "Da:", perhaps starred: the first letter decides
+    // most lines before any search.
+    let first = lines[i].trim_start().trim_start_matches('*').bytes().next();
+    matches!(first, Some(b'f' | b'F' | b'v' | b'V' | b'd' | b'D'))
+        && lines[i].contains(':')
         && HEADER_FROM.is_match(lines[i])
         && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.is_match(lines[j]))
 }
@@ -145,6 +170,16 @@ fn wrote_line(lines: &[&str], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_split_as_str_lines_does() {
+        for text in [
+            "", "\n", "a", "a\n", "a\r\nb", "a\r\n\r\nb\n", "\r", "a\r", "\r\n", "x\ry\nz\r\n\r",
+            "ü\r\nß",
+        ] {
+            assert_eq!(lines_of(text), text.lines().collect::<Vec<_>>(), "{text:?}");
+        }
+    }
 
     #[test]
     fn gmail_quote_and_gt_lines_are_dropped() {
