@@ -84,7 +84,7 @@ pub fn to_text(html: &str) -> String {
     // Collapse the runs of blank lines that nested block tags leave behind.
     let mut result = String::with_capacity(out.len());
     let mut blank = 0;
-    for line in out.lines() {
+    for line in crate::quote::lines_of(&out) {
         let line = line.trim_end();
         if line.trim().is_empty() || line.trim() == ">" {
             blank += 1;

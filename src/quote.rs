@@ -98,7 +98,7 @@ pub fn split(body: &str, subject: &str) -> Parts {
 
 /// `text.lines()` collected (LF or CRLF ends, no empty last line), split with memchr
 /// and the vector sized once: this runs over every body.
-fn lines_of(text: &str) -> Vec<&str> {
+pub(crate) fn lines_of(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let mut start = 0;

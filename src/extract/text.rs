@@ -76,7 +76,7 @@ pub fn statements(text: &str) -> Vec<Statement> {
         }
         out.extend(sentences.map(Statement::plain));
     };
-    for line in text.lines() {
+    for line in crate::quote::lines_of(text) {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             flush_field(&mut field, &mut out);
