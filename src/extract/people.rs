@@ -77,17 +77,25 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
         let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
         let found = COUNTS.matches(s.value());
-        // A pattern that does not occur scans an empty haystack.
-        let scan = |k: usize| if found.matched(k) { s.value() } else { "" };
-        let counts: Vec<(usize, u64)> = COUNT_NOUN
-            .captures_iter(scan(0))
+        if !found.matched_any() && !labelled {
+            continue;
+        }
+        // Only the patterns that occur are run (a capture iterator allocates even over
+        // nothing).
+        let caps = |k: usize, re: &'static Regex| {
+            found
+                .matched(k)
+                .then(|| re.captures_iter(s.value()))
+                .into_iter()
+                .flatten()
+        };
+        let counts: Vec<(usize, u64)> = caps(0, &COUNT_NOUN)
             .filter_map(|c| count_at(&c))
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
-                COUNT_IN_PLACE
-                    .captures_iter(scan(1))
+                caps(1, &COUNT_IN_PLACE)
                     .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
@@ -96,8 +104,8 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         counts.sort_unstable();
         counts.dedup_by_key(|c| c.0);
         // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
-        if let Some(part) = OUT_OF
-            .captures(scan(2))
+        if let Some(part) = caps(2, &OUT_OF)
+            .next()
             .and_then(|c| c.get(1))
             .and_then(|g| parse_count(g.as_str()))
         {
