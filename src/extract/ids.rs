@@ -22,7 +22,7 @@ static TENANT_LABEL: LazyLock<Regex> =
 fn guids(text: &str) -> impl Iterator<Item = (usize, regex::Captures<'_>)> {
     let bytes = text.as_bytes();
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    text.match_indices('-').filter_map(move |(hyphen, _)| {
+    memchr::memchr_iter(b'-', bytes).filter_map(move |hyphen| {
         let start = hyphen.checked_sub(8)?;
         let at_word_start = start == 0 || !is_word(bytes[start - 1]);
         if !at_word_start || !bytes[start..hyphen].iter().all(u8::is_ascii_hexdigit) {

@@ -170,7 +170,10 @@ impl Extractor {
                 });
             };
 
-        let subject_and_text = format!("{}\n{}", email.subject, new_text);
+        let mut subject_and_text = String::with_capacity(email.subject.len() + 1 + new_text.len());
+        subject_and_text.push_str(&email.subject);
+        subject_and_text.push('\n');
+        subject_and_text.push_str(&new_text);
         let folded = fold::Folded::new(&subject_and_text);
         let incident_text = if is_reply {
             new_text.as_str()
