@@ -109,9 +109,28 @@ fn newline(out: &mut String, quote_depth: usize) {
 
 /// Appends a text run with HTML whitespace collapsed and entities decoded.
 fn push_text(out: &mut String, text: &str, quote_depth: usize) {
+    // Runs of plain ASCII (no whitespace, no entity) are copied whole; the rest goes
+    // character by character.
+    let plain = |b: u8| b.is_ascii() && b != b'&' && !matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = text.as_bytes();
     let mut last_space = out.ends_with([' ', '\n', '\t']);
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if plain(bytes[i]) {
+            let end = bytes[i..]
+                .iter()
+                .position(|&b| !plain(b))
+                .map_or(bytes.len(), |n| i + n);
+            quote_prefix(out, quote_depth);
+            out.push_str(&text[i..end]);
+            last_space = false;
+            i = end;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         if c.is_whitespace() {
             if !last_space {
                 out.push(' ');
@@ -120,8 +139,9 @@ fn push_text(out: &mut String, text: &str, quote_depth: usize) {
             continue;
         }
         if c == '&' {
-            let tail = &text[i + 1..];
+            let tail = &text[i..];
             if let Some(semi) = tail.find(';').filter(|&s| s <= 10) {
+                // Entity names that decode are ASCII: skipping bytes skips characters.
                 if let Some(decoded) = decode_entity(&tail[..semi]) {
                     if decoded.is_whitespace() {
                         if !last_space {
@@ -132,20 +152,23 @@ fn push_text(out: &mut String, text: &str, quote_depth: usize) {
                         out.push(decoded);
                         last_space = false;
                     }
-                    for _ in 0..semi + 1 {
-                        chars.next();
-                    }
+                    i += semi + 1;
                     continue;
                 }
             }
         }
-        if out.ends_with('\n') {
-            for _ in 0..quote_depth {
-                out.push_str("> ");
-            }
-        }
+        quote_prefix(out, quote_depth);
         out.push(c);
         last_space = false;
+    }
+}
+
+/// "> " per open blockquote at the start of a line.
+fn quote_prefix(out: &mut String, quote_depth: usize) {
+    if out.ends_with('\n') {
+        for _ in 0..quote_depth {
+            out.push_str("> ");
+        }
     }
 }
 
@@ -195,6 +218,69 @@ fn decode_entity(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The character-by-character definition the run copying in `push_text` must equal.
+    fn push_text_by_chars(out: &mut String, text: &str, quote_depth: usize) {
+        let mut last_space = out.ends_with([' ', '\n', '\t']);
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c.is_whitespace() {
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+                continue;
+            }
+            if c == '&' {
+                let tail = &text[i + 1..];
+                if let Some(semi) = tail.find(';').filter(|&s| s <= 10) {
+                    if let Some(decoded) = decode_entity(&tail[..semi]) {
+                        if decoded.is_whitespace() {
+                            if !last_space {
+                                out.push(' ');
+                            }
+                            last_space = true;
+                        } else {
+                            out.push(decoded);
+                            last_space = false;
+                        }
+                        for _ in 0..semi + 1 {
+                            chars.next();
+                        }
+                        continue;
+                    }
+                }
+            }
+            quote_prefix(out, quote_depth);
+            out.push(c);
+            last_space = false;
+        }
+    }
+
+    #[test]
+    fn text_runs_are_copied_as_characters_would_be() {
+        let parts = [
+            "a", "Tenant", " ", "  ", "\t", "\n", "\u{b}", "\u{1c}", "\u{a0}", "\u{2003}", "ü",
+            "&amp;", "&nbsp;", "&#160;", "&#x41;", "&bogus;", "&", "&#;", "&#1114112;", "&ü;",
+            "12:30", ";",
+        ];
+        // Every pair and triple of parts, after text that does and does not end a line.
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let text = format!("{a}{b}{c}");
+                    for start in ["", "x", "x\n", "x "] {
+                        for depth in [0, 2] {
+                            let (mut fast, mut slow) = (start.to_string(), start.to_string());
+                            push_text(&mut fast, &text, depth);
+                            push_text_by_chars(&mut slow, &text, depth);
+                            assert_eq!(fast, slow, "{text:?} after {start:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn long_and_odd_tag_names_are_passed_over() {
