@@ -173,30 +173,70 @@ fn mime_type(ctype: &str, subtype: &str) -> String {
     out
 }
 
+/// The last value of each header [`from_message`] reads: mail-parser's accessors search
+/// all headers from the end, once per call; this is one pass, the last one winning.
+#[derive(Default)]
+struct Picked<'a, 'x> {
+    message_id: Option<&'a HeaderValue<'x>>,
+    subject: Option<&'a HeaderValue<'x>>,
+    from: Option<&'a HeaderValue<'x>>,
+    date: Option<&'a HeaderValue<'x>>,
+    in_reply_to: Option<&'a HeaderValue<'x>>,
+    references: Option<&'a HeaderValue<'x>>,
+}
+
+fn pick<'a, 'x>(msg: &'a Message<'x>) -> Picked<'a, 'x> {
+    let mut picked = Picked::default();
+    for header in msg.headers() {
+        let slot = match header.name {
+            HeaderName::MessageId => &mut picked.message_id,
+            HeaderName::Subject => &mut picked.subject,
+            HeaderName::From => &mut picked.from,
+            HeaderName::Date => &mut picked.date,
+            HeaderName::InReplyTo => &mut picked.in_reply_to,
+            HeaderName::References => &mut picked.references,
+            _ => continue,
+        };
+        *slot = Some(&header.value);
+    }
+    picked
+}
+
 fn from_message(msg: &Message<'_>, depth: usize) -> Email {
+    let picked = pick(msg);
     let mut email = Email {
-        message_id: msg
-            .message_id()
+        message_id: picked
+            .message_id
+            .and_then(HeaderValue::as_text)
             .map(|s| s.trim_matches(['<', '>', ' ']).to_string()),
-        subject: msg.subject().unwrap_or_default().trim().to_string(),
+        subject: picked
+            .subject
+            .and_then(HeaderValue::as_text)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         ..Email::default()
     };
-    if let Some(Address::List(list)) = msg.from() {
+    let from = picked.from.and_then(HeaderValue::as_address);
+    if let Some(Address::List(list)) = from {
         if let Some(first) = list.first() {
             email.from_name = first.name().map(str::to_string);
             email.from_addr = first.address().map(str::to_string);
         }
-    } else if let Some(addr) = msg.from().and_then(|a| a.first()) {
+    } else if let Some(addr) = from.and_then(|a| a.first()) {
         email.from_name = addr.name().map(str::to_string);
         email.from_addr = addr.address().map(str::to_string);
     }
-    email.date = msg.date().and_then(to_chrono);
-    if msg.date().is_some() && email.date.is_none() {
+    let date = picked.date.and_then(HeaderValue::as_datetime);
+    email.date = date.and_then(to_chrono);
+    if date.is_some() && email.date.is_none() {
         email
             .problems
             .push("Date header is not a valid date".into());
     }
-    for value in [msg.in_reply_to(), msg.references()] {
+    for value in [picked.in_reply_to, picked.references]
+        .map(|v| v.unwrap_or(&HeaderValue::Empty))
+    {
         match value {
             HeaderValue::Text(t) => email.thread_ids.push(t.to_string()),
             HeaderValue::TextList(list) => {
@@ -350,6 +390,22 @@ fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn picked_headers_are_what_the_accessors_return() {
+        let raw = b"Subject: first\r\nMessage-ID: <a@x>\r\nFrom: A <a@x.example>\r\nDate: Tue, 10 Mar 2026 15:03:27 +0100\r\nSubject: second\r\nIn-Reply-To: <p@x>\r\nMessage-ID: <b@x>\r\nReferences: <r1@x> <r2@x>\r\nFrom: B <b@x.example>\r\nDate: nonsense\r\n\r\nbody\r\n";
+        let Some(m) = PARSER.parse(&raw[..]) else {
+            panic!("the test message parses");
+        };
+        let p = pick(&m);
+        assert_eq!(p.subject.and_then(HeaderValue::as_text), m.subject());
+        assert_eq!(p.subject.and_then(HeaderValue::as_text), Some("second"));
+        assert_eq!(p.message_id.and_then(HeaderValue::as_text), m.message_id());
+        assert_eq!(p.from.and_then(HeaderValue::as_address), m.from());
+        assert_eq!(p.date.and_then(HeaderValue::as_datetime), m.date());
+        assert_eq!(p.in_reply_to.unwrap_or(&HeaderValue::Empty), m.in_reply_to());
+        assert_eq!(p.references.unwrap_or(&HeaderValue::Empty), m.references());
+    }
 
     #[test]
     fn kept_headers_found_in_any_case_and_only_those() {
