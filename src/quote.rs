@@ -80,7 +80,12 @@ pub fn split(body: &str, subject: &str) -> Parts {
         }
         if line == "-- "
             || trimmed == "--"
-            || (!in_signature && trimmed.len() <= 64 && CLOSING.is_match(line))
+            || (!in_signature
+                && trimmed.len() <= 64
+                // A closing phrase starts with a letter: blank lines, numbers and
+                // punctuation are not asked.
+                && trimmed.starts_with(char::is_alphabetic)
+                && CLOSING.is_match(line))
         {
             in_signature = true;
         }
