@@ -91,6 +91,10 @@ pub fn contact(
 }
 
 fn phone(text: &str) -> Option<String> {
+    // A telephone number has at least nine digits: most signature lines have fewer.
+    if text.bytes().filter(u8::is_ascii_digit).count() < 9 {
+        return None;
+    }
     PHONE
         .find_iter(text)
         .map(|m| m.as_str().trim().to_string())
