@@ -31,10 +31,7 @@ pub fn to_text(html: &str) -> String {
         let closing = tag.starts_with('/');
         // The tag name, lower-cased on the stack (no name we act on is longer than 16).
         let raw = tag.trim_start_matches('/').as_bytes();
-        let len = raw
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .count();
+        let len = raw.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
         let mut buf = [0u8; 16];
         for (lower, b) in buf.iter_mut().zip(&raw[..len]) {
             *lower = b.to_ascii_lowercase();
@@ -260,9 +257,28 @@ mod tests {
     #[test]
     fn text_runs_are_copied_as_characters_would_be() {
         let parts = [
-            "a", "Tenant", " ", "  ", "\t", "\n", "\u{b}", "\u{1c}", "\u{a0}", "\u{2003}", "ü",
-            "&amp;", "&nbsp;", "&#160;", "&#x41;", "&bogus;", "&", "&#;", "&#1114112;", "&ü;",
-            "12:30", ";",
+            "a",
+            "Tenant",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\u{b}",
+            "\u{1c}",
+            "\u{a0}",
+            "\u{2003}",
+            "ü",
+            "&amp;",
+            "&nbsp;",
+            "&#160;",
+            "&#x41;",
+            "&bogus;",
+            "&",
+            "&#;",
+            "&#1114112;",
+            "&ü;",
+            "12:30",
+            ";",
         ];
         // Every pair and triple of parts, after text that does and does not end a line.
         for a in parts {
@@ -284,8 +300,13 @@ mod tests {
 
     #[test]
     fn long_and_odd_tag_names_are_passed_over() {
-        let t = to_text("<averyveryverylongtagname>a</averyveryverylongtagname><SCRIPT>x</Script><Ünï>b<br/>c");
-        assert!(t.contains('a') && t.contains('b') && t.contains('c'), "{t:?}");
+        let t = to_text(
+            "<averyveryverylongtagname>a</averyveryverylongtagname><SCRIPT>x</Script><Ünï>b<br/>c",
+        );
+        assert!(
+            t.contains('a') && t.contains('b') && t.contains('c'),
+            "{t:?}"
+        );
         assert!(!t.contains('x'), "{t:?}");
     }
 

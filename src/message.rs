@@ -234,9 +234,7 @@ fn from_message(msg: &Message<'_>, depth: usize) -> Email {
             .problems
             .push("Date header is not a valid date".into());
     }
-    for value in [picked.in_reply_to, picked.references]
-        .map(|v| v.unwrap_or(&HeaderValue::Empty))
-    {
+    for value in [picked.in_reply_to, picked.references].map(|v| v.unwrap_or(&HeaderValue::Empty)) {
         match value {
             HeaderValue::Text(t) => email.thread_ids.push(t.to_string()),
             HeaderValue::TextList(list) => {
@@ -403,7 +401,10 @@ mod tests {
         assert_eq!(p.message_id.and_then(HeaderValue::as_text), m.message_id());
         assert_eq!(p.from.and_then(HeaderValue::as_address), m.from());
         assert_eq!(p.date.and_then(HeaderValue::as_datetime), m.date());
-        assert_eq!(p.in_reply_to.unwrap_or(&HeaderValue::Empty), m.in_reply_to());
+        assert_eq!(
+            p.in_reply_to.unwrap_or(&HeaderValue::Empty),
+            m.in_reply_to()
+        );
         assert_eq!(p.references.unwrap_or(&HeaderValue::Empty), m.references());
     }
 

@@ -179,7 +179,16 @@ mod tests {
     #[test]
     fn lines_split_as_str_lines_does() {
         for text in [
-            "", "\n", "a", "a\n", "a\r\nb", "a\r\n\r\nb\n", "\r", "a\r", "\r\n", "x\ry\nz\r\n\r",
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\nb",
+            "a\r\n\r\nb\n",
+            "\r",
+            "a\r",
+            "\r\n",
+            "x\ry\nz\r\n\r",
             "ü\r\nß",
         ] {
             assert_eq!(lines_of(text), text.lines().collect::<Vec<_>>(), "{text:?}");

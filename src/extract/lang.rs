@@ -131,8 +131,11 @@ static LONG_WORDS: LazyLock<Vec<(&[u8], usize)>> = LazyLock::new(|| {
 /// Which language a word of more than 8 bytes belongs to only.
 fn long_word_language(word: &[u8]) -> Option<usize> {
     LONG_WORDS.iter().find_map(|&(w, lang)| {
-        (w.len() == word.len() && w.iter().zip(word).all(|(a, b)| fold_case(*a) == fold_case(*b)))
-            .then_some(lang)
+        (w.len() == word.len()
+            && w.iter()
+                .zip(word)
+                .all(|(a, b)| fold_case(*a) == fold_case(*b)))
+        .then_some(lang)
     })
 }
 
