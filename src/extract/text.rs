@@ -132,9 +132,10 @@ fn field_parts(line: &str) -> Option<(&str, &str)> {
     let body = body
         .strip_prefix(['-', '*', '•', '·'])
         .map_or(body, str::trim_start);
-    // The loop below looks at the first 58 bytes at most: without a ':' or tab there
-    // (most lines of running text) it cannot find a label.
-    let head = &body.as_bytes()[..body.len().min(58)];
+    // The loop below stops after the first character past byte 56, which starts at
+    // byte 60 at the latest: without a ':' or tab in the first 61 bytes (most lines of
+    // running text) it cannot find a label.
+    let head = &body.as_bytes()[..body.len().min(61)];
     if !body.starts_with(char::is_alphabetic) || memchr::memchr2(b':', b'\t', head).is_none() {
         return None;
     }
@@ -252,6 +253,20 @@ pub fn parse_count(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_separator_after_a_wide_character_near_the_limit_still_counts() {
+        // The label loop reads up to the first character past byte 56; a colon right
+        // after a wide letter there is found (the gate must look that far).
+        let label = "ü".repeat(29);
+        let line = format!("{label}: value");
+        assert_eq!(line.find(':'), Some(58));
+        assert_eq!(field_parts(&line), Some((label.as_str(), "value")));
+        let label = format!("{}ü\u{20000}", "中".repeat(18));
+        let line = format!("{label}: value");
+        assert_eq!(line.find(':'), Some(60));
+        assert_eq!(field_parts(&line), Some((label.as_str(), "value")));
+    }
 
     #[test]
     fn whitespace_folds_to_single_spaces() {

@@ -829,4 +829,31 @@ mod tests {
         );
         assert_eq!(kinds("15:50Z")[1], Kind::Zone(Zone::Fixed(0)));
     }
+
+    #[test]
+    fn capitals_anywhere_are_found_and_lower_case_codes_are_not_zones() {
+        // The set pass reads folded text; the patterns still decide.
+        assert_eq!(
+            kinds("ON MONDAY 9 MÄRZ FROM 09:15 TO 11:40 CET, 2 HOURS"),
+            vec![
+                Kind::Date {
+                    date: d(3, 9),
+                    year_given: false
+                },
+                Kind::Time {
+                    hour: 9,
+                    minute: 15,
+                    pm: None
+                },
+                Kind::Time {
+                    hour: 11,
+                    minute: 40,
+                    pm: None
+                },
+                Kind::Zone(Zone::Fixed(3600)),
+                Kind::Duration(120),
+            ]
+        );
+        assert_eq!(kinds("the cet and est of it"), vec![]);
+    }
 }
