@@ -124,7 +124,7 @@ pub fn by_headers(email: &Email) -> Option<Verdict> {
         || domain.ends_with(".microsoft.com")
         || domain == "microsoftonline.com")
         && (MS_NOTICE.is_match(&email.subject)
-            || MS_NOTICE.is_match(first_chars(&email.body, 2000)))
+            || MS_NOTICE.is_match(crate::extract::text::first_chars(&email.body, 2000)))
     {
         return v(
             Kind::ServiceNotification,
@@ -226,11 +226,6 @@ static REPLY_SUBJECT: LazyLock<Regex> = re!(r"(?i)^\s*(re|aw|antw|sv|vs|ant|odp)
 /// Whether a message answers an earlier one.
 pub fn is_reply(email: &Email) -> bool {
     !email.thread_ids.is_empty() || REPLY_SUBJECT.is_match(&email.subject)
-}
-
-/// The first `n` characters of `s`, borrowed.
-fn first_chars(s: &str, n: usize) -> &str {
-    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 #[cfg(test)]

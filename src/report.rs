@@ -223,8 +223,9 @@ fn short(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if s.chars().count() > 100 {
-        format!("{}…", s.chars().take(100).collect::<String>())
+    let head = crate::extract::text::first_chars(&s, 100);
+    if head.len() < s.len() {
+        format!("{head}…")
     } else {
         s
     }

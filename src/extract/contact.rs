@@ -130,8 +130,9 @@ pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
             .collect();
         (!found.is_empty()).then(|| found.join(" "))
     })?;
-    let mut excerpt: String = text.chars().take(300).collect();
-    if text.chars().count() > 300 {
+    let head = super::text::first_chars(&text, 300);
+    let mut excerpt = head.to_string();
+    if head.len() < text.len() {
         excerpt.push('…');
     }
     Some(excerpt)

@@ -277,14 +277,7 @@ pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String
 pub fn line_around(text: &str, at: usize) -> String {
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    let line = text[start..end].trim();
-    // Copied whole (200 bytes have at most 200 characters), not character by character.
-    let cut = if line.len() <= 200 {
-        line.len()
-    } else {
-        line.char_indices().nth(200).map_or(line.len(), |(i, _)| i)
-    };
-    line[..cut].to_string()
+    super::text::first_chars(text[start..end].trim(), 200).to_string()
 }
 
 #[cfg(test)]

@@ -154,17 +154,7 @@ impl Extractor {
         let mut note =
             |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
                 evidence.entry(field).or_insert_with(|| Evidence {
-                    // The first 240 characters, cut on a character boundary; a source of
-                    // at most 240 bytes has no more characters than that, uncounted.
-                    source: if source.len() <= 240 {
-                        source.to_string()
-                    } else {
-                        source[..source
-                            .char_indices()
-                            .nth(240)
-                            .map_or(source.len(), |(i, _)| i)]
-                            .to_string()
-                    },
+                    source: text::first_chars(source, 240).to_string(),
                     confidence,
                     assumptions,
                 });

@@ -235,6 +235,15 @@ pub fn sentences(para: &str) -> Vec<String> {
     out
 }
 
+/// The first `n` characters of `s`, borrowed (`s` itself when it is no longer: a text of
+/// at most `n` bytes is not counted).
+pub fn first_chars(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 static INTEGER: LazyLock<Regex> = re!(r"^\d{1,3}(?:[.,\u{a0}\u{202f} ]\d{3})+$|^\d+$");
 
 /// Reads an integer written with optional thousands separators: "1,200", "1.200", "1 200".
@@ -266,6 +275,15 @@ mod tests {
         let line = format!("{label}: value");
         assert_eq!(line.find(':'), Some(60));
         assert_eq!(field_parts(&line), Some((label.as_str(), "value")));
+    }
+
+    #[test]
+    fn first_characters_are_cut_on_a_character_boundary() {
+        assert_eq!(first_chars("abc", 5), "abc");
+        assert_eq!(first_chars("abcdef", 3), "abc");
+        assert_eq!(first_chars("äöüß", 3), "äöü");
+        assert_eq!(first_chars("äö", 3), "äö");
+        assert_eq!(first_chars("", 0), "");
     }
 
     #[test]
