@@ -129,35 +129,41 @@ fn push_text(out: &mut String, text: &str, quote_depth: usize) {
         };
         i += c.len_utf8();
         if c.is_whitespace() {
-            if !last_space {
-                out.push(' ');
-                last_space = true;
-            }
+            push_space(out, &mut last_space);
             continue;
         }
         if c == '&' {
-            let tail = &text[i..];
-            if let Some(semi) = tail.find(';').filter(|&s| s <= 10) {
-                // Entity names that decode are ASCII: skipping bytes skips characters.
-                if let Some(decoded) = decode_entity(&tail[..semi]) {
-                    if decoded.is_whitespace() {
-                        if !last_space {
-                            out.push(' ');
-                        }
-                        last_space = true;
-                    } else {
-                        out.push(decoded);
-                        last_space = false;
-                    }
-                    i += semi + 1;
-                    continue;
+            // Entity names that decode are ASCII: skipping bytes skips characters.
+            if let Some((decoded, len)) = entity(&text[i..]) {
+                if decoded.is_whitespace() {
+                    push_space(out, &mut last_space);
+                } else {
+                    out.push(decoded);
+                    last_space = false;
                 }
+                i += len;
+                continue;
             }
         }
         quote_prefix(out, quote_depth);
         out.push(c);
         last_space = false;
     }
+}
+
+/// One space for a run of whitespace.
+fn push_space(out: &mut String, last_space: &mut bool) {
+    if !*last_space {
+        out.push(' ');
+    }
+    *last_space = true;
+}
+
+/// The entity that `tail` (the text after a '&') starts with: its character, and its
+/// length up to and with the ';'.
+fn entity(tail: &str) -> Option<(char, usize)> {
+    let semi = tail.find(';').filter(|&s| s <= 10)?;
+    decode_entity(&tail[..semi]).map(|c| (c, semi + 1))
 }
 
 /// "> " per open blockquote at the start of a line.
@@ -222,30 +228,21 @@ mod tests {
         let mut chars = text.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             if c.is_whitespace() {
-                if !last_space {
-                    out.push(' ');
-                    last_space = true;
-                }
+                push_space(out, &mut last_space);
                 continue;
             }
             if c == '&' {
-                let tail = &text[i + 1..];
-                if let Some(semi) = tail.find(';').filter(|&s| s <= 10) {
-                    if let Some(decoded) = decode_entity(&tail[..semi]) {
-                        if decoded.is_whitespace() {
-                            if !last_space {
-                                out.push(' ');
-                            }
-                            last_space = true;
-                        } else {
-                            out.push(decoded);
-                            last_space = false;
-                        }
-                        for _ in 0..semi + 1 {
-                            chars.next();
-                        }
-                        continue;
+                if let Some((decoded, len)) = entity(&text[i + 1..]) {
+                    if decoded.is_whitespace() {
+                        push_space(out, &mut last_space);
+                    } else {
+                        out.push(decoded);
+                        last_space = false;
                     }
+                    for _ in 0..len {
+                        chars.next();
+                    }
+                    continue;
                 }
             }
             quote_prefix(out, quote_depth);
