@@ -132,6 +132,15 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     .into_iter()
     .map(|p| crate::ascii_pattern(&p))
     .collect();
+    // The set lower-cases whole patterns, which would turn `\D` or `\S` into their
+    // opposites; none has one, and a new one is refused by every unit test.
+    assert!(
+        !sources.iter().any(|p| p
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\\' && w[1].is_ascii_uppercase())),
+        "a temporal pattern has an upper-case escape"
+    );
     Patterns {
         // Built-in patterns, compiled by every unit test: failure is a programming error.
         // The set only says which patterns to run, over the folded text: lower case and
