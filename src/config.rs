@@ -178,6 +178,11 @@ pub struct ExtractConfig {
     /// Mail domains of personal mailboxes, which Partner Center does not accept as evidence.
     #[serde(default = "default_personal_domains")]
     pub personal_domains: Vec<String>,
+    /// Bytes of one message's new text (its own words and forwarded originals, after
+    /// quotes are cut) that are read; the rest is left unread and the extraction says
+    /// so. Keeps one pathological mail from costing more than a long real one.
+    #[serde(default = "default_max_text_bytes")]
+    pub max_text_bytes: usize,
 }
 
 impl Default for ExtractConfig {
@@ -187,8 +192,13 @@ impl Default for ExtractConfig {
             extra_incident_prefixes: BTreeMap::new(),
             partner_names: Vec::new(),
             personal_domains: default_personal_domains(),
+            max_text_bytes: default_max_text_bytes(),
         }
     }
+}
+
+fn default_max_text_bytes() -> usize {
+    256 * 1024
 }
 
 /// Microsoft 365 service-health prefixes. IT (Intune) and DZ (Defender XDR) are in the

@@ -4,13 +4,23 @@
 //! value in HTML-only mails; this one ends each cell with a tab and each row with a
 //! newline, and prefixes `<blockquote>` content with `> ` so quote stripping sees it.
 
+/// Deepest blockquote level marked with "> ": deeper levels are marked as this one.
+/// Quote stripping only asks whether a line is quoted, and every break inside N open
+/// quotes would otherwise write N markers (depth times breaks: gigabytes).
+pub const MAX_QUOTE_DEPTH: usize = 8;
+
 /// Converts an HTML body to text: block tags become line breaks, cells tab-separated.
-pub fn to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
+/// The text is never longer than `max_bytes` (the rest of the HTML is not read).
+pub fn to_text(html: &str, max_bytes: usize) -> String {
+    let mut out = String::with_capacity((html.len() / 2).min(max_bytes));
     let mut quote_depth = 0usize;
     let mut skip_until: Option<&'static str> = None;
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
+        if out.len() >= max_bytes {
+            rest = "";
+            break;
+        }
         if skip_until.is_none() {
             push_text(&mut out, &rest[..lt], quote_depth);
         }
@@ -78,6 +88,8 @@ pub fn to_text(html: &str) -> String {
     if skip_until.is_none() {
         push_text(&mut out, rest, quote_depth);
     }
+    // The last text run may have gone past the limit.
+    out.truncate(crate::floor_char_boundary(&out, max_bytes));
     // Collapse the runs of blank lines that nested block tags leave behind.
     let mut result = String::with_capacity(out.len());
     let mut blank = 0;
@@ -99,7 +111,7 @@ pub fn to_text(html: &str) -> String {
 
 fn newline(out: &mut String, quote_depth: usize) {
     out.push('\n');
-    for _ in 0..quote_depth {
+    for _ in 0..quote_depth.min(MAX_QUOTE_DEPTH) {
         out.push_str("> ");
     }
 }
@@ -169,7 +181,7 @@ fn entity(tail: &str) -> Option<(char, usize)> {
 /// "> " per open blockquote at the start of a line.
 fn quote_prefix(out: &mut String, quote_depth: usize) {
     if out.ends_with('\n') {
-        for _ in 0..quote_depth {
+        for _ in 0..quote_depth.min(MAX_QUOTE_DEPTH) {
             out.push_str("> ");
         }
     }
@@ -299,6 +311,7 @@ mod tests {
     fn long_and_odd_tag_names_are_passed_over() {
         let t = to_text(
             "<averyveryverylongtagname>a</averyveryverylongtagname><SCRIPT>x</Script><Ünï>b<br/>c",
+            usize::MAX,
         );
         assert!(
             t.contains('a') && t.contains('b') && t.contains('c'),
@@ -311,6 +324,7 @@ mod tests {
     fn table_cells_stay_apart() {
         let t = to_text(
             "<table><tr><th>Tenant ID</th><td>abc</td></tr><tr><td>Users</td><td>5</td></tr></table>",
+            usize::MAX,
         );
         assert!(t.contains("Tenant ID\tabc"), "{t:?}");
         assert!(t.contains("Users\t5"), "{t:?}");
@@ -320,13 +334,40 @@ mod tests {
     fn entities_and_scripts() {
         let t = to_text(
             "<head><title>x</title></head><p>A&nbsp;&amp;&#39;B&ndash;C</p><script>evil()</script>",
+            usize::MAX,
         );
         assert_eq!(t.trim(), "A &'B–C");
     }
 
     #[test]
+    fn deep_quotes_are_marked_at_a_bounded_depth_and_the_text_is_capped() {
+        for depth in [MAX_QUOTE_DEPTH + 1, 1000, 20_000] {
+            let html = format!("{}{}", "<blockquote>".repeat(depth), "x<br>".repeat(5000));
+            let t = to_text(&html, usize::MAX);
+            let marker = "> ".repeat(MAX_QUOTE_DEPTH);
+            let bad = t
+                .lines()
+                .find(|l| l.contains('x') && !l.starts_with(&marker));
+            assert!(bad.is_none(), "{depth}: {bad:?}");
+            assert!(!t.contains(&"> ".repeat(MAX_QUOTE_DEPTH + 1)), "{depth}");
+            // Linear in the input, whatever the depth.
+            assert!(t.len() <= 5 * html.len(), "{depth}: {}", t.len());
+        }
+        let html = "<p>Tenant ü</p>".repeat(10_000);
+        let t = to_text(&html, 1001);
+        assert!(
+            t.len() <= 1001 && t.trim_start().starts_with("Tenant ü"),
+            "{}",
+            t.len()
+        );
+    }
+
+    #[test]
     fn blockquote_is_marked_as_quote() {
-        let t = to_text("<p>new</p><blockquote><p>old text</p></blockquote>");
+        let t = to_text(
+            "<p>new</p><blockquote><p>old text</p></blockquote>",
+            usize::MAX,
+        );
         assert!(t.lines().any(|l| l.starts_with("> old text")), "{t:?}");
     }
 
@@ -341,7 +382,7 @@ mod tests {
             "<!-- x",
             "<script>",
         ] {
-            let _ = to_text(s);
+            let _ = to_text(s, usize::MAX);
         }
     }
 }

@@ -35,6 +35,16 @@ pub mod tls;
 
 use regex::Regex;
 
+/// The largest char boundary of `s` at or below byte `at`: where to cut a text to at
+/// most `at` bytes.
+pub fn floor_char_boundary(s: &str, at: usize) -> usize {
+    if at >= s.len() {
+        return s.len();
+    }
+    // A UTF-8 character is at most 4 bytes: the search steps back at most 3 times.
+    (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
 /// Compiles a pattern that is part of the source code.
 ///
 /// Every caller passes a literal that the unit tests compile, so a failure here is a

@@ -85,13 +85,7 @@ impl Email {
         email.content_type.clear();
         email.report_type = None;
         let mut body = String::from_utf8_lossy(rest).replace("\r\n", "\n");
-        if body.len() > MAX_TEXT_BYTES {
-            let mut cut = MAX_TEXT_BYTES;
-            while !body.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            body.truncate(cut);
-        }
+        body.truncate(crate::floor_char_boundary(&body, MAX_TEXT_BYTES));
         email.body = body;
         email.problems.push(format!(
             "cannot parse MIME structure ({why}); body read as plain text"
@@ -286,15 +280,9 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         let text = match &part.body {
             // Only the first MAX_TEXT_BYTES are read (a huge log pasted as text must not
             // be copied whole): cut here, on a character boundary, before copying.
-            PartType::Text(t) => {
-                let mut cut = t.len().min(MAX_TEXT_BYTES + 1);
-                while !t.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                &t[..cut]
-            }
+            PartType::Text(t) => &t[..crate::floor_char_boundary(t, MAX_TEXT_BYTES + 1)],
             PartType::Html(h) => {
-                html = crate::html::to_text(h);
+                html = crate::html::to_text(h, MAX_TEXT_BYTES + 1);
                 html.as_str()
             }
             _ => continue,
@@ -315,15 +303,11 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         // No text body: fall back to the first HTML body (some senders mark it oddly).
         if let Some(html) = msg.body_html(0) {
             body.clear();
-            push_lf(&mut body, &crate::html::to_text(&html));
+            push_lf(&mut body, &crate::html::to_text(&html, MAX_TEXT_BYTES + 1));
         }
     }
     if body.len() > MAX_TEXT_BYTES {
-        let mut cut = MAX_TEXT_BYTES;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
+        body.truncate(crate::floor_char_boundary(&body, MAX_TEXT_BYTES));
         email
             .problems
             .push(format!("body text cut to {MAX_TEXT_BYTES} bytes"));

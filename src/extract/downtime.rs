@@ -238,6 +238,13 @@ static NOT_OUTAGE_RANGE: LazyLock<FoldedRegex> = re_folded!(
 static BARE_HOUR_BEFORE: LazyLock<Regex> =
     re!(r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",);
 
+/// Most windows read from one mail: a real one states a few; past this the rest of the
+/// mail is not searched for more (and the duplicate check stays small).
+pub const MAX_WINDOWS: usize = 32;
+
+/// How many later times are asked whether they end a window that a start time opens.
+const END_REACH: usize = 8;
+
 /// Extracts outage windows from statements; `subject` gives date context first.
 pub fn windows(subject: &str, statements: &[Statement], reference: Reference) -> Vec<Window> {
     let ref_date = reference.when.date_naive();
@@ -257,10 +264,14 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
     let subject_date = subject_tokens.iter().find_map(date_of);
 
     let mut found: Vec<Window> = Vec::new();
-    let mut used_durations: Vec<(usize, usize)> = Vec::new();
+    let mut used_durations: std::collections::HashSet<(usize, usize)> = Default::default();
+    let labelled = labelled_duration(statements, &per_statement);
     let mut context: Option<NaiveDate> = None;
     let mut start_field: Option<(usize, usize)> = None;
     for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
+        if found.len() >= MAX_WINDOWS {
+            break;
+        }
         let fallback = |assume: &mut Vec<&'static str>| {
             context
                 .or_else(|| all_dates.iter().find(|(j, _)| *j > i).map(|(_, d)| *d))
@@ -415,6 +426,9 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                         .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
                         .map(move |(k2, _)| (j, k2))
                 }))
+                // The end follows within a few times; asking every later time made
+                // a statement of many start times quadratic.
+                .take(END_REACH)
                 .find(|&(j, k2)| {
                     let (t, tk) = (&statements[j].text, &per_statement[j][k2]);
                     preceded_by(t, tk.start, END_WORDS) || followed_by(t, tk.end, END_AFTER)
@@ -447,14 +461,17 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                 .find(|(_, t)| matches!(t.kind, Kind::Duration(_)));
             let minutes = match own {
                 Some((d, t)) => {
-                    used_durations.push((i, d));
+                    used_durations.insert((i, d));
                     duration_of(t)
                 }
                 None => {
                     if START_LABELS.contains(&label) {
                         start_field = Some((i, k));
                     }
-                    labelled_duration(statements, &per_statement, &mut used_durations)
+                    labelled.and_then(|(at, minutes)| {
+                        used_durations.insert(at);
+                        minutes
+                    })
                 }
             };
             let Some(minutes) = minutes else { continue };
@@ -591,7 +608,17 @@ fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
         .filter(|w| !w.is_empty())
         .rev()
         .take(3)
-        .any(|w| words.contains(&w.to_lowercase().as_str()))
+        .any(|w| is_one_of(w, words))
+}
+
+/// Whether `word` is one of the lower-case `words`, in any case (lower-cased into a new
+/// string only when it is not ASCII: this is asked for every word near every time).
+fn is_one_of(word: &str, words: &[&str]) -> bool {
+    if word.is_ascii() {
+        words.iter().any(|w| w.eq_ignore_ascii_case(word))
+    } else {
+        words.contains(&word.to_lowercase().as_str())
+    }
 }
 
 /// True when one of `words` stands within the four words after byte offset `at`.
@@ -600,14 +627,15 @@ fn followed_by(text: &str, at: usize, words: &[&str]) -> bool {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(4)
-        .any(|w| words.contains(&w.to_lowercase().as_str()))
+        .any(|w| is_one_of(w, words))
 }
 
+/// The first duration in a "Duration:" field: where it is and its minutes. Found once
+/// per mail (asked per start time, a search per ask was quadratic in fields).
 fn labelled_duration(
     statements: &[Statement],
     toks: &[Vec<Token>],
-    used: &mut Vec<(usize, usize)>,
-) -> Option<i64> {
+) -> Option<((usize, usize), Option<i64>)> {
     for (i, s) in statements.iter().enumerate() {
         if !s
             .label
@@ -621,8 +649,7 @@ fn labelled_duration(
             .enumerate()
             .find(|(_, t)| matches!(t.kind, Kind::Duration(_)))
         {
-            used.push((i, k));
-            return duration_of(t);
+            return Some(((i, k), duration_of(t)));
         }
     }
     None
@@ -762,6 +789,29 @@ mod tests {
     }
 
     const TUE_CET: &str = "Tue, 10 Mar 2026 15:00:00 +0100";
+
+    #[test]
+    fn many_windows_stop_at_the_cap_and_fields_are_read_once() {
+        // A hundred distinct ranges: the first MAX_WINDOWS are kept, in order.
+        let body: String = (0..100)
+            .map(|d| {
+                format!(
+                    "On {} March we had no mail from 09:15 to 11:45.\n\n",
+                    d % 28 + 1
+                )
+            })
+            .collect();
+        let got = run("", &body, TUE_CET);
+        assert_eq!(got.len(), MAX_WINDOWS.min(28), "{got:?}");
+        // Many start fields share the one duration field, as one did before.
+        let mut body = String::from("Duration: 2 hours\n");
+        for h in 0..200 {
+            body.push_str(&format!("Start: {:02}:{:02}\n", 8 + h % 10, h % 60));
+        }
+        let got = run("", &body, TUE_CET);
+        assert!(!got.is_empty() && got.len() <= MAX_WINDOWS, "{got:?}");
+        assert!(got.iter().all(|w| w.ends_with("/120")), "{got:?}");
+    }
 
     #[test]
     fn ranges_in_three_languages() {

@@ -273,12 +273,20 @@ pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String
     out
 }
 
-/// The line containing byte offset `at`, trimmed, at most 200 characters.
+/// The line containing byte offset `at`, trimmed, at most 200 characters. Looks at
+/// most [`LINE_REACH`] bytes either side: a search to the line's ends for every match
+/// on one endless line would be quadratic.
 pub fn line_around(text: &str, at: usize) -> String {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    use crate::floor_char_boundary;
+    let lo = floor_char_boundary(text, at.saturating_sub(LINE_REACH));
+    let hi = floor_char_boundary(text, at.saturating_add(LINE_REACH));
+    let start = memchr::memrchr(b'\n', &text.as_bytes()[lo..at]).map_or(lo, |i| lo + i + 1);
+    let end = memchr::memchr(b'\n', &text.as_bytes()[at..hi]).map_or(hi, |i| at + i);
     super::text::first_chars(text[start..end].trim(), 200).to_string()
 }
+
+/// How far [`line_around`] looks for a line's ends.
+const LINE_REACH: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -286,6 +294,19 @@ mod tests {
 
     fn incident() -> Regex {
         crate::regex(r"\b(?:EX|SP|TM)\d{5,8}\b")
+    }
+
+    #[test]
+    fn line_around_reads_a_bounded_reach_of_an_endless_line() {
+        assert_eq!(line_around("a\n  x EX1 y \nb", 6), "x EX1 y");
+        let long = format!("{}EX12345{}", "ä".repeat(3000), "b".repeat(3000));
+        let at = long.find("EX").unwrap_or_default();
+        let line = line_around(&long, at);
+        // The line is cut to the reach before the match: 200 characters of it remain.
+        assert_eq!(line.chars().count(), 200);
+        assert!(line.chars().all(|c| c == 'ä'));
+        assert_eq!(line_around(&long, 0).chars().count(), 200);
+        assert!(line_around(&long, long.len()).chars().all(|c| c == 'b'));
     }
 
     #[test]

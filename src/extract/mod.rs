@@ -104,7 +104,13 @@ pub struct Extractor {
     services: BTreeMap<String, String>,
     partner_names: Vec<String>,
     personal_domains: Vec<String>,
+    max_text_bytes: usize,
 }
+
+/// Most distinct values one message contributes to a list field. A real claim names a
+/// few incidents and tenants; thousands are an attack on what follows (claims, drafts),
+/// and the list check is linear per value.
+pub const MAX_LIST_VALUES: usize = 64;
 
 impl Extractor {
     /// Builds the extractor; fails only on an invalid configuration.
@@ -125,6 +131,7 @@ impl Extractor {
                 .iter()
                 .map(|d| d.to_ascii_lowercase())
                 .collect(),
+            max_text_bytes: config.max_text_bytes.max(1024),
         })
     }
 
@@ -150,6 +157,18 @@ impl Extractor {
                 signature.push_str(&p.signature);
             }
         }
+        let mut problems = email.problems.clone();
+        let mut cut = None;
+        if new_text.len() > self.max_text_bytes {
+            let total = new_text.len();
+            new_text.truncate(crate::floor_char_boundary(&new_text, self.max_text_bytes));
+            let why = format!(
+                "only the first {} of {total} bytes of new text were read (extract.max-text-bytes)",
+                new_text.len()
+            );
+            problems.push(why.clone());
+            cut = Some(why);
+        }
         let mut evidence = BTreeMap::new();
         let mut note =
             |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
@@ -159,6 +178,9 @@ impl Extractor {
                     assumptions,
                 });
             };
+        if let Some(why) = &cut {
+            note("text_read", why, 1.0, vec![]);
+        }
 
         let mut subject_and_text = String::with_capacity(email.subject.len() + 1 + new_text.len());
         subject_and_text.push_str(&email.subject);
@@ -250,7 +272,7 @@ impl Extractor {
             resolution_attempts: None,
             contact: Contact::default(),
             evidence: BTreeMap::new(),
-            problems: email.problems.clone(),
+            problems,
         };
         for (t, src) in &tickets {
             note_list(&mut ext.ticket_refs, t);
@@ -364,7 +386,7 @@ impl Extractor {
 }
 
 fn note_list(list: &mut Vec<String>, value: &str) {
-    if !list.iter().any(|v| v == value) {
+    if list.len() < MAX_LIST_VALUES && !list.iter().any(|v| v == value) {
         list.push(value.to_string());
     }
 }
@@ -380,6 +402,41 @@ mod tests {
     }
 
     const HEAD: &str = "From: Jo Customer <jo@contoso.example>\nTo: support@partner.example\nDate: Tue, 10 Mar 2026 15:00:00 +0100\nMessage-ID: <t1@contoso.example>\n";
+
+    #[test]
+    fn text_past_the_cap_is_not_read_and_the_extraction_says_so() {
+        let config = ExtractConfig {
+            max_text_bytes: 4096,
+            ..ExtractConfig::default()
+        };
+        let x = Extractor::new(&config).unwrap_or_else(|e| panic!("{e}"));
+        let filler = "We are still waiting for an answer about the invoices. ".repeat(100);
+        let raw = format!(
+            "From: a@customer.example\nSubject: outage\n\nPlease claim an SLA credit for incident EX1234567.\n\n{filler}\n\nAlso SP7654321.\n"
+        );
+        let e = x.extract(raw.as_bytes());
+        assert_eq!(e.incident_ids, vec!["EX1234567"]);
+        assert!(
+            e.problems.iter().any(|p| p.contains("max-text-bytes")),
+            "{:?}",
+            e.problems
+        );
+        assert!(e.evidence.contains_key("text_read"));
+        // Under the cap nothing is said.
+        let e = x.extract(b"From: a@customer.example\nSubject: outage\n\nPlease claim an SLA credit for EX1234567.\n");
+        assert!(e.problems.is_empty() && !e.evidence.contains_key("text_read"));
+    }
+
+    #[test]
+    fn list_fields_keep_at_most_the_cap_of_distinct_values() {
+        let ids: String = (0..500)
+            .map(|i| format!("EX{:07} ", 1_000_000 + i))
+            .collect();
+        let e = extract(&format!(
+            "From: a@customer.example\nSubject: credit\n\nPlease credit us for {ids}.\n"
+        ));
+        assert_eq!(e.incident_ids.len(), MAX_LIST_VALUES);
+    }
 
     #[test]
     fn outlook_html_reply_reads_only_the_new_part() {

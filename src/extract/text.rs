@@ -232,6 +232,41 @@ pub fn sentences(para: &str) -> Vec<String> {
     if start < para.len() && !para[start..].trim().is_empty() {
         out.push(para[start..].trim().to_string());
     }
+    if out.iter().any(|s| s.len() > MAX_STATEMENT_BYTES) {
+        out = out.into_iter().flat_map(pieces).collect();
+    }
+    out
+}
+
+/// Longest statement the readers see. Real sentences are a few hundred bytes; the
+/// readers compare the tokens of one statement with each other, so an endless sentence
+/// ("from 9:15 to from 9:15 to ...") would cost its length squared. Cut into pieces of
+/// this size, it costs its length times this.
+pub const MAX_STATEMENT_BYTES: usize = 2048;
+
+/// `sentence` cut at spaces into pieces of at most [`MAX_STATEMENT_BYTES`].
+fn pieces(sentence: String) -> Vec<String> {
+    if sentence.len() <= MAX_STATEMENT_BYTES {
+        return vec![sentence];
+    }
+    let mut out = Vec::with_capacity(sentence.len() / MAX_STATEMENT_BYTES + 1);
+    let mut rest = sentence.as_str();
+    while rest.len() > MAX_STATEMENT_BYTES {
+        let limit = crate::floor_char_boundary(rest, MAX_STATEMENT_BYTES);
+        // At the last space in the second half, else mid-word at the limit.
+        let cut = match memchr::memrchr(b' ', &rest.as_bytes()[..limit]) {
+            Some(space) if space >= limit / 2 => space,
+            _ => limit.max(rest.chars().next().map_or(1, char::len_utf8)),
+        };
+        let piece = rest[..cut].trim();
+        if !piece.is_empty() {
+            out.push(piece.to_string());
+        }
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
     out
 }
 
@@ -275,6 +310,29 @@ mod tests {
         let line = format!("{label}: value");
         assert_eq!(line.find(':'), Some(60));
         assert_eq!(field_parts(&line), Some((label.as_str(), "value")));
+    }
+
+    #[test]
+    fn endless_sentences_are_cut_into_bounded_pieces_at_spaces() {
+        // Words of mixed widths with no sentence end: every piece within the limit, cut
+        // between words, and nothing lost or doubled.
+        let words = ["downtime", "ß", "läuft", "9:15", "中文字", "a"];
+        let text: Vec<&str> = (0..5000).map(|i| words[i % words.len()]).collect();
+        let text = text.join(" ");
+        let got = sentences(&text);
+        assert!(got.len() > 1);
+        assert!(
+            got.iter()
+                .all(|p| p.len() <= MAX_STATEMENT_BYTES && !p.is_empty())
+        );
+        assert_eq!(got.join(" "), text);
+        // One word longer than the limit is cut inside the word, on a char boundary.
+        let word = "é".repeat(MAX_STATEMENT_BYTES);
+        let got = sentences(&word);
+        assert!(got.iter().all(|p| p.len() <= MAX_STATEMENT_BYTES));
+        assert_eq!(got.concat(), word);
+        // Ordinary sentences are left whole.
+        assert_eq!(sentences("One. Two"), vec!["One.", "Two"]);
     }
 
     #[test]
