@@ -7,7 +7,8 @@
 //! the release binary's `slaclaim extract FILE` under a 2 GB address-space limit, with
 //! wall time and peak RSS (<= 1 s, <= 200 MB).
 //!
-//! SLACLAIM_WORST_ONLY=name runs one class.
+//! SLACLAIM_WORST_ONLY=name runs one class; SLACLAIM_WORST_KEEP=1 keeps the 1 MiB
+//! inputs (for a profiler) and says where.
 
 #[path = "../tests/worst/mod.rs"]
 mod worst;
@@ -164,5 +165,9 @@ fn main() {
         slowest.0 * 1e3,
         slowest.1
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("SLACLAIM_WORST_KEEP").is_some() {
+        println!("inputs kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

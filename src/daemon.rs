@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,8 +20,11 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::draft::Templates;
 use crate::extract::Extractor;
+use crate::ingest::{Ingester, Origin, Outcome};
+use crate::metrics::{HealthLimits, Live};
 use crate::outbox::{self, Transport, TransportKind};
 use crate::scheduler::Planner;
+use crate::source::SourceHealth;
 use crate::source::imap::{self, WatchCounters};
 use crate::source::maildir::Maildir;
 use crate::store::Store;
@@ -46,6 +48,21 @@ pub struct DaemonConfig {
     /// Seconds a graceful stop may take before the process exits anyway.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+    /// Milliseconds reading (extracting) one message may take; a message over it is
+    /// quarantined with that reason and the pipeline goes on.
+    #[serde(default = "default_read_budget")]
+    pub read_budget_ms: u64,
+    /// A message whose reading began this many times without ending (the process
+    /// crashed, was killed or ran out of memory on it) is quarantined at the next start
+    /// instead of being read again.
+    #[serde(default = "default_read_attempts")]
+    pub max_read_attempts: u32,
+    /// /healthz fails when a message has waited in custody longer than this many seconds.
+    #[serde(default = "default_pending")]
+    pub health_max_pending_secs: u64,
+    /// /healthz fails when a source has failed this many times in a row.
+    #[serde(default = "default_source_failures")]
+    pub health_max_source_failures: u32,
 }
 
 impl Default for DaemonConfig {
@@ -56,8 +73,25 @@ impl Default for DaemonConfig {
             health_max_silence_secs: default_silence(),
             log_level: default_level(),
             shutdown_grace_secs: default_grace(),
+            read_budget_ms: default_read_budget(),
+            max_read_attempts: default_read_attempts(),
+            health_max_pending_secs: default_pending(),
+            health_max_source_failures: default_source_failures(),
         }
     }
+}
+
+fn default_read_budget() -> u64 {
+    5_000
+}
+fn default_read_attempts() -> u32 {
+    2
+}
+fn default_pending() -> u64 {
+    300
+}
+fn default_source_failures() -> u32 {
+    5
 }
 
 fn default_tick() -> u64 {
@@ -74,6 +108,23 @@ fn default_grace() -> u64 {
 }
 
 impl DaemonConfig {
+    /// When /healthz fails.
+    pub fn health_limits(&self) -> HealthLimits {
+        HealthLimits {
+            max_silence_secs: self.health_max_silence_secs,
+            max_source_failures: self.health_max_source_failures,
+            max_pending_secs: self.health_max_pending_secs,
+        }
+    }
+
+    /// The limits on reading one message.
+    pub fn read_limits(&self) -> crate::ingest::ReadLimits {
+        crate::ingest::ReadLimits {
+            budget: Duration::from_millis(self.read_budget_ms.max(1)),
+            max_attempts: i64::from(self.max_read_attempts.max(1)),
+        }
+    }
+
     /// The metrics address, which must be loopback.
     pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, String> {
         let Some(text) = &self.metrics_listen else {
@@ -166,52 +217,40 @@ pub fn reread(
     })
 }
 
-/// Shared live state: counters the metrics endpoint reports.
-#[derive(Debug, Default)]
-pub struct Live {
-    /// Per IMAP mailbox: its name and counters.
-    pub mailboxes: Vec<(String, Arc<WatchCounters>)>,
-    /// Mail sent since start.
-    pub sent: std::sync::atomic::AtomicU64,
-    /// Send failures (transient and permanent) since start.
-    pub send_failures: std::sync::atomic::AtomicU64,
-    /// Unix time the daemon started.
-    pub started: i64,
-}
-
-/// Messages processed per transaction: enough to spread the commit, few enough that the
-/// sources and timers sharing this thread wait a millisecond or two at most.
-const PROCESS_CHUNK: usize = 16;
-
 /// The processing stage: takes messages out of custody (the inbox the IMAP sources fill
-/// at fetch speed), oldest first, extracts and links them, and wakes the scheduler.
-/// Runs at start (a crash can leave messages in custody) and whenever a source hands
-/// over; a store failure is logged and retried, never given up on.
+/// at fetch speed), oldest first, reads each on a blocking thread under the read budget
+/// (see [`Ingester::read_guarded`]), links it in the transaction that ends its custody,
+/// and wakes the scheduler. Runs at start (a crash can leave messages in custody) and
+/// whenever a source hands over; a store failure is logged, shown in health and
+/// retried, never given up on.
 async fn process(
     config: &Config,
     state: &Path,
     shutdown: CancellationToken,
     handoff: &Notify,
     changed: &Notify,
+    live: &Live,
 ) -> anyhow::Result<()> {
     let extractor = Extractor::new(&config.extract)?;
     let ingester = config.ingester(&extractor)?;
+    let limits = config.daemon.read_limits();
     let mut store = Store::open(state)?;
     let mut retry = Duration::from_secs(1);
     loop {
         while !shutdown.is_cancelled() {
-            match ingester.process_pending(&mut store, PROCESS_CHUNK, Utc::now()) {
-                Ok(done) if done.is_empty() => break,
-                Ok(done) => {
-                    for (key, outcome) in &done {
-                        tracing::info!(source_key = %key, %outcome, "processed");
-                    }
+            match process_one(&ingester, &mut store, limits).await {
+                Ok(None) => {
+                    live.store_ok();
+                    break;
+                }
+                Ok(Some((key, outcome))) => {
+                    live.store_ok();
+                    tracing::info!(source_key = %key, %outcome, "processed");
                     changed.notify_one();
                     retry = Duration::from_secs(1);
-                    // The sources and the scheduler share this thread.
-                    tokio::task::yield_now().await;
                 }
                 Err(e) => {
+                    live.store_failed(&e.to_string());
                     tracing::error!(error = %e, retry_secs = retry.as_secs(), "processing failed; messages stay in custody");
                     tokio::select! {
                         _ = shutdown.cancelled() => return Ok(()),
@@ -226,6 +265,33 @@ async fn process(
             _ = handoff.notified() => {}
         }
     }
+}
+
+/// Reads and links the oldest message in custody; None when none waits.
+async fn process_one(
+    ingester: &Ingester<'_>,
+    store: &mut Store,
+    limits: crate::ingest::ReadLimits,
+) -> Result<Option<(String, Outcome)>, crate::ingest::IngestError> {
+    let Some(p) = store.next_pending()? else {
+        return Ok(None);
+    };
+    let raw = Arc::new(p.raw);
+    let now = Utc::now();
+    let reading = ingester
+        .read_guarded(store, &p.source_key, &raw, limits, now)
+        .await?;
+    let origin = Origin {
+        source: &p.source,
+        key: Some(&p.source_key),
+    };
+    let outcome = store.transaction(|s| {
+        let outcome = ingester.store_in(s, &raw, origin, reading, now)?;
+        s.end_reading(&p.source_key)?;
+        s.release(p.id)?;
+        Ok::<_, crate::ingest::IngestError>(outcome)
+    })?;
+    Ok(Some((p.source_key, outcome)))
 }
 
 /// Runs until `shutdown` is cancelled; `ready` is called once every task is started.
@@ -247,22 +313,27 @@ pub async fn run(
     let changed = Arc::new(Notify::new());
     // Sources hand messages in custody to the processing stage through this.
     let handoff = Arc::new(Notify::new());
-    let mut live = Live {
-        started: Utc::now().timestamp(),
-        ..Live::default()
-    };
+    let mut live = Live::new(Utc::now().timestamp());
     for m in &config.imap {
         live.mailboxes
             .push((m.name.clone(), Arc::new(WatchCounters::default())));
     }
+
+    for m in &config.maildir {
+        live.maildirs.push((
+            m.path.display().to_string(),
+            Arc::new(SourceHealth::default()),
+        ));
+    }
     let live = Arc::new(live);
 
-    for m in config.maildir.clone() {
-        let (config, state, shutdown, changed) = (
+    for (i, m) in config.maildir.iter().cloned().enumerate() {
+        let (config, state, shutdown, changed, health) = (
             config.clone(),
             options.state_dir.clone(),
             shutdown.clone(),
             changed.clone(),
+            live.maildirs[i].1.clone(),
         );
         tracker.spawn(async move {
             let result = async {
@@ -271,15 +342,13 @@ pub async fn run(
                 let mut store = Store::open(&state)?;
                 let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
                 tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
-                maildir
-                    .watch_notifying(
-                        &mut store,
-                        &ingester,
-                        Duration::from_secs(m.rescan_secs.max(1)),
-                        shutdown,
-                        &changed,
-                    )
-                    .await;
+                let watch = crate::source::maildir::Watch {
+                    rescan: Duration::from_secs(m.rescan_secs.max(1)),
+                    limits: config.daemon.read_limits(),
+                    changed: &changed,
+                    health: &health,
+                };
+                maildir.watch_with(&mut store, &ingester, watch, shutdown).await;
                 anyhow::Ok(())
             }
             .await;
@@ -324,14 +393,15 @@ pub async fn run(
         });
     }
     {
-        let (config, state, shutdown, changed) = (
+        let (config, state, shutdown, changed, live) = (
             config.clone(),
             options.state_dir.clone(),
             shutdown.clone(),
             changed.clone(),
+            live.clone(),
         );
         tracker.spawn(async move {
-            if let Err(e) = process(&config, &state, shutdown, &handoff, &changed).await {
+            if let Err(e) = process(&config, &state, shutdown, &handoff, &changed, &live).await {
                 tracing::error!(error = %e, "processing stopped");
             }
         });
@@ -389,8 +459,22 @@ pub async fn run(
             shutdown.clone(),
             live.clone(),
         );
-        tracker
-            .spawn(async move { serve_metrics(listener, &config, &state, shutdown, &live).await });
+        tracker.spawn(crate::metrics::serve(
+            listener,
+            config.daemon.health_limits(),
+            state,
+            shutdown,
+            live,
+        ));
+    }
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        let (limits, state, shutdown, live) = (
+            config.daemon.health_limits(),
+            options.state_dir.clone(),
+            shutdown.clone(),
+            live.clone(),
+        );
+        tracker.spawn(watchdog(period, limits, state, shutdown, live));
     }
     tracker.close();
     // READY means the sources are connected: wait for every mailbox's first contact, but
@@ -434,6 +518,38 @@ pub async fn run(
     Ok(())
 }
 
+/// Pings the systemd watchdog every half period while the pipeline makes progress:
+/// no message waits in custody past its limit and store writes succeed. A stalled
+/// pipeline then gets the restart a hung process would; an unreachable mail server
+/// does not (a restart cannot fix it; it shows in /healthz instead).
+async fn watchdog(
+    period: Duration,
+    limits: HealthLimits,
+    state: PathBuf,
+    shutdown: CancellationToken,
+    live: Arc<Live>,
+) {
+    let store = match Store::open(&state) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "watchdog cannot open the store; not pinging it");
+            return;
+        }
+    };
+    loop {
+        let stalled = crate::metrics::pipeline_troubles(&limits, &live, &store, Utc::now());
+        if stalled.is_empty() {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        } else {
+            tracing::error!(troubles = %stalled.join("; "), "pipeline stalled: not pinging the systemd watchdog");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(period / 2) => {}
+        }
+    }
+}
+
 /// Expires, plans and sends: after new mail, on every tick, and when a retry is due.
 /// A reloaded config (drafts, reminders, customers; templates re-read) takes effect at
 /// the next pass; the outbox transport and the deadline rules stay as started.
@@ -451,7 +567,6 @@ async fn scheduler(
         Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
     let transport = Transport::new(&config.outbox);
     let mut store = Store::open(state)?;
-    let watchdog = sd_notify::watchdog_enabled();
     let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
     while !shutdown.is_cancelled() {
         let now = Utc::now();
@@ -464,6 +579,7 @@ async fn scheduler(
         };
         match pass.await {
             Ok((expired, plan, sent)) => {
+                live.store_ok();
                 live.sent.fetch_add(sent.sent as u64, Relaxed);
                 live.send_failures
                     .fetch_add((sent.deferred + sent.failed) as u64, Relaxed);
@@ -487,11 +603,13 @@ async fn scheduler(
                 ))]);
             }
             Err(e) => {
+                if e.chain().any(|c| {
+                    c.is::<crate::store::StoreError>() || c.is::<crate::ingest::IngestError>()
+                }) {
+                    live.store_failed(&format!("{e:#}"));
+                }
                 tracing::error!(error = %e, "scheduler pass failed; retrying at the next tick")
             }
-        }
-        if watchdog.is_some() {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
         }
         // Sleep until new mail, the tick, the next retry, or the watchdog's half-period.
         let mut wait = tick;
@@ -502,9 +620,6 @@ async fn scheduler(
                     .unwrap_or_default();
                 wait = wait.min(until.max(Duration::from_millis(100)));
             }
-        }
-        if let Some(w) = watchdog {
-            wait = wait.min(w / 2);
         }
         tokio::select! {
             _ = shutdown.cancelled() => {}
@@ -523,169 +638,6 @@ async fn scheduler(
         }
     }
     Ok(())
-}
-
-/// A minimal HTTP/1.1 responder for two GET paths, on loopback only: a web framework
-/// would be most of the binary for this.
-async fn serve_metrics(
-    listener: tokio::net::TcpListener,
-    config: &Config,
-    state: &Path,
-    shutdown: CancellationToken,
-    live: &Live,
-) {
-    let store = match Store::open(state) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "metrics endpoint cannot open the store");
-            return;
-        }
-    };
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            a = listener.accept() => a,
-        };
-        let Ok((mut stream, _)) = accepted else {
-            continue;
-        };
-        // The request line may arrive in pieces: read until its end (or 1 KiB, or 2 s).
-        let mut buf = [0u8; 1024];
-        let mut n = 0;
-        let read_line = async {
-            while n < buf.len() && !buf[..n].contains(&b'\n') {
-                match stream.read(&mut buf[n..]).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(got) => n += got,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), read_line).await;
-        let request = String::from_utf8_lossy(&buf[..n]);
-        let path = request.split_whitespace().nth(1).unwrap_or("/");
-        let (status, body) = match path {
-            "/metrics" => ("200 OK", metrics_text(&store, live)),
-            "/healthz" => health(config, live),
-            _ => ("404 Not Found", "not found\n".to_string()),
-        };
-        let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    }
-}
-
-/// Prometheus text exposition: store counts (true across restarts) and live counters.
-pub fn metrics_text(store: &Store, live: &Live) -> String {
-    let mut out = String::new();
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-    };
-    family(
-        &mut out,
-        "slaclaim_messages",
-        "gauge",
-        "Stored messages by kind and status.",
-    );
-    let rows = store.message_counts().unwrap_or_default();
-    for (kind, status, n) in &rows {
-        out.push_str(&format!(
-            "slaclaim_messages{{kind=\"{kind}\",status=\"{status}\"}} {n}\n"
-        ));
-    }
-    family(
-        &mut out,
-        "slaclaim_inbox_pending",
-        "gauge",
-        "Messages in custody, not yet processed.",
-    );
-    out.push_str(&format!(
-        "slaclaim_inbox_pending {}\n",
-        store.pending_count().unwrap_or(0)
-    ));
-    family(&mut out, "slaclaim_claims", "gauge", "Claims by status.");
-    for (status, n) in store.claim_counts().unwrap_or_default() {
-        out.push_str(&format!("slaclaim_claims{{status=\"{status}\"}} {n}\n"));
-    }
-    family(
-        &mut out,
-        "slaclaim_mail",
-        "gauge",
-        "Outgoing mail by purpose and status.",
-    );
-    for (purpose, status, n) in store.mail_counts().unwrap_or_default() {
-        out.push_str(&format!(
-            "slaclaim_mail{{purpose=\"{purpose}\",status=\"{status}\"}} {n}\n"
-        ));
-    }
-    family(
-        &mut out,
-        "slaclaim_send_failures_total",
-        "counter",
-        "Failed send attempts since start.",
-    );
-    out.push_str(&format!(
-        "slaclaim_send_failures_total {}\n",
-        live.send_failures.load(Relaxed)
-    ));
-    // Per mailbox: (name, type, help, counter).
-    type Read = fn(&WatchCounters) -> i64;
-    let per_mailbox: [(&str, &str, &str, Read); 3] = [
-        (
-            "slaclaim_imap_auth_failures_total",
-            "counter",
-            "Refused IMAP logins since start.",
-            |c| i64::try_from(c.auth_failures.load(Relaxed)).unwrap_or(i64::MAX),
-        ),
-        (
-            "slaclaim_imap_reconnects_total",
-            "counter",
-            "IMAP reconnects since start.",
-            |c| i64::try_from(c.reconnects.load(Relaxed)).unwrap_or(i64::MAX),
-        ),
-        (
-            "slaclaim_imap_last_contact_seconds",
-            "gauge",
-            "Unix time of the last successful exchange with the mailbox.",
-            |c| c.last_contact.load(Relaxed),
-        ),
-    ];
-    for (metric, kind, help, read) in per_mailbox {
-        family(&mut out, metric, kind, help);
-        for (name, c) in &live.mailboxes {
-            out.push_str(&format!("{metric}{{mailbox=\"{name}\"}} {}\n", read(c)));
-        }
-    }
-    out
-}
-
-/// 200 when every mailbox was reached recently (or the daemon is younger than the
-/// threshold), 503 naming the silent ones otherwise.
-fn health(config: &Config, live: &Live) -> (&'static str, String) {
-    let now = Utc::now().timestamp();
-    let limit = config.daemon.health_max_silence_secs as i64;
-    let silent: Vec<String> = live
-        .mailboxes
-        .iter()
-        .filter(|(_, c)| {
-            let last = c.last_contact.load(Relaxed).max(live.started);
-            now - last > limit
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
-    if silent.is_empty() {
-        ("200 OK", "ok\n".into())
-    } else {
-        (
-            "503 Service Unavailable",
-            format!(
-                "mailbox unreachable for more than {limit} s: {}\n",
-                silent.join(", ")
-            ),
-        )
-    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,54 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// What reading one message gave.
+#[derive(Debug)]
+pub enum Reading {
+    /// Its extraction.
+    Read(Box<Extraction>),
+    /// Extraction failed (a panic): the message is kept with this error.
+    Failed(String),
+    /// Not read at all (too large, over its time budget, or it killed the process
+    /// before): kept, quarantined with this reason.
+    Refused(String),
+}
+
+/// Limits on reading one message in the daemon.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Time one extraction may take before the message is quarantined.
+    pub budget: std::time::Duration,
+    /// Readings begun and never ended after which a message is quarantined unread.
+    pub max_attempts: i64,
+}
+
+impl Default for ReadLimits {
+    /// `[daemon]`'s defaults: 5 s, 2 attempts.
+    fn default() -> Self {
+        ReadLimits {
+            budget: std::time::Duration::from_secs(5),
+            max_attempts: 2,
+        }
+    }
+}
+
+/// [`Ingester::read`] with what it needs spelled out, for a reader on another thread.
+pub fn read(extractor: &Extractor, max_bytes: usize, raw: &[u8]) -> Reading {
+    if raw.len() > max_bytes {
+        return Reading::Refused(format!(
+            "message is {} bytes, over the {max_bytes} byte limit",
+            raw.len()
+        ));
+    }
+    match std::panic::catch_unwind(|| extractor.extract(raw)) {
+        Ok(e) => Reading::Read(Box::new(e)),
+        Err(p) => Reading::Failed(format!(
+            "extraction failed: {}",
+            crate::message::panic_text(p.as_ref())
+        )),
+    }
+}
+
 /// Errors of ingest: only the store can fail; bad mail is quarantined instead.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -179,31 +227,81 @@ impl Ingester<'_> {
         origin: Origin<'_>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
+        let reading = self.read(raw);
+        self.store_in(s, raw, origin, reading, now)
+    }
+
+    /// Reads a message: its extraction, or why it cannot be read. Never panics (a panic
+    /// in extraction becomes [`Reading::Failed`]); touches no store, so it can run on
+    /// another thread, under a time budget.
+    pub fn read(&self, raw: &[u8]) -> Reading {
+        read(self.extractor, self.max_bytes, raw)
+    }
+
+    /// Reads the message under source key `key` on a blocking thread (the async
+    /// runtime, health and the other sources go on meanwhile), within `limits.budget`,
+    /// with the attempt committed to the store before and cleared after. A message
+    /// whose reading began `limits.max_attempts` times and never ended (the process
+    /// died on it) is refused unread. The caller stores the result and calls
+    /// [`Store::end_reading`] in that transaction.
+    pub async fn read_guarded(
+        &self,
+        store: &mut Store,
+        key: &str,
+        raw: &std::sync::Arc<Vec<u8>>,
+        limits: ReadLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Reading, IngestError> {
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let before = store.begin_reading(key, &stamp)?;
+        if before >= limits.max_attempts {
+            return Ok(Reading::Refused(format!(
+                "reading it began {before} times and never ended (the process died while reading it); not read again"
+            )));
+        }
+        let (extractor, max_bytes, shared) = (self.extractor.clone(), self.max_bytes, raw.clone());
+        let task = tokio::task::spawn_blocking(move || read(&extractor, max_bytes, &shared));
+        let reading = match tokio::time::timeout(limits.budget, task).await {
+            Ok(Ok(reading)) => reading,
+            // `read` catches panics; a join error is a runtime shutting down.
+            Ok(Err(e)) => Reading::Failed(format!("extraction failed: {e}")),
+            // The thread runs on to its end (every reading stage is bounded), unwaited.
+            Err(_) => {
+                return Ok(Reading::Refused(format!(
+                    "reading it took longer than {} ms (daemon.read-budget-ms)",
+                    limits.budget.as_millis()
+                )));
+            }
+        };
+        store.end_reading(key)?;
+        Ok(reading)
+    }
+
+    /// Stores a message with what reading it gave, and links it, inside the caller's
+    /// transaction.
+    pub fn store_in(
+        &self,
+        s: &Store,
+        raw: &[u8],
+        origin: Origin<'_>,
+        reading: Reading,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IngestError> {
         let sha = sha256_hex(raw);
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        if raw.len() > self.max_bytes {
-            let reason = format!(
-                "message is {} bytes, over the {} byte limit",
-                raw.len(),
-                self.max_bytes
-            );
-            return self.quarantine_in(s, raw, origin, &reason, now);
-        }
-        let extraction = std::panic::catch_unwind(|| self.extractor.extract(raw));
+        let extraction = match reading {
+            Reading::Refused(reason) => return self.quarantine_in(s, raw, origin, &reason, now),
+            Reading::Read(e) => Ok(e),
+            Reading::Failed(why) => Err(why),
+        };
         {
             let (e, error) = match &extraction {
                 Ok(e) if e.message_id.is_none() && e.from.is_none() && e.subject.is_empty() => (
-                    Some(e),
+                    Some(e.as_ref()),
                     Some("no message headers: not an email".to_string()),
                 ),
-                Ok(e) => (Some(e), None),
-                Err(p) => (
-                    None,
-                    Some(format!(
-                        "extraction failed: {}",
-                        crate::message::panic_text(p.as_ref())
-                    )),
-                ),
+                Ok(e) => (Some(e.as_ref()), None),
+                Err(why) => (None, Some(why.clone())),
             };
             let message_id = e.and_then(|e| e.message_id.as_deref());
             if let Some(of) = s.find_duplicate(origin.key, message_id, &sha)? {

@@ -24,6 +24,7 @@ pub mod extract;
 pub mod html;
 pub mod ingest;
 pub mod message;
+pub mod metrics;
 pub mod outbox;
 pub mod quote;
 pub mod report;

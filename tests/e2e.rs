@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A config for the daemon: Dovecot's INBOX in, the SMTP sink out.
-fn write_config(dir: &Path, d: &Dovecot, sink: &SmtpSink, extra: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, d: &Dovecot, sink: &SmtpSink, extra: &str) -> PathBuf {
     let password = dir.join("imap-password");
     std::fs::write(&password, "secret\n").unwrap_or_else(|e| panic!("{e}"));
     let text = format!(
@@ -69,7 +69,7 @@ shutdown-grace-secs = 5
 }
 
 /// Starts `slaclaim run`, its log appended to dir/daemon.log.
-fn start(config: &Path, dir: &Path) -> Child {
+pub(crate) fn start(config: &Path, dir: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -88,14 +88,14 @@ fn start(config: &Path, dir: &Path) -> Child {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let _ = Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status();
 }
 
 /// Waits until `done` holds, or panics after `limit` with the daemon's log.
-fn wait_for(dir: &Path, limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(dir: &Path, limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
         if started.elapsed() > limit {
@@ -111,7 +111,7 @@ fn wait_for(dir: &Path, limit: Duration, what: &str, mut done: impl FnMut() -> b
 }
 
 /// Message-IDs and subjects of what the sink received.
-fn received(sink: &SmtpSink) -> Vec<(String, String, String)> {
+pub(crate) fn received(sink: &SmtpSink) -> Vec<(String, String, String)> {
     sink.messages()
         .iter()
         .filter_map(|raw| {
@@ -128,7 +128,7 @@ fn received(sink: &SmtpSink) -> Vec<(String, String, String)> {
 /// APPENDs a message over IMAP, as a mail server delivering it would: Dovecot wakes IDLE
 /// clients for it at once (a file dropped into the Maildir is only seen at its next
 /// periodic check).
-fn append(d: &Dovecot, raw: Vec<u8>) {
+pub(crate) fn append(d: &Dovecot, raw: Vec<u8>) {
     let cfg: slaclaim::source::imap::ImapConfig = toml::from_str(&format!(
         "name = \"append\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-env = \"SLACLAIM_E2E_PASSWORD\"\n",
         d.port
@@ -156,7 +156,7 @@ fn append(d: &Dovecot, raw: Vec<u8>) {
 }
 
 /// The whole HTTP response to a GET on loopback.
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let mut stream =
         std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
@@ -166,7 +166,7 @@ fn http_get(port: u16, path: &str) -> String {
     out
 }
 
-fn rfc2822(t: chrono::DateTime<Utc>) -> String {
+pub(crate) fn rfc2822(t: chrono::DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 

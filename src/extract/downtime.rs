@@ -266,6 +266,10 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
     let mut found: Vec<Window> = Vec::new();
     let mut used_durations: std::collections::HashSet<(usize, usize)> = Default::default();
     let labelled = labelled_duration(statements, &per_statement);
+    // Per statement and token: whether the token is a time said to end the outage,
+    // once known.
+    let mut ends: Vec<Vec<Option<bool>>> =
+        per_statement.iter().map(|t| vec![None; t.len()]).collect();
     let mut context: Option<NaiveDate> = None;
     let mut start_field: Option<(usize, usize)> = None;
     for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
@@ -430,8 +434,12 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                 // a statement of many start times quadratic.
                 .take(END_REACH)
                 .find(|&(j, k2)| {
-                    let (t, tk) = (&statements[j].text, &per_statement[j][k2]);
-                    preceded_by(t, tk.start, END_WORDS) || followed_by(t, tk.end, END_AFTER)
+                    // Asked of the same time by up to END_REACH start times: once each.
+                    let known = &mut ends[j][k2];
+                    *known.get_or_insert_with(|| {
+                        let (t, tk) = (&statements[j].text, &per_statement[j][k2]);
+                        preceded_by(t, tk.start, END_WORDS) || followed_by(t, tk.end, END_AFTER)
+                    })
                 });
             if let Some((j, k2)) = end {
                 let mut assume = Vec::new();

@@ -1,5 +1,6 @@
 //! Identifiers: incident IDs, tenant GUIDs and ticket references.
 
+use super::MAX_LIST_VALUES;
 use regex::Regex;
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -50,10 +51,14 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     for (offset, c) in guids(text) {
         let Some(whole) = c.get(0) else { continue };
         let whole = (offset + whole.start())..(offset + whole.end());
-        let line_start = text[..whole.start].rfind('\n').map_or(0, |i| i + 1);
-        let mut ctx_start = whole.start.saturating_sub(48).max(line_start);
+        // The 48 bytes before it, within its line (searched back that far only: a
+        // search to the line's start per GUID was quadratic on an endless line).
+        let mut ctx_start = whole.start.saturating_sub(48);
         while !text.is_char_boundary(ctx_start) {
             ctx_start += 1;
+        }
+        if let Some(nl) = memchr::memrchr(b'\n', &text.as_bytes()[ctx_start..whole.start]) {
+            ctx_start += nl + 1;
         }
         let before = &text[ctx_start..whole.start];
         let labelled_tenant = TENANT_LABEL.is_match(before);
@@ -69,6 +74,9 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
             .join("-");
         if !out.iter().any(|(g, _)| *g == guid) {
             out.push((guid, line_around(text, whole.start)));
+            if out.len() == MAX_LIST_VALUES {
+                break;
+            }
         }
     }
     out
@@ -81,6 +89,9 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
         let id = m.as_str().to_string();
         if !out.iter().any(|(i, _)| *i == id) {
             out.push((id, line_around(text, m.start())));
+            if out.len() == MAX_LIST_VALUES {
+                break;
+            }
         }
     }
     out
@@ -269,6 +280,9 @@ pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String
             continue;
         }
         out.push((value.to_string(), line_around(text, c.value.start)));
+        if out.len() == MAX_LIST_VALUES {
+            break;
+        }
     }
     out
 }

@@ -869,6 +869,41 @@ pub struct WatchStats {
     pub fetched: usize,
 }
 
+/// A session that lasted this long was healthy: the reconnect delay after it starts
+/// again from the minimum (blips weeks apart must not each cost the maximum).
+pub const HEALTHY_SESSION: Duration = Duration::from_secs(60);
+
+/// Reconnect delays: doubling from the minimum to the maximum over failures in a row,
+/// and back to the minimum after a healthy session.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    delay: u64,
+    min: u64,
+    max: u64,
+}
+
+impl Backoff {
+    /// Starts at `min_ms`, never above `max_ms`.
+    pub fn new(min_ms: u64, max_ms: u64) -> Backoff {
+        Backoff {
+            delay: min_ms,
+            min: min_ms,
+            max: max_ms.max(min_ms),
+        }
+    }
+
+    /// The delay in milliseconds before the next try, after a failure that ended a
+    /// session of this length (None: no session was established).
+    pub fn failed(&mut self, session: Option<Duration>) -> u64 {
+        if session.is_some_and(|s| s >= HEALTHY_SESSION) {
+            self.delay = self.min;
+        }
+        let now = self.delay;
+        self.delay = self.delay.saturating_mul(2).min(self.max);
+        now
+    }
+}
+
 /// Watches every folder of one mailbox until `shutdown` is cancelled: sync, then IDLE
 /// (or poll) on the first folder, sync again on news; on any failure reconnect with
 /// capped exponential backoff and jitter. Authentication failures are logged as errors
@@ -901,6 +936,8 @@ pub struct WatchCounters {
     pub reconnects: std::sync::atomic::AtomicU64,
     /// Unix time of the last successful exchange with the server.
     pub last_contact: std::sync::atomic::AtomicI64,
+    /// Failures in a row, for health.
+    pub health: super::SourceHealth,
 }
 
 /// Like [`watch`], and wakes `changed` after each sync that stored something; counts
@@ -919,10 +956,12 @@ pub async fn watch_notifying(
 ) -> WatchStats {
     use std::sync::atomic::Ordering::Relaxed;
     let mut stats = WatchStats::default();
-    let mut delay = cfg.reconnect_min_ms;
+    let mut backoff = Backoff::new(cfg.reconnect_min_ms, cfg.reconnect_max_ms);
     // Built once: an OAuth2 token is reused across reconnects while it is valid.
     let method = cfg.login_method();
     while !shutdown.is_cancelled() {
+        let began = std::time::Instant::now();
+        let connects = stats.connects;
         let handling = if handoff.is_some() {
             Handling::Deferred
         } else {
@@ -936,7 +975,10 @@ pub async fn watch_notifying(
         {
             Ok(()) => break,
             Err(e) => {
+                let session = (stats.connects > connects).then(|| began.elapsed());
+                let delay = backoff.failed(session);
                 counters.reconnects.fetch_add(1, Relaxed);
+                counters.health.failed(&e.to_string());
                 if e.is_auth() {
                     counters.auth_failures.fetch_add(1, Relaxed);
                     stats.auth_failures += 1;
@@ -945,14 +987,13 @@ pub async fn watch_notifying(
                     stats.disconnects += 1;
                     tracing::warn!(mailbox = %cfg.name, error = %e, retry_ms = delay, "IMAP connection lost; reconnecting");
                 }
+                let wait = Duration::from_millis(jitter(delay));
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
         }
-        let wait = Duration::from_millis(jitter(delay));
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        delay = (delay.saturating_mul(2)).min(cfg.reconnect_max_ms);
     }
     stats
 }
@@ -974,7 +1015,8 @@ async fn watch_once(
     let contact = || {
         counters
             .last_contact
-            .store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed)
+            .store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed);
+        counters.health.succeeded();
     };
     let proto = cfg.protocol();
     // A server may sit on a failed login for seconds: shutdown does not wait for it.
@@ -1093,6 +1135,23 @@ fn jitter(ms: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_over_failures_and_restarts_after_a_healthy_session() {
+        let mut b = Backoff::new(1_000, 8_000);
+        let short = Some(Duration::from_secs(5));
+        let delays: Vec<u64> = (0..6)
+            .map(|k| b.failed(if k % 2 == 0 { None } else { short }))
+            .collect();
+        assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
+        // A session that stayed up a minute: the next outage starts from the minimum.
+        assert_eq!(b.failed(Some(HEALTHY_SESSION)), 1_000);
+        assert_eq!(b.failed(None), 2_000);
+        assert_eq!(
+            b.failed(Some(HEALTHY_SESSION - Duration::from_millis(1))),
+            4_000
+        );
+    }
 
     #[test]
     fn a_mailbox_logs_in_with_a_password_or_oauth2_not_both_not_neither() {

@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 
-use crate::ingest::{IngestError, Ingester, Origin, Outcome};
+use super::SourceHealth;
+use crate::ingest::{IngestError, Ingester, Origin, Outcome, ReadLimits};
 use crate::store::Store;
 
 /// Errors of a Maildir source.
@@ -151,44 +152,115 @@ impl Maildir {
         now: DateTime<Utc>,
     ) -> Result<Vec<Processed>, MaildirError> {
         let mut done = Vec::new();
+        for (file, key) in self.waiting(store)? {
+            let raw = match std::fs::read(&file) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    done.push(unreadable(file, &e));
+                    continue;
+                }
+            };
+            let origin = Origin {
+                source: "maildir",
+                key: Some(&key),
+            };
+            let outcome = ingester.ingest(store, &raw, origin, now)?;
+            done.push(self.finish(file, outcome));
+        }
+        Ok(done)
+    }
+
+    /// Like [`Maildir::scan`], reading each message on a blocking thread within
+    /// `limits` ([`Ingester::read_guarded`]): a message that is too slow to read, or that
+    /// killed the process while it was read, is quarantined and moved like any other.
+    pub async fn scan_guarded(
+        &self,
+        store: &mut Store,
+        ingester: &Ingester<'_>,
+        limits: ReadLimits,
+    ) -> Result<Vec<Processed>, MaildirError> {
+        let mut done = Vec::new();
+        for (file, key) in self.waiting(store)? {
+            let raw = match std::fs::read(&file) {
+                Ok(raw) => std::sync::Arc::new(raw),
+                Err(e) => {
+                    done.push(unreadable(file, &e));
+                    continue;
+                }
+            };
+            let now = Utc::now();
+            let reading = ingester
+                .read_guarded(store, &key, &raw, limits, now)
+                .await?;
+            let origin = Origin {
+                source: "maildir",
+                key: Some(&key),
+            };
+            let outcome = store.transaction(|s| {
+                let outcome = ingester.store_in(s, &raw, origin, reading, now)?;
+                s.end_reading(&key)?;
+                Ok::<_, IngestError>(outcome)
+            })?;
+            done.push(self.finish(file, outcome));
+        }
+        Ok(done)
+    }
+
+    /// The files in `new/` to ingest, with their store keys (in a read-only Maildir,
+    /// those not stored yet).
+    fn waiting(&self, store: &Store) -> Result<Vec<(PathBuf, String)>, MaildirError> {
+        let mut out = Vec::new();
         for file in self.pending()? {
             let key = self.key(&file);
             if self.read_only && store.has_source_key(&key).map_err(IngestError::from)? {
                 continue;
             }
-            let raw = match std::fs::read(&file) {
-                Ok(raw) => raw,
-                // Gone (another reader moved it) or unreadable: not ours to lose; retry later.
-                Err(e) => {
-                    done.push(Processed {
-                        file,
-                        outcome: Err(format!("cannot read: {e}")),
-                    });
-                    continue;
-                }
-            };
-            let outcome = ingester.ingest(
-                store,
-                &raw,
-                Origin {
-                    source: "maildir",
-                    key: Some(&key),
-                },
-                now,
-            )?;
-            let outcome = if self.read_only {
-                Ok(outcome)
-            } else {
-                match self.mark_seen(&file) {
-                    Ok(_) => Ok(outcome),
-                    Err(e) => Err(format!("stored, but cannot move to cur/: {e}")),
-                }
-            };
-            done.push(Processed { file, outcome });
+            out.push((file, key));
         }
-        Ok(done)
+        Ok(out)
+    }
+
+    /// After a stored message: moved to `cur/` (unless read-only).
+    fn finish(&self, file: PathBuf, outcome: Outcome) -> Processed {
+        let outcome = if self.read_only {
+            Ok(outcome)
+        } else {
+            match self.mark_seen(&file) {
+                Ok(_) => Ok(outcome),
+                Err(e) => Err(format!("stored, but cannot move to cur/: {e}")),
+            }
+        };
+        Processed { file, outcome }
     }
 }
+
+/// A file that could not be read: gone (another reader moved it) or unreadable. Not
+/// ours to lose; retried at the next scan.
+fn unreadable(file: PathBuf, e: &std::io::Error) -> Processed {
+    Processed {
+        file,
+        outcome: Err(format!("cannot read: {e}")),
+    }
+}
+
+/// Whether an inotify event in `new/` can mean a new message: a file created there or
+/// moved in (delivery writes to tmp/ and renames). Opens, reads, our own moves out and
+/// removals are not: counting them made every scan wake the next one.
+fn announces_mail(event: &notify::Event) -> bool {
+    use notify::EventKind;
+    use notify::event::{ModifyKind, RenameMode};
+    matches!(
+        event.kind,
+        EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Name(
+                RenameMode::To | RenameMode::Both | RenameMode::Any
+            ))
+            | EventKind::Any
+    )
+}
+
+/// Longest wait between tries while scans keep failing.
+pub const MAX_ERROR_BACKOFF: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Maildir {
     /// Scans now, then again whenever a file lands in `new/` (inotify) and every
@@ -201,30 +273,30 @@ impl Maildir {
         rescan: std::time::Duration,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> usize {
-        self.watch_notifying(
-            store,
-            ingester,
+        let watch = Watch {
             rescan,
-            shutdown,
-            &tokio::sync::Notify::new(),
-        )
-        .await
+            limits: ReadLimits::default(),
+            changed: &tokio::sync::Notify::new(),
+            health: &SourceHealth::default(),
+        };
+        self.watch_with(store, ingester, watch, shutdown).await
     }
 
-    /// Like [`Maildir::watch`], and wakes `changed` after each scan that stored something,
-    /// so drafts follow new mail at once.
-    pub async fn watch_notifying(
+    /// Like [`Maildir::watch`]: reads within `watch.limits`, wakes `watch.changed` after
+    /// each scan that stored something (so drafts follow new mail at once) and reports
+    /// to `watch.health`. A failing scan is retried after a delay that doubles up to
+    /// [`MAX_ERROR_BACKOFF`] (a full disk must not make a busy loop).
+    pub async fn watch_with(
         &self,
         store: &mut Store,
         ingester: &Ingester<'_>,
-        rescan: std::time::Duration,
+        watch: Watch<'_>,
         shutdown: tokio_util::sync::CancellationToken,
-        changed: &tokio::sync::Notify,
     ) -> usize {
         use notify::Watcher;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
+            if event.is_ok_and(|e| announces_mail(&e)) {
                 let _ = tx.send(());
             }
         });
@@ -244,9 +316,12 @@ impl Maildir {
             }
         };
         let mut processed = 0;
+        let mut backoff = std::time::Duration::ZERO;
         loop {
-            match self.scan(store, ingester, chrono::Utc::now()) {
+            match self.scan_guarded(store, ingester, watch.limits).await {
                 Ok(done) => {
+                    watch.health.succeeded();
+                    backoff = std::time::Duration::ZERO;
                     for d in &done {
                         match &d.outcome {
                             Ok(outcome) => {
@@ -259,12 +334,21 @@ impl Maildir {
                     }
                     let stored = done.iter().filter(|d| d.outcome.is_ok()).count();
                     if stored > 0 {
-                        changed.notify_one();
+                        watch.changed.notify_one();
                     }
                     processed += stored;
                 }
                 Err(e) => {
-                    tracing::error!(maildir = %self.root.display(), error = %e, "scan failed; retrying")
+                    watch.health.failed(&e.to_string());
+                    backoff = (backoff * 2)
+                        .max(std::time::Duration::from_secs(1))
+                        .min(MAX_ERROR_BACKOFF);
+                    tracing::error!(maildir = %self.root.display(), error = %e, retry_secs = backoff.as_secs(), "scan failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return processed,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    continue;
                 }
             }
             tokio::select! {
@@ -274,8 +358,21 @@ impl Maildir {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     while rx.try_recv().is_ok() {}
                 }
-                _ = tokio::time::sleep(rescan) => {}
+                _ = tokio::time::sleep(watch.rescan) => {}
             }
         }
     }
+}
+
+/// How [`Maildir::watch_with`] runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Watch<'a> {
+    /// Time between rescans, the safety net for missed events.
+    pub rescan: std::time::Duration,
+    /// Limits on reading one message.
+    pub limits: ReadLimits,
+    /// Woken after a scan that stored something.
+    pub changed: &'a tokio::sync::Notify,
+    /// Where failures are counted.
+    pub health: &'a SourceHealth,
 }

@@ -100,4 +100,53 @@ impl Store {
     pub fn pending_count(&self) -> Result<i64, StoreError> {
         Ok(self.one("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))?)
     }
+
+    /// Reading of the message under `source_key` begins: returns how often it had begun
+    /// before without ending. Called outside any other transaction, so it is committed
+    /// before the reading.
+    pub fn begin_reading(&self, source_key: &str, now: &str) -> Result<i64, StoreError> {
+        Ok(self.one(
+            "INSERT INTO reading (source_key, attempts, began_at) VALUES (?1, 1, ?2)
+             ON CONFLICT (source_key) DO UPDATE SET attempts = attempts + 1, began_at = ?2
+             RETURNING attempts - 1",
+            params![source_key, now],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// How often reading the message under `source_key` began without ending.
+    pub fn reading_attempts(&self, source_key: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .one(
+                "SELECT attempts FROM reading WHERE source_key = ?1",
+                [source_key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Reading the message under `source_key` ended (with an extraction or an error it
+    /// reported): what follows is not counted against it.
+    pub fn end_reading(&self, source_key: &str) -> Result<(), StoreError> {
+        self.exec("DELETE FROM reading WHERE source_key = ?1", [source_key])?;
+        Ok(())
+    }
+
+    /// Every message whose reading began and has not ended, with its attempts.
+    pub fn readings(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_key, attempts FROM reading ORDER BY source_key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// When the oldest message in custody was taken in (RFC 3339 UTC), if any waits.
+    pub fn oldest_pending(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .one("SELECT MIN(received_at) FROM inbox", [], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
 }

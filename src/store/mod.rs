@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_raw_table.sql"),
     include_str!("0006_outbox_last_byte.sql"),
     include_str!("0007_inbox.sql"),
+    include_str!("0008_reading.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.

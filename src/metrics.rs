@@ -1,0 +1,618 @@
+//! The loopback HTTP endpoint: `/metrics` (Prometheus text) and `/healthz`.
+//!
+//! Hand-written HTTP/1.1 for two GET paths (a web framework would be most of the
+//! binary for this), but defensive as a server must be: every connection is its own
+//! task, with a deadline for the request head and one for the whole exchange, a cap on
+//! the head's size and on open connections, GET and HEAD only, and a Host that must
+//! name this listener (a DNS-rebinding page cannot read it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::source::SourceHealth;
+use crate::source::imap::WatchCounters;
+use crate::store::Store;
+
+/// Largest request head read; a larger one is answered 431.
+pub const MAX_HEAD: usize = 8 * 1024;
+/// Time a client has to send its request head.
+pub const HEAD_TIME: Duration = Duration::from_secs(2);
+/// Time one whole exchange may take.
+pub const EXCHANGE_TIME: Duration = Duration::from_secs(5);
+/// Connections served at once; more are closed unanswered.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// Shared live state: counters the metrics endpoint reports and the troubles health
+/// reports.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Per IMAP mailbox: its name and counters.
+    pub mailboxes: Vec<(String, Arc<WatchCounters>)>,
+    /// Per Maildir: its path and health.
+    pub maildirs: Vec<(String, Arc<SourceHealth>)>,
+    /// Mail sent since start.
+    pub sent: std::sync::atomic::AtomicU64,
+    /// Send failures (transient and permanent) since start.
+    pub send_failures: std::sync::atomic::AtomicU64,
+    /// Unix time the daemon started.
+    pub started: i64,
+    /// The last store write that failed, until one succeeds again (processing and
+    /// scheduler passes report here).
+    store_error: std::sync::Mutex<Option<String>>,
+    /// Store write failures since start.
+    pub store_failures: std::sync::atomic::AtomicU64,
+}
+
+impl Live {
+    /// Live state of a daemon started at Unix time `started`.
+    pub fn new(started: i64) -> Live {
+        Live {
+            started,
+            ..Live::default()
+        }
+    }
+
+    /// A store write failed.
+    pub fn store_failed(&self, error: &str) {
+        self.store_failures.fetch_add(1, Relaxed);
+        if let Ok(mut e) = self.store_error.lock() {
+            *e = Some(error.to_string());
+        }
+    }
+
+    /// A store write succeeded.
+    pub fn store_ok(&self) {
+        if let Ok(mut e) = self.store_error.lock() {
+            *e = None;
+        }
+    }
+
+    /// The failing store write's error, if the last one failed.
+    pub fn store_error(&self) -> Option<String> {
+        self.store_error.lock().ok().and_then(|e| e.clone())
+    }
+}
+
+/// When /healthz fails (the `[daemon]` keys of the same names, `health-` prefixed).
+#[derive(Debug, Clone, Copy)]
+pub struct HealthLimits {
+    /// A mailbox not reached for this many seconds.
+    pub max_silence_secs: u64,
+    /// A source that failed this many times in a row.
+    pub max_source_failures: u32,
+    /// A message in custody for this many seconds.
+    pub max_pending_secs: u64,
+}
+
+/// Serves until `shutdown` is cancelled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: HealthLimits,
+    state: PathBuf,
+    shutdown: CancellationToken,
+    live: Arc<Live>,
+) {
+    let store = match Store::open(&state) {
+        Ok(s) => Arc::new(Mutex::new(s)),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics endpoint cannot open the store");
+            return;
+        }
+    };
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
+    let config = Arc::new(config);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((mut stream, _)) = accepted else {
+            // Out of descriptors and the like: do not spin on it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (store, config, live) = (store.clone(), config.clone(), live.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let exchange = async {
+                let head = read_head(&mut stream).await;
+                let response = match head {
+                    Head::Complete(head) => answer(&head, local, &config, &store, &live),
+                    Head::TooLarge => plain(431, "request head too large\n", false),
+                    Head::Incomplete => return,
+                };
+                let _ = stream.write_all(&response).await;
+                let _ = stream.shutdown().await;
+            };
+            let _ = tokio::time::timeout(EXCHANGE_TIME, exchange).await;
+        });
+    }
+}
+
+/// What came of reading a request head.
+enum Head {
+    Complete(Vec<u8>),
+    TooLarge,
+    /// Closed or too slow: nothing to answer.
+    Incomplete,
+}
+
+async fn read_head(stream: &mut tokio::net::TcpStream) -> Head {
+    let mut buf = Vec::with_capacity(1024);
+    let read = async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {
+                buf.truncate(end + 4);
+                return Head::Complete(std::mem::take(&mut buf));
+            }
+            if buf.len() > MAX_HEAD {
+                return Head::TooLarge;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return Head::Incomplete,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(HEAD_TIME, read)
+        .await
+        .unwrap_or(Head::Incomplete)
+}
+
+/// The response to one request head.
+fn answer(
+    head: &[u8],
+    local: SocketAddr,
+    config: &HealthLimits,
+    store: &Mutex<Store>,
+    live: &Live,
+) -> Vec<u8> {
+    let request = match parse(head, local) {
+        Ok(r) => r,
+        Err((status, why)) => return plain(status, why, false),
+    };
+    let Ok(store) = store.lock() else {
+        return plain(500, "store unavailable\n", request.head_only);
+    };
+    let troubles = troubles(config, live, &store, Utc::now());
+    match request.path {
+        "/metrics" => plain(
+            200,
+            &metrics_text(&store, live, &troubles),
+            request.head_only,
+        ),
+        "/healthz" if troubles.is_empty() => plain(200, "ok\n", request.head_only),
+        "/healthz" => plain(503, &(troubles.join("\n") + "\n"), request.head_only),
+        _ => plain(404, "not found\n", request.head_only),
+    }
+}
+
+/// A request that may be answered.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The path, without a query.
+    pub path: &'a str,
+    /// HEAD: headers only.
+    pub head_only: bool,
+}
+
+/// Checks a request head: the method (GET or HEAD, else 405), the Host (this
+/// listener's address or localhost, else 421; none: 400), and the shape.
+pub fn parse(head: &[u8], local: SocketAddr) -> Result<Request<'_>, (u16, &'static str)> {
+    let text = std::str::from_utf8(head).map_err(|_| (400, "bad request\n"))?;
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let (method, target, version) = (first.next(), first.next(), first.next());
+    let (Some(method), Some(target), Some(version)) = (method, target, version) else {
+        return Err((400, "bad request\n"));
+    };
+    if first.next().is_some() || !version.starts_with("HTTP/1.") {
+        return Err((400, "bad request\n"));
+    }
+    let head_only = match method {
+        "GET" => false,
+        "HEAD" => true,
+        _ => return Err((405, "only GET and HEAD\n")),
+    };
+    let mut host = None;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("host") {
+                if host.is_some() {
+                    return Err((400, "more than one Host\n"));
+                }
+                host = Some(value.trim());
+            }
+        }
+    }
+    let host = host.ok_or((400, "no Host\n"))?;
+    if !host_allowed(host, local) {
+        return Err((
+            421,
+            "this server answers only to its own address or localhost\n",
+        ));
+    }
+    let path = target.split('?').next().unwrap_or_default();
+    Ok(Request { path, head_only })
+}
+
+/// Whether a Host header names this listener: its IP or "localhost", with its port or
+/// none.
+fn host_allowed(host: &str, local: SocketAddr) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        // "[::1]:9187" and "127.0.0.1:9187"; a bare IPv6 literal has no port.
+        Some((name, port)) if !name.is_empty() && (!name.contains(':') || name.ends_with(']')) => {
+            (name, Some(port))
+        }
+        _ => (host, None),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().ok() != Some(local.port())) {
+        return false;
+    }
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().ok() == Some(local.ip())
+}
+
+/// A whole response; HEAD gets the headers only.
+fn plain(status: u16, body: &str, head_only: bool) -> Vec<u8> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        421 => "Misdirected Request",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    };
+    let allow = if status == 405 {
+        "Allow: GET, HEAD\r\n"
+    } else {
+        ""
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n{allow}Connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !head_only {
+        out.extend_from_slice(body.as_bytes());
+    }
+    out
+}
+
+/// Why the daemon is not healthy; empty when it is. Each is one line:
+/// - a mailbox not reached for `health-max-silence-secs` (after start-up);
+/// - a source that failed `health-max-source-failures` times in a row;
+/// - a message waiting in custody longer than `health-max-pending-secs`;
+/// - a store write that failed, until one succeeds.
+pub fn troubles(
+    config: &HealthLimits,
+    live: &Live,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let limit = config.max_silence_secs as i64;
+    for (name, c) in &live.mailboxes {
+        let last = c.last_contact.load(Relaxed).max(live.started);
+        if now.timestamp() - last > limit {
+            out.push(format!(
+                "mailbox {name} unreachable for more than {limit} s"
+            ));
+        }
+    }
+    let sources = live
+        .mailboxes
+        .iter()
+        .map(|(name, c)| (format!("mailbox {name}"), c.health.failing()))
+        .chain(
+            live.maildirs
+                .iter()
+                .map(|(name, h)| (format!("Maildir {name}"), h.failing())),
+        );
+    for (name, (failures, last)) in sources {
+        if failures >= config.max_source_failures.max(1) {
+            out.push(format!("{name} failed {failures} times in a row: {last}"));
+        }
+    }
+    out.extend(pipeline_troubles(config, live, store, now));
+    out
+}
+
+/// The troubles of the pipeline itself (a message stuck in custody, store writes
+/// failing), which the watchdog follows.
+pub fn pipeline_troubles(
+    config: &HealthLimits,
+    live: &Live,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match store.oldest_pending() {
+        Ok(Some(oldest)) => {
+            let waited = DateTime::parse_from_rfc3339(&oldest)
+                .map(|t| (now - t.with_timezone(&Utc)).num_seconds())
+                .unwrap_or(0);
+            if waited > config.max_pending_secs as i64 {
+                out.push(format!("a message has waited {waited} s to be processed"));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => out.push(format!("store unreadable: {e}")),
+    }
+    if let Some(e) = live.store_error() {
+        out.push(format!("store write failing: {e}"));
+    }
+    out
+}
+
+/// Prometheus text exposition: store counts (true across restarts) and live counters.
+pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
+    let mut out = String::new();
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+    };
+    family(
+        &mut out,
+        "slaclaim_messages",
+        "gauge",
+        "Stored messages by kind and status.",
+    );
+    let rows = store.message_counts().unwrap_or_default();
+    for (kind, status, n) in &rows {
+        out.push_str(&format!(
+            "slaclaim_messages{{kind=\"{kind}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    family(
+        &mut out,
+        "slaclaim_inbox_pending",
+        "gauge",
+        "Messages in custody, not yet processed.",
+    );
+    out.push_str(&format!(
+        "slaclaim_inbox_pending {}\n",
+        store.pending_count().unwrap_or(0)
+    ));
+    family(&mut out, "slaclaim_claims", "gauge", "Claims by status.");
+    for (status, n) in store.claim_counts().unwrap_or_default() {
+        out.push_str(&format!("slaclaim_claims{{status=\"{status}\"}} {n}\n"));
+    }
+    family(
+        &mut out,
+        "slaclaim_mail",
+        "gauge",
+        "Outgoing mail by purpose and status.",
+    );
+    for (purpose, status, n) in store.mail_counts().unwrap_or_default() {
+        out.push_str(&format!(
+            "slaclaim_mail{{purpose=\"{purpose}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    family(
+        &mut out,
+        "slaclaim_send_failures_total",
+        "counter",
+        "Failed send attempts since start.",
+    );
+    out.push_str(&format!(
+        "slaclaim_send_failures_total {}\n",
+        live.send_failures.load(Relaxed)
+    ));
+    // Per mailbox: (name, type, help, counter).
+    type Read = fn(&WatchCounters) -> i64;
+    let per_mailbox: [(&str, &str, &str, Read); 3] = [
+        (
+            "slaclaim_imap_auth_failures_total",
+            "counter",
+            "Refused IMAP logins since start.",
+            |c| i64::try_from(c.auth_failures.load(Relaxed)).unwrap_or(i64::MAX),
+        ),
+        (
+            "slaclaim_imap_reconnects_total",
+            "counter",
+            "IMAP reconnects since start.",
+            |c| i64::try_from(c.reconnects.load(Relaxed)).unwrap_or(i64::MAX),
+        ),
+        (
+            "slaclaim_imap_last_contact_seconds",
+            "gauge",
+            "Unix time of the last successful exchange with the mailbox.",
+            |c| c.last_contact.load(Relaxed),
+        ),
+    ];
+    for (metric, kind, help, read) in per_mailbox {
+        family(&mut out, metric, kind, help);
+        for (name, c) in &live.mailboxes {
+            out.push_str(&format!("{metric}{{mailbox=\"{name}\"}} {}\n", read(c)));
+        }
+    }
+    for (metric, help) in [(
+        "slaclaim_source_failures",
+        "Failures in a row of a mail source (0 when its last try worked).",
+    )] {
+        family(&mut out, metric, "gauge", help);
+        for (name, c) in &live.mailboxes {
+            let (n, _) = c.health.failing();
+            out.push_str(&format!(
+                "{metric}{{source=\"imap\",name=\"{name}\"}} {n}\n"
+            ));
+        }
+        for (name, h) in &live.maildirs {
+            let (n, _) = h.failing();
+            out.push_str(&format!(
+                "{metric}{{source=\"maildir\",name=\"{name}\"}} {n}\n"
+            ));
+        }
+    }
+    family(
+        &mut out,
+        "slaclaim_store_failures_total",
+        "counter",
+        "Failed store writes since start.",
+    );
+    out.push_str(&format!(
+        "slaclaim_store_failures_total {}\n",
+        live.store_failures.load(Relaxed)
+    ));
+    family(
+        &mut out,
+        "slaclaim_healthy",
+        "gauge",
+        "1 when /healthz answers 200, else 0.",
+    );
+    out.push_str(&format!(
+        "slaclaim_healthy {}\n",
+        u8::from(troubles.is_empty())
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9187))
+    }
+
+    fn status(head: &str) -> Result<(&str, bool), u16> {
+        parse(head.as_bytes(), local())
+            .map(|r| (r.path, r.head_only))
+            .map_err(|(s, _)| s)
+    }
+
+    #[test]
+    fn only_get_and_head_to_this_listener_are_answered() {
+        let req =
+            |method: &str, host: &str| format!("{method} /healthz HTTP/1.1\r\n{host}\r\n\r\n");
+        assert_eq!(
+            status(&req("GET", "Host: 127.0.0.1:9187")),
+            Ok(("/healthz", false))
+        );
+        assert_eq!(
+            status(&req("HEAD", "host: localhost")),
+            Ok(("/healthz", true))
+        );
+        assert_eq!(
+            status(&req("GET", "Host: LOCALHOST:9187")),
+            Ok(("/healthz", false))
+        );
+        assert_eq!(
+            status(&req("GET", "Host: 127.0.0.1")),
+            Ok(("/healthz", false))
+        );
+        for method in ["POST", "PUT", "DELETE", "OPTIONS", "get", "CONNECT"] {
+            assert_eq!(
+                status(&req(method, "Host: localhost")),
+                Err(405),
+                "{method}"
+            );
+        }
+        for host in [
+            "Host: evil.example",
+            "Host: localhost:80",
+            "Host: 127.0.0.2:9187",
+            "Host: 127.0.0.1:9187.evil",
+            "Host: [::1]:9187",
+            "Host: localhost.evil.example",
+        ] {
+            assert_eq!(status(&req("GET", host)), Err(421), "{host}");
+        }
+        assert_eq!(status(&req("GET", "X-Other: 1")), Err(400));
+        assert_eq!(
+            status(&req("GET", "Host: localhost\r\nHost: localhost")),
+            Err(400)
+        );
+        assert_eq!(status("GET /healthz\r\n\r\n"), Err(400));
+        assert_eq!(
+            status("GET /metrics?x=1 HTTP/1.0\r\nHost: localhost\r\n\r\n"),
+            Ok(("/metrics", false))
+        );
+        assert!(matches!(
+            parse(b"GET / HTTP/1.1\r\nHost: \xff\r\n\r\n", local()),
+            Err((400, _))
+        ));
+        // An IPv6 listener answers to its own literal.
+        let v6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 9187));
+        assert!(parse(b"GET / HTTP/1.1\r\nHost: [::1]:9187\r\n\r\n", v6).is_ok());
+        assert!(parse(b"GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n", v6).is_ok());
+    }
+
+    #[test]
+    fn head_answers_carry_no_body_and_405_says_what_is_allowed() {
+        let head = String::from_utf8(plain(200, "ok\n", true)).unwrap_or_default();
+        assert!(
+            head.starts_with("HTTP/1.1 200 OK\r\n") && head.ends_with("\r\n\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("Content-Length: 3\r\n"));
+        let refused = String::from_utf8(plain(405, "no\n", false)).unwrap_or_default();
+        assert!(refused.contains("Allow: GET, HEAD\r\n") && refused.ends_with("no\n"));
+    }
+
+    #[test]
+    fn health_names_each_trouble() {
+        let dir = std::env::temp_dir().join(format!("slaclaim-health-{}", std::process::id()));
+        let store = Store::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let limits = HealthLimits {
+            max_silence_secs: 60,
+            max_source_failures: 3,
+            max_pending_secs: 30,
+        };
+        let now = Utc::now();
+        let mut live = Live::new(now.timestamp());
+        let maildir = Arc::new(SourceHealth::default());
+        live.maildirs.push(("/srv/mail".into(), maildir.clone()));
+        let live = live;
+        assert!(troubles(&limits, &live, &store, now).is_empty());
+        // A source failing again and again, until it works once.
+        for _ in 0..3 {
+            maildir.failed("No space left on device");
+        }
+        let t = troubles(&limits, &live, &store, now);
+        assert!(
+            t.len() == 1 && t[0].contains("Maildir /srv/mail failed 3 times in a row: No space"),
+            "{t:?}"
+        );
+        maildir.succeeded();
+        assert!(troubles(&limits, &live, &store, now).is_empty());
+        // A store write failing, until one succeeds.
+        live.store_failed("disk I/O error");
+        let t = troubles(&limits, &live, &store, now);
+        assert!(t.len() == 1 && t[0].contains("disk I/O error"), "{t:?}");
+        assert!(metrics_text(&store, &live, &t).contains("slaclaim_healthy 0\n"));
+        live.store_ok();
+        assert!(troubles(&limits, &live, &store, now).is_empty());
+        // A message waiting in custody past the limit (and not before).
+        let taken = (now - chrono::Duration::seconds(31))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert_eq!(
+            store
+                .accept("imap", "imap:m/INBOX/1/1", b"Subject: x\r\n\r\n", &taken)
+                .ok(),
+            Some(true)
+        );
+        let t = troubles(&limits, &live, &store, now);
+        assert!(t.len() == 1 && t[0].contains("waited"), "{t:?}");
+        assert!(troubles(&limits, &live, &store, now - chrono::Duration::seconds(5)).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
