@@ -156,12 +156,14 @@ async fn read_head(stream: &mut tokio::net::TcpStream) -> Head {
     let read = async {
         let mut chunk = [0u8; 1024];
         loop {
-            if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {
-                buf.truncate(end + 4);
-                return Head::Complete(std::mem::take(&mut buf));
-            }
-            if buf.len() > MAX_HEAD {
-                return Head::TooLarge;
+            match memchr::memmem::find(&buf, b"\r\n\r\n") {
+                Some(end) if end + 4 <= MAX_HEAD => {
+                    buf.truncate(end + 4);
+                    return Head::Complete(std::mem::take(&mut buf));
+                }
+                Some(_) => return Head::TooLarge,
+                None if buf.len() >= MAX_HEAD => return Head::TooLarge,
+                None => {}
             }
             match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => return Head::Incomplete,

@@ -9,6 +9,8 @@ mod ledger;
 mod maildir;
 mod mailout;
 mod oauth2;
+mod poison;
 mod robustness;
 mod smtp;
 mod util;
+mod worst;

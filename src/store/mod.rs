@@ -797,6 +797,16 @@ impl Store {
         )
     }
 
+    /// Quarantined messages, oldest first: each one's source key (or "#id") and reason.
+    pub fn quarantined(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(source_key, '#' || id), COALESCE(error, '') FROM messages
+             WHERE status = 'quarantined' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Number of stored messages by status ("processed", "quarantined").
     pub fn message_count(&self, status: &str) -> Result<i64, StoreError> {
         Ok(self.one(

@@ -1,0 +1,420 @@
+//! Poison-proof: hostile mail is read within bounds, a slow or process-killing message
+//! is quarantined and the mail behind it flows, health tells the truth.
+
+use crate::dovecot::Dovecot;
+use crate::e2e::{append, received, request, signal, start, wait_for, write_config};
+use crate::smtp::SmtpSink;
+use crate::util::{extractor, ingester, store, temp_dir};
+use crate::worst;
+use slaclaim::ingest::{ReadLimits, Reading};
+use slaclaim::message::{Email, MAX_TEXT_BYTES};
+use slaclaim::source::SourceHealth;
+use slaclaim::source::maildir::{Maildir, Watch};
+use slaclaim::store::Store;
+use std::path::Path;
+use std::process::Child;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A poison message: a credit request whose body repeats every English anchor phrase,
+/// slow enough to read (hundreds of milliseconds in a debug build) that a test can kill
+/// the daemon while it is being read.
+fn poison() -> Vec<u8> {
+    (worst::cases()[3].build)(256 << 10)
+}
+
+#[test]
+fn every_worst_case_input_is_read_with_bounded_text() {
+    let x = extractor();
+    for case in worst::cases() {
+        for size in [16 << 10, 256 << 10] {
+            let raw = (case.build)(size);
+            let email = Email::parse(&raw);
+            assert!(email.body.len() <= MAX_TEXT_BYTES, "{}", case.name);
+            let e = x.extract(&raw);
+            assert!(e.incident_ids.len() <= slaclaim::extract::MAX_LIST_VALUES);
+            assert!(e.downtime.len() <= slaclaim::extract::downtime::MAX_WINDOWS);
+            assert!(serde_json::to_string(&e).is_ok(), "{}", case.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
+    let dir = temp_dir("poison-budget");
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 22);
+    let mut store = store(&dir);
+    let now = chrono::Utc::now();
+    // Over its budget: refused, and the reading is left for the caller's transaction.
+    let tight = ReadLimits {
+        budget: Duration::from_millis(1),
+        max_attempts: 2,
+    };
+    let slow = Arc::new(poison());
+    let r = ingester
+        .read_guarded(&mut store, "k:slow", &slow, tight, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&r, Reading::Refused(why) if why.contains("longer than 1 ms")),
+        "{r:?}"
+    );
+    // Two readings that began and never ended (the process died twice): refused unread.
+    let roomy = ReadLimits {
+        budget: Duration::from_secs(60),
+        max_attempts: 2,
+    };
+    let stamp = "2026-01-01T00:00:00Z";
+    for _ in 0..2 {
+        assert!(store.begin_reading("k:dead", stamp).is_ok());
+    }
+    let r = ingester
+        .read_guarded(&mut store, "k:dead", &slow, roomy, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&r, Reading::Refused(why) if why.contains("began 2 times")),
+        "{r:?}"
+    );
+    // One death is forgiven: read, and the reading ends.
+    assert!(store.begin_reading("k:once", stamp).is_ok());
+    let normal = Arc::new(request(1, true));
+    let r = ingester
+        .read_guarded(&mut store, "k:once", &normal, roomy, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&r, Reading::Read(e) if e.credit_requested),
+        "{r:?}"
+    );
+    let left = store.readings().unwrap_or_default();
+    assert_eq!(
+        left.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["k:dead", "k:slow"]
+    );
+}
+
+/// The daemon's config for a Maildir in, a file outbox out.
+fn maildir_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"
+[[maildir]]
+path = "{maildir}"
+rescan-secs = 1
+
+[outbox]
+from = "slaclaim@cloudwise-partners.example"
+dir = "{outbox}"
+
+[drafts]
+helpdesk = ["helpdesk@cloudwise-partners.example"]
+
+[reminders]
+digest = ""
+
+[daemon]
+tick-secs = 1
+shutdown-grace-secs = 5
+read-budget-ms = 120000
+{extra}
+"#,
+        maildir = dir.join("mail").display(),
+        outbox = dir.join("outbox").display(),
+    );
+    let path = dir.join("slaclaim.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// Kills the daemon with SIGKILL as soon as a reading has begun `n` times (the
+/// poison message is being read for the n-th time).
+fn kill_while_reading(daemon: &mut Child, dir: &Path, n: i64) {
+    let started = Instant::now();
+    loop {
+        let reading = Store::open(&dir.join("state"))
+            .ok()
+            .and_then(|s| s.readings().ok())
+            .unwrap_or_default();
+        if reading.iter().any(|(_, a)| *a == n) {
+            signal(daemon, "-KILL");
+            let _ = daemon.wait();
+            return;
+        }
+        let done = daemon.try_wait().ok().flatten();
+        assert!(done.is_none(), "the daemon ended by itself: {done:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "reading {n} never began: {reading:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// After the kills: the poison quarantined with the reason, the normal mail drafted.
+fn assert_poison_quarantined(dir: &Path) {
+    let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let quarantined = store.quarantined().unwrap_or_default();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(
+        quarantined[0].1.contains("began 2 times"),
+        "{quarantined:?}"
+    );
+    assert!(store.readings().unwrap_or_default().is_empty());
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 1);
+}
+
+#[test]
+fn maildir_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next() {
+    let dir = temp_dir("poison-maildir");
+    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    // Names sort by time: the poison is read first.
+    std::fs::write(md.root().join("new/1000.poison.host"), poison())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(md.root().join("new/2000.normal.host"), request(7, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = maildir_config(&dir, "");
+    for n in 1..=2 {
+        let mut daemon = start(&config, &dir);
+        kill_while_reading(&mut daemon, &dir, n);
+    }
+    let mut daemon = start(&config, &dir);
+    let outbox = dir.join("outbox");
+    wait_for(
+        &dir,
+        Duration::from_secs(60),
+        "the draft of the normal mail",
+        || std::fs::read_dir(&outbox).is_ok_and(|d| d.count() == 1),
+    );
+    assert_poison_quarantined(&dir);
+    // Both files were moved out of new/: nothing is read again.
+    assert_eq!(
+        std::fs::read_dir(md.root().join("new"))
+            .map(|d| d.count())
+            .unwrap_or(9),
+        0
+    );
+    signal(&daemon, "-TERM");
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn imap_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next() {
+    let d = Dovecot::start("poison-imap");
+    let sink = SmtpSink::start("poison-imap");
+    let dir = temp_dir("poison-imap");
+    append(&d, poison());
+    append(&d, request(8, true));
+    let config = write_config(&dir, &d, &sink, "read-budget-ms = 120000\n");
+    for n in 1..=2 {
+        let mut daemon = start(&config, &dir);
+        kill_while_reading(&mut daemon, &dir, n);
+    }
+    let mut daemon = start(&config, &dir);
+    wait_for(
+        &dir,
+        Duration::from_secs(60),
+        "the draft of the normal mail",
+        || received(&sink).len() == 1,
+    );
+    assert_poison_quarantined(&dir);
+    signal(&daemon, "-TERM");
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_message_over_the_read_budget_is_quarantined_and_the_next_drafted() {
+    let dir = temp_dir("poison-budget-daemon");
+    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(md.root().join("new/1000.slow.host"), poison())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(md.root().join("new/2000.normal.host"), request(9, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // 1 ms: the poison cannot be read in it; the normal mail is then read with room.
+    let config = maildir_config(&dir, "");
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    std::fs::write(
+        &config,
+        text.replace("read-budget-ms = 120000", "read-budget-ms = 1"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut daemon = start(&config, &dir);
+    wait_for(&dir, Duration::from_secs(30), "the draft of the normal mail", || {
+        std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1)
+    });
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
+    let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let quarantined = store.quarantined().unwrap_or_default();
+    assert!(
+        quarantined
+            .iter()
+            .any(|(_, why)| why.contains("longer than 1 ms")),
+        "{quarantined:?}"
+    );
+}
+
+/// Watches `md` with `rescan` while `driver` runs; returns the files processed.
+async fn watching(
+    md: &Maildir,
+    dir: &Path,
+    rescan: Duration,
+    health: &SourceHealth,
+    driver: impl std::future::Future<Output = ()>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> usize {
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 22);
+    let mut store = store(dir);
+    let changed = tokio::sync::Notify::new();
+    let watch = Watch {
+        rescan,
+        limits: ReadLimits::default(),
+        changed: &changed,
+        health,
+    };
+    let (processed, ()) = tokio::join!(
+        md.watch_with(&mut store, &ingester, watch, shutdown),
+        driver
+    );
+    processed
+}
+
+#[tokio::test]
+async fn maildir_scans_follow_deliveries_not_reads() {
+    let dir = temp_dir("poison-maildir-events");
+    let md = Maildir::open(&dir.join("mail"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .read_only(true);
+    let new = md.root().join("new");
+    std::fs::write(new.join("1000.a.host"), request(1, true)).unwrap_or_else(|e| panic!("{e}"));
+    let health = SourceHealth::default();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(health.passes(), 1);
+        // Reading the files (OPEN, ACCESS, CLOSE events) is no reason to scan again.
+        for _ in 0..50 {
+            let _ = std::fs::read(new.join("1000.a.host"));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(health.passes(), 1, "reads woke the scanner");
+        // A delivery (written in tmp/, renamed into new/) is.
+        let tmp = md.root().join("tmp/2000.b.host");
+        std::fs::write(&tmp, request(2, true)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(&tmp, new.join("2000.b.host")).unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(health.passes(), 2, "a delivery did not wake the scanner");
+        shutdown.cancel();
+    };
+    let hour = Duration::from_secs(3600);
+    let processed = watching(&md, &dir, hour, &health, driver, shutdown.clone()).await;
+    assert_eq!(processed, 2);
+}
+
+#[tokio::test]
+async fn failing_maildir_scans_back_off() {
+    let dir = temp_dir("poison-maildir-backoff");
+    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    let health = SourceHealth::default();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // new/ gone: every scan fails. Rescans are due every 50 ms, but failures wait
+        // 1 s, then 2 s, ...: three tries in 3.5 s, not seventy.
+        std::fs::remove_dir_all(md.root().join("new")).unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        let (failures, last) = health.failing();
+        assert!(
+            (2..=3).contains(&failures),
+            "{failures} failures in 3.5 s: {last}"
+        );
+        assert!(last.contains("new"), "{last}");
+        // Back again: the next try works and the run of failures is over.
+        std::fs::create_dir(md.root().join("new")).unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        assert_eq!(health.failing().0, 0);
+        shutdown.cancel();
+    };
+    let rescan = Duration::from_millis(50);
+    watching(&md, &dir, rescan, &health, driver, shutdown.clone()).await;
+}
+
+#[test]
+fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("poison-metrics");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = maildir_config(
+        &dir,
+        &format!("metrics-listen = \"127.0.0.1:{port}\"\nhealth-max-source-failures = 2"),
+    );
+    let mut daemon = start(&config, &dir);
+    let request = |text: &str| -> String {
+        let mut s =
+            std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+        // A hang guard: an answer comes at once or the test fails.
+        let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+        let _ = s.write_all(text.as_bytes());
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    wait_for(&dir, Duration::from_secs(20), "the endpoint", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    // Twenty idle connections do not hold up the next client.
+    let idle: Vec<std::net::TcpStream> = (0..20)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    assert_eq!(idle.len(), 20);
+    let ok = request(&format!(
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    ));
+    assert!(
+        ok.starts_with("HTTP/1.1 200") && ok.ends_with("ok\n"),
+        "{ok}"
+    );
+    let head = request("HEAD /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert!(
+        head.starts_with("HTTP/1.1 200") && head.ends_with("\r\n\r\n"),
+        "{head}"
+    );
+    let post = request("POST /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert!(
+        post.starts_with("HTTP/1.1 405") && post.contains("Allow: GET, HEAD"),
+        "{post}"
+    );
+    let rebound = request("GET /metrics HTTP/1.1\r\nHost: attacker.example\r\n\r\n");
+    assert!(rebound.starts_with("HTTP/1.1 421"), "{rebound}");
+    let huge = request(&format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(9000)
+    ));
+    assert!(huge.starts_with("HTTP/1.1 431"), "{huge}");
+    let metrics = request("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert!(metrics.contains("slaclaim_healthy 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("slaclaim_source_failures{source=\"maildir\""),
+        "{metrics}"
+    );
+    drop(idle);
+    // The Maildir's new/ gone: the source fails in a row and health says so.
+    std::fs::remove_dir_all(dir.join("mail/new")).unwrap_or_else(|e| panic!("{e}"));
+    wait_for(&dir, Duration::from_secs(20), "health to fail", || {
+        request("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").starts_with("HTTP/1.1 503")
+    });
+    let failing = request("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert!(
+        failing.contains("failed") && failing.contains("new"),
+        "{failing}"
+    );
+    signal(&daemon, "-TERM");
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
+}
