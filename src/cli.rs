@@ -258,8 +258,9 @@ fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
     let config: Config = match toml::from_str(&text) {
         Ok(c) => c,
         Err(e) => {
-            // Unknown keys and bad types: toml names the key and the line.
-            println!("{}: {e}", path.display());
+            // Where and what, never the line (it may hold a secret).
+            let origin = path.display().to_string();
+            println!("{}", crate::config::ConfigError::parse(&origin, &text, &e));
             return Ok(1);
         }
     };

@@ -16,14 +16,18 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The TOML is malformed or has unknown keys.
-    #[error("cannot parse config {path}: {source}")]
+    /// The TOML is malformed or has unknown keys. Only the place and toml's message
+    /// without the value (see [`ConfigError::parse`]): never the line itself.
+    #[error("cannot parse config {path}: line {line}, column {column}: {message}")]
     Parse {
         /// The file.
         path: String,
-        /// What toml says, with the line.
-        #[source]
-        source: toml::de::Error,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What toml says, values left out.
+        message: String,
     },
     /// A value is present but unusable.
     #[error("invalid config: {0}")]
@@ -342,15 +346,64 @@ impl Config {
 
     /// Parses and validates config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: origin.to_string(),
-            source,
-        })?;
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, &e))?;
         let problems = config.problems();
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems.join("; ")));
         }
         Ok(config)
+    }
+}
+
+impl ConfigError {
+    /// A parse error that shows where and what, but neither the offending line (toml's
+    /// own message quotes it) nor a value serde names ("invalid type: string \"...\""):
+    /// a secret typed into the wrong key, or a broken line beside one, must not end up
+    /// in a terminal, a log or a ticket.
+    pub fn parse(path: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let before = &text.as_bytes()[..at];
+        let line = memchr::memchr_iter(b'\n', before).count() + 1;
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        ConfigError::Parse {
+            path: path.to_string(),
+            line,
+            column,
+            message: without_values(e.message()),
+        }
+    }
+}
+
+/// serde's messages about a value ("invalid type: string \"x\", expected u16",
+/// "unknown variant `x`, expected one of ...") with the value replaced; others as they are.
+fn without_values(message: &str) -> String {
+    let names_value = [
+        "invalid type",
+        "invalid value",
+        "unknown variant",
+        "invalid length",
+    ]
+    .iter()
+    .any(|p| message.starts_with(p));
+    let quoted = message.find(['"', '`']).and_then(|open| {
+        let quote = message[open..].chars().next()?;
+        let close = message[open + 1..].find(quote)? + open + 1;
+        Some((open, close))
+    });
+    match quoted {
+        Some((open, close)) if names_value => {
+            format!(
+                "{}(value not shown){}",
+                &message[..open],
+                &message[close + 1..]
+            )
+        }
+        _ => message.to_string(),
     }
 }
 

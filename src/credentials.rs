@@ -59,26 +59,66 @@ impl SecretSource {
             "no {what} source is set (a file, an environment variable or a command)"
         ))
     }
+    /// [`SecretSource::read`] on a blocking thread: a command (killed after
+    /// [`COMMAND_TIMEOUT`]) or a slow file system must not stall the async runtime.
+    pub async fn read_async(&self, what: &str) -> Result<String, String> {
+        let (source, what) = (self.clone(), what.to_string());
+        tokio::task::spawn_blocking(move || source.read(&what))
+            .await
+            .map_err(|e| format!("reading the secret did not finish: {e}"))?
+    }
 }
 
-/// Runs a helper that prints a secret; only its exit status is ever reported.
+/// How long a secret or token command may run before it is killed: a helper that
+/// hangs (a locked password store waiting for a PIN) must not hold up a login forever.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a helper that prints a secret, killed after [`COMMAND_TIMEOUT`]; only its exit
+/// status is ever reported. Blocking: async callers use [`SecretSource::read_async`].
 fn run_secret_command(argv: &[String], what: &str) -> Result<String, String> {
+    run_command_within(argv, what, COMMAND_TIMEOUT)
+}
+
+fn run_command_within(argv: &[String], what: &str, limit: Duration) -> Result<String, String> {
+    use std::io::Read;
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| format!("{what}-command is empty"))?;
-    let out = std::process::Command::new(program)
+    let mut child = std::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| format!("{what}-command {program}: {e}"))?;
-    if !out.status.success() {
+    // A secret fits the pipe's buffer, so the helper can exit before we read; one that
+    // fills it and blocks is past any sane secret and runs into the limit.
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{what}-command {program} did not finish within {} s and was stopped",
+                    limit.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("{what}-command {program}: {e}")),
+        }
+    };
+    if !status.success() {
         // Only the status: a failing helper's output is not ours to print.
-        return Err(format!(
-            "{what}-command {program} exited with {}",
-            out.status
-        ));
+        return Err(format!("{what}-command {program} exited with {status}"));
     }
-    let text = String::from_utf8(out.stdout)
+    let mut out = Vec::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout
+            .read_to_end(&mut out)
+            .map_err(|e| format!("{what}-command {program}: {e}"))?;
+    }
+    let text = String::from_utf8(out)
         .map_err(|_| format!("{what}-command {program} printed non-UTF-8"))?;
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
@@ -353,6 +393,49 @@ mod tests {
 
     fn config(text: &str) -> OAuth2Config {
         toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_hanging_secret_command_is_stopped_with_a_clear_error() {
+        let started = Instant::now();
+        let argv = ["sleep".to_string(), "30".to_string()];
+        let err = run_command_within(&argv, "password", Duration::from_millis(200))
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("did not finish within") && err.contains("sleep"),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Fast ones are read as before, with their newline cut.
+        let argv = ["printf".to_string(), "s3cret\\n".to_string()];
+        assert_eq!(
+            run_command_within(&argv, "password", Duration::from_secs(5)).as_deref(),
+            Ok("s3cret")
+        );
+    }
+
+    #[tokio::test]
+    async fn reading_a_secret_does_not_hold_up_the_runtime() {
+        // A single-threaded runtime: a timer must fire while the command runs.
+        let source = SecretSource {
+            command: Some(vec!["sh".into(), "-c".into(), "sleep 0.5; echo tok".into()]),
+            ..SecretSource::default()
+        };
+        let ticks = async {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Instant::now()
+        };
+        let read = async {
+            let secret = source.read_async("password").await;
+            (secret, Instant::now())
+        };
+        let ((secret, read_at), ticked_at) = tokio::join!(read, ticks);
+        assert_eq!(secret.as_deref(), Ok("tok"));
+        // Blocking the thread, the timers could only fire after the command ended.
+        assert!(ticked_at < read_at);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::draft::Templates;
 use crate::extract::Extractor;
 use crate::ingest::{Ingester, Origin, Outcome};
@@ -189,7 +189,10 @@ pub fn reread(
         return Err(secrets.join("; "));
     }
     // Config::parse read it, so it is a table.
-    let fresh = text.parse::<toml::Table>().map_err(|e| e.to_string())?;
+    let origin = path.display().to_string();
+    let fresh = text
+        .parse::<toml::Table>()
+        .map_err(|e| ConfigError::parse(&origin, &text, &e).to_string())?;
     let mut keys: Vec<&String> = running_table.keys().chain(fresh.keys()).collect();
     keys.sort();
     keys.dedup();

@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod message;
 pub mod metrics;
 pub mod outbox;
+pub mod private;
 pub mod quote;
 pub mod report;
 pub mod scheduler;

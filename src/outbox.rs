@@ -65,6 +65,10 @@ pub struct OutboxConfig {
     pub ca_file: Option<PathBuf>,
     /// SMTP login name; no AUTH when left out.
     pub user: Option<String>,
+    /// With `tls = "plain"`, authenticate to a host that is not loopback (the password
+    /// crosses the network in clear). Refused unless this is true.
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
     /// File holding the SMTP password.
     pub password_file: Option<PathBuf>,
     /// Environment variable holding the SMTP password.
@@ -111,6 +115,7 @@ impl Default for OutboxConfig {
             tls: TlsMode::Implicit,
             ca_file: None,
             user: None,
+            allow_plaintext_auth: false,
             password_file: None,
             password_env: None,
             password_command: None,
@@ -347,7 +352,12 @@ impl Transport {
                         .parse::<std::net::IpAddr>()
                         .is_ok_and(|ip| ip.is_loopback());
                 if !loopback && c.user.is_some() {
-                    tracing::warn!(host = %host, "SMTP without TLS to a non-loopback host: the password crosses the network in clear");
+                    if !c.allow_plaintext_auth {
+                        return Err(Failure::Setup(format!(
+                            "outbox tls = \"plain\" to {host}, which is not loopback, would send the password in clear; use TLS, or set allow-plaintext-auth = true"
+                        )));
+                    }
+                    tracing::warn!(host = %host, "SMTP without TLS to a non-loopback host: the password crosses the network in clear (allow-plaintext-auth)");
                 }
                 (None, None, c.port.unwrap_or(25))
             }
@@ -373,7 +383,8 @@ impl Transport {
                 ),
                 None => (
                     c.password_source()
-                        .read("password")
+                        .read_async("password")
+                        .await
                         .map_err(Failure::Setup)?,
                     &[Mechanism::Plain, Mechanism::Login][..],
                 ),
@@ -429,7 +440,7 @@ fn envelope(config: &OutboxConfig, recipients: &[String]) -> Result<Envelope, St
 
 /// Writes `<dir>/<message-id>.eml` atomically; writing it again changes nothing.
 fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("outbox dir {}: {e}", dir.display()))?;
+    crate::private::create_dir(dir).map_err(|e| format!("outbox dir {}: {e}", dir.display()))?;
     let name: String = mail
         .message_id
         .chars()
@@ -442,7 +453,7 @@ fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
         })
         .collect();
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, &mail.raw).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    crate::private::write(&tmp, &mail.raw).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let path = dir.join(format!("{name}.eml"));
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -525,4 +536,38 @@ pub async fn send_due(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_password_in_clear_to_a_host_that_is_not_loopback() {
+        // 192.0.2.1 is TEST-NET-1: the refusal comes before any connection is made.
+        let config = OutboxConfig {
+            transport: TransportKind::Smtp,
+            host: Some("192.0.2.1".into()),
+            port: Some(2525),
+            tls: TlsMode::Plain,
+            user: Some("slaclaim".into()),
+            password_env: Some("SLACLAIM_TEST_UNSET_PASSWORD".into()),
+            ..OutboxConfig::default()
+        };
+        let mail = QueuedMail {
+            id: 1,
+            message_id: "slaclaim.1@partner.example".into(),
+            recipients: vec!["helpdesk@partner.example".into()],
+            raw: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+            attempts: 0,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let started = std::time::Instant::now();
+        let attempt = Transport::new(&config).send(&mail, || {}).await;
+        assert!(
+            matches!(&attempt, Attempt::Transient(why) if why.contains("allow-plaintext-auth")),
+            "{attempt:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 }

@@ -441,3 +441,51 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
     let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{}", log());
 }
+
+#[test]
+fn no_config_error_shows_a_secret() {
+    let dir = temp_dir("check-config-secret");
+    // A secret of the kind people paste: generated, so no fixed string can pass.
+    let secret: String = (0..24)
+        .map(|i| char::from(b"Kq7$wZ2pL9xR4mT8vB1nC6yH"[(i * 7 + 3) % 24]))
+        .collect();
+    let base = "[[imap]]\nname = \"m\"\nhost = \"h\"\nuser = \"u\"\npassword-file = \"/run/x\"\n";
+    for broken in [
+        format!("password = {secret}\n"),
+        format!("password = \"{secret}\n"),
+        format!("port = \"{secret}\"\n"),
+        format!("tls = \"{secret}\"\n"),
+        format!("[outbox]\nuser = {secret}\n"),
+        format!("password-env = \"{secret}\" extra\n"),
+    ] {
+        let path = dir.join("slaclaim.toml");
+        std::fs::write(&path, format!("{base}{broken}")).unwrap_or_else(|e| panic!("{e}"));
+        let out = slaclaim([
+            "--config".as_ref(),
+            path.as_os_str(),
+            "check-config".as_ref(),
+        ]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{broken}: {all}");
+        assert!(
+            all.contains("line 6") || all.contains("line 7"),
+            "{broken}: {all}"
+        );
+        assert!(
+            !all.contains(&secret),
+            "{broken}: the secret was printed: {all}"
+        );
+        // The daemon refuses the same file with the same care.
+        let run = slaclaim(["--config".as_ref(), path.as_os_str(), "run".as_ref()]);
+        let all = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success());
+        assert!(
+            !all.contains(&secret),
+            "{broken}: run printed the secret: {all}"
+        );
+    }
+}

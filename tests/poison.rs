@@ -241,9 +241,12 @@ fn a_message_over_the_read_budget_is_quarantined_and_the_next_drafted() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let mut daemon = start(&config, &dir);
-    wait_for(&dir, Duration::from_secs(30), "the draft of the normal mail", || {
-        std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1)
-    });
+    wait_for(
+        &dir,
+        Duration::from_secs(30),
+        "the draft of the normal mail",
+        || std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1),
+    );
     signal(&daemon, "-TERM");
     let _ = daemon.wait();
     let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
@@ -417,4 +420,52 @@ fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
     signal(&daemon, "-TERM");
     let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn state_and_outbox_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("poison-umask");
+    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(md.root().join("new/1000.a.host"), request(3, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = maildir_config(&dir, "");
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap_or_else(|e| panic!("{e}"));
+    // The most permissive umask: nothing the daemon creates may be group or world readable.
+    let mut daemon = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" --config \"$1\" --state-dir \"$2\" run")
+        .arg(env!("CARGO_BIN_EXE_slaclaim"))
+        .arg(&config)
+        .arg(dir.join("state"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(&dir, Duration::from_secs(30), "the draft", || {
+        std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1)
+    });
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let state = dir.join("state");
+    assert_eq!(mode(&state), 0o700);
+    for name in [
+        "slaclaim.sqlite3",
+        "slaclaim.sqlite3-wal",
+        "slaclaim.sqlite3-shm",
+    ] {
+        assert_eq!(mode(&state.join(name)), 0o600, "{name}");
+    }
+    assert_eq!(mode(&dir.join("outbox")), 0o700);
+    for file in std::fs::read_dir(dir.join("outbox"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        assert_eq!(mode(&file.path()), 0o600, "{}", file.path().display());
+    }
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
 }

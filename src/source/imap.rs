@@ -94,6 +94,10 @@ pub struct ImapConfig {
     pub quarantine_folder: Option<String>,
     /// Log in with SASL XOAUTH2 instead of a password (Microsoft 365 app-only access).
     pub oauth2: Option<OAuth2Config>,
+    /// With `tls = "plain"`, log in to a host that is not loopback (the password or
+    /// token crosses the network in clear). Refused unless this is true.
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
 }
 
 impl fmt::Debug for ImapConfig {
@@ -338,6 +342,18 @@ pub async fn connect_with(cfg: &ImapConfig, method: &Login) -> Result<Session, I
         addr: addr.clone(),
         why,
     };
+    if cfg.tls == TlsMode::Plain && !cfg.allow_plaintext_auth {
+        // Decided before a byte is sent: every address the name stands for is loopback.
+        let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
+            .await
+            .map_err(|e| connect_err(e.to_string()))?
+            .collect();
+        if resolved.is_empty() || resolved.iter().any(|a| !a.ip().is_loopback()) {
+            return Err(connect_err(
+                "tls = \"plain\" to a host that is not loopback would send the password in clear; use TLS, or set allow-plaintext-auth = true".into(),
+            ));
+        }
+    }
     let tcp = tokio::time::timeout(
         Duration::from_secs(cfg.connect_timeout_secs),
         TcpStream::connect(&addr),
@@ -378,7 +394,7 @@ pub async fn connect_with(cfg: &ImapConfig, method: &Login) -> Result<Session, I
         TlsMode::Plain => {
             let loopback = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
             if !loopback {
-                tracing::warn!(mailbox = %cfg.name, host = %cfg.host, "IMAP without TLS to a non-loopback host: the password crosses the network in clear");
+                tracing::warn!(mailbox = %cfg.name, host = %cfg.host, "IMAP without TLS to a non-loopback host: the password crosses the network in clear (allow-plaintext-auth)");
             }
             Conn::Plain(tcp)
         }
@@ -416,7 +432,7 @@ async fn login(
     };
     match method {
         Login::Password(source) => {
-            let password = source.read("password").map_err(secret_err)?;
+            let password = source.read_async("password").await.map_err(secret_err)?;
             client
                 .login(&cfg.user, &password)
                 .await
@@ -1135,6 +1151,25 @@ fn jitter(ms: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn no_login_in_clear_to_a_host_that_is_not_loopback() {
+        let base = "name = \"m\"\nuser = \"u\"\npassword-env = \"SLACLAIM_TEST_UNSET\"\ntls = \"plain\"\nport = 1430\nconnect-timeout-secs = 1\n";
+        let parse = |extra: &str| -> ImapConfig {
+            toml::from_str(&format!("{base}{extra}")).unwrap_or_else(|e| panic!("{e}"))
+        };
+        // TEST-NET-1: refused before a packet is sent.
+        let refused = connect(&parse("host = \"192.0.2.1\"\n")).await.err();
+        let why = refused.map(|e| e.to_string()).unwrap_or_default();
+        assert!(why.contains("allow-plaintext-auth"), "{why}");
+        // Loopback is allowed: this fails only because nothing listens there.
+        let loopback = connect(&parse("host = \"127.0.0.1\"\n")).await.err();
+        let why = loopback.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            !why.contains("allow-plaintext-auth") && why.contains("cannot connect"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn backoff_doubles_over_failures_and_restarts_after_a_healthy_session() {

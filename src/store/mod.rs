@@ -213,11 +213,15 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `state_dir` and migrates it.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Dir {
+        let dir_err = |source| StoreError::Dir {
             path: state_dir.to_path_buf(),
             source,
-        })?;
+        };
+        crate::private::create_dir(state_dir).map_err(dir_err)?;
         let path = state_dir.join(FILE_NAME);
+        // Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+        // database file's mode.
+        crate::private::touch(&path).map_err(dir_err)?;
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,

@@ -1,0 +1,61 @@
+//! Files and directories that only the service's user may read: the ledger holds
+//! customers' mail, the outbox drafts of it. Created with modes 0700 and 0600 whatever
+//! the umask (a umask can only take permissions away from these, never add).
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Creates `dir` and any missing parents with mode 0700; an existing one is left as is.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist; an existing file is kept.
+pub fn touch(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+/// Writes `path` anew with mode 0600 (a file that existed keeps its mode).
+pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn created_private_whatever_the_permissions_asked_elsewhere() {
+        let root = std::env::temp_dir().join(format!("slaclaim-private-{}", std::process::id()));
+        let dir = root.join("a/b");
+        create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let mode = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        assert_eq!(mode(&root.join("a")), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+        write(&dir.join("f"), b"x").unwrap_or_else(|e| panic!("{e}"));
+        touch(&dir.join("g")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mode(&dir.join("f")), 0o600);
+        assert_eq!(mode(&dir.join("g")), 0o600);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
