@@ -20,7 +20,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
-    AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters,
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
 };
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
@@ -344,7 +344,7 @@ impl Transport {
             Ok(b.build_rustls()?)
         };
         let (wrapper, starttls, port) = match c.tls {
-            TlsMode::Implicit => (Some(tls(&host)?), None, c.port.unwrap_or(465)),
+            TlsMode::Implicit => (Some(()), None, c.port.unwrap_or(465)),
             TlsMode::Starttls => (None, Some(tls(&host)?), c.port.unwrap_or(587)),
             TlsMode::Plain => {
                 let loopback = host == "localhost"
@@ -363,15 +363,34 @@ impl Transport {
             }
         };
         let hello = ClientId::default();
-        let timeout = Some(Duration::from_secs(c.timeout_secs));
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (host.as_str(), port),
+        // Our own socket, so that TCP_NODELAY is set: lettre writes the message and the
+        // final ".\r\n" separately, and with Nagle the second waited for the server's
+        // delayed ACK of the first (40 ms on every draft).
+        let timeout = Duration::from_secs(c.timeout_secs.max(1));
+        let tcp = tokio::time::timeout(
             timeout,
-            &hello,
-            wrapper,
-            None,
+            tokio::net::TcpStream::connect((host.as_str(), port)),
         )
-        .await?;
+        .await
+        .map_err(|_| Failure::Setup(format!("cannot connect to {host}:{port}: timed out")))?
+        .map_err(|e| Failure::Setup(format!("cannot connect to {host}:{port}: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn AsyncTokioStream> = match wrapper {
+            Some(()) => {
+                let name = rustls_pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| Failure::Setup(format!("SMTP host {host}: {e}")))?;
+                let connector = crate::tls::client_config(c.ca_file.as_deref())
+                    .map(tokio_rustls::TlsConnector::from)
+                    .map_err(Failure::Setup)?;
+                let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
+                    .await
+                    .map_err(|_| Failure::Setup(format!("TLS with {host}:{port}: timed out")))?
+                    .map_err(|e| Failure::Setup(format!("TLS with {host}:{port}: {e}")))?;
+                Box::new(TlsTcp(tls))
+            }
+            None => Box::new(tcp),
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await?;
         if let Some(params) = starttls {
             conn.starttls(params, &hello).await?;
         }
@@ -393,6 +412,53 @@ impl Transport {
                 .await?;
         }
         Ok(conn)
+    }
+}
+
+/// An implicit-TLS connection made here (with TCP_NODELAY) and handed to lettre.
+struct TlsTcp(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl std::fmt::Debug for TlsTcp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsTcp")
+    }
+}
+
+impl tokio::io::AsyncRead for TlsTcp {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsTcp {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsTcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
 }
 

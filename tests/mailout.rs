@@ -684,6 +684,26 @@ async fn smtp_with_starttls_and_a_private_ca() {
 }
 
 #[tokio::test]
+async fn smtp_with_implicit_tls_and_a_private_ca() {
+    let sink = SmtpSink::start_smtps("smtps");
+    let dir = temp_dir("mailout-smtps");
+    let mut config = test_config(&dir, "en", Some(sink.port));
+    config.outbox.host = Some("localhost".into());
+    config.outbox.tls = slaclaim::source::imap::TlsMode::Implicit;
+    config.outbox.ca_file = sink.cert.clone();
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(COMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (1, 1));
+    assert_eq!(sink.messages().len(), 1);
+    // Without the private CA the certificate is not trusted: nothing is sent.
+    config.outbox.ca_file = None;
+    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
+    assert_eq!(cycle(&mut store, &config, now).await, (1, 0));
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
 async fn smtp_xoauth2_with_a_token_from_the_token_source() {
     let sink = SmtpSink::start_xoauth2(
         "xoauth2",

@@ -17,6 +17,8 @@ pub struct SmtpSink {
     pub cert: Option<PathBuf>,
     /// With XOAUTH2: the only "user token" accepted.
     xoauth2: Option<String>,
+    /// TLS from the first byte (SMTPS) instead of STARTTLS.
+    implicit: bool,
     child: Mutex<Option<Child>>,
 }
 
@@ -29,6 +31,15 @@ impl SmtpSink {
     /// Starts a sink that offers STARTTLS and requires it before MAIL.
     pub fn start_tls(name: &str) -> SmtpSink {
         SmtpSink::start_with(name, true, None)
+    }
+
+    /// Starts a sink that speaks TLS from the first byte (SMTPS, port 465's way).
+    pub fn start_smtps(name: &str) -> SmtpSink {
+        let mut sink = SmtpSink::start_with(name, true, None);
+        sink.down();
+        sink.implicit = true;
+        sink.up();
+        sink
     }
 
     /// Starts a STARTTLS sink that requires SASL XOAUTH2 as `user` with `token`.
@@ -60,6 +71,7 @@ impl SmtpSink {
             maildir,
             cert,
             xoauth2,
+            implicit: false,
             child: Mutex::new(None),
         };
         sink.up();
@@ -74,7 +86,13 @@ impl SmtpSink {
         command
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{}", self.port));
-        if let Some(cert) = &self.cert {
+        if let (Some(cert), true) = (&self.cert, self.implicit) {
+            command
+                .arg("--smtpscert")
+                .arg(cert)
+                .arg("--smtpskey")
+                .arg(cert.with_file_name("key.pem"));
+        } else if let Some(cert) = &self.cert {
             command
                 .arg("--tlscert")
                 .arg(cert)
