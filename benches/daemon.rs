@@ -1,7 +1,8 @@
 //! The daemon's figures, with the real binary against a real Dovecot and aiosmtpd:
 //! - latency from APPEND to the draft accepted by the SMTP server, p50 and p99, and
 //!   slaclaim's share of it: the time beyond a bare IDLE client's wake-up (Dovecot itself
-//!   batches IDLE wake-ups, about 0.5 s), measured in the same run;
+//!   batches IDLE wake-ups, about 0.5 s) and a bare SMTP send, both measured in the
+//!   same run;
 //! - idle RSS, and peak RSS while a 25 MB message passes.
 //!
 //! `cargo bench --bench daemon` (needs dovecot-imapd and python3-aiosmtpd).
@@ -95,7 +96,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     let cfg = imap_config(&d, &secret);
     let rounds = 100;
-    let (ours, bare) = runtime.block_on(async {
+    let (ours, bare, smtp_bare) = runtime.block_on(async {
         let mut appender = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
         let mut ours = Vec::with_capacity(rounds);
         for i in 0..rounds {
@@ -137,20 +138,63 @@ fn main() {
             bare.push(sent.elapsed());
             idler = woke.unwrap_or_else(|e| panic!("{e}")).0;
         }
-        (ours, bare)
+        // A bare SMTP client on the same server: one kept connection, like slaclaim's,
+        // sending a draft-sized message and timing until the server's 250.
+        // TCP_NODELAY as a well-behaved client sets it (lettre's own connect does not,
+        // and then waits for a delayed ACK before the final dot: 40 ms a message).
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", sink.port))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = tcp.set_nodelay(true);
+        let mut smtp =
+            lettre::transport::smtp::client::AsyncSmtpConnection::connect_with_transport(
+                Box::new(tcp),
+                &lettre::transport::smtp::extension::ClientId::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let envelope = lettre::address::Envelope::new(
+            Some(
+                "bench@cloudwise-partners.example"
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e:?}")),
+            ),
+            vec![
+                "helpdesk@cloudwise-partners.example"
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e:?}")),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let draft = request(0).repeat(4);
+        let mut smtp_bare = Vec::with_capacity(50);
+        for _ in 0..50 {
+            let sent = Instant::now();
+            smtp.send(&envelope, &draft)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            smtp_bare.push(sent.elapsed());
+        }
+        (ours, bare, smtp_bare)
     });
-    let (mut ours, mut bare) = (ours, bare);
+    let (mut ours, mut bare, mut smtp_bare) = (ours, bare, smtp_bare);
     ours.sort();
     bare.sort();
-    let (p50, p99, b50) = (
+    smtp_bare.sort();
+    let (p50, p99, b50, s50) = (
         percentile(&ours, 0.5),
         percentile(&ours, 0.99),
         percentile(&bare, 0.5),
+        percentile(&smtp_bare, 0.5),
+    );
+    let floor = b50 + s50;
+    println!(
+        "APPEND to draft accepted by SMTP over {rounds}: p50 {p50:.1?}, p99 {p99:.1?}; bare IDLE wake-up p50 {b50:.1?}; bare SMTP send p50 {s50:.1?} (lettre; Python's aiosmtpd writes the Maildir file before its 250)"
     );
     println!(
-        "APPEND to draft accepted by SMTP over {rounds}: p50 {p50:.0?}, p99 {p99:.0?}; bare IDLE wake-up p50 {b50:.0?}; slaclaim's share p50 {:.0?} (target < 100 ms), p99 {:.0?} (target < 300 ms)",
-        p50.saturating_sub(b50),
-        p99.saturating_sub(b50)
+        "slaclaim's share (beyond both bare clients): p50 {:.1?} (target <= 15 ms), p99 {:.1?} (target <= 60 ms)",
+        p50.saturating_sub(floor),
+        p99.saturating_sub(floor)
     );
 
     // A 25 MB message passes: peak RSS.

@@ -14,14 +14,21 @@ pub fn create_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// Creates `path` empty with mode 0600 if it does not exist; an existing file is kept.
-pub fn touch(path: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
+/// Creates `path` empty with mode 0600 if it does not exist. An existing file is not
+/// opened at all: for an SQLite database that matters, since closing any descriptor of
+/// a file drops every POSIX lock this process holds on it, including those of the open
+/// connections of other tasks (and a lost lock can corrupt the database).
+pub fn create_empty(path: &Path) -> std::io::Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
-        .map(drop)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes `path` anew with mode 0600 (a file that existed keeps its mode).
@@ -53,7 +60,7 @@ mod tests {
         assert_eq!(mode(&root.join("a")), 0o700);
         assert_eq!(mode(&dir), 0o700);
         write(&dir.join("f"), b"x").unwrap_or_else(|e| panic!("{e}"));
-        touch(&dir.join("g")).unwrap_or_else(|e| panic!("{e}"));
+        create_empty(&dir.join("g")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(mode(&dir.join("f")), 0o600);
         assert_eq!(mode(&dir.join("g")), 0o600);
         let _ = std::fs::remove_dir_all(&root);

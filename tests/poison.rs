@@ -469,3 +469,50 @@ fn state_and_outbox_are_private_whatever_the_umask() {
     signal(&daemon, "-TERM");
     let _ = daemon.wait();
 }
+
+#[test]
+fn opening_the_store_beside_a_busy_daemon_keeps_it_whole() {
+    // Another process opening the ledger again and again (a CLI, a monitor) while the
+    // daemon writes: no lock may be lost on either side, so the file stays intact.
+    let dir = temp_dir("poison-open-beside");
+    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    let config = maildir_config(&dir, "");
+    let mut daemon = start(&config, &dir);
+    let deliveries = std::thread::spawn({
+        let root = md.root().to_path_buf();
+        move || {
+            for i in 0..300 {
+                let name = format!("{}.M{i}.host", 1_700_000_000 + i);
+                let raw = if i % 50 == 0 {
+                    let mut big = request(i, true);
+                    big.extend(std::iter::repeat_n(b'x', 3 << 20));
+                    big
+                } else {
+                    request(i, i % 2 == 0)
+                };
+                let _ = std::fs::write(root.join("tmp").join(&name), raw);
+                let _ = std::fs::rename(root.join("tmp").join(&name), root.join("new").join(&name));
+            }
+        }
+    });
+    let mut opened = 0;
+    let started = Instant::now();
+    let mut last = 0;
+    while started.elapsed() < Duration::from_secs(60) {
+        let store =
+            Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("open {opened}: {e}"));
+        last = store
+            .message_count("processed")
+            .unwrap_or_else(|e| panic!("count {opened}: {e}"));
+        opened += 1;
+        if last >= 300 {
+            break;
+        }
+    }
+    let _ = deliveries.join();
+    assert_eq!(last, 300, "after {opened} opens");
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
+    let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.integrity().ok().as_deref(), Some("ok"));
+}

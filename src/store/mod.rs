@@ -221,7 +221,7 @@ impl Store {
         let path = state_dir.join(FILE_NAME);
         // Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
         // database file's mode.
-        crate::private::touch(&path).map_err(dir_err)?;
+        crate::private::create_empty(&path).map_err(dir_err)?;
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,
@@ -799,6 +799,11 @@ impl Store {
                 r.get(0)
             })?,
         )
+    }
+
+    /// SQLite's own check of the whole file: "ok", or what is wrong.
+    pub fn integrity(&self) -> Result<String, StoreError> {
+        Ok(self.one("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     /// Quarantined messages, oldest first: each one's source key (or "#id") and reason.
