@@ -111,6 +111,7 @@ fn main() {
     let pid = daemon.id();
     std::thread::sleep(Duration::from_secs(2));
     let (start_rss, _) = rss(pid);
+    let (start_anon, start_file) = split(pid);
     let store = || match slaclaim::store::Store::open(&dir.join("state")) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -163,7 +164,7 @@ fn main() {
     let (idle, peak) = rss(pid);
     let (anon, file) = split(pid);
     println!(
-        "1,000 ordinary mails stored in {took:.1?}; RSS at start {start_rss:.1} MB; idle 5 s after the last {idle:.1} MB (target <= 16 MB; {anon:.1} MB anonymous, {file:.1} MB file pages); peak {peak:.1} MB"
+        "1,000 ordinary mails stored in {took:.1?}; RSS at start {start_rss:.1} MB ({start_anon:.1} anonymous, {start_file:.1} file pages); idle 5 s after the last {idle:.1} MB (target <= 16 MB; {anon:.1} MB anonymous, {file:.1} MB file pages); peak {peak:.1} MB"
     );
 
     let mut big = b"From: big@customer.example\r\nSubject: logs\r\nMessage-ID: <bench-big@customer.example>\r\nContent-Type: text/plain\r\n\r\n".to_vec();

@@ -312,6 +312,9 @@ fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
     Ok(0)
 }
 
+/// Blocking threads of the daemon's runtime (see `run_daemon`).
+pub const MAX_BLOCKING_THREADS: usize = 8;
+
 /// `slaclaim run`: logs, signals and systemd around [`crate::daemon::run`].
 fn run_daemon(
     config: Config,
@@ -326,8 +329,12 @@ fn run_daemon(
     }
     // One thread: the daemon waits on its mail servers nearly all the time, and every
     // extra worker thread costs its own stack and malloc arena (idle RSS 17 -> 15 MB).
+    // Messages are read, and secret commands run, on blocking threads: a few at most
+    // (one reading at a time, plus ones left running over their budget), which also
+    // keeps the unit's TasksMax meaningful.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
