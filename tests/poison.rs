@@ -225,14 +225,13 @@ fn imap_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next(
 }
 
 #[test]
-fn a_message_over_the_read_budget_is_quarantined_and_the_next_drafted() {
+fn a_message_over_the_read_budget_is_quarantined_and_its_custody_completes() {
+    // (That the next message is then read is shown with the library's reader above and
+    // by the kill tests: a 1 ms budget here would refuse any message on a busy machine.)
     let dir = temp_dir("poison-budget-daemon");
     let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(md.root().join("new/1000.slow.host"), poison())
         .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(md.root().join("new/2000.normal.host"), request(9, true))
-        .unwrap_or_else(|e| panic!("{e}"));
-    // 1 ms: the poison cannot be read in it; the normal mail is then read with room.
     let config = maildir_config(&dir, "");
     let text = std::fs::read_to_string(&config).unwrap_or_default();
     std::fs::write(
@@ -244,19 +243,20 @@ fn a_message_over_the_read_budget_is_quarantined_and_the_next_drafted() {
     wait_for(
         &dir,
         Duration::from_secs(30),
-        "the draft of the normal mail",
-        || std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1),
+        "the poison moved to cur/",
+        || std::fs::read_dir(md.root().join("cur")).is_ok_and(|d| d.count() == 1),
     );
     signal(&daemon, "-TERM");
-    let _ = daemon.wait();
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
     let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
     let quarantined = store.quarantined().unwrap_or_default();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
     assert!(
-        quarantined
-            .iter()
-            .any(|(_, why)| why.contains("longer than 1 ms")),
+        quarantined[0].1.contains("longer than 1 ms"),
         "{quarantined:?}"
     );
+    assert!(store.readings().unwrap_or_default().is_empty());
 }
 
 /// Watches `md` with `rescan` while `driver` runs; returns the files processed.
@@ -440,6 +440,7 @@ fn state_and_outbox_are_private_whatever_the_umask() {
         .arg(dir.join("state"))
         .stderr(log)
         .spawn()
+        .map(crate::e2e::Daemon)
         .unwrap_or_else(|e| panic!("{e}"));
     wait_for(&dir, Duration::from_secs(30), "the draft", || {
         std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1)
@@ -498,7 +499,8 @@ fn opening_the_store_beside_a_busy_daemon_keeps_it_whole() {
     let mut opened = 0;
     let started = Instant::now();
     let mut last = 0;
-    while started.elapsed() < Duration::from_secs(60) {
+    while started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(1));
         let store =
             Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("open {opened}: {e}"));
         last = store

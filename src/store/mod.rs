@@ -280,13 +280,21 @@ impl Store {
     }
 
     fn migrate(&mut self, path: &Path) -> Result<(), StoreError> {
-        // The version is read under the write lock: two processes opening a new store
-        // at once (the daemon and a CLI command) must not both apply a migration.
+        // Up to date (every open but the first after an upgrade): no write lock, so a CLI
+        // command or a monitor opening the ledger never makes the daemon's writes wait.
+        let known = MIGRATIONS.len() as i64;
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current == known {
+            return Ok(());
+        }
+        // The version is read again under the write lock: two processes opening a new
+        // store at once (the daemon and a CLI command) must not both apply a migration.
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
                 path: path.to_path_buf(),
