@@ -2,8 +2,9 @@
 //! - latency from APPEND to the draft accepted by the SMTP server, p50 and p99, and
 //!   slaclaim's share of it: the time beyond a bare IDLE client's wake-up (Dovecot itself
 //!   batches IDLE wake-ups, about 0.5 s) and a bare SMTP send, both measured in the
-//!   same run;
-//! - idle RSS, and peak RSS while a 25 MB message passes.
+//!   same run.
+//!
+//! Memory is `benches/memory.rs`.
 //!
 //! `cargo bench --bench daemon` (needs dovecot-imapd and python3-aiosmtpd).
 
@@ -45,20 +46,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// VmRSS and VmHWM (peak) of a process, in MB.
-fn rss(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 fn main() {
     let d = dovecot::Dovecot::start("bench-daemon");
     let sink = smtp::SmtpSink::start("bench-daemon");
@@ -88,7 +75,6 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     let pid = daemon.id();
     std::thread::sleep(Duration::from_secs(2));
-    let (idle_rss, _) = rss(pid);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -197,24 +183,6 @@ fn main() {
         p99.saturating_sub(floor)
     );
 
-    // A 25 MB message passes: peak RSS.
-    let mut big = b"From: big@customer.example\r\nSubject: logs\r\nMessage-ID: <bench-big@customer.example>\r\nContent-Type: text/plain\r\n\r\n".to_vec();
-    while big.len() < 25 << 20 {
-        big.extend_from_slice(b"a log line from an attachment that is much too long to read\r\n");
-    }
-    d.deliver("alice", std::iter::once(big));
-    let store =
-        || slaclaim::store::Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
-    let started = Instant::now();
-    while store().message_count("processed").unwrap_or(0) < (rounds + 21) as i64
-        && started.elapsed() < Duration::from_secs(120)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let (_, peak) = rss(pid);
-    println!(
-        "RSS: idle {idle_rss:.1} MB (target <= 15 MB); peak {peak:.1} MB with a 25 MB message (target <= 80 MB)"
-    );
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

@@ -10,38 +10,13 @@
 //! figures. `cargo bench --bench memory`; SLACLAIM_BENCH_SETTLE=SECS shortens the
 //! minute.
 
+#[path = "common/procfs.rs"]
+mod procfs;
+
+use procfs::{rss, split};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// VmRSS and VmHWM (peak) of a process, in MB.
-fn rss(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// Of the resident memory, how much is anonymous (heap, stacks) and how much file pages
-/// (the binary's code, shared libraries), in MB.
-fn split(pid: u32) -> (f64, f64) {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    let field = |name: &str| {
-        rollup
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("Anonymous:"), field("Rss:") - field("Anonymous:"))
-}
 
 /// The unit's `Environment=NAME=VALUE` settings.
 fn unit_environment(root: &Path) -> Vec<(String, String)> {

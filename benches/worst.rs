@@ -10,6 +10,8 @@
 //! SLACLAIM_WORST_ONLY=name runs one class; SLACLAIM_WORST_KEEP=1 keeps the 1 MiB
 //! inputs (for a profiler) and says where.
 
+#[path = "common/procfs.rs"]
+mod procfs;
 #[path = "../tests/worst/mod.rs"]
 mod worst;
 
@@ -23,15 +25,6 @@ use slaclaim::extract::Extractor;
 
 const SIZES: [usize; 4] = [16 << 10, 64 << 10, 256 << 10, 1 << 20];
 
-fn status_kb(key: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Seconds for one extraction (best of `runs`) and the peak RSS it added, in MB.
 fn measure(extractor: &Extractor, raw: &[u8], runs: usize) -> (f64, f64) {
     let mut best = f64::MAX;
@@ -39,11 +32,11 @@ fn measure(extractor: &Extractor, raw: &[u8], runs: usize) -> (f64, f64) {
     for _ in 0..runs {
         // Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0).
         let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let before = status_kb("VmRSS:");
+        let before = procfs::mb("self", "status", "VmRSS:");
         let started = Instant::now();
         black_box(extractor.extract(black_box(raw)));
         best = best.min(started.elapsed().as_secs_f64());
-        extra = extra.max(status_kb("VmHWM:").saturating_sub(before) as f64 / 1024.0);
+        extra = extra.max(procfs::mb("self", "status", "VmHWM:") - before);
     }
     (best, extra)
 }

@@ -408,16 +408,6 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
             "slaclaim_mail{{purpose=\"{purpose}\",status=\"{status}\"}} {n}\n"
         ));
     }
-    family(
-        &mut out,
-        "slaclaim_send_failures_total",
-        "counter",
-        "Failed send attempts since start.",
-    );
-    out.push_str(&format!(
-        "slaclaim_send_failures_total {}\n",
-        live.send_failures.load(Relaxed)
-    ));
     // Per mailbox: (name, type, help, counter).
     type Read = fn(&WatchCounters) -> i64;
     let per_mailbox: [(&str, &str, &str, Read); 3] = [
@@ -446,44 +436,51 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
             out.push_str(&format!("{metric}{{mailbox=\"{name}\"}} {}\n", read(c)));
         }
     }
-    for (metric, help) in [(
-        "slaclaim_source_failures",
-        "Failures in a row of a mail source (0 when its last try worked).",
-    )] {
-        family(&mut out, metric, "gauge", help);
-        for (name, c) in &live.mailboxes {
-            let (n, _) = c.health.failing();
-            out.push_str(&format!(
-                "{metric}{{source=\"imap\",name=\"{name}\"}} {n}\n"
-            ));
-        }
-        for (name, h) in &live.maildirs {
-            let (n, _) = h.failing();
-            out.push_str(&format!(
-                "{metric}{{source=\"maildir\",name=\"{name}\"}} {n}\n"
-            ));
-        }
-    }
+    let metric = "slaclaim_source_failures";
     family(
         &mut out,
-        "slaclaim_store_failures_total",
-        "counter",
-        "Failed store writes since start.",
-    );
-    out.push_str(&format!(
-        "slaclaim_store_failures_total {}\n",
-        live.store_failures.load(Relaxed)
-    ));
-    family(
-        &mut out,
-        "slaclaim_healthy",
+        metric,
         "gauge",
-        "1 when /healthz answers 200, else 0.",
+        "Failures in a row of a mail source (0 when its last try worked).",
     );
-    out.push_str(&format!(
-        "slaclaim_healthy {}\n",
-        u8::from(troubles.is_empty())
-    ));
+    let sources = live
+        .mailboxes
+        .iter()
+        .map(|(name, c)| ("imap", name, c.health.failing().0))
+        .chain(
+            live.maildirs
+                .iter()
+                .map(|(name, h)| ("maildir", name, h.failing().0)),
+        );
+    for (source, name, n) in sources {
+        out.push_str(&format!(
+            "{metric}{{source=\"{source}\",name=\"{name}\"}} {n}\n"
+        ));
+    }
+    let scalars: [(&str, &str, &str, u64); 3] = [
+        (
+            "slaclaim_send_failures_total",
+            "counter",
+            "Failed send attempts since start.",
+            live.send_failures.load(Relaxed),
+        ),
+        (
+            "slaclaim_store_failures_total",
+            "counter",
+            "Failed store writes since start.",
+            live.store_failures.load(Relaxed),
+        ),
+        (
+            "slaclaim_healthy",
+            "gauge",
+            "1 when /healthz answers 200, else 0.",
+            u64::from(troubles.is_empty()),
+        ),
+    ];
+    for (metric, kind, help, value) in scalars {
+        family(&mut out, metric, kind, help);
+        out.push_str(&format!("{metric} {value}\n"));
+    }
     out
 }
 
@@ -505,22 +502,18 @@ mod tests {
     fn only_get_and_head_to_this_listener_are_answered() {
         let req =
             |method: &str, host: &str| format!("{method} /healthz HTTP/1.1\r\n{host}\r\n\r\n");
-        assert_eq!(
-            status(&req("GET", "Host: 127.0.0.1:9187")),
-            Ok(("/healthz", false))
-        );
-        assert_eq!(
-            status(&req("HEAD", "host: localhost")),
-            Ok(("/healthz", true))
-        );
-        assert_eq!(
-            status(&req("GET", "Host: LOCALHOST:9187")),
-            Ok(("/healthz", false))
-        );
-        assert_eq!(
-            status(&req("GET", "Host: 127.0.0.1")),
-            Ok(("/healthz", false))
-        );
+        for (method, host, head_only) in [
+            ("GET", "Host: 127.0.0.1:9187", false),
+            ("HEAD", "host: localhost", true),
+            ("GET", "Host: LOCALHOST:9187", false),
+            ("GET", "Host: 127.0.0.1", false),
+        ] {
+            assert_eq!(
+                status(&req(method, host)),
+                Ok(("/healthz", head_only)),
+                "{host}"
+            );
+        }
         for method in ["POST", "PUT", "DELETE", "OPTIONS", "get", "CONNECT"] {
             assert_eq!(
                 status(&req(method, "Host: localhost")),

@@ -10,6 +10,7 @@ use slaclaim::draft::Templates;
 use slaclaim::ingest::{Ingester, Origin, Outcome};
 use slaclaim::outbox::{self, Transport};
 use slaclaim::scheduler::Planner;
+use slaclaim::source::imap::TlsMode;
 use slaclaim::store::Store;
 use std::path::Path;
 
@@ -661,20 +662,19 @@ fn digest_schedule_time_zone_is_the_deadline_zone() {
     );
 }
 
-#[tokio::test]
-async fn smtp_with_starttls_and_a_private_ca() {
-    let sink = SmtpSink::start_tls("starttls");
-    let dir = temp_dir("mailout-starttls");
+/// Sends through `sink` with TLS as `mode`, trusting the sink's private CA; then, without
+/// the CA, the certificate is not trusted and nothing is sent.
+async fn delivers_over_tls_with_a_private_ca(sink: SmtpSink, mode: TlsMode, name: &str) {
+    let dir = temp_dir(name);
     let mut config = test_config(&dir, "en", Some(sink.port));
     config.outbox.host = Some("localhost".into());
-    config.outbox.tls = slaclaim::source::imap::TlsMode::Starttls;
+    config.outbox.tls = mode;
     config.outbox.ca_file = sink.cert.clone();
     let mut store = crate::util::store(&dir);
     let now = at("2026-03-16T09:00:00Z");
     ingest(&mut store, &config, &corpus(COMPLETE), now);
     assert_eq!(cycle(&mut store, &config, now).await, (1, 1));
     assert_eq!(sink.messages().len(), 1);
-    // Without the private CA the server's certificate is not trusted: nothing is sent.
     config.outbox.ca_file = None;
     ingest(&mut store, &config, &corpus(INCOMPLETE), now);
     assert_eq!(cycle(&mut store, &config, now).await, (1, 0));
@@ -684,23 +684,15 @@ async fn smtp_with_starttls_and_a_private_ca() {
 }
 
 #[tokio::test]
+async fn smtp_with_starttls_and_a_private_ca() {
+    let sink = SmtpSink::start_tls("starttls");
+    delivers_over_tls_with_a_private_ca(sink, TlsMode::Starttls, "mailout-starttls").await;
+}
+
+#[tokio::test]
 async fn smtp_with_implicit_tls_and_a_private_ca() {
     let sink = SmtpSink::start_smtps("smtps");
-    let dir = temp_dir("mailout-smtps");
-    let mut config = test_config(&dir, "en", Some(sink.port));
-    config.outbox.host = Some("localhost".into());
-    config.outbox.tls = slaclaim::source::imap::TlsMode::Implicit;
-    config.outbox.ca_file = sink.cert.clone();
-    let mut store = crate::util::store(&dir);
-    let now = at("2026-03-16T09:00:00Z");
-    ingest(&mut store, &config, &corpus(COMPLETE), now);
-    assert_eq!(cycle(&mut store, &config, now).await, (1, 1));
-    assert_eq!(sink.messages().len(), 1);
-    // Without the private CA the certificate is not trusted: nothing is sent.
-    config.outbox.ca_file = None;
-    ingest(&mut store, &config, &corpus(INCOMPLETE), now);
-    assert_eq!(cycle(&mut store, &config, now).await, (1, 0));
-    assert_eq!(sink.messages().len(), 1);
+    delivers_over_tls_with_a_private_ca(sink, TlsMode::Implicit, "mailout-smtps").await;
 }
 
 #[tokio::test]
