@@ -607,14 +607,31 @@ pub fn tokens_per_text<'a>(
     reference: NaiveDate,
     month_first: bool,
 ) -> Vec<Vec<Token>> {
+    let (mut found, mut searched) = (0, 0);
     texts
         .into_iter()
         .map(|(text, folded)| {
             debug_assert_eq!(text.len(), folded.as_str().len(), "folded is not this text");
-            tokens_in(text, Some(folded), reference, month_first)
+            if found >= MAX_TOKENS || searched >= MAX_SEARCHED_BYTES {
+                return Vec::new();
+            }
+            searched += text.len();
+            let tokens = tokens_in(text, Some(folded), reference, month_first);
+            found += tokens.len();
+            tokens
         })
         .collect()
 }
+
+/// Temporal tokens read from one mail; the statements after them are not searched. A
+/// real mail has a few dozen; a mail of nothing but times would otherwise have its every
+/// time read, though at most [`super::downtime::MAX_WINDOWS`] windows are kept.
+pub const MAX_TOKENS: usize = 2_000;
+
+/// Bytes of statements searched for temporal tokens. An outage is told near the top of
+/// a mail; text made of time-like pieces that overlap and are dropped (so that the token
+/// budget is never reached) costs a capture search per piece, the dearest regex work.
+pub const MAX_SEARCHED_BYTES: usize = 64 * 1024;
 
 /// The year for a date written without one: the reference year, or the year before
 /// when that would put the date more than a week after the mail was written.
@@ -693,6 +710,46 @@ mod tests {
             .into_iter()
             .map(|t| t.kind)
             .collect()
+    }
+
+    #[test]
+    fn statements_past_the_token_budget_are_not_searched() {
+        let reference = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_default();
+        let texts: Vec<(String, Folded)> = (0..1000)
+            .map(|i| {
+                let t = format!(
+                    "From 9:{:02} to 10:{:02} on {} March.",
+                    i % 60,
+                    i % 60,
+                    i % 28 + 1
+                );
+                let f = Folded::new(&t);
+                (t, f)
+            })
+            .collect();
+        let per = tokens_per_text(texts.iter().map(|(t, f)| (t.as_str(), f)), reference, false);
+        assert_eq!(per.len(), 1000);
+        let total: usize = per.iter().map(Vec::len).sum();
+        // Each statement has three tokens: the token budget is reached, then nothing more.
+        assert!((MAX_TOKENS..MAX_TOKENS + 3).contains(&total), "{total}");
+        assert!(!per[0].is_empty() && per[999].is_empty());
+    }
+
+    #[test]
+    fn statements_past_the_byte_budget_are_not_searched() {
+        let reference = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_default();
+        // Long statements with one time each: the byte budget ends the search first.
+        let texts: Vec<(String, Folded)> = (0..100)
+            .map(|_| {
+                let t = format!("{} at 9:15.", "word ".repeat(400));
+                let f = Folded::new(&t);
+                (t, f)
+            })
+            .collect();
+        let per = tokens_per_text(texts.iter().map(|(t, f)| (t.as_str(), f)), reference, false);
+        let searched = MAX_SEARCHED_BYTES.div_ceil(texts[0].0.len());
+        assert!(per[..searched].iter().all(|t| t.len() == 1));
+        assert!(per[searched..].iter().all(Vec::is_empty));
     }
 
     fn d(m: u32, day: u32) -> NaiveDate {
