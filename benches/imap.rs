@@ -56,7 +56,7 @@ fn main() {
         let d = dovecot::Dovecot::start("bench");
         let cfg = config(&d);
         let x = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-        let ingester = Ingester { extractor: &x, policy: Policy::default(), max_bytes: 1 << 20, rules: Default::default() };
+        let ingester = Ingester { extractor: &x, policy: Policy::default(), max_bytes: 1 << 20, rules: Default::default(), limits: Default::default() };
 
         // Backlog.
         let n = 10_000;

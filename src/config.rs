@@ -84,6 +84,7 @@ impl Config {
             policy: self.deadline.policy()?,
             max_bytes: self.store.max_message_bytes,
             rules: self.mail_rules(),
+            limits: self.daemon.read_limits(),
         })
     }
 

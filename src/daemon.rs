@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, ConfigError};
 use crate::draft::Templates;
 use crate::extract::Extractor;
-use crate::ingest::{Ingester, Origin, Outcome};
+use crate::ingest::{Ingester, Outcome};
 use crate::metrics::{HealthLimits, Live};
 use crate::outbox::{self, Transport, TransportKind};
 use crate::scheduler::Planner;
@@ -236,12 +236,11 @@ async fn process(
 ) -> anyhow::Result<()> {
     let extractor = Extractor::new(&config.extract)?;
     let ingester = config.ingester(&extractor)?;
-    let limits = config.daemon.read_limits();
     let mut store = Store::open(state)?;
     let mut retry = Duration::from_secs(1);
     loop {
         while !shutdown.is_cancelled() {
-            match process_one(&ingester, &mut store, limits).await {
+            match process_one(&ingester, &mut store).await {
                 Ok(None) => {
                     live.store_ok();
                     break;
@@ -274,27 +273,11 @@ async fn process(
 async fn process_one(
     ingester: &Ingester<'_>,
     store: &mut Store,
-    limits: crate::ingest::ReadLimits,
 ) -> Result<Option<(String, Outcome)>, crate::ingest::IngestError> {
-    let Some(p) = store.next_pending()? else {
-        return Ok(None);
-    };
-    let raw = Arc::new(p.raw);
-    let now = Utc::now();
-    let reading = ingester
-        .read_guarded(store, &p.source_key, &raw, limits, now)
-        .await?;
-    let origin = Origin {
-        source: &p.source,
-        key: Some(&p.source_key),
-    };
-    let outcome = store.transaction(|s| {
-        let outcome = ingester.store_in(s, &raw, origin, reading, now)?;
-        s.end_reading(&p.source_key)?;
-        s.release(p.id)?;
-        Ok::<_, crate::ingest::IngestError>(outcome)
-    })?;
-    Ok(Some((p.source_key, outcome)))
+    match store.next_pending()? {
+        Some(p) => ingester.process_guarded(store, p).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Runs until `shutdown` is cancelled; `ready` is called once every task is started.
@@ -347,7 +330,6 @@ pub async fn run(
                 tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
                 let watch = crate::source::maildir::Watch {
                     rescan: Duration::from_secs(m.rescan_secs.max(1)),
-                    limits: config.daemon.read_limits(),
                     changed: &changed,
                     health: &health,
                 };

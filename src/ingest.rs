@@ -105,7 +105,7 @@ impl std::fmt::Display for Outcome {
 }
 
 /// What reading one message gave.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Reading {
     /// Its extraction.
     Read(Box<Extraction>),
@@ -170,6 +170,8 @@ pub struct Ingester<'a> {
     pub max_bytes: usize,
     /// Whose mail is ours or staff's.
     pub rules: MailRules,
+    /// Limits on reading one message off the async runtime ([`Ingester::read_guarded`]).
+    pub limits: ReadLimits,
 }
 
 /// Mail that is not customer mail: ours (never read as a request, so no loops) and
@@ -239,19 +241,22 @@ impl Ingester<'_> {
     }
 
     /// Reads the message under source key `key` on a blocking thread (the async
-    /// runtime, health and the other sources go on meanwhile), within `limits.budget`,
-    /// with the attempt committed to the store before and cleared after. A message
-    /// whose reading began `limits.max_attempts` times and never ended (the process
-    /// died on it) is refused unread. The caller stores the result and calls
+    /// runtime, health and the other sources go on meanwhile), within the budget of
+    /// `self.limits`, with the attempt committed to the store before and cleared after.
+    /// A message whose reading began `limits.max_attempts` times and never ended (the
+    /// process died on it) is refused unread. The caller stores the result and calls
     /// [`Store::end_reading`] in that transaction.
-    pub async fn read_guarded(
+    pub async fn read_guarded<R>(
         &self,
         store: &mut Store,
         key: &str,
-        raw: &std::sync::Arc<Vec<u8>>,
-        limits: ReadLimits,
+        raw: &std::sync::Arc<R>,
         now: DateTime<Utc>,
-    ) -> Result<Reading, IngestError> {
+    ) -> Result<Reading, IngestError>
+    where
+        R: AsRef<[u8]> + Send + Sync + 'static + ?Sized,
+    {
+        let limits = self.limits;
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let before = store.begin_reading(key, &stamp)?;
         if before >= limits.max_attempts {
@@ -260,7 +265,8 @@ impl Ingester<'_> {
             )));
         }
         let (extractor, max_bytes, shared) = (self.extractor.clone(), self.max_bytes, raw.clone());
-        let task = tokio::task::spawn_blocking(move || read(&extractor, max_bytes, &shared));
+        let task =
+            tokio::task::spawn_blocking(move || read(&extractor, max_bytes, (*shared).as_ref()));
         let reading = match tokio::time::timeout(limits.budget, task).await {
             Ok(Ok(reading)) => reading,
             // `read` catches panics; a join error is a runtime shutting down.
@@ -345,6 +351,30 @@ impl Ingester<'_> {
                 }),
             }
         }
+    }
+
+    /// Processes a message in custody: read with [`Ingester::read_guarded`], then
+    /// stored and linked in the transaction that ends its custody. Returns its source
+    /// key and outcome.
+    pub async fn process_guarded(
+        &self,
+        store: &mut Store,
+        p: crate::store::Pending,
+    ) -> Result<(String, Outcome), IngestError> {
+        let raw = std::sync::Arc::new(p.raw);
+        let now = Utc::now();
+        let reading = self.read_guarded(store, &p.source_key, &raw, now).await?;
+        let origin = Origin {
+            source: &p.source,
+            key: Some(&p.source_key),
+        };
+        let outcome = store.transaction(|s| {
+            let outcome = self.store_in(s, &raw, origin, reading, now)?;
+            s.end_reading(&p.source_key)?;
+            s.release(p.id)?;
+            Ok::<_, IngestError>(outcome)
+        })?;
+        Ok((p.source_key, outcome))
     }
 
     /// Processes up to `limit` messages in custody, oldest first, in one transaction that

@@ -22,6 +22,7 @@ fn ingest(store: &mut Store, x: &Extractor, raw: &str, now: DateTime<Utc>) -> Ou
         },
         max_bytes: 1 << 20,
         rules: Default::default(),
+        limits: Default::default(),
     };
     ingester
         .ingest(
@@ -174,6 +175,7 @@ fn unsubmitted_claims_expire_after_the_deadline() {
         },
         max_bytes: 1 << 20,
         rules: Default::default(),
+        limits: Default::default(),
     };
     assert_eq!(
         ingester
@@ -207,6 +209,7 @@ fn bad_mail_is_quarantined_and_kept() {
         policy: Policy::default(),
         max_bytes: 100,
         rules: Default::default(),
+        limits: Default::default(),
     };
     let big = ingester.ingest(
         &mut store,

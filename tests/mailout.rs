@@ -75,6 +75,7 @@ fn ingest(store: &mut Store, config: &Config, raw: &[u8], now: DateTime<Utc>) ->
         policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
         max_bytes: 1 << 24,
         rules: config.mail_rules(),
+        limits: Default::default(),
     };
     ingester
         .ingest(
@@ -455,6 +456,7 @@ async fn reminders_at_each_lead_time_once_even_across_restarts() {
         policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
         max_bytes: 1 << 24,
         rules: config.mail_rules(),
+        limits: Default::default(),
     };
     let after = at("2026-05-01T09:00:00Z");
     assert_eq!(

@@ -43,7 +43,7 @@ fn every_worst_case_input_is_read_with_bounded_text() {
 async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     let dir = temp_dir("poison-budget");
     let x = extractor();
-    let ingester = ingester(&x, 1 << 22);
+    let mut ingester = ingester(&x, 1 << 22);
     let mut store = store(&dir);
     let now = chrono::Utc::now();
     // Over its budget: refused, and the reading is left for the caller's transaction.
@@ -52,8 +52,9 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
         max_attempts: 2,
     };
     let slow = Arc::new(poison());
+    ingester.limits = tight;
     let r = ingester
-        .read_guarded(&mut store, "k:slow", &slow, tight, now)
+        .read_guarded(&mut store, "k:slow", &slow, now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -69,8 +70,9 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     for _ in 0..2 {
         assert!(store.begin_reading("k:dead", stamp).is_ok());
     }
+    ingester.limits = roomy;
     let r = ingester
-        .read_guarded(&mut store, "k:dead", &slow, roomy, now)
+        .read_guarded(&mut store, "k:dead", &slow, now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -81,7 +83,7 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     assert!(store.begin_reading("k:once", stamp).is_ok());
     let normal = Arc::new(request(1, true));
     let r = ingester
-        .read_guarded(&mut store, "k:once", &normal, roomy, now)
+        .read_guarded(&mut store, "k:once", &normal, now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -199,12 +201,13 @@ fn maildir_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_ne
     assert!(status.success(), "{status:?}");
 }
 
-#[test]
-fn imap_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next() {
-    let d = Dovecot::start("poison-imap");
-    let sink = SmtpSink::start("poison-imap");
-    let dir = temp_dir("poison-imap");
-    append(&d, poison());
+/// An IMAP daemon killed twice while reading a poison mail of `size` bytes: the third
+/// start quarantines it and drafts the normal mail behind it.
+fn imap_poison(name: &str, size: usize) {
+    let d = Dovecot::start(name);
+    let sink = SmtpSink::start(name);
+    let dir = temp_dir(name);
+    append(&d, (worst::cases()[3].build)(size));
     append(&d, request(8, true));
     let config = write_config(&dir, &d, &sink, "read-budget-ms = 120000\n");
     for n in 1..=2 {
@@ -222,6 +225,18 @@ fn imap_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next(
     signal(&daemon, "-TERM");
     let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn imap_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next() {
+    // Read from custody, as most mail is.
+    imap_poison("poison-imap", 256 << 10);
+}
+
+#[test]
+fn imap_daemon_killed_twice_on_a_large_poison_mail_quarantines_it_too() {
+    // 1 MiB and more is read straight from the fetch, not from custody.
+    imap_poison("poison-imap-large", 3 << 20);
 }
 
 #[test]
@@ -274,7 +289,6 @@ async fn watching(
     let changed = tokio::sync::Notify::new();
     let watch = Watch {
         rescan,
-        limits: ReadLimits::default(),
         changed: &changed,
         health,
     };

@@ -72,6 +72,7 @@ pub fn ingester(
         policy: slaclaim::deadline::Policy::default(),
         max_bytes,
         rules: Default::default(),
+        limits: Default::default(),
     }
 }
 

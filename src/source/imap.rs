@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
 
-use crate::ingest::{IngestError, Ingester, Origin, Outcome};
+use crate::ingest::{IngestError, Ingester, Origin, Outcome, Reading};
 use crate::store::Store;
 
 /// How the connection is protected.
@@ -759,20 +760,34 @@ async fn fetch_batch(
         } else {
             prefix.checked_sub(1).map(|i| uids[i])
         };
-        let stored = store_chunk(store, cfg, folder, validity, &chunk, high, ingester)?;
+        // A large message (the last of its chunk) is read first, off the runtime and
+        // within its budget, then stored with the chunk.
+        let mut large_read = None;
+        if large {
+            if let Some(body) = chunk.pop().map(|f| Arc::new(Body(f))) {
+                let key = cfg.source_key(folder, validity, body.0.uid.unwrap_or(0));
+                let reading = ingester
+                    .read_guarded(store, &key, &body, Utc::now())
+                    .await?;
+                large_read = Some((body, reading));
+            }
+        }
+        let large_read = large_read.as_ref().map(|(b, r)| (&b.0, r));
+        let stored = store_chunk(
+            store, cfg, folder, validity, &chunk, large_read, high, ingester,
+        )?;
         taken.high = taken.high.max(high.unwrap_or(0));
         chunk.clear();
         chunk_bytes = 0;
-        let waiting: Vec<String> = stored
-            .iter()
-            .filter(|(_, _, o)| o.is_none())
-            .map(|(_, k, _)| k.clone())
-            .collect();
-        let outcomes = if inline && !waiting.is_empty() {
-            ingester.process_keys(store, &waiting, Utc::now())?
-        } else {
-            Vec::new()
-        };
+        let mut outcomes = Vec::new();
+        if inline {
+            // Each read off the runtime too, one transaction each.
+            for (_, key, _) in stored.iter().filter(|(_, _, o)| o.is_none()) {
+                if let Some(p) = store.pending_by_key(key).map_err(IngestError::from)? {
+                    outcomes.push(ingester.process_guarded(store, p).await?);
+                }
+            }
+        }
         for (uid, key, outcome) in &stored {
             let outcome = outcome
                 .as_ref()
@@ -791,40 +806,55 @@ async fn fetch_batch(
     }
 }
 
+/// A fetched message's bytes, shared with the thread that reads it.
+struct Body(async_imap::types::Fetch);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        self.0.body().unwrap_or_default()
+    }
+}
+
 /// Takes a chunk of fetched messages into custody with the folder's high-water UID, in
-/// one transaction; returns each message's UID and source key. A large message is
-/// processed at once instead, from the fetched bytes: read back from custody it would
-/// be in memory twice (fetched and re-read), and its outcome is returned with it.
+/// one transaction; returns each message's UID and source key. A large message, read
+/// already (`large`), is stored and linked at once instead, from the fetched bytes:
+/// read back from custody it would be in memory twice (fetched and re-read), and its
+/// outcome is returned with it.
+#[allow(clippy::too_many_arguments)]
 fn store_chunk(
     store: &mut Store,
     cfg: &ImapConfig,
     folder: &str,
     validity: u32,
     chunk: &[async_imap::types::Fetch],
+    large: Option<(&async_imap::types::Fetch, &Reading)>,
     high: Option<u32>,
     ingester: &Ingester<'_>,
 ) -> Result<Vec<(u32, String, Option<Outcome>)>, IngestError> {
     let now = Utc::now();
     let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     store.transaction(|s| {
-        let mut stored = Vec::with_capacity(chunk.len());
+        let mut stored = Vec::with_capacity(chunk.len() + 1);
         for f in chunk {
             let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
                 continue;
             };
             let key = cfg.source_key(folder, validity, uid);
-            let outcome = if raw.len() >= LARGE {
+            // Already stored under this key (a resync): nothing to take.
+            s.accept("imap", &key, raw, &stamp)?;
+            stored.push((uid, key, None));
+        }
+        if let Some((f, reading)) = large {
+            if let (Some(uid), Some(raw)) = (f.uid, f.body()) {
+                let key = cfg.source_key(folder, validity, uid);
                 let origin = Origin {
                     source: "imap",
                     key: Some(&key),
                 };
-                Some(ingester.ingest_in(s, raw, origin, now)?)
-            } else {
-                // Already stored under this key (a resync): nothing to take.
-                s.accept("imap", &key, raw, &stamp)?;
-                None
-            };
-            stored.push((uid, key, outcome));
+                let outcome = ingester.store_in(s, raw, origin, reading.clone(), now)?;
+                s.end_reading(&key)?;
+                stored.push((uid, key, Some(outcome)));
+            }
         }
         if let Some(high) = high {
             s.set_mailbox_state(&cfg.name, folder, validity, high)?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 
 use super::SourceHealth;
-use crate::ingest::{IngestError, Ingester, Origin, Outcome, ReadLimits};
+use crate::ingest::{IngestError, Ingester, Origin, Outcome};
 use crate::store::Store;
 
 /// Errors of a Maildir source.
@@ -170,14 +170,14 @@ impl Maildir {
         Ok(done)
     }
 
-    /// Like [`Maildir::scan`], reading each message on a blocking thread within
-    /// `limits` ([`Ingester::read_guarded`]): a message that is too slow to read, or that
-    /// killed the process while it was read, is quarantined and moved like any other.
+    /// Like [`Maildir::scan`], reading each message on a blocking thread within the
+    /// ingester's limits ([`Ingester::read_guarded`]): a message that is too slow to read,
+    /// or that killed the process while it was read, is quarantined and moved like any
+    /// other.
     pub async fn scan_guarded(
         &self,
         store: &mut Store,
         ingester: &Ingester<'_>,
-        limits: ReadLimits,
     ) -> Result<Vec<Processed>, MaildirError> {
         let mut done = Vec::new();
         for (file, key) in self.waiting(store)? {
@@ -189,9 +189,7 @@ impl Maildir {
                 }
             };
             let now = Utc::now();
-            let reading = ingester
-                .read_guarded(store, &key, &raw, limits, now)
-                .await?;
+            let reading = ingester.read_guarded(store, &key, &raw, now).await?;
             let origin = Origin {
                 source: "maildir",
                 key: Some(&key),
@@ -275,14 +273,13 @@ impl Maildir {
     ) -> usize {
         let watch = Watch {
             rescan,
-            limits: ReadLimits::default(),
             changed: &tokio::sync::Notify::new(),
             health: &SourceHealth::default(),
         };
         self.watch_with(store, ingester, watch, shutdown).await
     }
 
-    /// Like [`Maildir::watch`]: reads within `watch.limits`, wakes `watch.changed` after
+    /// Like [`Maildir::watch`]: reads within the ingester's limits, wakes `watch.changed` after
     /// each scan that stored something (so drafts follow new mail at once) and reports
     /// to `watch.health`. A failing scan is retried after a delay that doubles up to
     /// [`MAX_ERROR_BACKOFF`] (a full disk must not make a busy loop).
@@ -318,7 +315,7 @@ impl Maildir {
         let mut processed = 0;
         let mut backoff = std::time::Duration::ZERO;
         loop {
-            match self.scan_guarded(store, ingester, watch.limits).await {
+            match self.scan_guarded(store, ingester).await {
                 Ok(done) => {
                     watch.health.succeeded();
                     backoff = std::time::Duration::ZERO;
@@ -369,8 +366,6 @@ impl Maildir {
 pub struct Watch<'a> {
     /// Time between rescans, the safety net for missed events.
     pub rescan: std::time::Duration,
-    /// Limits on reading one message.
-    pub limits: ReadLimits,
     /// Woken after a scan that stored something.
     pub changed: &'a tokio::sync::Notify,
     /// Where failures are counted.
