@@ -242,17 +242,17 @@ async fn process(
         while !shutdown.is_cancelled() {
             match process_one(&ingester, &mut store).await {
                 Ok(None) => {
-                    live.store_ok();
+                    live.store_ok("processing");
                     break;
                 }
                 Ok(Some((key, outcome))) => {
-                    live.store_ok();
+                    live.store_ok("processing");
                     tracing::info!(source_key = %key, %outcome, "processed");
                     changed.notify_one();
                     retry = Duration::from_secs(1);
                 }
                 Err(e) => {
-                    live.store_failed(&e.to_string());
+                    live.store_failed("processing", &e.to_string());
                     tracing::error!(error = %e, retry_secs = retry.as_secs(), "processing failed; messages stay in custody");
                     tokio::select! {
                         _ = shutdown.cancelled() => return Ok(()),
@@ -564,7 +564,7 @@ async fn scheduler(
         };
         match pass.await {
             Ok((expired, plan, sent)) => {
-                live.store_ok();
+                live.store_ok("scheduler");
                 live.sent.fetch_add(sent.sent as u64, Relaxed);
                 live.send_failures
                     .fetch_add((sent.deferred + sent.failed) as u64, Relaxed);
@@ -591,7 +591,7 @@ async fn scheduler(
                 if e.chain().any(|c| {
                     c.is::<crate::store::StoreError>() || c.is::<crate::ingest::IngestError>()
                 }) {
-                    live.store_failed(&format!("{e:#}"));
+                    live.store_failed("scheduler", &format!("{e:#}"));
                 }
                 tracing::error!(error = %e, "scheduler pass failed; retrying at the next tick")
             }

@@ -43,9 +43,10 @@ pub struct Live {
     pub send_failures: std::sync::atomic::AtomicU64,
     /// Unix time the daemon started.
     pub started: i64,
-    /// The last store write that failed, until one succeeds again (processing and
-    /// scheduler passes report here).
-    store_error: std::sync::Mutex<Option<String>>,
+    /// Per writer ("processing", "scheduler"): its last store write's error, until one
+    /// of its writes succeeds again. Kept apart, so one writer's success does not hide
+    /// the other's failure.
+    store_errors: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// Store write failures since start.
     pub store_failures: std::sync::atomic::AtomicU64,
 }
@@ -59,24 +60,27 @@ impl Live {
         }
     }
 
-    /// A store write failed.
-    pub fn store_failed(&self, error: &str) {
+    /// A store write of `writer` failed.
+    pub fn store_failed(&self, writer: &'static str, error: &str) {
         self.store_failures.fetch_add(1, Relaxed);
-        if let Ok(mut e) = self.store_error.lock() {
-            *e = Some(error.to_string());
+        if let Ok(mut e) = self.store_errors.lock() {
+            e.insert(writer, error.to_string());
         }
     }
 
-    /// A store write succeeded.
-    pub fn store_ok(&self) {
-        if let Ok(mut e) = self.store_error.lock() {
-            *e = None;
+    /// A store write of `writer` succeeded.
+    pub fn store_ok(&self, writer: &'static str) {
+        if let Ok(mut e) = self.store_errors.lock() {
+            e.remove(writer);
         }
     }
 
-    /// The failing store write's error, if the last one failed.
-    pub fn store_error(&self) -> Option<String> {
-        self.store_error.lock().ok().and_then(|e| e.clone())
+    /// Each writer whose last store write failed, with the error.
+    pub fn store_errors(&self) -> Vec<(&'static str, String)> {
+        self.store_errors
+            .lock()
+            .map(|e| e.iter().map(|(w, e)| (*w, e.clone())).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -359,8 +363,8 @@ pub fn pipeline_troubles(
         Ok(None) => {}
         Err(e) => out.push(format!("store unreadable: {e}")),
     }
-    if let Some(e) = live.store_error() {
-        out.push(format!("store write failing: {e}"));
+    for (writer, e) in live.store_errors() {
+        out.push(format!("store write failing ({writer}): {e}"));
     }
     out
 }
@@ -590,11 +594,12 @@ mod tests {
         maildir.succeeded();
         assert!(troubles(&limits, &live, &store, now).is_empty());
         // A store write failing, until one succeeds.
-        live.store_failed("disk I/O error");
+        live.store_failed("processing", "disk I/O error");
+        live.store_ok("scheduler");
         let t = troubles(&limits, &live, &store, now);
         assert!(t.len() == 1 && t[0].contains("disk I/O error"), "{t:?}");
         assert!(metrics_text(&store, &live, &t).contains("slaclaim_healthy 0\n"));
-        live.store_ok();
+        live.store_ok("processing");
         assert!(troubles(&limits, &live, &store, now).is_empty());
         // A message waiting in custody past the limit (and not before).
         let taken = (now - chrono::Duration::seconds(31))
