@@ -95,16 +95,15 @@ fn main() {
         println!("  bare single streaming UID FETCH {stream_ceiling:.0} msg/s: ratio {:.2} to that", ours / stream_ceiling);
         let processing = Instant::now();
         let mut processed = 0;
-        loop {
-            let done = ingester.process_pending(&mut processor, 16, chrono::Utc::now()).unwrap_or_else(|e| panic!("{e}"));
-            if done.is_empty() {
-                break;
-            }
-            processed += done.len();
+        // As the daemon's processing stage does: each message read on a blocking thread
+        // under its budget, with its attempt recorded, in a transaction of its own.
+        while let Some(p) = processor.next_pending().unwrap_or_else(|e| panic!("{e}")) {
+            ingester.process_guarded(&mut processor, p).await.unwrap_or_else(|e| panic!("{e}"));
+            processed += 1;
         }
         let processing = processing.elapsed();
         println!(
-            "  then processing (extract, link, claims) {:.0} msg/s; fetch to every claim made {:.0} msg/s",
+            "  then processing (guarded reading, link, claims) {:.0} msg/s; fetch to every claim made {:.0} msg/s",
             processed as f64 / processing.as_secs_f64(),
             processed as f64 / (custody + processing).as_secs_f64()
         );
