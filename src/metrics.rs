@@ -113,7 +113,6 @@ pub async fn serve(
     let Ok(local) = listener.local_addr() else {
         return;
     };
-    let config = Arc::new(config);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
@@ -129,7 +128,7 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (store, config, live) = (store.clone(), config.clone(), live.clone());
+        let (store, live) = (store.clone(), live.clone());
         tokio::spawn(async move {
             let _slot = slot;
             let exchange = async {
