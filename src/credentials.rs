@@ -88,6 +88,8 @@ fn run_command_within(argv: &[String], what: &str, limit: Duration) -> Result<St
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
+        // Not ours to print (it went nowhere before the time limit too).
+        .stderr(std::process::Stdio::null())
         .spawn()
         .map_err(|e| format!("{what}-command {program}: {e}"))?;
     // A secret fits the pipe's buffer, so the helper can exit before we read; one that
