@@ -107,9 +107,9 @@ pub struct Extractor {
     max_text_bytes: usize,
 }
 
-/// Most distinct values one message contributes to a list field. A real claim names a
-/// few incidents and tenants; thousands are an attack on what follows (claims, drafts),
-/// and the list check is linear per value.
+/// Most distinct values one message contributes to a list field (the readers in `ids`
+/// stop there). A real claim names a few incidents and tenants; thousands are an attack
+/// on what follows (claims, drafts), and each value is checked against those found.
 pub const MAX_LIST_VALUES: usize = 64;
 
 impl Extractor {
@@ -386,7 +386,7 @@ impl Extractor {
 }
 
 fn note_list(list: &mut Vec<String>, value: &str) {
-    if list.len() < MAX_LIST_VALUES && !list.iter().any(|v| v == value) {
+    if !list.iter().any(|v| v == value) {
         list.push(value.to_string());
     }
 }
