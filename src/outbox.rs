@@ -343,9 +343,9 @@ impl Transport {
             }
             Ok(b.build_rustls()?)
         };
-        let (wrapper, starttls, port) = match c.tls {
-            TlsMode::Implicit => (Some(()), None, c.port.unwrap_or(465)),
-            TlsMode::Starttls => (None, Some(tls(&host)?), c.port.unwrap_or(587)),
+        let (implicit, starttls, port) = match c.tls {
+            TlsMode::Implicit => (true, None, c.port.unwrap_or(465)),
+            TlsMode::Starttls => (false, Some(tls(&host)?), c.port.unwrap_or(587)),
             TlsMode::Plain => {
                 let loopback = host == "localhost"
                     || host
@@ -359,7 +359,7 @@ impl Transport {
                     }
                     tracing::warn!(host = %host, "SMTP without TLS to a non-loopback host: the password crosses the network in clear (allow-plaintext-auth)");
                 }
-                (None, None, c.port.unwrap_or(25))
+                (false, None, c.port.unwrap_or(25))
             }
         };
         let hello = ClientId::default();
@@ -375,20 +375,19 @@ impl Transport {
         .map_err(|_| Failure::Setup(format!("cannot connect to {host}:{port}: timed out")))?
         .map_err(|e| Failure::Setup(format!("cannot connect to {host}:{port}: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let stream: Box<dyn AsyncTokioStream> = match wrapper {
-            Some(()) => {
-                let name = rustls_pki_types::ServerName::try_from(host.clone())
-                    .map_err(|e| Failure::Setup(format!("SMTP host {host}: {e}")))?;
-                let connector = crate::tls::client_config(c.ca_file.as_deref())
-                    .map(tokio_rustls::TlsConnector::from)
-                    .map_err(Failure::Setup)?;
-                let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
-                    .await
-                    .map_err(|_| Failure::Setup(format!("TLS with {host}:{port}: timed out")))?
-                    .map_err(|e| Failure::Setup(format!("TLS with {host}:{port}: {e}")))?;
-                Box::new(TlsTcp(tls))
-            }
-            None => Box::new(tcp),
+        let stream: Box<dyn AsyncTokioStream> = if implicit {
+            let name = rustls_pki_types::ServerName::try_from(host.clone())
+                .map_err(|e| Failure::Setup(format!("SMTP host {host}: {e}")))?;
+            let connector = crate::tls::client_config(c.ca_file.as_deref())
+                .map(tokio_rustls::TlsConnector::from)
+                .map_err(Failure::Setup)?;
+            let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
+                .await
+                .map_err(|_| Failure::Setup(format!("TLS with {host}:{port}: timed out")))?
+                .map_err(|e| Failure::Setup(format!("TLS with {host}:{port}: {e}")))?;
+            Box::new(TlsTcp(tls))
+        } else {
+            Box::new(tcp)
         };
         let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await?;
         if let Some(params) = starttls {
