@@ -16,8 +16,11 @@ mod dovecot;
 #[path = "../tests/smtp.rs"]
 mod smtp;
 
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::Daemon;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -63,17 +66,7 @@ fn main() {
             sink.port
         ),
     );
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_slaclaim"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pid = daemon.id();
+    let daemon = Daemon::start(&config, &dir.join("state"), Vec::new());
     std::thread::sleep(Duration::from_secs(2));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -183,8 +176,5 @@ fn main() {
         p99.saturating_sub(floor)
     );
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = daemon.wait();
+    daemon.stop();
 }

@@ -97,9 +97,12 @@ fn main() {
         let mut processed = 0;
         // As the daemon's processing stage does: each message read on a blocking thread
         // under its budget, with its attempt recorded, in a transaction of its own.
-        while let Some(p) = processor.next_pending().unwrap_or_else(|e| panic!("{e}")) {
-            ingester.process_guarded(&mut processor, p).await.unwrap_or_else(|e| panic!("{e}"));
-            processed += 1;
+        loop {
+            let done = ingester.process_pending(&mut processor, 100).await.unwrap_or_else(|e| panic!("{e}"));
+            if done.is_empty() {
+                break;
+            }
+            processed += done.len();
         }
         let processing = processing.elapsed();
         println!(

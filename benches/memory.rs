@@ -10,12 +10,14 @@
 //! figures. `cargo bench --bench memory`; SLACLAIM_BENCH_SETTLE=SECS shortens the
 //! minute.
 
+#[path = "common/daemon.rs"]
+mod daemon;
 #[path = "common/procfs.rs"]
 mod procfs;
 
+use daemon::Daemon;
 use procfs::{rss, split};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The unit's `Environment=NAME=VALUE` settings.
@@ -72,18 +74,8 @@ fn main() {
     );
     let environment = unit_environment(&root);
     println!("daemon environment from deploy/slaclaim.service: {environment:?}");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_slaclaim"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("run")
-        .envs(environment)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pid = daemon.id();
+    let daemon = Daemon::start(&config, &dir.join("state"), environment);
+    let pid = daemon.pid();
     std::thread::sleep(Duration::from_secs(2));
     let (start_rss, _) = rss(pid);
     let (start_anon, start_file) = split(pid);
@@ -160,9 +152,6 @@ fn main() {
     println!(
         "a 25 MB mail stored in {took:.1?}: peak {peak:.1} MB (target <= 64 MB); RSS right after {after:.1} MB, {settle} s later {settled:.1} MB (target <= 20 MB; {anon:.1} MB anonymous, {file:.1} MB file pages)"
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = daemon.wait();
+    daemon.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
