@@ -20,7 +20,6 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, ConfigError};
 use crate::draft::Templates;
 use crate::extract::Extractor;
-use crate::ingest::{Ingester, Outcome};
 use crate::metrics::{HealthLimits, Live};
 use crate::outbox::{self, Transport, TransportKind};
 use crate::scheduler::Planner;
@@ -240,7 +239,11 @@ async fn process(
     let mut retry = Duration::from_secs(1);
     loop {
         while !shutdown.is_cancelled() {
-            match process_one(&ingester, &mut store).await {
+            match ingester
+                .process_pending(&mut store, 1)
+                .await
+                .map(|mut d| d.pop())
+            {
                 Ok(None) => {
                     live.store_ok("processing");
                     break;
@@ -266,17 +269,6 @@ async fn process(
             _ = shutdown.cancelled() => return Ok(()),
             _ = handoff.notified() => {}
         }
-    }
-}
-
-/// Reads and links the oldest message in custody; None when none waits.
-async fn process_one(
-    ingester: &Ingester<'_>,
-    store: &mut Store,
-) -> Result<Option<(String, Outcome)>, crate::ingest::IngestError> {
-    match store.next_pending()? {
-        Some(p) => ingester.process_guarded(store, p).await.map(Some),
-        None => Ok(None),
     }
 }
 

@@ -353,8 +353,34 @@ impl Ingester<'_> {
         }
     }
 
-    /// Processes a message in custody: read with [`Ingester::read_guarded`], then
-    /// stored and linked in the transaction that ends its custody. Returns its source
+    /// Ingests a source's message (its key names the reading) the daemon's way: read
+    /// with [`Ingester::read_guarded`], then stored and linked in one transaction that
+    /// also ends the reading and, for a message in custody, its custody (`custody`: its
+    /// inbox row).
+    pub async fn ingest_guarded<R>(
+        &self,
+        store: &mut Store,
+        raw: &std::sync::Arc<R>,
+        origin: Origin<'_>,
+        custody: Option<i64>,
+    ) -> Result<Outcome, IngestError>
+    where
+        R: AsRef<[u8]> + Send + Sync + 'static + ?Sized,
+    {
+        let key = origin.key.unwrap_or_default();
+        let now = Utc::now();
+        let reading = self.read_guarded(store, key, raw, now).await?;
+        store.transaction(|s| {
+            let outcome = self.store_in(s, (**raw).as_ref(), origin, reading, now)?;
+            s.end_reading(key)?;
+            if let Some(id) = custody {
+                s.release(id)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// Processes a message in custody ([`Ingester::ingest_guarded`]); returns its source
     /// key and outcome.
     pub async fn process_guarded(
         &self,
@@ -362,72 +388,30 @@ impl Ingester<'_> {
         p: crate::store::Pending,
     ) -> Result<(String, Outcome), IngestError> {
         let raw = std::sync::Arc::new(p.raw);
-        let now = Utc::now();
-        let reading = self.read_guarded(store, &p.source_key, &raw, now).await?;
         let origin = Origin {
             source: &p.source,
             key: Some(&p.source_key),
         };
-        let outcome = store.transaction(|s| {
-            let outcome = self.store_in(s, &raw, origin, reading, now)?;
-            s.end_reading(&p.source_key)?;
-            s.release(p.id)?;
-            Ok::<_, IngestError>(outcome)
-        })?;
+        let outcome = self.ingest_guarded(store, &raw, origin, Some(p.id)).await?;
         Ok((p.source_key, outcome))
     }
 
-    /// Processes up to `limit` messages in custody, oldest first, in one transaction that
-    /// also ends their custody: after a crash each is either processed and gone from the
-    /// inbox, or still there. Returns each one's source key and outcome.
-    pub fn process_pending(
+    /// Processes up to `limit` messages in custody, oldest first, each as
+    /// [`Ingester::process_guarded`] does: after a crash each is either processed and
+    /// gone from the inbox, or still there. Returns each one's source key and outcome.
+    pub async fn process_pending(
         &self,
         store: &mut Store,
         limit: usize,
-        now: DateTime<Utc>,
     ) -> Result<Vec<(String, Outcome)>, IngestError> {
-        store.transaction(|s| {
-            let mut done = Vec::new();
-            while done.len() < limit {
-                let Some(p) = s.next_pending()? else { break };
-                done.push(self.process_in(s, p, now)?);
-            }
-            Ok(done)
-        })
-    }
-
-    /// Processes the messages in custody under `keys`, in one transaction; a key that is
-    /// not waiting (never accepted, or processed already) is skipped.
-    pub fn process_keys(
-        &self,
-        store: &mut Store,
-        keys: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(String, Outcome)>, IngestError> {
-        store.transaction(|s| {
-            let mut done = Vec::new();
-            for key in keys {
-                if let Some(p) = s.pending_by_key(key)? {
-                    done.push(self.process_in(s, p, now)?);
-                }
-            }
-            Ok(done)
-        })
-    }
-
-    fn process_in(
-        &self,
-        s: &Store,
-        p: crate::store::Pending,
-        now: DateTime<Utc>,
-    ) -> Result<(String, Outcome), IngestError> {
-        let origin = Origin {
-            source: &p.source,
-            key: Some(&p.source_key),
-        };
-        let outcome = self.ingest_in(s, &p.raw, origin, now)?;
-        s.release(p.id)?;
-        Ok((p.source_key, outcome))
+        let mut done = Vec::new();
+        while done.len() < limit {
+            let Some(p) = store.next_pending()? else {
+                break;
+            };
+            done.push(self.process_guarded(store, p).await?);
+        }
+        Ok(done)
     }
 
     /// Keeps `raw` (all of a message, or only its headers when the rest was too large to

@@ -145,14 +145,16 @@ async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash(
 
     // Part of it processed, then another crash: each message is processed once.
     let done = ingester
-        .process_pending(&mut store, 2, chrono::Utc::now())
+        .process_pending(&mut store, 2)
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.len(), 2);
     drop(store);
     let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.pending_count().ok(), Some(1));
     let done = ingester
-        .process_pending(&mut store, 100, chrono::Utc::now())
+        .process_pending(&mut store, 100)
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.len(), 1);
     assert!(done[0].0.ends_with("/3"), "oldest first: {done:?}");
@@ -372,7 +374,8 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
         Some(big_message(25, "big").len())
     );
     roomy
-        .process_pending(&mut store, 10, chrono::Utc::now())
+        .process_pending(&mut store, 10)
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
 

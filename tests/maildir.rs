@@ -17,8 +17,8 @@ fn names(dir: &std::path::Path) -> Vec<String> {
     v
 }
 
-#[test]
-fn scan_ingests_new_and_moves_to_cur_exactly_once() {
+#[tokio::test]
+async fn scan_ingests_new_and_moves_to_cur_exactly_once() {
     let root = temp_dir("maildir-scan");
     let md = Maildir::open(&root.join("inbox")).unwrap_or_else(|e| panic!("{e}"));
     let corpus = shared().join("corpus");
@@ -57,7 +57,8 @@ fn scan_ingests_new_and_moves_to_cur_exactly_once() {
     assert!(matches!(first, Ok(Outcome::NewTicket { .. })), "{first:?}");
 
     let done = md
-        .scan(&mut store, &ingester, Utc::now())
+        .scan(&mut store, &ingester)
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.len(), 4);
     assert!(
@@ -80,7 +81,8 @@ fn scan_ingests_new_and_moves_to_cur_exactly_once() {
 
     // A second scan finds nothing; a redelivered copy under a new name is a duplicate.
     assert!(
-        md.scan(&mut store, &ingester, Utc::now())
+        md.scan(&mut store, &ingester)
+            .await
             .unwrap_or_default()
             .is_empty()
     );
@@ -89,9 +91,7 @@ fn scan_ingests_new_and_moves_to_cur_exactly_once() {
         md.root().join("new/170000100.M100P1.host"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let again = md
-        .scan(&mut store, &ingester, Utc::now())
-        .unwrap_or_default();
+    let again = md.scan(&mut store, &ingester).await.unwrap_or_default();
     assert!(
         matches!(again[0].outcome, Ok(Outcome::Duplicate { .. })),
         "{:?}",

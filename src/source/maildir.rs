@@ -5,7 +5,6 @@
 //! crash between ingesting and moving re-finds the file in `new/`, the store reports it
 //! as a duplicate, and it is moved without a second effect.
 
-use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 
 use super::SourceHealth;
@@ -144,37 +143,11 @@ impl Maildir {
         Ok(target)
     }
 
-    /// Ingests every file in `new/` and moves each stored one to `cur/`.
-    pub fn scan(
-        &self,
-        store: &mut Store,
-        ingester: &Ingester<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Processed>, MaildirError> {
-        let mut done = Vec::new();
-        for (file, key) in self.waiting(store)? {
-            let raw = match std::fs::read(&file) {
-                Ok(raw) => raw,
-                Err(e) => {
-                    done.push(unreadable(file, &e));
-                    continue;
-                }
-            };
-            let origin = Origin {
-                source: "maildir",
-                key: Some(&key),
-            };
-            let outcome = ingester.ingest(store, &raw, origin, now)?;
-            done.push(self.finish(file, outcome));
-        }
-        Ok(done)
-    }
-
-    /// Like [`Maildir::scan`], reading each message on a blocking thread within the
-    /// ingester's limits ([`Ingester::read_guarded`]): a message that is too slow to read,
-    /// or that killed the process while it was read, is quarantined and moved like any
-    /// other.
-    pub async fn scan_guarded(
+    /// Ingests every file in `new/` and moves each stored one to `cur/`. Each is read on
+    /// a blocking thread within the ingester's limits ([`Ingester::ingest_guarded`]): a
+    /// message that is too slow to read, or that killed the process while it was read, is
+    /// quarantined and moved like any other.
+    pub async fn scan(
         &self,
         store: &mut Store,
         ingester: &Ingester<'_>,
@@ -188,17 +161,11 @@ impl Maildir {
                     continue;
                 }
             };
-            let now = Utc::now();
-            let reading = ingester.read_guarded(store, &key, &raw, now).await?;
             let origin = Origin {
                 source: "maildir",
                 key: Some(&key),
             };
-            let outcome = store.transaction(|s| {
-                let outcome = ingester.store_in(s, &raw, origin, reading, now)?;
-                s.end_reading(&key)?;
-                Ok::<_, IngestError>(outcome)
-            })?;
+            let outcome = ingester.ingest_guarded(store, &raw, origin, None).await?;
             done.push(self.finish(file, outcome));
         }
         Ok(done)
@@ -315,7 +282,7 @@ impl Maildir {
         let mut processed = 0;
         let mut backoff = std::time::Duration::ZERO;
         loop {
-            match self.scan_guarded(store, ingester).await {
+            match self.scan(store, ingester).await {
                 Ok(done) => {
                     watch.health.succeeded();
                     backoff = std::time::Duration::ZERO;
