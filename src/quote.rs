@@ -39,10 +39,13 @@ const MAX_CLOSING_NAME_CHARS: usize = 31;
 
 /// Whether a line is a closing phrase, perhaps with a name after it.
 fn is_closing(line: &str) -> bool {
-    CLOSING.captures(line).is_some_and(|c| {
-        c.get(2)
-            .is_none_or(|name| name.as_str().trim_end().chars().count() <= MAX_CLOSING_NAME_CHARS)
-    })
+    // Most lines are no closing: the cheap test first, groups only for those that are.
+    CLOSING.is_match(line)
+        && CLOSING.captures(line).is_some_and(|c| {
+            c.get(2).is_none_or(|name| {
+                name.as_str().trim_end().chars().count() <= MAX_CLOSING_NAME_CHARS
+            })
+        })
 }
 static FORWARD_SUBJECT: LazyLock<Regex> = re!(r"(?i)^\s*(fwd?|wg|doorst|tr|fw)\s*:");
 
@@ -255,7 +258,9 @@ mod tests {
         assert!(is_closing(&format!("Regards, {name}  ")));
         assert!(!is_closing(&format!("Regards, {name}x")));
         // A sentence that only starts like a closing is not one.
-        assert!(!is_closing("Thanks For the quick help with the outage yesterday"));
+        assert!(!is_closing(
+            "Thanks For the quick help with the outage yesterday"
+        ));
         assert!(!is_closing("Thanks, 42 users"));
     }
 
