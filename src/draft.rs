@@ -557,24 +557,108 @@ pub fn compose(m: &Outgoing<'_>) -> Result<Vec<u8>, String> {
     Ok(message.formatted())
 }
 
-/// An attached message: 8bit as RFC 2046 asks when its bytes allow, base64 otherwise.
+/// The longest line SMTP carries (RFC 5321 §4.5.3.1.6), without its CRLF.
+const MAX_LINE_OCTETS: usize = 998;
+
+/// An attached message. RFC 2046 §5.2.1 allows message/rfc822 only in 7bit, 8bit or
+/// binary, so a mail whose lines fit goes as 7bit (ASCII) or 8bit, with its line ends made
+/// CRLF; one that cannot (a line over 998 octets, a NUL) goes as application/octet-stream
+/// "original.eml" in base64. Either way a reader gets the customer's bytes back.
 fn rfc822(raw: &[u8]) -> SinglePart {
-    let body = Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::EightBit)
-        .unwrap_or_else(|raw| {
-            Body::new_with_encoding(raw, ContentTransferEncoding::Base64).unwrap_or_else(Body::new)
-        });
-    let kind = ContentType::parse("message/rfc822").unwrap_or(ContentType::TEXT_PLAIN);
-    SinglePart::builder()
-        .header(kind)
-        .header(lettre::message::header::ContentDisposition::attachment(
-            "original.eml",
-        ))
-        .body(body)
+    let disposition = lettre::message::header::ContentDisposition::attachment("original.eml");
+    match crlf_lines(raw) {
+        Some(lines) => {
+            let encoding = if lines.is_ascii() {
+                ContentTransferEncoding::SevenBit
+            } else {
+                ContentTransferEncoding::EightBit
+            };
+            let kind = ContentType::parse("message/rfc822").unwrap_or(ContentType::TEXT_PLAIN);
+            SinglePart::builder()
+                .header(kind)
+                .header(disposition)
+                .body(Body::dangerous_pre_encoded(lines, encoding))
+        }
+        None => {
+            let kind =
+                ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN);
+            let body = Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::Base64)
+                .unwrap_or_else(Body::new);
+            SinglePart::builder()
+                .header(kind)
+                .header(disposition)
+                .body(body)
+        }
+    }
+}
+
+/// `raw` with every line ending made CRLF, if it can travel as 7bit or 8bit: no NUL and
+/// no line over [`MAX_LINE_OCTETS`]. One pass.
+fn crlf_lines(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32 + 2);
+    let mut line = 0usize;
+    let mut bytes = raw.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            0 => return None,
+            b'\r' | b'\n' => {
+                // CRLF, a bare CR and a bare LF all end one line.
+                if b == b'\r' && bytes.peek() == Some(&b'\n') {
+                    bytes.next();
+                }
+                out.extend_from_slice(b"\r\n");
+                line = 0;
+            }
+            _ => {
+                line += 1;
+                if line > MAX_LINE_OCTETS {
+                    return None;
+                }
+                out.push(b);
+            }
+        }
+    }
+    if line > 0 {
+        out.extend_from_slice(b"\r\n");
+    }
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_original_that_fits_goes_as_7bit_or_8bit_with_crlf_lines() {
+        let latin1 = b"Subject: storing\nContent-Type: text/plain; charset=iso-8859-1\n\nGr\xfc\xdfe, the mail was down.\r\nA bare CR\rends a line too";
+        let lines = crlf_lines(latin1).unwrap_or_default();
+        assert_eq!(
+            lines,
+            b"Subject: storing\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nGr\xfc\xdfe, the mail was down.\r\nA bare CR\r\nends a line too\r\n".to_vec()
+        );
+        let long_but_legal = [b"X: ".as_slice(), &[b'y'; MAX_LINE_OCTETS - 3]].concat();
+        assert!(crlf_lines(&long_but_legal).is_some());
+        let too_long = [long_but_legal.as_slice(), b"y"].concat();
+        assert_eq!(crlf_lines(&too_long), None);
+        assert_eq!(crlf_lines(b"Subject: a\r\n\r\nnul \0 byte"), None);
+
+        let part = |raw: &[u8]| String::from_utf8_lossy(&rfc822(raw).formatted()).into_owned();
+        let eight = part(latin1);
+        assert!(eight.contains("Content-Type: message/rfc822"), "{eight}");
+        assert!(eight.contains("Content-Transfer-Encoding: 8bit"), "{eight}");
+        let seven = part(b"Subject: plain\n\nASCII only, with a line longer than seventy-six octets, which is fine in 7bit.\n");
+        assert!(seven.contains("Content-Transfer-Encoding: 7bit"), "{seven}");
+        let binary = part(&too_long);
+        assert!(
+            binary.contains("Content-Type: application/octet-stream"),
+            "{binary}"
+        );
+        assert!(
+            binary.contains("Content-Transfer-Encoding: base64"),
+            "{binary}"
+        );
+        assert!(binary.contains("original.eml"), "{binary}");
+    }
 
     #[test]
     fn credit_tiers_from_user_minutes() {
