@@ -271,9 +271,9 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        // 512 KiB of page cache per connection (SQLite defaults to 2 MB): the daemon keeps
+        // 256 KiB of page cache per connection (SQLite defaults to 2 MB): the daemon keeps
         // four connections open for months, and the OS caches the file anyway.
-        self.conn.pragma_update(None, "cache_size", -512)?;
+        self.conn.pragma_update(None, "cache_size", -256)?;
         // Every statement is prepared once and kept: parsing SQL was a sixth of ingest time.
         self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
