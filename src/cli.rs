@@ -76,6 +76,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Outgoing mail: send one again on purpose.
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
     /// Run the daemon: watch the mailboxes, keep claims, send drafts and reminders.
     Run {
         /// Write outgoing mail to the file outbox ([outbox] dir) instead of sending it.
@@ -97,6 +103,18 @@ pub enum Command {
         /// Why (required with ineligible).
         #[arg(long)]
         reason: Option<String>,
+    },
+}
+
+/// `slaclaim outbox ...`.
+#[derive(Subcommand, Debug)]
+pub enum OutboxAction {
+    /// Send a message again to its recipients whose delivery is unconfirmed (no answer
+    /// came to its end) or refused. slaclaim never does this by itself: the server may
+    /// already have it.
+    Resend {
+        /// The Message-ID, with or without angle brackets (`claim SLA-n` shows it).
+        message_id: String,
     },
 }
 
@@ -182,6 +200,19 @@ pub fn run(cli: Cli) -> Result<i32> {
                 case.as_deref(),
                 reason.as_deref(),
             )?;
+            Ok(0)
+        }
+        Command::Outbox {
+            action: OutboxAction::Resend { message_id },
+        } => {
+            let store = Store::open(&state_dir)?;
+            let id = message_id.trim_matches(['<', '>']);
+            if !store.resend_mail(id, &crate::outbox::stamp(Utc::now()))? {
+                bail!("no outgoing mail has the Message-ID <{id}>");
+            }
+            println!(
+                "<{id}> is queued again for its unconfirmed and refused recipients; a running daemon sends it at its next pass"
+            );
             Ok(0)
         }
         Command::Extract { files } => extract(&extractor, &files),

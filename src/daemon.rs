@@ -546,6 +546,8 @@ async fn scheduler(
     let mut store = Store::open(state)?;
     let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
     while !shutdown.is_cancelled() {
+        // A session unused for a while ends with QUIT before the server drops it.
+        transport.quit_idle(outbox::SESSION_IDLE).await;
         let now = Utc::now();
         let pass = async {
             let expired = ingester.expire_overdue(&mut store, now)?;
@@ -560,6 +562,12 @@ async fn scheduler(
                 live.sent.fetch_add(sent.sent as u64, Relaxed);
                 live.send_failures
                     .fetch_add((sent.deferred + sent.failed) as u64, Relaxed);
+                // Wrong settings show in health until a send goes through again.
+                if let Some(why) = &sent.misconfigured {
+                    live.set_outbox_problem(Some(why));
+                } else if sent.sent > 0 {
+                    live.set_outbox_problem(None);
+                }
                 if expired + plan.drafts + plan.reminders + plan.digests + sent.sent > 0 {
                     tracing::info!(
                         expired,
@@ -614,6 +622,7 @@ async fn scheduler(
             }
         }
     }
+    transport.quit_idle(Duration::ZERO).await;
     Ok(())
 }
 

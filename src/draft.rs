@@ -499,6 +499,9 @@ pub struct Outgoing<'a> {
     pub subject: &'a str,
     /// Message-ID without brackets.
     pub message_id: &'a str,
+    /// The Message-ID (without brackets) this one follows up: In-Reply-To and
+    /// References, so clients thread a claim's mail together.
+    pub in_reply_to: Option<&'a str>,
     /// Plain text.
     pub text: &'a str,
     /// HTML alternative, if any.
@@ -529,6 +532,11 @@ pub fn compose(m: &Outgoing<'_>) -> Result<Vec<u8>, String> {
             HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
             "All".into(),
         ));
+    if let Some(first) = m.in_reply_to {
+        builder = builder
+            .in_reply_to(format!("<{first}>"))
+            .references(format!("<{first}>"));
+    }
     for to in m.to {
         let mailbox: Mailbox = to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?;
         builder = builder.to(mailbox);

@@ -49,6 +49,9 @@ pub struct Live {
     store_errors: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// Store write failures since start.
     pub store_failures: std::sync::atomic::AtomicU64,
+    /// Why the outbox cannot send (our settings: greeting name, certificate, sender),
+    /// until a message goes through again.
+    outbox_problem: std::sync::Mutex<Option<String>>,
 }
 
 impl Live {
@@ -73,6 +76,18 @@ impl Live {
         if let Ok(mut e) = self.store_errors.lock() {
             e.remove(writer);
         }
+    }
+
+    /// The outbox's settings are wrong (`Some(why)`), or a send went through (`None`).
+    pub fn set_outbox_problem(&self, why: Option<&str>) {
+        if let Ok(mut p) = self.outbox_problem.lock() {
+            *p = why.map(str::to_string);
+        }
+    }
+
+    /// Why the outbox cannot send, while that lasts.
+    pub fn outbox_problem(&self) -> Option<String> {
+        self.outbox_problem.lock().ok().and_then(|p| p.clone())
     }
 
     /// Each writer whose last store write failed, with the error.
@@ -337,6 +352,9 @@ pub fn troubles(
             out.push(format!("{name} failed {failures} times in a row: {last}"));
         }
     }
+    if let Some(why) = live.outbox_problem() {
+        out.push(format!("outbox cannot send: {why}"));
+    }
     out.extend(pipeline_troubles(config, live, store, now));
     out
 }
@@ -411,6 +429,17 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
             "slaclaim_mail{{purpose=\"{purpose}\",status=\"{status}\"}} {n}\n"
         ));
     }
+    family(
+        &mut out,
+        "slaclaim_mail_recipients",
+        "gauge",
+        "Recipients of outgoing mail by outcome: accepted, refused (for good), unconfirmed (no answer to the end of the message).",
+    );
+    for (status, n) in store.delivery_counts().unwrap_or_default() {
+        out.push_str(&format!(
+            "slaclaim_mail_recipients{{status=\"{status}\"}} {n}\n"
+        ));
+    }
     // Per mailbox: (name, type, help, counter).
     type Read = fn(&WatchCounters) -> i64;
     let per_mailbox: [(&str, &str, &str, Read); 3] = [
@@ -460,7 +489,13 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
             "{metric}{{source=\"{source}\",name=\"{name}\"}} {n}\n"
         ));
     }
-    let scalars: [(&str, &str, &str, u64); 3] = [
+    let scalars: [(&str, &str, &str, u64); 4] = [
+        (
+            "slaclaim_outbox_misconfigured",
+            "gauge",
+            "1 while the outbox cannot send because of its settings (greeting name, certificate, sender).",
+            u64::from(live.outbox_problem().is_some()),
+        ),
         (
             "slaclaim_send_failures_total",
             "counter",

@@ -77,9 +77,17 @@ pub struct OutboxConfig {
     pub password_command: Option<Vec<String>>,
     /// SASL XOAUTH2 instead of a password (Microsoft 365 SMTP AUTH for apps).
     pub oauth2: Option<OAuth2Config>,
-    /// Seconds one SMTP attempt may take.
+    /// Seconds each SMTP step may take (connecting, each command's answer).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// Seconds to wait for the answer to the final "." of a message (RFC 5321
+    /// §4.5.3.2.6: 10 minutes; a content filter can be slow). When it does not come, the
+    /// mail counts as sent but unconfirmed, and is not sent again by itself.
+    #[serde(default = "default_final_reply")]
+    pub final_reply_secs: u64,
+    /// The name we greet the SMTP server with (EHLO). Default: the host's name when it is
+    /// fully qualified, else the domain of `from`.
+    pub helo_name: Option<String>,
     /// First retry delay in seconds after a transient failure; it doubles, up to an hour.
     #[serde(default = "default_retry_min")]
     pub retry_min_secs: u64,
@@ -121,6 +129,8 @@ impl Default for OutboxConfig {
             password_command: None,
             oauth2: None,
             timeout_secs: default_timeout(),
+            final_reply_secs: default_final_reply(),
+            helo_name: None,
             retry_min_secs: default_retry_min(),
             retry_for_hours: default_retry_hours(),
         }
@@ -135,6 +145,9 @@ fn default_dir() -> PathBuf {
 }
 fn default_timeout() -> u64 {
     60
+}
+fn default_final_reply() -> u64 {
+    600
 }
 fn default_retry_min() -> u64 {
     30
@@ -205,12 +218,31 @@ pub enum OutboxError {
 /// What one send attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    /// Accepted by the server (or written to the directory).
-    Sent,
-    /// Try again later.
+    /// The server answered for each recipient tried (the file transport: accepted).
+    Delivered(Delivery),
+    /// Nothing changed for anyone (no connection, a 4xx before or after the message):
+    /// try every owed recipient again later.
     Transient(String),
-    /// Never try again.
+    /// The message itself can never go (an address that does not parse, a 5xx to the
+    /// message): never try again.
     Permanent(String),
+    /// Our own settings are wrong (the greeting name, a certificate, the sender): the
+    /// message stays queued, health fails, and sending goes on once it is fixed.
+    Misconfigured(String),
+}
+
+/// Each tried recipient's outcome in one attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The server took the message for these (250 after the final ".").
+    pub accepted: Vec<String>,
+    /// Refused for good (5xx at RCPT, or to the message), with the server's words.
+    pub refused: Vec<(String, String)>,
+    /// Refused for now (4xx at RCPT), with the server's words: tried again alone.
+    pub deferred: Vec<(String, String)>,
+    /// The last byte went out for these and no answer came within the final-reply
+    /// wait (or the connection dropped): the server may have it. Never resent by itself.
+    pub unconfirmed: Vec<String>,
 }
 
 /// A configured transport.
@@ -218,15 +250,34 @@ pub struct Transport {
     config: OutboxConfig,
     tokens: Option<TokenSource>,
     /// One SMTP session kept between messages (checked with NOOP before reuse), so a send
-    /// costs no connect, TLS or AUTH. Dropped after a failure, so the next attempt
-    /// connects (and authenticates) afresh.
-    smtp: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
+    /// costs no connect, TLS or AUTH. Ended with QUIT after a failure, after
+    /// [`SESSION_IDLE`] unused, and on shutdown.
+    smtp: tokio::sync::Mutex<Option<Session>>,
+    /// The last attempt could not reach the server: the next connection that succeeds
+    /// makes all deferred mail due at once.
+    unreachable: std::sync::atomic::AtomicBool,
 }
 
-/// Why an SMTP attempt did not get a 250.
+/// An SMTP session and when it was last used.
+struct Session {
+    conn: AsyncSmtpConnection,
+    used: std::time::Instant,
+}
+
+/// How long a session may sit unused before we end it with QUIT (servers drop idle
+/// clients after 5 minutes: Postfix's smtpd_timeout, RFC 5321 §4.5.3.2.7).
+pub const SESSION_IDLE: Duration = Duration::from_secs(60);
+/// How long QUIT may take before the connection is simply dropped.
+const QUIT_TIME: Duration = Duration::from_secs(5);
+
+/// Why an SMTP attempt did not get its answers.
 enum Failure {
-    /// Before talking to the server: an unreadable secret or CA file, a token endpoint.
+    /// Before talking to the server: an unreadable secret or a token endpoint.
     Setup(String),
+    /// Our settings, as the server or TLS judged them.
+    Config(String),
+    /// The server could not be reached, or went away.
+    Unreachable(String),
     /// The server or the network.
     Smtp(SmtpError),
 }
@@ -259,6 +310,28 @@ impl<'a, F: FnMut()> Iterator for ThenMark<'a, F> {
     }
 }
 
+/// The greeting name when `helo-name` is not set: the host's name when it is fully
+/// qualified, else the domain of `from`. Never a bare host name, which servers with
+/// `reject_non_fqdn_helo_hostname` refuse.
+fn default_helo_name(host: Option<&str>, from: &str) -> String {
+    match host {
+        Some(h) if h.contains('.') && !h.ends_with('.') => h.to_string(),
+        _ => from
+            .rsplit_once('@')
+            .map_or("localhost", |(_, d)| d)
+            .to_string(),
+    }
+}
+
+/// Whether a refusal is about our greeting (Postfix rejects a bad HELO at RCPT by
+/// default: "504 5.5.2 <vm>: Helo command rejected").
+fn refuses_greeting(reply: &str) -> bool {
+    let lower = reply.to_ascii_lowercase();
+    lower.contains("helo command rejected")
+        || lower.contains("ehlo command rejected")
+        || lower.contains("helo/ehlo")
+}
+
 impl Transport {
     /// A transport for `config`.
     pub fn new(config: &OutboxConfig) -> Transport {
@@ -266,63 +339,168 @@ impl Transport {
             config: config.clone(),
             tokens: config.oauth2.clone().map(TokenSource::new),
             smtp: tokio::sync::Mutex::new(None),
+            unreachable: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Delivers one message. `last_byte` is called once, just before the byte that
+    /// The name we greet SMTP servers with.
+    pub fn helo_name(&self) -> String {
+        self.config.helo_name.clone().unwrap_or_else(|| {
+            let host = match ClientId::default() {
+                ClientId::Domain(h) => Some(h),
+                _ => None,
+            };
+            default_helo_name(host.as_deref(), &self.config.from)
+        })
+    }
+
+    /// Delivers one message to `mail.recipients` (those still owed it). `last_byte` is
+    /// called once with the recipients the server accepted, just before the byte that
     /// completes the message at the server is written (SMTP only).
-    pub async fn send(&self, mail: &QueuedMail, last_byte: impl FnMut()) -> Attempt {
+    pub async fn send(&self, mail: &QueuedMail, last_byte: impl FnMut(&[String])) -> Attempt {
         match self.config.transport {
             // Writing the same file again changes nothing: no mark needed.
             TransportKind::File => match write_file(&self.config.dir, mail) {
-                Ok(()) => Attempt::Sent,
+                Ok(()) => Attempt::Delivered(Delivery {
+                    accepted: mail.recipients.clone(),
+                    ..Delivery::default()
+                }),
                 Err(e) => Attempt::Transient(e),
             },
             TransportKind::Smtp => self.send_smtp(mail, last_byte).await,
         }
     }
 
-    async fn send_smtp(&self, mail: &QueuedMail, last_byte: impl FnMut()) -> Attempt {
-        let envelope = match envelope(&self.config, &mail.recipients) {
-            Ok(e) => e,
-            Err(e) => return Attempt::Permanent(e),
+    /// Whether the last attempt found the server unreachable (and clears it): the
+    /// caller makes deferred mail due when a send then succeeds.
+    fn back_after_outage(&self) -> bool {
+        self.unreachable
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn send_smtp(&self, mail: &QueuedMail, last_byte: impl FnMut(&[String])) -> Attempt {
+        let from = match self.config.from_address() {
+            Ok(a) => a,
+            Err(e) => return Attempt::Misconfigured(e),
         };
-        let mut cached = self.smtp.lock().await;
-        let reused = cached.take();
-        // lettre's timeout bounds connecting and each write; a server that goes silent
-        // mid-conversation must not stall the outbox, so the whole attempt is bounded too.
-        let limit = Duration::from_secs(self.config.timeout_secs.max(1) * 3);
-        let attempt = async {
-            let alive = match reused {
-                Some(mut c) if !c.has_broken() => c.test_connected().await.then_some(c),
-                _ => None,
-            };
-            let mut conn = match alive {
-                Some(c) => c,
-                None => self.connect().await?,
-            };
-            transact(&mut conn, &envelope, &mail.raw, last_byte).await?;
-            Ok::<_, Failure>(conn)
-        };
-        let Ok(result) = tokio::time::timeout(limit, attempt).await else {
-            return Attempt::Transient(format!("no answer from the SMTP server within {limit:?}"));
-        };
-        match result {
-            Ok(conn) => {
-                *cached = Some(conn);
-                Attempt::Sent
+        let mut delivery = Delivery::default();
+        let mut to = Vec::new();
+        for r in &mail.recipients {
+            match r.parse::<Address>() {
+                Ok(a) => to.push((r.clone(), a)),
+                Err(e) => delivery
+                    .refused
+                    .push((r.clone(), format!("not an address: {e}"))),
             }
+        }
+        if to.is_empty() {
+            return if delivery.refused.is_empty() {
+                Attempt::Permanent("no recipients".into())
+            } else {
+                Attempt::Delivered(delivery)
+            };
+        }
+        let mut cached = self.smtp.lock().await;
+        let mut conn = match self.session(cached.take()).await {
+            Ok(c) => c,
+            Err(f) => return self.failed(f),
+        };
+        let step = Duration::from_secs(self.config.timeout_secs.max(1));
+        let final_wait = Duration::from_secs(self.config.final_reply_secs.max(1));
+        let outcome = transact(
+            &mut conn,
+            Envelope::new(Some(from), to.iter().map(|(_, a)| a.clone()).collect()),
+            &to,
+            &mail.raw,
+            (step, final_wait),
+            last_byte,
+        )
+        .await;
+        match outcome {
+            Ok(mut tried) => {
+                tried.refused.append(&mut delivery.refused);
+                // Only a transaction that ended in a 250 leaves the session clean to reuse.
+                if !tried.accepted.is_empty() {
+                    *cached = Some(Session {
+                        conn,
+                        used: std::time::Instant::now(),
+                    });
+                } else {
+                    quit(conn).await;
+                }
+                Attempt::Delivered(tried)
+            }
+            Err(f) => {
+                quit(conn).await;
+                self.failed(f)
+            }
+        }
+    }
+
+    /// A session to send on: the cached one when it is fresh and answers NOOP, else a
+    /// new one (the stale one ended with QUIT).
+    async fn session(&self, cached: Option<Session>) -> Result<AsyncSmtpConnection, Failure> {
+        if let Some(mut s) = cached {
+            let fresh = s.used.elapsed() < SESSION_IDLE && !s.conn.has_broken();
+            if fresh
+                && tokio::time::timeout(QUIT_TIME, s.conn.test_connected())
+                    .await
+                    .unwrap_or(false)
+            {
+                return Ok(s.conn);
+            }
+            quit(s.conn).await;
+        }
+        let limit = Duration::from_secs(self.config.timeout_secs.max(1) * 3);
+        match tokio::time::timeout(limit, self.connect()).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Unreachable(format!(
+                "no greeting, TLS or login from the SMTP server within {limit:?}"
+            ))),
+        }
+    }
+
+    /// Ends the kept session with QUIT if it has been unused for `idle`; `Duration::ZERO`
+    /// ends it whatever its age (shutdown).
+    pub async fn quit_idle(&self, idle: Duration) {
+        let mut cached = self.smtp.lock().await;
+        if cached.as_ref().is_some_and(|s| s.used.elapsed() >= idle) {
+            if let Some(s) = cached.take() {
+                quit(s.conn).await;
+            }
+        }
+    }
+
+    /// What a failure before or during the transaction means for the message.
+    fn failed(&self, f: Failure) -> Attempt {
+        match f {
             // A secret that cannot be read now may be readable later (a mount, a rotation).
-            Err(Failure::Setup(e)) => Attempt::Transient(e),
-            Err(Failure::Smtp(e)) if e.is_permanent() => {
+            Failure::Setup(e) => Attempt::Transient(e),
+            Failure::Config(e) => Attempt::Misconfigured(e),
+            Failure::Unreachable(e) => {
+                self.unreachable
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Attempt::Transient(e)
+            }
+            Failure::Smtp(e) if e.is_permanent() => {
+                let text = e.to_string();
                 // A refused token is renewed, not given up on.
                 if let (Some(tokens), Some(535)) = (&self.tokens, code_of(&e)) {
                     tokens.invalidate();
-                    return Attempt::Transient(format!("SMTP refused the token: {e}"));
+                    return Attempt::Transient(format!("SMTP refused the token: {text}"));
                 }
-                Attempt::Permanent(e.to_string())
+                if refuses_greeting(&text) {
+                    return Attempt::Misconfigured(format!(
+                        "the SMTP server refuses our greeting name {:?} (set [outbox] helo-name): {text}",
+                        self.helo_name()
+                    ));
+                }
+                Attempt::Permanent(text)
             }
-            Err(Failure::Smtp(e)) => Attempt::Transient(e.to_string()),
+            Failure::Smtp(e) if e.is_tls() => {
+                Attempt::Misconfigured(format!("TLS with the SMTP server failed: {e}"))
+            }
+            Failure::Smtp(e) => Attempt::Transient(e.to_string()),
         }
     }
 
@@ -334,14 +512,15 @@ impl Transport {
             let mut b = TlsParameters::builder(host.to_string());
             if let Some(path) = &c.ca_file {
                 let pem = std::fs::read(path)
-                    .map_err(|e| Failure::Setup(format!("ca-file {}: {e}", path.display())))?;
+                    .map_err(|e| Failure::Config(format!("ca-file {}: {e}", path.display())))?;
                 let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| Failure::Setup(format!("ca-file {}: {e}", path.display())))?;
+                    .map_err(|e| Failure::Config(format!("ca-file {}: {e}", path.display())))?;
                 b = b
                     .certificate_store(CertificateStore::None)
                     .add_root_certificate(cert);
             }
-            Ok(b.build_rustls()?)
+            b.build_rustls()
+                .map_err(|e| Failure::Config(format!("TLS settings: {e}")))
         };
         let (implicit, starttls, port) = match c.tls {
             TlsMode::Implicit => (true, None, c.port.unwrap_or(465)),
@@ -362,7 +541,7 @@ impl Transport {
                 (false, None, c.port.unwrap_or(25))
             }
         };
-        let hello = ClientId::default();
+        let hello = ClientId::Domain(self.helo_name());
         // Our own socket, so that TCP_NODELAY is set: lettre writes the message and the
         // final ".\r\n" separately, and with Nagle the second waited for the server's
         // delayed ACK of the first (40 ms on every draft).
@@ -372,26 +551,30 @@ impl Transport {
             tokio::net::TcpStream::connect((host.as_str(), port)),
         )
         .await
-        .map_err(|_| Failure::Setup(format!("cannot connect to {host}:{port}: timed out")))?
-        .map_err(|e| Failure::Setup(format!("cannot connect to {host}:{port}: {e}")))?;
+        .map_err(|_| Failure::Unreachable(format!("cannot connect to {host}:{port}: timed out")))?
+        .map_err(|e| Failure::Unreachable(format!("cannot connect to {host}:{port}: {e}")))?;
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn AsyncTokioStream> = if implicit {
             let name = rustls_pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| Failure::Setup(format!("SMTP host {host}: {e}")))?;
+                .map_err(|e| Failure::Config(format!("SMTP host {host}: {e}")))?;
             let connector = crate::tls::client_config(c.ca_file.as_deref())
                 .map(tokio_rustls::TlsConnector::from)
-                .map_err(Failure::Setup)?;
+                .map_err(Failure::Config)?;
             let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
                 .await
-                .map_err(|_| Failure::Setup(format!("TLS with {host}:{port}: timed out")))?
-                .map_err(|e| Failure::Setup(format!("TLS with {host}:{port}: {e}")))?;
+                .map_err(|_| Failure::Unreachable(format!("TLS with {host}:{port}: timed out")))?
+                .map_err(|e| tls_failure(&host, port, e))?;
             Box::new(TlsTcp(tls))
         } else {
             Box::new(tcp)
         };
-        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await?;
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello)
+            .await
+            .map_err(|e| greeting_failure(e, &hello))?;
         if let Some(params) = starttls {
-            conn.starttls(params, &hello).await?;
+            conn.starttls(params, &hello)
+                .await
+                .map_err(|e| greeting_failure(e, &hello))?;
         }
         if let Some(user) = &c.user {
             let (secret, mechanisms) = match &self.tokens {
@@ -411,6 +594,44 @@ impl Transport {
                 .await?;
         }
         Ok(conn)
+    }
+}
+
+/// A TLS handshake that failed: a certificate the server shows and we do not trust is a
+/// setting to fix, not a reason to retry for days.
+fn tls_failure(host: &str, port: u16, e: std::io::Error) -> Failure {
+    let text = format!("TLS with {host}:{port}: {e}");
+    if e.get_ref().is_some_and(|inner| {
+        inner
+            .downcast_ref::<tokio_rustls::rustls::Error>()
+            .is_some()
+    }) {
+        Failure::Config(text)
+    } else {
+        Failure::Unreachable(text)
+    }
+}
+
+/// A failure while greeting (EHLO, STARTTLS): a 5xx to EHLO or a certificate we do not
+/// trust is our configuration; the rest is the network.
+fn greeting_failure(e: SmtpError, hello: &ClientId) -> Failure {
+    if e.is_permanent() {
+        Failure::Config(format!(
+            "the SMTP server refuses our greeting {hello} (set [outbox] helo-name): {e}"
+        ))
+    } else if e.is_tls() {
+        Failure::Config(format!("TLS with the SMTP server failed: {e}"))
+    } else if e.is_transient() {
+        Failure::Smtp(e)
+    } else {
+        Failure::Unreachable(format!("SMTP greeting failed: {e}"))
+    }
+}
+
+/// Ends a session politely (RFC 5321 §4.1.1.10), within [`QUIT_TIME`].
+async fn quit(mut conn: AsyncSmtpConnection) {
+    if !conn.has_broken() {
+        let _ = tokio::time::timeout(QUIT_TIME, conn.quit()).await;
     }
 }
 
@@ -461,30 +682,128 @@ impl AsyncTokioStream for TlsTcp {
     }
 }
 
-/// One mail transaction: MAIL, RCPT for each recipient, DATA, the message.
+/// One mail transaction: MAIL, RCPT for each recipient (each answered on its own),
+/// DATA, the message. Each command waits `step` for its answer; the answer to the final
+/// "." is waited for `final_wait` (RFC 5321 §4.5.3.2.6 asks 10 minutes), and when it does
+/// not come the accepted recipients are unconfirmed, never retried by themselves.
 async fn transact(
     conn: &mut AsyncSmtpConnection,
-    envelope: &Envelope,
+    envelope: Result<Envelope, lettre::error::Error>,
+    to: &[(String, Address)],
     raw: &[u8],
-    last_byte: impl FnMut(),
-) -> Result<(), SmtpError> {
+    (step, final_wait): (Duration, Duration),
+    mut last_byte: impl FnMut(&[String]),
+) -> Result<Delivery, Failure> {
+    let envelope = envelope.map_err(|e| Failure::Config(format!("envelope: {e}")))?;
+    let within = |what: &'static str| {
+        move |r: Result<Result<lettre::transport::smtp::response::Response, SmtpError>, _>| match r
+        {
+            Ok(r) => r.map_err(Failure::Smtp),
+            Err(_) => Err(Failure::Unreachable(format!(
+                "no answer to {what} within {step:?}"
+            ))),
+        }
+    };
     let mut options = Vec::new();
     // Drafts quote customers' 8-bit text; a server without 8BITMIME refuses at MAIL.
     if !raw.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    conn.command(Mail::new(envelope.from().cloned(), options))
-        .await?;
-    for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), vec![])).await?;
+    let mail = tokio::time::timeout(
+        step,
+        conn.command(Mail::new(envelope.from().cloned(), options)),
+    )
+    .await;
+    match within("MAIL FROM")(mail) {
+        Ok(_) => {}
+        // The server will not take mail from our address: a setting to fix.
+        Err(Failure::Smtp(e)) if e.is_permanent() && !refuses_greeting(&e.to_string()) => {
+            return Err(Failure::Config(format!(
+                "the SMTP server refuses our sender address: {e}"
+            )));
+        }
+        Err(f) => return Err(f),
     }
-    conn.command(Data).await?;
-    conn.message_iter(ThenMark {
-        body: Some(raw),
-        mark: Some(last_byte),
-    })
-    .await?;
-    Ok(())
+    let mut delivery = Delivery::default();
+    let mut accepted = Vec::new();
+    for (name, address) in to {
+        let rcpt =
+            tokio::time::timeout(step, conn.command(Rcpt::new(address.clone(), vec![]))).await;
+        match within("RCPT TO")(rcpt) {
+            Ok(_) => accepted.push(name.clone()),
+            Err(Failure::Smtp(e)) if e.is_permanent() => {
+                if refuses_greeting(&e.to_string()) {
+                    return Err(Failure::Smtp(e));
+                }
+                delivery.refused.push((name.clone(), e.to_string()));
+            }
+            Err(Failure::Smtp(e)) if e.is_transient() => {
+                delivery.deferred.push((name.clone(), e.to_string()));
+            }
+            Err(f) => return Err(f),
+        }
+    }
+    if accepted.is_empty() {
+        // Nobody to send to: the transaction is abandoned (the caller ends the session).
+        return Ok(delivery);
+    }
+    within("DATA")(tokio::time::timeout(step, conn.command(Data)).await)?;
+    let marked = std::sync::OnceLock::new();
+    let answer = {
+        let sending = conn.message_iter(ThenMark {
+            body: Some(raw),
+            mark: Some(|| {
+                last_byte(&accepted);
+                let _ = marked.set(std::time::Instant::now());
+            }),
+        });
+        tokio::pin!(sending);
+        let started = std::time::Instant::now();
+        loop {
+            tokio::select! {
+                answer = &mut sending => break Some(answer),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    let waited_out = match marked.get() {
+                        Some(at) => at.elapsed() >= final_wait,
+                        // Writing the message: a step for each MB, at least one.
+                        None => started.elapsed() >= step * (1 + (raw.len() >> 20) as u32),
+                    };
+                    if waited_out {
+                        break None;
+                    }
+                }
+            }
+        }
+    };
+    let last_byte_out = marked.get().is_some();
+    match answer {
+        Some(Ok(_)) => {
+            delivery.accepted = accepted;
+            Ok(delivery)
+        }
+        Some(Err(e)) if e.is_permanent() => {
+            let why = e.to_string();
+            delivery
+                .refused
+                .extend(accepted.into_iter().map(|r| (r, why.clone())));
+            Ok(delivery)
+        }
+        // After the last byte, no answer or a broken connection: the server may have it.
+        Some(Err(e)) if last_byte_out && !e.is_transient() => {
+            tracing::warn!(error = %e, "the SMTP server did not answer the end of the message; the mail counts as sent, unconfirmed");
+            delivery.unconfirmed = accepted;
+            Ok(delivery)
+        }
+        None if last_byte_out => {
+            tracing::warn!(wait = ?final_wait, "no answer to the end of the message; the mail counts as sent, unconfirmed, and is not sent again by itself");
+            delivery.unconfirmed = accepted;
+            Ok(delivery)
+        }
+        Some(Err(e)) => Err(Failure::Smtp(e)),
+        None => Err(Failure::Unreachable(format!(
+            "writing the message took longer than {step:?} a megabyte"
+        ))),
+    }
 }
 
 /// The SMTP reply code of an error, e.g. 550.
@@ -493,14 +812,6 @@ fn code_of(e: &lettre::transport::smtp::Error) -> Option<u16> {
         let text = c.to_string();
         text.parse().unwrap_or(0)
     })
-}
-
-fn envelope(config: &OutboxConfig, recipients: &[String]) -> Result<Envelope, String> {
-    let to: Vec<Address> = recipients
-        .iter()
-        .map(|r| r.parse().map_err(|e| format!("recipient {r:?}: {e}")))
-        .collect::<Result<_, String>>()?;
-    Envelope::new(Some(config.from_address()?), to).map_err(|e| e.to_string())
 }
 
 /// Writes `<dir>/<message-id>.eml` atomically; writing it again changes nothing.
@@ -523,23 +834,41 @@ fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Times in the outbox are compared as text: always this one form ("...T09:00:00Z").
+/// Times in the outbox are compared as text: always this one form, to the millisecond
+/// ("...T09:00:00.250Z"), so a retry is never due early by a truncated second.
 pub fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// What a pass over the due messages did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendReport {
-    /// Accepted.
+    /// Messages that reached every recipient they were owed to, or all they could.
     pub sent: usize,
-    /// Failed for now, to be retried.
+    /// Failed for now, to be retried (for some or all recipients).
     pub deferred: usize,
     /// Given up: permanent failures and expired retries.
     pub failed: usize,
+    /// Recipients refused for good in this pass.
+    pub refused: usize,
+    /// Our settings are wrong (the greeting name, a certificate, the sender): the
+    /// reason, while it lasts. Mail stays queued.
+    pub misconfigured: Option<String>,
 }
 
-/// Sends every due message once; records each outcome.
+/// The next attempt after `attempts` failed ones: the retry delay doubling from
+/// `retry-min-secs`, at most an hour. Returns the time and the delay in seconds.
+fn retry_at(cfg: &OutboxConfig, now: DateTime<Utc>, attempts: i64) -> (DateTime<Utc>, u64) {
+    let shift = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+    let delay = cfg
+        .retry_min_secs
+        .max(1)
+        .saturating_mul(1u64 << shift)
+        .min(3600);
+    (now + chrono::Duration::seconds(delay as i64), delay)
+}
+
+/// Sends every due message once; records each outcome, per recipient.
 pub async fn send_due(
     store: &mut Store,
     transport: &Transport,
@@ -547,60 +876,132 @@ pub async fn send_due(
 ) -> Result<SendReport, OutboxError> {
     let mut report = SendReport::default();
     // No send is in flight between passes: a message marked complete but without an
-    // outcome was cut off by a crash after its last byte, and the server has it.
+    // outcome was cut off by a crash after its last byte, and the server may have it.
     for message_id in store.settle_interrupted_mail()? {
-        tracing::warn!(message_id = %message_id, "the previous run stopped after this message's last byte, before the server's answer: taken as delivered, not sent again");
+        tracing::warn!(message_id = %message_id, "the previous run stopped after this message's last byte, before the server's answer: unconfirmed, not sent again (slaclaim outbox resend sends it on purpose)");
     }
-    let due = store.due_mail(&stamp(now), 100)?;
-    for mail in due {
+    let cfg = &transport.config;
+    for mail in store.due_mail(&stamp(now), 100)? {
+        if mail.recipients.is_empty() {
+            store.mail_settled(mail.id, None, &stamp(now), &stamp(Utc::now()))?;
+            continue;
+        }
         // Recorded before the attempt: a crash now leaves a trace of a possible send.
         store.mail_attempt(mail.id)?;
         let (marked, id, message_id): (&mut Store, _, _) = (store, mail.id, &mail.message_id);
-        let last_byte = move || {
-            if let Err(e) = marked.mail_last_byte(id, &stamp(Utc::now())) {
+        let last_byte = move |accepted: &[String]| {
+            if let Err(e) = marked.mail_last_byte(id, accepted, &stamp(Utc::now())) {
                 // Without the mark a crash now would send it again: a repeat, not a loss.
                 tracing::error!(message_id = %message_id, error = %e, "cannot record the end of a message");
             }
         };
         let outcome = transport.send(&mail, last_byte).await;
-        let cfg = &transport.config;
+        let queued = DateTime::parse_from_rfc3339(&mail.created_at)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or(now);
+        let give_up = queued + chrono::Duration::hours(cfg.retry_for_hours as i64);
+        let (next, delay) = retry_at(cfg, now, mail.attempts);
         match outcome {
-            Attempt::Sent => {
-                store.mail_sent(mail.id, &stamp(Utc::now()))?;
-                tracing::info!(message_id = %mail.message_id, "mail sent");
-                report.sent += 1;
+            Attempt::Delivered(d) => {
+                if transport.back_after_outage() {
+                    let n = store.mail_due_now(&stamp(now))?;
+                    tracing::info!(
+                        deferred = n,
+                        "the SMTP server answers again; deferred mail is due now"
+                    );
+                }
+                record_delivery(store, &mail, &d, (next, delay), next > give_up, &mut report)?;
             }
             Attempt::Permanent(why) => {
                 tracing::error!(message_id = %mail.message_id, error = %why, "mail refused permanently; not retried");
                 store.mail_failed(mail.id, &why)?;
                 report.failed += 1;
             }
+            Attempt::Misconfigured(why) => {
+                // Our settings, not the message: it waits, however long, until they are
+                // fixed; the delay still doubles, so a broken setup is not hammered.
+                tracing::error!(message_id = %mail.message_id, error = %why, retry_in_secs = delay, "mail not sent: fix the [outbox] settings; it stays queued");
+                store.mail_retry(mail.id, &why, &stamp(next))?;
+                report.deferred += 1;
+                report.misconfigured = Some(why);
+            }
+            Attempt::Transient(why) if next > give_up => {
+                let why = format!("gave up after {} attempts: {why}", mail.attempts + 1);
+                tracing::error!(message_id = %mail.message_id, error = %why, "mail not delivered");
+                store.mail_failed(mail.id, &why)?;
+                report.failed += 1;
+            }
             Attempt::Transient(why) => {
-                let queued = DateTime::parse_from_rfc3339(&mail.created_at)
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or(now);
-                let give_up = queued + chrono::Duration::hours(cfg.retry_for_hours as i64);
-                let shift = u32::try_from(mail.attempts.clamp(0, 16)).unwrap_or(16);
-                let delay = cfg
-                    .retry_min_secs
-                    .max(1)
-                    .saturating_mul(1u64 << shift)
-                    .min(3600);
-                let next = now + chrono::Duration::seconds(delay as i64);
-                if next > give_up {
-                    let why = format!("gave up after {} attempts: {why}", mail.attempts + 1);
-                    tracing::error!(message_id = %mail.message_id, error = %why, "mail not delivered");
-                    store.mail_failed(mail.id, &why)?;
-                    report.failed += 1;
-                } else {
-                    tracing::warn!(message_id = %mail.message_id, error = %why, retry_in_secs = delay, "mail deferred");
-                    store.mail_retry(mail.id, &why, &stamp(next))?;
-                    report.deferred += 1;
-                }
+                tracing::warn!(message_id = %mail.message_id, error = %why, retry_in_secs = delay, "mail deferred");
+                store.mail_retry(mail.id, &why, &stamp(next))?;
+                report.deferred += 1;
             }
         }
     }
     Ok(report)
+}
+
+/// Records one attempt's per-recipient outcomes in one transaction: accepted and
+/// refused recipients are done with; deferred ones wait for `next`, or are given up as
+/// refused once the retry window is `over`.
+fn record_delivery(
+    store: &mut Store,
+    mail: &QueuedMail,
+    d: &Delivery,
+    (next, delay): (DateTime<Utc>, u64),
+    over: bool,
+    report: &mut SendReport,
+) -> Result<(), StoreError> {
+    let done = stamp(Utc::now());
+    for (r, why) in &d.refused {
+        tracing::error!(message_id = %mail.message_id, recipient = %r, error = %why, "recipient refused the mail permanently; not retried for it");
+    }
+    for r in &d.unconfirmed {
+        tracing::warn!(message_id = %mail.message_id, recipient = %r, "no answer to the end of the message for this recipient: unconfirmed, not sent again by itself");
+    }
+    let with_reply = |list: &[(String, String)], prefix: &str| -> Vec<(String, Option<String>)> {
+        list.iter()
+            .map(|(r, why)| (r.clone(), Some(format!("{prefix}{why}"))))
+            .collect()
+    };
+    let accepted: Vec<(String, Option<String>)> =
+        d.accepted.iter().map(|r| (r.clone(), None)).collect();
+    let deferred_why = (!d.deferred.is_empty() && !over).then(|| {
+        d.deferred
+            .iter()
+            .map(|(r, why)| format!("{r}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    // What the row says: who is still waiting and why, or who refused it.
+    let refusals = (!d.refused.is_empty()).then(|| {
+        d.refused
+            .iter()
+            .map(|(r, why)| format!("{r} refused: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    let note = deferred_why.clone().or(refusals);
+    store.transaction(|s| {
+        s.mail_outcomes(mail.id, "accepted", &accepted, &done)?;
+        s.mail_outcomes(mail.id, "refused", &with_reply(&d.refused, ""), &done)?;
+        if over {
+            let gave_up = with_reply(&d.deferred, "gave up retrying: ");
+            s.mail_outcomes(mail.id, "refused", &gave_up, &done)?;
+        }
+        s.mail_settled(mail.id, note.as_deref(), &stamp(next), &done)
+    })?;
+    report.refused += d.refused.len() + if over { d.deferred.len() } else { 0 };
+    if let Some(why) = deferred_why {
+        tracing::warn!(message_id = %mail.message_id, error = %why, retry_in_secs = delay, "mail deferred for some recipients");
+        report.deferred += 1;
+    } else if d.accepted.is_empty() && d.unconfirmed.is_empty() {
+        report.failed += 1;
+    } else {
+        tracing::info!(message_id = %mail.message_id, recipients = d.accepted.len() + d.unconfirmed.len(), "mail sent");
+        report.sent += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -628,7 +1029,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
         };
         let started = std::time::Instant::now();
-        let attempt = Transport::new(&config).send(&mail, || {}).await;
+        let attempt = Transport::new(&config).send(&mail, |_: &[String]| {}).await;
         assert!(
             matches!(&attempt, Attempt::Transient(why) if why.contains("allow-plaintext-auth")),
             "{attempt:?}"

@@ -104,7 +104,12 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         let evidence = store.evidence_values(c.id)?;
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let history = store.transitions(c.id)?;
+        let delivery = store.claim_delivery_problems(c.id)?;
         if as_json {
+            let delivery: Vec<Value> = delivery
+                .iter()
+                .map(|d| json!({"message_id": d.message_id, "recipient": d.recipient, "status": d.status, "reply": d.reply, "at": d.at}))
+                .collect();
             let items: Vec<Value> = items
                 .iter()
                 .map(|i| {
@@ -116,7 +121,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
                 .iter()
                 .map(|t| json!({"at": t.at, "from": t.from, "to": t.to, "reason": t.reason}))
                 .collect();
-            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "checklist": items, "history": history}));
+            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "checklist": items, "history": history, "delivery_problems": delivery}));
             continue;
         }
         println!(
@@ -157,6 +162,16 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
             println!("  {mark} {}{value}{source}", i.label);
             if let Some(p) = &i.problem {
                 println!("      {p}");
+            }
+        }
+        if !delivery.is_empty() {
+            println!("  mail not delivered to everyone:");
+            for d in &delivery {
+                let what = match d.status.as_str() {
+                    "unconfirmed" => "sent, unconfirmed (no answer to its end; `slaclaim outbox resend` sends it again)".to_string(),
+                    _ => format!("refused: {}", d.reply.as_deref().unwrap_or("?")),
+                };
+                println!("    {} <{}> {}: {what}", d.at, d.message_id, d.recipient);
             }
         }
         println!("  history:");

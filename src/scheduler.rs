@@ -359,18 +359,24 @@ impl Planner<'_> {
         } else {
             None
         };
+        // Every later draft and reminder refers to the claim's first draft, so mail
+        // clients show them as one thread.
+        let first = s.first_draft_message_id(claim)?.filter(|first| first != id);
         let raw = draft::compose(&Outgoing {
             from: &self.from,
             to,
             subject: &subject,
             message_id: id,
+            in_reply_to: first.as_deref(),
             text: &text,
             html: html.as_deref(),
             attachments,
             date: now,
         })
         .map_err(PlanError::Compose)?;
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Outbox times are to the millisecond (outbox::stamp): a whole-second stamp would
+        // compare as later than the same second's milliseconds and hold the mail back.
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         s.enqueue_mail(
             &NewMail {
                 claim_id: Some(claim),
@@ -447,7 +453,14 @@ impl Planner<'_> {
             .into_iter()
             .map(|m| json!({"purpose": m.purpose, "message_id": m.message_id, "last_error": m.last_error}))
             .collect();
-        let ctx = json!({"claims": open, "expired": expired, "failed": failed, "today": today.to_string(), "language": self.drafts.language.code()});
+        let refused: Vec<Value> = s
+            .refused_since(&since)?
+            .into_iter()
+            .map(
+                |d| json!({"recipient": d.recipient, "message_id": d.message_id, "reply": d.reply}),
+            )
+            .collect();
+        let ctx = json!({"claims": open, "expired": expired, "failed": failed, "refused": refused, "today": today.to_string(), "language": self.drafts.language.code()});
         let lang = self.drafts.language.code();
         let (subject, text) = self
             .templates
@@ -458,13 +471,14 @@ impl Planner<'_> {
             to: &self.reminders.managers,
             subject: &subject,
             message_id: &id,
+            in_reply_to: None,
             text: &text,
             html: None,
             attachments: &[],
             date: now,
         })
         .map_err(PlanError::Compose)?;
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         if s.enqueue_mail(
             &NewMail {
                 claim_id: None,

@@ -375,13 +375,16 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     let transport = Transport::new(&config.outbox);
     let marked = &mut store;
     let sent = transport
-        .send(&due[0], move || {
+        .send(&due[0], move |accepted: &[String]| {
             marked
-                .mail_last_byte(id, &outbox::stamp(now))
+                .mail_last_byte(id, accepted, &outbox::stamp(now))
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .await;
-    assert_eq!(sent, outbox::Attempt::Sent);
+    assert!(
+        matches!(&sent, outbox::Attempt::Delivered(d) if d.accepted == ["helpdesk@cloudwise-partners.example"]),
+        "{sent:?}"
+    );
     drop(store);
     // The run after that takes it as delivered and sends nothing; so does the next.
     for _ in 0..2 {
@@ -396,6 +399,15 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     }
     assert_eq!(sink.messages().len(), 1, "delivered exactly once");
     let store = crate::util::store(&dir);
+    // Shown as what it is: sent, but the server's yes was never heard.
+    let deliveries = store.deliveries(&due[0].message_id).unwrap_or_default();
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|d| d.status.as_str())
+            .collect::<Vec<_>>(),
+        ["unconfirmed"]
+    );
     let counts = store.mail_counts().unwrap_or_default();
     assert!(
         counts
@@ -728,7 +740,9 @@ async fn smtp_xoauth2_with_a_token_from_the_token_source() {
     assert_eq!(cycle(&mut store, &config, now).await, (1, 0));
     let retry = store.due_mail("9999", 10).unwrap_or_default();
     assert_eq!(retry.len(), 1);
-    let refused = Transport::new(&config.outbox).send(&retry[0], || ()).await;
+    let refused = Transport::new(&config.outbox)
+        .send(&retry[0], |_: &[String]| ())
+        .await;
     assert!(
         matches!(refused, outbox::Attempt::Transient(ref why) if why.contains("535")),
         "{refused:?}"

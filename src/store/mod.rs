@@ -8,7 +8,7 @@ mod inbox;
 mod outbox;
 
 pub use inbox::Pending;
-pub use outbox::{MailSummary, NewMail, QueuedMail};
+pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_outbox_last_byte.sql"),
     include_str!("0007_inbox.sql"),
     include_str!("0008_reading.sql"),
+    include_str!("0009_outbox_delivery.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.

@@ -31,7 +31,8 @@ pub struct QueuedMail {
     pub id: i64,
     /// Message-ID without brackets.
     pub message_id: String,
-    /// Envelope recipients.
+    /// The recipients still owed the message: those of the envelope without an outcome
+    /// (never tried, or refused for now).
     pub recipients: Vec<String>,
     /// The message.
     pub raw: Vec<u8>,
@@ -39,6 +40,40 @@ pub struct QueuedMail {
     pub attempts: i64,
     /// When it was queued, RFC 3339.
     pub created_at: String,
+}
+
+/// One recipient's outcome for an outgoing message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The message's Message-ID.
+    pub message_id: String,
+    /// The recipient.
+    pub recipient: String,
+    /// accepted | refused | unconfirmed.
+    pub status: String,
+    /// The server's words, for a refusal.
+    pub reply: Option<String>,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+fn delivered_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivered> {
+    Ok(Delivered {
+        message_id: r.get(0)?,
+        recipient: r.get(1)?,
+        status: r.get(2)?,
+        reply: r.get(3)?,
+        at: r.get(4)?,
+    })
+}
+
+/// The recipients column: addresses joined by commas.
+fn split_recipients(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// One outbox row for reports and digests.
@@ -117,7 +152,8 @@ impl Store {
             .optional()?)
     }
 
-    /// Pending messages whose next attempt is due, oldest first.
+    /// Pending messages whose next attempt is due, oldest first, each with the
+    /// recipients it still owes.
     pub fn due_mail(&self, now: &str, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, recipients, raw, attempts, created_at FROM outbox
@@ -129,17 +165,162 @@ impl Store {
             Ok(QueuedMail {
                 id: r.get(0)?,
                 message_id: r.get(1)?,
-                recipients: recipients
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                recipients: split_recipients(&recipients),
                 raw: r.get(3)?,
                 attempts: r.get(4)?,
                 created_at: r.get(5)?,
             })
         })?;
+        let mut due: Vec<QueuedMail> = rows.collect::<Result<_, _>>()?;
+        for mail in &mut due {
+            let done = self.delivered_to(mail.id)?;
+            mail.recipients.retain(|r| !done.contains(r));
+        }
+        Ok(due)
+    }
+
+    /// The recipients of an outbox row that have an outcome (accepted, refused,
+    /// unconfirmed).
+    fn delivered_to(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT recipient FROM outbox_delivery WHERE outbox_id = ?1")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Each recipient's outcome for the message with this Message-ID: (recipient,
+    /// status, reply); recipients still owed it are not listed.
+    pub fn deliveries(&self, message_id: &str) -> Result<Vec<Delivered>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
+             JOIN outbox o ON o.id = d.outbox_id WHERE o.message_id = ?1 ORDER BY d.recipient",
+        )?;
+        let rows = stmt.query_map([message_id], delivered_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The recipients that refused a claim's mail, or may have it unconfirmed: what
+    /// `claim SLA-n` shows. Oldest first.
+    pub fn claim_delivery_problems(&self, claim_id: i64) -> Result<Vec<Delivered>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
+             JOIN outbox o ON o.id = d.outbox_id
+             WHERE o.claim_id = ?1 AND d.status IN ('refused', 'unconfirmed') ORDER BY d.at, d.recipient",
+        )?;
+        let rows = stmt.query_map([claim_id], delivered_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Recipients that refused mail queued at or after `since`: what the digest lists.
+    pub fn refused_since(&self, since: &str) -> Result<Vec<Delivered>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
+             JOIN outbox o ON o.id = d.outbox_id
+             WHERE d.status = 'refused' AND d.at >= ?1 ORDER BY d.at, d.recipient",
+        )?;
+        let rows = stmt.query_map([since], delivered_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Recipient outcomes by status, for metrics.
+    pub fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM outbox_delivery GROUP BY status ORDER BY status",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records recipients' outcomes for an outbox row (a recipient's newer outcome
+    /// replaces an older one: unconfirmed, then accepted).
+    pub fn mail_outcomes(
+        &self,
+        id: i64,
+        status: &str,
+        outcomes: &[(String, Option<String>)],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        for (recipient, reply) in outcomes {
+            self.exec(
+                "INSERT OR REPLACE INTO outbox_delivery (outbox_id, recipient, status, reply, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, recipient, status, reply, now],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether an outbox row still owes the message to anyone.
+    pub fn mail_owes_anyone(&self, id: i64) -> Result<bool, StoreError> {
+        let recipients: String =
+            self.one("SELECT recipients FROM outbox WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
+        let done = self.delivered_to(id)?;
+        Ok(split_recipients(&recipients)
+            .iter()
+            .any(|r| !done.contains(r)))
+    }
+
+    /// Whether any recipient of an outbox row has accepted it or may have it.
+    fn mail_reached_anyone(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM outbox_delivery WHERE outbox_id = ?1 AND status IN ('accepted', 'unconfirmed') LIMIT 1",
+                [id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Every pending message becomes due now (a server that was unreachable answers
+    /// again).
+    pub fn mail_due_now(&self, now: &str) -> Result<usize, StoreError> {
+        Ok(self.exec(
+            "UPDATE outbox SET next_attempt_at = ?1 WHERE status = 'pending' AND next_attempt_at > ?1",
+            [now],
+        )?)
+    }
+
+    /// Sends a message again on purpose (`slaclaim outbox resend`): its unconfirmed and
+    /// refused recipients are owed it again and it is due now. False when no message has
+    /// this Message-ID.
+    pub fn resend_mail(&self, message_id: &str, now: &str) -> Result<bool, StoreError> {
+        let Some(id) = self
+            .one(
+                "SELECT id FROM outbox WHERE message_id = ?1 AND status != 'skipped'",
+                [message_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+        else {
+            return Ok(false);
+        };
+        self.exec(
+            "DELETE FROM outbox_delivery WHERE outbox_id = ?1 AND status IN ('unconfirmed', 'refused')",
+            [id],
+        )?;
+        self.exec(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, last_byte_at = NULL,
+                 last_error = 'sent again on purpose' WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(true)
+    }
+
+    /// The Message-ID of a claim's first draft: what later drafts and reminders refer
+    /// to (In-Reply-To, References), so mail clients keep them in one thread.
+    pub fn first_draft_message_id(&self, claim_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .one(
+                "SELECT message_id FROM outbox WHERE claim_id = ?1 AND purpose = 'draft'
+                 ORDER BY version LIMIT 1",
+                [claim_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// When the next pending message is due, if any.
@@ -164,25 +345,78 @@ impl Store {
         Ok(())
     }
 
-    /// The message's last byte is about to go out: from now on the server may have it.
-    pub fn mail_last_byte(&self, id: i64, now: &str) -> Result<(), StoreError> {
-        self.exec(
-            "UPDATE outbox SET last_byte_at = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        Ok(())
+    /// The message's last byte is about to go out to `accepted` (the recipients the
+    /// server took at RCPT): from now on they may have it. One transaction.
+    pub fn mail_last_byte(
+        &mut self,
+        id: i64,
+        accepted: &[String],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.transaction(|s| {
+            s.exec(
+                "UPDATE outbox SET last_byte_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            let unconfirmed: Vec<(String, Option<String>)> =
+                accepted.iter().map(|r| (r.clone(), None)).collect();
+            s.mail_outcomes(id, "unconfirmed", &unconfirmed, now)
+        })
     }
 
     /// Pending messages whose last byte went out but whose outcome was never recorded (a
-    /// crash in between) become sent, as of that moment; returns their Message-IDs.
-    pub fn settle_interrupted_mail(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "UPDATE outbox SET status = 'sent', sent_at = last_byte_at,
-                 last_error = 'stopped after the last byte, before the answer: taken as delivered'
-             WHERE status = 'pending' AND last_byte_at IS NOT NULL RETURNING message_id",
-        )?;
-        let ids = stmt.query_map([], |r| r.get(0))?;
-        Ok(ids.collect::<Result<_, _>>()?)
+    /// crash in between): their recipients stay unconfirmed (never sent again by
+    /// themselves), and a message that owes nobody else becomes sent as of that moment.
+    /// Returns their Message-IDs.
+    pub fn settle_interrupted_mail(&mut self) -> Result<Vec<String>, StoreError> {
+        self.transaction(|s| {
+            let mut stmt = s.conn.prepare_cached(
+                "UPDATE outbox SET last_byte_at = NULL,
+                     last_error = 'stopped after the last byte, before the answer: unconfirmed, not sent again'
+                 WHERE status = 'pending' AND last_byte_at IS NOT NULL RETURNING id, message_id",
+            )?;
+            let rows: Vec<(i64, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, _) in &rows {
+                if !s.mail_owes_anyone(*id)? {
+                    s.exec(
+                        "UPDATE outbox SET status = 'sent', sent_at = COALESCE(sent_at, created_at) WHERE id = ?1",
+                        [id],
+                    )?;
+                }
+            }
+            Ok(rows.into_iter().map(|(_, m)| m).collect())
+        })
+    }
+
+    /// Ends an attempt that reached an outcome per recipient: if nobody is owed the
+    /// message any more it is sent (or failed, when nobody took it), else it waits for
+    /// `next` with `error` (why the rest is owed).
+    pub fn mail_settled(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        next: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        if self.mail_owes_anyone(id)? {
+            self.exec(
+                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
+                params![id, error, next],
+            )?;
+        } else if self.mail_reached_anyone(id)? {
+            self.exec(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = ?3, last_byte_at = NULL WHERE id = ?1",
+                params![id, now, error],
+            )?;
+        } else {
+            self.exec(
+                "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL WHERE id = ?1",
+                params![id, error.unwrap_or("every recipient refused it")],
+            )?;
+        }
+        Ok(())
     }
 
     /// The server accepted the message.
@@ -194,8 +428,15 @@ impl Store {
         Ok(())
     }
 
-    /// A transient failure: try again at `next`.
+    /// A transient failure: try again at `next`. Recipients marked unconfirmed by this
+    /// attempt's last byte (their rows carry its time) are owed the message again: the
+    /// server answered, and not with a yes.
     pub fn mail_retry(&self, id: i64, error: &str, next: &str) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM outbox_delivery WHERE outbox_id = ?1 AND status = 'unconfirmed'
+                 AND at = (SELECT last_byte_at FROM outbox WHERE id = ?1)",
+            [id],
+        )?;
         self.exec(
             "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
             params![id, error, next],
