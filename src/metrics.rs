@@ -635,6 +635,16 @@ mod tests {
         assert!(metrics_text(&store, &live, &t).contains("slaclaim_healthy 0\n"));
         live.store_ok("processing");
         assert!(troubles(&limits, &live, &store, now).is_empty());
+        // The outbox's settings wrong (a refused greeting name), until a send goes out.
+        live.set_outbox_problem(Some("the SMTP server refuses our greeting name"));
+        let t = troubles(&limits, &live, &store, now);
+        assert!(
+            t.len() == 1 && t[0].contains("outbox cannot send: the SMTP server refuses"),
+            "{t:?}"
+        );
+        assert!(metrics_text(&store, &live, &t).contains("slaclaim_outbox_misconfigured 1\n"));
+        live.set_outbox_problem(None);
+        assert!(troubles(&limits, &live, &store, now).is_empty());
         // A message waiting in custody past the limit (and not before).
         let taken = (now - chrono::Duration::seconds(31))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -63,6 +63,9 @@ pub struct OutboxConfig {
     pub tls: TlsMode,
     /// PEM file of a private CA for the SMTP server.
     pub ca_file: Option<PathBuf>,
+    /// Trust exactly this server certificate, by its SHA-256 fingerprint (hex, colons
+    /// allowed): for a self-signed certificate no CA vouches for.
+    pub tls_pin_sha256: Option<String>,
     /// SMTP login name; no AUTH when left out.
     pub user: Option<String>,
     /// With `tls = "plain"`, authenticate to a host that is not loopback (the password
@@ -122,6 +125,7 @@ impl Default for OutboxConfig {
             port: None,
             tls: TlsMode::Implicit,
             ca_file: None,
+            tls_pin_sha256: None,
             user: None,
             allow_plaintext_auth: false,
             password_file: None,
@@ -175,6 +179,9 @@ impl OutboxConfig {
     /// Checks the settings without contacting anyone.
     pub fn validate(&self) -> Result<(), String> {
         self.from_address()?;
+        if let Some(pin) = &self.tls_pin_sha256 {
+            crate::tls::parse_pin(pin).map_err(|e| format!("outbox: {e}"))?;
+        }
         if self.transport == TransportKind::Smtp {
             if self.host.is_none() {
                 return Err("outbox: transport = \"smtp\" needs host".into());
@@ -256,6 +263,8 @@ pub struct Transport {
     /// The last attempt could not reach the server: the next connection that succeeds
     /// makes all deferred mail due at once.
     unreachable: std::sync::atomic::AtomicBool,
+    /// Said once: the server offers STARTTLS and we are set to plain.
+    plain_warned: std::sync::atomic::AtomicBool,
 }
 
 /// An SMTP session and when it was last used.
@@ -340,6 +349,7 @@ impl Transport {
             tokens: config.oauth2.clone().map(TokenSource::new),
             smtp: tokio::sync::Mutex::new(None),
             unreachable: std::sync::atomic::AtomicBool::new(false),
+            plain_warned: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -508,9 +518,21 @@ impl Transport {
     async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
         let c = &self.config;
         let host = c.host.clone().unwrap_or_default();
+        let pin = c
+            .tls_pin_sha256
+            .as_deref()
+            .map(crate::tls::parse_pin)
+            .transpose()
+            .map_err(Failure::Config)?;
         let tls = |host: &str| -> Result<TlsParameters, Failure> {
             let mut b = TlsParameters::builder(host.to_string());
-            if let Some(path) = &c.ca_file {
+            if pin.is_some() {
+                // The certificate is checked against the pin right after the handshake
+                // (lettre takes no verifier of ours), before anything else is said.
+                b = b
+                    .dangerous_accept_invalid_certs(true)
+                    .dangerous_accept_invalid_hostnames(true);
+            } else if let Some(path) = &c.ca_file {
                 let pem = std::fs::read(path)
                     .map_err(|e| Failure::Config(format!("ca-file {}: {e}", path.display())))?;
                 let cert = Certificate::from_pem(&pem)
@@ -557,7 +579,11 @@ impl Transport {
         let stream: Box<dyn AsyncTokioStream> = if implicit {
             let name = rustls_pki_types::ServerName::try_from(host.clone())
                 .map_err(|e| Failure::Config(format!("SMTP host {host}: {e}")))?;
-            let connector = crate::tls::client_config(c.ca_file.as_deref())
+            let config = match pin {
+                Some(pin) => crate::tls::pinned_client_config(pin),
+                None => crate::tls::client_config(c.ca_file.as_deref()),
+            };
+            let connector = config
                 .map(tokio_rustls::TlsConnector::from)
                 .map_err(Failure::Config)?;
             let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
@@ -575,6 +601,27 @@ impl Transport {
             conn.starttls(params, &hello)
                 .await
                 .map_err(|e| greeting_failure(e, &hello))?;
+            if let Some(pin) = pin {
+                let seen = conn
+                    .peer_certificate()
+                    .map(|der| crate::tls::fingerprint(&der))
+                    .map_err(|e| Failure::Config(format!("TLS with {host}:{port}: {e}")))?;
+                if seen != pin {
+                    quit(conn).await;
+                    return Err(Failure::Config(format!(
+                        "TLS with {host}:{port}: server certificate SHA-256 {} is not the pinned {}",
+                        crate::tls::show_fingerprint(&seen),
+                        crate::tls::show_fingerprint(&pin)
+                    )));
+                }
+            }
+        } else if c.tls == TlsMode::Plain
+            && conn.server_info().supports_feature(Extension::StartTls)
+            && !self
+                .plain_warned
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(host = %host, "the SMTP server offers STARTTLS but [outbox] tls = \"plain\": mail goes in clear; set tls = \"starttls\"");
         }
         if let Some(user) = &c.user {
             let (secret, mechanisms) = match &self.tokens {
@@ -601,15 +648,29 @@ impl Transport {
 /// setting to fix, not a reason to retry for days.
 fn tls_failure(host: &str, port: u16, e: std::io::Error) -> Failure {
     let text = format!("TLS with {host}:{port}: {e}");
-    if e.get_ref().is_some_and(|inner| {
-        inner
-            .downcast_ref::<tokio_rustls::rustls::Error>()
-            .is_some()
-    }) {
+    if rustls_refused(&e) {
         Failure::Config(text)
     } else {
         Failure::Unreachable(text)
     }
+}
+
+/// Whether a TLS error (anywhere in `e`'s chain of causes) came from rustls judging the
+/// handshake: a certificate we do not trust, a protocol we will not speak. Network
+/// trouble during the handshake comes as plain I/O errors instead.
+fn rustls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let io_inner = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.is::<tokio_rustls::rustls::Error>());
+        if io_inner || c.is::<tokio_rustls::rustls::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A failure while greeting (EHLO, STARTTLS): a 5xx to EHLO or a certificate we do not
@@ -619,7 +680,7 @@ fn greeting_failure(e: SmtpError, hello: &ClientId) -> Failure {
         Failure::Config(format!(
             "the SMTP server refuses our greeting {hello} (set [outbox] helo-name): {e}"
         ))
-    } else if e.is_tls() {
+    } else if e.is_tls() || rustls_refused(&e) {
         Failure::Config(format!("TLS with the SMTP server failed: {e}"))
     } else if e.is_transient() {
         Failure::Smtp(e)

@@ -415,6 +415,30 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
             .any(|(p, st, n)| p == "draft" && st == "sent" && *n == 1),
         "{counts:?}"
     );
+    // Sent again only on purpose (`slaclaim outbox resend`), and then once.
+    assert_eq!(
+        store
+            .resend_mail(&due[0].message_id, &outbox::stamp(now))
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store.resend_mail("no-such@id", &outbox::stamp(now)).ok(),
+        Some(false)
+    );
+    drop(store);
+    let mut store = crate::util::store(&dir);
+    assert_eq!(cycle(&mut store, &config, now).await, (0, 1));
+    assert_eq!(cycle(&mut store, &config, now).await, (0, 0));
+    assert_eq!(sink.messages().len(), 2);
+    let deliveries = store.deliveries(&due[0].message_id).unwrap_or_default();
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|d| d.status.as_str())
+            .collect::<Vec<_>>(),
+        ["accepted"]
+    );
 }
 
 #[tokio::test]

@@ -409,3 +409,121 @@ fn outbox_times_are_kept_to_the_millisecond() {
     let t = at("2026-03-16T09:00:00.250Z");
     assert_eq!(outbox::stamp(t), "2026-03-16T09:00:00.250Z");
 }
+
+/// A self-signed certificate made the usual way (`openssl req -x509`, so CA:TRUE) for
+/// Postfix in `dir`; returns the main.cf lines offering STARTTLS with it and its SHA-256
+/// fingerprint as openssl prints it.
+fn self_signed(dir: &std::path::Path) -> (String, String) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("openssl: {e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    let printed = run(&[
+        "x509",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+        "-in",
+        "cert.pem",
+    ]);
+    let fingerprint = printed
+        .trim()
+        .split_once('=')
+        .map(|(_, f)| f.to_string())
+        .unwrap_or_default();
+    let cf = format!(
+        "smtpd_tls_security_level = may\nsmtpd_tls_loglevel = 1\nsmtpd_tls_cert_file = {0}/cert.pem\nsmtpd_tls_key_file = {0}/key.pem\n",
+        dir.display()
+    );
+    (cf, fingerprint)
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_trusted_by_its_pin_and_a_bad_one_is_a_setting_to_fix() {
+    let certs = temp_dir("transport-pin-certs");
+    let (cf, fingerprint) = self_signed(&certs);
+    assert_eq!(fingerprint.len(), 95, "{fingerprint}");
+    let postfix = Postfix::start("pin", &cf);
+    let dir = temp_dir("transport-pin");
+    let mut store = crate::util::store(&dir);
+    let now = at("2026-03-16T09:00:00Z");
+    let with = |lines: String| {
+        let text = config_text(postfix.port, &[HELPDESK], &lines)
+            .replace("tls = \"plain\"", "tls = \"starttls\"");
+        config(&text)
+    };
+    let as_ca = with(format!("ca-file = \"{}/cert.pem\"", certs.display()));
+    ingest(
+        &mut store,
+        &as_ca,
+        &request("EX7890123", "bf1c2d3e-0a1b-4c2d-8e3f-405162738495", ""),
+        now,
+    );
+    // Given as a CA, a CA:TRUE certificate cannot vouch for itself: a setting to fix,
+    // reported as one, not days of retries.
+    let report = cycle(&mut store, &as_ca, &Transport::new(&as_ca.outbox), now).await;
+    assert!(
+        report
+            .misconfigured
+            .as_deref()
+            .unwrap_or_default()
+            .contains("TLS"),
+        "{report:?}"
+    );
+    // A pin that is not this certificate's: refused before anything is sent.
+    let wrong = with("tls-pin-sha256 = \"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\"".into());
+    let later = now + chrono::Duration::hours(1);
+    let report = cycle(&mut store, &wrong, &Transport::new(&wrong.outbox), later).await;
+    assert!(
+        report
+            .misconfigured
+            .as_deref()
+            .unwrap_or_default()
+            .contains("is not the pinned"),
+        "{report:?}"
+    );
+    // Its own pin: trusted, and the draft goes.
+    let pinned = with(format!("tls-pin-sha256 = \"{fingerprint}\""));
+    let later = now + chrono::Duration::hours(3);
+    let report = cycle(&mut store, &pinned, &Transport::new(&pinned.outbox), later).await;
+    assert_eq!(
+        (report.sent, report.misconfigured.clone()),
+        (1, None),
+        "{report:?}"
+    );
+    assert_eq!(
+        postfix
+            .delivered("helpdesk", 1, Duration::from_secs(20))
+            .len(),
+        1
+    );
+    assert!(
+        postfix.log().contains("TLS connection established"),
+        "{}",
+        postfix.log()
+    );
+}
