@@ -334,7 +334,21 @@ pub async fn run(
             }
         });
     }
-    for (i, m) in config.imap.iter().cloned().enumerate() {
+    for (i, mut m) in config.imap.iter().cloned().enumerate() {
+        // IDLE renewals are contact: renewed well within the health silence, a quiet
+        // mailbox never looks unreachable.
+        let renewal =
+            imap::renewal_within(m.idle_timeout_secs, config.daemon.health_max_silence_secs);
+        if m.idle && renewal < m.idle_timeout_secs {
+            tracing::warn!(
+                mailbox = %m.name,
+                idle_timeout_secs = m.idle_timeout_secs,
+                health_max_silence_secs = config.daemon.health_max_silence_secs,
+                renewal_secs = renewal,
+                "IDLE is renewed sooner than idle-timeout-secs, so a quiet mailbox stays within the health silence"
+            );
+            m.idle_timeout_secs = renewal;
+        }
         let (config, state, shutdown, changed, handoff, live) = (
             config.clone(),
             options.state_dir.clone(),

@@ -44,6 +44,12 @@ impl Dovecot {
     /// Starts Dovecot whose XOAUTH2 logins are checked at `introspection_url` (RFC 7662
     /// POST token=...; the answer must say active=true and username=alice).
     pub fn start_oauth2(name: &str, introspection_url: &str) -> Dovecot {
+        Dovecot::start_with(name, introspection_url, "")
+    }
+
+    /// Starts Dovecot with `extra` settings appended to its config (e.g. a keep-alive
+    /// interval).
+    pub fn start_with(name: &str, introspection_url: &str, extra: &str) -> Dovecot {
         assert!(
             Path::new("/usr/sbin/dovecot").exists(),
             "Dovecot is not installed: run `apt-get install -y dovecot-core dovecot-imapd` (scripts/test does this)"
@@ -76,7 +82,8 @@ impl Dovecot {
             .replace("@DIR@", &dir.display().to_string())
             .replace("@PORT@", &port.to_string())
             .replace("@SSL_PORT@", &tls_port.to_string())
-            .replace("@SSL@", "yes");
+            .replace("@SSL@", "yes")
+            + extra;
         std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
         // Dovecot refuses mail owned by root and runs its login process as nobody.
         run(Command::new("chown")

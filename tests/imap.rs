@@ -281,6 +281,53 @@ async fn watch_ingests_through_idle_survives_a_server_restart_and_stops_cleanly(
 }
 
 #[tokio::test]
+async fn a_quiet_mailbox_stays_in_contact_even_when_keep_alives_come_faster_than_renewals() {
+    // Dovecot says "* OK Still here" every second, more often than the 2 s IDLE renewal:
+    // async-imap's own timer restarts on each, so only our deadline renews IDLE.
+    let d = Dovecot::start_with(
+        "quiet",
+        "http://127.0.0.1:9/introspect",
+        "\nimap_idle_notify_interval = 1 secs\n",
+    );
+    let dir = temp_dir("imap-quiet");
+    let mut cfg = watch_config(&d, &dir, "secret");
+    cfg.idle_timeout_secs = 2;
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let counters = imap::WatchCounters::default();
+    let changed = tokio::sync::Notify::new();
+    let watcher = imap::watch_notifying(
+        &cfg,
+        &mut store,
+        &ingester,
+        shutdown.clone(),
+        &changed,
+        None,
+        &counters,
+    );
+    let observer = async {
+        // Quiet for more than 3x the IDLE timeout; the last contact never lags by more
+        // than one renewal and a bit.
+        let mut worst = 0;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        for _ in 0..16 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let last = counters
+                .last_contact
+                .load(std::sync::atomic::Ordering::Relaxed);
+            worst = worst.max(chrono::Utc::now().timestamp() - last);
+        }
+        shutdown.cancel();
+        worst
+    };
+    let (stats, worst) = tokio::join!(watcher, observer);
+    assert_eq!(stats.disconnects, 0, "{stats:?}");
+    assert!(worst <= 4, "the last contact lagged {worst} s behind");
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_reported_and_retried_and_shutdown_does_not_wait() {
     let d = Dovecot::start("backoff");
     let dir = temp_dir("imap-backoff");
