@@ -267,6 +267,15 @@ impl fmt::Debug for TokenSource {
 /// never opened with a token about to lapse (Exchange then ends it with AccessTokenExpired).
 const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
 
+/// How long a token with `lifetime` is used: until [`EXPIRY_MARGIN`] before it expires,
+/// and at least 80% of its life, so a short-lived token (5 minutes or less, where the
+/// margin would leave nothing) is still reused instead of fetched at every login.
+fn cache_for(lifetime: Duration) -> Duration {
+    lifetime
+        .saturating_sub(EXPIRY_MARGIN)
+        .max(lifetime.mul_f64(0.8))
+}
+
 impl TokenSource {
     /// A token source for `config`.
     pub fn new(config: OAuth2Config) -> TokenSource {
@@ -317,7 +326,7 @@ impl TokenSource {
         if let (Some(lifetime), Ok(mut cache)) = (lifetime, self.cache.lock()) {
             *cache = Some(Cached {
                 token: token.clone(),
-                until: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
+                until: Instant::now() + cache_for(lifetime),
             });
         }
         Ok(token)
@@ -392,6 +401,15 @@ pub fn xoauth2_payload(user: &str, token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_reused_for_most_of_their_life_even_short_ones() {
+        let secs = |s: u64| Duration::from_secs(s);
+        assert_eq!(cache_for(secs(3600)), secs(3300));
+        assert_eq!(cache_for(secs(600)), secs(480));
+        assert_eq!(cache_for(secs(300)), secs(240));
+        assert_eq!(cache_for(secs(60)), secs(48));
+    }
 
     fn config(text: &str) -> OAuth2Config {
         toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))

@@ -507,6 +507,21 @@ impl Transport {
                 }
                 Attempt::Permanent(text)
             }
+            // A token refused the RFC 7628 way (334 with a JSON error, as Microsoft and
+            // Google do) reaches lettre as a challenge XOAUTH2 does not expect: the
+            // cached token is dead just the same, and is renewed before the next try.
+            Failure::Smtp(e)
+                if self.tokens.is_some()
+                    && e.is_client()
+                    && e.to_string().contains("challenge") =>
+            {
+                if let Some(tokens) = &self.tokens {
+                    tokens.invalidate();
+                }
+                Attempt::Transient(format!(
+                    "SMTP refused the token with an error challenge: {e}"
+                ))
+            }
             Failure::Smtp(e) if e.is_tls() => {
                 Attempt::Misconfigured(format!("TLS with the SMTP server failed: {e}"))
             }

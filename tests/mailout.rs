@@ -735,12 +735,24 @@ async fn smtp_with_implicit_tls_and_a_private_ca() {
 
 #[tokio::test]
 async fn smtp_xoauth2_with_a_token_from_the_token_source() {
-    let sink = SmtpSink::start_xoauth2(
-        "xoauth2",
-        "slaclaim@cloudwise-partners.example",
-        "tok-smtp-1",
-    );
-    let dir = temp_dir("mailout-xoauth2");
+    xoauth2_and_a_refused_token(false, "xoauth2").await;
+}
+
+#[tokio::test]
+async fn smtp_xoauth2_token_refused_with_an_error_challenge() {
+    xoauth2_and_a_refused_token(true, "xoauth2-challenge").await;
+}
+
+/// Sends with a good token, then with a stale one that the server refuses, with a plain
+/// 535 or first with an RFC 7628 error challenge: either way a refused token, renewed
+/// before the next try, not a mystery error.
+async fn xoauth2_and_a_refused_token(challenge: bool, name: &str) {
+    let mut sink =
+        SmtpSink::start_xoauth2(name, "slaclaim@cloudwise-partners.example", "tok-smtp-1");
+    sink.challenge = challenge;
+    sink.down();
+    sink.up();
+    let dir = temp_dir(&format!("mailout-{name}"));
     let mut config = test_config(&dir, "en", Some(sink.port));
     config.outbox.host = Some("localhost".into());
     config.outbox.tls = slaclaim::source::imap::TlsMode::Starttls;
@@ -768,7 +780,9 @@ async fn smtp_xoauth2_with_a_token_from_the_token_source() {
         .send(&retry[0], |_: &[String]| ())
         .await;
     assert!(
-        matches!(refused, outbox::Attempt::Transient(ref why) if why.contains("535")),
+        matches!(refused, outbox::Attempt::Transient(ref why)
+            if why.contains("refused the token")
+                && why.contains(if challenge { "error challenge" } else { "535" })),
         "{refused:?}"
     );
     assert_eq!(store.due_mail("9999", 10).unwrap_or_default().len(), 1);

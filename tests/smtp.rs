@@ -19,6 +19,8 @@ pub struct SmtpSink {
     xoauth2: Option<String>,
     /// TLS from the first byte (SMTPS) instead of STARTTLS.
     implicit: bool,
+    /// Refuse a wrong XOAUTH2 token with an error challenge (334 + JSON) before the 535.
+    pub challenge: bool,
     child: Mutex<Option<Child>>,
 }
 
@@ -72,6 +74,7 @@ impl SmtpSink {
             cert,
             xoauth2,
             implicit: false,
+            challenge: false,
             child: Mutex::new(None),
         };
         sink.up();
@@ -101,6 +104,9 @@ impl SmtpSink {
         }
         if let Some(expected) = &self.xoauth2 {
             command.env("SINK_XOAUTH2", expected);
+        }
+        if self.challenge {
+            command.env("SINK_XOAUTH2_CHALLENGE", "1");
         }
         let child = command
             .args(["-c", "smtp_sink.Sink"])

@@ -6,8 +6,11 @@ tested against a real SMTP conversation.
 
 With SINK_XOAUTH2="user token" in the environment the server offers SASL XOAUTH2 (after
 STARTTLS, as aiosmtpd requires), accepts only that user and bearer token, and refuses
-MAIL from an unauthenticated session.
+MAIL from an unauthenticated session. With SINK_XOAUTH2_CHALLENGE=1 it refuses a wrong
+token the way Microsoft and Google do (RFC 7628): a 334 with a JSON error, then 535 once
+the client answers.
 """
+import json
 import base64
 import os
 
@@ -51,5 +54,8 @@ class Sink(Mailbox):
             user, token = EXPECTED.split(" ", 1)
             ok = "user=" + user in fields and "auth=Bearer " + token in fields
             if not ok:
+                if os.environ.get("SINK_XOAUTH2_CHALLENGE"):
+                    error = json.dumps({"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"})
+                    await server.challenge_auth(base64.b64encode(error.encode()).decode(), encode_to_b64=False)
                 return AuthResult(success=False, handled=False)
             return AuthResult(success=True, auth_data=user)
