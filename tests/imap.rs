@@ -281,6 +281,45 @@ async fn watch_ingests_through_idle_survives_a_server_restart_and_stops_cleanly(
 }
 
 #[tokio::test]
+async fn a_folder_with_a_non_ascii_name_is_read() {
+    let d = Dovecot::start("utf7");
+    let dir = temp_dir("imap-utf7");
+    let cfg = config(&d, &dir, TlsMode::Plain, "secret");
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(&dir);
+    let folder = "Aanvragen-ë";
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    // Made the way a mail client makes it: its name in modified UTF-7 on the wire.
+    s.create(imap::mailbox_name(folder))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.append(
+        imap::mailbox_name(folder),
+        None,
+        None,
+        corpus("msg_0020.eml"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, &cfg, folder, &mut store, &ingester, Inline).await;
+    assert_eq!(r.fetched, 1);
+    // Dovecot keeps it under the name a user sees.
+    let listed: Vec<String> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        s.list(None, Some("*"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_default()
+    .iter()
+    .map(|n| n.name().to_string())
+    .collect();
+    assert!(listed.iter().any(|n| n == "Aanvragen-&AOs-"), "{listed:?}");
+    let _ = s.logout().await;
+}
+
+#[tokio::test]
 async fn a_quiet_mailbox_stays_in_contact_even_when_keep_alives_come_faster_than_renewals() {
     // Dovecot says "* OK Still here" every second, more often than the 2 s IDLE renewal:
     // async-imap's own timer restarts on each, so only our deadline renews IDLE.

@@ -497,7 +497,10 @@ pub async fn sync_folder(
     ingester: &Ingester<'_>,
     handling: Handling,
 ) -> Result<SyncReport, ImapError> {
-    let mailbox = session.select(folder).await.map_err(cfg.protocol())?;
+    let mailbox = session
+        .select(mailbox_name(folder))
+        .await
+        .map_err(cfg.protocol())?;
     sync_selected(
         session,
         cfg,
@@ -652,11 +655,15 @@ async fn after_processing(
                 .await?;
         }
         if let Some(folder) = &cfg.processed_folder {
-            session.uid_mv(uid_set(stored), folder).await?;
+            session
+                .uid_mv(uid_set(stored), mailbox_name(folder))
+                .await?;
         }
     }
     if let (false, Some(folder)) = (quarantined.is_empty(), &cfg.quarantine_folder) {
-        session.uid_mv(uid_set(quarantined), folder).await?;
+        session
+            .uid_mv(uid_set(quarantined), mailbox_name(folder))
+            .await?;
     }
     Ok(())
 }
@@ -900,6 +907,51 @@ pub async fn idle(
     let changed = matches!(wait.await.map_err(proto)?, IdleResponse::NewData(_));
     let session = handle.done().await.map_err(proto)?;
     Ok((session, changed))
+}
+
+/// A folder name as IMAP wants it on the wire: modified UTF-7 (RFC 3501 §5.1.3).
+/// Printable ASCII stands for itself ("&" as "&-"); every other run of characters is
+/// UTF-16 in base64 with "," for "/", between "&" and "-". Sent as raw UTF-8, a name
+/// such as "Aanvragen-ë" is a folder that does not exist.
+pub fn mailbox_name(name: &str) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    let mut out = String::with_capacity(name.len());
+    let mut run: Vec<u16> = Vec::new();
+    let flush = |run: &mut Vec<u16>, out: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+        out.push('&');
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            // 1 byte gives 2 digits, 2 give 3, 3 give 4; no padding.
+            for i in 0..=chunk.len() {
+                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+            }
+        }
+        out.push('-');
+        run.clear();
+    };
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut run, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            run.extend(c.encode_utf16(&mut [0; 2]).iter());
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// The IDLE renewal interval in seconds: `idle_timeout` (what the config asks), but at
@@ -1213,6 +1265,24 @@ mod tests {
             !why.contains("allow-plaintext-auth") && why.contains("cannot connect"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn folder_names_go_out_in_modified_utf7() {
+        // RFC 3501 §5.1.3's example, and names of our own.
+        assert_eq!(
+            mailbox_name("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
+        assert_eq!(mailbox_name("INBOX"), "INBOX");
+        assert_eq!(mailbox_name("Sales & Support"), "Sales &- Support");
+        assert_eq!(
+            mailbox_name("Ondersteuning/Aanvragen-ë"),
+            "Ondersteuning/Aanvragen-&AOs-"
+        );
+        assert_eq!(mailbox_name("Grüße"), "Gr&APwA3w-e");
+        // A character outside the BMP is a surrogate pair.
+        assert_eq!(mailbox_name("📧"), "&2D3c5w-");
     }
 
     #[test]
