@@ -558,6 +558,11 @@ async fn scheduler(
         Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
     let transport = Transport::new(&config.outbox);
     let mut store = Store::open(state)?;
+    // A restart is often the fix (settings, a certificate): deferred mail is due at once.
+    let due = store.mail_due_now(&outbox::stamp(Utc::now()))?;
+    if due > 0 {
+        tracing::info!(deferred = due, "deferred mail is due now");
+    }
     let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
     while !shutdown.is_cancelled() {
         // A session unused for a while ends with QUIT before the server drops it.
