@@ -265,6 +265,8 @@ pub struct Transport {
     unreachable: std::sync::atomic::AtomicBool,
     /// Said once: the server offers STARTTLS and we are set to plain.
     plain_warned: std::sync::atomic::AtomicBool,
+    /// The token was dropped after a refusal and not yet used for a successful send.
+    token_renewed: std::sync::atomic::AtomicBool,
 }
 
 /// An SMTP session and when it was last used.
@@ -350,6 +352,7 @@ impl Transport {
             smtp: tokio::sync::Mutex::new(None),
             unreachable: std::sync::atomic::AtomicBool::new(false),
             plain_warned: std::sync::atomic::AtomicBool::new(false),
+            token_renewed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -428,6 +431,8 @@ impl Transport {
         .await;
         match outcome {
             Ok(mut tried) => {
+                self.token_renewed
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 tried.refused.append(&mut delivery.refused);
                 // Only a transaction that ended in a 250 leaves the session clean to reuse.
                 if !tried.accepted.is_empty() {
@@ -481,6 +486,25 @@ impl Transport {
         }
     }
 
+    /// The server refused our login. A token is dropped and renewed once, so an expired
+    /// or revoked one costs one retry; a fresh token refused too, or a password, is a
+    /// setting to fix (health fails until a send goes through).
+    fn login_refused(&self, text: &str) -> Attempt {
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        match &self.tokens {
+            Some(tokens) if !self.token_renewed.swap(true, relaxed) => {
+                tokens.invalidate();
+                Attempt::Transient(format!("SMTP refused the token: {text}"))
+            }
+            Some(_) => Attempt::Misconfigured(format!(
+                "the SMTP server refuses a freshly fetched token too: {text}"
+            )),
+            None => Attempt::Misconfigured(format!(
+                "the SMTP server refuses our login (user, password): {text}"
+            )),
+        }
+    }
+
     /// What a failure before or during the transaction means for the message.
     fn failed(&self, f: Failure) -> Attempt {
         match f {
@@ -494,10 +518,8 @@ impl Transport {
             }
             Failure::Smtp(e) if e.is_permanent() => {
                 let text = e.to_string();
-                // A refused token is renewed, not given up on.
-                if let (Some(tokens), Some(535)) = (&self.tokens, code_of(&e)) {
-                    tokens.invalidate();
-                    return Attempt::Transient(format!("SMTP refused the token: {text}"));
+                if code_of(&e).is_some_and(|c| (530..=538).contains(&c)) {
+                    return self.login_refused(&text);
                 }
                 if refuses_greeting(&text) {
                     return Attempt::Misconfigured(format!(
@@ -515,12 +537,7 @@ impl Transport {
                     && e.is_client()
                     && e.to_string().contains("challenge") =>
             {
-                if let Some(tokens) = &self.tokens {
-                    tokens.invalidate();
-                }
-                Attempt::Transient(format!(
-                    "SMTP refused the token with an error challenge: {e}"
-                ))
+                self.login_refused(&format!("with an error challenge: {e}"))
             }
             Failure::Smtp(e) if e.is_tls() => {
                 Attempt::Misconfigured(format!("TLS with the SMTP server failed: {e}"))

@@ -786,6 +786,15 @@ async fn xoauth2_and_a_refused_token(challenge: bool, name: &str) {
         "{refused:?}"
     );
     assert_eq!(store.due_mail("9999", 10).unwrap_or_default().len(), 1);
+    // A fresh token refused as well: a setting to fix (health fails), still queued.
+    let transport = Transport::new(&config.outbox);
+    let first = transport.send(&retry[0], |_: &[String]| ()).await;
+    let again = transport.send(&retry[0], |_: &[String]| ()).await;
+    assert!(matches!(first, outbox::Attempt::Transient(_)), "{first:?}");
+    assert!(
+        matches!(again, outbox::Attempt::Misconfigured(ref why) if why.contains("freshly fetched token")),
+        "{again:?}"
+    );
 }
 
 #[tokio::test]
