@@ -371,22 +371,27 @@ impl Store {
     pub fn settle_interrupted_mail(&mut self) -> Result<Vec<String>, StoreError> {
         self.transaction(|s| {
             let mut stmt = s.conn.prepare_cached(
-                "UPDATE outbox SET last_byte_at = NULL,
-                     last_error = 'stopped after the last byte, before the answer: unconfirmed, not sent again'
-                 WHERE status = 'pending' AND last_byte_at IS NOT NULL RETURNING id, message_id",
+                "SELECT id, message_id, last_byte_at FROM outbox
+                 WHERE status = 'pending' AND last_byte_at IS NOT NULL",
             )?;
-            let rows: Vec<(i64, String)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            let rows: Vec<(i64, String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
-            for (id, _) in &rows {
-                if !s.mail_owes_anyone(*id)? {
-                    s.exec(
-                        "UPDATE outbox SET status = 'sent', sent_at = COALESCE(sent_at, created_at) WHERE id = ?1",
-                        [id],
-                    )?;
-                }
+            for (id, _, last_byte_at) in &rows {
+                let status = if s.mail_owes_anyone(*id)? {
+                    "pending"
+                } else {
+                    "sent"
+                };
+                s.exec(
+                    "UPDATE outbox SET status = ?2, last_byte_at = NULL,
+                         sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END,
+                         last_error = 'stopped after the last byte, before the answer: unconfirmed, not sent again'
+                     WHERE id = ?1",
+                    params![id, status, last_byte_at],
+                )?;
             }
-            Ok(rows.into_iter().map(|(_, m)| m).collect())
+            Ok(rows.into_iter().map(|(_, m, _)| m).collect())
         })
     }
 
