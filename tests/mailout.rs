@@ -68,7 +68,13 @@ fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn ingest(store: &mut Store, config: &Config, raw: &[u8], now: DateTime<Utc>) -> Outcome {
+/// Stores and links one mail as the daemon does, with `config`'s rules and clock `now`.
+pub(crate) fn ingest(
+    store: &mut Store,
+    config: &Config,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let x = extractor();
     let ingester = Ingester {
         extractor: &x,

@@ -2,13 +2,13 @@
 //! outcome, the greeting name, QUIT, the attached original's encoding, threading, a slow
 //! answer to the final ".", and recovery after the server was down.
 
+use crate::mailout::ingest;
 use crate::postfix::{Postfix, SlowPolicy};
-use crate::util::{extractor, temp_dir};
+use crate::util::temp_dir;
 use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use slaclaim::config::Config;
 use slaclaim::draft::Templates;
-use slaclaim::ingest::{Ingester, Origin};
 use slaclaim::outbox::{self, SendReport, Transport};
 use slaclaim::scheduler::Planner;
 use slaclaim::store::Store;
@@ -66,28 +66,6 @@ fn request(incident: &str, tenant: &str, extra: &str) -> Vec<u8> {
     m.extend(std::iter::repeat_n(b'x', 300));
     m.extend_from_slice(b"\r\n\r\nGr\xfc\xdfe,\r\nJan de Vries\r\n");
     m
-}
-
-fn ingest(store: &mut Store, config: &Config, raw: &[u8], now: DateTime<Utc>) {
-    let x = extractor();
-    let ingester = Ingester {
-        extractor: &x,
-        policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
-        max_bytes: 1 << 24,
-        rules: config.mail_rules(),
-        limits: Default::default(),
-    };
-    ingester
-        .ingest(
-            store,
-            raw,
-            Origin {
-                source: "file",
-                key: None,
-            },
-            now,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Plans and sends once at `now` through `transport`.
