@@ -22,7 +22,7 @@ use crate::draft::Templates;
 use crate::extract::Extractor;
 use crate::metrics::{HealthLimits, Live};
 use crate::outbox::{self, Transport, TransportKind};
-use crate::scheduler::Planner;
+use crate::scheduler::{Planned, Planner};
 use crate::source::SourceHealth;
 use crate::source::imap::{self, WatchCounters};
 use crate::source::maildir::Maildir;
@@ -564,6 +564,7 @@ async fn scheduler(
         tracing::info!(deferred = due, "deferred mail is due now");
     }
     let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
+    let mut planned = Planned::default();
     while !shutdown.is_cancelled() {
         // A session unused for a while ends with QUIT before the server drops it.
         transport.quit_idle(outbox::SESSION_IDLE).await;
@@ -571,7 +572,7 @@ async fn scheduler(
         let pass = async {
             let expired = ingester.expire_overdue(&mut store, now)?;
             let planner = Planner::new(&config, &templates).map_err(anyhow::Error::msg)?;
-            let plan = planner.plan(&mut store, now)?;
+            let plan = planner.plan_changed(&mut store, now, &mut planned)?;
             let sent = outbox::send_due(&mut store, &transport, now).await?;
             anyhow::Ok((expired, plan, sent))
         };
@@ -635,6 +636,8 @@ async fn scheduler(
                     Ok(t) => {
                         templates = t;
                         config = new;
+                        // New helpdesk, customers or templates: every claim is looked at again.
+                        planned = Planned::default();
                     }
                     Err(e) => tracing::error!(error = %e, "reloaded templates do not render; keeping the previous ones"),
                 }

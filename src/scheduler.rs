@@ -3,7 +3,7 @@
 //! under a Message-ID derived from (claim, purpose, version), so planning twice, or again
 //! after a crash, queues nothing twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -120,6 +120,14 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// What earlier passes planned: claim → (its revision, the day). A claim whose revision
+/// (see `Store::claim_revisions`) and day are both unchanged would plan to the same
+/// outcome, so it is not read and rendered again: a pass costs the claims that changed,
+/// not every open claim. Start afresh (`default`) when the configuration or templates
+/// change.
+#[derive(Debug, Default)]
+pub struct Planned(HashMap<i64, (i64, NaiveDate)>);
+
 /// What one planning pass queued.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PlanReport {
@@ -153,12 +161,33 @@ pub fn message_id(claim: Option<i64>, purpose: &str, version: &str, domain: &str
 }
 
 impl Planner<'_> {
-    /// Queues whatever is due at `now`. Each claim's mail and status change commit together.
+    /// Queues whatever is due at `now`, looking at every claim. Each claim's mail and
+    /// status change commit together.
     pub fn plan(&self, store: &mut Store, now: DateTime<Utc>) -> Result<PlanReport, PlanError> {
+        self.plan_changed(store, now, &mut Planned::default())
+    }
+
+    /// Queues whatever is due at `now`, looking only at the claims that changed (or met
+    /// a new day) since the passes recorded in `planned`.
+    pub fn plan_changed(
+        &self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        planned: &mut Planned,
+    ) -> Result<PlanReport, PlanError> {
         let mut report = PlanReport::default();
         let today = now.with_timezone(&self.zone).date_naive();
-        for c in store.all_claims()? {
-            store.transaction(|s| self.plan_claim(s, &c, now, today, &mut report))?;
+        for (id, revision) in store.claim_revisions()? {
+            if planned.0.get(&id) == Some(&(revision, today)) {
+                continue;
+            }
+            let Some(c) = store.claim(id)? else { continue };
+            // The revision is read again inside: planning may move it (a status change).
+            let after = store.transaction(|s| {
+                self.plan_claim(s, &c, now, today, &mut report)?;
+                Ok::<_, PlanError>(s.claim_revision(id)?)
+            })?;
+            planned.0.insert(id, (after, today));
         }
         store.transaction(|s| self.plan_digest(s, now, today, &mut report))?;
         Ok(report)

@@ -9,7 +9,7 @@ use slaclaim::config::Config;
 use slaclaim::draft::Templates;
 use slaclaim::ingest::{Ingester, Origin, Outcome};
 use slaclaim::outbox::{self, Transport};
-use slaclaim::scheduler::Planner;
+use slaclaim::scheduler::{Planned, Planner};
 use slaclaim::source::imap::TlsMode;
 use slaclaim::store::Store;
 use std::path::Path;
@@ -534,6 +534,73 @@ async fn reminders_at_each_lead_time_once_even_across_restarts() {
     let found = reminders(&dir2);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("3 days"), "{found:?}");
+}
+
+#[test]
+fn planning_only_what_changed_queues_what_a_full_plan_queues() {
+    // Two stores fed the same events: one planned in full each pass, one planned only
+    // for the claims whose revision or day moved. They must queue the same mail.
+    let (full_dir, memo_dir) = (temp_dir("plan-full"), temp_dir("plan-memo"));
+    let config = test_config(&full_dir, "en", None);
+    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
+    let planner = Planner::new(&config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    let mut full = crate::util::store(&full_dir);
+    let mut memo = crate::util::store(&memo_dir);
+    let mut planned = Planned::default();
+    let queued = |s: &Store| -> Vec<String> {
+        s.mail_with_status("pending", "")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|m| m.message_id)
+            .collect()
+    };
+    let mut pass = |full: &mut Store, memo: &mut Store, now: DateTime<Utc>, step: &str| {
+        let a = planner.plan(full, now).unwrap_or_else(|e| panic!("{e}"));
+        let b = planner
+            .plan_changed(memo, now, &mut planned)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a, b, "{step}");
+        assert_eq!(queued(full), queued(memo), "{step}");
+        b
+    };
+    let day1 = at("2026-03-16T09:00:00Z");
+    for s in [&mut full, &mut memo] {
+        ingest(s, &config, &corpus(INCOMPLETE), day1);
+    }
+    assert_eq!(pass(&mut full, &mut memo, day1, "first mail").drafts, 1);
+    assert_eq!(
+        pass(&mut full, &mut memo, day1, "nothing new"),
+        Default::default()
+    );
+    // Evidence changed behind the planner's back (as a staff correction or another
+    // process would): the trigger moves the revision and the draft is redone.
+    for s in [&full, &memo] {
+        let claim = s.all_claims().unwrap_or_default()[0].id;
+        let message = s.claim_message_kinds(claim).unwrap_or_default()[0].0;
+        let mut contact = s
+            .evidence_values(claim)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(f, _)| f == "contact")
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no contact evidence"));
+        contact["contact"]["phone"] = serde_json::json!("+31 20 555 0199");
+        s.set_evidence(claim, "contact", &contact.to_string(), message, "2026-03-16T10:00:00Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(pass(&mut full, &mut memo, day1, "phone added").drafts, 1);
+    // A second claim arrives; the first one is left alone.
+    for s in [&mut full, &mut memo] {
+        ingest(s, &config, &corpus(COMPLETE), day1);
+    }
+    assert_eq!(pass(&mut full, &mut memo, day1, "second claim").drafts, 1);
+    // Only the date moves: reminders come at their lead times all the same.
+    let mut reminders = 0;
+    for day in 1..=50 {
+        let now = day1 + chrono::Duration::days(day);
+        reminders += pass(&mut full, &mut memo, now, &format!("day {day}")).reminders;
+    }
+    assert!(reminders >= 4, "{reminders} reminders");
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0007_inbox.sql"),
     include_str!("0008_reading.sql"),
     include_str!("0009_outbox_delivery.sql"),
+    include_str!("0010_claim_revision.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
@@ -552,6 +553,21 @@ impl Store {
     /// One claim by row id.
     pub fn claim(&self, id: i64) -> Result<Option<ClaimRow>, StoreError> {
         Ok(self.claims_where("c.id = ?1", [id])?.into_iter().next())
+    }
+
+    /// Every claim's (id, revision), in `all_claims` order. The revision moves (by
+    /// trigger) whenever the claim, its ticket, its evidence or its messages change.
+    pub fn claim_revisions(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, revision FROM claims ORDER BY deadline IS NULL, deadline, id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One claim's revision (see `claim_revisions`).
+    pub fn claim_revision(&self, id: i64) -> Result<i64, StoreError> {
+        Ok(self.one("SELECT revision FROM claims WHERE id = ?1", [id], |r| r.get(0))?)
     }
 
     /// Every claim, by deadline (unknown deadlines last).
