@@ -1,7 +1,7 @@
 //! Message kind: RFC 3834 and list headers first, then what the content asks for.
 
+use crate::pattern::Pattern;
 use serde::Serialize;
-use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -74,15 +74,15 @@ pub struct Verdict {
     pub weak: bool,
 }
 
-static BOUNCE_SUBJECT: LazyLock<Regex> = re!(
+static BOUNCE_SUBJECT: Pattern<Regex> = re!(
     r"(?i)^\s*(undeliverable|undelivered mail|delivery status notification|delivery failure|mail delivery failed|failure notice|returned mail|unzustellbar|onbestelbaar|niet bezorgd|non remis|nicht zustellbar)",
 );
-static AUTO_SUBJECT: LazyLock<Regex> = re!(
+static AUTO_SUBJECT: Pattern<Regex> = re!(
     r"(?i)^\s*(auto(?:matic)?[ -]?(?:reply|response|antwort)|automatisch antwoord|automatische antwort|out of (?:the )?office|ooo\b|afwezig|abwesenheit|abwesend|auto:|réponse automatique|autosvar)",
 );
-static BOUNCE_SENDER: LazyLock<Regex> =
+static BOUNCE_SENDER: Pattern<Regex> =
     re!(r"(?i)^(mailer-daemon|postmaster|mail-daemon|microsoftexchange[0-9a-f]{32})@");
-static MS_NOTICE: LazyLock<Regex> = re!(
+static MS_NOTICE: Pattern<Regex> = re!(
     r"(?i)service health|servicestatus|dienststatus|message center|berichtencentrum|nachrichtencenter|major update|service incident|service advisory"
 );
 
@@ -108,10 +108,10 @@ pub fn by_headers(email: &Email) -> Option<Verdict> {
     let null_return = email
         .header("return-path")
         .is_some_and(|r| r.trim() == "<>");
-    if BOUNCE_SENDER.is_match(from) {
+    if BOUNCE_SENDER.get().is_match(from) {
         return v(Kind::Bounce, format!("sender {from}"));
     }
-    if BOUNCE_SUBJECT.is_match(&email.subject)
+    if BOUNCE_SUBJECT.get().is_match(&email.subject)
         && (null_return || email.header("auto-submitted").is_some())
     {
         return v(
@@ -123,8 +123,10 @@ pub fn by_headers(email: &Email) -> Option<Verdict> {
     if (domain == "microsoft.com"
         || domain.ends_with(".microsoft.com")
         || domain == "microsoftonline.com")
-        && (MS_NOTICE.is_match(&email.subject)
-            || MS_NOTICE.is_match(crate::extract::text::first_chars(&email.body, 2000)))
+        && (MS_NOTICE.get().is_match(&email.subject)
+            || MS_NOTICE
+                .get()
+                .is_match(crate::extract::text::first_chars(&email.body, 2000)))
     {
         return v(
             Kind::ServiceNotification,
@@ -173,7 +175,7 @@ pub fn by_headers(email: &Email) -> Option<Verdict> {
             }
         }
     }
-    if AUTO_SUBJECT.is_match(&email.subject) {
+    if AUTO_SUBJECT.get().is_match(&email.subject) {
         return v(Kind::AutoReply, "automatic-reply subject".into());
     }
     if null_return {
@@ -221,11 +223,11 @@ pub fn by_content(s: Signals) -> Kind {
     }
 }
 
-static REPLY_SUBJECT: LazyLock<Regex> = re!(r"(?i)^\s*(re|aw|antw|sv|vs|ant|odp)\s*(\[\d+\])?\s*:");
+static REPLY_SUBJECT: Pattern<Regex> = re!(r"(?i)^\s*(re|aw|antw|sv|vs|ant|odp)\s*(\[\d+\])?\s*:");
 
 /// Whether a message answers an earlier one.
 pub fn is_reply(email: &Email) -> bool {
-    !email.thread_ids.is_empty() || REPLY_SUBJECT.is_match(&email.subject)
+    !email.thread_ids.is_empty() || REPLY_SUBJECT.get().is_match(&email.subject)
 }
 
 #[cfg(test)]

@@ -272,6 +272,11 @@ async fn process(
     }
 }
 
+/// How long no pattern may be used before the reading patterns are let go (see
+/// `pattern`): long enough to keep them through a burst of mail, short enough that a
+/// quiet daemon is small. Release comes one to two periods after the last use.
+const RELEASE_PATTERNS_AFTER: Duration = Duration::from_secs(2);
+
 /// Runs until `shutdown` is cancelled; `ready` is called once every task is started.
 pub async fn run(
     config: Config,
@@ -457,6 +462,24 @@ pub async fn run(
             shutdown,
             live,
         ));
+    }
+    {
+        // A quiet daemon lets its reading patterns go (most of its heap; see `pattern`).
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            let mut every = tokio::time::interval(RELEASE_PATTERNS_AFTER);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = every.tick() => {}
+                }
+                let released = crate::pattern::release_if_unused();
+                if released > 0 {
+                    tracing::debug!(patterns = released, "quiet: reading patterns released");
+                }
+            }
+        });
     }
     if let Some(period) = sd_notify::watchdog_enabled() {
         let (limits, state, shutdown, live) = (

@@ -2,12 +2,12 @@
 //!
 //! Data flows one way: message -> classify/extract -> (store -> claim -> draft -> outbox).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
-/// A lazily compiled built-in pattern: `static X: LazyLock<Regex> = re!(r"...");`.
+/// A built-in pattern compiled on first use: `static X: Pattern<Regex> = re!(r"...");`.
 macro_rules! re {
     ($pattern:expr $(,)?) => {
-        std::sync::LazyLock::new(|| $crate::regex($pattern))
+        $crate::pattern::Pattern::new(|| $crate::regex($pattern))
     };
 }
 
@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod message;
 pub mod metrics;
 pub mod outbox;
+pub mod pattern;
 pub mod private;
 pub mod quote;
 pub mod report;

@@ -4,8 +4,8 @@
 //! message. Forwards are the opposite: the forwarded mail *is* the content (a colleague
 //! forwarding the customer's request), so its text is kept after the marker.
 
+use crate::pattern::Pattern;
 use regex::Regex;
-use std::sync::LazyLock;
 
 /// The parts of a body that extraction reads differently.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -16,20 +16,20 @@ pub struct Parts {
     pub signature: String,
 }
 
-static REPLY_SEPARATOR: LazyLock<Regex> = re!(
+static REPLY_SEPARATOR: Pattern<Regex> = re!(
     r"(?i)^\s*-{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|urspr(ü|ue)ngliche nachricht|message d'origine)\s*-{2,}\s*$",
 );
-static FORWARD_SEPARATOR: LazyLock<Regex> = re!(
+static FORWARD_SEPARATOR: Pattern<Regex> = re!(
     r"(?i)^\s*(-{2,}\s*(forwarded message|doorgestuurd bericht|weitergeleitete nachricht|message transféré)\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|begin doorgestuurd bericht:)\s*$",
 );
-static WROTE_START: LazyLock<Regex> = re!(r"(?i)^\s*(on|op|am|le|el)\s.{4,}");
-static WROTE_END: LazyLock<Regex> =
+static WROTE_START: Pattern<Regex> = re!(r"(?i)^\s*(on|op|am|le|el)\s.{4,}");
+static WROTE_END: Pattern<Regex> =
     re!(r"(?i)(wrote|schreef|schrieb|a écrit|escribió)(\s+[^:]{0,60})?:\s*$",);
-static HEADER_FROM: LazyLock<Regex> = re!(r"(?i)^\s*\*?(from|van|von|de|da)\s*:\*?\s*\S");
-static HEADER_SENT: LazyLock<Regex> =
+static HEADER_FROM: Pattern<Regex> = re!(r"(?i)^\s*\*?(from|van|von|de|da)\s*:\*?\s*\S");
+static HEADER_SENT: Pattern<Regex> =
     re!(r"(?i)^\s*\*?(sent|date|verzonden|datum|gesendet|envoyé|verstuurd)\s*:\*?\s*\S",);
-static UNDERSCORES: LazyLock<Regex> = re!(r"^\s*_{10,}\s*$");
-static CLOSING: LazyLock<Regex> = re!(
+static UNDERSCORES: Pattern<Regex> = re!(r"^\s*_{10,}\s*$");
+static CLOSING: Pattern<Regex> = re!(
     r"^\s*(?i:(kind regards|best regards|warm regards|with kind regards|with best regards|regards|best wishes|all the best|many thanks|thanks(?: again| in advance| a lot)?|thank you(?: very much)?|cheers|sincerely|yours sincerely|yours faithfully|best|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hartelijke groet(?:en)?|met groet|groet(?:en|jes)?|mvg|alvast bedankt|bedankt|dank je wel|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|viele gr(?:ü|ue)(?:ß|ss)e|beste gr(?:ü|ue)(?:ß|ss)e|liebe gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|mfg|vielen dank|danke(?: schön)?))\s*[,.!]?\s*(\p{Lu}[\p{L}.' -]*)?\s*$",
 );
 /// The longest name a closing line may carry ("Kind regards, Anna de Vries"). Counted
@@ -40,18 +40,18 @@ const MAX_CLOSING_NAME_CHARS: usize = 31;
 /// Whether a line is a closing phrase, perhaps with a name after it.
 fn is_closing(line: &str) -> bool {
     // Most lines are no closing: the cheap test first, groups only for those that are.
-    CLOSING.is_match(line)
-        && CLOSING.captures(line).is_some_and(|c| {
+    CLOSING.get().is_match(line)
+        && CLOSING.get().captures(line).is_some_and(|c| {
             c.get(2).is_none_or(|name| {
                 name.as_str().trim_end().chars().count() <= MAX_CLOSING_NAME_CHARS
             })
         })
 }
-static FORWARD_SUBJECT: LazyLock<Regex> = re!(r"(?i)^\s*(fwd?|wg|doorst|tr|fw)\s*:");
+static FORWARD_SUBJECT: Pattern<Regex> = re!(r"(?i)^\s*(fwd?|wg|doorst|tr|fw)\s*:");
 
 /// Splits a body into new text and signature, dropping quoted history.
 pub fn split(body: &str, subject: &str) -> Parts {
-    let is_forward = FORWARD_SUBJECT.is_match(subject);
+    let is_forward = FORWARD_SUBJECT.get().is_match(subject);
     let lines = lines_of(body);
     // The new text is at most the body: one allocation instead of a dozen doublings.
     let mut parts = Parts {
@@ -68,8 +68,9 @@ pub fn split(body: &str, subject: &str) -> Parts {
             continue;
         }
         // Outlook writes "-----Original Message-----" above forwards too.
-        let forwarded = maybe_separator(trimmed) && FORWARD_SEPARATOR.is_match(line)
-            || (is_forward && (starts_header_block(&lines, i) || REPLY_SEPARATOR.is_match(line)));
+        let forwarded = maybe_separator(trimmed) && FORWARD_SEPARATOR.get().is_match(line)
+            || (is_forward
+                && (starts_header_block(&lines, i) || REPLY_SEPARATOR.get().is_match(line)));
         if forwarded {
             // Forwarded content counts: skip its header block and keep reading.
             i = skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
@@ -77,15 +78,15 @@ pub fn split(body: &str, subject: &str) -> Parts {
             parts.new_text.push('\n');
             continue;
         }
-        if maybe_separator(trimmed) && REPLY_SEPARATOR.is_match(line)
+        if maybe_separator(trimmed) && REPLY_SEPARATOR.get().is_match(line)
             || starts_header_block(&lines, i)
             || wrote_line(&lines, i)
         {
             break;
         }
         if trimmed.starts_with('_')
-            && UNDERSCORES.is_match(line)
-            && (i + 1..lines.len().min(i + 3)).any(|j| HEADER_FROM.is_match(lines[j]))
+            && UNDERSCORES.get().is_match(line)
+            && (i + 1..lines.len().min(i + 3)).any(|j| HEADER_FROM.get().is_match(lines[j]))
         {
             if is_forward {
                 i += 1;
@@ -148,18 +149,18 @@ fn starts_header_block(lines: &[&str], i: usize) -> bool {
     let first = lines[i].trim_start().trim_start_matches('*').bytes().next();
     matches!(first, Some(b'f' | b'F' | b'v' | b'V' | b'd' | b'D'))
         && lines[i].contains(':')
-        && HEADER_FROM.is_match(lines[i])
-        && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.is_match(lines[j]))
+        && HEADER_FROM.get().is_match(lines[i])
+        && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.get().is_match(lines[j]))
 }
 
 /// Returns the index after a forwarded header block (From:/Date:/Subject:/To: lines).
 fn skip_header_block(lines: &[&str], mut i: usize) -> usize {
-    static FIELD: LazyLock<Regex> = re!(
+    static FIELD: Pattern<Regex> = re!(
         r"(?i)^\s*\*?(from|van|von|de|sent|date|datum|verzonden|gesendet|to|aan|an|cc|subject|onderwerp|betreff|objet)\s*:",
     );
-    while i < lines.len() && (FIELD.is_match(lines[i]) || lines[i].trim().is_empty()) {
+    while i < lines.len() && (FIELD.get().is_match(lines[i]) || lines[i].trim().is_empty()) {
         i += 1;
-        if i < lines.len() && !lines[i].trim().is_empty() && !FIELD.is_match(lines[i]) {
+        if i < lines.len() && !lines[i].trim().is_empty() && !FIELD.get().is_match(lines[i]) {
             break;
         }
     }
@@ -172,14 +173,14 @@ fn wrote_line(lines: &[&str], i: usize) -> bool {
     if !["on ", "op ", "am ", "le ", "el "]
         .iter()
         .any(|w| w.eq_ignore_ascii_case(first))
-        || !WROTE_START.is_match(lines[i])
+        || !WROTE_START.get().is_match(lines[i])
     {
         return false;
     }
     let mut joined = String::new();
     for line in lines.iter().skip(i).take(3) {
         joined.push_str(line.trim());
-        if WROTE_END.is_match(&joined) {
+        if WROTE_END.get().is_match(&joined) {
             return true;
         }
         joined.push(' ');

@@ -585,8 +585,14 @@ fn planning_only_what_changed_queues_what_a_full_plan_queues() {
             .map(|(_, v)| v)
             .unwrap_or_else(|| panic!("no contact evidence"));
         contact["contact"]["phone"] = serde_json::json!("+31 20 555 0199");
-        s.set_evidence(claim, "contact", &contact.to_string(), message, "2026-03-16T10:00:00Z")
-            .unwrap_or_else(|e| panic!("{e}"));
+        s.set_evidence(
+            claim,
+            "contact",
+            &contact.to_string(),
+            message,
+            "2026-03-16T10:00:00Z",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(pass(&mut full, &mut memo, day1, "phone added").drafts, 1);
     // A second claim arrives; the first one is left alone.

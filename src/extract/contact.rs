@@ -1,8 +1,8 @@
 //! Customer contact details and the description of what was tried.
 
+use crate::pattern::Pattern;
 use regex::Regex;
 use serde::Serialize;
-use std::sync::LazyLock;
 
 use super::fold::{FoldedRegex, re_folded};
 use super::text::Statement;
@@ -18,14 +18,14 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
-static EMAIL: LazyLock<Regex> = re!(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b");
-static PHONE: LazyLock<Regex> =
+static EMAIL: Pattern<Regex> = re!(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b");
+static PHONE: Pattern<Regex> =
     re!(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,4}){1,4}");
 /// Words that say a number in running text is a telephone number.
-static PHONE_CUE: LazyLock<Regex> = re!(
+static PHONE_CUE: Pattern<Regex> = re!(
     r"(?i)\b(phone|telephone|tel|call|reach (?:me|us)|mobile|cell|telefoon|tel\.?nr|bel (?:me|ons)|bereikbaar|mobiel|telefon|anrufen|erreichbar|handy|mobil)\b",
 );
-static CONTACT_LABEL: LazyLock<Regex> = re!(
+static CONTACT_LABEL: Pattern<Regex> = re!(
     r"(?i)^(contact|contactpersoon|contact person|contact for this claim|contact details|contactgegevens|ansprechpartner|kontakt|point of contact)",
 );
 /// Lower-case particles that may stand before a last name, alone ("Jan van Dijk") or
@@ -84,7 +84,7 @@ pub fn contact(
         if !s
             .label
             .as_deref()
-            .is_some_and(|l| CONTACT_LABEL.is_match(l))
+            .is_some_and(|l| CONTACT_LABEL.get().is_match(l))
         {
             continue;
         }
@@ -96,7 +96,7 @@ pub fn contact(
             .map(str::trim)
             .filter(|n| is_person(n))
             .map(str::to_string);
-        c.email = EMAIL.find(s.value()).map(|m| m.as_str().to_string());
+        c.email = EMAIL.get().find(s.value()).map(|m| m.as_str().to_string());
         c.phone = phone(s.value());
         break;
     }
@@ -120,7 +120,7 @@ pub fn contact(
             .iter()
             // A telephone number has at least nine digits: count before any regex runs.
             .filter(|s| s.text.bytes().filter(u8::is_ascii_digit).count() >= 9)
-            .filter(|s| PHONE_CUE.is_match(&s.text))
+            .filter(|s| PHONE_CUE.get().is_match(&s.text))
             .find_map(|s| phone(&s.text).map(|p| (s, p)))
         {
             c.phone = Some(p);
@@ -136,6 +136,7 @@ fn phone(text: &str) -> Option<String> {
         return None;
     }
     PHONE
+        .get()
         .find_iter(text)
         .map(|m| m.as_str().trim().to_string())
         .find(|p| {
@@ -144,10 +145,10 @@ fn phone(text: &str) -> Option<String> {
         })
 }
 
-static ATTEMPT_LABEL: LazyLock<Regex> = re!(
+static ATTEMPT_LABEL: Pattern<Regex> = re!(
     r"(?i)(tried|steps|attempts?|troubleshooting|what we did|actions?|resolution|ondernomen|acties|geprobeerd|stappen|maßnahmen|massnahmen|schritte|versucht|lösungsversuche)",
 );
-static ATTEMPT_VERB: LazyLock<FoldedRegex> = re_folded!(
+static ATTEMPT_VERB: Pattern<FoldedRegex> = re_folded!(
     r"\b(we tried|tried|we restarted|restarted|cleared|re-?entered|re-?linked|checked|reset|rebooted|reinstalled|switched to|tested|geprobeerd|herstart|opnieuw opgestart|gewist|gecontroleerd|neu gestartet|geprüft|versucht|zurückgesetzt|durchgeführt|kontrolliert)\b",
 );
 
@@ -158,13 +159,13 @@ pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
         .find(|s| {
             s.label
                 .as_deref()
-                .is_some_and(|l| ATTEMPT_LABEL.is_match(l))
+                .is_some_and(|l| ATTEMPT_LABEL.get().is_match(l))
         })
         .map(|s| s.value().to_string());
     let text = labelled.or_else(|| {
         let found: Vec<&str> = statements
             .iter()
-            .filter(|s| ATTEMPT_VERB.is_match(s.folded()))
+            .filter(|s| ATTEMPT_VERB.get().is_match(s.folded()))
             .map(|s| s.text.as_str())
             .take(2)
             .collect();

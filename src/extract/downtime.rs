@@ -15,10 +15,10 @@
 //! missing year is the Date header's (the year before, when that would put the date
 //! more than a week after the mail). Single times ("we called at 9:20") are not outages.
 
+use crate::pattern::Pattern;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use regex::Regex;
 use serde::Serialize;
-use std::sync::LazyLock;
 
 use super::fold::{FoldedRegex, re_folded};
 use super::text::Statement;
@@ -232,10 +232,10 @@ const NOT_OUTAGE_DURATION: &[&str] = &[
 
 /// Ranges that are opening hours or maintenance, not the outage (searched folded: a
 /// case-insensitive word list gives the regex engine nothing to skip to).
-static NOT_OUTAGE_RANGE: LazyLock<FoldedRegex> = re_folded!(
+static NOT_OUTAGE_RANGE: Pattern<FoldedRegex> = re_folded!(
     r"office hours|opening hours|business hours|reachable|bereikbaar|openingstijden|kantooruren|erreichbar|bürozeiten|öffnungszeiten|maintenance window|onderhoudsvenster|wartungsfenster",
 );
-static BARE_HOUR_BEFORE: LazyLock<Regex> =
+static BARE_HOUR_BEFORE: Pattern<Regex> =
     re!(r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",);
 
 /// Most windows read from one mail: a real one states a few; past this the rest of the
@@ -295,7 +295,7 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             .map(|(k, _)| k)
             .collect();
         // Both loops below walk the times: without any, the pattern need not be asked.
-        if !times.is_empty() && !NOT_OUTAGE_RANGE.is_match(statement.folded()) {
+        if !times.is_empty() && !NOT_OUTAGE_RANGE.get().is_match(statement.folded()) {
             for pair in times.windows(2) {
                 let (ka, kb) = (pair[0], pair[1]);
                 if consumed.contains(&ka) {
@@ -361,7 +361,7 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                     .rev()
                     .find(|t| matches!(t.kind, Kind::Time { .. } | Kind::Duration(_)))
                     .map_or(0, |t| t.end);
-                let Some(c) = BARE_HOUR_BEFORE.captures(&text[from..toks[kb].start]) else {
+                let Some(c) = BARE_HOUR_BEFORE.get().captures(&text[from..toks[kb].start]) else {
                     continue;
                 };
                 let Some(hour) = c

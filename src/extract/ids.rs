@@ -1,19 +1,19 @@
 //! Identifiers: incident IDs, tenant GUIDs and ticket references.
 
 use super::MAX_LIST_VALUES;
+use crate::pattern::Pattern;
 use regex::Regex;
 use std::ops::Range;
-use std::sync::LazyLock;
 
 use super::fold::{Folded, FoldedRegex};
 
-static GUID: LazyLock<Regex> = re!(
+static GUID: Pattern<Regex> = re!(
     r"(?i)\b([0-9a-f]{8})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{12})\b",
 );
-static NOT_TENANT: LazyLock<Regex> = re!(
+static NOT_TENANT: Pattern<Regex> = re!(
     r"(?i)(subscription|abonnement|abonnements|correlation|request|anfrage|object|session|activity|trace|client|app(?:lication)?|message|order|bestelling|device|gerät|apparaat|user|gebruiker|benutzer|policy|resource|transaction|error)[\s_-]*(?:id|guid|nummer|nr|number)?\W*$",
 );
-static TENANT_LABEL: LazyLock<Regex> =
+static TENANT_LABEL: Pattern<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
 /// GUIDs in the text with their byte offset. A GUID starts with no literal for regex to
@@ -35,7 +35,7 @@ fn guids(text: &str) -> impl Iterator<Item = (usize, regex::Captures<'_>)> {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let c = GUID.captures(&text[start..end])?;
+        let c = GUID.get().captures(&text[start..end])?;
         (c.get(0)?.start() == 0).then_some((start, c))
     })
 }
@@ -61,9 +61,9 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
             ctx_start += nl + 1;
         }
         let before = &text[ctx_start..whole.start];
-        let labelled_tenant = TENANT_LABEL.is_match(before);
+        let labelled_tenant = TENANT_LABEL.get().is_match(before);
         if !labelled_tenant
-            && (NOT_TENANT.is_match(before)
+            && (NOT_TENANT.get().is_match(before)
                 || before.ends_with(['/', '=', '{', '<']) && before.contains("http"))
         {
             continue;
@@ -118,7 +118,7 @@ enum Form {
 /// lower case for folded text. Separate patterns because each then has literals to
 /// skip to (one pattern of all of them walked every byte); the coded and case forms,
 /// which start with no word, are found by [`bare_tickets`].
-static WORDED: LazyLock<[(Form, FoldedRegex); 4]> = LazyLock::new(|| {
+static WORDED: Pattern<[(Form, FoldedRegex); 4]> = Pattern::new(|| {
     [
         (
             Form::Tag,
@@ -227,7 +227,7 @@ fn bare_tickets(text: &str, out: &mut Vec<Candidate>) {
 pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String, String)> {
     debug_assert_eq!(folded.as_str().len(), text.len(), "folded is not this text");
     let mut candidates = Vec::new();
-    for (form, pattern) in WORDED.iter() {
+    for (form, pattern) in WORDED.get().iter() {
         for c in pattern.captures_iter(folded) {
             if let (Some(whole), Some(value)) = (c.get(0), c.get(1)) {
                 candidates.push(Candidate {

@@ -1,7 +1,7 @@
 //! What the sender wants and says: a credit request, an advisory, the CSP answer.
 
+use crate::pattern::Pattern;
 use regex::Regex;
-use std::sync::LazyLock;
 
 use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::Statement;
@@ -9,67 +9,70 @@ use super::text::Statement;
 /// Credit phrases. "gutschrift" stands alone, without word boundaries,
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
 /// `\w*gutschrift` alternative left the pattern no literal to skip to.
-static CREDIT: LazyLock<FoldedRegex> = re_folded!(
+static CREDIT: Pattern<FoldedRegex> = re_folded!(
     r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
-static WITHDRAW: LazyLock<FoldedRegex> = re_folded!(
+static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
 );
-static STATUS: LazyLock<FoldedRegex> = re_folded!(
+static STATUS: Pattern<FoldedRegex> = re_folded!(
     r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten)\b",
 );
-static REQUEST_VERB: LazyLock<FoldedRegex> = re_folded!(
+static REQUEST_VERB: Pattern<FoldedRegex> = re_folded!(
     r"\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
 );
-static ADVISORY: LazyLock<FoldedRegex> =
+static ADVISORY: Pattern<FoldedRegex> =
     re_folded!(r"\b(advisory|adviesmelding|advies|hinweis|empfehlung)\b");
 /// A negation and at most two words before the end: "not an", "rather than a real". The
 /// words are runs without spaces or sentence punctuation; a Unicode `\w` there doubled
 /// the automaton (190 KB held for the daemon's life).
-static NEGATION: LazyLock<Regex> = re!(
+static NEGATION: Pattern<Regex> = re!(
     r"(?i)\b(not|no|never|rather than|instead of|than an?|geen|niet|kein|keine|nicht|statt|anstatt|in plaats van|dan een)\s+(?:[^\s.,;:!?]+\s+){0,2}$",
 );
-static ADVISORY_CONTEXT: LazyLock<Regex> = re!(
+static ADVISORY_CONTEXT: Pattern<Regex> = re!(
     r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b"
 );
 
 /// Whether the text holds any credit phrase: a yes/no search, before statements are cut.
 pub(crate) fn mentions_credit(text: &Folded) -> bool {
-    CREDIT.is_match(text)
+    CREDIT.get().is_match(text)
 }
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
 /// status question, and no withdrawal anywhere.
 pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {
-    if statements.iter().any(|s| WITHDRAW.is_match(s.folded())) {
+    if statements
+        .iter()
+        .any(|s| WITHDRAW.get().is_match(s.folded()))
+    {
         return None;
     }
     for s in statements {
-        if !CREDIT.is_match(s.folded()) {
+        if !CREDIT.get().is_match(s.folded()) {
             continue;
         }
-        if STATUS.is_match(s.folded()) && !REQUEST_VERB.is_match(s.folded()) {
+        if STATUS.get().is_match(s.folded()) && !REQUEST_VERB.get().is_match(s.folded()) {
             continue;
         }
         return Some(s.text.clone());
     }
     subject
-        .filter(|s| CREDIT.is_match(&Folded::new(s)))
+        .filter(|s| CREDIT.get().is_match(&Folded::new(s)))
         .map(str::to_string)
 }
 
 /// Whether the sender says the incident was an advisory (not "not an advisory").
 pub fn advisory(statements: &[Statement]) -> Option<String> {
     for s in statements {
-        for m in ADVISORY.find_iter(s.folded()) {
+        for m in ADVISORY.get().find_iter(s.folded()) {
             let word = m.as_str();
             let before = &s.text[..m.start()];
             // The German and Dutch words are ordinary vocabulary; they count only in an
             // "as/als/classified" frame.
-            if word != "advisory" && !ADVISORY_CONTEXT.is_match(before) {
+            if word != "advisory" && !ADVISORY_CONTEXT.get().is_match(before) {
                 continue;
             }
-            if NEGATION.is_match(before) {
+            if NEGATION.get().is_match(before) {
                 continue;
             }
             return Some(s.text.clone());
@@ -79,20 +82,19 @@ pub fn advisory(statements: &[Statement]) -> Option<String> {
 }
 
 /// Words about buying.
-static PURCHASE: LazyLock<FoldedRegex> = re_folded!(
+static PURCHASE: Pattern<FoldedRegex> = re_folded!(
     r"\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b",
 );
-static UNSURE: LazyLock<FoldedRegex> = re_folded!(
+static UNSURE: Pattern<FoldedRegex> = re_folded!(
     r"(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\?$)",
 );
-static NO_CSP: LazyLock<FoldedRegex> = re_folded!(
+static NO_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bea\b)",
 );
-static YES_CSP: LazyLock<FoldedRegex> = re_folded!(
+static YES_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b)",
 );
-static ANSWER: LazyLock<Regex> =
-    re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
+static ANSWER: Pattern<Regex> = re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
 
 /// Whether an ANSWER word means yes.
 fn is_yes(answer: &str) -> bool {
@@ -108,19 +110,19 @@ pub fn purchased_via_csp(
     partner_names: &[String],
 ) -> (Option<bool>, Option<String>) {
     for (i, s) in statements.iter().enumerate() {
-        let about_purchase = PURCHASE.is_match(s.folded())
+        let about_purchase = PURCHASE.get().is_match(s.folded())
             && (s.text.to_lowercase().contains("csp")
-                || YES_CSP.is_match(s.folded())
-                || NO_CSP.is_match(s.folded())
+                || YES_CSP.get().is_match(s.folded())
+                || NO_CSP.get().is_match(s.folded())
                 || partner_names.iter().any(|p| s.text.contains(p.as_str())));
         if !about_purchase {
             continue;
         }
         if s.label
             .as_deref()
-            .is_some_and(|l| PURCHASE.is_match(&Folded::new(l)))
+            .is_some_and(|l| PURCHASE.get().is_match(&Folded::new(l)))
         {
-            if let Some(a) = ANSWER.captures(s.value()).and_then(|c| c.get(1)) {
+            if let Some(a) = ANSWER.get().captures(s.value()).and_then(|c| c.get(1)) {
                 let yes = is_yes(a.as_str());
                 return (Some(yes), Some(s.text.clone()));
             }
@@ -129,7 +131,7 @@ pub fn purchased_via_csp(
         if s.text.trim_end().ends_with('?') {
             if let Some(a) = statements
                 .get(i + 1)
-                .and_then(|n| ANSWER.captures(&n.text))
+                .and_then(|n| ANSWER.get().captures(&n.text))
                 .and_then(|c| c.get(1))
             {
                 let yes = is_yes(a.as_str());
@@ -139,10 +141,10 @@ pub fn purchased_via_csp(
                 );
             }
         }
-        if UNSURE.is_match(s.folded()) {
+        if UNSURE.get().is_match(s.folded()) {
             return (None, Some(s.text.clone()));
         }
-        if NO_CSP.is_match(s.folded()) {
+        if NO_CSP.get().is_match(s.folded()) {
             return (Some(false), Some(s.text.clone()));
         }
         let through_partner = partner_names.iter().any(|p| {
@@ -152,7 +154,7 @@ pub fn purchased_via_csp(
                 .iter()
                 .any(|pre| t.contains(&format!("{pre}{p}")))
         });
-        if YES_CSP.is_match(s.folded()) || through_partner {
+        if YES_CSP.get().is_match(s.folded()) || through_partner {
             return (Some(true), Some(s.text.clone()));
         }
     }

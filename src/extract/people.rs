@@ -1,7 +1,7 @@
 //! Affected users and their locations.
 
+use crate::pattern::Pattern;
 use regex::{Regex, RegexSet};
-use std::sync::LazyLock;
 
 use super::fold::{FoldedRegex, re_folded};
 use super::text::{Statement, parse_count};
@@ -14,18 +14,18 @@ fn count_noun_pattern() -> String {
         r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
     )
 }
-static COUNT_NOUN: LazyLock<Regex> = LazyLock::new(|| crate::regex(&count_noun_pattern()));
+static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pattern()));
 /// A count beside a place: "35 in Rotterdam".
 const COUNT_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
-static COUNT_IN_PLACE: LazyLock<Regex> = re!(COUNT_IN_PLACE_PATTERN);
-static FIRST_COUNT: LazyLock<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
-static AFFECTED: LazyLock<FoldedRegex> = re_folded!(
+static COUNT_IN_PLACE: Pattern<Regex> = re!(COUNT_IN_PLACE_PATTERN);
+static FIRST_COUNT: Pattern<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
+static AFFECTED: Pattern<FoldedRegex> = re_folded!(
     r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
 );
-static SUBSET: LazyLock<Regex> = re!(
+static SUBSET: Pattern<Regex> = re!(
     r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b"
 );
-static USER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+static USER_LABEL: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"(?i)affected|impacted|getroffen|betroffen|aantal|anzahl|^who$|^wie$|number of|{USER_NOUNS}"
     ))
@@ -50,11 +50,11 @@ fn follows_month(before: &str) -> bool {
 
 /// A part of a whole: "85 of our 120".
 const OUT_OF_PATTERN: &str = r"(?i)\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:out\s+of|of|van|von|uit)\s+(?:(?:our|the|onze|de|unseren|den|unserer)\s+)?(?:\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b";
-static OUT_OF: LazyLock<Regex> = re!(OUT_OF_PATTERN);
+static OUT_OF: Pattern<Regex> = re!(OUT_OF_PATTERN);
 /// The three count patterns at once: one pass over a statement says which occur, and
 /// only those are run for their captures (each starts with digits: nothing to skip to).
 #[allow(clippy::expect_used)]
-static COUNTS: LazyLock<RegexSet> = LazyLock::new(|| {
+static COUNTS: Pattern<RegexSet> = Pattern::new(|| {
     RegexSet::new(
         [
             count_noun_pattern().as_str(),
@@ -70,32 +70,36 @@ static COUNTS: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Total affected users and the statement it came from.
 pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
     let mut best: Option<(u64, String, usize, u8)> = None;
+    let (counts_set, user_label) = (COUNTS.get(), USER_LABEL.get());
+    let (count_noun, count_in_place, out_of) =
+        (COUNT_NOUN.get(), COUNT_IN_PLACE.get(), OUT_OF.get());
     for (i, s) in statements.iter().enumerate() {
         // Every count has a digit; most statements have none.
         if !s.value().bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
-        let labelled = s.label.as_deref().is_some_and(|l| USER_LABEL.is_match(l));
-        let found = COUNTS.matches(s.value());
+        let labelled = s.label.as_deref().is_some_and(|l| user_label.is_match(l));
+        let found = counts_set.matches(s.value());
         if !found.matched_any() && !labelled {
             continue;
         }
         // Only the patterns that occur are run (a capture iterator allocates even over
         // nothing).
-        let caps = |k: usize, re: &'static Regex| {
+        let caps = |k: usize| {
+            let re: &Regex = [&*count_noun, &*count_in_place, &*out_of][k];
             found
                 .matched(k)
                 .then(|| re.captures_iter(s.value()))
                 .into_iter()
                 .flatten()
         };
-        let counts: Vec<(usize, u64)> = caps(0, &COUNT_NOUN)
+        let counts: Vec<(usize, u64)> = caps(0)
             .filter_map(|c| count_at(&c))
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
-                caps(1, &COUNT_IN_PLACE)
+                caps(1)
                     .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
@@ -104,7 +108,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         counts.sort_unstable();
         counts.dedup_by_key(|c| c.0);
         // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
-        if let Some(part) = caps(2, &OUT_OF)
+        if let Some(part) = caps(2)
             .next()
             .and_then(|c| c.get(1))
             .and_then(|g| parse_count(g.as_str()))
@@ -117,6 +121,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             }
             // "Affected users: approx. 95 (Dublin & Cork)": the first number of the field.
             match FIRST_COUNT
+                .get()
                 .captures(s.value())
                 .and_then(|c| c.get(1))
                 .and_then(|g| parse_count(g.as_str()))
@@ -124,7 +129,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                 Some(n) => n,
                 None => continue,
             }
-        } else if SUBSET.is_match(s.value()) {
+        } else if SUBSET.get().is_match(s.value()) {
             counts[0].1
         } else {
             counts.iter().map(|c| c.1).sum()
@@ -134,7 +139,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
         let rank = if labelled {
             3
-        } else if AFFECTED.is_match(s.folded()) {
+        } else if AFFECTED.get().is_match(s.folded()) {
             2
         } else {
             1
@@ -153,36 +158,36 @@ const SITE_NOUNS: &str = r"offices?|sites?|branch(?:es)?|clinics?|practices?|war
 /// that runs out of DFA cache falls back to an engine some thirty times slower.
 const NAME: &str = r"(?:'s-)?[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*(?:\s+(?:(?:am|an der|aan den|aan de|aan|op|upon|on|sur|ob|im|in der)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*){0,2}";
 
-static PLACE_AFTER_PREP: LazyLock<Regex> = LazyLock::new(|| {
+static PLACE_AFTER_PREP: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"(?i:\b(?:in|at|bij|te|op|an|aus|from|vanuit|across)\s+(?:(?:our|onze|ons|unseren|unserem|unserer|unsere|de|het|the|den|dem|der|die|both|beide|beiden)\s+)?(?:(?:{SITE_NOUNS})\s+(?:in\s+)?)?)({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)"
     ))
 });
-static PLACE_BEFORE_SITE: LazyLock<Regex> = LazyLock::new(|| {
+static PLACE_BEFORE_SITE: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)\s+(?i:(?:head\s+|main\s+)?(?:{SITE_NOUNS}))\b"
     ))
 });
-static PLACE_IN_PARENS: LazyLock<Regex> = LazyLock::new(|| {
+static PLACE_IN_PARENS: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"\(\s*({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*{NAME})*)\s*\)"
     ))
 });
-static PLACE_AFTER_SITE: LazyLock<Regex> = LazyLock::new(|| {
+static PLACE_AFTER_SITE: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"\b(?i:kantoor|vestiging|locatie|standort|filiale|niederlassung|site|office|branch)\s+({NAME})"
     ))
 });
-static PLACE_BEFORE_COUNT: LazyLock<Regex> = LazyLock::new(|| {
+static PLACE_BEFORE_COUNT: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|ongeveer\s*)?\d[\d.,]*\s+(?i:{USER_NOUNS})\b"
     ))
 });
 /// Any site noun, in folded text: what [`PLACE_BEFORE_SITE`] and [`PLACE_AFTER_SITE`] need.
-static SITE_WORD: LazyLock<FoldedRegex> =
-    LazyLock::new(|| FoldedRegex::new(&format!("(?:{})", SITE_NOUNS.to_lowercase())));
-static LIST_SPLIT: LazyLock<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
-static LOCATION_LABEL: LazyLock<Regex> = re!(
+static SITE_WORD: Pattern<FoldedRegex> =
+    Pattern::new(|| FoldedRegex::new(&format!("(?:{})", SITE_NOUNS.to_lowercase())));
+static LIST_SPLIT: Pattern<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
+static LOCATION_LABEL: Pattern<Regex> = re!(
     r"(?i)^(?:affected\s+|getroffen\s+|betroffene\s+)?(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|kantoren|where|waar|wo)(?:\s+affected|\s+getroffen|\s+betroffen)?$"
 );
 
@@ -335,14 +340,14 @@ pub fn locations(
         }
         // Two cheap tests spare the place patterns (long classes, nothing to skip to)
         // that need a site noun or a parenthesis which the statement does not have.
-        let sited = SITE_WORD.is_match(s.folded());
+        let sited = SITE_WORD.get().is_match(s.folded());
         let parens = s.value().contains('(');
         for (re, needed) in [
-            (&*PLACE_AFTER_PREP, true),
-            (&*PLACE_BEFORE_SITE, sited),
-            (&*PLACE_IN_PARENS, parens),
-            (&*PLACE_AFTER_SITE, sited),
-            (&*PLACE_BEFORE_COUNT, parens),
+            (&*PLACE_AFTER_PREP.get(), true),
+            (&*PLACE_BEFORE_SITE.get(), sited),
+            (&*PLACE_IN_PARENS.get(), parens),
+            (&*PLACE_AFTER_SITE.get(), sited),
+            (&*PLACE_BEFORE_COUNT.get(), parens),
         ] {
             if !needed {
                 continue;
@@ -354,7 +359,7 @@ pub fn locations(
             }
         }
         for list in lists {
-            for name in LIST_SPLIT.split(&list) {
+            for name in LIST_SPLIT.get().split(&list) {
                 let name = clean_name(name, partner_names);
                 if name.is_empty() || out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                     continue;
@@ -369,7 +374,7 @@ pub fn locations(
     for s in statements {
         if s.label
             .as_deref()
-            .is_some_and(|l| LOCATION_LABEL.is_match(l))
+            .is_some_and(|l| LOCATION_LABEL.get().is_match(l))
         {
             scan(s, &mut out, true);
         }
@@ -378,9 +383,9 @@ pub fn locations(
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
         for s in statements {
             // The cheap word test first: most statements say nothing about impact.
-            if AFFECTED.is_match(s.folded())
-                && SITE_WORD.is_match(s.folded())
-                && PLACE_BEFORE_SITE.is_match(s.value())
+            if AFFECTED.get().is_match(s.folded())
+                && SITE_WORD.get().is_match(s.folded())
+                && PLACE_BEFORE_SITE.get().is_match(s.value())
             {
                 scan(s, &mut out, false);
             }

@@ -1,8 +1,8 @@
 //! Cutting new text into statements (sentences and "Label: value" fields) and reading numbers.
 
+use crate::pattern::Pattern;
 use regex::Regex;
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use super::fold::Folded;
 
@@ -41,7 +41,7 @@ impl Statement {
     }
 }
 
-static BULLET: LazyLock<Regex> = re!(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S");
+static BULLET: Pattern<Regex> = re!(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S");
 
 /// Splits text into statements; wrapped lines of one paragraph or field are joined.
 pub fn statements(text: &str) -> Vec<Statement> {
@@ -121,7 +121,7 @@ pub fn statements(text: &str) -> Vec<Statement> {
 fn is_bullet(line: &str) -> bool {
     let first = line.trim_start().chars().next();
     first.is_some_and(|c| matches!(c, '-' | '*' | '•' | '·') || c.is_ascii_digit())
-        && BULLET.is_match(line)
+        && BULLET.get().is_match(line)
 }
 
 /// The label and value of a "Label: value" (or "Label<TAB>value") line whose label is
@@ -279,12 +279,12 @@ pub fn first_chars(s: &str, n: usize) -> &str {
     s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
-static INTEGER: LazyLock<Regex> = re!(r"^\d{1,3}(?:[.,\u{a0}\u{202f} ]\d{3})+$|^\d+$");
+static INTEGER: Pattern<Regex> = re!(r"^\d{1,3}(?:[.,\u{a0}\u{202f} ]\d{3})+$|^\d+$");
 
 /// Reads an integer written with optional thousands separators: "1,200", "1.200", "1 200".
 pub fn parse_count(s: &str) -> Option<u64> {
     let s = s.trim();
-    if !INTEGER.is_match(s) {
+    if !INTEGER.get().is_match(s) {
         return None;
     }
     s.chars()

@@ -1,9 +1,9 @@
 //! Temporal tokens in one statement: dates, clock times, zones, durations (EN, NL, DE).
 
+use crate::pattern::Pattern;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::{Captures, Regex, RegexSet};
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use super::fold::{self, Folded};
 
@@ -107,7 +107,7 @@ struct Patterns {
 }
 
 #[allow(clippy::expect_used)]
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+static PATTERNS: Pattern<Patterns> = Pattern::new(|| {
     let sources: Vec<String> = vec![
         r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(Z|[+-]\d{2}:?\d{2})?)?".to_string(),
         r"\b(\d{1,2})([./-])(\d{1,2})([./-])(\d{4}|\d{2})\b".to_string(),
@@ -185,7 +185,7 @@ fn tokens_in(
     month_first: bool,
 ) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
-    let patterns = &*PATTERNS;
+    let patterns = &*PATTERNS.get();
     let made;
     let folded = match given {
         Some(f) => f,

@@ -567,7 +567,11 @@ impl Store {
 
     /// One claim's revision (see `claim_revisions`).
     pub fn claim_revision(&self, id: i64) -> Result<i64, StoreError> {
-        Ok(self.one("SELECT revision FROM claims WHERE id = ?1", [id], |r| r.get(0))?)
+        Ok(
+            self.one("SELECT revision FROM claims WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?,
+        )
     }
 
     /// Every claim, by deadline (unknown deadlines last).
