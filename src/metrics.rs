@@ -352,6 +352,11 @@ pub fn troubles(
             out.push(format!("{name} failed {failures} times in a row: {last}"));
         }
     }
+    for (name, c) in &live.mailboxes {
+        if let Some(problem) = c.health.problem() {
+            out.push(format!("mailbox {name}: {problem}"));
+        }
+    }
     if let Some(why) = live.outbox_problem() {
         out.push(format!("outbox cannot send: {why}"));
     }
@@ -442,7 +447,13 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
     }
     // Per mailbox: (name, type, help, counter).
     type Read = fn(&WatchCounters) -> i64;
-    let per_mailbox: [(&str, &str, &str, Read); 3] = [
+    let per_mailbox: [(&str, &str, &str, Read); 4] = [
+        (
+            "slaclaim_imap_misconfigured",
+            "gauge",
+            "1 while a configured folder of the mailbox cannot be selected (it does not exist).",
+            |c| i64::from(c.health.problem().is_some()),
+        ),
         (
             "slaclaim_imap_auth_failures_total",
             "counter",

@@ -716,3 +716,134 @@ async fn xoauth2_with_a_wrong_client_secret_is_an_auth_error_without_the_secret(
         "{err}"
     );
 }
+
+/// Waits up to `within` for `n` processed messages in the store at `dir`.
+async fn processed(dir: &std::path::Path, n: i64, within: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if store(dir).message_count("processed").unwrap_or_default() >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_watched_folder_deleted_and_recreated_is_followed() {
+    let d = Dovecot::start("refolder");
+    let dir = temp_dir("imap-refolder");
+    let mut cfg = watch_config(&d, &dir, "secret");
+    cfg.folders = vec!["Claims".into()];
+    // No renewal comes to the rescue within the test: the server's hints must.
+    cfg.idle_timeout_secs = 600;
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut watched = store(&dir);
+    let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    admin
+        .create("Claims")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let counters = imap::WatchCounters::default();
+    let changed = tokio::sync::Notify::new();
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        admin
+            .append("Claims", None, None, corpus("msg_0020.eml"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let first = processed(&dir, 1, Duration::from_secs(10)).await;
+        // Deleted under the watcher (it had a message), made again, and mail comes in.
+        admin
+            .delete("Claims")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        admin
+            .create("Claims")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .append("Claims", None, None, corpus("msg_0015.eml"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let second = processed(&dir, 2, Duration::from_secs(10)).await;
+        shutdown.cancel();
+        (first, second)
+    };
+    let (stats, (first, second)) = tokio::join!(
+        imap::watch_notifying(
+            &cfg,
+            &mut watched,
+            &ingester,
+            shutdown.clone(),
+            &changed,
+            None,
+            &counters,
+        ),
+        driver
+    );
+    assert!(first, "the first message was not read: {stats:?}");
+    assert!(second, "the recreated folder was not read: {stats:?}");
+    assert_eq!(stats.fetched, 2, "{stats:?}");
+    assert_eq!(counters.health.problem(), None);
+}
+
+#[tokio::test]
+async fn a_missing_folder_is_a_configuration_problem_until_it_exists() {
+    let d = Dovecot::start("nofolder");
+    let dir = temp_dir("imap-nofolder");
+    let mut cfg = watch_config(&d, &dir, "secret");
+    cfg.folders = vec!["INBOX".into(), "Later".into()];
+    cfg.poll_interval_secs = 1;
+    cfg.idle_timeout_secs = 1;
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut watched = store(&dir);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let counters = imap::WatchCounters::default();
+    let changed = tokio::sync::Notify::new();
+    let driver = async {
+        // Named in health while it is missing; the connection itself is fine.
+        let started = Instant::now();
+        let mut problem = None;
+        while problem.is_none() && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            problem = counters.health.problem();
+        }
+        let failures = counters.health.failing().0;
+        let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .create("Later")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .append("Later", None, None, corpus("msg_0020.eml"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read = processed(&dir, 1, Duration::from_secs(10)).await;
+        let after = counters.health.problem();
+        shutdown.cancel();
+        (problem, failures, read, after)
+    };
+    let (stats, (problem, failures, read, after)) = tokio::join!(
+        imap::watch_notifying(
+            &cfg,
+            &mut watched,
+            &ingester,
+            shutdown.clone(),
+            &changed,
+            None,
+            &counters,
+        ),
+        driver
+    );
+    let problem = problem.unwrap_or_else(|| panic!("no problem reported: {stats:?}"));
+    assert!(problem.contains("\"Later\""), "{problem}");
+    assert_eq!(failures, 0, "the connection itself never failed");
+    assert_eq!(stats.disconnects, 0, "{stats:?}");
+    assert!(read, "the folder was not read once it existed: {stats:?}");
+    assert_eq!(after, None, "health still names the folder");
+}

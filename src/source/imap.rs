@@ -181,6 +181,17 @@ pub enum ImapError {
         #[source]
         source: async_imap::error::Error,
     },
+    /// The server refused to select a configured folder: it does not exist (or this
+    /// login may not read it). A configuration problem, not a connection one.
+    #[error("mailbox {mailbox}: folder {folder:?} cannot be selected: {why}")]
+    MissingFolder {
+        /// Mailbox name.
+        mailbox: String,
+        /// The folder as configured.
+        folder: String,
+        /// The server's answer.
+        why: String,
+    },
     /// Storing failed.
     #[error(transparent)]
     Ingest(#[from] IngestError),
@@ -497,10 +508,7 @@ pub async fn sync_folder(
     ingester: &Ingester<'_>,
     handling: Handling,
 ) -> Result<SyncReport, ImapError> {
-    let mailbox = session
-        .select(mailbox_name(folder))
-        .await
-        .map_err(cfg.protocol())?;
+    let mailbox = select(session, cfg, folder).await?;
     sync_selected(
         session,
         cfg,
@@ -511,6 +519,22 @@ pub async fn sync_folder(
         handling,
     )
     .await
+}
+
+/// Selects `folder`; a refusal (NO) is [`ImapError::MissingFolder`].
+pub async fn select(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    folder: &str,
+) -> Result<async_imap::types::Mailbox, ImapError> {
+    match session.select(mailbox_name(folder)).await {
+        Err(async_imap::error::Error::No(why)) => Err(ImapError::MissingFolder {
+            mailbox: cfg.name.clone(),
+            folder: folder.to_string(),
+            why,
+        }),
+        r => r.map_err(cfg.protocol()),
+    }
 }
 
 /// Like [`sync_folder`] for the folder already selected with UIDVALIDITY `validity`
@@ -559,12 +583,18 @@ pub async fn sync_selected(
         )
         .await?
     };
-    let now = Utc::now();
     for segment in segments(&new, &over, FETCH_BATCH) {
         let (stored, quarantined) = match segment {
             Segment::Batch(uids) => {
                 let taken = fetch_batch(
-                    session, cfg, folder, validity, store, ingester, uids, inline,
+                    session,
+                    cfg,
+                    folder,
+                    validity,
+                    store,
+                    ingester,
+                    Wanted::Uids(uids),
+                    inline,
                 )
                 .await?;
                 report.fetched += taken.stored.len() + taken.quarantined.len();
@@ -581,25 +611,13 @@ pub async fn sync_selected(
                     .await
                     .map_err(proto)?;
                 let found = fetched.iter().find(|f| f.uid == Some(uid));
-                let size = found.and_then(|f| f.size).unwrap_or(0);
-                let key = cfg.source_key(folder, validity, uid);
-                let reason = format!(
-                    "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
-                    ingester.max_bytes
-                );
-                tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
-                store.transaction(|s| -> Result<(), IngestError> {
-                    if let Some(raw) = found.and_then(|f| f.header()) {
-                        let origin = Origin {
-                            source: "imap",
-                            key: Some(&key),
-                        };
-                        ingester.quarantine_in(s, raw, origin, &reason, now)?;
-                        report.fetched += 1;
-                    }
-                    s.set_mailbox_state(&cfg.name, folder, validity, uid)?;
-                    Ok(())
-                })?;
+                let over = OverLimit {
+                    uid,
+                    size: found.and_then(|f| f.size).unwrap_or(0),
+                    header: found.and_then(|f| f.header()),
+                };
+                report.fetched +=
+                    quarantine_over_limit(store, cfg, folder, validity, ingester, &over, true)?;
                 last = last.max(uid);
                 (Vec::new(), vec![uid])
             }
@@ -615,9 +633,103 @@ pub async fn sync_selected(
             .set_mailbox_state(&cfg.name, folder, validity, last)
             .map_err(IngestError::from)?;
     }
-    // Unsolicited responses queue up in a bounded channel that drops when full: drain it.
-    while session.unsolicited_responses.try_recv().is_ok() {}
     Ok(report)
+}
+
+/// A wake-up's sync of `folder`, still selected with UIDVALIDITY `validity`: every
+/// message above the last one stored, with its size, in one UID FETCH (no NOOP, no
+/// SEARCH: an IDLE wake-up costs one round trip). When the store knows the folder under
+/// another UIDVALIDITY it is a full [`sync_selected`].
+pub async fn sync_new(
+    session: &mut Session,
+    cfg: &ImapConfig,
+    folder: &str,
+    validity: u32,
+    store: &mut Store,
+    ingester: &Ingester<'_>,
+    handling: Handling,
+) -> Result<SyncReport, ImapError> {
+    let last = match store
+        .mailbox_state(&cfg.name, folder)
+        .map_err(IngestError::from)?
+    {
+        Some((v, uid)) if v == validity => uid,
+        _ => {
+            return sync_selected(session, cfg, folder, validity, store, ingester, handling).await;
+        }
+    };
+    let inline = handling == Handling::Inline || cfg.acts_on_outcome();
+    let taken = fetch_batch(
+        session,
+        cfg,
+        folder,
+        validity,
+        store,
+        ingester,
+        Wanted::Above(last),
+        inline,
+    )
+    .await?;
+    after_processing(session, cfg, &taken.stored, &taken.quarantined)
+        .await
+        .map_err(cfg.protocol())?;
+    Ok(SyncReport {
+        fetched: taken.stored.len() + taken.quarantined.len(),
+        resynced: false,
+        uidvalidity: validity,
+    })
+}
+
+/// A message over the size limit: its UID, size and header.
+struct OverLimit<'a> {
+    uid: u32,
+    size: u32,
+    header: Option<&'a [u8]>,
+}
+
+/// Quarantines a message over the size limit from its header; it stays on the server.
+/// With `advance`, the folder's high-water UID moves to it in the same transaction.
+/// Returns how many messages were taken (0 when the server sent no header).
+fn quarantine_over_limit(
+    store: &mut Store,
+    cfg: &ImapConfig,
+    folder: &str,
+    validity: u32,
+    ingester: &Ingester<'_>,
+    over: &OverLimit<'_>,
+    advance: bool,
+) -> Result<usize, IngestError> {
+    let (uid, size) = (over.uid, over.size);
+    let key = cfg.source_key(folder, validity, uid);
+    let reason = format!(
+        "message is {size} bytes, over the {} byte limit; headers kept, the message stays on the server (UID {uid})",
+        ingester.max_bytes
+    );
+    tracing::warn!(mailbox = %cfg.name, folder, uid, size, "message over the size limit quarantined");
+    store.transaction(|s| -> Result<usize, IngestError> {
+        let mut taken = 0;
+        if let Some(raw) = over.header {
+            let origin = Origin {
+                source: "imap",
+                key: Some(&key),
+            };
+            ingester.quarantine_in(s, raw, origin, &reason, Utc::now())?;
+            taken = 1;
+        }
+        if advance {
+            s.set_mailbox_state(&cfg.name, folder, validity, uid)?;
+        }
+        Ok(taken)
+    })
+}
+
+/// The header of a message's first bytes: up to and with the first empty line.
+fn header_of(raw: &[u8]) -> &[u8] {
+    let end = memchr::memmem::find(raw, b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| memchr::memmem::find(raw, b"\n\n").map(|i| i + 2))
+        .unwrap_or(raw.len());
+    &raw[..end]
 }
 
 /// The UIDs above `last` matching `criteria` (empty: all), sorted.
@@ -703,6 +815,17 @@ fn segments<'a>(new: &'a [u32], over: &[u32], batch: usize) -> Vec<Segment<'a>> 
     out
 }
 
+/// Which messages a [`fetch_batch`] asks for.
+#[derive(Debug, Clone, Copy)]
+enum Wanted<'a> {
+    /// These UIDs, sorted, named by a search and each under the size limit.
+    Uids(&'a [u32]),
+    /// Every message above this UID that the server has now, each with its size and
+    /// cut at one byte over the limit (a message over it is quarantined from its
+    /// header): the one command of a wake-up.
+    Above(u32),
+}
+
 /// What one batch put in the store.
 #[derive(Debug, Default)]
 struct Taken {
@@ -726,30 +849,75 @@ async fn fetch_batch(
     validity: u32,
     store: &mut Store,
     ingester: &Ingester<'_>,
-    uids: &[u32],
+    wanted: Wanted<'_>,
     inline: bool,
 ) -> Result<Taken, ImapError> {
     let proto = cfg.protocol();
     let mut taken = Taken::default();
+    let uids: &[u32] = match wanted {
+        Wanted::Uids(uids) => uids,
+        Wanted::Above(_) => &[],
+    };
     let mut done = vec![false; uids.len()];
     // Index of the first message of the batch not yet stored.
     let mut prefix = 0;
+    // Above(_): the highest UID taken, and those seen (a server may repeat one).
+    let mut highest = 0;
+    let mut seen = std::collections::HashSet::new();
     let mut chunk: Vec<async_imap::types::Fetch> = Vec::new();
     let mut chunk_bytes = 0;
-    let mut stream = session
-        .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
-        .await
-        .map_err(proto)?;
+    let (set, query) = match wanted {
+        Wanted::Uids(uids) => (uid_set(uids), "(UID BODY.PEEK[])".to_string()),
+        Wanted::Above(last) => (
+            format!("{}:*", last.saturating_add(1)),
+            format!(
+                "(UID RFC822.SIZE BODY.PEEK[]<0.{}>)",
+                ingester.max_bytes.saturating_add(1)
+            ),
+        ),
+    };
+    let mut stream = session.uid_fetch(set, query).await.map_err(proto)?;
     loop {
         let item = stream.try_next().await.map_err(proto)?;
         let finished = item.is_none();
         let mut large = false;
         let known = item.as_ref().and_then(|f| {
-            let i = uids.binary_search(&f.uid?).ok()?;
-            Some((i, f.body()?.len()))
+            let uid = f.uid?;
+            let size = f.body()?.len();
+            match wanted {
+                Wanted::Uids(uids) => {
+                    let i = uids.binary_search(&uid).ok()?;
+                    (!done[i]).then_some((Some(i), uid, size))
+                }
+                // "n:*" names the highest message even when it is below n.
+                Wanted::Above(last) => {
+                    (uid > last && seen.insert(uid)).then_some((None, uid, size))
+                }
+            }
         });
-        if let Some((i, size)) = known.filter(|(i, _)| !done[*i]) {
-            done[i] = true;
+        if let Some((i, uid, size)) = known {
+            let limit = ingester.max_bytes;
+            let whole = item
+                .as_ref()
+                .and_then(|f| f.size)
+                .map_or(size, |n| n as usize);
+            if i.is_none() && (whole > limit || size > limit) {
+                if let Some(f) = &item {
+                    let over = OverLimit {
+                        uid,
+                        size: u32::try_from(whole).unwrap_or(u32::MAX),
+                        header: f.body().map(header_of),
+                    };
+                    quarantine_over_limit(store, cfg, folder, validity, ingester, &over, false)?;
+                }
+                highest = highest.max(uid);
+                taken.quarantined.push(uid);
+                continue;
+            }
+            if let Some(i) = i {
+                done[i] = true;
+            }
+            highest = highest.max(uid);
             chunk_bytes += size;
             large = size >= LARGE;
             chunk.extend(item);
@@ -762,10 +930,11 @@ async fn fetch_batch(
         while prefix < uids.len() && done[prefix] {
             prefix += 1;
         }
-        let high = if finished {
-            uids.last().copied()
-        } else {
-            prefix.checked_sub(1).map(|i| uids[i])
+        let high = match wanted {
+            Wanted::Uids(uids) if finished => uids.last().copied(),
+            Wanted::Uids(uids) => prefix.checked_sub(1).map(|i| uids[i]),
+            // Order of arrival is not promised: the mark moves once all have come.
+            Wanted::Above(_) => (finished && highest > 0).then_some(highest),
         };
         // A large message (the last of its chunk) is read first, off the runtime and
         // within its budget, then stored with the chunk.
@@ -1138,44 +1307,81 @@ async fn watch_once(
         .cloned()
         .unwrap_or_else(|| "INBOX".into());
     // The IDLE folder stays selected, with this UIDVALIDITY, from one wake-up to the next:
-    // it is synced last and without a new SELECT.
+    // a wake-up with news costs one UID FETCH. It is selected again (and its UIDVALIDITY
+    // and existence checked) at every IDLE renewal and whenever the server hints that
+    // it changed: everything expunged, or a NO or BYE.
     let mut selected: Option<u32> = None;
+    // Folders that could not be selected, as last reported (logged once each way).
+    let mut missing: Vec<String> = Vec::new();
     loop {
+        let mut now_missing = Vec::new();
         for folder in cfg.folders.iter().filter(|f| **f != first) {
-            let fetched = sync_folder(&mut session, cfg, folder, store, ingester, handling)
-                .await?
-                .fetched;
-            stats.fetched += fetched;
-            if fetched > 0 {
-                wake(changed, handoff);
+            match sync_folder(&mut session, cfg, folder, store, ingester, handling).await {
+                Ok(r) => {
+                    stats.fetched += r.fetched;
+                    if r.fetched > 0 {
+                        wake(changed, handoff);
+                    }
+                }
+                Err(ImapError::MissingFolder { folder, why, .. }) => {
+                    now_missing.push(format!("folder {folder:?} cannot be selected: {why}"));
+                }
+                Err(e) => return Err(e),
             }
             selected = None;
         }
-        let report = match selected {
-            Some(validity) => {
-                sync_selected(
-                    &mut session,
-                    cfg,
-                    &first,
-                    validity,
-                    store,
-                    ingester,
-                    handling,
-                )
-                .await?
+        // News heard while syncing (a message that came meanwhile) is synced before
+        // going back to IDLE, where it would not be announced again.
+        let mut first_ok = true;
+        for _ in 0..3 {
+            let synced = match selected {
+                Some(validity) => {
+                    sync_new(
+                        &mut session,
+                        cfg,
+                        &first,
+                        validity,
+                        store,
+                        ingester,
+                        handling,
+                    )
+                    .await
+                }
+                None => sync_folder(&mut session, cfg, &first, store, ingester, handling).await,
+            };
+            let report = match synced {
+                Ok(r) => r,
+                Err(ImapError::MissingFolder { folder, why, .. }) => {
+                    now_missing.push(format!("folder {folder:?} cannot be selected: {why}"));
+                    selected = None;
+                    first_ok = false;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            stats.fetched += report.fetched;
+            selected = Some(report.uidvalidity);
+            if report.fetched > 0 {
+                wake(changed, handoff);
             }
-            None => sync_folder(&mut session, cfg, &first, store, ingester, handling).await?,
-        };
-        stats.fetched += report.fetched;
-        selected = Some(report.uidvalidity);
-        contact();
-        if report.fetched > 0 {
-            wake(changed, handoff);
+            let heard = Heard::drain(&mut session, None);
+            if heard.reselect() {
+                selected = None;
+            } else if !heard.exists {
+                break;
+            }
         }
-        if can_idle {
+        contact();
+        report_missing(cfg, counters, &mut missing, now_missing);
+        let mut heard = Heard::default();
+        if can_idle && first_ok {
             let mut handle = session.idle();
             handle.init().await.map_err(proto)?;
-            let renewal = Duration::from_secs(cfg.idle_timeout_secs.max(1));
+            let mut renewal = Duration::from_secs(cfg.idle_timeout_secs.max(1));
+            if !missing.is_empty() {
+                // Another folder is missing: look for it again soon.
+                renewal = renewal.min(MISSING_RECHECK);
+            }
             let response = {
                 let (wait, stop) = handle.wait_with_timeout(renewal);
                 tokio::pin!(wait);
@@ -1195,32 +1401,150 @@ async fn watch_once(
                     }
                 }
             };
-            response.map_err(proto)?;
-            session = handle.done().await.map_err(proto)?;
+            let news = match response.map_err(proto)? {
+                IdleResponse::NewData(data) => Some(data),
+                _ => None,
+            };
+            // DONE's answer, within the connect timeout, shows the connection is alive
+            // (a half-open one would hang here): no NOOP after it.
+            session =
+                tokio::time::timeout(Duration::from_secs(cfg.connect_timeout_secs), handle.done())
+                    .await
+                    .map_err(|_| ImapError::Connect {
+                        mailbox: cfg.name.clone(),
+                        addr: cfg.host.clone(),
+                        why: "no answer to DONE".into(),
+                    })?
+                    .map_err(proto)?;
+            heard = Heard::drain(&mut session, news.as_ref().map(|d| d.parsed()));
+            if news.is_none() {
+                // A renewal: select again, which checks UIDVALIDITY and that the folder
+                // still exists.
+                selected = None;
+            }
         } else {
+            // Polling, or waiting for a missing folder to appear: each pass selects again.
+            let mut wait = Duration::from_secs(cfg.poll_interval_secs.max(1));
+            if !first_ok {
+                wait = wait.min(MISSING_RECHECK);
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => {}
-                _ = tokio::time::sleep(Duration::from_secs(cfg.poll_interval_secs)) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
+            selected = None;
         }
         if shutdown.is_cancelled() {
             // A clean goodbye: IDLE already ended with DONE above.
             let _ = session.logout().await;
             return Ok(());
         }
-        // A half-open connection shows here: NOOP must answer within the connect timeout.
-        tokio::time::timeout(
-            Duration::from_secs(cfg.connect_timeout_secs),
-            session.noop(),
-        )
-        .await
-        .map_err(|_| ImapError::Connect {
-            mailbox: cfg.name.clone(),
-            addr: cfg.host.clone(),
-            why: "NOOP timed out".into(),
-        })?
-        .map_err(proto)?;
+        if heard.reselect() {
+            tracing::info!(mailbox = %cfg.name, folder = %first, "the server reports the folder emptied or refused: selecting it again");
+            selected = None;
+        }
+        if selected.is_none() || !can_idle {
+            // A half-open connection shows here: NOOP must answer within the connect
+            // timeout (a wake-up with news has just had DONE answered).
+            tokio::time::timeout(
+                Duration::from_secs(cfg.connect_timeout_secs),
+                session.noop(),
+            )
+            .await
+            .map_err(|_| ImapError::Connect {
+                mailbox: cfg.name.clone(),
+                addr: cfg.host.clone(),
+                why: "NOOP timed out".into(),
+            })?
+            .map_err(proto)?;
+        }
     }
+}
+
+/// How often a configured folder that cannot be selected is looked for again: it is
+/// read within this long of being created.
+const MISSING_RECHECK: Duration = Duration::from_secs(3);
+
+/// What the server said about the selected folder between commands: new messages,
+/// expunges, or trouble (NO, BYE).
+#[derive(Debug, Default)]
+struct Heard {
+    /// An EXISTS: messages came.
+    exists: bool,
+    /// The message count after the last EXISTS and EXPUNGEs heard, when an EXISTS was.
+    count: Option<u32>,
+    /// EXPUNGEs heard.
+    expunged: u32,
+    /// An untagged NO or BYE.
+    trouble: bool,
+}
+
+impl Heard {
+    /// Reads what IDLE ended with (`first`), then everything queued since.
+    fn drain(session: &mut Session, first: Option<&async_imap::imap_proto::Response<'_>>) -> Heard {
+        use async_imap::imap_proto::{MailboxDatum, Response, Status};
+        use async_imap::types::UnsolicitedResponse as U;
+        let mut heard = Heard::default();
+        let note = |r: &Response<'_>, heard: &mut Heard| match r {
+            Response::MailboxData(MailboxDatum::Exists(n)) => heard.exists_now(*n),
+            Response::Expunge(_) => heard.expunge(),
+            Response::Data {
+                status: Status::No | Status::Bye,
+                ..
+            } => heard.trouble = true,
+            _ => {}
+        };
+        if let Some(r) = first {
+            note(r, &mut heard);
+        }
+        // Unsolicited responses queue up in a bounded channel that drops when full.
+        while let Ok(u) = session.unsolicited_responses.try_recv() {
+            match u {
+                U::Exists(n) => heard.exists_now(n),
+                U::Expunge(_) => heard.expunge(),
+                U::Other(r) => note(r.parsed(), &mut heard),
+                _ => {}
+            }
+        }
+        heard
+    }
+
+    fn exists_now(&mut self, n: u32) {
+        self.exists = true;
+        self.count = Some(n);
+    }
+
+    fn expunge(&mut self) {
+        self.expunged += 1;
+        self.count = self.count.map(|c| c.saturating_sub(1));
+    }
+
+    /// Whether the folder must be selected again: the server refused something, or
+    /// expunged messages down to none (a folder deleted or emptied under us; Cyrus
+    /// announces a deleted folder that way).
+    fn reselect(&self) -> bool {
+        self.trouble || (self.expunged > 0 && self.count.is_none_or(|c| c == 0))
+    }
+}
+
+/// Logs and shows in health the folders that cannot be selected; each newly missing
+/// one at error, each found again at info.
+fn report_missing(
+    cfg: &ImapConfig,
+    counters: &WatchCounters,
+    missing: &mut Vec<String>,
+    now: Vec<String>,
+) {
+    for problem in now.iter().filter(|p| !missing.contains(p)) {
+        tracing::error!(mailbox = %cfg.name, problem = %problem, "a configured folder cannot be read: create it or fix [[imap]] folders; checking again while running");
+    }
+    for problem in missing.iter().filter(|p| !now.contains(p)) {
+        tracing::info!(mailbox = %cfg.name, was = %problem, "the folder can be read again");
+    }
+    counters
+        .health
+        .set_problem((!now.is_empty()).then(|| now.join("; ")));
+    *missing = now;
 }
 
 /// After a sync that stored something: the scheduler, and the processing stage if any.

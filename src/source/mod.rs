@@ -13,6 +13,7 @@ pub struct SourceHealth {
     failures: AtomicU32,
     passes: AtomicU64,
     last_error: Mutex<String>,
+    problem: Mutex<Option<String>>,
 }
 
 impl SourceHealth {
@@ -33,6 +34,19 @@ impl SourceHealth {
     /// Successes since start (for a Maildir: scans).
     pub fn passes(&self) -> u64 {
         self.passes.load(Relaxed)
+    }
+
+    /// A configuration problem that fails health at once while it lasts (a folder that
+    /// does not exist), or None when it is solved.
+    pub fn set_problem(&self, problem: Option<String>) {
+        if let Ok(mut p) = self.problem.lock() {
+            *p = problem;
+        }
+    }
+
+    /// The configuration problem, if any.
+    pub fn problem(&self) -> Option<String> {
+        self.problem.lock().ok().and_then(|p| p.clone())
     }
 
     /// Failures in a row and the last error.
