@@ -90,7 +90,11 @@ pub enum Command {
     },
     /// Check the config completely (values, cron, time zone, templates, secrets) and
     /// print "ok" with a summary, or every problem.
-    CheckConfig,
+    CheckConfig {
+        /// Also log in to every IMAP mailbox and select each configured folder.
+        #[arg(long)]
+        online: bool,
+    },
     /// Record what staff did with a ticket's claims.
     Mark {
         /// Ticket reference, e.g. SLA-42.
@@ -120,8 +124,8 @@ pub enum OutboxAction {
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
-    if let Command::CheckConfig = cli.command {
-        return check_config(cli.config.as_deref());
+    if let Command::CheckConfig { online } = cli.command {
+        return check_config(cli.config.as_deref(), online);
     }
     let config = match &cli.config {
         Some(path) => Config::load(path)?,
@@ -217,7 +221,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Extract { files } => extract(&extractor, &files),
         Command::Run { dry_run } => run_daemon(config, cli.config.clone(), state_dir, dry_run),
-        Command::CheckConfig => Ok(0),
+        Command::CheckConfig { .. } => Ok(0),
         Command::Eval {
             dir,
             truth,
@@ -280,7 +284,40 @@ pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
 }
 
 /// `slaclaim check-config`: every problem, or "ok" and what the config will do.
-fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
+/// What `check-config --online` finds wrong with the mailboxes: each one that cannot be
+/// logged in to, each configured folder that cannot be selected.
+fn online_problems(config: &Config) -> Result<Vec<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(async {
+        let mut problems = Vec::new();
+        for m in &config.imap {
+            let limit = std::time::Duration::from_secs(m.connect_timeout_secs.max(1) * 2);
+            let mut session =
+                match tokio::time::timeout(limit, crate::source::imap::connect(m)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        problems.push(e.to_string());
+                        continue;
+                    }
+                    Err(_) => {
+                        problems.push(format!("mailbox {}: no answer within {limit:?}", m.name));
+                        continue;
+                    }
+                };
+            for folder in &m.folders {
+                if let Err(e) = crate::source::imap::select(&mut session, m, folder).await {
+                    problems.push(e.to_string());
+                }
+            }
+            let _ = session.logout().await;
+        }
+        problems
+    }))
+}
+
+fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
     let Some(path) = path else {
         bail!("check-config needs --config PATH");
     };
@@ -297,6 +334,9 @@ fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
     };
     let mut problems = config.problems();
     problems.extend(config.unreadable_secrets());
+    if online && problems.is_empty() {
+        problems.extend(online_problems(&config)?);
+    }
     if !problems.is_empty() {
         for p in &problems {
             println!("{}: {p}", path.display());
@@ -305,8 +345,13 @@ fn check_config(path: Option<&std::path::Path>) -> Result<i32> {
     }
     println!("ok");
     println!(
-        "  sources: {} IMAP mailbox(es), {} Maildir(s)",
+        "  sources: {} IMAP mailbox(es){}, {} Maildir(s)",
         config.imap.len(),
+        if online && !config.imap.is_empty() {
+            " (logged in; every folder selected)"
+        } else {
+            ""
+        },
         config.maildir.len()
     );
     println!(

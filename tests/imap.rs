@@ -847,3 +847,104 @@ async fn a_missing_folder_is_a_configuration_problem_until_it_exists() {
     assert!(read, "the folder was not read once it existed: {stats:?}");
     assert_eq!(after, None, "health still names the folder");
 }
+
+#[tokio::test]
+async fn check_config_online_names_a_folder_that_does_not_exist() {
+    let d = Dovecot::start("checkonline");
+    let dir = temp_dir("imap-checkonline");
+    let cfg = config(&d, &dir, TlsMode::Plain, "secret");
+    let path = dir.join("slaclaim.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[imap]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nfolders = [\"INBOX\", \"Aanvragen\"]\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n",
+            d.port,
+            dir.join("password").display(),
+            dir.join("out").display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let check = move |online: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"));
+        cmd.arg("--config").arg(&path).arg("check-config");
+        if online {
+            cmd.arg("--online");
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    // Offline the file is fine; online the missing folder is named.
+    let first = check.clone();
+    let (code, text) = tokio::task::spawn_blocking(move || (first(false), first(true)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code.0, Some(0), "{}", code.1);
+    assert_eq!(text.0, Some(1), "{}", text.1);
+    assert!(text.1.contains("\"Aanvragen\""), "{}", text.1);
+    assert!(!text.1.contains("secret"), "{}", text.1);
+    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    s.create("Aanvragen")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, text) = tokio::task::spawn_blocking(move || check(true))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("every folder selected"), "{text}");
+}
+
+#[tokio::test]
+async fn a_wake_up_fetches_new_mail_and_quarantines_one_over_the_limit() {
+    let d = Dovecot::start("wakefetch");
+    let dir = temp_dir("imap-wakefetch");
+    let cfg = watch_config(&d, &dir, "secret");
+    let x = extractor();
+    // A 200 KiB limit: the big message arrives cut just past it, its header kept.
+    let ingester = ingester(&x, 200 << 10);
+    let mut watched = store(&dir);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let counters = imap::WatchCounters::default();
+    let changed = tokio::sync::Notify::new();
+    let mut big = b"From: logs@customer.example\r\nSubject: our logs\r\nMessage-ID: <big-wake@customer.example>\r\n\r\n".to_vec();
+    while big.len() < 600 << 10 {
+        big.extend_from_slice(b"a line of a log file that nobody asked for\r\n");
+    }
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        for raw in [corpus("msg_0020.eml"), big.clone(), corpus("msg_0015.eml")] {
+            s.append("INBOX", None, None, raw)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            let st = store(&dir);
+            let n = st.message_count("processed").unwrap_or_default()
+                + st.message_count("quarantined").unwrap_or_default();
+            if n >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shutdown.cancel();
+    };
+    let (stats, ()) = tokio::join!(
+        imap::watch_notifying(
+            &cfg,
+            &mut watched,
+            &ingester,
+            shutdown.clone(),
+            &changed,
+            None,
+            &counters,
+        ),
+        driver
+    );
+    assert_eq!(stats.fetched, 3, "{stats:?}");
+    assert_eq!(watched.message_count("processed").ok(), Some(2));
+    assert_eq!(watched.message_count("quarantined").ok(), Some(1));
+}
