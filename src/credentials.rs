@@ -291,8 +291,10 @@ impl TokenSource {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Forgets the cached token, e.g. after the server refused it.
+    /// Forgets the cached token after the mail server refused it (counted as a token
+    /// failure, reason `refused_by_server`).
     pub fn invalidate(&self) {
+        count_failure("refused_by_server");
         if let Ok(mut cache) = self.cache.lock() {
             *cache = None;
         }
@@ -317,11 +319,25 @@ impl TokenSource {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let config = &self.config;
-        let (token, lifetime) = match &config.token_command {
+        let fetched = match &config.token_command {
             // A command's token has no known lifetime: it is asked again at every login,
             // and such helpers keep their own cache.
-            Some(argv) => (run_secret_command(argv, "token")?, None),
-            None => client_credentials(config)?,
+            Some(argv) => run_secret_command(argv, "token")
+                .map(|t| (t, None))
+                .map_err(|e| ("command_failed".to_string(), e)),
+            None => client_credentials(config),
+        };
+        let (token, lifetime) = match fetched {
+            Ok(t) => t,
+            Err((reason, why)) => {
+                count_failure(&reason);
+                let endpoint = match &config.token_command {
+                    Some(_) => "token-command".to_string(),
+                    None => config.endpoint(),
+                };
+                tracing::error!(%endpoint, %reason, error = %why, "OAuth2 token request failed");
+                return Err(why);
+            }
         };
         if let (Some(lifetime), Ok(mut cache)) = (lifetime, self.cache.lock()) {
             *cache = Some(Cached {
@@ -342,12 +358,54 @@ struct TokenResponse {
     error_description: Option<String>,
 }
 
+/// Token failures since start by reason, for metrics: an OAuth error code the endpoint
+/// gave (`invalid_client`, ...), `unreachable`, `server_error`, `unreadable`,
+/// `command_failed`, or `refused_by_server` (the mail server refused a token).
+static FAILURES: Mutex<std::collections::BTreeMap<String, u64>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+fn count_failure(reason: &str) {
+    if let Ok(mut f) = FAILURES.lock() {
+        *f.entry(reason.to_string()).or_default() += 1;
+    }
+}
+
+/// Token failures since start: (reason, count), by reason.
+pub fn token_failures() -> Vec<(String, u64)> {
+    FAILURES
+        .lock()
+        .map(|f| f.iter().map(|(r, n)| (r.clone(), *n)).collect())
+        .unwrap_or_default()
+}
+
+/// An OAuth error code as a metric label: RFC 6749 codes are lower-case letters and
+/// underscores; anything else (or nothing) is `other`.
+fn reason_label(code: Option<&str>, fallback: &str) -> String {
+    match code {
+        Some(c)
+            if !c.is_empty()
+                && c.len() <= 40
+                && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+        {
+            c.to_string()
+        }
+        _ => fallback.to_string(),
+    }
+}
+
 /// The OAuth2 client-credentials grant: POST id, secret and scope; get a bearer token.
-fn client_credentials(config: &OAuth2Config) -> Result<(String, Option<Duration>), String> {
+/// An error is (reason, message): the reason for metrics, the message for the log.
+fn client_credentials(
+    config: &OAuth2Config,
+) -> Result<(String, Option<Duration>), (String, String)> {
     let url = config.endpoint();
-    let secret = config.client_secret().read("client-secret")?;
+    let secret = config
+        .client_secret()
+        .read("client-secret")
+        .map_err(|e| ("secret_unreadable".to_string(), e))?;
     let client_id = config.client_id.clone().unwrap_or_default();
-    let tls = crate::tls::client_config(config.ca_file.as_deref())?;
+    let tls = crate::tls::client_config(config.ca_file.as_deref())
+        .map_err(|e| ("tls_config".to_string(), e))?;
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .tls_config(tls)
@@ -362,10 +420,17 @@ fn client_credentials(config: &OAuth2Config) -> Result<(String, Option<Duration>
         Ok(r) => r,
         // An error status still carries the endpoint's explanation (AADSTS codes).
         Err(ureq::Error::Status(code, r)) => {
-            let why = r
+            let answer = r
                 .into_string()
                 .ok()
-                .and_then(|body| serde_json::from_str::<TokenResponse>(&body).ok())
+                .and_then(|body| serde_json::from_str::<TokenResponse>(&body).ok());
+            let fallback = if code >= 500 {
+                "server_error"
+            } else {
+                "refused"
+            };
+            let reason = reason_label(answer.as_ref().and_then(|t| t.error.as_deref()), fallback);
+            let why = answer
                 .map(|t| {
                     format!(
                         "{}: {}",
@@ -374,19 +439,29 @@ fn client_credentials(config: &OAuth2Config) -> Result<(String, Option<Duration>
                     )
                 })
                 .unwrap_or_default();
-            return Err(format!("token endpoint {url} answered {code} {why}"));
+            return Err((
+                reason,
+                format!("token endpoint {url} answered {code} {why}"),
+            ));
         }
-        Err(e) => return Err(format!("token endpoint {url}: {e}")),
+        Err(e) => {
+            return Err((
+                "unreachable".to_string(),
+                format!("token endpoint {url}: {e}"),
+            ));
+        }
     };
+    let unreadable = |why: String| ("unreadable".to_string(), why);
     let body: TokenResponse = response
         .into_string()
         .map_err(|e| e.to_string())
         .and_then(|body| serde_json::from_str(&body).map_err(|e| e.to_string()))
-        .map_err(|e| format!("token endpoint {url}: unreadable answer: {e}"))?;
-    let token = body
-        .access_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| format!("token endpoint {url}: no access_token in the answer"))?;
+        .map_err(|e| unreadable(format!("token endpoint {url}: unreadable answer: {e}")))?;
+    let token = body.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        unreadable(format!(
+            "token endpoint {url}: no access_token in the answer"
+        ))
+    })?;
     Ok((
         token,
         Some(Duration::from_secs(body.expires_in.unwrap_or(3600))),

@@ -445,6 +445,17 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
             "slaclaim_mail_recipients{{status=\"{status}\"}} {n}\n"
         ));
     }
+    family(
+        &mut out,
+        "slaclaim_oauth_token_failures_total",
+        "counter",
+        "OAuth2 token failures since start by reason: the endpoint's error code (invalid_client, ...), unreachable, server_error, unreadable, command_failed, or refused_by_server (the mail server refused a token).",
+    );
+    for (reason, n) in crate::credentials::token_failures() {
+        out.push_str(&format!(
+            "slaclaim_oauth_token_failures_total{{reason=\"{reason}\"}} {n}\n"
+        ));
+    }
     // Per mailbox: (name, type, help, counter).
     type Read = fn(&WatchCounters) -> i64;
     let per_mailbox: [(&str, &str, &str, Read); 4] = [

@@ -948,3 +948,94 @@ async fn a_wake_up_fetches_new_mail_and_quarantines_one_over_the_limit() {
     assert_eq!(watched.message_count("processed").ok(), Some(2));
     assert_eq!(watched.message_count("quarantined").ok(), Some(1));
 }
+
+fn failures_for(reason: &str) -> u64 {
+    slaclaim::credentials::token_failures()
+        .into_iter()
+        .find(|(r, _)| r == reason)
+        .map_or(0, |(_, n)| n)
+}
+
+#[tokio::test]
+async fn a_revoked_client_secret_is_a_counted_token_failure_until_it_is_restored() {
+    let issuer = Issuer::start("the-right-secret");
+    let d = Dovecot::start_oauth2("xoauth2-revoked", &issuer.introspection_url());
+    let dir = temp_dir("imap-xoauth2-revoked");
+    // The secret in the file is no longer the one the directory accepts.
+    let cfg = oauth2_config(&d, &dir, &issuer, "a-revoked-secret");
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut watched = store(&dir);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let counters = imap::WatchCounters::default();
+    let changed = tokio::sync::Notify::new();
+    let before = failures_for("invalid_client");
+    let driver = async {
+        let started = Instant::now();
+        while counters.health.failing().0 < 3 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (failing, last) = counters.health.failing();
+        let counted = failures_for("invalid_client") - before;
+        // Restored: the next try logs in and reads the mail.
+        std::fs::write(dir.join("client-secret"), "the-right-secret\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .append("INBOX", None, None, corpus("msg_0020.eml"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read = processed(&dir, 1, Duration::from_secs(10)).await;
+        let healthy = counters.health.failing().0 == 0;
+        shutdown.cancel();
+        (failing, last, counted, read, healthy)
+    };
+    let (stats, (failing, last, counted, read, healthy)) = tokio::join!(
+        imap::watch_notifying(
+            &cfg,
+            &mut watched,
+            &ingester,
+            shutdown.clone(),
+            &changed,
+            None,
+            &counters,
+        ),
+        driver
+    );
+    assert!(failing >= 3, "{failing} failures: {last}");
+    assert!(
+        last.contains("invalid_client") && last.contains("/token"),
+        "{last}"
+    );
+    assert!(
+        !last.contains("a-revoked-secret"),
+        "the secret leaked: {last}"
+    );
+    assert!(counted >= 3, "{counted} invalid_client failures counted");
+    assert!(read, "not read after the secret was restored: {stats:?}");
+    assert!(healthy, "health still failing after the restore");
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_counted_and_named() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = temp_dir("oauth-unreachable");
+    std::fs::write(dir.join("secret"), "s\n").unwrap_or_else(|e| panic!("{e}"));
+    let config: slaclaim::credentials::OAuth2Config = toml::from_str(&format!(
+        "tenant = \"t\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"http://127.0.0.1:{port}/{{tenant}}/token\"\n",
+        dir.join("secret").display()
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let before = failures_for("unreachable");
+    let err = slaclaim::credentials::TokenSource::new(config)
+        .token()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a token from nowhere"));
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert_eq!(failures_for("unreachable"), before + 1);
+}

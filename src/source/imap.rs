@@ -1299,6 +1299,9 @@ async fn watch_once(
         _ = shutdown.cancelled() => return Ok(()),
     };
     stats.connects += 1;
+    if stats.connects > 1 {
+        tracing::info!(mailbox = %cfg.name, after_failures = stats.disconnects + stats.auth_failures, "IMAP connection restored");
+    }
     contact();
     let can_idle = cfg.idle && session.capabilities().await.map_err(proto)?.has_str("IDLE");
     let first = cfg
