@@ -1,5 +1,6 @@
 //! The IMAP source against a real Dovecot.
 
+use crate::cyrus::Cyrus;
 use crate::dovecot::Dovecot;
 use crate::oauth2::Issuer;
 use crate::util::{extractor, ingester, shared, store, temp_dir};
@@ -285,25 +286,7 @@ async fn a_folder_with_a_non_ascii_name_is_read() {
     let d = Dovecot::start("utf7");
     let dir = temp_dir("imap-utf7");
     let cfg = config(&d, &dir, TlsMode::Plain, "secret");
-    let x = extractor();
-    let ingester = ingester(&x, 1 << 20);
-    let mut store = store(&dir);
-    let folder = "Aanvragen-ë";
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    // Made the way a mail client makes it: its name in modified UTF-7 on the wire.
-    s.create(imap::mailbox_name(folder))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    s.append(
-        imap::mailbox_name(folder),
-        None,
-        None,
-        corpus("msg_0020.eml"),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let r = sync(&mut s, &cfg, folder, &mut store, &ingester, Inline).await;
-    assert_eq!(r.fetched, 1);
+    let mut s = reads_a_non_ascii_folder(&cfg, &dir).await;
     // Dovecot keeps it under the name a user sees.
     let listed: Vec<String> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
         s.list(None, Some("*"))
@@ -733,13 +716,76 @@ async fn processed(dir: &std::path::Path, n: i64, within: Duration) -> bool {
 async fn the_watched_folder_deleted_and_recreated_is_followed() {
     let d = Dovecot::start("refolder");
     let dir = temp_dir("imap-refolder");
-    let mut cfg = watch_config(&d, &dir, "secret");
+    let cfg = watch_config(&d, &dir, "secret");
+    follows_a_deleted_and_recreated_folder(cfg, &dir).await;
+}
+
+#[tokio::test]
+async fn cyrus_the_watched_folder_deleted_and_recreated_is_followed() {
+    let c = Cyrus::start("refolder");
+    let dir = temp_dir("cyrus-refolder");
+    follows_a_deleted_and_recreated_folder(cyrus_config(&c, &dir), &dir).await;
+}
+
+#[tokio::test]
+async fn cyrus_a_missing_folder_is_a_configuration_problem_until_it_exists() {
+    let c = Cyrus::start("nofolder");
+    let dir = temp_dir("cyrus-nofolder");
+    a_missing_folder_is_read_once_it_exists(cyrus_config(&c, &dir), &dir).await;
+}
+
+#[tokio::test]
+async fn cyrus_a_folder_with_a_non_ascii_name_is_read() {
+    let c = Cyrus::start("utf7");
+    let dir = temp_dir("cyrus-utf7");
+    reads_a_non_ascii_folder(&cyrus_config(&c, &dir), &dir).await;
+}
+
+/// Makes the folder "Aanvragen-ë" as a mail client does (its name in modified UTF-7 on
+/// the wire), puts a message in it and syncs it by its configured name: one message.
+async fn reads_a_non_ascii_folder(cfg: &ImapConfig, dir: &std::path::Path) -> imap::Session {
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut store = store(dir);
+    let folder = "Aanvragen-ë";
+    let mut s = imap::connect(cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    s.create(imap::mailbox_name(folder))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.append(
+        imap::mailbox_name(folder),
+        None,
+        None,
+        corpus("msg_0020.eml"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = sync(&mut s, cfg, folder, &mut store, &ingester, Inline).await;
+    assert_eq!(r.fetched, 1);
+    s
+}
+
+/// slaclaim's settings for alice on a Cyrus, reconnecting quickly.
+fn cyrus_config(c: &Cyrus, dir: &std::path::Path) -> ImapConfig {
+    let secret = dir.join("password");
+    std::fs::write(&secret, "secret\n").unwrap_or_else(|e| panic!("{e}"));
+    let toml = format!(
+        "name = \"cyrus\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\nconnect-timeout-secs = 5\n",
+        c.port,
+        secret.display()
+    );
+    toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The folder "Claims" is watched; it is deleted under the watcher, made again, and
+/// mail in it is read, each message once.
+async fn follows_a_deleted_and_recreated_folder(mut cfg: ImapConfig, dir: &std::path::Path) {
     cfg.folders = vec!["Claims".into()];
     // No renewal comes to the rescue within the test: the server's hints must.
     cfg.idle_timeout_secs = 600;
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
-    let mut watched = store(&dir);
+    let mut watched = store(dir);
     let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
     admin
         .create("Claims")
@@ -754,7 +800,7 @@ async fn the_watched_folder_deleted_and_recreated_is_followed() {
             .append("Claims", None, None, corpus("msg_0020.eml"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let first = processed(&dir, 1, Duration::from_secs(10)).await;
+        let first = processed(dir, 1, Duration::from_secs(10)).await;
         // Deleted under the watcher (it had a message), made again, and mail comes in.
         admin
             .delete("Claims")
@@ -769,7 +815,7 @@ async fn the_watched_folder_deleted_and_recreated_is_followed() {
             .append("Claims", None, None, corpus("msg_0015.eml"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let second = processed(&dir, 2, Duration::from_secs(10)).await;
+        let second = processed(dir, 2, Duration::from_secs(10)).await;
         shutdown.cancel();
         (first, second)
     };
@@ -795,13 +841,19 @@ async fn the_watched_folder_deleted_and_recreated_is_followed() {
 async fn a_missing_folder_is_a_configuration_problem_until_it_exists() {
     let d = Dovecot::start("nofolder");
     let dir = temp_dir("imap-nofolder");
-    let mut cfg = watch_config(&d, &dir, "secret");
+    let cfg = watch_config(&d, &dir, "secret");
+    a_missing_folder_is_read_once_it_exists(cfg, &dir).await;
+}
+
+/// INBOX and "Later" are watched, "Later" does not exist: health names it, the
+/// connection stays up, and once it is made its mail is read and health clears.
+async fn a_missing_folder_is_read_once_it_exists(mut cfg: ImapConfig, dir: &std::path::Path) {
     cfg.folders = vec!["INBOX".into(), "Later".into()];
     cfg.poll_interval_secs = 1;
     cfg.idle_timeout_secs = 1;
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
-    let mut watched = store(&dir);
+    let mut watched = store(dir);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let counters = imap::WatchCounters::default();
     let changed = tokio::sync::Notify::new();
@@ -823,7 +875,7 @@ async fn a_missing_folder_is_a_configuration_problem_until_it_exists() {
             .append("Later", None, None, corpus("msg_0020.eml"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let read = processed(&dir, 1, Duration::from_secs(10)).await;
+        let read = processed(dir, 1, Duration::from_secs(10)).await;
         let after = counters.health.problem();
         shutdown.cancel();
         (problem, failures, read, after)

@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod cyrus;
 mod dovecot;
 mod e2e;
 mod imap;
