@@ -516,3 +516,75 @@ fn bad_input_among_normal_mail_flows() {
     assert_eq!(claims(&dir).len(), 3);
     assert_eq!(received(&sink).len(), 3);
 }
+
+#[test]
+fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
+    let issuer = crate::oauth2::Issuer::start("client-secret-right-7f3a");
+    let d = Dovecot::start_oauth2("e2e-secrets", &issuer.introspection_url());
+    let dir = temp_dir("e2e-secrets");
+    let secret_file = dir.join("client-secret");
+    // First a revoked secret (refused by the endpoint), then the right one.
+    std::fs::write(&secret_file, "client-secret-revoked-9c1d\n").unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.join("slaclaim.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[imap]]\nname = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 300\n[imap.oauth2]\ntenant = \"contoso.onmicrosoft.com\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"{}\"\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n",
+            d.tls_port,
+            d.ca().display(),
+            secret_file.display(),
+            issuer.token_url(),
+            dir.join("outbox").display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap_or_else(|e| panic!("{e}"));
+    let mut daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("run")
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let read = || std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+    wait_for(
+        &dir,
+        Duration::from_secs(20),
+        "a refused token request",
+        || read().contains("invalid_client"),
+    );
+    std::fs::write(&secret_file, "client-secret-right-7f3a\n").unwrap_or_else(|e| panic!("{e}"));
+    append(&d, request(1, true));
+    let store = || slaclaim::store::Store::open(&dir.join("state"));
+    wait_for(
+        &dir,
+        Duration::from_secs(30),
+        "the request processed",
+        || store().is_ok_and(|s| s.message_count("processed").unwrap_or_default() >= 1),
+    );
+    signal(&daemon, "-TERM");
+    let _ = daemon.wait();
+    let text = read();
+    // The refusal is logged with the endpoint's words; dependencies log through the
+    // `log` crate, which is not forwarded, so nothing of theirs reaches this log.
+    assert!(text.contains("AADSTS7000215"), "{text}");
+    let tokens = issuer.lock().issued.clone();
+    assert!(!tokens.is_empty(), "no token was issued");
+    for secret in ["client-secret-revoked-9c1d", "client-secret-right-7f3a"]
+        .into_iter()
+        .map(String::from)
+        .chain(tokens)
+    {
+        assert!(
+            !text.contains(&secret),
+            "{secret} is in the log ({} bytes)",
+            text.len()
+        );
+    }
+}
