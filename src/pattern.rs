@@ -61,16 +61,18 @@ impl<T: Send + Sync + 'static> Pattern<T> {
         {
             return Arc::clone(value);
         }
-        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(value) = slot.as_ref() {
-            return Arc::clone(value);
-        }
+        // Registered before the slot is locked: `release_all` takes the registry, then
+        // each slot; taking them the other way round here could deadlock with it.
         self.registered.call_once(|| {
             REGISTRY
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(self)
         });
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(value) = slot.as_ref() {
+            return Arc::clone(value);
+        }
         let value = Arc::new((self.build)());
         *slot = Some(Arc::clone(&value));
         value
@@ -80,7 +82,11 @@ impl<T: Send + Sync + 'static> Pattern<T> {
 /// Drops every compiled pattern (and its caches); returns how many there were. Patterns
 /// in use are freed when their users finish; the next use of any builds it again.
 pub fn release_all() -> usize {
-    let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    // A copy, so that no slot is locked while the registry is.
+    let registry = REGISTRY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     registry.iter().filter(|p| p.release()).count()
 }
 
