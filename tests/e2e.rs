@@ -443,24 +443,49 @@ fn killed_twenty_times_everything_once() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), requests);
-    // At the sink: every draft arrived, and none twice (a kill after a message's last
-    // byte leaves it recorded as delivered; one before it leaves an incomplete DATA the
-    // server drops).
+    // At the sink: every draft arrived, and none twice. A kill before a message's last
+    // byte leaves an incomplete DATA the server drops, and the draft is sent again; one
+    // after it leaves it recorded as sent. Between recording the last byte and the
+    // server reading it is a window of microseconds where a kill loses the message on
+    // the wire: by design (at most once after the last byte) such a draft is never sent
+    // again by itself, and it must then be recorded as unconfirmed for its recipient,
+    // which `claim SLA-n` shows and `outbox resend` repairs.
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
     for (id, subject, _) in received(&sink) {
         if subject.contains("Draft SLA credit claim") {
             *by_id.entry(id).or_default() += 1;
         }
     }
-    assert_eq!(by_id.len(), requests, "every draft delivered");
+    let drafts: Vec<String> = s
+        .mail_with_status("sent", "")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.purpose == "draft")
+        .map(|m| m.message_id)
+        .collect();
+    assert_eq!(drafts.len(), requests, "every draft sent");
+    let lost: Vec<&String> = drafts
+        .iter()
+        .filter(|id| !by_id.contains_key(id.trim_matches(|c| c == '<' || c == '>')))
+        .collect();
+    for id in &lost {
+        let outcomes = s.deliveries(id).unwrap_or_default();
+        assert!(
+            !outcomes.is_empty() && outcomes.iter().all(|d| d.status == "unconfirmed"),
+            "{id} is not at the server and not recorded as unconfirmed: {outcomes:?}"
+        );
+    }
+    assert!(lost.len() <= 2, "{} drafts lost on the wire", lost.len());
+    assert_eq!(by_id.len() + lost.len(), requests, "every draft delivered");
     let repeated: Vec<_> = by_id.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         repeated.is_empty(),
         "drafts delivered more than once: {repeated:?}"
     );
     println!(
-        "{kills} kills ({in_custody} left messages in custody): {} drafts delivered once each",
-        by_id.len()
+        "{kills} kills ({in_custody} left messages in custody): {} drafts delivered once each, {} unconfirmed",
+        by_id.len(),
+        lost.len()
     );
 }
 
