@@ -39,7 +39,8 @@ impl Cyrus {
         let dir =
             std::env::temp_dir().join(format!("slaclaim-cyrus-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for sub in ["lib", "spool", "sock"] {
+        // lib/socket holds each IDLE session's socket, through which idled wakes it.
+        for sub in ["lib/socket", "spool", "sock"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
         }
         let port = crate::dovecot::free_port();
@@ -48,7 +49,7 @@ impl Cyrus {
         std::fs::write(
             &conf,
             format!(
-                "configdirectory: {d}/lib\npartition-default: {d}/spool\nservername: localhost\nadmins: cyrus\ncyrus_user: nobody\nsasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\nsasl_sasldb_path: {d}/sasldb2\nsasl_mech_list: PLAIN LOGIN\nallowplaintext: yes\nunixhierarchysep: yes\nidlesocket: {d}/sock/idle\nnotifysocket: {d}/sock/notify\nlmtpsocket: {d}/sock/lmtp\nimapidlepoll: 1\nsyslog_prefix: slaclaim-test-cyrus\n"
+                "configdirectory: {d}/lib\npartition-default: {d}/spool\nservername: localhost\nadmins: cyrus\ncyrus_user: nobody\nsasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\nsasl_sasldb_path: {d}/sasldb2\nsasl_mech_list: PLAIN LOGIN\nallowplaintext: yes\nunixhierarchysep: yes\nidlesocket: {d}/sock/idle\nnotifysocket: {d}/sock/notify\nlmtpsocket: {d}/sock/lmtp\nsyslog_prefix: slaclaim-test-cyrus\n"
             ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
