@@ -72,35 +72,52 @@ impl Dovecot {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         make_cert(&dir);
-        let (port, tls_port) = (free_port(), free_port());
         let template = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/dovecot.conf"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let conf = dir.join("dovecot.conf");
-        let text = template
-            .replace("@DIR@", &dir.display().to_string())
-            .replace("@PORT@", &port.to_string())
-            .replace("@SSL_PORT@", &tls_port.to_string())
-            .replace("@SSL@", "yes")
-            + extra;
-        std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
         // Dovecot refuses mail owned by root and runs its login process as nobody.
         run(Command::new("chown")
             .args(["-R", "nobody:nogroup"])
             .arg(dir.join("mail")));
         run(Command::new("chmod").args(["644"]).arg(dir.join("key.pem")));
-        let d = Dovecot {
-            dir,
-            port,
-            tls_port,
-            conf,
-        };
-        d.launch();
-        d
+        let conf = dir.join("dovecot.conf");
+        // A free port can be taken by a parallel test before Dovecot binds it: then
+        // again with others.
+        for attempt in 1.. {
+            let (port, tls_port) = (free_port(), free_port());
+            let text = template
+                .replace("@DIR@", &dir.display().to_string())
+                .replace("@PORT@", &port.to_string())
+                .replace("@SSL_PORT@", &tls_port.to_string())
+                .replace("@SSL@", "yes")
+                + extra;
+            std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
+            let d = Dovecot {
+                dir: dir.clone(),
+                port,
+                tls_port,
+                conf: conf.clone(),
+            };
+            match d.try_launch() {
+                Ok(()) => return d,
+                Err(why) if attempt < 3 => {
+                    eprintln!("dovecot did not start ({why}); again on other ports");
+                    std::mem::forget(d);
+                }
+                Err(why) => panic!("{why}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
     }
 
     fn launch(&self) {
+        if let Err(why) = self.try_launch() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_launch(&self) -> Result<(), String> {
         // Dovecot daemonizes and keeps inherited pipes open: give it none, wait for the fork.
         let status = Command::new("/usr/sbin/dovecot")
             .arg("-c")
@@ -109,12 +126,12 @@ impl Dovecot {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .unwrap_or_else(|e| panic!("cannot start dovecot: {e}"));
-        assert!(
-            status.success(),
-            "dovecot failed to start; see {}/dovecot.log",
-            self.dir.display()
-        );
+            .map_err(|e| format!("cannot start dovecot: {e}"))?;
+        if !status.success() {
+            let log = std::fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            return Err(format!("dovecot failed to start: {}", tail.join(" | ")));
+        }
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
@@ -125,6 +142,7 @@ impl Dovecot {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        Ok(())
     }
 
     /// Stops the server: SIGTERM to the master, SIGKILL if it lingers. (`doveadm stop`
