@@ -317,18 +317,7 @@ async fn a_quiet_mailbox_stays_in_contact_even_when_keep_alives_come_faster_than
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(&dir);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let counters = imap::WatchCounters::default();
-    let changed = tokio::sync::Notify::new();
-    let watcher = imap::watch_notifying(
-        &cfg,
-        &mut store,
-        &ingester,
-        shutdown.clone(),
-        &changed,
-        None,
-        &counters,
-    );
+    let w = Watch::default();
     let observer = async {
         // Quiet for more than 3x the IDLE timeout; the last contact never lags by more
         // than one renewal and a bit.
@@ -336,15 +325,15 @@ async fn a_quiet_mailbox_stays_in_contact_even_when_keep_alives_come_faster_than
         tokio::time::sleep(Duration::from_millis(1000)).await;
         for _ in 0..16 {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let last = counters
+            let last = w
+                .counters
                 .last_contact
                 .load(std::sync::atomic::Ordering::Relaxed);
             worst = worst.max(chrono::Utc::now().timestamp() - last);
         }
-        shutdown.cancel();
         worst
     };
-    let (stats, worst) = tokio::join!(watcher, observer);
+    let (stats, worst) = w.beside(&cfg, &mut store, &ingester, observer).await;
     assert_eq!(stats.disconnects, 0, "{stats:?}");
     assert!(worst <= 4, "the last contact lagged {worst} s behind");
 }
@@ -595,14 +584,23 @@ async fn the_password_can_come_from_a_command() {
 /// A watch config that logs in with XOAUTH2, the token from `issuer`'s client-credentials
 /// grant, the client secret from a file.
 fn oauth2_config(d: &Dovecot, dir: &std::path::Path, issuer: &Issuer, secret: &str) -> ImapConfig {
+    oauth2_config_at(d, dir, &issuer.token_url(), secret)
+}
+
+/// An XOAUTH2 config whose token endpoint is `token_url`, which need not be up.
+fn oauth2_config_at(
+    d: &Dovecot,
+    dir: &std::path::Path,
+    token_url: &str,
+    secret: &str,
+) -> ImapConfig {
     let secret_file = dir.join("client-secret");
     std::fs::write(&secret_file, format!("{secret}\n")).unwrap_or_else(|e| panic!("{e}"));
     let toml = format!(
-        "name = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\nconnect-timeout-secs = 5\n[oauth2]\ntenant = \"contoso.onmicrosoft.com\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"{}\"\n",
+        "name = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\nconnect-timeout-secs = 5\n[oauth2]\n{}",
         d.tls_port,
         d.ca().display(),
-        secret_file.display(),
-        issuer.token_url(),
+        crate::oauth2::oauth2_keys(token_url, &secret_file),
     );
     let cfg: ImapConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
     cfg.validate().unwrap_or_else(|e| panic!("{e}"));
@@ -701,6 +699,44 @@ async fn xoauth2_with_a_wrong_client_secret_is_an_auth_error_without_the_secret(
 }
 
 /// Waits up to `within` for `n` processed messages in the store at `dir`.
+/// A watcher under test: its shutdown, counters and wake-up signal.
+#[derive(Default)]
+struct Watch {
+    shutdown: tokio_util::sync::CancellationToken,
+    counters: imap::WatchCounters,
+    changed: tokio::sync::Notify,
+}
+
+impl Watch {
+    /// Runs the watcher on `cfg` beside `driver` and stops it when the driver is done:
+    /// the watcher's stats and the driver's result.
+    async fn beside<T>(
+        &self,
+        cfg: &ImapConfig,
+        store: &mut Store,
+        ingester: &slaclaim::ingest::Ingester<'_>,
+        driver: impl std::future::Future<Output = T>,
+    ) -> (imap::WatchStats, T) {
+        let driver = async {
+            let result = driver.await;
+            self.shutdown.cancel();
+            result
+        };
+        tokio::join!(
+            imap::watch_notifying(
+                cfg,
+                store,
+                ingester,
+                self.shutdown.clone(),
+                &self.changed,
+                None,
+                &self.counters,
+            ),
+            driver
+        )
+    }
+}
+
 async fn processed(dir: &std::path::Path, n: i64, within: Duration) -> bool {
     let started = Instant::now();
     while started.elapsed() < within {
@@ -791,9 +827,7 @@ async fn follows_a_deleted_and_recreated_folder(mut cfg: ImapConfig, dir: &std::
         .create("Claims")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let counters = imap::WatchCounters::default();
-    let changed = tokio::sync::Notify::new();
+    let w = Watch::default();
     let driver = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         admin
@@ -816,25 +850,13 @@ async fn follows_a_deleted_and_recreated_folder(mut cfg: ImapConfig, dir: &std::
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let second = processed(dir, 2, Duration::from_secs(10)).await;
-        shutdown.cancel();
         (first, second)
     };
-    let (stats, (first, second)) = tokio::join!(
-        imap::watch_notifying(
-            &cfg,
-            &mut watched,
-            &ingester,
-            shutdown.clone(),
-            &changed,
-            None,
-            &counters,
-        ),
-        driver
-    );
+    let (stats, (first, second)) = w.beside(&cfg, &mut watched, &ingester, driver).await;
     assert!(first, "the first message was not read: {stats:?}");
     assert!(second, "the recreated folder was not read: {stats:?}");
     assert_eq!(stats.fetched, 2, "{stats:?}");
-    assert_eq!(counters.health.problem(), None);
+    assert_eq!(w.counters.health.problem(), None);
 }
 
 #[tokio::test]
@@ -854,18 +876,16 @@ async fn a_missing_folder_is_read_once_it_exists(mut cfg: ImapConfig, dir: &std:
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut watched = store(dir);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let counters = imap::WatchCounters::default();
-    let changed = tokio::sync::Notify::new();
+    let w = Watch::default();
     let driver = async {
         // Named in health while it is missing; the connection itself is fine.
         let started = Instant::now();
         let mut problem = None;
         while problem.is_none() && started.elapsed() < Duration::from_secs(10) {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            problem = counters.health.problem();
+            problem = w.counters.health.problem();
         }
-        let failures = counters.health.failing().0;
+        let failures = w.counters.health.failing().0;
         let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
         admin
             .create("Later")
@@ -878,25 +898,14 @@ async fn a_missing_folder_is_read_once_it_exists(mut cfg: ImapConfig, dir: &std:
         let read = processed(dir, 1, Duration::from_secs(10)).await;
         // Health clears at the end of the pass that read it.
         let cleared = Instant::now();
-        while counters.health.problem().is_some() && cleared.elapsed() < Duration::from_secs(5) {
+        while w.counters.health.problem().is_some() && cleared.elapsed() < Duration::from_secs(5) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let after = counters.health.problem();
-        shutdown.cancel();
+        let after = w.counters.health.problem();
         (problem, failures, read, after)
     };
-    let (stats, (problem, failures, read, after)) = tokio::join!(
-        imap::watch_notifying(
-            &cfg,
-            &mut watched,
-            &ingester,
-            shutdown.clone(),
-            &changed,
-            None,
-            &counters,
-        ),
-        driver
-    );
+    let (stats, (problem, failures, read, after)) =
+        w.beside(&cfg, &mut watched, &ingester, driver).await;
     let problem = problem.unwrap_or_else(|| panic!("no problem reported: {stats:?}"));
     assert!(problem.contains("\"Later\""), "{problem}");
     assert_eq!(failures, 0, "the connection itself never failed");
@@ -962,9 +971,7 @@ async fn a_wake_up_fetches_new_mail_and_quarantines_one_over_the_limit() {
     // A 200 KiB limit: the big message arrives cut just past it, its header kept.
     let ingester = ingester(&x, 200 << 10);
     let mut watched = store(&dir);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let counters = imap::WatchCounters::default();
-    let changed = tokio::sync::Notify::new();
+    let w = Watch::default();
     let mut big = b"From: logs@customer.example\r\nSubject: our logs\r\nMessage-ID: <big-wake@customer.example>\r\n\r\n".to_vec();
     while big.len() < 600 << 10 {
         big.extend_from_slice(b"a line of a log file that nobody asked for\r\n");
@@ -987,20 +994,8 @@ async fn a_wake_up_fetches_new_mail_and_quarantines_one_over_the_limit() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        shutdown.cancel();
     };
-    let (stats, ()) = tokio::join!(
-        imap::watch_notifying(
-            &cfg,
-            &mut watched,
-            &ingester,
-            shutdown.clone(),
-            &changed,
-            None,
-            &counters,
-        ),
-        driver
-    );
+    let (stats, ()) = w.beside(&cfg, &mut watched, &ingester, driver).await;
     assert_eq!(stats.fetched, 3, "{stats:?}");
     assert_eq!(watched.message_count("processed").ok(), Some(2));
     assert_eq!(watched.message_count("quarantined").ok(), Some(1));
@@ -1023,16 +1018,14 @@ async fn a_revoked_client_secret_is_a_counted_token_failure_until_it_is_restored
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut watched = store(&dir);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let counters = imap::WatchCounters::default();
-    let changed = tokio::sync::Notify::new();
+    let w = Watch::default();
     let before = failures_for("invalid_client");
     let driver = async {
         let started = Instant::now();
-        while counters.health.failing().0 < 3 && started.elapsed() < Duration::from_secs(10) {
+        while w.counters.health.failing().0 < 3 && started.elapsed() < Duration::from_secs(10) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (failing, last) = counters.health.failing();
+        let (failing, last) = w.counters.health.failing();
         let counted = failures_for("invalid_client") - before;
         // Restored: the next try logs in and reads the mail.
         std::fs::write(dir.join("client-secret"), "the-right-secret\n")
@@ -1043,22 +1036,11 @@ async fn a_revoked_client_secret_is_a_counted_token_failure_until_it_is_restored
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let read = processed(&dir, 1, Duration::from_secs(10)).await;
-        let healthy = counters.health.failing().0 == 0;
-        shutdown.cancel();
+        let healthy = w.counters.health.failing().0 == 0;
         (failing, last, counted, read, healthy)
     };
-    let (stats, (failing, last, counted, read, healthy)) = tokio::join!(
-        imap::watch_notifying(
-            &cfg,
-            &mut watched,
-            &ingester,
-            shutdown.clone(),
-            &changed,
-            None,
-            &counters,
-        ),
-        driver
-    );
+    let (stats, (failing, last, counted, read, healthy)) =
+        w.beside(&cfg, &mut watched, &ingester, driver).await;
     assert!(failing >= 3, "{failing} failures: {last}");
     assert!(
         last.contains("invalid_client") && last.contains("/token"),
@@ -1095,4 +1077,58 @@ async fn an_unreachable_token_endpoint_is_counted_and_named() {
         .unwrap_or_else(|| panic!("a token from nowhere"));
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert_eq!(failures_for("unreachable"), before + 1);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_is_down_then_back_is_counted_then_logs_in() {
+    // The issuer's port, free while it is down: both slaclaim's token requests and
+    // Dovecot's introspection point there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let d = Dovecot::start_oauth2(
+        "xoauth2-down",
+        &format!("http://127.0.0.1:{port}/introspect"),
+    );
+    let dir = temp_dir("imap-xoauth2-down");
+    let cfg = oauth2_config_at(
+        &d,
+        &dir,
+        &format!("http://127.0.0.1:{port}/{{tenant}}/token"),
+        "back-again",
+    );
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 20);
+    let mut watched = store(&dir);
+    let w = Watch::default();
+    let before = failures_for("unreachable");
+    let driver = async {
+        let started = Instant::now();
+        while w.counters.health.failing().0 < 2 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (failing, last) = w.counters.health.failing();
+        let counted = failures_for("unreachable") - before;
+        // Back where the configuration points.
+        let issuer = Issuer::start_on(port, "back-again")
+            .unwrap_or_else(|e| panic!("port {port} taken while the endpoint was down: {e}"));
+        let mut admin = imap::connect(&cfg).await.unwrap();
+        admin
+            .append("INBOX", None, None, corpus("msg_0020.eml"))
+            .await
+            .unwrap();
+        let read = processed(&dir, 1, Duration::from_secs(10)).await;
+        let healthy = w.counters.health.failing().0 == 0;
+        let issued = issuer.lock().issued.len();
+        (failing, last, counted, read, healthy, issued)
+    };
+    let (stats, (failing, last, counted, read, healthy, issued)) =
+        w.beside(&cfg, &mut watched, &ingester, driver).await;
+    assert!(failing >= 2, "{failing} failures: {last}");
+    assert!(last.contains(&format!("127.0.0.1:{port}")), "{last}");
+    assert!(counted >= 2, "{counted} unreachable failures counted");
+    assert!(read, "not read once the endpoint was back: {stats:?}");
+    assert!(healthy, "health still failing once the endpoint was back");
+    assert!(issued >= 1, "no token was issued once back");
 }

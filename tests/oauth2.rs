@@ -33,11 +33,14 @@ pub struct Issuer {
 impl Issuer {
     /// Starts the issuer accepting client id "slaclaim" with `secret`.
     pub fn start(secret: &str) -> Issuer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
+        Issuer::start_on(0, secret).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the issuer on `port` (0 for any free one): an endpoint that was down comes
+    /// back where the configuration points.
+    pub fn start_on(port: u16, secret: &str) -> std::io::Result<Issuer> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State::default()));
         let (shared, secret_owned) = (state.clone(), secret.to_string());
         std::thread::spawn(move || {
@@ -46,16 +49,22 @@ impl Issuer {
                 std::thread::spawn(move || serve(stream, &state, &secret));
             }
         });
-        Issuer {
+        Ok(Issuer {
             port,
             secret: secret.to_string(),
             state,
-        }
+        })
     }
 
     /// The token endpoint, with `{tenant}` left for slaclaim to fill in.
     pub fn token_url(&self) -> String {
         format!("http://127.0.0.1:{}/{{tenant}}/token", self.port)
+    }
+
+    /// The `[oauth2]` keys of an IMAP or SMTP config that gets its tokens here with the
+    /// client secret in `secret_file`.
+    pub fn config_keys(&self, secret_file: &std::path::Path) -> String {
+        oauth2_keys(&self.token_url(), secret_file)
     }
 
     /// The introspection endpoint, for Dovecot.
@@ -74,6 +83,14 @@ impl Issuer {
     pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The `[oauth2]` keys for a token endpoint at `token_url`, which may be down.
+pub fn oauth2_keys(token_url: &str, secret_file: &std::path::Path) -> String {
+    format!(
+        "tenant = \"contoso.onmicrosoft.com\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"{token_url}\"\n",
+        secret_file.display()
+    )
 }
 
 /// One request, one answer, then the connection closes.
