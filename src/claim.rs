@@ -23,6 +23,8 @@ pub enum Status {
     Ineligible,
     /// The deadline passed before it was submitted.
     Expired,
+    /// The customer withdrew it (staff said so).
+    Withdrawn,
 }
 
 impl Status {
@@ -35,6 +37,7 @@ impl Status {
             Status::Submitted => "submitted",
             Status::Ineligible => "ineligible",
             Status::Expired => "expired",
+            Status::Withdrawn => "withdrawn",
         }
     }
 
@@ -47,6 +50,7 @@ impl Status {
             Status::Submitted,
             Status::Ineligible,
             Status::Expired,
+            Status::Withdrawn,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -56,7 +60,7 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Status::Submitted | Status::Ineligible | Status::Expired
+            Status::Submitted | Status::Ineligible | Status::Expired | Status::Withdrawn
         )
     }
 }
@@ -222,32 +226,34 @@ pub fn checklist(tenant: &str, incident: &str, evidence: &[(String, Value)]) -> 
         .collect()
 }
 
+/// How every review reason drawn from customer mail begins, so that a later
+/// correction can clear it.
+pub const CUSTOMER_SAYS: &str = "customer mail says";
+
+/// Why staff must look at a claim, from what customer mail says: an advisory, or
+/// subscriptions not bought through CSP. Mail never makes a claim ineligible by itself;
+/// staff decide (`ineligible: <reason>`).
+pub fn review_reason(evidence: &[(String, Value)]) -> Option<String> {
+    let says = |field: &str, value: Value| evidence.iter().any(|(k, v)| k == field && *v == value);
+    let mut reasons = Vec::new();
+    if says("advisory", json!(true)) {
+        reasons.push("the incident was an advisory");
+    }
+    if says("purchased_via_csp", json!(false)) {
+        reasons.push("the subscriptions were not bought through CSP");
+    }
+    (!reasons.is_empty()).then(|| {
+        format!(
+            "{CUSTOMER_SAYS} {}: if so, reply \"ineligible: <reason>\"",
+            reasons.join(" and ")
+        )
+    })
+}
+
 /// The status a claim should move to, and why; None keeps the current one.
-pub fn next_status(
-    current: Status,
-    items: &[Item],
-    evidence: &[(String, Value)],
-) -> Option<(Status, String)> {
+pub fn next_status(current: Status, items: &[Item]) -> Option<(Status, String)> {
     if current.is_final() {
         return None;
-    }
-    if evidence
-        .iter()
-        .any(|(k, v)| k == "advisory" && *v == json!(true))
-    {
-        return Some((
-            Status::Ineligible,
-            "the customer says the incident was an advisory".into(),
-        ));
-    }
-    if evidence
-        .iter()
-        .any(|(k, v)| k == "purchased_via_csp" && *v == json!(false))
-    {
-        return Some((
-            Status::Ineligible,
-            "the subscriptions were not bought through CSP".into(),
-        ));
     }
     let missing: Vec<&str> = items
         .iter()
@@ -305,7 +311,7 @@ mod tests {
         let items = checklist("t", "EX1234567", &e);
         assert!(items.iter().all(|i| i.present), "{items:?}");
         assert_eq!(
-            next_status(Status::Collecting, &items, &e).map(|s| s.0),
+            next_status(Status::Collecting, &items).map(|s| s.0),
             Some(Status::Ready)
         );
         let items = checklist("", "EX1234567", &e);
@@ -335,22 +341,31 @@ mod tests {
     }
 
     #[test]
-    fn ineligible_for_advisory_or_no_csp_and_final_states_stay() {
+    fn advisory_or_no_csp_flags_for_staff_and_final_states_stay() {
         let mut e = complete();
         e.push(("advisory".into(), json!(true)));
+        // What the customer says flags the claim for staff; it never closes it.
         let items = checklist("t", "i", &e);
-        assert_eq!(
-            next_status(Status::Collecting, &items, &e).map(|s| s.0),
+        assert_ne!(
+            next_status(Status::Collecting, &items).map(|s| s.0),
             Some(Status::Ineligible)
+        );
+        let why = review_reason(&e).unwrap_or_default();
+        assert!(
+            why.starts_with(CUSTOMER_SAYS) && why.contains("advisory"),
+            "{why}"
         );
         let mut e = complete();
         e[5].1 = json!(false);
-        assert_eq!(
-            next_status(Status::Ready, &checklist("t", "i", &e), &e).map(|s| s.0),
-            Some(Status::Ineligible)
+        assert_eq!(next_status(Status::Ready, &checklist("t", "i", &e)), None);
+        assert!(
+            review_reason(&e)
+                .unwrap_or_default()
+                .contains("not bought through CSP")
         );
+        assert_eq!(review_reason(&complete()), None);
         assert_eq!(
-            next_status(Status::Submitted, &checklist("t", "i", &e), &e),
+            next_status(Status::Submitted, &checklist("t", "i", &e)),
             None
         );
     }

@@ -68,6 +68,10 @@ pub struct Config {
     /// Whose replies may change claims.
     #[serde(default)]
     pub staff: crate::staff::StaffConfig,
+    /// Which receiving servers' authentication verdicts are believed, and which
+    /// domains speak for a customer.
+    #[serde(default)]
+    pub trust: crate::trust::TrustConfig,
     /// Customers by tenant: names and licensed users.
     #[serde(default)]
     pub customer: Vec<crate::draft::Customer>,
@@ -94,6 +98,8 @@ impl Config {
             own_address: Some(self.outbox.from.clone()),
             message_id_domain: Some(self.outbox.message_id_domain()),
             staff: self.staff.clone(),
+            trust: self.trust.clone(),
+            max_claims_per_message: self.extract.max_claims_per_message,
         }
     }
 }
@@ -188,6 +194,14 @@ pub struct ExtractConfig {
     /// so. Keeps one pathological mail from costing more than a long real one.
     #[serde(default = "default_max_text_bytes")]
     pub max_text_bytes: usize,
+    /// Claims one message may open. Past it, one ticket is opened and flagged for staff
+    /// ("too many incidents or tenants: review"): one mail must not make thousands.
+    #[serde(default = "default_max_claims_per_message")]
+    pub max_claims_per_message: usize,
+}
+
+fn default_max_claims_per_message() -> usize {
+    10
 }
 
 impl Default for ExtractConfig {
@@ -198,6 +212,7 @@ impl Default for ExtractConfig {
             partner_names: Vec::new(),
             personal_domains: default_personal_domains(),
             max_text_bytes: default_max_text_bytes(),
+            max_claims_per_message: default_max_claims_per_message(),
         }
     }
 }

@@ -174,7 +174,15 @@ impl Templates {
             .ok_or_else(|| format!("template {name}: the first line must be \"Subject: ...\""))?
             .trim()
             .to_string();
-        Ok((subject, rest.to_string()))
+        // Marked as ours, whatever the template says: an echo of it (a ticket tool's
+        // acknowledgement, a quote, a forward) is never read as anyone's words.
+        let rest = rest.trim_end_matches('\n');
+        let body = format!(
+            "{}\n{rest}\n{}\n",
+            crate::quote::OWN_BEGIN,
+            crate::quote::OWN_END
+        );
+        Ok((subject, body))
     }
 }
 
@@ -413,10 +421,13 @@ pub fn claim_context(
         .iter()
         .find(|(k, _)| k == "customer_domain")
         .and_then(|(_, v)| v["domain"].as_str().map(str::to_string));
-    let name = customer
-        .map(|k| k.name.clone())
-        .or(domain)
-        .unwrap_or_else(|| "unknown customer".into());
+    let name = one_line(
+        &customer
+            .map(|k| k.name.clone())
+            .or(domain)
+            .unwrap_or_else(|| "unknown customer".into()),
+        MAX_VALUE_CHARS,
+    );
     let described = describe(&items, zone);
     let users = items
         .iter()
@@ -457,10 +468,45 @@ pub fn claim_context(
     });
     if let Value::Object(map) = &mut ctx {
         for (k, v) in described {
+            let v = match v {
+                Value::String(text) => Value::String(one_line(&text, MAX_VALUE_CHARS)),
+                other => other,
+            };
             map.insert(k.to_string(), v);
         }
     }
     ctx
+}
+
+/// The longest value from mail printed in a draft; the whole of it is in the attached
+/// original.
+pub const MAX_VALUE_CHARS: usize = 400;
+
+/// `text` as one line for the Partner Center text: control characters and line breaks
+/// (Unicode's too) become spaces, runs of spaces one, and it is cut at `max` characters
+/// with "…". A value from mail can then never add lines of its own to the claim text.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    let mut count = 0;
+    for c in text.chars() {
+        let c = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        if count == max {
+            out.truncate(out.trim_end().len());
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// A complete claim, for checking templates at load time.
@@ -477,6 +523,7 @@ fn sample_context() -> Value {
         deadline: Some("2026-04-30".into()),
         submit_by: Some("2026-04-27".into()),
         case_number: None,
+        review: None,
     };
     claim_context(
         &c,
@@ -635,6 +682,20 @@ fn crlf_lines(raw: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_from_mail_are_one_line_and_capped() {
+        assert_eq!(
+            one_line("Re: outage\r\n6. Customer's email: forged", 400),
+            "Re: outage 6. Customer's email: forged"
+        );
+        assert_eq!(one_line("a\u{2028}b\u{85}c\td", 400), "a b c d");
+        assert_eq!(
+            one_line(&"x".repeat(500), 10),
+            format!("{}…", "x".repeat(10))
+        );
+        assert_eq!(one_line("  spaced   out  ", 400), "spaced out");
+    }
 
     #[test]
     fn an_original_that_fits_goes_as_7bit_or_8bit_with_crlf_lines() {

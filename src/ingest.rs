@@ -44,6 +44,16 @@ pub enum Outcome {
         /// Claims touched.
         claims: Vec<String>,
     },
+    /// Joined an existing ticket but may not change it (see "Who can change what" in
+    /// README): listed for staff, read for nothing.
+    Unverified {
+        /// "SLA-n".
+        reference: String,
+        /// How it was matched.
+        by: &'static str,
+        /// Why it may not change the ticket.
+        why: String,
+    },
     /// Stored without a ticket (bulk, notifications, unrelated mail).
     Stored {
         /// The kind.
@@ -93,6 +103,10 @@ impl std::fmt::Display for Outcome {
                 by,
                 claims: c,
             } => write!(f, "linked to ticket {reference} by {by}{}", claims(c)),
+            Outcome::Unverified { reference, by, why } => write!(
+                f,
+                "linked to ticket {reference} by {by}, unverified: {why}; it changes nothing"
+            ),
             Outcome::Stored { kind } => write!(f, "stored as {}, no ticket", kind.as_str()),
             Outcome::Duplicate { of } => write!(f, "duplicate of stored message {of}"),
             Outcome::Ignored { why } => write!(f, "ignored: {why}"),
@@ -176,7 +190,7 @@ pub struct Ingester<'a> {
 
 /// Mail that is not customer mail: ours (never read as a request, so no loops) and
 /// staff replies (commands).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MailRules {
     /// Our From address.
     pub own_address: Option<String>,
@@ -184,9 +198,45 @@ pub struct MailRules {
     pub message_id_domain: Option<String>,
     /// Who staff are.
     pub staff: crate::staff::StaffConfig,
+    /// Whose authentication verdicts are believed, and which domains speak for a customer.
+    pub trust: crate::trust::TrustConfig,
+    /// Claims one message may open (`[extract] max-claims-per-message`).
+    pub max_claims_per_message: usize,
+}
+
+impl Default for MailRules {
+    fn default() -> Self {
+        MailRules {
+            own_address: None,
+            message_id_domain: None,
+            staff: Default::default(),
+            trust: Default::default(),
+            max_claims_per_message: 10,
+        }
+    }
+}
+
+/// How far a message may change the claims of the ticket it joins.
+#[derive(Debug, Clone, PartialEq)]
+enum Standing {
+    /// It may add evidence.
+    Verified,
+    /// It is listed for staff and changes nothing, for this reason.
+    Unverified(String),
 }
 
 impl MailRules {
+    /// Whether `id` is one of the Message-IDs slaclaim gives its own mail.
+    pub fn is_our_id(&self, id: &str) -> bool {
+        let id = id.trim_matches(['<', '>', ' ']);
+        self.message_id_domain.as_deref().is_some_and(|d| {
+            id.starts_with("slaclaim.")
+                && id
+                    .to_ascii_lowercase()
+                    .ends_with(&format!("@{}", d.to_ascii_lowercase()))
+        })
+    }
+
     /// Why this message is our own, if it is.
     fn own(&self, e: &Extraction) -> Option<String> {
         let from_us = match (&self.own_address, &e.from) {
@@ -196,14 +246,9 @@ impl MailRules {
         if from_us {
             return Some("sent from our own address".into());
         }
-        let ours = |id: &str| {
-            self.message_id_domain.as_deref().is_some_and(|d| {
-                id.starts_with("slaclaim.") && id.to_ascii_lowercase().ends_with(&format!("@{d}"))
-            })
-        };
         e.message_id
             .as_deref()
-            .filter(|id| ours(id))
+            .filter(|id| self.is_our_id(id))
             .map(|_| "carries one of our own Message-IDs".into())
     }
 }
@@ -295,9 +340,13 @@ impl Ingester<'_> {
     ) -> Result<Outcome, IngestError> {
         let sha = sha256_hex(raw);
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let verdict = crate::trust::verdict(raw, &self.rules.trust);
         let extraction = match reading {
             Reading::Refused(reason) => return self.quarantine_in(s, raw, origin, &reason, now),
-            Reading::Read(e) => Ok(e),
+            Reading::Read(mut e) => {
+                self.unmask_impostor(&mut e, verdict.as_ref());
+                Ok(e)
+            }
             Reading::Failed(why) => Err(why),
         };
         {
@@ -334,6 +383,9 @@ impl Ingester<'_> {
                 error: error.as_deref(),
             };
             let row = s.insert_message(&m, &stamp)?;
+            if let Some(v) = &verdict {
+                s.set_message_trust(row, serde_json::to_string(v).ok().as_deref(), None)?;
+            }
             match (e, error) {
                 (_, Some(reason)) => Ok(Outcome::Quarantined { reason }),
                 (Some(e), None) => {
@@ -342,9 +394,9 @@ impl Ingester<'_> {
                         return Ok(Outcome::Ignored { why });
                     }
                     if self.rules.staff.is_staff(e.from.as_deref()) {
-                        return self.staff_reply(s, row, e, raw, now);
+                        return self.staff_reply(s, row, e, raw, verdict.as_ref(), now);
                     }
-                    self.link(s, row, e, now)
+                    self.link(s, row, e, verdict.as_ref(), false, now)
                 }
                 (None, None) => Ok(Outcome::Quarantined {
                     reason: "no extraction".into(),
@@ -457,15 +509,45 @@ impl Ingester<'_> {
         }
     }
 
-    /// Mail from staff: a command line is obeyed when the mail is authenticated and
-    /// refers to a ticket, and recorded and ignored otherwise, with a log line saying
-    /// why; mail without a command (a forwarded customer request) is read as usual.
+    /// Mail that presents itself as Microsoft's service mail is that only when our
+    /// servers say DMARC passed for a Microsoft domain; otherwise (a phishing "SLA
+    /// refund") it is `other`. Without a verdict the content decides.
+    fn unmask_impostor(&self, e: &mut Extraction, verdict: Option<&crate::trust::Verdict>) {
+        let Some(v) = verdict else { return };
+        if e.kind != Kind::ServiceNotification {
+            return;
+        }
+        let domain = e.sender_domain.clone().unwrap_or_default();
+        if !(v.dmarc_passed_for(&domain) && self.rules.trust.is_microsoft(&domain)) {
+            e.kind = Kind::Other;
+            e.evidence.insert(
+                "kind",
+                crate::extract::Evidence {
+                    source: format!(
+                        "presents itself as Microsoft's but is not authenticated as such: {}",
+                        v.summary()
+                    ),
+                    confidence: 0.95,
+                    assumptions: vec![],
+                },
+            );
+        }
+    }
+
+    /// Mail from a staff address. A command is obeyed only when every rule holds: the
+    /// sender is authenticated for its domain (unless `require-authenticated-senders`
+    /// is off), the mail is no forward, the command stands at the start of a line in
+    /// the unquoted top, and the mail carries the ticket tag or answers our mail.
+    /// Otherwise it is recorded and ignored, with a log line saying why. Mail without a
+    /// command (a forwarded customer request) is read as usual: as verified content when
+    /// the sender is authenticated.
     fn staff_reply(
         &self,
         s: &Store,
         row: i64,
         e: &Extraction,
         raw: &[u8],
+        verdict: Option<&crate::trust::Verdict>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -473,14 +555,31 @@ impl Ingester<'_> {
             tracing::info!(message_id = ?e.message_id, from = ?e.from, why, "staff mail ignored");
             Ok(Outcome::Ignored { why })
         };
+        let refusal = self
+            .rules
+            .staff
+            .refusal(e.sender_domain.as_deref(), verdict);
         let email = crate::message::Email::parse(raw);
-        let text = crate::quote::split(&email.body, &email.subject).new_text;
-        let Some(command) = crate::staff::command(&text) else {
-            // Not a command: staff also forward customers' mail, which is read as usual.
-            return self.link(s, row, e, now);
+        let forward =
+            !email.attached.is_empty() || crate::quote::is_forward(&email.body, &email.subject);
+        let command = if forward {
+            None
+        } else {
+            crate::staff::command(&crate::quote::top(&email.body))
         };
-        if let Some(why) = self.rules.staff.refusal(&email) {
+        let Some(command) = command else {
+            // Not a command: staff also forward customers' mail, which is read as usual.
+            return self.link(s, row, e, verdict, refusal.is_none(), now);
+        };
+        if let Some(why) = refusal {
             return ignore(why);
+        }
+        let tagged = e.subject.to_ascii_uppercase().contains("[SLA-");
+        let answers_us = e.thread_ids.iter().any(|id| self.rules.is_our_id(id));
+        if !tagged && !answers_us {
+            return ignore(
+                "a staff command must carry the ticket tag [SLA-n] in its subject or answer slaclaim's mail".into(),
+            );
         }
         let ticket = match self.find_ticket(s, e, now)? {
             Some((t, _)) => t,
@@ -491,47 +590,96 @@ impl Ingester<'_> {
         let open: Vec<_> = s
             .claims_of_ticket(ticket)?
             .into_iter()
-            .filter(|c| !matches!(c.status.as_str(), "submitted" | "ineligible"))
+            .filter(|c| {
+                !matches!(
+                    Status::parse(&c.status),
+                    Some(Status::Submitted | Status::Ineligible | Status::Withdrawn)
+                )
+            })
             .collect();
         if open.is_empty() {
             return ignore(format!("{reference} has no open claim"));
         }
         let who = e.from.clone().unwrap_or_default();
+        let (to, why) = match &command {
+            crate::staff::Command::Submitted(number) => (
+                Status::Submitted,
+                format!("submitted in Partner Center as {number} (reported by {who})"),
+            ),
+            crate::staff::Command::Ineligible(reason) => {
+                (Status::Ineligible, format!("{reason} (reported by {who})"))
+            }
+            crate::staff::Command::Withdrawn(reason) => {
+                (Status::Withdrawn, format!("{reason} (reported by {who})"))
+            }
+        };
         for c in &open {
             if c.status == "expired" {
                 tracing::warn!(ticket = %reference, claim = c.id, "staff report a claim submitted after its deadline");
             }
-            match &command {
-                crate::staff::Command::Submitted(number) => {
-                    s.set_case_number(c.id, number)?;
-                    let why =
-                        format!("submitted in Partner Center as {number} (reported by {who})");
-                    s.set_status(c.id, Status::Submitted.as_str(), &why, &stamp)?;
-                }
-                crate::staff::Command::Ineligible(reason) => {
-                    let why = format!("{reason} (reported by {who})");
-                    s.set_status(c.id, Status::Ineligible.as_str(), &why, &stamp)?;
-                }
+            if let crate::staff::Command::Submitted(number) = &command {
+                s.set_case_number(c.id, number)?;
             }
+            s.set_status(c.id, to.as_str(), &why, &stamp)?;
         }
-        let applied = match command {
-            crate::staff::Command::Submitted(n) => {
-                format!("{} claim(s) submitted as {n}", open.len())
-            }
-            crate::staff::Command::Ineligible(r) => {
-                format!("{} claim(s) ineligible: {r}", open.len())
-            }
-        };
+        let applied = format!("{} claim(s) {}: {why}", open.len(), to.as_str());
         tracing::info!(ticket = %reference, applied, "staff command applied");
         Ok(Outcome::Command { reference, applied })
     }
 
-    /// Finds or opens the ticket and updates its claims.
+    /// Whether a message that joins `ticket` may change its claims: staff who are
+    /// authenticated may; others only from one of the customer's domains, and not when
+    /// DMARC failed (or the From is not one address).
+    fn standing(
+        &self,
+        s: &Store,
+        ticket: i64,
+        e: &Extraction,
+        verdict: Option<&crate::trust::Verdict>,
+        trusted_staff: bool,
+    ) -> Result<Standing, IngestError> {
+        if trusted_staff {
+            return Ok(Standing::Verified);
+        }
+        let domain = e
+            .sender_domain
+            .clone()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let Some(customer) = s.ticket_domain(ticket)?.filter(|d| !d.is_empty()) else {
+            return Ok(Standing::Unverified(
+                "the ticket has no customer domain to check the sender against".into(),
+            ));
+        };
+        if !self
+            .rules
+            .trust
+            .customer_domains_of(&customer)
+            .contains(&domain)
+        {
+            return Ok(Standing::Unverified(format!(
+                "sender domain {} is not the customer's ({customer}; more in [trust] customer-domains)",
+                if domain.is_empty() { "(none)" } else { &domain }
+            )));
+        }
+        if let Some(v) = verdict.filter(|v| v.dmarc_failed()) {
+            return Ok(Standing::Unverified(format!(
+                "not authenticated as {domain}: {}",
+                v.summary()
+            )));
+        }
+        Ok(Standing::Verified)
+    }
+
+    /// Finds or opens the ticket; updates its claims when the message may
+    /// ([`Ingester::standing`]), and otherwise links it as unverified.
     fn link(
         &self,
         s: &Store,
         row: i64,
         e: &Extraction,
+        verdict: Option<&crate::trust::Verdict>,
+        trusted_staff: bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -545,6 +693,19 @@ impl Ingester<'_> {
         };
         s.set_message_ticket(row, ticket)?;
         let reference = s.ticket_reference(ticket)?;
+        if by != "new" {
+            if let Standing::Unverified(why) =
+                self.standing(s, ticket, e, verdict, trusted_staff)?
+            {
+                let json = verdict.and_then(|v| serde_json::to_string(v).ok());
+                s.set_message_trust(row, json.as_deref(), Some(&why))?;
+                for c in s.claims_of_ticket(ticket)? {
+                    s.link_unverified(c.id, row)?;
+                }
+                tracing::info!(ticket = %reference, from = ?e.from, why, "unverified mail linked; it changes nothing");
+                return Ok(Outcome::Unverified { reference, by, why });
+            }
+        }
         let external: Vec<String> = e
             .ticket_refs
             .iter()
@@ -557,6 +718,16 @@ impl Ingester<'_> {
         } else {
             Vec::new()
         };
+        if let Some(v) = verdict.filter(|v| by == "new" && v.dmarc_failed()) {
+            let why = format!(
+                "the request that opened this ticket is not authenticated ({}): check it came from the customer",
+                v.summary()
+            );
+            s.set_message_trust(row, serde_json::to_string(v).ok().as_deref(), Some(&why))?;
+            for c in s.claims_of_ticket(ticket)? {
+                s.set_review(c.id, Some(&why), &stamp)?;
+            }
+        }
         Ok(if by == "new" {
             Outcome::NewTicket { reference, claims }
         } else {
@@ -628,7 +799,29 @@ impl Ingester<'_> {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let existing = s.claims_of_ticket(ticket)?;
         let mut touched: Vec<i64> = Vec::new();
-        for (tenant, incident) in claim_keys(&e.tenant_ids, &e.incident_ids) {
+        let (keys, unpaired) = claim_keys(&e.tenant_ids, &e.incident_ids);
+        let cap = self.rules.max_claims_per_message.max(1);
+        if unpaired || keys.len() > cap {
+            // One claim for staff to sort out, not one per combination.
+            let why = format!(
+                "too many incidents or tenants: review ({} tenant(s), {} incident(s){})",
+                e.tenant_ids.len(),
+                e.incident_ids.len(),
+                if unpaired {
+                    " that the mail does not pair"
+                } else {
+                    ""
+                }
+            );
+            let id = match existing.first() {
+                Some(c) => c.id,
+                None => s.create_claim(ticket, "", "", Status::Collecting.as_str(), &stamp)?,
+            };
+            s.link_claim_message(id, row)?;
+            s.set_review(id, Some(&why), &stamp)?;
+            return Ok(vec![format!("?/? ({why})")]);
+        }
+        for (tenant, incident) in keys {
             // A claim opened without tenant or incident is completed, not duplicated.
             let found = existing.iter().find(|c| {
                 (c.tenant_id == tenant || c.tenant_id.is_empty() || tenant.is_empty())
@@ -719,7 +912,12 @@ impl Ingester<'_> {
             let mut n = 0;
             for c in s.all_claims()? {
                 let open = Status::parse(&c.status).is_some_and(|st| !st.is_final());
-                if open && c.deadline.as_deref().is_some_and(|d| d < today.as_str()) {
+                // A flagged claim waits for staff: mail moved its deadline, and mail
+                // alone never closes a claim.
+                if open
+                    && c.review.is_none()
+                    && c.deadline.as_deref().is_some_and(|d| d < today.as_str())
+                {
                     s.set_status(
                         c.id,
                         Status::Expired.as_str(),
@@ -770,8 +968,26 @@ impl Ingester<'_> {
         let start = outage_start
             .map(|t| (t, false))
             .or(request_date.map(|t| (t, true)));
+        let today = now
+            .with_timezone(&self.policy.zone)
+            .date_naive()
+            .to_string();
         if let Some((start, assumed)) = start {
             let d = self.policy.deadline(start, assumed);
+            let (before, after) = (c.deadline.as_deref(), d.deadline.to_string());
+            if !Status::parse(&c.status).is_some_and(Status::is_final)
+                && before.is_some_and(|b| b >= today.as_str())
+                && after.as_str() < today.as_str()
+            {
+                s.set_review(
+                    claim_id,
+                    Some(&format!(
+                        "customer mail moved the incident to {} and the deadline to {after}, which has passed: check the dates (reply \"ineligible: <reason>\" if it stands)",
+                        start.date_naive()
+                    )),
+                    &stamp,
+                )?;
+            }
             s.set_schedule(
                 claim_id,
                 &start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -782,17 +998,29 @@ impl Ingester<'_> {
             )?;
         }
         let current = Status::parse(&c.status).unwrap_or(Status::Collecting);
+        let said = claim::review_reason(&evidence);
+        let stale = c
+            .review
+            .as_deref()
+            .is_some_and(|r| r.starts_with(claim::CUSTOMER_SAYS));
+        if said.is_some() && said != c.review {
+            s.set_review(claim_id, said.as_deref(), &stamp)?;
+        } else if said.is_none() && stale {
+            s.set_review(claim_id, None, &stamp)?;
+        }
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
-        if let Some((to, why)) = claim::next_status(current, &items, &evidence) {
+        if let Some((to, why)) = claim::next_status(current, &items) {
             s.set_status(claim_id, to.as_str(), &why, &stamp)?;
         }
         Ok(())
     }
 }
 
-/// (tenant, incident) pairs a message names: one claim per incident; with several of
-/// both, pairs in order when the counts match, else every combination.
-fn claim_keys(tenants: &[String], incidents: &[String]) -> Vec<(String, String)> {
+/// (tenant, incident) pairs a message names: one tenant with each incident, or one
+/// incident with each tenant; several of both pair row by row in the order written when
+/// the counts match. Never the cross product: with several of each in other numbers the
+/// mail does not say which goes with which, and the second value is true.
+fn claim_keys(tenants: &[String], incidents: &[String]) -> (Vec<(String, String)>, bool) {
     let one = |v: &[String]| {
         if v.is_empty() {
             vec![String::new()]
@@ -801,12 +1029,17 @@ fn claim_keys(tenants: &[String], incidents: &[String]) -> Vec<(String, String)>
         }
     };
     let (t, i) = (one(tenants), one(incidents));
-    if t.len() > 1 && t.len() == i.len() {
-        return t.into_iter().zip(i).collect();
+    if t.len() > 1 && i.len() > 1 {
+        if t.len() == i.len() {
+            return (t.into_iter().zip(i).collect(), false);
+        }
+        return (Vec::new(), true);
     }
-    t.iter()
+    let keys = t
+        .iter()
         .flat_map(|tenant| i.iter().map(move |inc| (tenant.clone(), inc.clone())))
-        .collect()
+        .collect();
+    (keys, false)
 }
 
 fn or_missing(s: &str) -> &str {

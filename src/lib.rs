@@ -11,6 +11,7 @@ macro_rules! re {
     };
 }
 
+pub mod authres;
 pub mod claim;
 pub mod classify;
 pub mod cli;
@@ -35,6 +36,7 @@ pub mod source;
 pub mod staff;
 pub mod store;
 pub mod tls;
+pub mod trust;
 
 use regex::Regex;
 

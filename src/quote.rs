@@ -117,6 +117,74 @@ pub fn split(body: &str, subject: &str) -> Parts {
     parts
 }
 
+/// The unquoted top of a reply: its lines before the first quoted line, reply or
+/// forward separator, quoted header block or "… wrote:" line. Staff commands are read
+/// only here, so a command in the history below is never obeyed again.
+pub fn top(body: &str) -> String {
+    let lines = lines_of(body);
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('>')
+            || (maybe_separator(trimmed)
+                && (REPLY_SEPARATOR.get().is_match(line) || FORWARD_SEPARATOR.get().is_match(line)))
+            || starts_header_block(&lines, i)
+            || wrote_line(&lines, i)
+            || (trimmed.starts_with('_') && UNDERSCORES.get().is_match(line))
+        {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether a message forwards other mail: a forward subject ("Fwd:", "WG:", "Doorst:")
+/// or a forwarded block in its text.
+pub fn is_forward(body: &str, subject: &str) -> bool {
+    FORWARD_SUBJECT.get().is_match(subject)
+        || lines_of(body)
+            .iter()
+            .any(|line| maybe_separator(line.trim()) && FORWARD_SEPARATOR.get().is_match(line))
+}
+
+/// The first line of text slaclaim writes around its own words in drafts, reminders
+/// and digests; [`strip_own`] removes what lies between it and [`OWN_END`], wherever it
+/// is echoed, quoted or attached.
+pub const OWN_BEGIN: &str = "----- slaclaim: text written by slaclaim begins -----";
+/// The last such line.
+pub const OWN_END: &str = "----- slaclaim: text written by slaclaim ends -----";
+
+/// Whether `line`, with any quoting ("> ", "| ") and indentation taken off, is one of
+/// our marker lines beginning with `marker`'s first words.
+fn is_marker(line: &str, marker: &str) -> bool {
+    let bare = line.trim_start_matches(|c: char| c == '>' || c == '|' || c.is_whitespace());
+    bare.trim_end().eq_ignore_ascii_case(marker)
+}
+
+/// `text` without what slaclaim wrote: every block from an [`OWN_BEGIN`] line to its
+/// [`OWN_END`] line (or to the end, when an echo cut it off) goes, quoted or not. The
+/// sender's own words around it stay. Borrowed back when there is none (most mail).
+pub fn strip_own(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("----- slaclaim:") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for line in lines_of(text) {
+        if !inside && is_marker(line, OWN_BEGIN) {
+            inside = true;
+        } else if inside && is_marker(line, OWN_END) {
+            inside = false;
+        } else if !inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `text.lines()` collected (LF or CRLF ends, no empty last line), split with memchr
 /// and the vector sized once: this runs over every body.
 pub(crate) fn lines_of(text: &str) -> Vec<&str> {
@@ -191,6 +259,51 @@ fn wrote_line(lines: &[&str], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_top_of_a_reply_ends_at_the_first_quote() {
+        let body = "submitted 2611220040009876\nthanks\n\nOn Mon, 2 Nov 2026 at 10:00, slaclaim <s@p.example> wrote:\n> ineligible: <reason>\n";
+        assert_eq!(top(body), "submitted 2611220040009876\nthanks\n\n");
+        assert_eq!(top("> withdrawn\nok\n"), "");
+        assert_eq!(
+            top("ok\n-----Original Message-----\nineligible: x\n"),
+            "ok\n"
+        );
+    }
+
+    #[test]
+    fn forwards_are_known_by_subject_or_block() {
+        assert!(is_forward("see below", "Fwd: [SLA-3] draft"));
+        assert!(is_forward(
+            "fyi\n---------- Forwarded message ---------\nFrom: x\n",
+            "[SLA-3] draft"
+        ));
+        assert!(!is_forward("submitted 123456789", "Re: [SLA-3] draft"));
+    }
+
+    #[test]
+    fn our_own_text_goes_wherever_it_is_and_the_senders_stays() {
+        let echoed = format!(
+            "Thank you, your request 4471 was received.\nYour message:\n{OWN_BEGIN}\nAdvisory incidents are not eligible.\nineligible: <reason>\n{OWN_END}\nOur team will answer within a day.\n"
+        );
+        let kept = strip_own(&echoed);
+        assert!(
+            kept.contains("request 4471") && kept.contains("within a day"),
+            "{kept}"
+        );
+        assert!(
+            !kept.contains("Advisory") && !kept.contains("ineligible"),
+            "{kept}"
+        );
+        // Quoted, and cut off by the echo: gone to the end.
+        let quoted =
+            format!("95 users, not 59.\n\n> {OWN_BEGIN}\n> Not bought through CSP: MISSING\n");
+        assert_eq!(strip_own(&quoted), "95 users, not 59.\n\n");
+        assert!(matches!(
+            strip_own("plain mail\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn lines_split_as_str_lines_does() {

@@ -139,6 +139,8 @@ pub struct PlanReport {
     pub expired: usize,
     /// Digests queued.
     pub digests: usize,
+    /// Claims whose mail could not be made, with why; the rest of the pass went on.
+    pub failed: Vec<(i64, String)>,
 }
 
 /// Errors of planning.
@@ -183,10 +185,30 @@ impl Planner<'_> {
             }
             let Some(c) = store.claim(id)? else { continue };
             // The revision is read again inside: planning may move it (a status change).
-            let after = store.transaction(|s| {
-                self.plan_claim(s, &c, now, today, &mut report)?;
+            let mut counts = PlanReport::default();
+            let planned_claim = store.transaction(|s| {
+                self.plan_claim(s, &c, now, today, &mut counts)?;
                 Ok::<_, PlanError>(s.claim_revision(id)?)
-            })?;
+            });
+            let after = match planned_claim {
+                Ok(after) => {
+                    report.drafts += counts.drafts;
+                    report.reminders += counts.reminders;
+                    report.expired += counts.expired;
+                    after
+                }
+                Err(PlanError::Store(e)) => return Err(e.into()),
+                // One claim's mail that cannot be made stops that claim only: recorded
+                // against it for staff, tried again when it changes or the next day.
+                Err(PlanError::Compose(why)) => {
+                    tracing::error!(claim = id, ticket = %c.ticket, why, "mail for this claim cannot be made; the other claims go on");
+                    let flag = format!("slaclaim cannot make this claim's mail: {why}");
+                    let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    store.transaction(|s| s.set_review(id, Some(&flag), &stamp))?;
+                    report.failed.push((id, why));
+                    store.claim_revision(id)?
+                }
+            };
             planned.0.insert(id, (after, today));
         }
         store.transaction(|s| self.plan_digest(s, now, today, &mut report))?;
@@ -242,7 +264,14 @@ impl Planner<'_> {
             return Ok(());
         }
         let evidence = s.evidence_values(c.id)?;
-        let ctx = self.context(c, &evidence, today);
+        let mut ctx = self.context(c, &evidence, today);
+        let request = self.request_trust(s, c.id)?;
+        ctx["review"] = json!(
+            c.review
+                .as_deref()
+                .map(|r| draft::one_line(r, draft::MAX_VALUE_CHARS))
+        );
+        ctx["request_trust"] = json!(request.as_ref().map(|(summary, _)| summary));
         // A draft is worth sending once the customer asked for a credit; a new one only
         // when what it would say changes ("drafted" and "ready" read the same).
         let asked = ctx["request"].is_string();
@@ -256,13 +285,21 @@ impl Planner<'_> {
             key["days_left"] = Value::Null;
             key["today"] = Value::Null;
             let fingerprint = crate::store::sha256_hex(key.to_string().as_bytes());
+            // Listed in the draft, but no reason to send one: mail that may not change
+            // the claim must not make the helpdesk's mail either.
+            ctx["unverified"] = json!(self.unverified(s, c.id)?);
             let last = s.last_draft(c.id)?;
             if last.as_ref().is_none_or(|(_, f)| *f != fingerprint) {
                 let version = last.map_or(1, |(v, _)| v + 1);
                 let id = message_id(Some(c.id), "draft", &version.to_string(), &self.domain);
                 let mut to = self.drafts.helpdesk.clone();
-                if self.drafts.send_to_customers {
-                    to.extend(requester(&evidence));
+                // Customer data goes only to a requester our servers authenticated.
+                if self.drafts.send_to_customers
+                    && request.as_ref().is_some_and(|(_, passed)| *passed)
+                {
+                    to.extend(
+                        requester(&evidence).filter(|a| a.parse::<lettre::Address>().is_ok()),
+                    );
                 }
                 let attachments = self.attachments(s, c.id)?;
                 self.queue(
@@ -332,6 +369,48 @@ impl Planner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The verdict on the mail that asked for the credit, for people, and whether DMARC
+    /// passed for its sender's domain; None when no verdict was recorded.
+    fn request_trust(&self, s: &Store, claim: i64) -> Result<Option<(String, bool)>, StoreError> {
+        let Some(row) = s
+            .evidence(claim)?
+            .into_iter()
+            .find(|r| r.field == "customer_request")
+        else {
+            return Ok(None);
+        };
+        let (trust, domain) = s.message_trust(row.message)?;
+        Ok(trust
+            .and_then(|t| serde_json::from_str::<crate::trust::Verdict>(&t).ok())
+            .map(|v| {
+                let passed = domain.is_some_and(|d| v.dmarc_passed_for(&d));
+                (v.summary(), passed)
+            }))
+    }
+
+    /// Unverified mail of a claim, one line each, at most ten and a count of the rest.
+    fn unverified(&self, s: &Store, claim: i64) -> Result<Vec<String>, StoreError> {
+        const SHOWN: usize = 10;
+        let all = s.unverified_messages(claim)?;
+        let mut lines: Vec<String> = all
+            .iter()
+            .take(SHOWN)
+            .map(|(from, subject, at, why)| {
+                draft::one_line(
+                    &format!("{at} from {from}: \"{subject}\" ({why})"),
+                    draft::MAX_VALUE_CHARS,
+                )
+            })
+            .collect();
+        if all.len() > SHOWN {
+            lines.push(format!(
+                "and {} more (slaclaim claim shows them all)",
+                all.len() - SHOWN
+            ));
+        }
+        Ok(lines)
     }
 
     /// The customer's own mails of a claim, within the attachment budget.

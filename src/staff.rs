@@ -7,8 +7,6 @@
 
 use serde::Deserialize;
 
-use crate::message::Email;
-
 /// The `[staff]` table.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -41,6 +39,8 @@ pub enum Command {
     Submitted(String),
     /// Not claimable, for this reason.
     Ineligible(String),
+    /// The customer no longer wants it, for this reason.
+    Withdrawn(String),
 }
 
 impl StaffConfig {
@@ -52,79 +52,70 @@ impl StaffConfig {
         })
     }
 
-    /// Why a staff message may not be obeyed, or None when it may.
-    pub fn refusal(&self, email: &Email) -> Option<String> {
+    /// Why a staff message from `domain` may not be obeyed, or None when it may: our
+    /// receiving servers must say DMARC passed for that domain, or an aligned DKIM
+    /// signature verified (or Exchange Online that the sender is internal).
+    pub fn refusal(
+        &self,
+        domain: Option<&str>,
+        verdict: Option<&crate::trust::Verdict>,
+    ) -> Option<String> {
         if !self.require_authenticated_senders {
             return None;
         }
-        let Some(domain) = email.sender_domain() else {
+        let Some(domain) = domain.filter(|d| !d.is_empty()) else {
             return Some("no sender domain".into());
         };
-        let results: Vec<&str> = email
-            .headers
-            .iter()
-            .filter(|(n, _)| n == "authentication-results")
-            .map(|(_, v)| v.as_str())
-            .collect();
-        if results.iter().any(|r| passes(r, &domain)) {
-            None
-        } else {
-            Some(format!(
-                "no DKIM or DMARC pass for {domain} in Authentication-Results (require-authenticated-senders is on)"
-            ))
+        match verdict {
+            None => Some(
+                "no trusted Authentication-Results: set [trust] authserv-ids (or exchange-online) so staff mail can be authenticated (require-authenticated-senders is on)".into(),
+            ),
+            Some(v) if v.authenticated_for(domain) => None,
+            Some(v) => Some(format!(
+                "not authenticated as {domain} (require-authenticated-senders is on): {}",
+                v.summary()
+            )),
         }
     }
 }
 
-/// Whether one Authentication-Results value has dkim=pass with header.d (or header.i) of
-/// `domain`, or dmarc=pass with header.from of `domain`.
-fn passes(value: &str, domain: &str) -> bool {
-    value.split(';').skip(1).any(|clause| {
-        let clause = clause.trim().to_ascii_lowercase();
-        let mut words = clause.split_whitespace();
-        let Some(method) = words.next() else {
-            return false;
-        };
-        let props: Vec<&str> = words.collect();
-        let is = |key: &str| {
-            props.iter().any(|p| {
-                p.strip_prefix(key).is_some_and(|v| {
-                    let v = v.trim_start_matches('@').trim_end_matches(';');
-                    v == domain
-                })
-            })
-        };
-        match method {
-            "dkim=pass" => is("header.d=") || is("header.i="),
-            "dmarc=pass" => is("header.from="),
-            _ => false,
+/// The command in the unquoted top of a reply ([`crate::quote::top`]), if any: a line
+/// that is exactly `submitted <number>` (six digits or more), `ineligible: <reason>` or
+/// `withdrawn[: <reason>]`. The template's own example lines, with their `<…>`
+/// placeholders, are refused, and so is anything with more words after the number.
+pub fn command(top: &str) -> Option<Command> {
+    for line in top.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.contains(['<', '>']) {
+            continue;
         }
-    })
-}
-
-/// The first command line of the new text, if any.
-pub fn command(new_text: &str) -> Option<Command> {
-    for line in new_text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let lower = line.to_ascii_lowercase();
         if let Some(rest) = lower.strip_prefix("submitted") {
-            let number: String = line[line.len() - rest.len()..]
+            let number = rest
                 .trim_start_matches([':', ' ', '#'])
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            if number.chars().filter(char::is_ascii_digit).count() >= 6 {
-                return Some(Command::Submitted(number));
+                .trim_end_matches(['.', ' ']);
+            if !number.is_empty()
+                && number
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && number.chars().filter(char::is_ascii_digit).count() >= 6
+            {
+                return Some(Command::Submitted(number.to_ascii_uppercase()));
             }
         }
-        if lower.starts_with("ineligible") {
-            let reason = line["ineligible".len()..]
-                .trim_start_matches([':', ' '])
-                .trim();
-            return Some(Command::Ineligible(if reason.is_empty() {
-                "marked ineligible by staff".into()
+        let reason = |rest: &str| line[line.len() - rest.len()..].trim().to_string();
+        if let Some(rest) = lower.strip_prefix("ineligible:") {
+            if !rest.trim().is_empty() {
+                return Some(Command::Ineligible(reason(rest)));
+            }
+        }
+        if lower.trim_end_matches('.') == "withdrawn" {
+            return Some(Command::Withdrawn("withdrawn by the customer".into()));
+        }
+        if let Some(rest) = lower.strip_prefix("withdrawn:") {
+            return Some(Command::Withdrawn(if rest.trim().is_empty() {
+                "withdrawn by the customer".into()
             } else {
-                reason.to_string()
+                reason(rest)
             }));
         }
     }
@@ -142,30 +133,30 @@ mod tests {
             Some(Command::Submitted("2603030040001234".into()))
         );
         assert_eq!(
-            command("Hi,\nsubmitted: #2603030040001234"),
+            command("Hi,\nsubmitted: #2603030040001234."),
             Some(Command::Submitted("2603030040001234".into()))
         );
         assert_eq!(
             command("ineligible: advisory"),
             Some(Command::Ineligible("advisory".into()))
         );
+        assert_eq!(
+            command("withdrawn: customer found the cause on their side"),
+            Some(Command::Withdrawn(
+                "customer found the cause on their side".into()
+            ))
+        );
         assert_eq!(command("submitted it yesterday"), None);
+        assert_eq!(
+            command("submitted 2603030040001234 and 2603030040001235"),
+            None
+        );
         assert_eq!(command("thanks, will do"), None);
-    }
-
-    #[test]
-    fn authentication_results() {
-        let ok = "mx.example; dkim=pass header.d=cloudwise.example header.s=sel; spf=pass";
-        assert!(passes(ok, "cloudwise.example"));
-        assert!(!passes(ok, "evil.example"));
-        let dmarc = "mx.example; spf=fail; dmarc=pass header.from=cloudwise.example";
-        assert!(passes(dmarc, "cloudwise.example"));
-        let fail = "mx.example; dkim=fail header.d=cloudwise.example; dmarc=fail header.from=cloudwise.example";
-        assert!(!passes(fail, "cloudwise.example"));
-        // The authserv-id is not a clause: "dkim=pass" there proves nothing.
-        assert!(!passes(
-            "dkim=pass header.d=cloudwise.example",
-            "cloudwise.example"
-        ));
+        // The template's own lines are no commands.
+        assert_eq!(command("  submitted <Partner Center request number>"), None);
+        assert_eq!(command("  ineligible: <reason>"), None);
+        // Nor a bare "ineligible" somewhere in prose.
+        assert_eq!(command("ineligible claims are a pity"), None);
+        assert_eq!(command("the claim was withdrawn last year, I think"), None);
     }
 }

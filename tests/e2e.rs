@@ -54,6 +54,9 @@ digest = ""
 [staff]
 addresses = ["sanne.bakker@cloudwise-partners.example"]
 
+[trust]
+authserv-ids = ["mx.cloudwise-partners.example"]
+
 [daemon]
 tick-secs = 1
 shutdown-grace-secs = 5
@@ -268,7 +271,7 @@ fn happy_path_request_follow_up_and_staff_submission() {
 
     // Staff report the submission in reply to the draft.
     let reply = format!(
-        "From: Sanne Bakker <sanne.bakker@cloudwise-partners.example>\r\nTo: slaclaim@cloudwise-partners.example\r\nSubject: Re: {subject}\r\nDate: {}\r\nMessage-ID: <staff-1@cloudwise-partners.example>\r\nIn-Reply-To: <{}>\r\nAuthentication-Results: mx.cloudwise-partners.example; dkim=pass header.d=cloudwise-partners.example\r\n\r\nsubmitted 2611240040001234\r\n",
+        "Authentication-Results: mx.cloudwise-partners.example; dkim=pass header.d=cloudwise-partners.example\r\nFrom: Sanne Bakker <sanne.bakker@cloudwise-partners.example>\r\nTo: slaclaim@cloudwise-partners.example\r\nSubject: Re: {subject}\r\nDate: {}\r\nMessage-ID: <staff-1@cloudwise-partners.example>\r\nIn-Reply-To: <{}>\r\n\r\nsubmitted 2611240040001234\r\n",
         rfc2822(Utc::now()),
         second[1].0
     );
@@ -554,11 +557,10 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
     std::fs::write(
         &config,
         format!(
-            "[[imap]]\nname = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 300\n[imap.oauth2]\ntenant = \"contoso.onmicrosoft.com\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"{}\"\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n",
+            "[[imap]]\nname = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 300\n[imap.oauth2]\n{}[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n",
             d.tls_port,
             d.ca().display(),
-            secret_file.display(),
-            issuer.token_url(),
+            issuer.config_keys(&secret_file),
             dir.join("outbox").display()
         ),
     )

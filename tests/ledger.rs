@@ -143,7 +143,7 @@ fn a_conversation_becomes_one_ready_claim() {
 }
 
 #[test]
-fn two_incidents_make_two_claims_and_ineligibility_is_recorded() {
+fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
     let x = extractor();
     let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
     let raw = "From: a@contoso.example\nSubject: SLA credit\nDate: Mon, 16 Feb 2026 10:00:00 +0000\nMessage-ID: <two@contoso.example>\n\nPlease claim a service credit for EX2100001 and TM2100002, tenant 11111111-2222-4333-8444-555555555555. Microsoft classified it as an advisory.\n";
@@ -153,7 +153,17 @@ fn two_incidents_make_two_claims_and_ineligibility_is_recorded() {
         "{out:?}"
     );
     let claims = store.all_claims().unwrap_or_default();
-    assert!(claims.iter().all(|c| c.status == "ineligible"));
+    // The customer's word flags the claims; only staff make them ineligible.
+    assert!(
+        claims.iter().all(|c| c.status == "collecting"),
+        "{claims:?}"
+    );
+    assert!(
+        claims
+            .iter()
+            .all(|c| c.review.as_deref().is_some_and(|r| r.contains("advisory"))),
+        "{claims:?}"
+    );
     // No outage time: the request's date stands in, flagged as an assumption.
     assert!(
         claims

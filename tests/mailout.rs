@@ -17,7 +17,7 @@ use std::path::Path;
 const COMPLETE: &str = "msg_0003.eml"; // SP1031562, every checklist item present
 const INCOMPLETE: &str = "msg_0006.eml"; // TM1033071, no telephone number
 
-fn test_config(dir: &Path, language: &str, smtp: Option<u16>) -> Config {
+pub(crate) fn test_config(dir: &Path, language: &str, smtp: Option<u16>) -> Config {
     let transport = match smtp {
         Some(port) => format!(
             "transport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"plain\"\nretry-min-secs = 60\nretry-for-hours = 1\ntimeout-secs = 5\n"
@@ -49,6 +49,9 @@ digest = "0 0 8 * * Mon"
 [staff]
 addresses = ["sanne.bakker@cloudwise-partners.example"]
 
+[trust]
+authserv-ids = ["mx.cloudwise-partners.example"]
+
 [[customer]]
 tenant = "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"
 name = "Harbourfinch"
@@ -58,7 +61,7 @@ licensed-users = 400
     Config::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .unwrap_or_else(|e| panic!("{s}: {e}"))
         .with_timezone(&Utc)
@@ -97,7 +100,11 @@ pub(crate) fn ingest(
 }
 
 /// Plans and sends once at `now`; returns (queued drafts, sent).
-async fn cycle(store: &mut Store, config: &Config, now: DateTime<Utc>) -> (usize, usize) {
+pub(crate) async fn cycle(
+    store: &mut Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> (usize, usize) {
     let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
     let planner = Planner::new(config, &templates).unwrap_or_else(|e| panic!("{e}"));
     let plan = planner.plan(store, now).unwrap_or_else(|e| panic!("{e}"));
@@ -110,7 +117,7 @@ async fn cycle(store: &mut Store, config: &Config, now: DateTime<Utc>) -> (usize
     )
 }
 
-fn eml_files(dir: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn eml_files(dir: &Path) -> Vec<Vec<u8>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_else(|_| Vec::new());
@@ -119,9 +126,9 @@ fn eml_files(dir: &Path) -> Vec<Vec<u8>> {
     paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
 }
 
-struct Parsed {
-    subject: String,
-    text: String,
+pub(crate) struct Parsed {
+    pub subject: String,
+    pub text: String,
     html: String,
     message_id: String,
     attachments: Vec<Vec<u8>>,
@@ -129,7 +136,7 @@ struct Parsed {
     suppress: String,
 }
 
-fn parse(raw: &[u8]) -> Parsed {
+pub(crate) fn parse(raw: &[u8]) -> Parsed {
     let m = MessageParser::default()
         .parse(raw)
         .unwrap_or_else(|| panic!("unparseable mail"));
@@ -670,7 +677,7 @@ async fn staff_replies_change_claims_only_when_authenticated() {
     let draft = parse(&eml_files(&dir.join("outbox"))[0]);
     let reply = |from: &str, auth: &str, body: &str, n: u32| {
         format!(
-            "From: {from}\r\nTo: slaclaim@cloudwise-partners.example\r\nSubject: Re: {}\r\nDate: Mon, 16 Mar 2026 11:00:00 +0000\r\nMessage-ID: <staff-{n}@cloudwise-partners.example>\r\nIn-Reply-To: <{}>\r\n{auth}\r\n{body}\r\n",
+            "{auth}From: {from}\r\nTo: slaclaim@cloudwise-partners.example\r\nSubject: Re: {}\r\nDate: Mon, 16 Mar 2026 11:00:00 +0000\r\nMessage-ID: <staff-{n}@cloudwise-partners.example>\r\nIn-Reply-To: <{}>\r\n\r\n{body}\r\n",
             draft.subject, draft.message_id
         )
     };
@@ -689,7 +696,7 @@ async fn staff_replies_change_claims_only_when_authenticated() {
         now,
     );
     assert!(
-        matches!(forged, Outcome::Ignored { ref why } if why.contains("DKIM")),
+        matches!(forged, Outcome::Ignored { ref why } if why.contains("not authenticated")),
         "{forged:?}"
     );
     // Staff mail without a command is ordinary mail (a note on the ticket), no command.

@@ -148,11 +148,11 @@ impl Extractor {
         let quote::Parts {
             mut new_text,
             mut signature,
-        } = quote::split(&email.body, &email.subject);
+        } = quote::split(&quote::strip_own(&email.body), &email.subject);
         if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
             // An attached message/rfc822 is content handed to us (a forwarded original).
             for inner in &email.attached {
-                let p = quote::split(&inner.body, &inner.subject);
+                let p = quote::split(&quote::strip_own(&inner.body), &inner.subject);
                 new_text.push_str(&format!("\n\n{}\n\n{}", inner.subject, p.new_text));
                 signature.push_str(&p.signature);
             }
@@ -225,8 +225,16 @@ impl Extractor {
         };
         let kind = match &verdict {
             // A group alias can add list headers to a real request; real claim data wins.
+            // Claim content in the body itself (not an echoed subject) outweighs hints:
+            // an incident with a credit asked for; for bulk hints a tenant as well.
             Some(v)
-                if v.weak && credit.is_some() && !incidents.is_empty() && !tenants.is_empty() =>
+                if v.weak
+                    && credit.is_some()
+                    && (v.kind != Kind::Bulk || !tenants.is_empty())
+                    && self.incident.is_match(&new_text)
+                    && statements
+                        .as_ref()
+                        .is_some_and(|st| intent::credit_requested(st, None).is_some()) =>
             {
                 classify::by_content(signals)
             }
@@ -234,6 +242,12 @@ impl Extractor {
             None => classify::by_content(signals),
         };
         match &verdict {
+            Some(v) if v.kind != kind => note(
+                "kind",
+                &format!("claim content despite the header ({})", v.reason),
+                0.8,
+                vec![],
+            ),
             Some(v) => note("kind", &v.reason, 0.95, vec![]),
             None => note(
                 "kind",

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0008_reading.sql"),
     include_str!("0009_outbox_delivery.sql"),
     include_str!("0010_claim_revision.sql"),
+    include_str!("0011_trust.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
@@ -170,6 +171,8 @@ pub struct ClaimRow {
     pub submit_by: Option<String>,
     /// Microsoft case number once submitted.
     pub case_number: Option<String>,
+    /// Why staff must look at it, when mail could not decide.
+    pub review: Option<String>,
 }
 
 /// One evidence row: a checklist field's value and where it came from.
@@ -585,7 +588,7 @@ impl Store {
         p: P,
     ) -> Result<Vec<ClaimRow>, StoreError> {
         let sql = format!(
-            "SELECT c.id, c.ticket_id, t.reference, c.tenant_id, c.incident_id, c.status, c.incident_start, c.start_assumed, c.deadline, c.submit_by, c.case_number
+            "SELECT c.id, c.ticket_id, t.reference, c.tenant_id, c.incident_id, c.status, c.incident_start, c.start_assumed, c.deadline, c.submit_by, c.case_number, c.review
              FROM claims c JOIN tickets t ON t.id = c.ticket_id WHERE {condition}
              ORDER BY c.deadline IS NULL, c.deadline, c.id"
         );
@@ -603,6 +606,7 @@ impl Store {
                 deadline: r.get(8)?,
                 submit_by: r.get(9)?,
                 case_number: r.get(10)?,
+                review: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -651,6 +655,84 @@ impl Store {
             params![claim, message],
         )?;
         Ok(())
+    }
+
+    /// Links a message that may not change the claim: listed for staff, read for nothing.
+    pub fn link_unverified(&self, claim: i64, message: i64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT OR IGNORE INTO claim_messages (claim_id, message_id, verified) VALUES (?1, ?2, 0)",
+            params![claim, message],
+        )?;
+        Ok(())
+    }
+
+    /// Records a message's authentication verdict (JSON) and, when it may not change its
+    /// claims, why.
+    pub fn set_message_trust(
+        &self,
+        message: i64,
+        verdict: Option<&str>,
+        standing: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE messages SET trust = ?2, standing = ?3 WHERE id = ?1",
+            params![message, verdict, standing],
+        )?;
+        Ok(())
+    }
+
+    /// Flags a claim for staff with `reason`, or clears the flag (None).
+    pub fn set_review(
+        &self,
+        claim: i64,
+        reason: Option<&str>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE claims SET review = ?2, updated_at = ?3 WHERE id = ?1 AND review IS NOT ?2",
+            params![claim, reason, now],
+        )?;
+        Ok(())
+    }
+
+    /// The customer's domain of a ticket: its first requester's.
+    pub fn ticket_domain(&self, ticket: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.one(
+            "SELECT sender_domain FROM tickets WHERE id = ?1",
+            [ticket],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A message's stored verdict (JSON) and sender domain.
+    pub fn message_trust(
+        &self,
+        message: i64,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(self
+            .one(
+                "SELECT trust, sender_domain FROM messages WHERE id = ?1",
+                [message],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None)))
+    }
+
+    /// Mail linked to a claim that may not change it: (sender, subject, received, why).
+    pub fn unverified_messages(
+        &self,
+        claim: i64,
+    ) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(m.sender, ''), COALESCE(m.subject, ''), m.received_at, COALESCE(m.standing, '')
+             FROM claim_messages cm JOIN messages m ON m.id = cm.message_id
+             WHERE cm.claim_id = ?1 AND cm.verified = 0 ORDER BY m.id",
+        )?;
+        let rows = stmt.query_map([claim], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Sets one checklist field's value, with the message it came from.

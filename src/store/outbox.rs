@@ -480,11 +480,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The messages of a claim with their kinds, oldest first: (row id, kind).
+    /// The messages that may change a claim, with their kinds, oldest first: (row id, kind).
     pub fn claim_message_kinds(&self, claim: i64) -> Result<Vec<(i64, String)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, COALESCE(m.kind, '') FROM claim_messages cm JOIN messages m ON m.id = cm.message_id
-             WHERE cm.claim_id = ?1 ORDER BY m.id",
+             WHERE cm.claim_id = ?1 AND cm.verified = 1 ORDER BY m.id",
         )?;
         let rows = stmt.query_map([claim], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
