@@ -99,12 +99,12 @@ pub enum Command {
     Mark {
         /// Ticket reference, e.g. SLA-42.
         ticket: String,
-        /// submitted or ineligible.
+        /// submitted, ineligible or withdrawn.
         status: String,
         /// Microsoft case number (with submitted).
         #[arg(long)]
         case: Option<String>,
-        /// Why (required with ineligible).
+        /// Why (required with ineligible, optional with withdrawn).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -344,6 +344,9 @@ fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
         return Ok(1);
     }
     println!("ok");
+    for w in config.warnings() {
+        println!("  warning: {w}");
+    }
     println!(
         "  sources: {} IMAP mailbox(es){}, {} Maildir(s)",
         config.imap.len(),

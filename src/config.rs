@@ -331,6 +331,21 @@ impl Config {
         out
     }
 
+    /// Settings that work but will not do what they are likely meant to; the daemon logs
+    /// them at start, check-config prints them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.trust.configured() {
+            if !self.staff.addresses.is_empty() && self.staff.require_authenticated_senders {
+                out.push("[staff] addresses are set and require-authenticated-senders is on, but no [trust] authserv-ids (or exchange-online) is: no staff command can be authenticated, so none will be obeyed".into());
+            }
+            if self.drafts.send_to_customers {
+                out.push("[drafts] send-to-customers is on, but no [trust] is set: drafts go to a requester only when DMARC passed for them, which nothing can show".into());
+            }
+        }
+        out
+    }
+
     /// Secrets that cannot be read now (files missing, variables unset), by where they
     /// were looked for. Commands are not run here.
     pub fn unreadable_secrets(&self) -> Vec<String> {

@@ -289,6 +289,9 @@ pub async fn run(
         tracing::warn!(dir = %config.outbox.dir.display(), "dry run: outgoing mail goes to the file outbox, nothing is sent");
         config.outbox.transport = TransportKind::File;
     }
+    for warning in config.warnings() {
+        tracing::warn!(warning, "configuration");
+    }
     // Migrate once before anyone else opens the store.
     drop(Store::open(&options.state_dir)?);
     let config = Arc::new(config);

@@ -799,7 +799,7 @@ impl Ingester<'_> {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let existing = s.claims_of_ticket(ticket)?;
         let mut touched: Vec<i64> = Vec::new();
-        let (keys, unpaired) = claim_keys(&e.tenant_ids, &e.incident_ids);
+        let (keys, unpaired) = claim_keys(&e.tenant_ids, &e.incident_ids, &e.claim_pairs);
         let cap = self.rules.max_claims_per_message.max(1);
         if unpaired || keys.len() > cap {
             // One claim for staff to sort out, not one per combination.
@@ -1017,10 +1017,17 @@ impl Ingester<'_> {
 }
 
 /// (tenant, incident) pairs a message names: one tenant with each incident, or one
-/// incident with each tenant; several of both pair row by row in the order written when
-/// the counts match. Never the cross product: with several of each in other numbers the
-/// mail does not say which goes with which, and the second value is true.
-fn claim_keys(tenants: &[String], incidents: &[String]) -> (Vec<(String, String)>, bool) {
+/// incident with each tenant; several of both as the mail's rows and paragraphs pair
+/// them (`pairs`, from extraction). Never the cross product: when the mail does not say
+/// which goes with which, no pairs, and the second value is true.
+fn claim_keys(
+    tenants: &[String],
+    incidents: &[String],
+    pairs: &[(String, String)],
+) -> (Vec<(String, String)>, bool) {
+    if tenants.len() > 1 && incidents.len() > 1 {
+        return (pairs.to_vec(), pairs.is_empty());
+    }
     let one = |v: &[String]| {
         if v.is_empty() {
             vec![String::new()]
@@ -1029,12 +1036,6 @@ fn claim_keys(tenants: &[String], incidents: &[String]) -> (Vec<(String, String)
         }
     };
     let (t, i) = (one(tenants), one(incidents));
-    if t.len() > 1 && i.len() > 1 {
-        if t.len() == i.len() {
-            return (t.into_iter().zip(i).collect(), false);
-        }
-        return (Vec::new(), true);
-    }
     let keys = t
         .iter()
         .flat_map(|tenant| i.iter().map(move |inc| (tenant.clone(), inc.clone())))

@@ -23,7 +23,7 @@ pub fn claims(
     if let Some(s) = status {
         if Status::parse(s).is_none() {
             bail!(
-                "unknown status {s:?}: use collecting, ready, drafted, submitted, ineligible or expired"
+                "unknown status {s:?}: use collecting, ready, drafted, submitted, ineligible, expired or withdrawn"
             );
         }
     }
@@ -105,7 +105,20 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let history = store.transitions(c.id)?;
         let delivery = store.claim_delivery_problems(c.id)?;
+        let unverified = store.unverified_messages(c.id)?;
+        // The verdict on the mail that asked for the credit.
+        let request_trust = match rows.iter().find(|r| r.field == "customer_request") {
+            Some(r) => store
+                .message_trust(r.message)?
+                .0
+                .and_then(|t| serde_json::from_str::<crate::trust::Verdict>(&t).ok()),
+            None => None,
+        };
         if as_json {
+            let unverified: Vec<Value> = unverified
+                .iter()
+                .map(|(from, subject, at, why)| json!({"from": from, "subject": subject, "received": at, "why": why}))
+                .collect();
             let delivery: Vec<Value> = delivery
                 .iter()
                 .map(|d| json!({"message_id": d.message_id, "recipient": d.recipient, "status": d.status, "reply": d.reply, "at": d.at}))
@@ -121,7 +134,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
                 .iter()
                 .map(|t| json!({"at": t.at, "from": t.from, "to": t.to, "reason": t.reason}))
                 .collect();
-            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "checklist": items, "history": history, "delivery_problems": delivery}));
+            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "review": c.review, "request_authentication": request_trust, "checklist": items, "history": history, "delivery_problems": delivery, "unverified_mail": unverified}));
             continue;
         }
         println!(
@@ -145,6 +158,12 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         }
         if let Some(case) = &c.case_number {
             println!("  Microsoft case {case}");
+        }
+        if let Some(review) = &c.review {
+            println!("  REVIEW: {review}");
+        }
+        if let Some(v) = &request_trust {
+            println!("  request authentication: {}", v.summary());
         }
         for i in &items {
             let mark = if i.present { "[x]" } else { "[ ]" };
@@ -172,6 +191,12 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
                     _ => format!("refused: {}", d.reply.as_deref().unwrap_or("?")),
                 };
                 println!("    {} <{}> {}: {what}", d.at, d.message_id, d.recipient);
+            }
+        }
+        if !unverified.is_empty() {
+            println!("  unverified mail (linked, changes nothing):");
+            for (from, subject, at, why) in &unverified {
+                println!("    {at} {from} \"{subject}\": {why}");
             }
         }
         println!("  history:");
@@ -202,8 +227,9 @@ pub fn mark(
     let to = match status {
         "submitted" => Status::Submitted,
         "ineligible" => Status::Ineligible,
+        "withdrawn" => Status::Withdrawn,
         other => bail!(
-            "cannot mark {ticket} {other:?}: use `submitted [--case NUMBER]` or `ineligible --reason \"...\"`"
+            "cannot mark {ticket} {other:?}: use `submitted [--case NUMBER]`, `ineligible --reason \"...\"` or `withdrawn [--reason \"...\"]`"
         ),
     };
     if to == Status::Ineligible && reason.is_none_or(|r| r.trim().is_empty()) {
@@ -214,6 +240,10 @@ pub fn mark(
     let why = match (to, case, reason) {
         (Status::Submitted, Some(c), _) => format!("submitted by staff as Microsoft case {c}"),
         (Status::Submitted, None, _) => "submitted by staff".to_string(),
+        (Status::Withdrawn, _, r) => format!(
+            "withdrawn, marked by staff{}",
+            r.map(|r| format!(": {r}")).unwrap_or_default()
+        ),
         (_, _, r) => format!("marked ineligible by staff: {}", r.unwrap_or_default()),
     };
     store.transaction(|s| -> Result<()> {

@@ -141,6 +141,22 @@ fn a_stranger_with_the_ticket_tag_changes_nothing_and_is_listed_for_staff() {
     assert_eq!(c.review, None);
     let listed = store.unverified_messages(c.id).unwrap();
     assert_eq!(listed.len(), 2, "{listed:?}");
+    // `slaclaim claim` shows them, with the request's authentication.
+    let shown = crate::util::slaclaim([
+        "--state-dir".as_ref(),
+        dir.join("state").as_os_str(),
+        "claim".as_ref(),
+        "SLA-1".as_ref(),
+    ]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("unverified mail") && shown.contains("mallory@intruder.example"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("request authentication: DMARC pass (kestrel-logistics.example)"),
+        "{shown}"
+    );
     // No ticket of its own either.
     assert_eq!(store.all_claims().unwrap().len(), 1);
 }
@@ -177,7 +193,7 @@ async fn the_draft_lists_unverified_mail_and_the_requests_authentication() {
 
 #[test]
 fn a_verified_customer_follow_up_still_updates_its_claim() {
-    let (dir, config, mut store) = opened_ticket("trust-follow-up");
+    let (_, config, mut store) = opened_ticket("trust-follow-up");
     let update = from_customer(
         "Joris Vos <joris@kestrel-logistics.example>",
         1,
@@ -209,7 +225,7 @@ fn a_verified_customer_follow_up_still_updates_its_claim() {
 
 #[test]
 fn a_customer_date_that_would_expire_the_claim_flags_it_instead() {
-    let (dir, config, mut store) = opened_ticket("trust-old-date");
+    let (_, config, mut store) = opened_ticket("trust-old-date");
     let old = from_customer(
         "ilse.vos@kestrel-logistics.example",
         1,
@@ -244,7 +260,7 @@ fn staff(auth: &str, extra_headers: &str, subject: &str, body: &str) -> String {
 
 #[test]
 fn forged_authentication_results_are_not_believed() {
-    let (dir, config, mut store) = opened_ticket("trust-forged-ar");
+    let (_, config, mut store) = opened_ticket("trust-forged-ar");
     let staff_pass = passed("cloudwise-partners.example");
     let subject = "Re: [SLA-1] Draft SLA credit claim";
     let cases = [
@@ -422,6 +438,29 @@ fn one_mail_opens_at_most_the_cap_of_claims() {
     );
     ingest(&mut store, &config, raw.as_bytes(), now());
     assert_eq!(store.all_claims().unwrap().len(), 2);
+    // Two tenants and three incidents in table rows: the rows pair them, three claims.
+    let (t1, t2) = (
+        "11111111-aaaa-4bbb-8ccc-000000000001",
+        "11111111-aaaa-4bbb-8ccc-000000000002",
+    );
+    let raw = format!(
+        "{}From: c@harrier-bank.example\r\nSubject: SLA credit request for two tenants\r\nMessage-ID: <rows@harrier-bank.example>\r\n\r\nPlease claim service credits:\r\n\r\nTenant\tIncidents\r\n{t1}\tEX7000001, TM7000002\r\n{t2}\tSP7000003\r\n",
+        passed("harrier-bank.example")
+    );
+    let out = ingest(&mut store, &config, raw.as_bytes(), now());
+    let Outcome::NewTicket { claims, .. } = out else {
+        panic!("{out:?}")
+    };
+    let mut claims = claims;
+    claims.sort();
+    assert_eq!(
+        claims,
+        [
+            format!("EX7000001/{t1}"),
+            format!("SP7000003/{t2}"),
+            format!("TM7000002/{t1}")
+        ]
+    );
 }
 
 #[tokio::test]

@@ -302,9 +302,111 @@ pub fn line_around(text: &str, at: usize) -> String {
 /// How far [`line_around`] looks for a line's ends.
 const LINE_REACH: usize = 1024;
 
+/// (tenant, incident) pairs that the text's structure gives for the `tenants` and
+/// `incidents` it names: a line (a table row) that names one tenant pairs it with the
+/// incidents on it, one incident with the tenants on it, and as many of each pair in
+/// order; failing that, the same by paragraph. Empty when some tenant or incident is
+/// left without a partner: the mail does not say, and staff must.
+pub fn pairs(
+    text: &str,
+    tenants: &[String],
+    incidents: &[String],
+    pattern: &Regex,
+) -> Vec<(String, String)> {
+    let known = |found: Vec<(String, String)>, list: &[String]| -> Vec<String> {
+        found
+            .into_iter()
+            .map(|(v, _)| v)
+            .filter(|v| list.iter().any(|k| k.eq_ignore_ascii_case(v)))
+            .collect()
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let paragraphs: Vec<&str> = text.split("\n\n").collect();
+    for chunks in [lines, paragraphs] {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for chunk in chunks {
+            let (ts, is) = (
+                known(tenant_ids(chunk), tenants),
+                known(incident_ids(chunk, pattern), incidents),
+            );
+            let found: Vec<(String, String)> = match (ts.len(), is.len()) {
+                (0, _) | (_, 0) => continue,
+                (1, _) => is.iter().map(|i| (ts[0].clone(), i.clone())).collect(),
+                (_, 1) => ts.iter().map(|t| (t.clone(), is[0].clone())).collect(),
+                (a, b) if a == b => ts.into_iter().zip(is).collect(),
+                _ => continue,
+            };
+            for p in found {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        let covered = tenants
+            .iter()
+            .all(|t| out.iter().any(|(pt, _)| pt.eq_ignore_ascii_case(t)))
+            && incidents
+                .iter()
+                .all(|i| out.iter().any(|(_, pi)| pi.eq_ignore_ascii_case(i)));
+        if covered {
+            return out;
+        }
+    }
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenants_and_incidents_pair_by_row_then_by_paragraph() {
+        let pattern = crate::regex(r"\b(EX|TM|SP)\d{5,8}\b");
+        let (a, b) = (
+            "aaaaaaaa-1111-4222-8333-444444444444".to_string(),
+            "bbbbbbbb-1111-4222-8333-444444444444".to_string(),
+        );
+        let (x, y, z) = (
+            "EX111111".to_string(),
+            "TM222222".to_string(),
+            "SP333333".to_string(),
+        );
+        // A table: one row per tenant, its incidents beside it.
+        let table = format!("Tenant | Incidents\n{a} | {x}, {y}\n{b} | {z}\n");
+        assert_eq!(
+            pairs(
+                &table,
+                &[a.clone(), b.clone()],
+                &[x.clone(), y.clone(), z.clone()],
+                &pattern
+            ),
+            vec![
+                (a.clone(), x.clone()),
+                (a.clone(), y.clone()),
+                (b.clone(), z.clone())
+            ]
+        );
+        // Paragraphs, each about one tenant over several lines.
+        let prose = format!(
+            "For the head office ({a}):\nincident {x}.\n\nThe branch, tenant\n{b}, had {z} and {y}.\n"
+        );
+        assert_eq!(
+            pairs(
+                &prose,
+                &[a.clone(), b.clone()],
+                &[x.clone(), y.clone(), z.clone()],
+                &pattern
+            ),
+            vec![
+                (a.clone(), x.clone()),
+                (b.clone(), z.clone()),
+                (b.clone(), y.clone())
+            ]
+        );
+        // One sentence with two of each and a third incident: it does not say.
+        let vague = format!("Tenants {a} and {b} were hit by {x}, {y} and {z}.");
+        assert!(pairs(&vague, &[a.clone(), b.clone()], &[x, y, z], &pattern).is_empty());
+    }
 
     fn incident() -> Regex {
         crate::regex(r"\b(?:EX|SP|TM)\d{5,8}\b")

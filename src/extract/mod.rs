@@ -28,6 +28,11 @@ pub use downtime::Window;
 pub struct Extraction {
     /// Message kind.
     pub kind: Kind,
+    /// Which tenant goes with which incident, from the text's rows and paragraphs, when
+    /// it names several of both; empty when it names fewer or does not say. For the
+    /// ledger, not part of the printed extraction.
+    #[serde(skip)]
+    pub claim_pairs: Vec<(String, String)>,
     /// Incident IDs the customer claims for, sorted.
     pub incident_ids: Vec<String>,
     /// Tenant GUIDs, lower-case, sorted.
@@ -262,6 +267,7 @@ impl Extractor {
         let sender_domain = email.sender_domain();
         let mut ext = Extraction {
             kind,
+            claim_pairs: Vec::new(),
             incident_ids: Vec::new(),
             tenant_ids: Vec::new(),
             ticket_refs: Vec::new(),
@@ -326,6 +332,14 @@ impl Extractor {
                     0.7
                 },
                 vec![],
+            );
+        }
+        if ext.tenant_ids.len() > 1 && ext.incident_ids.len() > 1 {
+            ext.claim_pairs = ids::pairs(
+                &new_text,
+                &ext.tenant_ids,
+                &ext.incident_ids,
+                &self.incident,
             );
         }
         let reference = downtime::Reference {
