@@ -46,7 +46,7 @@ pub fn claims(
     if as_json {
         let list: Vec<Value> = rows
             .iter()
-            .map(|(c, missing)| json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(c, now), "missing": missing}))
+            .map(|(c, missing)| json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(c, now), "missing": missing, "review": c.review}))
             .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
