@@ -318,7 +318,14 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
                 .push(format!("body part {part_id} has an encoding problem"));
         }
         let html;
+        let recovered;
         let text = match &part.body {
+            // Base64 that the parser gave up on arrives still encoded: decoded here the way
+            // RFC 2045 asks, ignoring what is not in the alphabet.
+            PartType::Text(t) if part.is_encoding_problem && is_base64(part) => {
+                recovered = lenient_base64_text(part, t);
+                recovered.as_str()
+            }
             // Only the first MAX_TEXT_BYTES are read (a huge log pasted as text must not
             // be copied whole): cut here, on a character boundary, before copying.
             PartType::Text(t) => &t[..crate::floor_char_boundary(t, MAX_TEXT_BYTES + 1)],
@@ -340,8 +347,9 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         }
         push_lf(&mut body, text);
     }
-    if body.trim().is_empty() && !is_report {
-        // No text body: fall back to the first HTML body (some senders mark it oddly).
+    if (body.trim().is_empty() || is_placeholder(&body)) && !is_report {
+        // No text body, or only a "view this in HTML" placeholder: the first HTML body
+        // is the message (some senders also mark it oddly).
         if let Some(html) = msg.body_html(0) {
             body.clear();
             push_lf(&mut body, &crate::html::to_text(&html, MAX_TEXT_BYTES + 1));
@@ -362,6 +370,73 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             email.attached.push(from_message(inner, depth + 1));
         }
     }
+}
+
+/// Whether a part says it is base64 (the parser forgets its encoding when it fails).
+fn is_base64(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.content_transfer_encoding()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
+}
+
+/// The text of a base64 part the parser could not decode: characters outside the
+/// alphabet are skipped (RFC 2045 §6.8), decoding stops at the padding, and plain text
+/// that a gateway appended after it (a virus-scan footer) is kept as text.
+fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> String {
+    let bytes = encoded.as_bytes();
+    let mut clean = Vec::with_capacity(bytes.len());
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' {
+            clean.push(b);
+        } else if b == b'=' {
+            end = i;
+            break;
+        }
+    }
+    // One character alone cannot make a byte; two or three are a padded last quantum.
+    if clean.len() % 4 == 1 {
+        clean.pop();
+    }
+    while clean.len() % 4 != 0 {
+        clean.push(b'=');
+    }
+    let decoded = mail_parser::decoders::base64::base64_decode(&clean).unwrap_or_default();
+    let charset = part
+        .content_type()
+        .and_then(|c| c.attribute("charset"))
+        .and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()));
+    let mut text = match charset {
+        Some(decode) => decode(&decoded),
+        None => String::from_utf8_lossy(&decoded).into_owned(),
+    };
+    let after = String::from_utf8_lossy(&bytes[end..]);
+    let after = after.trim_start_matches(['=', '\r', '\n', ' ', '\t']);
+    if !after.trim().is_empty() {
+        text.push_str("\n");
+        text.push_str(after);
+    }
+    if part
+        .content_type()
+        .is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("html")))
+    {
+        text = crate::html::to_text(&text, MAX_TEXT_BYTES + 1);
+    }
+    text.truncate(crate::floor_char_boundary(&text, MAX_TEXT_BYTES + 1));
+    text
+}
+
+/// "This message is in HTML format": a plain part that only points at the HTML one.
+/// Short, without figures, and saying so in one of the forms mail programs write (en,
+/// nl, de, fr).
+fn is_placeholder(body: &str) -> bool {
+    static PLACEHOLDER: crate::pattern::Pattern<regex::Regex> = re!(
+        r"(?i)(html[- ]?(format|formaat|formatted|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|view (this|the) (message|e-?mail) in (a|your) (web )?browser|format html)"
+    );
+    let trimmed = body.trim();
+    // Placeholders carry no figures; a short real note ("down 09:00-10:00") does.
+    trimmed.len() < 400
+        && trimmed.bytes().filter(u8::is_ascii_digit).count() < 3
+        && PLACEHOLDER.get().is_match(trimmed)
 }
 
 /// Appends `text` with its CRLF line ends as LF: one copy, where a copy and then a
@@ -413,6 +488,63 @@ fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_with_stray_characters_is_still_read() {
+        use base64_encode as enc;
+        let text = "Our staff in Leiden lost mail for three hours; please file a credit.\r\n";
+        let mut encoded = enc(text.as_bytes());
+        // A stray '#' and '!' inside, a line break, then a gateway's footer after it.
+        encoded.insert(10, '#');
+        encoded.insert(30, '!');
+        encoded.insert(40, '\n');
+        let raw = format!(
+            "From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n\r\n-- \r\nScanned by MailGuard\r\n"
+        );
+        let e = Email::parse(raw.as_bytes());
+        assert!(e.body.contains("lost mail for three hours"), "{:?}", e.body);
+        assert!(e.body.contains("Scanned by MailGuard"), "{:?}", e.body);
+    }
+
+    /// Base64 of `bytes`, for tests.
+    fn base64_encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_plain_placeholder_gives_way_to_the_html() {
+        for placeholder in [
+            "Your mail program cannot show this message: it is in HTML format.",
+            "Dit bericht is opgesteld in HTML-formaat. Gebruik een programma dat HTML ondersteunt.",
+            "Ihr E-Mail-Programm unterstützt kein HTML.",
+        ] {
+            let raw = format!(
+                "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n{placeholder}\r\n--B\r\nContent-Type: text/html\r\n\r\n<p>Teams was down for <b>40 users</b> in Utrecht.</p>\r\n--B--\r\n"
+            );
+            let e = Email::parse(raw.as_bytes());
+            assert!(e.body.contains("40 users"), "{placeholder}: {:?}", e.body);
+        }
+        // A short real text part that mentions HTML stays.
+        assert!(!is_placeholder(
+            "The HTML version of the portal was down too, 09:00-10:00."
+        ));
+    }
 
     #[test]
     fn boundaries_past_the_cap_are_not_read() {
