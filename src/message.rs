@@ -412,7 +412,7 @@ fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> St
     let after = String::from_utf8_lossy(&bytes[end..]);
     let after = after.trim_start_matches(['=', '\r', '\n', ' ', '\t']);
     if !after.trim().is_empty() {
-        text.push_str("\n");
+        text.push('\n');
         text.push_str(after);
     }
     if part
