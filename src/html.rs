@@ -15,6 +15,8 @@ pub fn to_text(html: &str, max_bytes: usize) -> String {
     let mut out = String::with_capacity((html.len() / 2).min(max_bytes));
     let mut quote_depth = 0usize;
     let mut skip_until: Option<&'static str> = None;
+    // Open table cells: inside one, block tags do not break the row.
+    let mut cell_depth = 0usize;
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
         if out.len() >= max_bytes {
@@ -73,13 +75,37 @@ pub fn to_text(html: &str, max_bytes: usize) -> String {
                 };
                 newline(&mut out, quote_depth);
             }
-            "td" | "th" if closing => out.push('\t'),
+            "td" | "th" => {
+                // A cell's paragraphs stay on its row: a table reads as one line a row,
+                // cells apart by tabs, as a plain-text table does.
+                if closing {
+                    cell_depth = cell_depth.saturating_sub(1);
+                    out.push('\t');
+                } else {
+                    cell_depth += 1;
+                }
+            }
+            "br" | "p" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            | "hr" | "pre" | "section" | "article" | "header" | "footer"
+                if cell_depth > 0 =>
+            {
+                if !out.ends_with([' ', '\t', '\n']) {
+                    out.push(' ');
+                }
+            }
+            "tr" | "table" => {
+                cell_depth = 0;
+                // One line break between rows, not one for each end and start.
+                if name == "table" || !out.ends_with('\n') {
+                    newline(&mut out, quote_depth);
+                }
+            }
             "li" if !closing => {
                 newline(&mut out, quote_depth);
                 out.push_str("* ");
             }
-            "br" | "p" | "div" | "tr" | "table" | "ul" | "ol" | "li" | "h1" | "h2" | "h3"
-            | "h4" | "h5" | "h6" | "hr" | "pre" | "section" | "article" | "header" | "footer" => {
+            "br" | "p" | "div" | "ul" | "ol" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            | "hr" | "pre" | "section" | "article" | "header" | "footer" => {
                 newline(&mut out, quote_depth)
             }
             _ => {}

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod intent;
 pub mod lang;
 pub mod people;
+pub mod table;
 pub mod text;
 pub mod when;
 
@@ -356,7 +357,15 @@ impl Extractor {
             let confidence = if assumptions.is_empty() { 0.85 } else { 0.6 };
             note("downtime", &w.source, confidence, assumptions);
         }
-        if let Some((n, src, i)) = people::affected_users(&statements) {
+        // A table of sites says it more plainly than any sentence around it.
+        if let Some(t) = table::site_counts(&new_text) {
+            ext.affected_users = Some(t.count());
+            note("affected_users", &t.source, 0.85, vec![]);
+            for (place, _) in &t.sites {
+                ext.locations.push(place.clone());
+            }
+            note("locations", &t.source, 0.8, vec![]);
+        } else if let Some((n, src, i)) = people::affected_users(&statements) {
             ext.affected_users = Some(n);
             note("affected_users", &src, 0.8, vec![]);
             let locations = people::locations(&statements, Some(i), &self.partner_names);

@@ -1,0 +1,190 @@
+//! Tables of affected users per site: tab-separated, pipe, space-aligned and HTML tables
+//! (which reach us as tab-separated rows), with the meaning of each column taken from its
+//! header row, and a Total row when there is one.
+
+use crate::pattern::Pattern;
+use regex::Regex;
+
+/// What a table of sites says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteCounts {
+    /// Its Total row, when it has one.
+    pub total: Option<u64>,
+    /// Each site and its count, in order.
+    pub sites: Vec<(String, u64)>,
+    /// The header row, for the evidence.
+    pub source: String,
+}
+
+impl SiteCounts {
+    /// The number affected: the Total row, else the sum of the rows.
+    pub fn count(&self) -> u64 {
+        self.total
+            .unwrap_or_else(|| self.sites.iter().map(|(_, n)| n).sum())
+    }
+}
+
+/// Header words of a column of affected people (en, nl, de). Adding a language is adding
+/// its words here.
+static USERS_COLUMN: Pattern<Regex> = re!(
+    r"(?i)\b(users?|affected|staff|employees|people|accounts|seats|count|number|gebruikers|medewerkers|getroffen|aantal|personen|benutzer|nutzer|mitarbeiter(innen)?|betroffene?|anzahl|personen)\b|^#$"
+);
+/// Header words of a column of places.
+static PLACE_COLUMN: Pattern<Regex> = re!(
+    r"(?i)\b(office|site|location|branch|city|town|building|campus|school|store|region|vestiging|locatie|kantoor|stad|plaats|filiaal|gebouw|standort|niederlassung|filiale|ort|stadt|gebäude|büro|werk)\b"
+);
+/// A row that sums the others.
+static TOTAL_ROW: Pattern<Regex> =
+    re!(r"(?i)^\W*(total|totaal|totalen|gesamt|summe|insgesamt|sum|in total|overall)\W*$");
+/// Cells of a space-aligned row: two spaces or more apart.
+static WIDE_GAP: Pattern<Regex> = re!(r"\s{2,}");
+
+/// Rows read at most: a table of sites is short; a log pasted as a table is not one.
+const MAX_ROWS: usize = 200;
+
+/// The cells of a row, or None when the line is no table row.
+fn cells(line: &str) -> Option<Vec<String>> {
+    let line = line.trim();
+    // Empty cells keep their place in tab and pipe rows (a Total row's empty "since").
+    let mut cells: Vec<String> = if line.contains('\t') {
+        line.split('\t').map(|c| c.trim().to_string()).collect()
+    } else if line.contains('|') {
+        let inner = line.trim_matches('|');
+        inner.split('|').map(|c| c.trim().to_string()).collect()
+    } else {
+        WIDE_GAP
+            .get()
+            .split(line)
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    while cells.last().is_some_and(String::is_empty) {
+        cells.pop();
+    }
+    (cells.iter().filter(|c| !c.is_empty()).count() >= 2).then_some(cells)
+}
+
+/// A rule line between header and rows: `---|:---:` or `+-----+`.
+fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty()
+        && t.chars()
+            .all(|c| matches!(c, '-' | '|' | ':' | '+' | '=' | ' ' | '\t'))
+}
+
+/// Pipe rows that a mail program wrapped ("| a | b |" cut after "b |") made whole
+/// again: a line that does not start with a pipe but has one continues the pipe row above.
+fn joined_lines(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_pipe_row = false;
+    for line in text.lines() {
+        let t = line.trim();
+        let continues = in_pipe_row && !t.starts_with('|') && t.contains('|');
+        match out.last_mut() {
+            Some(last) if continues => {
+                last.push(' ');
+                last.push_str(t);
+            }
+            _ => out.push(line.to_string()),
+        }
+        in_pipe_row = t.starts_with('|') || continues;
+    }
+    out
+}
+
+/// The leading whole number of a cell ("38", "1.204", "38 users"), if any.
+fn number(cell: &str) -> Option<u64> {
+    let digits: String = cell
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '\u{a0}' | ' '))
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|n| *n < 1_000_000)
+}
+
+/// The first table in `text` with a people column and a place column, read row by row.
+pub fn site_counts(text: &str) -> Option<SiteCounts> {
+    if !text.contains(['\t', '|']) && !text.contains("  ") {
+        return None;
+    }
+    let lines = joined_lines(text);
+    for (h, header) in lines.iter().enumerate() {
+        let Some(head) = cells(header) else { continue };
+        let Some(users) = head.iter().position(|c| USERS_COLUMN.get().is_match(c)) else {
+            continue;
+        };
+        let Some(place) = head.iter().enumerate().position(|(i, c)| {
+            i != users && PLACE_COLUMN.get().is_match(c) && !USERS_COLUMN.get().is_match(c)
+        }) else {
+            continue;
+        };
+        let mut found = SiteCounts {
+            total: None,
+            sites: Vec::new(),
+            source: head.join(" | "),
+        };
+        for line in lines.iter().skip(h + 1).take(MAX_ROWS) {
+            if is_rule(line) {
+                continue;
+            }
+            let Some(row) = cells(line) else { break };
+            if row.len() > head.len() {
+                break;
+            }
+            let (Some(name), Some(n)) = (row.get(place), row.get(users).and_then(|c| number(c)))
+            else {
+                break;
+            };
+            if TOTAL_ROW.get().is_match(name) {
+                found.total = Some(n);
+            } else {
+                found.sites.push((name.clone(), n));
+            }
+        }
+        if !found.sites.is_empty() {
+            return Some(found);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sites(s: &SiteCounts) -> Vec<(&str, u64)> {
+        s.sites.iter().map(|(p, n)| (p.as_str(), *n)).collect()
+    }
+
+    #[test]
+    fn tab_separated_with_a_total() {
+        let t = "Counts per office:\nOffice\tPeople affected\tSince\nPerth\t12\t08:10\nDundee\t7\t08:10\nTotal\t19\t\n\nThanks";
+        let s = site_counts(t).unwrap();
+        assert_eq!(sites(&s), [("Perth", 12), ("Dundee", 7)]);
+        assert_eq!((s.total, s.count()), (Some(19), 19));
+    }
+
+    #[test]
+    fn pipe_table_wrapped_by_the_mail_program() {
+        let t = "| Klant | Aantal gebruikers | Plaats |\n|---|---:|---|\n| Bakkerij Zoet | \n 14 | Zeist |\n| Garage Snel | 6 | Houten |\n";
+        let s = site_counts(t).unwrap();
+        assert_eq!(sites(&s), [("Zeist", 14), ("Houten", 6)]);
+        assert_eq!(s.count(), 20);
+    }
+
+    #[test]
+    fn space_aligned_in_german() {
+        let t = "Standort        Betroffene Mitarbeiter\nTrier           31\nKoblenz          9\nGesamt          40\n";
+        let s = site_counts(t).unwrap();
+        assert_eq!(sites(&s), [("Trier", 31), ("Koblenz", 9)]);
+        assert_eq!(s.count(), 40);
+    }
+
+    #[test]
+    fn tables_without_both_columns_are_not_site_tables() {
+        assert_eq!(site_counts("Start\tEnd\n09:00\t10:30\n"), None);
+        assert_eq!(site_counts("Tenant | Incident\nabc | EX123456\n"), None);
+        assert_eq!(site_counts("plain prose, no table at all"), None);
+    }
+}
