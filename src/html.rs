@@ -89,9 +89,8 @@ pub fn to_text(html: &str, max_bytes: usize) -> String {
             | "hr" | "pre" | "section" | "article" | "header" | "footer"
                 if cell_depth > 0 =>
             {
-                if !out.ends_with([' ', '\t', '\n']) {
-                    out.push(' ');
-                }
+                let spaced = out.ends_with([' ', '\t', '\n']);
+                out.push_str(if spaced { "" } else { " " });
             }
             "tr" | "table" => {
                 cell_depth = 0;
