@@ -78,6 +78,12 @@ pub fn split(body: &str, subject: &str) -> Parts {
             parts.new_text.push('\n');
             continue;
         }
+        if wrote_line(&lines, i) && answers_inline(&lines[i + 1..]) {
+            // Answers written between the quoted questions: the quotes go (above), the
+            // answers stay.
+            i += 1;
+            continue;
+        }
         if maybe_separator(trimmed) && REPLY_SEPARATOR.get().is_match(line)
             || starts_header_block(&lines, i)
             || wrote_line(&lines, i)
@@ -185,6 +191,21 @@ pub fn strip_own(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether the lines after a "… wrote:" line answer inline: some unquoted text stands
+/// between two quoted lines. A bottom quote is quoted throughout.
+fn answers_inline(rest: &[&str]) -> bool {
+    let quoted = |l: &&str| l.trim_start().starts_with('>');
+    let Some(first) = rest.iter().position(quoted) else {
+        return false;
+    };
+    let Some(last) = rest.iter().rposition(quoted) else {
+        return false;
+    };
+    rest[first..last]
+        .iter()
+        .any(|l| !quoted(l) && !l.trim().is_empty())
+}
+
 /// `text.lines()` collected (LF or CRLF ends, no empty last line), split with memchr
 /// and the vector sized once: this runs over every body.
 pub(crate) fn lines_of(text: &str) -> Vec<&str> {
@@ -259,6 +280,17 @@ fn wrote_line(lines: &[&str], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_between_quoted_questions_are_new_text() {
+        let body = "See my answers below.\n\nOn 2 Nov 2026, Helpdesk wrote:\n> Which incident?\n\nEX5550123\n\n> How many users?\n\n31 in Delft\n> Thanks\n";
+        let p = split(body, "Re: questions");
+        assert!(p.new_text.contains("EX5550123") && p.new_text.contains("31 in Delft"), "{p:?}");
+        assert!(!p.new_text.contains("Which incident"), "{p:?}");
+        // A plain bottom quote is still cut whole.
+        let bottom = "Fine by me.\n\nOn 2 Nov 2026, Helpdesk wrote:\n> Which incident?\n> EX5550999\n";
+        assert!(!split(bottom, "Re: x").new_text.contains("EX5550999"));
+    }
 
     #[test]
     fn the_top_of_a_reply_ends_at_the_first_quote() {
