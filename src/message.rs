@@ -347,6 +347,25 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         }
         push_lf(&mut body, text);
     }
+    if body.trim().is_empty() && !is_report {
+        // A lone text part whose base64 the parser gave up on is filed as an attachment.
+        for part in &msg.parts {
+            let inline = part
+                .content_disposition()
+                .is_none_or(|d| !d.is_attachment());
+            let text = match &part.body {
+                PartType::Text(t) if inline && part.is_encoding_problem && is_base64(part) => t,
+                _ => continue,
+            };
+            let is_text = part
+                .content_type()
+                .is_none_or(|c| c.ctype().eq_ignore_ascii_case("text"));
+            if is_text {
+                push_lf(&mut body, &lenient_base64_text(part, text));
+                break;
+            }
+        }
+    }
     if (body.trim().is_empty() || is_placeholder(&body)) && !is_report {
         // No text body, or only a "view this in HTML" placeholder: the first HTML body
         // is the message (some senders also mark it oddly).
@@ -430,7 +449,7 @@ fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> St
 /// nl, de, fr).
 fn is_placeholder(body: &str) -> bool {
     static PLACEHOLDER: crate::pattern::Pattern<regex::Regex> = re!(
-        r"(?i)(html[- ]?(format|formaat|formatted|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|view (this|the) (message|e-?mail) in (a|your) (web )?browser|format html)"
+        r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html)"
     );
     let trimmed = body.trim();
     // Placeholders carry no figures; a short real note ("down 09:00-10:00") does.
@@ -506,6 +525,20 @@ mod tests {
         assert!(e.body.contains("Scanned by MailGuard"), "{:?}", e.body);
     }
 
+    #[test]
+    fn a_lone_html_part_with_broken_base64_is_still_read() {
+        let mut encoded = base64_encode(
+            b"<html><body><p>Teams was down for 12 users in Gouda.</p></body></html>",
+        );
+        encoded.insert(20, '!');
+        let raw = format!(
+            "From: a@b.example\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n"
+        );
+        let e = Email::parse(raw.as_bytes());
+        assert!(e.body.contains("12 users in Gouda"), "{:?}", e.body);
+        assert!(!e.body.contains("<p>"), "{:?}", e.body);
+    }
+
     /// Base64 of `bytes`, for tests.
     fn base64_encode(bytes: &[u8]) -> String {
         const ALPHABET: &[u8; 64] =
@@ -533,6 +566,7 @@ mod tests {
             "Your mail program cannot show this message: it is in HTML format.",
             "Dit bericht is opgesteld in HTML-formaat. Gebruik een programma dat HTML ondersteunt.",
             "Ihr E-Mail-Programm unterstützt kein HTML.",
+            "Deze mail bevat HTML-opmaak; open hem in een programma dat HTML ondersteunt.",
         ] {
             let raw = format!(
                 "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n{placeholder}\r\n--B\r\nContent-Type: text/html\r\n\r\n<p>Teams was down for <b>40 users</b> in Utrecht.</p>\r\n--B--\r\n"

@@ -285,10 +285,14 @@ mod tests {
     fn answers_between_quoted_questions_are_new_text() {
         let body = "See my answers below.\n\nOn 2 Nov 2026, Helpdesk wrote:\n> Which incident?\n\nEX5550123\n\n> How many users?\n\n31 in Delft\n> Thanks\n";
         let p = split(body, "Re: questions");
-        assert!(p.new_text.contains("EX5550123") && p.new_text.contains("31 in Delft"), "{p:?}");
+        assert!(
+            p.new_text.contains("EX5550123") && p.new_text.contains("31 in Delft"),
+            "{p:?}"
+        );
         assert!(!p.new_text.contains("Which incident"), "{p:?}");
         // A plain bottom quote is still cut whole.
-        let bottom = "Fine by me.\n\nOn 2 Nov 2026, Helpdesk wrote:\n> Which incident?\n> EX5550999\n";
+        let bottom =
+            "Fine by me.\n\nOn 2 Nov 2026, Helpdesk wrote:\n> Which incident?\n> EX5550999\n";
         assert!(!split(bottom, "Re: x").new_text.contains("EX5550999"));
     }
 
