@@ -235,6 +235,10 @@ const NOT_OUTAGE_DURATION: &[&str] = &[
 static NOT_OUTAGE_RANGE: Pattern<FoldedRegex> = re_folded!(
     r"office hours|opening hours|business hours|reachable|bereikbaar|openingstijden|kantooruren|erreichbar|bürozeiten|öffnungszeiten|maintenance window|onderhoudsvenster|wartungsfenster",
 );
+/// "Not reachable" is the outage itself, not the hours someone can be reached in.
+static UNREACHABLE: Pattern<FoldedRegex> = re_folded!(
+    r"not reachable|unreachable|not be reached|niet bereikbaar|onbereikbaar|niet te bereiken|nicht erreichbar|nicht mehr erreichbar|unerreichbar|nicht zu erreichen"
+);
 static BARE_HOUR_BEFORE: Pattern<Regex> =
     re!(r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",);
 
@@ -295,7 +299,9 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             .map(|(k, _)| k)
             .collect();
         // Both loops below walk the times: without any, the pattern need not be asked.
-        if !times.is_empty() && !NOT_OUTAGE_RANGE.get().is_match(statement.folded()) {
+        let hours_not_outage = NOT_OUTAGE_RANGE.get().is_match(statement.folded())
+            && !UNREACHABLE.get().is_match(statement.folded());
+        if !times.is_empty() && !hours_not_outage {
             for pair in times.windows(2) {
                 let (ka, kb) = (pair[0], pair[1]);
                 if consumed.contains(&ka) {
@@ -906,6 +912,22 @@ mod tests {
         assert_eq!(
             run("", "Start: 08:10\nEnd: 10:40\n", TUE_CET),
             ["03-10T07:10/03-10T09:40/150"]
+        );
+    }
+
+    #[test]
+    fn not_reachable_is_the_outage_and_reachable_the_opening_hours() {
+        assert_eq!(
+            run(
+                "",
+                "Am 3. März waren unsere Postfächer von 9:05 bis 10:20 Uhr nicht erreichbar.",
+                TUE_CET
+            ),
+            ["03-03T08:05/03-03T09:20/75"]
+        );
+        assert_eq!(
+            run("", "Wij zijn bereikbaar van 9:00 tot 17:00 uur.", TUE_CET),
+            Vec::<String>::new()
         );
     }
 
