@@ -121,7 +121,8 @@ static PATTERNS: Pattern<Patterns> = Pattern::new(|| {
         r"(?i)\b(noon|midday|mittag|midnight|middernacht|mitternacht)\b".to_string(),
         r"(?i)\b(?:UTC|GMT)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?\b".to_string(),
         r"\b(CEST|CET|MESZ|MEZ|UTC|GMT|BST|WEST|WET|EEST|EET|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z)\b".to_string(),
-        r"(?i)\b(dutch|netherlands|amsterdam|nederlandse|belgian|brussels|belgische|german|berlin|duitse|deutscher|deutsche|uk|british|london|irish|dublin|eastern|central european|pacific|new york)\s+(time|tijd|zeit)\b".to_string(),
+        // "Eastern" and "Pacific" alone name a zone too ("to 3:40 PM Eastern").
+        r"(?i)\b(?:(dutch|netherlands|amsterdam|nederlandse|belgian|brussels|belgische|german|berlin|duitse|deutscher|deutsche|uk|british|london|irish|dublin|eastern|central european|pacific|new york)\s+(?:time|tijd|zeit)|(eastern|pacific))\b".to_string(),
         r"(?i)\b(\d{1,3})\s*h\s*(\d{1,2})\s*m(?:in|ins)?\b".to_string(),
         r"(?i)\b(\d{1,3}(?:[.,]\d{1,2})?)\s*(hours?|hrs?|h|uur|uren|u|stunden?|std\.?)\b(?:\s*(?:and|en|und|,)?\s*(\d{1,2})\s*(?:minutes?|mins?|minuten|min|m)\b)?".to_string(),
         r"(?i)\b(\d{1,4})\s*(?:minutes?|mins?|minuten|min\.?)(?:\b|$)".to_string(),
@@ -523,7 +524,7 @@ fn tokens_in(
         add(&mut out, Kind::Zone(Zone::Fixed(hours * 3600)), s, e);
     }
     for c in caps(ZONE_NAMED) {
-        let place = lower(c.get(1).map_or("", |g| g.as_str()));
+        let place = lower(c.get(1).or_else(|| c.get(2)).map_or("", |g| g.as_str()));
         let tz = match &*place {
             "uk" | "british" | "london" => chrono_tz::Europe::London,
             "irish" | "dublin" => chrono_tz::Europe::Dublin,
@@ -894,6 +895,11 @@ mod tests {
             vec![Kind::Zone(Zone::Named(chrono_tz::Europe::Amsterdam))]
         );
         assert_eq!(kinds("15:50Z")[1], Kind::Zone(Zone::Fixed(0)));
+        // A US zone by its region alone, resolved with daylight saving on the day.
+        assert_eq!(
+            kinds("until 4 PM Pacific")[1],
+            Kind::Zone(Zone::Named(chrono_tz::America::Los_Angeles))
+        );
     }
 
     #[test]
