@@ -110,7 +110,9 @@ struct Patterns {
 static PATTERNS: Pattern<Patterns> = Pattern::new(|| {
     let sources: Vec<String> = vec![
         r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(Z|[+-]\d{2}:?\d{2})?)?".to_string(),
-        r"\b(\d{1,2})([./-])(\d{1,2})([./-])(\d{4}|\d{2})\b".to_string(),
+        // The year may be left out: "11/03" (slash only: "12.30" is a time) or "21.10."
+        // (a day-first date with its closing dot).
+        r"\b(\d{1,2})([./-])(\d{1,2})(?:([./-])(\d{4}|\d{2})\b|(\.)|\b)".to_string(),
         format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th|e|ste|de)?\.?\s*(?:of\s+)?({MONTHS})\b\.?(?:,?\s+(\d{{4}})\b)?"),
         format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"),
         r"(?i)\b(the day before yesterday|day before yesterday|eergisteren|vorgestern|yesterday|gisteren|gestern|last night|gisteravond|gisternacht|today|this morning|this afternoon|tonight|vandaag|vanochtend|vanmorgen|vanmiddag|vanavond|heute|heute morgen|heute früh)\b".to_string(),
@@ -263,26 +265,43 @@ fn tokens_in(
         }
     }
     for c in caps(NUMERIC_DATE) {
-        let (Some(a), Some(b), Some(y)) = (num(&c, 1), num(&c, 3), num(&c, 5)) else {
+        let (Some(a), Some(b)) = (num(&c, 1), num(&c, 3)) else {
             continue;
         };
+        let sep = c.get(2).map_or("", |g| g.as_str());
+        let year = num(&c, 5);
         // "12.30" style times never have a third part, so two separators mean a date.
-        if c.get(2).map(|g| g.as_str()) != c.get(4).map(|g| g.as_str()) {
+        if year.is_some() && Some(sep) != c.get(4).map(|g| g.as_str()) {
             continue;
         }
-        let year = if y < 100 { 2000 + y as i32 } else { y as i32 };
+        // Without a year: "11/03", or "21.10." with its closing dot; not "24/7", not a
+        // time, not the start of a longer number.
+        let after = text[c.get(0).map_or(0, |g| g.end())..].chars().next();
+        if year.is_none()
+            && (!(sep == "/" || (sep == "." && c.get(6).is_some()))
+                || (a, b) == (24, 7)
+                || after.is_some_and(|n| n.is_ascii_digit() || n == '/'))
+        {
+            continue;
+        }
         let (m, d) = if (month_first && a <= 12) || b > 12 {
             (a, b)
         } else {
             (b, a)
         };
-        if let Some(date) = NaiveDate::from_ymd_opt(year, m, d) {
+        let date = match year {
+            Some(y) => {
+                NaiveDate::from_ymd_opt(if y < 100 { 2000 + y as i32 } else { y as i32 }, m, d)
+            }
+            None => infer_year(reference, m, d),
+        };
+        if let Some(date) = date {
             let (s, e) = span(&c, 0);
             add(
                 &mut out,
                 Kind::Date {
                     date,
-                    year_given: true,
+                    year_given: year.is_some(),
                 },
                 s,
                 e,
@@ -883,6 +902,28 @@ mod tests {
         assert_eq!(kinds("2,5 uur"), vec![Kind::Duration(150)]);
         assert_eq!(kinds("anderhalf uur"), vec![Kind::Duration(90)]);
         assert_eq!(kinds("90 Minuten"), vec![Kind::Duration(90)]);
+    }
+
+    #[test]
+    fn numeric_dates_without_a_year() {
+        let date = |m, day| Kind::Date {
+            date: d(m, day),
+            year_given: false,
+        };
+        // Month first where the sender's zone says so (the caller decides).
+        let r = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_default();
+        assert_eq!(tokens("on 3/02 from", r, true)[0].kind, date(3, 2));
+        assert_eq!(tokens("on 3/02 from", r, false)[0].kind, date(2, 3));
+        // A day-first date with its closing dot, and a time that is no date.
+        assert_eq!(kinds("am 4.3. von 9:00")[0], date(3, 4));
+        assert!(matches!(kinds("um 12.30 Uhr")[0], Kind::Time { .. }));
+        // Not dates: round-the-clock, fractions of longer numbers.
+        assert!(kinds("support 24/7").is_empty());
+        assert!(
+            !kinds("ref 3/02/")
+                .iter()
+                .any(|k| matches!(k, Kind::Date { .. }))
+        );
     }
 
     #[test]
