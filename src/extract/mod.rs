@@ -6,6 +6,7 @@ pub mod fold;
 pub mod ids;
 pub mod intent;
 pub mod lang;
+pub mod numbers;
 pub mod people;
 pub mod table;
 pub mod text;
@@ -365,7 +366,16 @@ impl Extractor {
                 ext.locations.push(place.clone());
             }
             note("locations", &t.source, 0.8, vec![]);
-        } else if let Some((n, src, i)) = people::affected_users(&statements) {
+        } else if let Some((n, src, i, worded)) = people::affected_users(&statements)
+            .map(|(n, src, i)| (n, src, i, None))
+            .or_else(|| {
+                // Counts written in words ("three hundred and twenty"), read again in digits.
+                let digits = numbers::in_digits(&new_text)?;
+                let worded = text::statements(&digits);
+                people::affected_users(&worded).map(|(n, src, i)| (n, src, i, Some(worded)))
+            })
+        {
+            let statements = worded.as_ref().unwrap_or(&statements);
             ext.affected_users = Some(n);
             note("affected_users", &src, 0.8, vec![]);
             let locations = people::locations(&statements, Some(i), &self.partner_names);

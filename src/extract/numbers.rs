@@ -1,0 +1,280 @@
+//! Numbers written in words, in English, Dutch and German: "three hundred and twenty",
+//! "a dozen", "vijfentwintig", "zweihundertfünfzig". Table-driven: a language is its
+//! list of number words; compounds (Dutch and German write them as one word) are taken
+//! apart by the same table.
+
+/// What a number word does to the number being read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Part {
+    /// Adds its value: units, teens and tens.
+    Add(u64),
+    /// Multiplies what came before (at least one): hundred, dozen.
+    Times(u64),
+    /// Closes a group of thousands.
+    Thousand,
+    /// "and", "en", "und" between number words.
+    Joiner,
+}
+
+/// Every number word of the three languages. Longer words come first where one begins
+/// another ("fünfzig" before "fünf"), which the longest-match search below relies on
+/// only for speed, not for correctness.
+const WORDS: &[(&str, Part)] = &[
+    // English
+    ("one", Part::Add(1)),
+    ("two", Part::Add(2)),
+    ("three", Part::Add(3)),
+    ("four", Part::Add(4)),
+    ("five", Part::Add(5)),
+    ("six", Part::Add(6)),
+    ("seven", Part::Add(7)),
+    ("eight", Part::Add(8)),
+    ("nine", Part::Add(9)),
+    ("ten", Part::Add(10)),
+    ("eleven", Part::Add(11)),
+    ("twelve", Part::Add(12)),
+    ("thirteen", Part::Add(13)),
+    ("fourteen", Part::Add(14)),
+    ("fifteen", Part::Add(15)),
+    ("sixteen", Part::Add(16)),
+    ("seventeen", Part::Add(17)),
+    ("eighteen", Part::Add(18)),
+    ("nineteen", Part::Add(19)),
+    ("twenty", Part::Add(20)),
+    ("thirty", Part::Add(30)),
+    ("forty", Part::Add(40)),
+    ("fifty", Part::Add(50)),
+    ("sixty", Part::Add(60)),
+    ("seventy", Part::Add(70)),
+    ("eighty", Part::Add(80)),
+    ("ninety", Part::Add(90)),
+    ("hundred", Part::Times(100)),
+    ("dozen", Part::Times(12)),
+    ("thousand", Part::Thousand),
+    ("and", Part::Joiner),
+    // Dutch
+    ("een", Part::Add(1)),
+    ("twee", Part::Add(2)),
+    ("drie", Part::Add(3)),
+    ("vier", Part::Add(4)),
+    ("vijf", Part::Add(5)),
+    ("zes", Part::Add(6)),
+    ("zeven", Part::Add(7)),
+    ("acht", Part::Add(8)),
+    ("negen", Part::Add(9)),
+    ("tien", Part::Add(10)),
+    ("elf", Part::Add(11)),
+    ("twaalf", Part::Add(12)),
+    ("dertien", Part::Add(13)),
+    ("veertien", Part::Add(14)),
+    ("vijftien", Part::Add(15)),
+    ("zestien", Part::Add(16)),
+    ("zeventien", Part::Add(17)),
+    ("achttien", Part::Add(18)),
+    ("negentien", Part::Add(19)),
+    ("twintig", Part::Add(20)),
+    ("dertig", Part::Add(30)),
+    ("veertig", Part::Add(40)),
+    ("vijftig", Part::Add(50)),
+    ("zestig", Part::Add(60)),
+    ("zeventig", Part::Add(70)),
+    ("tachtig", Part::Add(80)),
+    ("negentig", Part::Add(90)),
+    ("honderd", Part::Times(100)),
+    ("dozijn", Part::Times(12)),
+    ("duizend", Part::Thousand),
+    ("en", Part::Joiner),
+    // German
+    ("eins", Part::Add(1)),
+    ("ein", Part::Add(1)),
+    ("eine", Part::Add(1)),
+    ("zwei", Part::Add(2)),
+    ("drei", Part::Add(3)),
+    ("vier", Part::Add(4)),
+    ("fünf", Part::Add(5)),
+    ("sechs", Part::Add(6)),
+    ("sieben", Part::Add(7)),
+    ("acht", Part::Add(8)),
+    ("neun", Part::Add(9)),
+    ("zehn", Part::Add(10)),
+    ("elf", Part::Add(11)),
+    ("zwölf", Part::Add(12)),
+    ("dreizehn", Part::Add(13)),
+    ("vierzehn", Part::Add(14)),
+    ("fünfzehn", Part::Add(15)),
+    ("sechzehn", Part::Add(16)),
+    ("siebzehn", Part::Add(17)),
+    ("achtzehn", Part::Add(18)),
+    ("neunzehn", Part::Add(19)),
+    ("zwanzig", Part::Add(20)),
+    ("dreißig", Part::Add(30)),
+    ("dreissig", Part::Add(30)),
+    ("vierzig", Part::Add(40)),
+    ("fünfzig", Part::Add(50)),
+    ("sechzig", Part::Add(60)),
+    ("siebzig", Part::Add(70)),
+    ("achtzig", Part::Add(80)),
+    ("neunzig", Part::Add(90)),
+    ("hundert", Part::Times(100)),
+    ("dutzend", Part::Times(12)),
+    ("tausend", Part::Thousand),
+    ("und", Part::Joiner),
+];
+
+/// A word taken apart into number words, longest first at each step; None when some
+/// part of it is no number word. Words are short, so this is quick.
+fn parts(word: &str) -> Option<Vec<Part>> {
+    let mut out = Vec::new();
+    let mut rest = word;
+    while !rest.is_empty() {
+        let (len, part) = WORDS
+            .iter()
+            .filter(|(w, _)| rest.starts_with(w))
+            .map(|(w, p)| (w.len(), *p))
+            .max_by_key(|(len, _)| *len)?;
+        out.push(part);
+        rest = &rest[len..];
+    }
+    Some(out)
+}
+
+/// The value of a run of number parts: "three hundred and twenty" is 3, x100, +20.
+fn value(parts: &[Part]) -> u64 {
+    let (mut total, mut current) = (0u64, 0u64);
+    for p in parts {
+        match *p {
+            Part::Add(n) => current += n,
+            Part::Times(n) => current = current.max(1) * n,
+            Part::Thousand => {
+                total += current.max(1) * 1000;
+                current = 0;
+            }
+            Part::Joiner => {}
+        }
+    }
+    total + current
+}
+
+/// The words of `text` (runs of letters) with where each starts.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+}
+
+/// `text` with every run of number words of value two or more written in digits; None
+/// when there is none. A run is words apart only by spaces or hyphens. "A"/"an" count as
+/// one only before a multiplier ("a dozen"), and a separate "and"/"en"/"und" only after
+/// one ("three hundred and twenty"): elsewhere they join other things ("ten and twelve").
+pub fn in_digits(text: &str) -> Option<String> {
+    // (start, end, parts) of each run.
+    let mut runs: Vec<(usize, usize, Vec<Part>)> = Vec::new();
+    let mut open: Option<(usize, usize, Vec<Part>)> = None;
+    let close = |open: &mut Option<(usize, usize, Vec<Part>)>,
+                 runs: &mut Vec<(usize, usize, Vec<Part>)>| {
+        if let Some(run) = open.take() {
+            runs.push(run);
+        }
+    };
+    for (start, word) in words(text) {
+        let end = start + word.len();
+        let lower = word.to_lowercase();
+        let adjacent = open
+            .as_ref()
+            .is_some_and(|(_, e, _)| text[*e..start].chars().all(|c| c == ' ' || c == '-'));
+        if !adjacent {
+            close(&mut open, &mut runs);
+        }
+        let article = matches!(lower.as_str(), "a" | "an");
+        let Some(found) = (if article {
+            Some(vec![Part::Add(1)])
+        } else {
+            parts(&lower)
+        }) else {
+            close(&mut open, &mut runs);
+            continue;
+        };
+        let joiner = found == [Part::Joiner];
+        match open.as_mut() {
+            Some((_, e, run)) if joiner => {
+                if matches!(run.last(), Some(Part::Times(_) | Part::Thousand)) {
+                    run.push(Part::Joiner);
+                    *e = end;
+                } else {
+                    close(&mut open, &mut runs);
+                }
+            }
+            Some((_, e, run)) if !article => {
+                run.extend(found);
+                *e = end;
+            }
+            _ if joiner => {}
+            _ => {
+                close(&mut open, &mut runs);
+                open = Some((start, end, found));
+            }
+        }
+    }
+    close(&mut open, &mut runs);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, mut end, mut parts) in runs {
+        // A trailing joiner is not part of the number; an article alone is no number.
+        if parts.last() == Some(&Part::Joiner) {
+            parts.pop();
+            end = text[..end]
+                .trim_end_matches(char::is_alphabetic)
+                .trim_end()
+                .len();
+        }
+        // A run that opens with one (or "a") goes on with a multiplier ("a dozen", "one
+        // hundred"): "a three-hour outage" is no 4.
+        let one_then_more = parts.first() == Some(&Part::Add(1))
+            && parts.len() > 1
+            && !matches!(parts[1], Part::Times(_) | Part::Thousand);
+        let n = value(&parts);
+        if n < 2 || one_then_more {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(&n.to_string());
+        copied = end;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_words_in_three_languages() {
+        for (text, want) in [
+            ("three hundred and twenty users", "320 users"),
+            ("a dozen people in Leeds", "12 people in Leeds"),
+            ("twenty-five staff", "25 staff"),
+            ("vijfentwintig medewerkers", "25 medewerkers"),
+            ("driehonderd gebruikers", "300 gebruikers"),
+            ("zweihundertfünfzig Mitarbeiter", "250 Mitarbeiter"),
+            ("two thousand four hundred accounts", "2400 accounts"),
+            ("zwölf Benutzer", "12 Benutzer"),
+        ] {
+            assert_eq!(in_digits(text).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn articles_and_conjunctions_stay_words() {
+        assert_eq!(in_digits("one user and a colleague"), None);
+        assert_eq!(in_digits("een collega en ik"), None);
+        assert_eq!(
+            in_digits("between ten and twelve users").as_deref(),
+            Some("between 10 and 12 users")
+        );
+        assert_eq!(in_digits("no numbers here"), None);
+    }
+}
