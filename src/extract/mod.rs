@@ -378,7 +378,7 @@ impl Extractor {
             let statements = worded.as_ref().unwrap_or(&statements);
             ext.affected_users = Some(n);
             note("affected_users", &src, 0.8, vec![]);
-            let locations = people::locations(&statements, Some(i), &self.partner_names);
+            let locations = people::locations(statements, Some(i), &self.partner_names);
             for (place, src) in locations {
                 ext.locations.push(place);
                 note("locations", &src, 0.7, vec![]);
