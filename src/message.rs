@@ -452,8 +452,15 @@ fn is_placeholder(body: &str) -> bool {
         r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html)"
     );
     let trimmed = body.trim();
-    // Placeholders carry no figures; a short real note ("down 09:00-10:00") does.
+    // Placeholders carry no figures; a short real note ("down 09:00-10:00") does. Every
+    // form names HTML or a browser: a byte search before the pattern.
+    let names_html = |t: &str| {
+        let b = t.as_bytes();
+        b.windows(4).any(|w| w.eq_ignore_ascii_case(b"html"))
+            || b.windows(7).any(|w| w.eq_ignore_ascii_case(b"browser"))
+    };
     trimmed.len() < 400
+        && names_html(trimmed)
         && trimmed.bytes().filter(u8::is_ascii_digit).count() < 3
         && PLACEHOLDER.get().is_match(trimmed)
 }

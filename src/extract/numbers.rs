@@ -121,13 +121,30 @@ const WORDS: &[(&str, Part)] = &[
     ("und", Part::Joiner),
 ];
 
+/// [`WORDS`] by first byte: a word is compared with the dozen that begin as it does,
+/// and most words of a mail with none.
+static BY_FIRST: std::sync::LazyLock<Vec<Vec<(&'static str, Part)>>> =
+    std::sync::LazyLock::new(|| {
+        let mut by = vec![Vec::new(); 256];
+        for &(w, p) in WORDS {
+            by[usize::from(w.as_bytes()[0])].push((w, p));
+        }
+        by
+    });
+
+/// Whether some number word (or "a") begins with this byte, in either case.
+fn may_start(b: u8) -> bool {
+    let b = b.to_ascii_lowercase();
+    b == b'a' || !BY_FIRST[usize::from(b)].is_empty()
+}
+
 /// A word taken apart into number words, longest first at each step; None when some
 /// part of it is no number word. Words are short, so this is quick.
 fn parts(word: &str) -> Option<Vec<Part>> {
     let mut out = Vec::new();
     let mut rest = word;
     while !rest.is_empty() {
-        let (len, part) = WORDS
+        let (len, part) = BY_FIRST[usize::from(rest.as_bytes()[0])]
             .iter()
             .filter(|(w, _)| rest.starts_with(w))
             .map(|(w, p)| (w.len(), *p))
@@ -178,16 +195,23 @@ pub fn in_digits(text: &str) -> Option<String> {
     };
     for (start, word) in words(text) {
         let end = start + word.len();
-        let lower = word.to_lowercase();
         let adjacent = open
             .as_ref()
             .is_some_and(|(_, e, _)| text[*e..start].chars().all(|c| c == ' ' || c == '-'));
         if !adjacent {
             close(&mut open, &mut runs);
         }
+        // Most words begin as no number word does: no lower-cased copy for them.
+        let lower = if may_start(word.as_bytes()[0]) {
+            word.to_lowercase()
+        } else {
+            String::new()
+        };
         let article = matches!(lower.as_str(), "a" | "an");
         let Some(found) = (if article {
             Some(vec![Part::Add(1)])
+        } else if lower.is_empty() {
+            None
         } else {
             parts(&lower)
         }) else {

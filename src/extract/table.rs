@@ -103,13 +103,25 @@ fn number(cell: &str) -> Option<u64> {
     digits.parse().ok().filter(|n| *n < 1_000_000)
 }
 
+/// Whether a line could be a table row: cells apart by a tab, a pipe or a wide gap.
+fn row_like(line: &str) -> bool {
+    line.contains(['\t', '|']) || line.trim().contains("  ")
+}
+
 /// The first table in `text` with a people column and a place column, read row by row.
 pub fn site_counts(text: &str) -> Option<SiteCounts> {
-    if !text.contains(['\t', '|']) && !text.contains("  ") {
+    // Most mail has no table: one look at each line, no copies, before any splitting.
+    if !text
+        .lines()
+        .any(|l| row_like(l) && USERS_COLUMN.get().is_match(l) && PLACE_COLUMN.get().is_match(l))
+    {
         return None;
     }
     let lines = joined_lines(text);
     for (h, header) in lines.iter().enumerate() {
+        if !row_like(header) {
+            continue;
+        }
         let Some(head) = cells(header) else { continue };
         let Some(users) = head.iter().position(|c| USERS_COLUMN.get().is_match(c)) else {
             continue;
