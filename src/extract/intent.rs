@@ -13,10 +13,10 @@ static CREDIT: Pattern<FoldedRegex> = re_folded!(
     r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
-    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig))",
+    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer)",
 );
 static STATUS: Pattern<FoldedRegex> = re_folded!(
-    r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten)\b",
+    r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten|when will|wanneer|wann|on (?:the|our|your) (?:next )?invoice|op (?:de|onze|jullie) (?:volgende )?factuur|auf (?:der|unserer|ihrer|die) (?:nächsten )?rechnung|show up|appear on|verschijnt|taucht)\b",
 );
 static REQUEST_VERB: Pattern<FoldedRegex> = re_folded!(
     r"\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
@@ -219,6 +219,24 @@ mod tests {
             "We had the outage but we do not want to claim a credit for it."
         ));
         assert!(!req("Wir möchten keine Gutschrift beantragen."));
+    }
+
+    #[test]
+    fn declines_withdrawals_and_invoice_questions_are_no_requests() {
+        let req = |t: &str| credit_requested(&statements(t), None).is_some();
+        // Declining an offered claim.
+        assert!(!req("Kind of you, but we will pass on the service credit this time."));
+        assert!(!req("For two mailboxes the credit is not worth the effort; close the ticket please."));
+        assert!(!req("Wij zien van de SLA-creditering af, het gaat om een klein bedrag."));
+        assert!(!req("Auf die Gutschrift verzichten wir, der Aufwand lohnt sich nicht."));
+        // Withdrawing one filed.
+        assert!(!req("Ziehen Sie den Gutschriftsantrag bitte zurück."));
+        // Asking when a credit shows on the bill.
+        assert!(!req("When will the service credit appear on our invoice?"));
+        assert!(!req("Wanneer verschijnt de creditering op de factuur?"));
+        assert!(!req("Wann taucht die Gutschrift auf unserer Rechnung auf?"));
+        // A question that asks for one is still a request.
+        assert!(req("Could you file an SLA credit claim for us?"));
     }
 
     #[test]
