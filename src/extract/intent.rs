@@ -18,6 +18,20 @@ static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
 static STATUS: Pattern<FoldedRegex> = re_folded!(
     r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten|when will|wanneer|wann|on (?:the|our|your) (?:next )?invoice|op (?:de|onze|jullie) (?:volgende )?factuur|auf (?:der|unserer|ihrer|die) (?:nächsten )?rechnung|show up|appear on|verschijnt|taucht)\b",
 );
+/// A credit offered to the reader, not asked for: refund notices and the phishing
+/// that imitates them ("your organization qualifies for a refund", "confirm your
+/// payment details").
+static OFFER: Pattern<FoldedRegex> = re_folded!(
+    r"\b(qualif(?:y|ies|ied) for|is ready to be|has been (?:assigned|granted|issued|credited|approved) to your|(?:confirm|verify|update) your (?:payment|bank|billing|card) (?:details|information|data)|zugewiesen|gewährt worden|(?:bestätigen|verifizieren|aktualisieren) sie\b[^.]{0,40}\b(?:zahlungsdaten|bankdaten|kontodaten)|toegekend aan|(?:bevestig|controleer|verifieer) uw (?:betaal|bank|reken)gegevens)\b",
+);
+/// Billing words: a credit note for an invoice error is no SLA credit.
+static BILLING: Pattern<FoldedRegex> = re_folded!(
+    r"\b(invoices?|factuur|facturen|rechnung(?:en)?|credit ?note|creditnota|double[- ]charged|charged twice|dubbel (?:gefactureerd|berekend)|doppelt berechnet|opgezegd|gekündigt|cancelled)\b",
+);
+/// What an SLA credit is about: an outage.
+static OUTAGE: Pattern<FoldedRegex> = re_folded!(
+    r"\b(outage|incident|down|unavailable|unreachable|not reachable|storing|onbereikbaar|niet bereikbaar|störung|ausfall|nicht erreichbar|sla)\b|sla-",
+);
 static REQUEST_VERB: Pattern<FoldedRegex> = re_folded!(
     r"\b(please|could you|can you|would you|would like|we'd like|we would|want to|wish to|like to|need to claim|raise|submit|file|graag|willen|verzoek|vragen|dienen|indienen|bitte|möchten|bitten|beantragen|einreichen|reichen)\b",
 );
@@ -43,12 +57,18 @@ pub(crate) fn mentions_credit(text: &Folded) -> bool {
 pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {
     if statements
         .iter()
-        .any(|s| WITHDRAW.get().is_match(s.folded()))
+        .any(|s| WITHDRAW.get().is_match(s.folded()) || OFFER.get().is_match(s.folded()))
     {
         return None;
     }
+    // Without an outage anywhere, a credit next to an invoice is a credit note.
+    let about_outage = statements.iter().any(|s| OUTAGE.get().is_match(s.folded()))
+        || subject.is_some_and(|s| OUTAGE.get().is_match(&Folded::new(s)));
     for s in statements {
         if !CREDIT.get().is_match(s.folded()) {
+            continue;
+        }
+        if !about_outage && BILLING.get().is_match(s.folded()) {
             continue;
         }
         if STATUS.get().is_match(s.folded()) && !REQUEST_VERB.get().is_match(s.folded()) {
@@ -57,7 +77,10 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
         return Some(s.text.clone());
     }
     subject
-        .filter(|s| CREDIT.get().is_match(&Folded::new(s)))
+        .filter(|s| {
+            let f = Folded::new(s);
+            CREDIT.get().is_match(&f) && (about_outage || !BILLING.get().is_match(&f))
+        })
         .map(str::to_string)
 }
 
@@ -225,10 +248,18 @@ mod tests {
     fn declines_withdrawals_and_invoice_questions_are_no_requests() {
         let req = |t: &str| credit_requested(&statements(t), None).is_some();
         // Declining an offered claim.
-        assert!(!req("Kind of you, but we will pass on the service credit this time."));
-        assert!(!req("For two mailboxes the credit is not worth the effort; close the ticket please."));
-        assert!(!req("Wij zien van de SLA-creditering af, het gaat om een klein bedrag."));
-        assert!(!req("Auf die Gutschrift verzichten wir, der Aufwand lohnt sich nicht."));
+        assert!(!req(
+            "Kind of you, but we will pass on the service credit this time."
+        ));
+        assert!(!req(
+            "For two mailboxes the credit is not worth the effort; close the ticket please."
+        ));
+        assert!(!req(
+            "Wij zien van de SLA-creditering af, het gaat om een klein bedrag."
+        ));
+        assert!(!req(
+            "Auf die Gutschrift verzichten wir, der Aufwand lohnt sich nicht."
+        ));
         // Withdrawing one filed.
         assert!(!req("Ziehen Sie den Gutschriftsantrag bitte zurück."));
         // Asking when a credit shows on the bill.
@@ -237,6 +268,36 @@ mod tests {
         assert!(!req("Wann taucht die Gutschrift auf unserer Rechnung auf?"));
         // A question that asks for one is still a request.
         assert!(req("Could you file an SLA credit claim for us?"));
+    }
+
+    #[test]
+    fn offered_refunds_and_credit_notes_are_no_requests() {
+        let req = |t: &str| credit_requested(&statements(t), None).is_some();
+        // A refund notice (or its phishing twin) offers; it does not ask.
+        assert!(!req(
+            "Following incident EX4400120 your company qualifies for a service credit. Confirm your payment details within 48 hours."
+        ));
+        assert!(!req(
+            "Für die Störung wurde Ihnen eine SLA-Gutschrift zugewiesen."
+        ));
+        // A credit note for an invoice error.
+        assert!(!req(
+            "Invoice 88120 charged our Business Premium licences twice; please send a credit note."
+        ));
+        assert!(!req(
+            "Op factuur 2026-311 staan opgezegde licenties; graag een creditnota."
+        ));
+        assert!(
+            credit_requested(
+                &statements("Zie bijlage."),
+                Some("Verzoek creditnota factuur 2026-0412")
+            )
+            .is_none()
+        );
+        // An outage with the word invoice nearby is still a claim.
+        assert!(req(
+            "Exchange was down for three hours; please request the SLA credit so it shows on next month's invoice."
+        ));
     }
 
     #[test]
