@@ -13,7 +13,7 @@ static CREDIT: Pattern<FoldedRegex> = re_folded!(
     r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
-    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer)",
+    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking|asking) for (?:a |any )?(?:sla |service )?(?:credit|compensation|refund)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
 );
 static STATUS: Pattern<FoldedRegex> = re_folded!(
     r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten|when will|wanneer|wann|on (?:the|our|your) (?:next )?invoice|op (?:de|onze|jullie) (?:volgende )?factuur|auf (?:der|unserer|ihrer|die) (?:nächsten )?rechnung|show up|appear on|verschijnt|taucht)\b",
@@ -22,7 +22,7 @@ static STATUS: Pattern<FoldedRegex> = re_folded!(
 /// that imitates them ("your organization qualifies for a refund", "confirm your
 /// payment details").
 static OFFER: Pattern<FoldedRegex> = re_folded!(
-    r"\b(qualif(?:y|ies|ied) for|is ready to be|has been (?:assigned|granted|issued|credited|approved) to your|(?:confirm|verify|update) your (?:payment|bank|billing|card) (?:details|information|data)|zugewiesen|gewährt worden|(?:bestätigen|verifizieren|aktualisieren) sie\b[^.]{0,40}\b(?:zahlungsdaten|bankdaten|kontodaten)|toegekend aan|(?:bevestig|controleer|verifieer) uw (?:betaal|bank|reken)gegevens)\b",
+    r"\b((?:we are|we're|we) offering\b|(?:wij )?bieden (?:u|jullie|alle)\b|(?:wir )?bieten (?:ihnen|allen)\b|qualif(?:y|ies|ied) for|is ready to be|has been (?:assigned|granted|issued|credited|approved) to your|(?:confirm|verify|update) your (?:payment|bank|billing|card) (?:details|information|data)|zugewiesen|gewährt worden|(?:bestätigen|verifizieren|aktualisieren) sie\b[^.]{0,40}\b(?:zahlungsdaten|bankdaten|kontodaten)|toegekend aan|(?:bevestig|controleer|verifieer) uw (?:betaal|bank|reken)gegevens)\b",
 );
 /// Billing words: a credit note for an invoice error is no SLA credit.
 static BILLING: Pattern<FoldedRegex> = re_folded!(
@@ -273,6 +273,16 @@ mod tests {
     #[test]
     fn offered_refunds_and_credit_notes_are_no_requests() {
         let req = |t: &str| credit_requested(&statements(t), None).is_some();
+        assert!(!req(
+            "After the outage we're offering all customers a credit of one month."
+        ));
+        // Not looking for one.
+        assert!(!req(
+            "We are not looking for a service credit, just an explanation of the outage."
+        ));
+        assert!(!req(
+            "Wij zijn niet uit op compensatie, wel op een verklaring."
+        ));
         // A refund notice (or its phishing twin) offers; it does not ask.
         assert!(!req(
             "Following incident EX4400120 your company qualifies for a service credit. Confirm your payment details within 48 hours."
