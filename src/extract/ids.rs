@@ -10,8 +10,11 @@ use super::fold::{Folded, FoldedRegex};
 static GUID: Pattern<Regex> = re!(
     r"(?i)\b([0-9a-f]{8})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{4})-\s?([0-9a-f]{12})\b",
 );
+/// Labels of GUIDs that are not tenants (en, nl, de). Such a label anywhere before a GUID
+/// on its line, nearer than any tenant label, makes it no tenant: "Azure subscription
+/// ID, in case you need it: …", "Korrelations-ID: …".
 static NOT_TENANT: Pattern<Regex> = re!(
-    r"(?i)(subscription|abonnement|abonnements|correlation|request|anfrage|object|session|activity|trace|client|app(?:lication)?|message|order|bestelling|device|gerät|apparaat|user|gebruiker|benutzer|policy|resource|transaction|error)[\s_-]*(?:id|guid|nummer|nr|number)?\W*$",
+    r"(?i)(subscription|abonnement|abonnements|correlation|correlatie|korrelation|request|anfrage|anforderung|aanvraag|object|objekt|session|sitzung|activity|aktivität|trace|client|app(?:lication)?|anwendung|message|nachricht|order|bestelling|bestellung|device|gerät|apparaat|user|gebruiker|benutzer|policy|resource|transaction|error|fehler)s?[\s_-]*(?:id|guid|nummer|nr|number)\b|(subscription|abonnement|correlation|korrelation|object|session|activity|trace|device|policy|resource|transaction)\W*$",
 );
 static TENANT_LABEL: Pattern<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
@@ -61,10 +64,14 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
             ctx_start += nl + 1;
         }
         let before = &text[ctx_start..whole.start];
-        let labelled_tenant = TENANT_LABEL.get().is_match(before);
-        if !labelled_tenant
-            && (NOT_TENANT.get().is_match(before)
-                || before.ends_with(['/', '=', '{', '<']) && before.contains("http"))
+        // The nearer label decides: "tenant" after "subscription ID" is a tenant.
+        let last = |re: &Regex| re.find_iter(before).last().map(|m| m.end());
+        let (tenant_at, other_at) = (last(&TENANT_LABEL.get()), last(&NOT_TENANT.get()));
+        let labelled_other = other_at.is_some_and(|o| tenant_at.is_none_or(|t| o > t));
+        if labelled_other
+            || tenant_at.is_none()
+                && before.ends_with(['/', '=', '{', '<'])
+                && before.contains("http")
         {
             continue;
         }
@@ -358,6 +365,31 @@ pub fn pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_anywhere_before_on_the_line_says_what_a_guid_is() {
+        let ids = |t: &str| {
+            tenant_ids(t)
+                .into_iter()
+                .map(|(g, _)| g)
+                .collect::<Vec<_>>()
+        };
+        let g = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+        assert!(
+            ids(&format!(
+                "The Azure subscription ID, should you want it: {g}"
+            ))
+            .is_empty()
+        );
+        assert!(ids(&format!("Korrelations-ID (laut Fehlerseite): {g}")).is_empty());
+        assert!(ids(&format!("Aanvraag-ID uit de foutmelding: {g}")).is_empty());
+        // The nearer label decides.
+        assert_eq!(
+            ids(&format!("Not the subscription ID but our tenant: {g}")),
+            [g]
+        );
+        assert_eq!(ids(&format!("Tenant {g}")), [g]);
+    }
 
     #[test]
     fn tenants_and_incidents_pair_by_row_then_by_paragraph() {
