@@ -93,7 +93,8 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
 pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for m in pattern.find_iter(text) {
-        let id = m.as_str().to_string();
+        // "od1326677": a prefix copied in lower case is the same ID.
+        let id = m.as_str().to_ascii_uppercase();
         if !out.iter().any(|(i, _)| *i == id) {
             out.push((id, line_around(text, m.start())));
             if out.len() == MAX_LIST_VALUES {
@@ -277,6 +278,16 @@ pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String
             _ => {}
         }
         let value = value.trim_matches('-');
+        // Security advisories, knowledge-base articles and message-center posts have
+        // ticket-like numbers but are no tickets.
+        let public = ["CVE-", "KB", "MC", "MS", "ADV", "RFC"].iter().any(|p| {
+            value.len() > p.len()
+                && value[..p.len()].eq_ignore_ascii_case(p)
+                && value[p.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        });
+        if public {
+            continue;
+        }
         let digits = value.chars().filter(char::is_ascii_digit).count();
         // A bare number must be long enough to be a ticket; a prefixed tag ("SLA-7") need not.
         let prefixed = value.starts_with(|c: char| c.is_ascii_alphabetic()) && value.contains('-');
@@ -365,6 +376,17 @@ pub fn pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn advisories_and_articles_are_no_tickets() {
+        let text = "See CVE-2026-21533 and KB5034441; message center MC1160431. Our ticket: INC-2026-0042.";
+        let refs: Vec<String> =
+            ticket_refs(text, &Folded::new(text), &crate::regex(r"\bEX\d{5,8}\b"))
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
+        assert_eq!(refs, ["INC-2026-0042"]);
+    }
 
     #[test]
     fn a_label_anywhere_before_on_the_line_says_what_a_guid_is() {

@@ -124,9 +124,11 @@ impl Extractor {
     pub fn new(config: &ExtractConfig) -> Result<Extractor, ConfigError> {
         let services = config.prefixes();
         let alternatives: Vec<String> = services.keys().map(|p| regex::escape(p)).collect();
+        // In lower case ("od1326677", copied from a notification) only with the usual
+        // seven digits: fewer or more in lower case is too often something else.
         let incident = Regex::new(&crate::ascii_pattern(&format!(
-            r"\b(?:{})\d{{5,8}}\b",
-            alternatives.join("|")
+            r"\b(?:{alt})\d{{5,8}}\b|\b(?i:{alt})\d{{7}}\b",
+            alt = alternatives.join("|")
         )))
         .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
         Ok(Extractor {
@@ -523,6 +525,14 @@ mod tests {
         let e = extract(&bounce);
         assert_eq!(e.kind, Kind::Bounce);
         assert!(e.incident_ids.is_empty() && e.ticket_refs.is_empty());
+    }
+
+    #[test]
+    fn an_incident_id_copied_in_lower_case_is_read() {
+        let e = extract(
+            "From: a@b.example\nSubject: outage\n\nPlease file an SLA credit; the admin center calls it ex1287766 (lower case, sorry). Not ex12877.\n",
+        );
+        assert_eq!(e.incident_ids, ["EX1287766"]);
     }
 
     #[test]
