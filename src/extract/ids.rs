@@ -89,15 +89,90 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Incident IDs for the configured prefixes, with the line each was found in.
+/// "only", in en/nl/de: the one incident that hit the sender among several named.
+static ONLY: Pattern<Regex> =
+    re!(r"(?i)\b(only|solely|just|alleen|enkel|slechts|nur|lediglich|ausschließlich)\b");
+/// "not", "but" between two IDs in a correction ("TM1433086, not EX1433068").
+static NOT_WORD: Pattern<Regex> =
+    re!(r"(?i)^\W{0,3}(not|niet|nicht|instead of|in plaats van|statt)\W+$");
+static BUT_WORD: Pattern<Regex> = re!(r"(?i)^\W{0,3}(but|maar|sondern|rather)\W+$");
+
+/// Whether byte `at` of `text` lies inside a URL (a word with "://" or "www.").
+fn in_url(text: &str, at: usize) -> bool {
+    let start = text[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let word = &text[start..at];
+    word.contains("://") || word.starts_with("www.")
+}
+
+/// Incident IDs for the configured prefixes, with the line each was found in. An ID in
+/// a URL is a path, not an incident; one the sender corrects ("TM1433086, not
+/// EX1433068") goes; and when one sentence singles out one ID among several ("only the
+/// Teams one, TM1331462, hurt us"), that one stays alone.
 pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // (id, start, end) of each mention, for the rules below.
+    let mut mentions: Vec<(String, usize, usize)> = Vec::new();
     for m in pattern.find_iter(text) {
+        if in_url(text, m.start()) {
+            continue;
+        }
         // "od1326677": a prefix copied in lower case is the same ID.
         let id = m.as_str().to_ascii_uppercase();
+        if mentions.len() < 4 * MAX_LIST_VALUES {
+            mentions.push((id.clone(), m.start(), m.end()));
+        }
         if !out.iter().any(|(i, _)| *i == id) {
             out.push((id, line_around(text, m.start())));
             if out.len() == MAX_LIST_VALUES {
+                break;
+            }
+        }
+    }
+    if out.len() < 2 {
+        return out;
+    }
+    // Corrections: "A, not B" and "not B but A" drop B.
+    let mut wrong: Vec<String> = Vec::new();
+    for pair in mentions.windows(2) {
+        let ((a, _, a_end), (b, b_start, _)) = (&pair[0], &pair[1]);
+        let between = &text[*a_end..*b_start];
+        if a != b && NOT_WORD.get().is_match(between) {
+            wrong.push(b.clone());
+        }
+        if a != b
+            && BUT_WORD.get().is_match(between)
+            && text[..pair[0].1]
+                .trim_end()
+                .to_ascii_lowercase()
+                .ends_with("not")
+        {
+            wrong.push(a.clone());
+        }
+    }
+    if wrong.len() < out.len() {
+        out.retain(|(id, _)| !wrong.contains(id));
+    }
+    // "Only": a sentence where one ID alone follows the word.
+    for sentence in text.split(['.', '!', '?', '\n']) {
+        let Some(word) = ONLY.get().find(sentence) else {
+            continue;
+        };
+        // To the end of the clause that holds the first ID after the word.
+        let after = &sentence[word.end()..];
+        let Some(first) = pattern.find(after) else {
+            continue;
+        };
+        let clause_end = after[first.end()..]
+            .find([',', ';', '(', ':'])
+            .map_or(after.len(), |i| first.end() + i);
+        let mut named: Vec<String> = pattern
+            .find_iter(&after[..clause_end])
+            .map(|m| m.as_str().to_ascii_uppercase())
+            .collect();
+        named.dedup();
+        if let [one] = named.as_slice() {
+            if out.iter().any(|(id, _)| id == one) {
+                out.retain(|(id, _)| id == one);
                 break;
             }
         }
@@ -376,6 +451,44 @@ pub fn pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn incidents_the_sender_corrects_singles_out_or_links_to_are_dropped() {
+        let p = crate::regex(r"\b(?:EX|TM|SP|MO)\d{5,8}\b");
+        let ids = |t: &str| {
+            incident_ids(t, &p)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids("It was EX2200111. Correction: TM2200999, not EX2200111."),
+            ["TM2200999"]
+        );
+        assert_eq!(
+            ids("Not SP3300111 but SP3300112 - my mistake."),
+            ["SP3300112"]
+        );
+        assert_eq!(
+            ids(
+                "The digest lists EX4400001, SP4400002 and MO4400003.\nWe were hit only by SP4400002."
+            ),
+            ["SP4400002"]
+        );
+        assert_eq!(
+            ids("Wir hatten nur die Störung MO5500003, nicht die anderen (EX5500001)."),
+            ["MO5500003"]
+        );
+        assert_eq!(
+            ids("See https://contoso.sharepoint.com/sites/EX6600001-Plans and EX6600002"),
+            ["EX6600002"]
+        );
+        // Two incidents that both hit stay two.
+        assert_eq!(
+            ids("Both EX7700001 and TM7700002 affected us."),
+            ["EX7700001", "TM7700002"]
+        );
+    }
 
     #[test]
     fn advisories_and_articles_are_no_tickets() {
