@@ -153,6 +153,7 @@ impl Email {
 
 /// Headers kept for classification; everything else is left in the raw message.
 const KEPT_HEADERS: &[&str] = &[
+    "to",
     "auto-submitted",
     "x-auto-response-suppress",
     "precedence",

@@ -115,7 +115,7 @@ static NO_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bea\b)",
 );
 static YES_CSP: Pattern<FoldedRegex> = re_folded!(
-    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b)",
+    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller)",
 );
 static ANSWER: Pattern<Regex> = re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
 
@@ -137,7 +137,9 @@ pub fn purchased_via_csp(
             && (s.text.to_lowercase().contains("csp")
                 || YES_CSP.get().is_match(s.folded())
                 || NO_CSP.get().is_match(s.folded())
-                || partner_names.iter().any(|p| s.text.contains(p.as_str())));
+                || partner_names
+                    .iter()
+                    .any(|p| s.text.to_lowercase().contains(&p.to_lowercase())));
         if !about_purchase {
             continue;
         }
@@ -173,7 +175,7 @@ pub fn purchased_via_csp(
         let through_partner = partner_names.iter().any(|p| {
             let t = s.text.to_lowercase();
             let p = p.to_lowercase();
-            ["through ", "via ", "from ", "über ", "bij ", "van "]
+            ["through ", "via ", "from ", "über ", "bij ", "van ", "bei "]
                 .iter()
                 .any(|pre| t.contains(&format!("{pre}{p}")))
         });
@@ -223,6 +225,21 @@ mod tests {
             csp("Die Lizenzen wurden nicht über Sie gekauft, sondern direkt bei Microsoft."),
             Some(false)
         );
+    }
+
+    #[test]
+    fn csp_through_an_indirect_reseller_or_the_recipient() {
+        assert_eq!(
+            csp("De licenties lopen via ons als indirect reseller onder jullie CSP."),
+            Some(true)
+        );
+        assert_eq!(
+            csp("Die Lizenzen laufen über uns auf Ihrem CSP-Vertrag."),
+            Some(true)
+        );
+        let partner = ["northwind".to_string()];
+        let st = statements("All our licences were bought through Northwind last year.");
+        assert_eq!(purchased_via_csp(&st, &partner).0, Some(true));
     }
 
     #[test]

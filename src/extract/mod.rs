@@ -15,6 +15,7 @@ pub mod when;
 use chrono::{DateTime, FixedOffset, Utc};
 use regex::Regex;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::classify::{self, Kind, Signals};
@@ -391,7 +392,8 @@ impl Extractor {
                 note("locations", &src, 0.6, vec![]);
             }
         }
-        let (csp, src) = intent::purchased_via_csp(&statements, &self.partner_names);
+        let partners = partner_names(&self.partner_names, email.header("to"));
+        let (csp, src) = intent::purchased_via_csp(&statements, &partners);
         ext.purchased_via_csp = csp;
         if let Some(src) = src {
             note(
@@ -432,6 +434,35 @@ impl Extractor {
         ext.evidence = evidence;
         ext
     }
+}
+
+/// The partner's names: the configured ones, and the name in the domain the mail was
+/// sent to ("support@cloudwise-partners.example" gives "cloudwise"): customers write to
+/// the partner, so "bought through <that name>" means through CSP.
+fn partner_names<'a>(configured: &'a [String], to: Option<&str>) -> Cow<'a, [String]> {
+    let Some(to) = to else {
+        return Cow::Borrowed(configured);
+    };
+    let mut names = configured.to_vec();
+    for addr in to.split(',').filter_map(|a| a.rsplit('@').next()) {
+        let domain = addr
+            .trim()
+            .trim_end_matches(['>', ' '])
+            .to_ascii_lowercase();
+        let label = domain.split('.').next().unwrap_or_default();
+        for word in label.split('-').filter(|w| w.len() >= 4) {
+            // Generic words of mail domains name no one.
+            if ![
+                "mail", "support", "partners", "partner", "group", "service", "services",
+                "helpdesk", "online",
+            ]
+            .contains(&word)
+            {
+                names.push(word.to_string());
+            }
+        }
+    }
+    Cow::Owned(names)
 }
 
 fn note_list(list: &mut Vec<String>, value: &str) {
