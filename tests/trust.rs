@@ -595,3 +595,70 @@ fn a_phishing_mail_in_microsofts_name_is_no_service_notification() {
         );
     }
 }
+
+#[tokio::test]
+async fn one_claim_whose_mail_cannot_be_made_is_flagged_and_the_others_still_get_theirs() {
+    let dir = crate::util::temp_dir("trust-isolated");
+    // A draft template that fails for SLA-2 only (it passes the load-time check, which
+    // renders SLA-1).
+    let templates = dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let draft =
+        std::fs::read_to_string(crate::util::repo().join("templates/draft.en.txt")).unwrap();
+    let broken = draft.replacen(
+        "Status: {{ status }}",
+        "Status: {{ status }}{% if ticket == \"SLA-2\" %}{{ no_such_function() }}{% endif %}",
+        1,
+    );
+    std::fs::write(templates.join("draft.en.txt"), broken).unwrap();
+    let config = config(&dir, &format!("[trust]\nauthserv-ids = [\"{OURS}\"]\n",));
+    let mut config = config;
+    config.drafts.template_dir = Some(templates);
+    let mut store = crate::util::store(&dir);
+    for (n, domain) in [
+        "kestrel-logistics.example",
+        "fieldfare.example",
+        "harrier-bank.example",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let raw = request(&passed(domain))
+            .replace(
+                "ilse.vos@kestrel-logistics.example",
+                &format!("it@{domain}"),
+            )
+            .replace("req-1@", &format!("iso-{n}@"))
+            .replace("88123", &format!("6612{n}"));
+        ingest(&mut store, &config, raw.as_bytes(), now());
+    }
+    let templates =
+        slaclaim::draft::Templates::load(config.drafts.template_dir.as_deref()).unwrap();
+    let planner = slaclaim::scheduler::Planner::new(&config, &templates).unwrap();
+    let mut planned = slaclaim::scheduler::Planned::default();
+    let report = planner
+        .plan_changed(&mut store, now(), &mut planned)
+        .unwrap();
+    assert_eq!(report.drafts, 2, "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let claims = store.all_claims().unwrap();
+    let failed = claims.iter().find(|c| c.ticket == "SLA-2").unwrap();
+    assert!(
+        failed
+            .review
+            .as_deref()
+            .is_some_and(|r| r.contains("cannot make")),
+        "{failed:?}"
+    );
+    // Recorded, and not tried again on every pass: only when the claim changes or the
+    // day does.
+    let again = planner
+        .plan_changed(&mut store, now(), &mut planned)
+        .unwrap();
+    assert!(again.failed.is_empty() && again.drafts == 0, "{again:?}");
+    let tomorrow = now() + chrono::Duration::days(1);
+    let next_day = planner
+        .plan_changed(&mut store, tomorrow, &mut planned)
+        .unwrap();
+    assert_eq!(next_day.failed.len(), 1, "{next_day:?}");
+}
