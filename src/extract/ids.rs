@@ -116,8 +116,7 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
         if in_url(text, m.start()) {
             continue;
         }
-        // "od1326677": a prefix copied in lower case is the same ID.
-        let id = m.as_str().to_ascii_uppercase();
+        let id = m.as_str().to_string();
         if mentions.len() < 4 * MAX_LIST_VALUES {
             mentions.push((id.clone(), m.start(), m.end()));
         }
@@ -167,7 +166,7 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
             .map_or(after.len(), |i| first.end() + i);
         let mut named: Vec<String> = pattern
             .find_iter(&after[..clause_end])
-            .map(|m| m.as_str().to_ascii_uppercase())
+            .map(|m| m.as_str().to_string())
             .collect();
         named.dedup();
         if let [one] = named.as_slice() {

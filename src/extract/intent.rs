@@ -55,23 +55,31 @@ pub(crate) fn mentions_credit(text: &Folded) -> bool {
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
 /// status question, and no withdrawal anywhere.
 pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {
+    // Each pattern fetched once, not once a statement.
+    let (withdraw, offer, outage) = (WITHDRAW.get(), OFFER.get(), OUTAGE.get());
+    let (credit, billing, status, verb) = (
+        CREDIT.get(),
+        BILLING.get(),
+        STATUS.get(),
+        REQUEST_VERB.get(),
+    );
     if statements
         .iter()
-        .any(|s| WITHDRAW.get().is_match(s.folded()) || OFFER.get().is_match(s.folded()))
+        .any(|s| withdraw.is_match(s.folded()) || offer.is_match(s.folded()))
     {
         return None;
     }
     // Without an outage anywhere, a credit next to an invoice is a credit note.
-    let about_outage = statements.iter().any(|s| OUTAGE.get().is_match(s.folded()))
-        || subject.is_some_and(|s| OUTAGE.get().is_match(&Folded::new(s)));
+    let about_outage = statements.iter().any(|s| outage.is_match(s.folded()))
+        || subject.is_some_and(|s| outage.is_match(&Folded::new(s)));
     for s in statements {
-        if !CREDIT.get().is_match(s.folded()) {
+        if !credit.is_match(s.folded()) {
             continue;
         }
-        if !about_outage && BILLING.get().is_match(s.folded()) {
+        if !about_outage && billing.is_match(s.folded()) {
             continue;
         }
-        if STATUS.get().is_match(s.folded()) && !REQUEST_VERB.get().is_match(s.folded()) {
+        if status.is_match(s.folded()) && !verb.is_match(s.folded()) {
             continue;
         }
         return Some(s.text.clone());
@@ -79,7 +87,7 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
     subject
         .filter(|s| {
             let f = Folded::new(s);
-            CREDIT.get().is_match(&f) && (about_outage || !BILLING.get().is_match(&f))
+            credit.is_match(&f) && (about_outage || !billing.is_match(&f))
         })
         .map(str::to_string)
 }

@@ -111,9 +111,10 @@ fn row_like(line: &str) -> bool {
 /// The first table in `text` with a people column and a place column, read row by row.
 pub fn site_counts(text: &str) -> Option<SiteCounts> {
     // Most mail has no table: one look at each line, no copies, before any splitting.
+    let (users_column, place_column) = (USERS_COLUMN.get(), PLACE_COLUMN.get());
     if !text
         .lines()
-        .any(|l| row_like(l) && USERS_COLUMN.get().is_match(l) && PLACE_COLUMN.get().is_match(l))
+        .any(|l| row_like(l) && users_column.is_match(l) && place_column.is_match(l))
     {
         return None;
     }
