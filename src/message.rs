@@ -367,7 +367,10 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             }
         }
     }
-    if (body.trim().is_empty() || is_placeholder(&body)) && !is_report {
+    // A placeholder matters only when an HTML part stands beside it (asked first: most
+    // mail has none, and the check reads the body).
+    let html_beside = msg.html_body.iter().any(|id| !msg.text_body.contains(id));
+    if (body.trim().is_empty() || (html_beside && is_placeholder(&body))) && !is_report {
         // No text body, or only a "view this in HTML" placeholder: the first HTML body
         // is the message (some senders also mark it oddly).
         if let Some(html) = msg.body_html(0) {
