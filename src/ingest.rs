@@ -383,8 +383,8 @@ impl Ingester<'_> {
                 error: error.as_deref(),
             };
             let row = s.insert_message(&m, &stamp)?;
-            if let Some(v) = &verdict {
-                s.set_message_trust(row, serde_json::to_string(v).ok().as_deref(), None)?;
+            if let Some(json) = verdict.as_ref().and_then(|v| serde_json::to_string(v).ok()) {
+                s.set_message_trust(row, &json)?;
             }
             match (e, error) {
                 (_, Some(reason)) => Ok(Outcome::Quarantined { reason }),
@@ -697,8 +697,7 @@ impl Ingester<'_> {
             if let Standing::Unverified(why) =
                 self.standing(s, ticket, e, verdict, trusted_staff)?
             {
-                let json = verdict.and_then(|v| serde_json::to_string(v).ok());
-                s.set_message_trust(row, json.as_deref(), Some(&why))?;
+                s.set_message_standing(row, &why)?;
                 for c in s.claims_of_ticket(ticket)? {
                     s.link_unverified(c.id, row)?;
                 }
@@ -723,7 +722,7 @@ impl Ingester<'_> {
                 "the request that opened this ticket is not authenticated ({}): check it came from the customer",
                 v.summary()
             );
-            s.set_message_trust(row, serde_json::to_string(v).ok().as_deref(), Some(&why))?;
+            s.set_message_standing(row, &why)?;
             for c in s.claims_of_ticket(ticket)? {
                 s.set_review(c.id, Some(&why), &stamp)?;
             }

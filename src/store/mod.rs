@@ -666,17 +666,20 @@ impl Store {
         Ok(())
     }
 
-    /// Records a message's authentication verdict (JSON) and, when it may not change its
-    /// claims, why.
-    pub fn set_message_trust(
-        &self,
-        message: i64,
-        verdict: Option<&str>,
-        standing: Option<&str>,
-    ) -> Result<(), StoreError> {
+    /// Records a message's authentication verdict (JSON).
+    pub fn set_message_trust(&self, message: i64, verdict: &str) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE messages SET trust = ?2, standing = ?3 WHERE id = ?1",
-            params![message, verdict, standing],
+            "UPDATE messages SET trust = ?2 WHERE id = ?1",
+            params![message, verdict],
+        )?;
+        Ok(())
+    }
+
+    /// Records why a message may not change its claims.
+    pub fn set_message_standing(&self, message: i64, why: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE messages SET standing = ?2 WHERE id = ?1",
+            params![message, why],
         )?;
         Ok(())
     }
