@@ -107,13 +107,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         let delivery = store.claim_delivery_problems(c.id)?;
         let unverified = store.unverified_messages(c.id)?;
         // The verdict on the mail that asked for the credit.
-        let request_trust = match rows.iter().find(|r| r.field == "customer_request") {
-            Some(r) => store
-                .message_trust(r.message)?
-                .0
-                .and_then(|t| serde_json::from_str::<crate::trust::Verdict>(&t).ok()),
-            None => None,
-        };
+        let request_trust = crate::trust::of_request(store, c.id)?.map(|(v, _)| v);
         if as_json {
             let unverified: Vec<Value> = unverified
                 .iter()

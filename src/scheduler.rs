@@ -374,20 +374,10 @@ impl Planner<'_> {
     /// The verdict on the mail that asked for the credit, for people, and whether DMARC
     /// passed for its sender's domain; None when no verdict was recorded.
     fn request_trust(&self, s: &Store, claim: i64) -> Result<Option<(String, bool)>, StoreError> {
-        let Some(row) = s
-            .evidence(claim)?
-            .into_iter()
-            .find(|r| r.field == "customer_request")
-        else {
-            return Ok(None);
-        };
-        let (trust, domain) = s.message_trust(row.message)?;
-        Ok(trust
-            .and_then(|t| serde_json::from_str::<crate::trust::Verdict>(&t).ok())
-            .map(|v| {
-                let passed = domain.is_some_and(|d| v.dmarc_passed_for(&d));
-                (v.summary(), passed)
-            }))
+        Ok(crate::trust::of_request(s, claim)?.map(|(v, domain)| {
+            let passed = domain.is_some_and(|d| v.dmarc_passed_for(&d));
+            (v.summary(), passed)
+        }))
     }
 
     /// Unverified mail of a claim, one line each, at most ten and a count of the rest.

@@ -171,6 +171,25 @@ impl Verdict {
     }
 }
 
+/// The verdict stored for the mail that asked for `claim`'s credit, with that mail's
+/// sender domain; None when there is no such mail or no verdict was recorded for it.
+pub fn of_request(
+    store: &crate::store::Store,
+    claim: i64,
+) -> Result<Option<(Verdict, Option<String>)>, crate::store::StoreError> {
+    let Some(row) = store
+        .evidence(claim)?
+        .into_iter()
+        .find(|r| r.field == "customer_request")
+    else {
+        return Ok(None);
+    };
+    let (trust, domain) = store.message_trust(row.message)?;
+    Ok(trust
+        .and_then(|t| serde_json::from_str::<Verdict>(&t).ok())
+        .map(|v| (v, domain)))
+}
+
 /// The verdict on `raw`, or None when no receiving server is trusted.
 pub fn verdict(raw: &[u8], cfg: &TrustConfig) -> Option<Verdict> {
     cfg.configured()
