@@ -59,6 +59,7 @@ pub fn split(body: &str, subject: &str) -> Parts {
         signature: String::new(),
     };
     let mut in_signature = false;
+    let mut inline: Option<Vec<bool>> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -78,16 +79,14 @@ pub fn split(body: &str, subject: &str) -> Parts {
             parts.new_text.push('\n');
             continue;
         }
-        if wrote_line(&lines, i) && answers_inline(&lines[i + 1..]) {
-            // Answers written between the quoted questions: the quotes go (above), the
-            // answers stay.
+        let wrote = wrote_line(&lines, i);
+        // Answers written between the quoted questions: the quotes go (above), the
+        // answers stay.
+        if wrote && inline.get_or_insert_with(|| inline_answers(&lines))[i + 1] {
             i += 1;
             continue;
         }
-        if maybe_separator(trimmed) && REPLY_SEPARATOR.get().is_match(line)
-            || starts_header_block(&lines, i)
-            || wrote_line(&lines, i)
-        {
+        if wrote || starts_history(&lines, i) {
             break;
         }
         if trimmed.starts_with('_')
@@ -132,9 +131,8 @@ pub fn top(body: &str) -> String {
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
         if trimmed.starts_with('>')
-            || (maybe_separator(trimmed)
-                && (REPLY_SEPARATOR.get().is_match(line) || FORWARD_SEPARATOR.get().is_match(line)))
-            || starts_header_block(&lines, i)
+            || (maybe_separator(trimmed) && FORWARD_SEPARATOR.get().is_match(line))
+            || starts_history(&lines, i)
             || wrote_line(&lines, i)
             || (trimmed.starts_with('_') && UNDERSCORES.get().is_match(line))
         {
@@ -191,19 +189,35 @@ pub fn strip_own(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Whether the lines after a "… wrote:" line answer inline: some unquoted text stands
-/// between two quoted lines. A bottom quote is quoted throughout.
-fn answers_inline(rest: &[&str]) -> bool {
-    let quoted = |l: &&str| l.trim_start().starts_with('>');
-    let Some(first) = rest.iter().position(quoted) else {
-        return false;
+/// Whether line `i` starts the quoted history of a reply: a reply separator
+/// ("-----Original Message-----") or a quoted header block (From:/Sent:). "… wrote:"
+/// lines are asked apart: they may head inline answers.
+fn starts_history(lines: &[&str], i: usize) -> bool {
+    let (line, trimmed) = (lines[i], lines[i].trim());
+    maybe_separator(trimmed) && REPLY_SEPARATOR.get().is_match(line)
+        || starts_header_block(lines, i)
+}
+
+fn is_quoted(line: &&str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+/// For each line index, whether the lines from there on answer inline (read after a
+/// "… wrote:" line): some unquoted text stands between their first quoted line and the
+/// body's last one. A bottom quote is quoted throughout. One pass from the end, so a
+/// body of many "wrote" lines costs no more than one.
+fn inline_answers(lines: &[&str]) -> Vec<bool> {
+    let mut answers = vec![false; lines.len() + 1];
+    let Some(last) = lines.iter().rposition(is_quoted) else {
+        return answers;
     };
-    let Some(last) = rest.iter().rposition(quoted) else {
-        return false;
-    };
-    rest[first..last]
-        .iter()
-        .any(|l| !quoted(l) && !l.trim().is_empty())
+    let mut text_after = false;
+    for k in (0..=last).rev() {
+        let quoted = is_quoted(&lines[k]);
+        answers[k] = if quoted { text_after } else { answers[k + 1] };
+        text_after |= !quoted && !lines[k].trim().is_empty();
+    }
+    answers
 }
 
 /// `text.lines()` collected (LF or CRLF ends, no empty last line), split with memchr
