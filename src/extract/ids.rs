@@ -97,11 +97,31 @@ static NOT_WORD: Pattern<Regex> =
     re!(r"(?i)^\W{0,3}(not|niet|nicht|instead of|in plaats van|statt)\W+$");
 static BUT_WORD: Pattern<Regex> = re!(r"(?i)^\W{0,3}(but|maar|sondern|rather)\W+$");
 
+/// How far back a URL is looked for before an ID: an endless line must not be walked
+/// once per ID.
+const MAX_URL_BYTES: usize = 2048;
+
 /// Whether byte `at` of `text` lies inside a URL (a word with "://" or "www.").
 fn in_url(text: &str, at: usize) -> bool {
-    let start = text[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let mut from = at.saturating_sub(MAX_URL_BYTES);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let start = text[from..at]
+        .rfind(char::is_whitespace)
+        .map_or(from, |i| from + i + 1);
     let word = &text[start..at];
     word.contains("://") || word.starts_with("www.")
+}
+
+/// Whether `text` ends with the word "not" (any case), spaces after it aside.
+fn ends_with_not(text: &str) -> bool {
+    let t = text.trim_end().as_bytes();
+    t.len() >= 3
+        && t[t.len() - 3..].eq_ignore_ascii_case(b"not")
+        && t.len()
+            .checked_sub(4)
+            .is_none_or(|i| !t[i].is_ascii_alphanumeric())
 }
 
 /// Incident IDs for the configured prefixes, with the line each was found in. An ID in
@@ -131,20 +151,15 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
         return out;
     }
     // Corrections: "A, not B" and "not B but A" drop B.
+    let (not_word, but_word) = (NOT_WORD.get(), BUT_WORD.get());
     let mut wrong: Vec<String> = Vec::new();
     for pair in mentions.windows(2) {
-        let ((a, _, a_end), (b, b_start, _)) = (&pair[0], &pair[1]);
+        let ((a, a_start, a_end), (b, b_start, _)) = (&pair[0], &pair[1]);
         let between = &text[*a_end..*b_start];
-        if a != b && NOT_WORD.get().is_match(between) {
+        if a != b && not_word.is_match(between) {
             wrong.push(b.clone());
         }
-        if a != b
-            && BUT_WORD.get().is_match(between)
-            && text[..pair[0].1]
-                .trim_end()
-                .to_ascii_lowercase()
-                .ends_with("not")
-        {
+        if a != b && but_word.is_match(between) && ends_with_not(&text[..*a_start]) {
             wrong.push(a.clone());
         }
     }
@@ -152,8 +167,9 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
         out.retain(|(id, _)| !wrong.contains(id));
     }
     // "Only": a sentence where one ID alone follows the word.
+    let only = ONLY.get();
     for sentence in text.split(['.', '!', '?', '\n']) {
-        let Some(word) = ONLY.get().find(sentence) else {
+        let Some(word) = only.find(sentence) else {
             continue;
         };
         // To the end of the clause that holds the first ID after the word.
