@@ -708,6 +708,16 @@ struct Watch {
 }
 
 impl Watch {
+    /// Waits (10 s at most) until the watcher has failed `n` times in a row; the count
+    /// and the last failure.
+    async fn until_failing(&self, n: u32) -> (u32, String) {
+        let started = Instant::now();
+        while self.counters.health.failing().0 < n && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.counters.health.failing()
+    }
+
     /// Runs the watcher on `cfg` beside `driver` and stops it when the driver is done:
     /// the watcher's stats and the driver's result.
     async fn beside<T>(
@@ -1021,11 +1031,7 @@ async fn a_revoked_client_secret_is_a_counted_token_failure_until_it_is_restored
     let w = Watch::default();
     let before = failures_for("invalid_client");
     let driver = async {
-        let started = Instant::now();
-        while w.counters.health.failing().0 < 3 && started.elapsed() < Duration::from_secs(10) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let (failing, last) = w.counters.health.failing();
+        let (failing, last) = w.until_failing(3).await;
         let counted = failures_for("invalid_client") - before;
         // Restored: the next try logs in and reads the mail.
         std::fs::write(dir.join("client-secret"), "the-right-secret\n")
@@ -1104,11 +1110,7 @@ async fn a_token_endpoint_that_is_down_then_back_is_counted_then_logs_in() {
     let w = Watch::default();
     let before = failures_for("unreachable");
     let driver = async {
-        let started = Instant::now();
-        while w.counters.health.failing().0 < 2 && started.elapsed() < Duration::from_secs(10) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let (failing, last) = w.counters.health.failing();
+        let (failing, last) = w.until_failing(2).await;
         let counted = failures_for("unreachable") - before;
         // Back where the configuration points.
         let issuer = Issuer::start_on(port, "back-again")
