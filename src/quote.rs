@@ -73,10 +73,18 @@ pub fn split(body: &str, subject: &str) -> Parts {
             || (is_forward
                 && (starts_header_block(&lines, i) || REPLY_SEPARATOR.get().is_match(line)));
         if forwarded {
-            // Forwarded content counts: skip its header block and keep reading.
-            i = skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
+            // Forwarded content counts: skip its header block and keep reading. Its date
+            // stays, as a "Date:" field: "today" in the forwarded mail is counted from it.
+            let (next, date) =
+                skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
+            i = next;
             in_signature = false;
             parts.new_text.push('\n');
+            if let Some(date) = date {
+                parts.new_text.push_str("Date: ");
+                parts.new_text.push_str(date);
+                parts.new_text.push_str("\n\n");
+            }
             continue;
         }
         let wrote = wrote_line(&lines, i);
@@ -256,18 +264,35 @@ fn starts_header_block(lines: &[&str], i: usize) -> bool {
         && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.get().is_match(lines[j]))
 }
 
-/// Returns the index after a forwarded header block (From:/Date:/Subject:/To: lines).
-fn skip_header_block(lines: &[&str], mut i: usize) -> usize {
+/// Returns the index after a forwarded header block (From:/Date:/Subject:/To: lines)
+/// and the value of its date field.
+fn skip_header_block<'a>(lines: &[&'a str], mut i: usize) -> (usize, Option<&'a str>) {
     static FIELD: Pattern<Regex> = re!(
-        r"(?i)^\s*\*?(from|van|von|de|sent|date|datum|verzonden|gesendet|to|aan|an|cc|subject|onderwerp|betreff|objet)\s*:",
+        r"(?i)^\s*\*?(from|van|von|de|sent|date|datum|verzonden|gesendet|to|aan|an|cc|subject|onderwerp|betreff|objet)\s*:\**",
     );
-    while i < lines.len() && (FIELD.get().is_match(lines[i]) || lines[i].trim().is_empty()) {
+    let mut date = None;
+    while i < lines.len() {
+        let Some(field) = FIELD.get().captures(lines[i]) else {
+            if lines[i].trim().is_empty() {
+                i += 1;
+                continue;
+            }
+            break;
+        };
+        if let (Some(name), Some(all)) = (field.get(1), field.get(0)) {
+            if matches!(
+                name.as_str().to_ascii_lowercase().as_str(),
+                "sent" | "date" | "datum" | "verzonden" | "gesendet"
+            ) {
+                date = Some(lines[i][all.end()..].trim());
+            }
+        }
         i += 1;
         if i < lines.len() && !lines[i].trim().is_empty() && !FIELD.get().is_match(lines[i]) {
             break;
         }
     }
-    i
+    (i, date)
 }
 
 /// "On Tue, 20 Jan 2026 at 11:02, Sanne <s@x> wrote:", possibly wrapped over 3 lines.
@@ -433,6 +458,9 @@ mod tests {
         let body = "See below.\n\n---------- Forwarded message ---------\nFrom: Cust <c@cust.example>\nDate: Mon, 2 Mar 2026\nSubject: outage\nTo: me\n\nTenant 1234 EX1234567 was down.\n";
         let p = split(body, "Fwd: outage");
         assert!(p.new_text.contains("EX1234567"), "{p:?}");
+        // The forwarded mail's date stays, as a field of its own.
+        assert!(p.new_text.contains("\nDate: Mon, 2 Mar 2026\n"), "{p:?}");
+        assert!(!p.new_text.contains("Subject: outage"), "{p:?}");
         let body = "FYI\n\nFrom: Cust <c@cust.example>\nSent: Monday\nTo: me\nSubject: outage\n\nEX7654321 was down.\n";
         assert!(split(body, "FW: outage").new_text.contains("EX7654321"));
         assert!(!split(body, "RE: outage").new_text.contains("EX7654321"));

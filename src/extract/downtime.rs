@@ -255,11 +255,17 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
     let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
     let header_zone = Zone::Fixed(reference.when.offset().local_minus_utc());
     let subject_tokens = when::tokens(subject, ref_date, month_first);
-    let per_statement = when::tokens_per_text(
-        statements.iter().map(|s| (s.text.as_str(), s.folded())),
-        ref_date,
+    let written_on = written_on(statements, ref_date, month_first);
+    let mut per_statement = when::tokens_per_text(
+        statements
+            .iter()
+            .zip(&written_on)
+            .map(|(s, day)| (s.text.as_str(), s.folded(), *day)),
         month_first,
     );
+    for (s, toks) in statements.iter().zip(per_statement.iter_mut()) {
+        in_the_afternoon(s, toks);
+    }
     let all_dates: Vec<(usize, NaiveDate)> = per_statement
         .iter()
         .enumerate()
@@ -419,7 +425,8 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             }
             let starts = START_LABELS.contains(&label)
                 || preceded_by(text, toks[k].start, START_WORDS)
-                || followed_by(text, toks[k].end, START_AFTER);
+                || followed_by(text, toks[k].end, START_AFTER)
+                || said_to_fail(text, toks[k].start);
             if !starts {
                 continue;
             }
@@ -615,6 +622,32 @@ fn connector_at(text: &str, toks: &[Token], ka: usize, kb: usize) -> Option<usiz
 }
 
 /// True when one of `words` stands within the three words before byte offset `at`.
+/// Words saying the service failed: a time a few words after one is when it began
+/// ("mail stopped flowing for us at about 1:40pm", "Teams viel bei uns um 9 aus").
+const FAILED: &[&str] = &[
+    "stopped",
+    "failed",
+    "died",
+    "crashed",
+    "dropped",
+    "outage",
+    "uitgevallen",
+    "uitval",
+    "storing",
+    "ausgefallen",
+    "ausfall",
+    "störung",
+];
+
+fn said_to_fail(text: &str, at: usize) -> bool {
+    text[..at]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .rev()
+        .take(6)
+        .any(|w| is_one_of(w, FAILED))
+}
+
 fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
     // Words are lower-cased one at a time: only the three nearest are read.
     text[..at]
@@ -642,6 +675,112 @@ fn followed_by(text: &str, at: usize, words: &[&str]) -> bool {
         .filter(|w| !w.is_empty())
         .take(4)
         .any(|w| is_one_of(w, words))
+}
+
+/// Labels of the header block of a mail forwarded or quoted inline ("Date:", "Sent:").
+const WRITTEN_LABELS: &[&str] = &[
+    "date",
+    "sent",
+    "datum",
+    "verzonden",
+    "gesendet",
+    "verstuurd",
+];
+
+/// The day each statement was written on: the Date header's, until the header block of
+/// a forwarded mail gives its own ("Date: Mon, 26 Oct 2026"); its "today" and
+/// "yesterday" are counted from that day.
+fn written_on(statements: &[Statement], reference: NaiveDate, month_first: bool) -> Vec<NaiveDate> {
+    let mut day = reference;
+    statements
+        .iter()
+        .map(|s| {
+            let this = day;
+            if s.label
+                .as_deref()
+                .is_some_and(|l| WRITTEN_LABELS.contains(&l))
+            {
+                let dated = when::tokens(s.value(), reference, month_first)
+                    .iter()
+                    .find_map(|t| match t.kind {
+                        Kind::Date {
+                            date,
+                            year_given: true,
+                        } => Some(date),
+                        _ => None,
+                    });
+                if let Some(d) = dated.filter(|d| *d <= reference) {
+                    day = d;
+                }
+            }
+            this
+        })
+        .collect()
+}
+
+/// "This afternoon", "'s avonds", "abends": in such a statement a clock time without
+/// am/pm is read in the afternoon when it could only be then (1-6 after "afternoon",
+/// 5-11 after "evening"). A morning hour next to "afternoon" stays as written.
+static AFTERNOON: Pattern<FoldedRegex> =
+    re_folded!(r"afternoon|vanmiddag|middags|\bmiddag\b|nachmittag|\bmittags\b");
+static EVENING: Pattern<FoldedRegex> =
+    re_folded!(r"evening|tonight|last night|avond|avonds|abend|abends");
+/// A statement that names the morning too may hold times of both halves of the day.
+static MORNING: Pattern<FoldedRegex> =
+    re_folded!(r"morning|ochtend|morgens|vormittag|\bfrüh\b|a\.m\.");
+
+/// Words right after a time that put it after noon ("1:15 this afternoon").
+const AFTER_NOON: &[&str] = &[
+    "afternoon",
+    "evening",
+    "tonight",
+    "middags",
+    "avonds",
+    "nachmittags",
+    "nachmittag",
+    "abends",
+    "abend",
+];
+
+fn in_the_afternoon(statement: &Statement, toks: &mut [Token]) {
+    if !toks
+        .iter()
+        .any(|t| matches!(t.kind, Kind::Time { pm: None, hour, .. } if (1..12).contains(&hour)))
+    {
+        return;
+    }
+    let text = &statement.text;
+    for t in toks.iter_mut() {
+        if let Kind::Time { hour, pm, .. } = &mut t.kind {
+            if pm.is_none()
+                && (1..12).contains(hour)
+                && text[t.end..]
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .take(3)
+                    .any(|w| is_one_of(w, AFTER_NOON))
+            {
+                *pm = Some(true);
+            }
+        }
+    }
+    if MORNING.get().is_match(statement.folded()) {
+        return;
+    }
+    let hours = if AFTERNOON.get().is_match(statement.folded()) {
+        1..=6
+    } else if EVENING.get().is_match(statement.folded()) {
+        5..=11
+    } else {
+        return;
+    };
+    for t in toks {
+        if let Kind::Time { hour, pm, .. } = &mut t.kind {
+            if pm.is_none() && hours.contains(hour) {
+                *pm = Some(true);
+            }
+        }
+    }
 }
 
 /// The first duration in a "Duration:" field: where it is and its minutes. Found once
@@ -856,6 +995,55 @@ mod tests {
                 TUE_CET
             ),
             ["03-09T19:00/03-09T21:30/150"]
+        );
+    }
+
+    #[test]
+    fn a_forwarded_mail_counts_its_days_from_its_own_date() {
+        // The forward is written on the 10th; the original, "today", on the 6th.
+        let body = "Please claim for the customer below.\n\n\
+                    Date: Fri, 6 Mar 2026 16:02:11 +0100\n\n\
+                    Today from 10:05 until 11:50 nobody could log in.";
+        assert_eq!(run("", body, TUE_CET), ["03-06T09:05/03-06T10:50/105"]);
+        // A date field that is no date, or later than the mail, changes nothing.
+        let body = "Date: whenever\n\nToday from 10:05 until 11:50 nobody could log in.";
+        assert_eq!(run("", body, TUE_CET), ["03-10T09:05/03-10T10:50/105"]);
+    }
+
+    #[test]
+    fn afternoon_and_evening_words_put_bare_hours_after_noon() {
+        assert_eq!(
+            run(
+                "",
+                "This afternoon mail was gone from 2:10 until 3:25.",
+                TUE_CET
+            ),
+            ["03-10T13:10/03-10T14:25/75"]
+        );
+        assert_eq!(
+            run("", "Gisteravond van 8 tot 10 uur lag Teams eruit.", TUE_CET),
+            ["03-09T19:00/03-09T21:00/120"]
+        );
+        // With the morning named as well, the hours are as written.
+        assert_eq!(
+            run(
+                "",
+                "Down from 9:30 this morning until 1:15 this afternoon.",
+                TUE_CET
+            ),
+            ["03-10T08:30/03-10T12:15/225"]
+        );
+    }
+
+    #[test]
+    fn a_failure_at_a_time_and_a_duration_make_a_window() {
+        assert_eq!(
+            run(
+                "",
+                "On 4 March Outlook crashed for everyone at around 10:20 and it took 50 minutes to recover.",
+                TUE_CET
+            ),
+            ["03-04T09:20/03-04T10:10/50"]
         );
     }
 

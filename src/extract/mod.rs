@@ -8,6 +8,7 @@ pub mod intent;
 pub mod lang;
 pub mod numbers;
 pub mod people;
+pub mod spoken;
 pub mod table;
 pub mod text;
 pub mod when;
@@ -161,7 +162,12 @@ impl Extractor {
             // An attached message/rfc822 is content handed to us (a forwarded original).
             for inner in &email.attached {
                 let p = quote::split(&quote::strip_own(&inner.body), &inner.subject);
-                new_text.push_str(&format!("\n\n{}\n\n{}", inner.subject, p.new_text));
+                // Its date as a field, as for a forward inline: its "today" is that day.
+                let date = inner
+                    .date
+                    .map(|d| format!("Date: {}\n\n", d.to_rfc2822()))
+                    .unwrap_or_default();
+                new_text.push_str(&format!("\n\n{}\n\n{date}{}", inner.subject, p.new_text));
                 signature.push_str(&p.signature);
             }
         }
@@ -309,6 +315,11 @@ impl Extractor {
             ext.ticket_refs.sort();
             ext.evidence = evidence;
             return ext;
+        }
+        // Times and durations said in words are read in digits from here on.
+        if let Some(said) = spoken::in_digits(&new_text, language) {
+            new_text = said;
+            statements = None;
         }
         let statements = statements.unwrap_or_else(|| text::statements(&new_text));
 

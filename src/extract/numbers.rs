@@ -172,6 +172,30 @@ fn value(parts: &[Part]) -> u64 {
     total + current
 }
 
+/// Whether a run of number words goes on with the parts of the next word.
+fn continues(run: &[Part], next: &[Part]) -> bool {
+    match (run.last(), next.first()) {
+        (Some(Part::Add(tens)), Some(Part::Add(unit))) => {
+            *tens >= 20 && tens % 10 == 0 && *unit < 10
+        }
+        _ => true,
+    }
+}
+
+/// The value of one number word ("twelve", "vijfentwintig", "zwölf"); None for any
+/// other word, and for joiners alone. `word` is lower case.
+pub fn word_value(word: &str) -> Option<u64> {
+    let first = *word.as_bytes().first()?;
+    if BY_FIRST[usize::from(first)].is_empty() {
+        return None;
+    }
+    let parts = parts(word)?;
+    if parts.iter().all(|p| *p == Part::Joiner) {
+        return None;
+    }
+    Some(value(&parts))
+}
+
 /// The words of `text` (runs of letters) with where each starts.
 fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.split(|c: char| !c.is_alphabetic())
@@ -228,7 +252,9 @@ pub fn in_digits(text: &str) -> Option<String> {
                     close(&mut open, &mut runs);
                 }
             }
-            Some((_, e, run)) if !article => {
+            // Word after word, a number goes on only from tens to units ("twenty
+            // five"), after a multiplier, or into one: "elf zwölf" is two numbers.
+            Some((_, e, run)) if !article && continues(run, &found) => {
                 run.extend(found);
                 *e = end;
             }
@@ -300,5 +326,11 @@ mod tests {
             Some("between 10 and 12 users")
         );
         assert_eq!(in_digits("no numbers here"), None);
+        // Two numbers side by side stay two ("halb elf zwölf Leute" is 10:30, 12 people).
+        assert_eq!(
+            in_digits("om elf twaalf mensen").as_deref(),
+            Some("om 11 12 mensen")
+        );
+        assert_eq!(in_digits("forty two").as_deref(), Some("42"));
     }
 }

@@ -619,18 +619,18 @@ fn tokens_in(
     out
 }
 
-/// Tokens of each statement (its text and the text folded), offsets relative to it. One set pass per statement says
+/// Tokens of each statement (its text, the text folded and the day it was written on),
+/// offsets relative to it. One set pass per statement says
 /// which patterns occur in it, and only those are run over it (a scan per pattern over
 /// all temporal statements joined read every statement for every pattern found in any).
 pub fn tokens_per_text<'a>(
-    texts: impl IntoIterator<Item = (&'a str, &'a Folded)>,
-    reference: NaiveDate,
+    texts: impl IntoIterator<Item = (&'a str, &'a Folded, NaiveDate)>,
     month_first: bool,
 ) -> Vec<Vec<Token>> {
     let (mut found, mut searched) = (0, 0);
     texts
         .into_iter()
-        .map(|(text, folded)| {
+        .map(|(text, folded, reference)| {
             debug_assert_eq!(text.len(), folded.as_str().len(), "folded is not this text");
             if found >= MAX_TOKENS || searched >= MAX_SEARCHED_BYTES {
                 return Vec::new();
@@ -747,7 +747,7 @@ mod tests {
                 (t, f)
             })
             .collect();
-        let per = tokens_per_text(texts.iter().map(|(t, f)| (t.as_str(), f)), reference, false);
+        let per = tokens_per_text(texts.iter().map(|(t, f)| (t.as_str(), f, reference)), false);
         assert_eq!(per.len(), 1000);
         let total: usize = per.iter().map(Vec::len).sum();
         // Each statement has three tokens: the token budget is reached, then nothing more.
@@ -766,7 +766,7 @@ mod tests {
                 (t, f)
             })
             .collect();
-        let per = tokens_per_text(texts.iter().map(|(t, f)| (t.as_str(), f)), reference, false);
+        let per = tokens_per_text(texts.iter().map(|(t, f)| (t.as_str(), f, reference)), false);
         let searched = MAX_SEARCHED_BYTES.div_ceil(texts[0].0.len());
         assert!(per[..searched].iter().all(|t| t.len() == 1));
         assert!(per[searched..].iter().all(Vec::is_empty));

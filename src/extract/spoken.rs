@@ -1,0 +1,406 @@
+//! Clock times and durations said in words, rewritten in digits before temporal tokens
+//! are read: "kwart over negen" is 9:15, "halb elf" 10:30, "two and a half hours" 150
+//! min, "knapp drei Stunden" "knapp 3 Stunden".
+//!
+//! Table-driven: a language is a row of [`GRAMMARS`] (its clock phrases, its "and a
+//! half" forms and its units); the numbers themselves are [`super::numbers`]'s words.
+//! Adding a language is adding a row. Only phrases whose meaning is fixed are rewritten:
+//! a bare "ten to eleven" is as likely a range as 10:50, so English minute phrases need
+//! "past", and a number before "uur"/"Uhr" keeps its unit (clock or duration is decided
+//! later, by the words around it).
+
+use std::borrow::Cow;
+
+use super::numbers;
+
+/// A clock phrase: `words` then an hour H gives H:00 plus `minutes` (negative: before H).
+struct Clock {
+    words: &'static [&'static str],
+    minutes: i32,
+}
+
+const fn clock(words: &'static [&'static str], minutes: i32) -> Clock {
+    Clock { words, minutes }
+}
+
+/// One language's spoken time.
+struct Grammar {
+    lang: &'static str,
+    /// Longest phrases first: the first that fits is taken.
+    clocks: &'static [Clock],
+    /// Words after a clock time that make it afternoon or evening.
+    pm_after: &'static [&'static [&'static str]],
+    /// "and a half" written after a number, as separate words.
+    and_a_half: &'static [&'static [&'static str]],
+    /// "and a half" written onto a number: "tweeënhalf", "zweieinhalb".
+    half_suffixes: &'static [&'static str],
+}
+
+/// Units that make a number a duration, in any language.
+const HOUR_UNITS: &[&str] = &[
+    "hour", "hours", "hrs", "uur", "uren", "stunde", "stunden", "std",
+];
+const MINUTE_UNITS: &[&str] = &["minute", "minutes", "mins", "min", "minuten", "minuut"];
+/// Words that make a number an hour of the clock.
+const CLOCK_UNITS: &[&[&str]] = &[&["uhr"], &["o", "clock"]];
+
+const GRAMMARS: &[Grammar] = &[
+    Grammar {
+        lang: "en",
+        clocks: &[
+            clock(&["quarter", "past"], 15),
+            clock(&["quarter", "after"], 15),
+            clock(&["a", "quarter", "past"], 15),
+            clock(&["a", "quarter", "after"], 15),
+            clock(&["half", "past"], 30),
+            clock(&["quarter", "to"], -15),
+            clock(&["a", "quarter", "to"], -15),
+            clock(&["twenty", "past"], 20),
+            clock(&["ten", "past"], 10),
+            clock(&["five", "past"], 5),
+            // British: "half nine" is 9:30.
+            clock(&["half"], 30),
+        ],
+        pm_after: &[
+            &["in", "the", "afternoon"],
+            &["in", "the", "evening"],
+            &["at", "night"],
+            &["pm"],
+        ],
+        and_a_half: &[&["and", "a", "half"]],
+        half_suffixes: &[],
+    },
+    Grammar {
+        lang: "nl",
+        clocks: &[
+            clock(&["kwart", "over"], 15),
+            clock(&["kwart", "voor"], -15),
+            clock(&["tien", "over", "half"], -20),
+            clock(&["vijf", "over", "half"], -25),
+            clock(&["tien", "voor", "half"], -40),
+            clock(&["vijf", "voor", "half"], -35),
+            clock(&["tien", "over"], 10),
+            clock(&["vijf", "over"], 5),
+            clock(&["tien", "voor"], -10),
+            clock(&["vijf", "voor"], -5),
+            // "half tien" is 9:30: half an hour before ten.
+            clock(&["half"], -30),
+        ],
+        pm_after: &[
+            &["s", "middags"],
+            &["s", "avonds"],
+            &["in", "de", "middag"],
+            &["in", "de", "avond"],
+            &["pm"],
+        ],
+        and_a_half: &[&["en", "een", "half"], &["en", "half"]],
+        half_suffixes: &["ënhalf", "enhalf"],
+    },
+    Grammar {
+        lang: "de",
+        clocks: &[
+            clock(&["viertel", "nach"], 15),
+            clock(&["viertel", "vor"], -15),
+            clock(&["drei", "viertel"], -15),
+            clock(&["dreiviertel"], -15),
+            clock(&["zehn", "nach", "halb"], -20),
+            clock(&["fünf", "nach", "halb"], -25),
+            clock(&["zehn", "vor", "halb"], -40),
+            clock(&["fünf", "vor", "halb"], -35),
+            clock(&["zwanzig", "nach"], 20),
+            clock(&["zwanzig", "vor"], -20),
+            clock(&["zehn", "nach"], 10),
+            clock(&["fünf", "nach"], 5),
+            clock(&["zehn", "vor"], -10),
+            clock(&["fünf", "vor"], -5),
+            // "halb elf" is 10:30; south German "viertel elf" is 10:15.
+            clock(&["halb"], -30),
+            clock(&["viertel"], -45),
+        ],
+        pm_after: &[
+            &["nachmittags"],
+            &["abends"],
+            &["am", "nachmittag"],
+            &["am", "abend"],
+            &["pm"],
+        ],
+        and_a_half: &[&["und", "eine", "halbe"], &["und", "einhalb"]],
+        half_suffixes: &["einhalb"],
+    },
+];
+
+/// A word of the text: where it is and its lower-case form.
+struct Word<'a> {
+    start: usize,
+    end: usize,
+    lower: Cow<'a, str>,
+}
+
+/// Words: runs of letters and digits; an apostrophe or hyphen splits ("'s middags",
+/// "twenty-five").
+fn words(text: &str) -> Vec<Word<'_>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            let w = &text[s..i];
+            let lower = if w.chars().any(char::is_uppercase) {
+                Cow::Owned(w.to_lowercase())
+            } else {
+                Cow::Borrowed(w)
+            };
+            out.push(Word {
+                start: s,
+                end: i,
+                lower,
+            });
+        }
+    }
+    out
+}
+
+/// The number that words[at..] begin with, and how many words it takes: digits, one
+/// number word, or tens and units apart ("twenty five").
+fn number_at(words: &[Word<'_>], at: usize) -> Option<(u64, usize)> {
+    let w = &words.get(at)?.lower;
+    if w.bytes().all(|b| b.is_ascii_digit()) {
+        return w.parse().ok().map(|n| (n, 1));
+    }
+    let n = numbers::word_value(w)?;
+    if n >= 20 && n % 10 == 0 && n < 100 {
+        if let Some(unit) = words
+            .get(at + 1)
+            .and_then(|u| numbers::word_value(&u.lower))
+        {
+            if unit < 10 && unit > 0 {
+                return Some((n + unit, 2));
+            }
+        }
+    }
+    Some((n, 1))
+}
+
+fn phrase_at(words: &[Word<'_>], at: usize, phrase: &[&str]) -> bool {
+    phrase
+        .iter()
+        .enumerate()
+        .all(|(k, p)| words.get(at + k).is_some_and(|w| w.lower == *p))
+}
+
+/// One rewrite: the bytes it covers and what goes there.
+struct Edit {
+    start: usize,
+    end: usize,
+    with: String,
+}
+
+/// A clock phrase at words[at..]: the edit and how many words it took.
+fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    for c in g.clocks {
+        if !phrase_at(words, at, c.words) {
+            continue;
+        }
+        let h_at = at + c.words.len();
+        // The hour is a word or 1-12 in digits; "half 2026" or "half the staff" is none.
+        let Some((hour, taken)) = number_at(words, h_at) else {
+            continue;
+        };
+        if !(1..=12).contains(&hour) {
+            continue;
+        }
+        let minutes = (i32::try_from(hour).ok()? * 60 + c.minutes).rem_euclid(24 * 60);
+        let mut next = h_at + taken;
+        let mut with = format!("{}:{:02}", minutes / 60, minutes % 60);
+        // Written "pm", so that a range's other end ("half acht 's avonds tot kwart over
+        // negen") is read in the afternoon too.
+        if let Some(pm) = g.pm_after.iter().find(|p| phrase_at(words, next, p)) {
+            with.push_str(" pm");
+            next += pm.len();
+        }
+        let end = words[next - 1].end;
+        return Some((
+            Edit {
+                start: words[at].start,
+                end,
+                with,
+            },
+            next - at,
+        ));
+    }
+    None
+}
+
+/// A duration in words at words[at..]: "two and a half hours", "tweeënhalf uur",
+/// "forty-five minutes", "drei Stunden".
+fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    let first = &words.get(at)?.lower;
+    // Digits with a unit are read as they are; only words are rewritten.
+    if first.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (n, mut next, half) = match g
+        .half_suffixes
+        .iter()
+        .find_map(|s| first.strip_suffix(s).filter(|p| !p.is_empty()))
+    {
+        Some(prefix) => (numbers::word_value(prefix)?, at + 1, true),
+        None => {
+            let (n, taken) = number_at(words, at)?;
+            let mut next = at + taken;
+            let half = match g.and_a_half.iter().find(|p| phrase_at(words, next, p)) {
+                Some(p) => {
+                    next += p.len();
+                    true
+                }
+                None => false,
+            };
+            (n, next, half)
+        }
+    };
+    let unit = &words.get(next)?.lower;
+    let hours = HOUR_UNITS.contains(&unit.as_ref());
+    let clock = CLOCK_UNITS.iter().any(|p| phrase_at(words, next, p));
+    if !hours && !clock && !MINUTE_UNITS.contains(&unit.as_ref()) {
+        return None;
+    }
+    // "one hour" stays as it is: it reads fine already, and "een uur" may be one o'clock.
+    if n < 2 && !half || clock && (half || n > 24) {
+        return None;
+    }
+    let edit = if half {
+        if !hours {
+            return None;
+        }
+        next += 1;
+        Edit {
+            start: words[at].start,
+            end: words[next - 1].end,
+            with: format!("{} min", n * 60 + 30),
+        }
+    } else {
+        // The number alone: its unit says hours, minutes or o'clock, as written.
+        Edit {
+            start: words[at].start,
+            end: words[next - 1].end,
+            with: n.to_string(),
+        }
+    };
+    Some((edit, next - at))
+}
+
+/// `text` with spoken clock times and durations in digits, for `lang` ("en", "nl",
+/// "de"); None when nothing was rewritten.
+pub fn in_digits(text: &str, lang: &str) -> Option<String> {
+    let g = GRAMMARS.iter().find(|g| g.lang == lang)?;
+    let words = words(text);
+    let mut edits = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        match clock_at(g, &words, at).or_else(|| duration_at(g, &words, at)) {
+            Some((edit, taken)) => {
+                edits.push(edit);
+                at += taken;
+            }
+            None => at += 1,
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for e in edits {
+        out.push_str(&text[copied..e.start]);
+        out.push_str(&e.with);
+        copied = e.end;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(text: &str, lang: &str) -> String {
+        in_digits(text, lang).unwrap_or_else(|| text.to_string())
+    }
+
+    #[test]
+    fn clock_times_in_words() {
+        for (lang, text, want) in [
+            (
+                "nl",
+                "vanaf kwart voor acht tot tien over half elf",
+                "vanaf 7:45 tot 10:40",
+            ),
+            (
+                "nl",
+                "tussen half drie 's middags en vijf over vier",
+                "tussen 2:30 pm en 4:05",
+            ),
+            (
+                "de",
+                "von viertel nach sieben bis halb zehn",
+                "von 7:15 bis 9:30",
+            ),
+            (
+                "de",
+                "ab dreiviertel neun, um fünf vor halb zwölf",
+                "ab 8:45, um 11:25",
+            ),
+            ("de", "halb drei nachmittags", "2:30 pm"),
+            (
+                "en",
+                "from a quarter past seven until half past ten",
+                "from 7:15 until 10:30",
+            ),
+            ("en", "quarter to three in the afternoon", "2:45 pm"),
+            ("en", "since half nine", "since 9:30"),
+        ] {
+            assert_eq!(said(text, lang), want, "{lang}: {text}");
+        }
+    }
+
+    #[test]
+    fn durations_in_words() {
+        for (lang, text, want) in [
+            ("en", "down for three and a half hours", "down for 210 min"),
+            ("en", "roughly forty five minutes", "roughly 45 minutes"),
+            ("en", "about twenty-five minutes", "about 25 minutes"),
+            ("nl", "bijna tweeënhalf uur plat", "bijna 150 min plat"),
+            ("nl", "drie en een half uur", "210 min"),
+            ("de", "gut zweieinhalb Stunden lang", "gut 150 min lang"),
+            ("de", "knapp vier Stunden", "knapp 4 Stunden"),
+            ("de", "gegen acht Uhr", "gegen 8 Uhr"),
+            ("en", "at nine o'clock", "at 9 o'clock"),
+        ] {
+            assert_eq!(said(text, lang), want, "{lang}: {text}");
+        }
+    }
+
+    #[test]
+    fn words_that_only_look_like_times_stay() {
+        for (lang, text) in [
+            ("en", "half the staff and half of 2026"),
+            ("en", "from ten to eleven"),
+            ("en", "a quarter of our users"),
+            ("nl", "een half uur en half werk"),
+            ("nl", "om een uur"),
+            ("de", "ein Viertel der Mitarbeiter, halb so schlimm"),
+            ("de", "in einer Stunde"),
+        ] {
+            assert_eq!(said(text, lang), text, "{lang}: {text}");
+        }
+    }
+
+    #[test]
+    fn a_language_without_a_row_is_left_alone() {
+        assert_eq!(in_digits("kwart over negen", "fr"), None);
+    }
+}
