@@ -14,6 +14,17 @@ pub struct Parts {
     pub new_text: String,
     /// The signature block (closing phrase onwards): contact details live here.
     pub signature: String,
+    /// Where each mail forwarded inline begins in `new_text`, and its From field.
+    pub forwarded: Vec<Forwarded>,
+}
+
+/// A mail forwarded inline: its text is part of the new text, from `at` on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forwarded {
+    /// Byte offset in [`Parts::new_text`].
+    pub at: usize,
+    /// Its "From:" field as written, empty when the header block had none.
+    pub from: String,
 }
 
 static REPLY_SEPARATOR: Pattern<Regex> = re!(
@@ -57,6 +68,7 @@ pub fn split(body: &str, subject: &str) -> Parts {
     let mut parts = Parts {
         new_text: String::with_capacity(body.len()),
         signature: String::new(),
+        forwarded: Vec::new(),
     };
     let mut in_signature = false;
     let mut inline: Option<Vec<bool>> = None;
@@ -75,12 +87,15 @@ pub fn split(body: &str, subject: &str) -> Parts {
         if forwarded {
             // Forwarded content counts: skip its header block and keep reading. Its date
             // stays, as a "Date:" field: "today" in the forwarded mail is counted from it.
-            let (next, date) =
-                skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
-            i = next;
+            let block = skip_header_block(&lines, i + usize::from(!starts_header_block(&lines, i)));
+            i = block.end;
             in_signature = false;
             parts.new_text.push('\n');
-            if let Some(date) = date {
+            parts.forwarded.push(Forwarded {
+                at: parts.new_text.len(),
+                from: block.from.unwrap_or_default().to_string(),
+            });
+            if let Some(date) = block.date {
                 parts.new_text.push_str("Date: ");
                 parts.new_text.push_str(date);
                 parts.new_text.push_str("\n\n");
@@ -264,13 +279,19 @@ fn starts_header_block(lines: &[&str], i: usize) -> bool {
         && (i + 1..lines.len().min(i + 5)).any(|j| HEADER_SENT.get().is_match(lines[j]))
 }
 
-/// Returns the index after a forwarded header block (From:/Date:/Subject:/To: lines)
-/// and the value of its date field.
-fn skip_header_block<'a>(lines: &[&'a str], mut i: usize) -> (usize, Option<&'a str>) {
+/// A forwarded header block: the line after it, and its date and sender fields.
+struct HeaderBlock<'a> {
+    end: usize,
+    date: Option<&'a str>,
+    from: Option<&'a str>,
+}
+
+/// Reads a forwarded header block (From:/Date:/Subject:/To: lines) from line `i`.
+fn skip_header_block<'a>(lines: &[&'a str], mut i: usize) -> HeaderBlock<'a> {
     static FIELD: Pattern<Regex> = re!(
         r"(?i)^\s*\*?(from|van|von|de|sent|date|datum|verzonden|gesendet|to|aan|an|cc|subject|onderwerp|betreff|objet)\s*:\**",
     );
-    let mut date = None;
+    let (mut date, mut from) = (None, None);
     while i < lines.len() {
         let Some(field) = FIELD.get().captures(lines[i]) else {
             if lines[i].trim().is_empty() {
@@ -280,19 +301,24 @@ fn skip_header_block<'a>(lines: &[&'a str], mut i: usize) -> (usize, Option<&'a 
             break;
         };
         if let (Some(name), Some(all)) = (field.get(1), field.get(0)) {
-            if matches!(
-                name.as_str().to_ascii_lowercase().as_str(),
-                "sent" | "date" | "datum" | "verzonden" | "gesendet"
-            ) {
-                date = Some(lines[i][all.end()..].trim());
+            let value = Some(lines[i][all.end()..].trim());
+            match name.as_str().to_ascii_lowercase().as_str() {
+                "sent" | "date" | "datum" | "verzonden" | "gesendet" => date = value,
+                "from" | "van" | "von" | "de" => from = value,
+                _ => {}
             }
         }
         i += 1;
         if i < lines.len() && !lines[i].trim().is_empty() && !FIELD.get().is_match(lines[i]) {
+            // A long subject wrapped onto a line of its own, with fields after it.
+            if lines.get(i + 1).is_some_and(|l| FIELD.get().is_match(l)) {
+                i += 1;
+                continue;
+            }
             break;
         }
     }
-    (i, date)
+    HeaderBlock { end: i, date, from }
 }
 
 /// "On Tue, 20 Jan 2026 at 11:02, Sanne <s@x> wrote:", possibly wrapped over 3 lines.
@@ -461,6 +487,15 @@ mod tests {
         // The forwarded mail's date stays, as a field of its own.
         assert!(p.new_text.contains("\nDate: Mon, 2 Mar 2026\n"), "{p:?}");
         assert!(!p.new_text.contains("Subject: outage"), "{p:?}");
+        let body = "See below.\n\n-------- Forwarded Message --------\nSubject: a subject that\n\
+                    wraps\nDate: Mon, 2 Mar 2026\nFrom: Alerts <alerts@vendor.example>\n\nBody.\n";
+        let p = split(body, "Fwd: x");
+        assert!(
+            !p.new_text.contains("wraps") && p.new_text.contains("Body."),
+            "{p:?}"
+        );
+        assert_eq!(p.forwarded.len(), 1);
+        assert_eq!(p.forwarded[0].from, "Alerts <alerts@vendor.example>");
         let body = "FYI\n\nFrom: Cust <c@cust.example>\nSent: Monday\nTo: me\nSubject: outage\n\nEX7654321 was down.\n";
         assert!(split(body, "FW: outage").new_text.contains("EX7654321"));
         assert!(!split(body, "RE: outage").new_text.contains("EX7654321"));

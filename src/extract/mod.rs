@@ -6,6 +6,7 @@ pub mod fold;
 pub mod ids;
 pub mod intent;
 pub mod lang;
+pub mod notice;
 pub mod numbers;
 pub mod people;
 pub mod spoken;
@@ -157,10 +158,28 @@ impl Extractor {
         let quote::Parts {
             mut new_text,
             mut signature,
+            forwarded,
         } = quote::split(&quote::strip_own(&email.body), &email.subject);
+        // Where Microsoft's own mail, forwarded inline or attached, starts in the text.
+        let mut microsoft_at: Vec<usize> = Vec::new();
+        let mut section_starts: Vec<usize> = forwarded.iter().map(|f| f.at).collect();
+        microsoft_at.extend(
+            forwarded
+                .iter()
+                .filter(|f| notice::from_microsoft(&f.from))
+                .map(|f| f.at),
+        );
         if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
             // An attached message/rfc822 is content handed to us (a forwarded original).
             for inner in &email.attached {
+                section_starts.push(new_text.len());
+                if inner
+                    .from_addr
+                    .as_deref()
+                    .is_some_and(notice::from_microsoft)
+                {
+                    microsoft_at.push(new_text.len());
+                }
                 let p = quote::split(&quote::strip_own(&inner.body), &inner.subject);
                 // Its date as a field, as for a forward inline: its "today" is that day.
                 let date = inner
@@ -316,6 +335,32 @@ impl Extractor {
             ext.evidence = evidence;
             return ext;
         }
+        // Microsoft's own entries (a notification forwarded as evidence) are set apart:
+        // context, read only where the customer says nothing.
+        let notices = if incidents.is_empty() {
+            Vec::new()
+        } else {
+            // Each of Microsoft's sections runs to the next forwarded mail or the end.
+            let sections: Vec<std::ops::Range<usize>> = microsoft_at
+                .iter()
+                .map(|&at| {
+                    let end = section_starts
+                        .iter()
+                        .copied()
+                        .filter(|&s| s > at)
+                        .min()
+                        .unwrap_or(new_text.len());
+                    at.min(new_text.len())..end.min(new_text.len())
+                })
+                .filter(|r| !r.is_empty())
+                .collect();
+            let (own, notices) = notice::split(&new_text, &sections, &self.incident);
+            if !notices.is_empty() {
+                new_text = own;
+                statements = None;
+            }
+            notices
+        };
         // Times and durations said in words are read in digits from here on.
         if let Some(said) = spoken::in_digits(&new_text, language) {
             new_text = said;
@@ -363,7 +408,19 @@ impl Extractor {
         let reference = downtime::Reference {
             when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
         };
+        // The entries of the claimed incidents, cut into statements once.
+        let claimed_notices: Vec<Vec<text::Statement>> = notices
+            .iter()
+            .filter(|n| ext.incident_ids.contains(&n.id))
+            .map(|n| text::statements(&n.text))
+            .collect();
         ext.downtime = downtime::windows(&email.subject, &statements, reference);
+        if ext.downtime.is_empty() {
+            for entry in &claimed_notices {
+                ext.downtime
+                    .extend(downtime::windows(&email.subject, entry, reference));
+            }
+        }
         if let Some(w) = ext.downtime.first() {
             let mut assumptions: Vec<String> =
                 w.assumptions.iter().map(|a| a.to_string()).collect();
@@ -420,7 +477,9 @@ impl Extractor {
         if let Some(src) = &credit {
             note("credit_requested", src, 0.85, vec![]);
         }
-        if let Some(src) = intent::advisory(&statements) {
+        if let Some(src) = intent::advisory(&statements)
+            .or_else(|| claimed_notices.iter().find_map(|e| intent::advisory(e)))
+        {
             ext.advisory = true;
             note("advisory", &src, 0.8, vec![]);
         }
