@@ -182,7 +182,11 @@ mod tests {
         let text = "We were down 9-11 for EX5005.\n\nSome users cannot send mail\nID: EX5005\n\
                     Issue type: Advisory\n";
         let at = text.find("Some").unwrap();
-        let (own, entries) = split(text, &[at..text.len()], &pattern());
+        let sections = vec![std::ops::Range {
+            start: at,
+            end: text.len(),
+        }];
+        let (own, entries) = split(text, &sections, &pattern());
         assert_eq!(own.trim(), "We were down 9-11 for EX5005.");
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].id, "EX5005");
