@@ -27,6 +27,9 @@ pub struct Forwarded {
     pub from: String,
 }
 
+static POSTSCRIPT: Pattern<Regex> = re!(
+    r"(?i)^\s*(?:p\.?\s?p\.?\s?s\.?|p\.\s?s\.?|ps\b:?|nb\b|n\.b\.|nachtrag\b|correction\b|correctie\b|korrektur\b)"
+);
 static REPLY_SEPARATOR: Pattern<Regex> = re!(
     r"(?i)^\s*-{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|urspr(ü|ue)ngliche nachricht|message d'origine)\s*-{2,}\s*$",
 );
@@ -132,6 +135,10 @@ pub fn split(body: &str, subject: &str) -> Parts {
                 && is_closing(line))
         {
             in_signature = true;
+        }
+        // A postscript after the signature is the sender's text again.
+        if in_signature && POSTSCRIPT.get().is_match(line) {
+            in_signature = false;
         }
         let target = if in_signature {
             &mut parts.signature
@@ -448,6 +455,19 @@ mod tests {
         assert_eq!(split(body, "").new_text.trim(), "Hoi");
         let body = "Hallo\nAm 09.03.2026 um 10:00 schrieb Tom:\nalt\n";
         assert_eq!(split(body, "").new_text.trim(), "Hallo");
+    }
+
+    #[test]
+    fn a_postscript_after_the_signature_is_text_again() {
+        let body = "Please claim it.\n\nBest regards,\nJo Smit\nAcme BV\n\nP.S. It was 12 sites, not 21.\n";
+        let p = split(body, "claim");
+        assert!(p.new_text.contains("P.S. It was 12 sites"), "{p:?}");
+        assert!(p.signature.contains("Acme BV"), "{p:?}");
+        let p = split("Hi\n\nThanks,\nAnn\nPS: the tenant is below\n", "x");
+        assert!(p.new_text.contains("PS: the tenant"), "{p:?}");
+        // A name or a word that merely starts alike stays in the signature.
+        let p = split("Hi\n\nThanks,\nAnn\nPsychology dept.\n", "x");
+        assert!(p.signature.contains("Psychology"), "{p:?}");
     }
 
     #[test]

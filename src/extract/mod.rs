@@ -1,6 +1,7 @@
 //! Extraction: from one raw email to the facts a claim needs, each with its source.
 
 pub mod contact;
+pub mod correct;
 pub mod downtime;
 pub mod fold;
 pub mod ids;
@@ -364,6 +365,11 @@ impl Extractor {
         // Times and durations said in words are read in digits from here on.
         if let Some(said) = spoken::in_digits(&new_text, language) {
             new_text = said;
+            statements = None;
+        }
+        // And a value the sender corrects ("95 users, not 59") is read as corrected.
+        if let Some(fixed) = correct::apply(&new_text) {
+            new_text = fixed;
             statements = None;
         }
         let statements = statements.unwrap_or_else(|| text::statements(&new_text));

@@ -1,0 +1,175 @@
+//! Corrections the sender makes to a number or clock time they wrote: "95 users, not
+//! 59", "the end was not 14:50 but 15:20", "nicht 14:50, sondern 15:20 Uhr", "om 10:30
+//! in plaats van 10:00". The text is rewritten so that every later stage reads only the
+//! corrected value: the correction phrase keeps its right value, and the wrong value is
+//! replaced wherever else it stands as a whole number or time.
+
+use crate::pattern::Pattern;
+use regex::{Captures, Regex};
+
+/// A number or a clock time.
+const VALUE: &str = r"\d{1,2}[:.]\d{2}|\d{1,6}";
+
+/// "not A but B": A is wrong. A unit word or two may stand after A ("nicht 14:50 Uhr,
+/// sondern …", "not 59 users but …").
+static NOT_BUT: Pattern<Regex> = Pattern::new(|| {
+    crate::regex(&format!(
+        r"(?i)\b(?:not|nicht|niet)\s+(?:at\s+|om\s+|um\s+)?({VALUE})(?:\s+[[:alpha:]]+){{0,2}}\s*[,;]?\s*(?:but|rather|sondern|maar|doch)\s+(?:it was\s+|at\s+|om\s+|um\s+|eher\s+)?({VALUE})\b"
+    ))
+});
+
+/// "B, not A", "B (not A)", "B instead of A": A is wrong; B and its unit words stay.
+static B_NOT_A: Pattern<Regex> = Pattern::new(|| {
+    crate::regex(&format!(
+        r"(?i)\b(({VALUE})(?:\s+[[:alpha:]]+){{0,2}}?)\s*(?:,\s*|\(\s*|\s+)(?:not|nicht|niet|instead of|in plaats van|statt|anstatt|anstelle von)\s+({VALUE})\b\)?"
+    ))
+});
+
+/// One correction: the wrong value, the right one, and the phrase that said so.
+#[derive(Debug, PartialEq)]
+struct Fix {
+    wrong: String,
+    right: String,
+    start: usize,
+    end: usize,
+    /// The phrase as it should read: the right value in place, the wrong one gone.
+    with: String,
+}
+
+/// Every correction says one of these; most mail has none, and is read no further.
+static SAYS_SO: Pattern<Regex> =
+    re!(r"(?i)\b(?:not|nicht|niet|instead|plaats|statt|anstatt|anstelle)\b");
+
+fn fixes(text: &str) -> Vec<Fix> {
+    let mut out: Vec<Fix> = Vec::new();
+    if !SAYS_SO.get().is_match(text) {
+        return out;
+    }
+    let mut take = |c: Captures<'_>, wrong: usize, right: usize, keep: usize| {
+        let (Some(all), Some(w), Some(r)) = (c.get(0), c.get(wrong), c.get(right)) else {
+            return;
+        };
+        // Two times or two numbers; a time corrected by a count is no correction.
+        if w.as_str().contains([':', '.']) != r.as_str().contains([':', '.']) {
+            return;
+        }
+        if w.as_str() == r.as_str()
+            || out
+                .iter()
+                .any(|f| f.start < all.end() && all.start() < f.end)
+        {
+            return;
+        }
+        let Some(with) = c.get(keep).map(|k| k.as_str().to_string()) else {
+            return;
+        };
+        out.push(Fix {
+            wrong: w.as_str().to_string(),
+            right: r.as_str().to_string(),
+            start: all.start(),
+            end: all.end(),
+            with,
+        });
+    };
+    for c in NOT_BUT.get().captures_iter(text) {
+        take(c, 1, 2, 2);
+    }
+    for c in B_NOT_A.get().captures_iter(text) {
+        take(c, 3, 2, 1);
+    }
+    out.sort_by_key(|f| f.start);
+    out
+}
+
+/// Whether `text[at..at + len]` is a whole value: no digit, ':' or '.'+digit joined on.
+fn whole(text: &str, at: usize, len: usize) -> bool {
+    let before = text[..at].chars().next_back();
+    let after = text[at + len..].chars().next();
+    let after2 = text[at + len..].chars().nth(1);
+    !before.is_some_and(|c| c.is_ascii_digit() || c == ':' || c == '.')
+        && !after.is_some_and(|c| c.is_ascii_digit() || c == ':')
+        && !(after == Some('.') && after2.is_some_and(|c| c.is_ascii_digit()))
+}
+
+/// `text` with the sender's corrections applied; None when it makes none. Linear: a
+/// correction is at most a few values, and each is looked for in one pass.
+pub fn apply(text: &str) -> Option<String> {
+    let fixes = fixes(text);
+    if fixes.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < text.len() {
+        if let Some(f) = fixes.iter().find(|f| f.start == at) {
+            out.push_str(&f.with);
+            at = f.end;
+            continue;
+        }
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        if c.is_ascii_digit() {
+            if let Some(f) = fixes.iter().find(|f| {
+                text[at..].starts_with(&f.wrong)
+                    && whole(text, at, f.wrong.len())
+                    && !fixes.iter().any(|g| g.start < at && at < g.end)
+            }) {
+                out.push_str(&f.right);
+                at += f.wrong.len();
+                continue;
+            }
+            // The rest of this number is copied whole: "159" holds no "59".
+            let len = text[at..]
+                .find(|c: char| !c.is_ascii_digit() && c != ':' && c != '.')
+                .unwrap_or(text.len() - at);
+            out.push_str(&text[at..at + len]);
+            at += len;
+            continue;
+        }
+        out.push(c);
+        at += c.len_utf8();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_said_again_replaces_the_wrong_one_everywhere() {
+        let text = "We had 48 staff without mail. Sorry: 84 people, not 48.";
+        assert_eq!(
+            apply(text).as_deref(),
+            Some("We had 84 staff without mail. Sorry: 84 people.")
+        );
+    }
+
+    #[test]
+    fn a_time_corrected_in_three_languages() {
+        assert_eq!(
+            apply("From 9:10 to 10:40. The end was not 10:40 but 11:05.").as_deref(),
+            Some("From 9:10 to 11:05. The end was 11:05.")
+        );
+        assert_eq!(
+            apply("von 8:00 bis 9:30 Uhr; Ende nicht 9:30 Uhr, sondern 9:55.").as_deref(),
+            Some("von 8:00 bis 9:55 Uhr; Ende 9:55.")
+        );
+        assert_eq!(
+            apply("van 7.15 tot 8.45; begin om 7.40 in plaats van 7.15").as_deref(),
+            Some("van 7.40 tot 8.45; begin om 7.40")
+        );
+    }
+
+    #[test]
+    fn parts_of_other_numbers_and_unrelated_negations_stay() {
+        assert_eq!(
+            apply("159 users, ticket 5900, 59 users, not 95.").as_deref(),
+            Some("159 users, ticket 5900, 59 users.")
+        );
+        assert_eq!(apply("We are not 100% sure, but 3 sites were down."), None);
+        assert_eq!(apply("It was not 9:30 but 40 people."), None);
+        assert_eq!(apply("No correction here: 12 users."), None);
+    }
+}
