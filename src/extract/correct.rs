@@ -86,9 +86,10 @@ fn whole(text: &str, at: usize, len: usize) -> bool {
     let before = text[..at].chars().next_back();
     let after = text[at + len..].chars().next();
     let after2 = text[at + len..].chars().nth(1);
-    !before.is_some_and(|c| c.is_ascii_digit() || c == ':' || c == '.')
-        && !after.is_some_and(|c| c.is_ascii_digit() || c == ':')
-        && !(after == Some('.') && after2.is_some_and(|c| c.is_ascii_digit()))
+    let joined_before = before.is_some_and(|c| c.is_ascii_digit() || c == ':' || c == '.');
+    let joined_after = after.is_some_and(|c| c.is_ascii_digit() || c == ':')
+        || after == Some('.') && after2.is_some_and(|c| c.is_ascii_digit());
+    !(joined_before || joined_after)
 }
 
 /// `text` with the sender's corrections applied; None when it makes none. Linear: a
