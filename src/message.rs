@@ -41,6 +41,22 @@ fn nth_boundary(raw: &[u8], n: usize) -> Option<usize> {
     None
 }
 
+/// A text file attached to a mail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextFile {
+    /// Its file name, as given, or empty.
+    pub name: String,
+    /// Comma-separated values (text/csv or a .csv name).
+    pub csv: bool,
+    /// Its text, cut at [`MAX_TEXT_FILE_BYTES`].
+    pub text: String,
+}
+
+/// Attached text files read from one mail: evidence comes as one or two.
+pub const MAX_TEXT_FILES: usize = 4;
+/// Bytes read of each: a table of sites or a monitor's log is short.
+pub const MAX_TEXT_FILE_BYTES: usize = 64 * 1024;
+
 /// A decoded email: the headers slaclaim decides on and its readable text.
 #[derive(Debug, Clone, Default)]
 pub struct Email {
@@ -66,6 +82,9 @@ pub struct Email {
     pub body: String,
     /// Readable text of attached `message/rfc822` parts (not of returned bounces).
     pub attached: Vec<Email>,
+    /// Attached text files (a CSV of sites, a monitoring log), at most
+    /// [`MAX_TEXT_FILES`] of at most [`MAX_TEXT_FILE_BYTES`] each.
+    pub text_files: Vec<TextFile>,
     /// Problems met while decoding, for the record; extraction still ran.
     pub problems: Vec<String>,
 }
@@ -389,10 +408,48 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         return;
     }
     for part in msg.attachments() {
-        if let PartType::Message(inner) = &part.body {
-            email.attached.push(from_message(inner, depth + 1));
+        match &part.body {
+            PartType::Message(inner) => email.attached.push(from_message(inner, depth + 1)),
+            _ if email.text_files.len() < MAX_TEXT_FILES => {
+                if let Some(file) = text_file(part) {
+                    email.text_files.push(file);
+                }
+            }
+            _ => {}
         }
     }
+}
+
+/// An attachment that is a text file: text/* (not HTML) or named .csv, .txt, .log or
+/// .tsv, in UTF-8.
+fn text_file(part: &mail_parser::MessagePart<'_>) -> Option<TextFile> {
+    let name = part.attachment_name().unwrap_or_default().to_string();
+    let lower = name.to_ascii_lowercase();
+    let ctype = part
+        .content_type()
+        .map(|c| mime_type(c.ctype(), c.subtype().unwrap_or_default()))
+        .unwrap_or_default();
+    let named = [".csv", ".txt", ".log", ".tsv"]
+        .iter()
+        .any(|ext| lower.ends_with(ext));
+    let text: &str = match &part.body {
+        PartType::Text(t) => t,
+        PartType::Binary(b) | PartType::InlineBinary(b) if named => std::str::from_utf8(b).ok()?,
+        _ => return None,
+    };
+    if !(named || ctype.starts_with("text/")) || ctype == "text/html" {
+        return None;
+    }
+    let mut out = String::new();
+    push_lf(
+        &mut out,
+        &text[..crate::floor_char_boundary(text, MAX_TEXT_FILE_BYTES)],
+    );
+    Some(TextFile {
+        csv: ctype == "text/csv" || lower.ends_with(".csv"),
+        name,
+        text: out.trim_start_matches('\u{feff}').to_string(),
+    })
 }
 
 /// Whether a part says it is base64 (the parser forgets its encoding when it fails).

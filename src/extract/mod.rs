@@ -191,6 +191,20 @@ impl Extractor {
                 signature.push_str(&p.signature);
             }
         }
+        if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
+            // An attached text file (a CSV of sites, a monitor's log) is evidence too.
+            for file in &email.text_files {
+                section_starts.push(new_text.len());
+                new_text.push_str("\n\n");
+                new_text.push_str(&file.name);
+                new_text.push_str("\n\n");
+                if file.csv {
+                    new_text.push_str(&table::from_csv(&file.text));
+                } else {
+                    new_text.push_str(&file.text);
+                }
+            }
+        }
         let mut problems = email.problems.clone();
         let mut cut = None;
         if new_text.len() > self.max_text_bytes {

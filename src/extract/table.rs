@@ -64,6 +64,43 @@ fn cells(line: &str) -> Option<Vec<String>> {
     (cells.iter().filter(|c| !c.is_empty()).count() >= 2).then_some(cells)
 }
 
+/// Comma- or semicolon-separated values (RFC 4180 quoting) as tab-separated rows, the
+/// form the table reader takes. Underscores in cells become spaces ("users_affected").
+pub fn from_csv(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    // Excel writes semicolons where the comma is the decimal sign.
+    let sep = if first.matches(';').count() > first.matches(',').count() {
+        ';'
+    } else {
+        ','
+    };
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut cell = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    cell.push('"');
+                    chars.next();
+                }
+                '"' => quoted = !quoted,
+                c if c == sep && !quoted => {
+                    out.push_str(cell.trim());
+                    out.push('\t');
+                    cell.clear();
+                }
+                '\t' | '_' => cell.push(' '),
+                c => cell.push(c),
+            }
+        }
+        out.push_str(cell.trim());
+        out.push('\n');
+    }
+    out
+}
+
 /// A rule line between header and rows: `---|:---:` or `+-----+`.
 fn is_rule(line: &str) -> bool {
     let t = line.trim();
@@ -192,6 +229,19 @@ mod tests {
         let s = site_counts(t).unwrap();
         assert_eq!(sites(&s), [("Trier", 31), ("Koblenz", 9)]);
         assert_eq!(s.count(), 40);
+    }
+
+    #[test]
+    fn csv_files_read_as_tables() {
+        let csv = "office_name,users_affected,comment\n\"Hull, East\",17,\"said \"\"no mail\"\"\"\nYork,5,\n";
+        assert_eq!(
+            from_csv(csv),
+            "office name\tusers affected\tcomment\nHull, East\t17\tsaid \"no mail\"\nYork\t5\t\n"
+        );
+        let s = site_counts(&from_csv(csv)).unwrap();
+        assert_eq!(sites(&s), [("Hull, East", 17), ("York", 5)]);
+        let semi = "Standort;Betroffene;Bemerkung\nUlm;8;\nGesamt;8;\n";
+        assert_eq!(site_counts(&from_csv(semi)).unwrap().count(), 8);
     }
 
     #[test]
