@@ -7,6 +7,7 @@ pub mod fold;
 pub mod ids;
 pub mod intent;
 pub mod lang;
+pub mod monitor;
 pub mod notice;
 pub mod numbers;
 pub mod people;
@@ -434,7 +435,10 @@ impl Extractor {
             .filter(|n| ext.incident_ids.contains(&n.id))
             .map(|n| text::statements(&n.text))
             .collect();
-        ext.downtime = downtime::windows(&email.subject, &statements, reference);
+        ext.downtime = monitor::merge(
+            monitor::windows(&new_text, *reference.when.offset()),
+            downtime::windows(&email.subject, &statements, reference),
+        );
         if ext.downtime.is_empty() {
             for entry in &claimed_notices {
                 ext.downtime

@@ -1,0 +1,188 @@
+//! Machine lines from uptime monitors (UptimeRobot, Uptime Kuma, Pingdom, Nagios and
+//! the like), pasted or attached: each event is a state (DOWN, UP, CRITICAL, OK, …) and
+//! a full timestamp, on one line or a few lines apart. A window runs from the first
+//! DOWN to the next UP, to the second: the monitor's clock is more exact than anyone's
+//! memory, so its windows come before those read from sentences.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use regex::Regex;
+
+use super::downtime::{MAX_WINDOWS, Window};
+use crate::pattern::Pattern;
+
+/// A state word: down, or up. Capitals only for the single words: "down" in a sentence
+/// is no monitor's state.
+static STATE: Pattern<Regex> = re!(
+    r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b"
+);
+/// A full timestamp: ISO date or day-first dotted date, clock time with seconds or not,
+/// and a zone or offset if written.
+static STAMP: Pattern<Regex> = re!(
+    r"\b(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})\.(\d{1,2})\.(\d{4}))[T ,]\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})\b)?"
+);
+
+/// Lines after a state line in which its timestamp may follow.
+const STAMP_REACH: usize = 4;
+
+fn is_down(c: &regex::Captures<'_>) -> Option<bool> {
+    if c.get(1).is_some() || c.get(3).is_some() {
+        Some(true)
+    } else if c.get(2).is_some() || c.get(4).is_some() {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
+    let n = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
+    let date = match (n(1), n(2), n(3)) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?,
+        _ => NaiveDate::from_ymd_opt(i32::try_from(n(6)?).ok()?, n(5)?, n(4)?)?,
+    };
+    let time = NaiveTime::from_hms_opt(n(7)?, n(8)?, n(9).unwrap_or(0))?;
+    let local = NaiveDateTime::new(date, time);
+    let offset = match c.get(10).map(|g| g.as_str()) {
+        Some("Z" | "UTC" | "GMT") => FixedOffset::east_opt(0)?,
+        Some(o) => {
+            let digits: String = o.chars().filter(char::is_ascii_digit).collect();
+            let (h, m) = (
+                digits.get(..2)?.parse::<i32>().ok()?,
+                digits.get(2..)?.parse::<i32>().ok()?,
+            );
+            let secs = (h * 60 + m) * 60;
+            FixedOffset::east_opt(if o.starts_with('-') { -secs } else { secs })?
+        }
+        None => zone,
+    };
+    offset
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Windows from the monitor events in `text`; `zone` is for timestamps without one.
+pub fn windows(text: &str, zone: FixedOffset) -> Vec<Window> {
+    let (state_re, stamp_re) = (STATE.get(), STAMP.get());
+    // Most mail holds no full timestamp at all.
+    if !stamp_re.is_match(text) {
+        return Vec::new();
+    }
+    let mut events: Vec<(DateTime<Utc>, bool, String)> = Vec::new();
+    let mut pending: Option<(bool, usize, &str)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let state = state_re.captures(line).and_then(|c| is_down(&c));
+        let when = stamp_re.captures(line).and_then(|c| stamp(&c, zone));
+        match (state, when) {
+            (Some(down), Some(t)) => {
+                events.push((t, down, line.trim().to_string()));
+                pending = None;
+            }
+            (Some(down), None) => pending = Some((down, i, line)),
+            (None, Some(t)) => {
+                if let Some((down, _, said)) =
+                    pending.take().filter(|(_, at, _)| i - at <= STAMP_REACH)
+                {
+                    events.push((t, down, said.trim().to_string()));
+                }
+            }
+            (None, None) => {}
+        }
+        if events.len() > 4 * MAX_WINDOWS {
+            break;
+        }
+    }
+    // Logs are written newest first as often as oldest first.
+    events.sort_by_key(|(t, _, _)| *t);
+    let mut out = Vec::new();
+    let mut down_since: Option<(DateTime<Utc>, String)> = None;
+    for (t, down, line) in events {
+        match (down, &down_since) {
+            (true, None) => down_since = Some((t, line)),
+            (false, Some((start, said))) => {
+                let minutes = (t - *start).num_minutes();
+                if minutes > 0 && t - *start < Duration::days(7) {
+                    out.push(Window {
+                        start: Some(*start),
+                        end: Some(t),
+                        minutes,
+                        source: format!("{said} … {line}"),
+                        assumptions: Vec::new(),
+                    });
+                }
+                down_since = None;
+                if out.len() == MAX_WINDOWS {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The monitor's windows, then those read from sentences that fall outside all of them;
+/// a bare duration says nothing a monitor window does not.
+pub fn merge(monitored: Vec<Window>, said: Vec<Window>) -> Vec<Window> {
+    if monitored.is_empty() {
+        return said;
+    }
+    let overlaps = |w: &Window| {
+        monitored
+            .iter()
+            .any(|m| match (w.start, w.end, m.start, m.end) {
+                (Some(a), Some(b), Some(c), Some(d)) => a < d && c < b,
+                _ => true,
+            })
+    };
+    let extra: Vec<Window> = said.into_iter().filter(|w| !overlaps(w)).collect();
+    let mut out = monitored;
+    out.extend(extra);
+    out.sort_by_key(|w| w.start);
+    out.truncate(MAX_WINDOWS);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Vec<String> {
+        let zone = FixedOffset::east_opt(3600).unwrap();
+        windows(text, zone)
+            .iter()
+            .map(|w| {
+                let f = |t: Option<DateTime<Utc>>| {
+                    t.map_or("null".into(), |t| t.format("%d %H:%M:%S").to_string())
+                };
+                format!("{}/{}/{}", f(w.start), f(w.end), w.minutes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alert_mails_with_the_stamp_below_the_state() {
+        let text = "Alert: Website is DOWN\nCause: connection timeout\nWhen: 2026-03-02 07:41:10 UTC\n\n\
+                    Alert: Website is UP\nDowntime: 38 minutes\nWhen: 2026-03-02 08:19:40 UTC\n";
+        assert_eq!(run(text), ["02 07:41:10/02 08:19:40/38"]);
+    }
+
+    #[test]
+    fn a_log_newest_first_with_offsets_and_repeats() {
+        let text = "02.03.2026 11:30:00 +01:00  OK       200\n\
+                    02.03.2026 10:45:00 +01:00  CRITICAL 503\n\
+                    02.03.2026 10:15:00 +01:00  CRITICAL timeout\n\
+                    02.03.2026 10:00:00 +01:00  OK       200\n";
+        assert_eq!(run(text), ["02 09:15:00/02 10:30:00/75"]);
+    }
+
+    #[test]
+    fn prose_about_being_down_is_no_event() {
+        let text = "The site was down this morning, we checked at 2026-03-02 09:00:00.\n\
+                    It is up again since 2026-03-02 10:00.\n";
+        assert_eq!(run(text), Vec::<String>::new());
+        // A zone-less stamp takes the given zone.
+        let text = "StatusCake: shop.example went down\n2026-03-02 09:00\nshop.example is back up\n2026-03-02 09:20\n";
+        assert_eq!(run(text), ["02 08:00:00/02 08:20:00/20"]);
+    }
+}
