@@ -382,6 +382,11 @@ impl Extractor {
             new_text = said;
             statements = None;
         }
+        // A table of start and end times is said again as sentences, one per row.
+        if let Some(said) = table::time_rows(&new_text) {
+            new_text = said;
+            statements = None;
+        }
         // And a value the sender corrects ("95 users, not 59") is read as corrected.
         if let Some(fixed) = correct::apply(&new_text) {
             new_text = fixed;

@@ -34,6 +34,8 @@ struct Grammar {
     and_a_half: &'static [&'static [&'static str]],
     /// "and a half" written onto a number: "tweeënhalf", "zweieinhalb".
     half_suffixes: &'static [&'static str],
+    /// Minutes added by words after "N hours": "and a quarter", "en een kwartier".
+    after_hours: &'static [(&'static [&'static str], u64)],
 }
 
 /// Units that make a number a duration, in any language.
@@ -69,6 +71,11 @@ const GRAMMARS: &[Grammar] = &[
         ],
         and_a_half: &[&["and", "a", "half"]],
         half_suffixes: &[],
+        after_hours: &[
+            (&["and", "a", "half"], 30),
+            (&["and", "a", "quarter"], 15),
+            (&["and", "three", "quarters"], 45),
+        ],
     },
     Grammar {
         lang: "nl",
@@ -95,6 +102,11 @@ const GRAMMARS: &[Grammar] = &[
         ],
         and_a_half: &[&["en", "een", "half"], &["en", "half"]],
         half_suffixes: &["ënhalf", "enhalf"],
+        after_hours: &[
+            (&["en", "een", "kwartier"], 15),
+            (&["en", "drie", "kwartier"], 45),
+            (&["en", "een", "half"], 30),
+        ],
     },
     Grammar {
         lang: "de",
@@ -126,6 +138,11 @@ const GRAMMARS: &[Grammar] = &[
         ],
         and_a_half: &[&["und", "eine", "halbe"], &["und", "einhalb"]],
         half_suffixes: &["einhalb"],
+        after_hours: &[
+            (&["und", "eine", "viertelstunde"], 15),
+            (&["und", "eine", "dreiviertelstunde"], 45),
+            (&["und", "eine", "halbe"], 30),
+        ],
     },
 ];
 
@@ -268,19 +285,32 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
     if !hours && !clock && !MINUTE_UNITS.contains(&unit.as_ref()) {
         return None;
     }
+    // "two hours and a quarter", "twee uur en een kwartier".
+    let extra = if hours {
+        g.after_hours
+            .iter()
+            .find(|(p, _)| phrase_at(words, next + 1, p))
+    } else {
+        None
+    };
     // "one hour" stays as it is: it reads fine already, and "een uur" may be one o'clock.
-    if n < 2 && !half || clock && (half || n > 24) {
+    if n < 1 || n < 2 && !half && extra.is_none() || clock && (half || n > 24) {
         return None;
     }
-    let edit = if half {
+    let edit = if half || extra.is_some() {
         if !hours {
             return None;
         }
         next += 1;
+        let mut minutes = n * 60 + if half { 30 } else { 0 };
+        if let Some((p, more)) = extra {
+            minutes += more;
+            next += p.len();
+        }
         Edit {
             start: words[at].start,
             end: words[next - 1].end,
-            with: format!("{} min", n * 60 + 30),
+            with: format!("{minutes} min"),
         }
     } else {
         // The number alone: its unit says hours, minutes or o'clock, as written.
@@ -378,6 +408,9 @@ mod tests {
             ("de", "gut zweieinhalb Stunden lang", "gut 150 min lang"),
             ("de", "knapp vier Stunden", "knapp 4 Stunden"),
             ("de", "gegen acht Uhr", "gegen 8 Uhr"),
+            ("nl", "drie uur en een kwartier", "195 min"),
+            ("en", "two hours and three quarters", "165 min"),
+            ("de", "eine Stunde und eine Viertelstunde", "75 min"),
             ("en", "at nine o'clock", "at 9 o'clock"),
         ] {
             assert_eq!(said(text, lang), want, "{lang}: {text}");

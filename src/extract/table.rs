@@ -64,6 +64,102 @@ fn cells(line: &str) -> Option<Vec<String>> {
     (cells.iter().filter(|c| !c.is_empty()).count() >= 2).then_some(cells)
 }
 
+/// Header words of a column of start times, of end times and of days.
+static START_COLUMN: Pattern<Regex> = re!(
+    r"(?i)^\W*(start|started|start time|begin|beginn|begintijd|starttijd|startzeit|from|van|von|ab|down since|since|outage start)\b"
+);
+static END_COLUMN: Pattern<Regex> = re!(
+    r"(?i)^\W*(end|ended|end time|ende|eind|einde|eindtijd|endzeit|to|until|tot|bis|restored|hersteld|behoben|back up|outage end)\b"
+);
+static DAY_COLUMN: Pattern<Regex> = re!(r"(?i)^\W*(date|day|datum|dag|tag)\b");
+/// A cell that is a clock time.
+static CLOCK_CELL: Pattern<Regex> = re!(r"^\d{1,2}[:.h]\d{2}(?:\s*(?:uhr|uur|h|am|pm))?$");
+/// A zone written in a header cell: "Beginn (MEZ)", "Start (UTC)".
+static ZONE_IN_HEADER: Pattern<Regex> = re!(r"\(([A-Za-z]{1,5}(?:[+-]\d{1,2})?)\)");
+
+/// `text` with a sentence after each table of start and end times, one per distinct
+/// row: "04.11. from 13:40 to 15:25 MEZ". The sentences are what the window rules read;
+/// the table stays for the site counts. None when there is no such table.
+pub fn time_rows(text: &str) -> Option<String> {
+    // One look at each line first: most mail has no row with two clock times.
+    if !text
+        .lines()
+        .any(|l| row_like(l) && l.matches(':').count() + l.matches('.').count() >= 2)
+    {
+        return None;
+    }
+    let lines = joined_lines(text);
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut changed = false;
+    let mut h = 0;
+    while h < lines.len() {
+        out.push_str(&lines[h]);
+        out.push('\n');
+        let head = if row_like(&lines[h]) {
+            cells(&lines[h])
+        } else {
+            None
+        };
+        let columns = head.as_ref().and_then(|head| {
+            let start = head.iter().position(|c| START_COLUMN.get().is_match(c))?;
+            let end = head.iter().position(|c| END_COLUMN.get().is_match(c))?;
+            let day = head.iter().position(|c| DAY_COLUMN.get().is_match(c));
+            let zone = head
+                .iter()
+                .find_map(|c| ZONE_IN_HEADER.get().captures(c))
+                .and_then(|c| c.get(1))
+                .map(|z| z.as_str().to_string());
+            Some((start, end, day, zone))
+        });
+        h += 1;
+        let Some((start, end, day, zone)) = columns else {
+            continue;
+        };
+        let mut said: Vec<String> = Vec::new();
+        while h < lines.len() && said.len() < MAX_ROWS {
+            let line = &lines[h];
+            if is_rule(line) {
+                out.push_str(line);
+                out.push('\n');
+                h += 1;
+                continue;
+            }
+            let Some(row) = cells(line) else { break };
+            out.push_str(line);
+            out.push('\n');
+            h += 1;
+            let clock = |i: usize| row.get(i).filter(|c| CLOCK_CELL.get().is_match(c));
+            let (Some(a), Some(b)) = (clock(start), clock(end)) else {
+                continue;
+            };
+            let mut sentence = String::new();
+            if let Some(d) = day.and_then(|d| row.get(d)) {
+                sentence.push_str(d);
+                sentence.push(' ');
+            }
+            sentence.push_str(&format!("from {a} to {b}"));
+            if let Some(z) = &zone {
+                sentence.push(' ');
+                sentence.push_str(z);
+            }
+            sentence.push('.');
+            if !said.contains(&sentence) {
+                said.push(sentence);
+            }
+        }
+        if !said.is_empty() {
+            changed = true;
+            out.push('\n');
+            for s in said {
+                out.push_str(&s);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+    }
+    changed.then_some(out)
+}
+
 /// Comma- or semicolon-separated values (RFC 4180 quoting) as tab-separated rows, the
 /// form the table reader takes. Underscores in cells become spaces ("users_affected").
 pub fn from_csv(text: &str) -> String {
@@ -229,6 +325,22 @@ mod tests {
         let s = site_counts(t).unwrap();
         assert_eq!(sites(&s), [("Trier", 31), ("Koblenz", 9)]);
         assert_eq!(s.count(), 40);
+    }
+
+    #[test]
+    fn start_and_end_columns_become_sentences() {
+        let t = "Times:\nSite\tUsers\tStart (CET)\tEnd (CET)\nLyon\t5\t09:10\t10:05\nNice\t3\t09:10\t10:05\n\nBye\n";
+        let out = time_rows(t).unwrap();
+        assert!(
+            out.contains("Nice\t3\t09:10\t10:05\n\nfrom 09:10 to 10:05 CET.\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("from 09:10").count(), 1, "{out}");
+        let t = "| Datum | Van | Tot |\n|---|---|---|\n| 3-3-2026 | 8.15 | 9.40 |\n";
+        let out = time_rows(t).unwrap();
+        assert!(out.contains("3-3-2026 from 8.15 to 9.40."), "{out}");
+        assert_eq!(time_rows("Site\tUsers\nLyon\t5\n"), None);
+        assert_eq!(time_rows("We met at 9:10 and left at 10:05.\n"), None);
     }
 
     #[test]
