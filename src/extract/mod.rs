@@ -468,14 +468,14 @@ impl Extractor {
                 ext.locations.push(place.clone());
             }
             note("locations", &t.source, 0.8, vec![]);
-        } else if let Some((n, src, i, worded)) = people::affected_users(&statements)
-            .map(|(n, src, i)| (n, src, i, None))
-            .or_else(|| {
-                // Counts written in words ("three hundred and twenty"), read again in digits.
-                let digits = numbers::in_digits(&new_text)?;
+        } else if let Some((n, src, i, worded)) = numbers::in_digits(&new_text)
+            // Counts written in words ("a dozen in Leeds plus the 30 in Harrogate") are
+            // read in digits, beside those written so.
+            .and_then(|digits| {
                 let worded = text::statements(&digits);
                 people::affected_users(&worded).map(|(n, src, i)| (n, src, i, Some(worded)))
             })
+            .or_else(|| people::affected_users(&statements).map(|(n, src, i)| (n, src, i, None)))
         {
             let statements = worded.as_ref().unwrap_or(&statements);
             ext.affected_users = Some(n);

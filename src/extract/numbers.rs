@@ -82,6 +82,13 @@ const WORDS: &[(&str, Part)] = &[
     ("negentig", Part::Add(90)),
     ("honderd", Part::Times(100)),
     ("dozijn", Part::Times(12)),
+    // "Een tiental": about ten.
+    ("tiental", Part::Add(10)),
+    ("twintigtal", Part::Add(20)),
+    ("dertigtal", Part::Add(30)),
+    ("veertigtal", Part::Add(40)),
+    ("vijftigtal", Part::Add(50)),
+    ("honderdtal", Part::Add(100)),
     ("duizend", Part::Thousand),
     ("en", Part::Joiner),
     // German
@@ -312,6 +319,7 @@ mod tests {
             ("zweihundertfünfzig Mitarbeiter", "250 Mitarbeiter"),
             ("two thousand four hundred accounts", "2400 accounts"),
             ("zwölf Benutzer", "12 Benutzer"),
+            ("een twintigtal gebruikers", "een 20 gebruikers"),
         ] {
             assert_eq!(in_digits(text).as_deref(), Some(want), "{text}");
         }

@@ -6,7 +6,7 @@ use regex::{Regex, RegexSet};
 use super::fold::{FoldedRegex, re_folded};
 use super::text::{Statement, parse_count};
 
-const USER_NOUNS: &str = r"users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
+const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
@@ -48,6 +48,9 @@ fn follows_month(before: &str) -> bool {
     super::when::month_number(&word).is_some()
 }
 
+/// "Een man of vijftig": Dutch for about fifty people.
+const ABOUT_PATTERN: &str = r"(?i)\been\s+man\s+of\s+(\d{1,6})\b";
+static ABOUT: Pattern<Regex> = re!(ABOUT_PATTERN);
 /// A part of a whole: "85 of our 120".
 const OUT_OF_PATTERN: &str = r"(?i)\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:out\s+of|of|van|von|uit)\s+(?:(?:our|the|onze|de|unseren|den|unserer)\s+)?(?:\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b";
 static OUT_OF: Pattern<Regex> = re!(OUT_OF_PATTERN);
@@ -60,6 +63,7 @@ static COUNTS: Pattern<RegexSet> = Pattern::new(|| {
             count_noun_pattern().as_str(),
             COUNT_IN_PLACE_PATTERN,
             OUT_OF_PATTERN,
+            ABOUT_PATTERN,
         ]
         .map(crate::ascii_pattern),
     )
@@ -71,8 +75,12 @@ static COUNTS: Pattern<RegexSet> = Pattern::new(|| {
 pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> {
     let mut best: Option<(u64, String, usize, u8)> = None;
     let (counts_set, user_label) = (COUNTS.get(), USER_LABEL.get());
-    let (count_noun, count_in_place, out_of) =
-        (COUNT_NOUN.get(), COUNT_IN_PLACE.get(), OUT_OF.get());
+    let (count_noun, count_in_place, out_of, about) = (
+        COUNT_NOUN.get(),
+        COUNT_IN_PLACE.get(),
+        OUT_OF.get(),
+        ABOUT.get(),
+    );
     for (i, s) in statements.iter().enumerate() {
         // Every count has a digit; most statements have none.
         if !s.value().bytes().any(|b| b.is_ascii_digit()) {
@@ -86,7 +94,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         // Only the patterns that occur are run (a capture iterator allocates even over
         // nothing).
         let caps = |k: usize| {
-            let re: &Regex = [&*count_noun, &*count_in_place, &*out_of][k];
+            let re: &Regex = [&*count_noun, &*count_in_place, &*out_of, &*about][k];
             found
                 .matched(k)
                 .then(|| re.captures_iter(s.value()))
@@ -94,6 +102,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                 .flatten()
         };
         let counts: Vec<(usize, u64)> = caps(0)
+            .chain(caps(3))
             .filter_map(|c| count_at(&c))
             // "11 March 2026 our users": a year after a month is not a head count.
             .filter(|(at, n)| !((1900..=2100).contains(n) && follows_month(&s.value()[..*at])))
@@ -461,6 +470,16 @@ mod tests {
             ),
             (Some(1200), vec!["München".into(), "Augsburg".into()])
         );
+    }
+
+    #[test]
+    fn roles_and_rough_counts_are_people() {
+        assert_eq!(run("Our 14 Lehrkräfte in Ulm had no mail.").0, Some(14));
+        assert_eq!(run("De 9 leerkrachten konden niet inloggen.").0, Some(9));
+        assert_eq!(run("All 6 drivers in Hull were affected.").0, Some(6));
+        assert_eq!(run("Het ging om een man of 25 op het kantoor.").0, Some(25));
+        // A man is no count elsewhere.
+        assert_eq!(run("Een man of vrouw belde om 9 uur.").0, None);
     }
 
     #[test]
