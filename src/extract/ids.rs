@@ -114,6 +114,60 @@ fn in_url(text: &str, at: usize) -> bool {
     word.contains("://") || word.starts_with("www.")
 }
 
+/// What a sender writes right after an ID that is no incident: "is just our internal
+/// project code", "has nothing to do with Teams", "is ons projectnummer", "ist nur
+/// unsere interne Auftragsnummer".
+static NOT_AN_INCIDENT: Pattern<Regex> = re!(
+    r"(?i)^\W{0,3}(?:(?:is|was|=|ist|war)\s+(?:just\s+|only\s+|merely\s+|simply\s+|gewoon\s+|alleen\s+|maar\s+|nur\s+|bloß\s+|lediglich\s+)?(?:our|my|an?|the|ons|onze|mijn|een|het|unsere?|eine?|die|das)\s+(?:own\s+|eigen\s+|eigene\s+)?(?:internal\s+|interne?\s+)?(?:project|order|invoice|asset|job|po|purchase|cost|projekt|auftrags|bestel|factuur|kosten|rechnungs)[\w-]*\s*(?:code|number|nr|ref|reference|id|nummer|nummern|kennung)?\b|(?:has|had|is)\s+nothing\s+to\s+do\s+with|heeft\s+niets\s+te\s+maken|hat\s+nichts\s+(?:mit|zu tun)|is\s+not\s+an?\s+(?:microsoft\s+)?incident|is\s+geen\s+(?:microsoft[- ])?incident|ist\s+kein(?:e)?\s+(?:microsoft[- ])?(?:incident|vorfall|störung))"
+);
+
+/// Incident IDs written in lower case ("od1326677", copied from notes), for the
+/// configured prefixes: asked only when no upper-case ID was found. A hand scan, not a
+/// case-insensitive regex: two-letter prefixes begin countless ordinary words.
+pub fn lower_case_ids(
+    text: &str,
+    prefixes: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut i = 2;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i - 2;
+        let end = bytes[i..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(bytes.len(), |k| i + k);
+        let digits = end - i;
+        let prefix = &bytes[start..i];
+        let bounded = (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
+            && bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if bounded
+            && (5..=8).contains(&digits)
+            && prefix.iter().all(u8::is_ascii_lowercase)
+            && !in_url(text, start)
+        {
+            let id = format!("{}{}", text[start..i].to_ascii_uppercase(), &text[i..end]);
+            if prefixes.contains_key(&id[..2])
+                && !NOT_AN_INCIDENT
+                    .get()
+                    .is_match(&text[end..crate::floor_char_boundary(text, end + 80)])
+                && !out.iter().any(|(o, _)| *o == id)
+            {
+                out.push((id, line_around(text, start)));
+                if out.len() == MAX_LIST_VALUES {
+                    break;
+                }
+            }
+        }
+        i = end.max(i + 1);
+    }
+    out
+}
+
 /// Whether `text` ends with the word "not" (any case), spaces after it aside.
 fn ends_with_not(text: &str) -> bool {
     let t = text.trim_end().as_bytes();
@@ -137,6 +191,13 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
             continue;
         }
         let id = m.as_str().to_string();
+        // "TM2026044 is just our internal project code": the sender says it is none.
+        if NOT_AN_INCIDENT
+            .get()
+            .is_match(&text[m.end()..crate::floor_char_boundary(text, m.end() + 80)])
+        {
+            continue;
+        }
         if mentions.len() < 4 * MAX_LIST_VALUES {
             mentions.push((id.clone(), m.start(), m.end()));
         }
@@ -592,6 +653,52 @@ mod tests {
 
     fn incident() -> Regex {
         crate::regex(r"\b(?:EX|SP|TM)\d{5,8}\b")
+    }
+
+    #[test]
+    fn an_id_the_sender_says_is_something_else_is_no_incident() {
+        let ids = |t: &str| {
+            incident_ids(t, &incident())
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids("EX1234567 hit us. SP7654321 is only our own project number."),
+            ["EX1234567"]
+        );
+        assert_eq!(
+            ids("TM5550001 heeft niets te maken met Teams."),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            ids("EX2223334 ist unsere interne Auftragsnummer."),
+            Vec::<String>::new()
+        );
+        assert_eq!(ids("EX2223334 is the incident we mean."), ["EX2223334"]);
+    }
+
+    #[test]
+    fn incidents_in_lower_case_are_read_with_their_prefix_checked() {
+        let prefixes: std::collections::BTreeMap<String, String> = [("EX", ""), ("OD", "")]
+            .iter()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect();
+        let ids = |t: &str| {
+            lower_case_ids(t, &prefixes)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids("the incident was od1234567, see ex7654321."),
+            ["OD1234567", "EX7654321"]
+        );
+        // Unknown prefixes, other lengths, glued letters and links are not.
+        assert_eq!(
+            ids("kb5068861 ex123 box1234567 https://x.example/ex1234567 Ex1234567"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -243,11 +243,14 @@ impl Extractor {
         };
         // Each pattern is first asked only whether it occurs at all (most mail has none):
         // a yes/no search stops at the first hit, where the full scans gather captures.
-        let incidents = if self.incident.is_match(&subject_and_text) {
+        let mut incidents = if self.incident.is_match(&subject_and_text) {
             ids::incident_ids(incident_text, &self.incident)
         } else {
             Vec::new()
         };
+        if incidents.is_empty() {
+            incidents = ids::lower_case_ids(incident_text, &self.services);
+        }
         let tenants = if ids::mentions_guid(&subject_and_text) {
             ids::tenant_ids(&new_text)
         } else {
