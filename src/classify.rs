@@ -120,9 +120,7 @@ pub fn by_headers(email: &Email) -> Option<Verdict> {
         );
     }
     let domain = email.sender_domain().unwrap_or_default();
-    if (domain == "microsoft.com"
-        || domain.ends_with(".microsoft.com")
-        || domain == "microsoftonline.com")
+    if is_microsoft_domain(&domain)
         && (MS_NOTICE.get().is_match(&email.subject)
             || MS_NOTICE
                 .get()
@@ -223,6 +221,27 @@ pub struct Signals {
     pub has_ticket_ref: bool,
 }
 
+/// Microsoft's own sending domains.
+fn is_microsoft_domain(domain: &str) -> bool {
+    domain == "microsoft.com"
+        || domain.ends_with(".microsoft.com")
+        || domain == "microsoftonline.com"
+}
+
+/// Whether a mail poses as Microsoft: its sender's name says Microsoft (or Office 365,
+/// M365) while the address is on no Microsoft domain.
+pub fn poses_as_microsoft(email: &Email) -> bool {
+    let name = email
+        .from_name
+        .as_deref()
+        .unwrap_or_default()
+        .to_lowercase();
+    let says_microsoft = ["microsoft", "office 365", "office365", "m365"]
+        .iter()
+        .any(|w| name.contains(w));
+    says_microsoft && !is_microsoft_domain(&email.sender_domain().unwrap_or_default())
+}
+
 /// Decides the kind of customer mail from what it says.
 pub fn by_content(s: Signals) -> Kind {
     if s.credit_requested && (s.has_incident || !s.is_reply) {
@@ -244,6 +263,25 @@ pub fn is_reply(email: &Email) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_microsoft_name_on_another_domain_poses_as_microsoft() {
+        let mail = |from: &str| {
+            Email::parse(format!("From: {from}\r\nSubject: x\r\n\r\nbody\r\n").as_bytes())
+        };
+        assert!(poses_as_microsoft(&mail(
+            "\"Microsoft 365 Billing\" <billing@refund-desk.example>"
+        )));
+        assert!(poses_as_microsoft(&mail(
+            "Office365 Team <team@o365-mail.example>"
+        )));
+        assert!(!poses_as_microsoft(&mail(
+            "Microsoft 365 <o365mc@microsoft.com>"
+        )));
+        assert!(!poses_as_microsoft(&mail(
+            "Kim Jansen <kim@customer.example>"
+        )));
+    }
 
     fn kind(raw: &str) -> Option<Kind> {
         by_headers(&Email::parse(raw.as_bytes())).map(|v| v.kind)

@@ -365,8 +365,11 @@ fn bare_tickets(text: &str, out: &mut Vec<Candidate>) {
         let start = hyphen - letters;
         let serial = hyphen + 6;
         let serial_end = serial + digits_from(serial);
+        // Not the tail of a longer code: "INV-DE-2026-448812" holds no "DE-2026-448812".
+        let glued = start > 1 && bytes[start - 1] == b'-' && word(start - 2);
         if (2..=5).contains(&letters)
             && !(start > 0 && word(start - 1))
+            && !glued
             && digits_from(hyphen + 1) == 4
             && bytes.get(hyphen + 5) == Some(&b'-')
             && (3..=6).contains(&(serial_end - serial))
@@ -436,7 +439,13 @@ pub fn ticket_refs(text: &str, folded: &Folded, incident: &Regex) -> Vec<(String
                 && value[..p.len()].eq_ignore_ascii_case(p)
                 && value[p.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '-')
         });
-        if public {
+        // Orders, invoices, quotes and customer numbers are no tickets either.
+        let commercial = [
+            "PO-", "INV-", "ORD-", "ORDER-", "QUO-", "QT-", "CUST-", "KD-",
+        ]
+        .iter()
+        .any(|p| value.len() > p.len() && value[..p.len()].eq_ignore_ascii_case(p));
+        if public || commercial {
             continue;
         }
         let digits = value.chars().filter(char::is_ascii_digit).count();
@@ -771,6 +780,16 @@ mod tests {
                 "2603050010004417"
             ]
         );
+    }
+
+    #[test]
+    fn the_tail_of_a_longer_code_is_no_ticket() {
+        let text = "Invoice INV-NL-2026-004411 and order PO-2026-0388.";
+        let got: Vec<String> = ticket_refs(text, &Folded::new(text), &incident())
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        assert!(got.is_empty(), "{got:?}");
     }
 
     #[test]

@@ -297,6 +297,19 @@ impl Extractor {
             Some(v) => v.kind,
             None => classify::by_content(signals),
         };
+        // A mail that signs as Microsoft from elsewhere and asks for nothing (a "your SLA
+        // refund is waiting" lure) is no customer's; its numbers change no claim.
+        let impostor =
+            credit.is_none() && kind.is_customer_content() && classify::poses_as_microsoft(email);
+        let kind = if impostor { Kind::Other } else { kind };
+        if impostor {
+            note(
+                "kind",
+                "signs as Microsoft but is not sent from Microsoft's domains",
+                0.8,
+                vec![],
+            );
+        }
         match &verdict {
             Some(v) if v.kind != kind => note(
                 "kind",
