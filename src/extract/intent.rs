@@ -92,6 +92,32 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
         .map(str::to_string)
 }
 
+/// Telling us to go on with a claim: "please go ahead and file it", "submit it once you
+/// have everything", "reichen Sie sie bei Microsoft ein", "wil je dit ook meenemen in de
+/// claim".
+static GO_AHEAD: Pattern<FoldedRegex> = re_folded!(
+    r"\b(go ahead|proceed|please (?:submit|file|send|lodge|raise|add|include)|(?:submit|file|lodge|raise) it|add (?:this|it|that) to|include (?:this|it|that) in|(?:dien|dienen) (?:hem|het|deze|de claim|die) (?:dan )?(?:maar )?in|indienen|meenemen in|toevoegen aan|verwerken in|reichen sie\b[^.]{0,40}\bein|einreichen|ergänzen sie|aufnehmen|nehmen sie\b[^.]{0,40}\bauf)\b",
+);
+
+/// A reply in a credit claim's thread (its Subject names the credit) that tells us to
+/// go on with it: the request stands, with what the reply adds.
+pub fn go_ahead(statements: &[Statement], subject: &str) -> Option<String> {
+    if !CREDIT.get().is_match(&Folded::new(subject)) {
+        return None;
+    }
+    let (withdraw, offer, go) = (WITHDRAW.get(), OFFER.get(), GO_AHEAD.get());
+    if statements
+        .iter()
+        .any(|s| withdraw.is_match(s.folded()) || offer.is_match(s.folded()))
+    {
+        return None;
+    }
+    statements
+        .iter()
+        .find(|s| go.is_match(s.folded()))
+        .map(|s| s.text.clone())
+}
+
 /// Whether the sender says the incident was an advisory (not "not an advisory").
 pub fn advisory(statements: &[Statement]) -> Option<String> {
     for s in statements {
@@ -332,6 +358,33 @@ mod tests {
         // An outage with the word invoice nearby is still a claim.
         assert!(req(
             "Exchange was down for three hours; please request the SLA credit so it shows on next month's invoice."
+        ));
+    }
+
+    #[test]
+    fn a_reply_in_a_claim_thread_that_says_go_on_asks_for_the_credit() {
+        let go = |t: &str, subject: &str| go_ahead(&statements(t), subject).is_some();
+        let subject = "Re: [SLA-9] Your SLA credit claim";
+        assert!(go(
+            "Here are the numbers. Feel free to go ahead now.",
+            subject
+        ));
+        assert!(go(
+            "Hierbij de tijden, dien hem maar in.",
+            "Re: SLA-claim storing"
+        ));
+        assert!(go(
+            "Bitte nehmen Sie das zweite Zeitfenster mit auf.",
+            "AW: Gutschriftsanfrage"
+        ));
+        // Not in a credit thread, or withdrawn.
+        assert!(!go(
+            "Please go ahead with the migration.",
+            "Re: Migration plan"
+        ));
+        assert!(!go(
+            "Please go ahead and close it, we don't want to claim after all.",
+            subject
         ));
     }
 

@@ -272,6 +272,11 @@ impl Extractor {
         } else {
             None
         };
+        // A reply in a claim's thread that tells us to go on: an update that asks.
+        let go_ahead = match (&credit, &statements) {
+            (None, Some(st)) if is_reply => intent::go_ahead(st, &email.subject),
+            _ => None,
+        };
 
         let signals = Signals {
             credit_requested: credit.is_some(),
@@ -518,13 +523,12 @@ impl Extractor {
                 vec![],
             );
         }
-        ext.credit_requested = credit.is_some();
-        if let Some(src) = &credit {
+        ext.credit_requested = credit.is_some() || go_ahead.is_some();
+        if let Some(src) = credit.as_ref().or(go_ahead.as_ref()) {
             note("credit_requested", src, 0.85, vec![]);
         }
-        if let Some(src) = intent::advisory(&statements)
-            .or_else(|| claimed_notices.iter().find_map(|e| intent::advisory(e)))
-        {
+        // Only the sender's own words: a forwarded notice's classification is context.
+        if let Some(src) = intent::advisory(&statements) {
             ext.advisory = true;
             note("advisory", &src, 0.8, vec![]);
         }

@@ -1,8 +1,9 @@
 //! Microsoft's service-health entries inside a customer's mail: a notification forwarded
 //! or attached as evidence. Each entry is an incident ID heading followed by Microsoft's
 //! own fields ("Issue type: Advisory", "Start time: …"). They are context, not what the
-//! customer says: the customer's own times come first, and an entry speaks only for its
-//! own incident (the advisory beside the claimed incident does not make it one).
+//! customer says: the customer's own times come first, an entry's window speaks only for
+//! its own incident, and its classification makes nothing an advisory (only the
+//! sender's own words do).
 
 use regex::Regex;
 
