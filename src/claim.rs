@@ -124,8 +124,45 @@ pub fn evidence_from(e: &Extraction) -> Vec<(&'static str, Value)> {
     if e.advisory {
         out.push(("advisory", json!(true)));
     }
+    // What staff should check: each value this message gives with a confidence below
+    // CHECK_BELOW, with the words it was read from. Always written when the message
+    // gives such a value, so a later, surer reading clears the list.
+    let checked: Vec<&str> = CHECKED
+        .iter()
+        .copied()
+        .filter(|f| out.iter().any(|(k, _)| k == f))
+        .collect();
+    if !checked.is_empty() {
+        let list: Vec<Value> = checked
+            .iter()
+            .filter_map(|f| {
+                let source_field = if *f == "affected_users" && e.affected_users.is_none() {
+                    "locations"
+                } else {
+                    f
+                };
+                let ev = e.evidence.get(source_field)?;
+                (ev.confidence < CHECK_BELOW).then(
+                    || json!({ "field": f, "confidence": ev.confidence, "source": ev.source }),
+                )
+            })
+            .collect();
+        out.push(("check", json!(list)));
+    }
     out
 }
+
+/// Fields read from the customer's words whose reading staff may be asked to check.
+const CHECKED: [&str; 5] = [
+    "downtime",
+    "affected_users",
+    "locations",
+    "resolution_attempts",
+    "purchased_via_csp",
+];
+
+/// Below this confidence a value is marked "check" in the draft, with its source.
+pub const CHECK_BELOW: f64 = 0.7;
 
 /// Merges a field's new value into the stored one. None: the new message adds nothing,
 /// so the stored value and its source stay. A later message corrects earlier values,

@@ -49,6 +49,10 @@ pub enum Command {
         /// Exit non-zero when the overall score is below this.
         #[arg(long, value_name = "SCORE")]
         fail_under: Option<f64>,
+        /// Exit non-zero when a field scores below this (F1 for list fields, accuracy
+        /// for the others): `--require incident_ids=1.0`. May be repeated.
+        #[arg(long, value_name = "FIELD=SCORE", value_parser = parse_requirement)]
+        require: Vec<(String, f64)>,
     },
     /// Store .eml files in the ledger and link them to tickets and claims.
     Ingest {
@@ -227,6 +231,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             truth,
             verbose,
             fail_under,
+            require,
         } => {
             let report = eval::run(&dir, truth.as_deref(), &extractor)?;
             print!("{}", report.render(verbose));
@@ -235,9 +240,29 @@ pub fn run(cli: Cli) -> Result<i32> {
                     bail!("overall score {:.3} is below {min}", report.overall());
                 }
             }
+            for (field, min) in &require {
+                let Some(score) = report.score(field) else {
+                    bail!("no field {field} is scored");
+                };
+                if score < *min {
+                    bail!("{field} scores {score:.3}, below {min}");
+                }
+            }
             Ok(0)
         }
     }
+}
+
+/// `FIELD=SCORE`, for `eval --require`.
+fn parse_requirement(s: &str) -> std::result::Result<(String, f64), String> {
+    let (field, score) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FIELD=SCORE, got {s:?}"))?;
+    let score: f64 = score
+        .trim()
+        .parse()
+        .map_err(|e| format!("score {score:?}: {e}"))?;
+    Ok((field.trim().to_string(), score))
 }
 
 fn extract(extractor: &Extractor, files: &[PathBuf]) -> Result<i32> {

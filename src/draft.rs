@@ -429,6 +429,22 @@ pub fn claim_context(
         MAX_VALUE_CHARS,
     );
     let described = describe(&items, zone);
+    let checks: Vec<String> = evidence
+        .iter()
+        .find(|(k, _)| k == "check")
+        .and_then(|(_, v)| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let field = c["field"].as_str()?;
+            let item = items.iter().find(|i| i.field == field)?;
+            Some(format!(
+                "{}: \"{}\"",
+                label(item.field, item.label, lang),
+                one_line(c["source"].as_str().unwrap_or_default(), MAX_VALUE_CHARS)
+            ))
+        })
+        .collect();
     let users = items
         .iter()
         .find(|i| i.field == "affected_users")
@@ -463,6 +479,7 @@ pub fn claim_context(
         "complete": missing.is_empty(),
         "missing": missing,
         "credit": credit_estimate(users, minutes, customer.and_then(|k| k.licensed_users), incident_day),
+        "checks": checks,
         "language": lang.code(),
         "today": today.to_string(),
     });
@@ -763,6 +780,50 @@ mod tests {
             "{subject}"
         );
         assert!(body.contains("Customer services credit requests"), "{body}");
+    }
+
+    #[test]
+    fn uncertain_values_are_named_for_staff_with_their_words() {
+        let c = ClaimRow {
+            id: 2,
+            ticket_id: 2,
+            ticket: "SLA-2".into(),
+            tenant_id: "11111111-2222-4333-8444-555555555555".into(),
+            incident_id: "EX1234567".into(),
+            status: "ready".into(),
+            incident_start: None,
+            start_assumed: false,
+            deadline: None,
+            submit_by: None,
+            case_number: None,
+            review: None,
+        };
+        let mut mail = crate::extract::Extractor::new(&Default::default())
+            .unwrap()
+            .extract(b"From: k@cust.example\nSubject: SLA credit EX1234567\nDate: Tue, 10 Mar 2026 15:00:00 +0100\n\nPlease claim an SLA credit. Mail was down for about 90 minutes. 12 users in Leeds.\n");
+        // As the store gives it back: field name and value.
+        mail.kind = crate::classify::Kind::CreditRequest;
+        let evidence: Vec<(String, Value)> = crate::claim::evidence_from(&mail)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert!(evidence.iter().any(|(k, _)| k == "check"), "{evidence:?}");
+        let ctx = claim_context(
+            &c,
+            &evidence,
+            &[],
+            &BTreeMap::new(),
+            Language::En,
+            chrono_tz::UTC,
+            NaiveDate::from_ymd_opt(2026, 3, 11).unwrap(),
+        );
+        let t = Templates::load(None).unwrap();
+        let (_, body) = t.render("draft.en.txt", &ctx).unwrap();
+        assert!(body.contains("Check before you submit"), "{body}");
+        assert!(
+            body.contains("\"Mail was down for about 90 minutes.\""),
+            "{body}"
+        );
     }
 
     #[test]

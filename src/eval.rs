@@ -109,6 +109,38 @@ pub struct Report {
     pub correct: [usize; 6],
     /// One line per wrong field: "file: field expected X, got Y".
     pub mistakes: Vec<String>,
+    /// Per confidence band ([`BANDS`]): fields given a confidence there, the sum of
+    /// those confidences, and how many were right.
+    pub bands: [Band; BANDS.len()],
+}
+
+/// Lower bounds of the confidence bands calibration is reported in.
+pub const BANDS: [f64; 5] = [0.0, 0.5, 0.7, 0.85, 0.95];
+
+/// The fields of one confidence band.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Band {
+    /// Fields with a confidence in the band.
+    pub fields: usize,
+    /// The sum of their confidences.
+    pub confidence: f64,
+    /// How many were right.
+    pub right: usize,
+}
+
+impl Band {
+    /// Mean confidence: the accuracy the extractor expects.
+    pub fn expected(&self) -> f64 {
+        if self.fields == 0 {
+            0.0
+        } else {
+            self.confidence / self.fields as f64
+        }
+    }
+    /// The accuracy observed.
+    pub fn observed(&self) -> f64 {
+        ratio(self.right, self.fields)
+    }
 }
 
 impl Report {
@@ -117,6 +149,16 @@ impl Report {
         let f1: f64 = self.sets.iter().map(SetScore::f1).sum();
         let acc: f64 = self.correct.iter().map(|c| ratio(*c, self.messages)).sum();
         (f1 + acc) / (self.sets.len() + self.correct.len()) as f64
+    }
+
+    /// A field's score by name: F1 for a list field, accuracy for the others.
+    pub fn score(&self, field: &str) -> Option<f64> {
+        self.f1(field).or_else(|| {
+            SCALAR_FIELDS
+                .iter()
+                .position(|f| *f == field)
+                .map(|i| ratio(self.correct[i], self.messages))
+        })
     }
 
     /// F1 of one list field by name.
@@ -151,6 +193,23 @@ impl Report {
             let _ = writeln!(s, "{:<20} {:>9.3}", name, ratio(*correct, self.messages));
         }
         let _ = writeln!(s, "overall: {:.3}", self.overall());
+        let _ = writeln!(
+            s,
+            "calibration: {:<11} {:>6} {:>9} {:>9}",
+            "confidence", "fields", "expected", "observed"
+        );
+        for (i, band) in self.bands.iter().enumerate() {
+            let upper = BANDS.get(i + 1).copied().unwrap_or(1.0);
+            let _ = writeln!(
+                s,
+                "             {:.2}-{:.2}   {:>6} {:>9.3} {:>9.3}",
+                BANDS[i],
+                upper,
+                band.fields,
+                band.expected(),
+                band.observed()
+            );
+        }
         if verbose {
             for m in &self.mistakes {
                 let _ = writeln!(s, "  {m}");
@@ -274,6 +333,7 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
         s.tp += tp;
         s.fp += have.len() - tp;
         s.fn_ += want.len() - tp;
+        calibrate(report, got, SET_FIELDS[i], want == have);
         if want != have {
             report.mistakes.push(format!(
                 "{name}: {} expected {want:?}, got {have:?}",
@@ -299,6 +359,7 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
         (truth.language.clone(), got.language.to_string()),
     ];
     for (i, (want, have)) in scalars.iter().enumerate() {
+        calibrate(report, got, SCALAR_FIELDS[i], want == have);
         if want == have {
             report.correct[i] += 1;
         } else {
@@ -308,4 +369,16 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
             ));
         }
     }
+}
+
+/// Counts a field the extractor gave a confidence in its band.
+fn calibrate(report: &mut Report, got: &Extraction, field: &str, right: bool) {
+    let Some(&c) = got.confidence.get(field) else {
+        return;
+    };
+    let band = BANDS.iter().rposition(|lo| c >= *lo).unwrap_or(0);
+    let b = &mut report.bands[band];
+    b.fields += 1;
+    b.confidence += c;
+    b.right += usize::from(right);
 }

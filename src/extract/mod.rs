@@ -82,6 +82,9 @@ pub struct Extraction {
     pub resolution_attempts: Option<String>,
     /// Customer contact details.
     pub contact: Contact,
+    /// How likely each field's value is right (0..1), by field: what [`Evidence`] says,
+    /// apart, so the extraction's own fields keep their shape.
+    pub confidence: BTreeMap<&'static str, f64>,
     /// Why each field has its value: the source sentence and a confidence.
     pub evidence: BTreeMap<&'static str, Evidence>,
     /// Problems met while decoding or reading the message.
@@ -360,6 +363,7 @@ impl Extractor {
             incidents: Vec::new(),
             resolution_attempts: None,
             contact: Contact::default(),
+            confidence: BTreeMap::new(),
             evidence: BTreeMap::new(),
             problems,
         };
@@ -369,6 +373,7 @@ impl Extractor {
         }
         if !kind.is_customer_content() {
             ext.ticket_refs.sort();
+            ext.confidence = evidence.iter().map(|(k, e)| (*k, e.confidence)).collect();
             ext.evidence = evidence;
             return ext;
         }
@@ -478,7 +483,14 @@ impl Extractor {
                 assumptions
                     .push("no Date header: relative dates read against the processing time".into());
             }
-            let confidence = if assumptions.is_empty() { 0.85 } else { 0.6 };
+            // A duration alone says how long, not when: the least certain reading.
+            let confidence = if w.start.is_none() {
+                0.5
+            } else if assumptions.is_empty() {
+                0.85
+            } else {
+                0.6
+            };
             note("downtime", &w.source, confidence, assumptions);
         }
         // A table of sites says it more plainly than any sentence around it.
@@ -552,6 +564,7 @@ impl Extractor {
         ext.incident_ids.sort();
         ext.tenant_ids.sort();
         ext.ticket_refs.sort();
+        ext.confidence = evidence.iter().map(|(k, e)| (*k, e.confidence)).collect();
         ext.evidence = evidence;
         ext
     }
