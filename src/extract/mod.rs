@@ -404,13 +404,21 @@ impl Extractor {
             notices
         };
         // Times and durations said in words are read in digits from here on.
-        if let Some(said) = spoken::in_digits(&new_text, language) {
+        if let Some(said) = spoken::may_say_time(&folded)
+            .then(|| spoken::in_digits(&new_text, language))
+            .flatten()
+        {
             new_text = said;
             statements = None;
         }
         // A table of start and end times is said again as sentences, one per row.
         if let Some(said) = table::time_rows(&new_text) {
             new_text = said;
+            statements = None;
+        }
+        // Numbers in words ("a dozen in Leeds plus the 30 in Harrogate") in digits.
+        if let Some(digits) = numbers::in_digits(&new_text) {
+            new_text = digits;
             statements = None;
         }
         // And a value the sender corrects ("95 users, not 59") is read as corrected.
@@ -501,19 +509,10 @@ impl Extractor {
                 ext.locations.push(place.clone());
             }
             note("locations", &t.source, 0.8, vec![]);
-        } else if let Some((n, src, i, worded)) = numbers::in_digits(&new_text)
-            // Counts written in words ("a dozen in Leeds plus the 30 in Harrogate") are
-            // read in digits, beside those written so.
-            .and_then(|digits| {
-                let worded = text::statements(&digits);
-                people::affected_users(&worded).map(|(n, src, i)| (n, src, i, Some(worded)))
-            })
-            .or_else(|| people::affected_users(&statements).map(|(n, src, i)| (n, src, i, None)))
-        {
-            let statements = worded.as_ref().unwrap_or(&statements);
+        } else if let Some((n, src, i)) = people::affected_users(&statements) {
             ext.affected_users = Some(n);
             note("affected_users", &src, 0.8, vec![]);
-            let locations = people::locations(statements, Some(i), &self.partner_names);
+            let locations = people::locations(&statements, Some(i), &self.partner_names);
             for (place, src) in locations {
                 ext.locations.push(place);
                 note("locations", &src, 0.7, vec![]);

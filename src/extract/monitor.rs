@@ -15,6 +15,9 @@ use crate::pattern::Pattern;
 static STATE: Pattern<Regex> = re!(
     r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b"
 );
+/// The down states alone, to ask first: capitals, or the phrases in any case.
+static DOWN: Pattern<Regex> = re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b");
+static WENT_DOWN: Pattern<Regex> = re!(r"(?i)\b(?:is|went|gone)\s+(?:down|offline)\b");
 /// A full timestamp: ISO date or day-first dotted date, clock time with seconds or not,
 /// and a zone or offset if written.
 static STAMP: Pattern<Regex> = re!(
@@ -64,8 +67,8 @@ fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
 /// Windows from the monitor events in `text`; `zone` is for timestamps without one.
 pub fn windows(text: &str, zone: FixedOffset) -> Vec<Window> {
     let (state_re, stamp_re) = (STATE.get(), STAMP.get());
-    // Most mail holds no full timestamp at all.
-    if !stamp_re.is_match(text) {
+    // A window needs a down event: most mail names no down state (literal searches).
+    if !DOWN.get().is_match(text) && !WENT_DOWN.get().is_match(text) {
         return Vec::new();
     }
     let mut events: Vec<(DateTime<Utc>, bool, String)> = Vec::new();

@@ -48,7 +48,17 @@ fn is_field(line: &str) -> bool {
 /// The incident ID a heading line begins with ("EX1331208 - Exchange Online").
 fn heading_id<'a>(line: &'a str, pattern: &Regex) -> Option<&'a str> {
     let trimmed = line.trim_start();
-    let m = pattern.find(trimmed).filter(|m| m.start() == 0)?;
+    // Two capitals and a digit, or no ID starts the line: asked before any search.
+    let b = trimmed.as_bytes();
+    if !(b.len() > 2
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_uppercase()
+        && b[2].is_ascii_digit())
+    {
+        return None;
+    }
+    let head = &trimmed[..crate::floor_char_boundary(trimmed, 16)];
+    let m = pattern.find(head).filter(|m| m.start() == 0)?;
     let rest = trimmed[m.end()..].trim_start();
     (rest.is_empty() || rest.starts_with(['-', '–', '—', ':', '|', '('])).then(|| m.as_str())
 }

@@ -147,13 +147,16 @@ fn may_start(b: u8) -> bool {
 
 /// A word taken apart into number words, longest first at each step; None when some
 /// part of it is no number word. Words are short, so this is quick.
+/// Letters compare without case for ASCII ("Twelve", "Fünf"), without a lower-cased copy.
 fn parts(word: &str) -> Option<Vec<Part>> {
     let mut out = Vec::new();
-    let mut rest = word;
+    let mut rest = word.as_bytes();
     while !rest.is_empty() {
-        let (len, part) = BY_FIRST[usize::from(rest.as_bytes()[0])]
+        let (len, part) = BY_FIRST[usize::from(rest[0].to_ascii_lowercase())]
             .iter()
-            .filter(|(w, _)| rest.starts_with(w))
+            .filter(|(w, _)| {
+                rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+            })
             .map(|(w, p)| (w.len(), *p))
             .max_by_key(|(len, _)| *len)?;
         out.push(part);
@@ -232,19 +235,15 @@ pub fn in_digits(text: &str) -> Option<String> {
         if !adjacent {
             close(&mut open, &mut runs);
         }
-        // Most words begin as no number word does: no lower-cased copy for them.
-        let lower = if may_start(word.as_bytes()[0]) {
-            word.to_lowercase()
-        } else {
-            String::new()
-        };
-        let article = matches!(lower.as_str(), "a" | "an");
+        // Most words begin as no number word does; none is longer than 40 bytes.
+        let candidate = may_start(word.as_bytes()[0]) && word.len() <= 40;
+        let article = word.eq_ignore_ascii_case("a") || word.eq_ignore_ascii_case("an");
         let Some(found) = (if article {
             Some(vec![Part::Add(1)])
-        } else if lower.is_empty() {
-            None
+        } else if candidate {
+            parts(word)
         } else {
-            parts(&lower)
+            None
         }) else {
             close(&mut open, &mut runs);
             continue;

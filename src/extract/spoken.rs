@@ -11,7 +11,9 @@
 
 use std::borrow::Cow;
 
+use super::fold::{Folded, FoldedRegex, re_folded};
 use super::numbers;
+use crate::pattern::Pattern;
 
 /// A clock phrase: `words` then an hour H gives H:00 plus `minutes` (negative: before H).
 struct Clock {
@@ -323,20 +325,65 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
     Some((edit, next - at))
 }
 
+/// Every rewrite holds a unit or a clock word: mail with none is not walked word by
+/// word (searched folded, it is a prefiltered scan).
+static TIME_WORD: Pattern<FoldedRegex> = re_folded!(
+    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|viertel|halb|dreiviertel)\b|halb\b"
+);
+
+/// Bytes walked before and after a unit or clock word: the longest phrase ("twenty five
+/// and a half hours", "fünf vor halb zwölf 'nachmittags'") fits.
+const REACH_BEFORE: usize = 48;
+const REACH_AFTER: usize = 40;
+
+/// Whether `text` (folded) may hold a clock time or duration in words.
+pub fn may_say_time(text: &Folded) -> bool {
+    TIME_WORD.get().is_match(text)
+}
+
 /// `text` with spoken clock times and durations in digits, for `lang` ("en", "nl",
 /// "de"); None when nothing was rewritten.
 pub fn in_digits(text: &str, lang: &str) -> Option<String> {
     let g = GRAMMARS.iter().find(|g| g.lang == lang)?;
-    let words = words(text);
-    let mut edits = Vec::new();
-    let mut at = 0;
-    while at < words.len() {
-        match clock_at(g, &words, at).or_else(|| duration_at(g, &words, at)) {
-            Some((edit, taken)) => {
-                edits.push(edit);
-                at += taken;
+    // Only the words around each unit or clock word are walked: a phrase reaches at most
+    // a few words before its unit and one after its clock word.
+    let folded = Folded::new(text);
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+    for m in TIME_WORD.get().find_iter(&folded) {
+        let mut start = crate::floor_char_boundary(text, m.start().saturating_sub(REACH_BEFORE));
+        // From a word's start: "nineteen" cut to "een" would read as one.
+        let mid_word = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| !c.is_whitespace());
+        if mid_word {
+            if let Some(space) = text[start..m.start()].find(char::is_whitespace) {
+                start += space;
             }
-            None => at += 1,
+        }
+        let end = crate::floor_char_boundary(text, m.end() + REACH_AFTER);
+        let end = text[end..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| end + i);
+        match spans.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => spans.push(start..end),
+        }
+    }
+    let mut edits = Vec::new();
+    for span in spans {
+        let words = words(&text[span.clone()]);
+        let mut at = 0;
+        while at < words.len() {
+            match clock_at(g, &words, at).or_else(|| duration_at(g, &words, at)) {
+                Some((mut edit, taken)) => {
+                    edit.start += span.start;
+                    edit.end += span.start;
+                    edits.push(edit);
+                    at += taken;
+                }
+                None => at += 1,
+            }
         }
     }
     if edits.is_empty() {
