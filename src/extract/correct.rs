@@ -4,6 +4,7 @@
 //! corrected value: the correction phrase keeps its right value, and the wrong value is
 //! replaced wherever else it stands as a whole number or time.
 
+use super::fold::{Folded, FoldedRegex, re_folded};
 use crate::pattern::Pattern;
 use regex::{Captures, Regex};
 
@@ -37,14 +38,16 @@ struct Fix {
 }
 
 /// Every correction says one of these; most mail has none, and is read no further.
-static SAYS_SO: Pattern<Regex> =
-    re!(r"(?i)\b(?:not|nicht|niet|instead|plaats|statt|anstatt|anstelle)\b");
+static SAYS_SO: Pattern<FoldedRegex> =
+    re_folded!(r"\b(?:not|nicht|niet|instead|plaats|statt|anstatt|anstelle)\b");
+
+/// Whether `text` (folded) may hold a correction.
+pub fn may_correct(text: &Folded) -> bool {
+    SAYS_SO.get().is_match(text)
+}
 
 fn fixes(text: &str) -> Vec<Fix> {
     let mut out: Vec<Fix> = Vec::new();
-    if !SAYS_SO.get().is_match(text) {
-        return out;
-    }
     let mut take = |c: Captures<'_>, wrong: usize, right: usize, keep: usize| {
         let (Some(all), Some(w), Some(r)) = (c.get(0), c.get(wrong), c.get(right)) else {
             return;
@@ -93,7 +96,8 @@ fn whole(text: &str, at: usize, len: usize) -> bool {
 }
 
 /// `text` with the sender's corrections applied; None when it makes none. Linear: a
-/// correction is at most a few values, and each is looked for in one pass.
+/// correction is at most a few values, and each is looked for in one pass. Callers
+/// ask [`may_correct`] first.
 pub fn apply(text: &str) -> Option<String> {
     let fixes = fixes(text);
     if fixes.is_empty() {

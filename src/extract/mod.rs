@@ -417,12 +417,18 @@ impl Extractor {
             statements = None;
         }
         // Numbers in words ("a dozen in Leeds plus the 30 in Harrogate") in digits.
-        if let Some(digits) = numbers::in_digits(&new_text) {
+        if let Some(digits) = numbers::may_have_number_words(&folded)
+            .then(|| numbers::in_digits(&new_text))
+            .flatten()
+        {
             new_text = digits;
             statements = None;
         }
         // And a value the sender corrects ("95 users, not 59") is read as corrected.
-        if let Some(fixed) = correct::apply(&new_text) {
+        if let Some(fixed) = correct::may_correct(&folded)
+            .then(|| correct::apply(&new_text))
+            .flatten()
+        {
             new_text = fixed;
             statements = None;
         }
