@@ -4,6 +4,7 @@
 // covers their helpers).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod classes;
 mod cli;
 mod corpus;
 mod cyrus;

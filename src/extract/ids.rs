@@ -92,6 +92,9 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
 /// "only", in en/nl/de: the one incident that hit the sender among several named.
 static ONLY: Pattern<Regex> =
     re!(r"(?i)\b(only|solely|just|alleen|enkel|slechts|nur|lediglich|ausschließlich)\b");
+/// "only" right after an ID.
+static ONLY_AFTER: Pattern<Regex> =
+    re!(r"(?i)^\W{0,3}(?:only|solely|alleen|nur|allein|ausschließlich)\b");
 /// "not", "but" between two IDs in a correction ("TM1433086, not EX1433068").
 static NOT_WORD: Pattern<Regex> =
     re!(r"(?i)^\W{0,3}(not|niet|nicht|instead of|in plaats van|statt)\W+$");
@@ -226,6 +229,17 @@ pub fn incident_ids(text: &str, pattern: &Regex) -> Vec<(String, String)> {
     }
     if wrong.len() < out.len() {
         out.retain(|(id, _)| !wrong.contains(id));
+    }
+    // "Claim EX1234567 only": the word right after one ID singles it out.
+    let only_after = ONLY_AFTER.get();
+    if let Some((one, _, _)) = mentions.iter().find(|(_, _, end)| {
+        only_after.is_match(&text[*end..crate::floor_char_boundary(text, end + 24)])
+    }) {
+        if out.iter().any(|(id, _)| id == one) {
+            let one = one.clone();
+            out.retain(|(id, _)| *id == one);
+            return out;
+        }
     }
     // "Only": a sentence where one ID alone follows the word.
     let only = ONLY.get();
@@ -662,6 +676,28 @@ mod tests {
 
     fn incident() -> Regex {
         crate::regex(r"\b(?:EX|SP|TM)\d{5,8}\b")
+    }
+
+    #[test]
+    fn only_after_an_id_singles_it_out() {
+        let ids = |t: &str| {
+            incident_ids(t, &incident())
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids("Claim TM1112223 only. Also listed: EX4445556."),
+            ["TM1112223"]
+        );
+        assert_eq!(
+            ids("Bitte für EX7778889 allein, nicht SP1212121."),
+            ["EX7778889"]
+        );
+        assert_eq!(
+            ids("EX1231231 and SP3213213 both hit us."),
+            ["EX1231231", "SP3213213"]
+        );
     }
 
     #[test]

@@ -1,0 +1,372 @@
+//! Our own test mails for each class of phrasing the extractor must generalize over
+//! (issue #18): five short mails per class, written here, in no sample set. Each
+//! asserts the fields its class is about.
+
+use slaclaim::extract::{Extraction, Extractor};
+
+/// A customer's mail with this subject, date and plain-text body.
+fn mail(subject: &str, date: &str, body: &str) -> Extraction {
+    let raw = format!(
+        "From: Customer <it@customer.example>\r\nTo: Support <support@partner.example>\r\n\
+         Subject: {subject}\r\nDate: {date}\r\nMessage-ID: <t@customer.example>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    );
+    extract(raw.as_bytes())
+}
+
+fn extract(raw: &[u8]) -> Extraction {
+    Extractor::new(&Default::default()).unwrap().extract(raw)
+}
+
+/// Windows as "start/end/minutes" in UTC, "HH:MM" when on the mail's day.
+fn windows(e: &Extraction) -> Vec<String> {
+    e.downtime
+        .iter()
+        .map(|w| {
+            let f = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("null".into(), |t| t.format("%m-%d %H:%M").to_string())
+            };
+            format!("{}/{}/{}", f(w.start), f(w.end), w.minutes)
+        })
+        .collect()
+}
+
+const WED_CET: &str = "Wed, 11 Mar 2026 10:00:00 +0100";
+const WED_GMT: &str = "Wed, 11 Mar 2026 10:00:00 +0000";
+
+#[test]
+fn worded_durations() {
+    for (body, minutes) in [
+        (
+            "Please claim an SLA credit for EX2000001: Outlook was gone for roughly three and a half hours on 10 March.",
+            210,
+        ),
+        (
+            "Graag een SLA-creditering voor EX2000002, de mail lag op 10 maart ruim tweeënhalf uur plat.",
+            150,
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX2000003: am 10. März knapp vier Stunden kein Exchange.",
+            240,
+        ),
+        (
+            "SLA credit please for TM2000004, Teams failed for forty-five minutes on 10 March.",
+            45,
+        ),
+        (
+            "Graag SLA-creditering voor SP2000005: op 10 maart twee uur en een kwartier geen SharePoint.",
+            135,
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        let got: Vec<i64> = e.downtime.iter().map(|w| w.minutes).collect();
+        assert_eq!(got, [minutes], "{body}");
+    }
+}
+
+#[test]
+fn worded_clock_times() {
+    for (body, want) in [
+        (
+            "Graag een SLA-creditering voor EX2100001. Op 10 maart van kwart over acht tot half elf geen mail.",
+            "03-10 07:15/03-10 09:30/135",
+        ),
+        (
+            "Bitte SLA-Gutschrift für EX2100002: am 10. März von viertel nach neun bis dreiviertel elf kein Outlook.",
+            "03-10 08:15/03-10 09:45/90",
+        ),
+        (
+            "Bitte SLA-Gutschrift für TM2100003: am 10. März ab halb acht bis zehn nach halb neun kein Teams.",
+            "03-10 06:30/03-10 07:40/70",
+        ),
+        (
+            "Please claim an SLA credit for EX2100004: on 10 March mail was down from a quarter past nine until half past eleven.",
+            "03-10 08:15/03-10 10:30/135",
+        ),
+        (
+            "Graag SLA-creditering voor SP2100005: op 10 maart van tien voor half drie 's middags tot kwart voor vier.",
+            "03-10 13:20/03-10 14:45/85",
+        ),
+    ] {
+        assert_eq!(
+            windows(&mail("SLA credit", WED_CET, body)),
+            [want],
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn dates_relative_midnight_and_month_first() {
+    // Relative days count from the Date header; a forwarded mail's from its own date.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim an SLA credit for EX2200001. Yesterday mail was down from 09:00 to 10:30.",
+    );
+    assert_eq!(windows(&e), ["03-10 08:00/03-10 09:30/90"]);
+    let e = mail(
+        "SLA-claim",
+        WED_CET,
+        "Graag een SLA-claim voor EX2200002: eergisteren van 14:00 tot 15:00 geen Teams.",
+    );
+    assert_eq!(windows(&e), ["03-09 13:00/03-09 14:00/60"]);
+    let e = mail(
+        "Fwd: outage",
+        WED_CET,
+        "Please file an SLA credit for the customer below, EX2200003.\n\n---------- Forwarded message ---------\n\
+         From: Kim <kim@end-customer.example>\nDate: Mon, 9 Mar 2026 17:40:00 +0100\nSubject: outage\nTo: it@customer.example\n\n\
+         Today from 13:10 until 14:05 nobody could send mail.\n",
+    );
+    assert_eq!(windows(&e), ["03-09 12:10/03-09 13:05/55"]);
+    // Across midnight.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim an SLA credit for EX2200004: on 9 March from 23:30 until 01:15 the mail queue was stuck.",
+    );
+    assert_eq!(windows(&e), ["03-09 22:30/03-10 00:15/105"]);
+    // A US sender (Date header west of -3h) writes month first; "Eastern" on 9 March
+    // 2026 is already daylight time (UTC-4).
+    let e = mail(
+        "SLA credit",
+        "Wed, 11 Mar 2026 10:00:00 -0400",
+        "Please claim an SLA credit for EX2200005: on 03/09/2026 from 9:00 AM to 11:00 AM Eastern email was down.",
+    );
+    assert_eq!(windows(&e), ["03-09 13:00/03-09 15:00/120"]);
+}
+
+#[test]
+fn machine_lines() {
+    for (body, want) in [
+        (
+            "Please claim an SLA credit for EX2300001. Our monitor said:\n\nMonitor is DOWN: OWA\n2026-03-10 08:01:30 UTC\n\nMonitor is UP: OWA\n2026-03-10 09:16:30 UTC\n",
+            "03-10 08:01/03-10 09:16/75",
+        ),
+        (
+            "SLA credit please, EX2300002. Log:\n2026-03-10 10:00:00 +01:00  UP\n2026-03-10 10:20:00 +01:00  DOWN  timeout\n2026-03-10 10:50:00 +01:00  DOWN  503\n2026-03-10 11:05:00 +01:00  UP\n",
+            "03-10 09:20/03-10 10:05/45",
+        ),
+        (
+            "Bitte SLA-Gutschrift für EX2300003. Nagios:\n** PROBLEM alert - mail/SMTP is CRITICAL **\nDate/Time: 10.03.2026 07:40:00\n\n** RECOVERY alert - mail/SMTP is OK **\nDate/Time: 10.03.2026 08:10:00\n",
+            "03-10 06:40/03-10 07:10/30",
+        ),
+        (
+            "Graag SLA-creditering voor EX2300004.\n10.03.2026 12:10:00  OK\n10.03.2026 12:15:00  CRITICAL\n10.03.2026 13:45:00  OK\n",
+            "03-10 11:15/03-10 12:45/90",
+        ),
+        (
+            "Please claim an SLA credit for SP2300005, newest first from our checker:\n2026-03-10T15:30:00Z UP\n2026-03-10T14:00:00Z DOWN\n",
+            "03-10 14:00/03-10 15:30/90",
+        ),
+    ] {
+        assert_eq!(
+            windows(&mail("SLA credit", WED_CET, body)),
+            [want],
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn corrections() {
+    for (body, users) in [
+        (
+            "Please claim an SLA credit for EX2400001. 48 users in Leeds had no mail on 10 March. Sorry: 84 users, not 48.",
+            84,
+        ),
+        (
+            "Graag SLA-creditering voor EX2400002: 30 medewerkers in Gouda. Correctie: het waren er niet 30 maar 36.",
+            36,
+        ),
+        (
+            "Bitte SLA-Gutschrift für EX2400003: 12 Mitarbeiter in Ulm, nicht 21 wie im Ticket.",
+            12,
+        ),
+        (
+            "SLA credit please for TM2400004, 150 staff (not 105) in York could not call.",
+            150,
+        ),
+        (
+            "Please claim an SLA credit for EX2400005: 64 users in Bath instead of 46 as I wrote before.",
+            64,
+        ),
+    ] {
+        assert_eq!(
+            mail("SLA credit", WED_GMT, body).affected_users,
+            Some(users),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn tables_of_sites_and_times() {
+    let cases: [(&str, u64, &[&str]); 5] = [
+        (
+            "Please claim an SLA credit for EX2500001.\n\nSite\tUsers\nHull\t20\nYork\t5\nTotal\t25\n",
+            25,
+            &["Hull", "York"],
+        ),
+        (
+            "SLA credit please, EX2500002.\n\n| Office | Affected |\n|---|---|\n| Leeds | 14 |\n| Wakefield | 6 |\n",
+            20,
+            &["Leeds", "Wakefield"],
+        ),
+        (
+            "Bitte SLA-Gutschrift für EX2500003.\n\nStandort      Benutzer\nKiel          17\nLübeck        4\n",
+            21,
+            &["Kiel", "Lübeck"],
+        ),
+        (
+            "Graag SLA-creditering voor EX2500004.\n\nVestiging\tGebruikers\tBegin\tEinde\nDelft\t9\t09:00\t10:30\nGouda\t3\t09:00\t10:30\n",
+            12,
+            &["Delft", "Gouda"],
+        ),
+        (
+            "Please claim an SLA credit for EX2500005.\n\nLocation  |  Staff  |  Notes\nDerby     |  40     |  HQ\nBelper    |  2      |\n",
+            42,
+            &["Derby", "Belper"],
+        ),
+    ];
+    for (body, users, places) in cases {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.affected_users, Some(users), "{body}");
+        assert_eq!(e.locations, places, "{body}");
+    }
+    // The start and end columns make the window.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        cases[3]
+            .0
+            .replace("voor EX2500004.", "voor EX2500004, gisteren:")
+            .as_str(),
+    );
+    assert_eq!(windows(&e), ["03-10 08:00/03-10 09:30/90"]);
+}
+
+#[test]
+fn attached_csv_files() {
+    let raw = "From: it@customer.example\r\nSubject: SLA credit EX2600001\r\nDate: Wed, 11 Mar 2026 10:00:00 +0000\r\n\
+               MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+               Please claim an SLA credit; the sites are attached.\r\n--b\r\nContent-Type: text/csv; name=sites.csv\r\n\
+               Content-Disposition: attachment; filename=sites.csv\r\n\r\nbranch_name;people_affected\r\nBristol;31\r\nBath;9\r\n--b--\r\n";
+    let e = extract(raw.as_bytes());
+    assert_eq!(e.affected_users, Some(40));
+    assert_eq!(e.locations, ["Bristol", "Bath"]);
+}
+
+#[test]
+fn negation_and_intent() {
+    for (subject, body, asks) in [
+        (
+            "Outage EX2700001",
+            "We are not after a credit, just tell us what happened with EX2700001.",
+            false,
+        ),
+        (
+            "SLA credit EX2700002",
+            "Please drop the claim for EX2700002, we will not claim after all.",
+            false,
+        ),
+        (
+            "Re: [SLA-9] your SLA credit claim",
+            "Here are the times you asked for: 10 March, 09:00-10:00. Please go ahead and submit it.",
+            true,
+        ),
+        (
+            "Creditnota factuur 2026-77",
+            "Op factuur 2026-77 staan twee licenties te veel; graag een creditnota.",
+            false,
+        ),
+        (
+            "SLA credit EX2700005",
+            "Kunnen jullie een SLA-creditering aanvragen voor EX2700005? Exchange was onbereikbaar.",
+            true,
+        ),
+    ] {
+        assert_eq!(
+            mail(subject, WED_CET, body).credit_requested,
+            asks,
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn a_mail_posing_as_microsoft_is_other() {
+    let raw = "From: \"Microsoft 365 Refunds\" <refunds@m365-credit.example>\r\nSubject: Your SLA credit of EUR 420 is ready\r\n\
+               Date: Wed, 11 Mar 2026 10:00:00 +0000\r\n\r\nDue to incident EX2800001 your tenant qualifies for a service credit. \
+               Confirm your payment details within 24 hours. Ticket INV-2026-5531.\r\n";
+    let e = extract(raw.as_bytes());
+    assert_eq!(e.kind.as_str(), "other");
+    assert!(e.incident_ids.is_empty() && !e.credit_requested, "{e:?}");
+}
+
+#[test]
+fn where_the_id_stands() {
+    // Only in the Subject.
+    let e = mail(
+        "SLA credit EX2900001",
+        WED_CET,
+        "Please claim a service credit, mail was down on 10 March from 9:00 to 10:00.",
+    );
+    assert_eq!(e.incident_ids, ["EX2900001"]);
+    // In lower case.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim a service credit for ex2900002, copied from our notes.",
+    );
+    assert_eq!(e.incident_ids, ["EX2900002"]);
+    // A project code that looks like one.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim a credit for EX2900003. SP2900004 is just our own project number.",
+    );
+    assert_eq!(e.incident_ids, ["EX2900003"]);
+    // A CVE or KB number is no ticket.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim a credit for EX2900005; we had installed KB5031234 for CVE-2026-1234. Our ticket: 77123.",
+    );
+    assert_eq!(e.ticket_refs, ["77123"]);
+    // A link's path is no incident.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim a credit for TM2900006. See https://x.sharepoint.com/sites/EX2900007/a.aspx",
+    );
+    assert_eq!(e.incident_ids, ["TM2900006"]);
+}
+
+#[test]
+fn forwarded_microsoft_notices_are_context() {
+    let notice = "\n\n---------- Forwarded message ---------\nFrom: Microsoft 365 <o365mc@microsoft.com>\n\
+                  Date: Tue, 10 Mar 2026 18:00:00 +0000\nSubject: Service health\nTo: it@customer.example\n\n\
+                  EX3000001 - Exchange Online\nUsers can't send mail\nIssue type: Incident\n\
+                  Start time: Tuesday, March 10, 2026, at 8:00 AM UTC\nEnd time: Tuesday, March 10, 2026, at 9:40 AM UTC\n\n\
+                  SP3000002 - SharePoint Online\nSearch is slow\nIssue type: Advisory\n\
+                  Start time: Tuesday, March 10, 2026, at 7:00 AM UTC\n";
+    // The customer's own times win over the notice's.
+    let e = mail(
+        "Fwd: Service health",
+        WED_GMT,
+        &format!(
+            "Please claim an SLA credit for EX3000001 only. For us it was 08:10 to 09:30 UK time yesterday.{notice}"
+        ),
+    );
+    assert_eq!(e.incident_ids, ["EX3000001"]);
+    assert_eq!(windows(&e), ["03-10 08:10/03-10 09:30/80"]);
+    assert!(!e.advisory, "the advisory beside it is not the claim's");
+    // Without the customer's times, the claimed incident's entry gives them.
+    let e = mail(
+        "Fwd: Service health",
+        WED_GMT,
+        &format!("Please claim an SLA credit for EX3000001 only.{notice}"),
+    );
+    assert_eq!(windows(&e), ["03-10 08:00/03-10 09:40/100"]);
+}
