@@ -22,6 +22,11 @@ static FIRST_COUNT: Pattern<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b")
 static AFFECTED: Pattern<FoldedRegex> = re_folded!(
     r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
 );
+/// What happened to a site, for places said apart from the count ("mail to our Hartford
+/// office was delayed").
+static IMPACT: Pattern<FoldedRegex> = re_folded!(
+    r"\b(delayed|down|outage|no mail|vertraagd|storing|geen mail|plat|verzögert|ausfall|störung|ausgefallen|kein)\b"
+);
 static SUBSET: Pattern<Regex> = re!(
     r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b"
 );
@@ -160,7 +165,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
     best.map(|(n, src, i, _)| (n, src, i))
 }
 
-const SITE_NOUNS: &str = r"offices?|sites?|branch(?:es)?|clinics?|practices?|warehouses?|yards?|plants?|stores?|shops?|depots?|locations?|campus(?:es)?|headquarters|HQ|kantoor|kantoren|vestigingen|vestiging|locaties|locatie|filialen|filiaal|magazijn|standorten|standort|standorte|niederlassungen|niederlassung|filiale|büros?|werk|lager|zentrale|praxis";
+const SITE_NOUNS: &str = r"kanzlei|klinik|clinics?|schulen?|schools?|offices?|sites?|branch(?:es)?|clinics?|practices?|warehouses?|yards?|plants?|stores?|shops?|depots?|locations?|campus(?:es)?|headquarters|HQ|kantoor|kantoren|vestigingen|vestiging|locaties|locatie|filialen|filiaal|magazijn|standorten|standort|standorte|niederlassungen|niederlassung|filiale|büros?|werk|lager|zentrale|praxis";
 /// A place name: capitalised words in Latin script (Basic Latin, Latin-1, Latin
 /// Extended-A: every English, Dutch, German and neighbouring place name). Not `\p{Lu}`
 /// and `\p{L}`: their thousands of ranges blow up the lazy DFA's states, and a search
@@ -169,7 +174,7 @@ const NAME: &str = r"(?:'s-)?[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’
 
 static PLACE_AFTER_PREP: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
-        r"(?i:\b(?:in|at|bij|te|op|an|aus|from|vanuit|across)\s+(?:(?:our|onze|ons|unseren|unserem|unserer|unsere|de|het|the|den|dem|der|die|both|beide|beiden)\s+)?(?:(?:{SITE_NOUNS})\s+(?:in\s+)?)?)({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)"
+        r"(?i:\b(?:in|im|beim|at|bij|te|op|an|aus|from|vanuit|across|(?:verdeeld|verspreid)\s+over|verteilt\s+auf|spread\s+(?:across|over)|split\s+(?:between|across))\s+(?:(?:our|onze|ons|unseren|unserem|unserer|unsere|de|het|the|den|dem|der|die|both|beide|beiden)\s+)?(?:(?:{SITE_NOUNS})\s+(?:in\s+)?)?)({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*(?:the\s+|de\s+|our\s+)?{NAME})*)"
     ))
 });
 static PLACE_BEFORE_SITE: Pattern<Regex> = Pattern::new(|| {
@@ -184,7 +189,7 @@ static PLACE_IN_PARENS: Pattern<Regex> = Pattern::new(|| {
 });
 static PLACE_AFTER_SITE: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
-        r"\b(?i:kantoor|vestiging|locatie|standort|filiale|niederlassung|site|office|branch)\s+({NAME})"
+        r"\b(?i:kantoor|vestiging|locatie|standort|filiale|niederlassung|site|office|branch|lager|werk|warehouse|depot|store|praxis|kanzlei|klinik|clinic|campus|school|schule)\s+({NAME})"
     ))
 });
 static PLACE_BEFORE_COUNT: Pattern<Regex> = Pattern::new(|| {
@@ -192,6 +197,10 @@ static PLACE_BEFORE_COUNT: Pattern<Regex> = Pattern::new(|| {
         r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|ongeveer\s*)?\d[\d.,]*\s+(?i:{USER_NOUNS})\b"
     ))
 });
+/// "(Bristol 41, Bath 23)", "Venlo 92, Roermond 38": each place before its count, in
+/// a parenthesis or a list.
+static PLACE_THEN_COUNT: Pattern<Regex> =
+    Pattern::new(|| crate::regex(&format!(r"(?:\(|,|;|:)\s*({NAME})\s+\d{{1,6}}\b")));
 /// Any site noun, in folded text: what [`PLACE_BEFORE_SITE`] and [`PLACE_AFTER_SITE`] need.
 static SITE_WORD: Pattern<FoldedRegex> =
     Pattern::new(|| FoldedRegex::new(&format!("(?:{})", SITE_NOUNS.to_lowercase())));
@@ -227,6 +236,13 @@ const NOT_PLACES: &[&str] = &[
     "owa",
     "portal",
     "sso",
+    "kanzlei",
+    "praxis",
+    "lager",
+    "kantoor",
+    "büro",
+    "filiale",
+    "standort",
     "mfa",
     "copilot",
     "loop",
@@ -357,6 +373,7 @@ pub fn locations(
             (&*PLACE_IN_PARENS.get(), parens),
             (&*PLACE_AFTER_SITE.get(), sited),
             (&*PLACE_BEFORE_COUNT.get(), parens),
+            (&*PLACE_THEN_COUNT.get(), parens),
         ] {
             if !needed {
                 continue;
@@ -392,7 +409,7 @@ pub fn locations(
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
         for s in statements {
             // The cheap word test first: most statements say nothing about impact.
-            if AFFECTED.get().is_match(s.folded())
+            if (AFFECTED.get().is_match(s.folded()) || IMPACT.get().is_match(s.folded()))
                 && SITE_WORD.get().is_match(s.folded())
                 && PLACE_BEFORE_SITE.get().is_match(s.value())
             {
@@ -420,12 +437,15 @@ fn clean_name(raw: &str, partner_names: &[String]) -> String {
     if !name.starts_with(|c: char| c.is_uppercase() || c == '\'') || name.chars().count() < 2 {
         return String::new();
     }
-    // A name that is only a known non-place in its last word ("Leeds Office") keeps the place.
+    // A name that is only a known non-place in its last word ("Leeds Office") keeps the
+    // place, as does one that ends on a joining word ("Edinburgh on" Friday).
     let mut kept: Vec<&str> = name.split_whitespace().collect();
     while kept.len() > 1
-        && kept
-            .last()
-            .is_some_and(|w| NOT_PLACES.contains(&w.to_lowercase().as_str()))
+        && kept.last().is_some_and(|w| {
+            let lw = w.to_lowercase();
+            NOT_PLACES.contains(&lw.as_str())
+                || ["on", "upon", "op", "am", "an", "aan", "im", "sur", "ob"].contains(&lw.as_str())
+        })
     {
         kept.pop();
     }
@@ -469,6 +489,30 @@ mod tests {
                 "Betroffen waren rund 1.200 Mitarbeiter an unseren Standorten München und Augsburg."
             ),
             (Some(1200), vec!["München".into(), "Augsburg".into()])
+        );
+    }
+
+    #[test]
+    fn places_beside_counts_prepositions_and_site_words() {
+        assert_eq!(
+            run("Affected: 52 users (Hull 40, Goole 12).").1,
+            ["Hull", "Goole"]
+        );
+        assert_eq!(
+            run("30 medewerkers, verspreid over Ede en Wageningen.").1,
+            ["Ede", "Wageningen"]
+        );
+        assert_eq!(
+            run("Betroffen waren 9 Leute im Lager Kassel.").1,
+            ["Kassel"]
+        );
+        assert_eq!(
+            run("12 Mitarbeiter in unserer Kanzlei in Jena.").1,
+            ["Jena"]
+        );
+        assert_eq!(
+            run("40 staff in Perth on Monday could not log in.").1,
+            ["Perth"]
         );
     }
 
