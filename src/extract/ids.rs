@@ -16,6 +16,10 @@ static GUID: Pattern<Regex> = re!(
 static NOT_TENANT: Pattern<Regex> = re!(
     r"(?i)(subscription|abonnement|abonnements|correlation|correlatie|korrelation|request|anfrage|anforderung|aanvraag|object|objekt|session|sitzung|activity|aktivität|trace|client|app(?:lication)?|anwendung|message|nachricht|order|bestelling|bestellung|device|gerät|apparaat|user|gebruiker|benutzer|policy|resource|transaction|error|fehler)s?[\s_-]*(?:id|guid|nummer|nr|number)\b|(subscription|abonnement|correlation|korrelation|object|session|activity|trace|device|policy|resource|transaction)\W*$",
 );
+/// After a GUID, in its sentence: it is something other than the tenant.
+static SAID_OTHER: Pattern<Regex> = re!(
+    r"(?i)^[^.\n]{0,80}?\b(?:is|ist|was|war|zijn|sind)\s+(?:actually\s+|eigentlich\s+|eigenlijk\s+|in fact\s+|just\s+|only\s+|nur\s+|alleen\s+)?(?:our|unsere?|onze|ons|the|de|het|die|das|een|an?|eine?)\s+(?:[a-z]+\s+){0,2}?[a-z-]*(?:subscription|abonnement|correlation|correlatie|korrelation|object|objekt|application|client|device|gerät|apparaat|resource|request|anfrage)"
+);
 static TENANT_LABEL: Pattern<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
@@ -68,7 +72,11 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
         let last = |re: &Regex| re.find_iter(before).last().map(|m| m.end());
         let (tenant_at, other_at) = (last(&TENANT_LABEL.get()), last(&NOT_TENANT.get()));
         let labelled_other = other_at.is_some_and(|o| tenant_at.is_none_or(|t| o > t));
+        // "…, die ich als Tenant-ID angegeben hatte, ist unsere Azure-Abonnement-ID": the
+        // sender says after it what it is.
+        let after = &text[whole.end..crate::floor_char_boundary(text, whole.end + 160)];
         if labelled_other
+            || SAID_OTHER.get().is_match(after)
             || tenant_at.is_none()
                 && before.ends_with(['/', '=', '{', '<'])
                 && before.contains("http")
@@ -676,6 +684,19 @@ mod tests {
 
     fn incident() -> Regex {
         crate::regex(r"\b(?:EX|SP|TM)\d{5,8}\b")
+    }
+
+    #[test]
+    fn a_guid_said_afterwards_to_be_something_else_is_no_tenant() {
+        let text = "Tenant: 11111111-2222-4333-8444-555555555555 is actually our subscription ID. \
+                    The real tenant is aaaaaaaa-2222-4333-8444-555555555555.\n\
+                    De GUID bbbbbbbb-2222-4333-8444-555555555555 die ik noemde is onze abonnements-ID.\n\
+                    Tenant cccccccc-2222-4333-8444-555555555555 is our tenant ID, not the subscription.";
+        let got: Vec<String> = tenant_ids(text).into_iter().map(|(g, _)| g).collect();
+        assert_eq!(
+            got,
+            ["aaaaaaaa-2222-4333-8444-555555555555", "cccccccc-2222-4333-8444-555555555555"]
+        );
     }
 
     #[test]

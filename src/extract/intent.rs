@@ -96,7 +96,7 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
 /// have everything", "reichen Sie sie bei Microsoft ein", "wil je dit ook meenemen in de
 /// claim".
 static GO_AHEAD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(go ahead|proceed|please (?:submit|file|send|lodge|raise|add|include)|(?:submit|file|lodge|raise) it|add (?:this|it|that) to|include (?:this|it|that) in|(?:dien|dienen) (?:hem|het|deze|de claim|die) (?:dan )?(?:maar )?in|indienen|meenemen in|toevoegen aan|verwerken in|reichen sie\b[^.]{0,40}\bein|einreichen|ergänzen sie|aufnehmen|nehmen sie\b[^.]{0,40}\bauf)\b",
+    r"\b(go ahead|proceed|please (?:submit|file|send|lodge|raise|add|include)|(?:submit|file|lodge|raise) it|add (?:this|it|that) to|include (?:this|it|that) in|(?:dien|dienen) (?:hem|het|deze|de claim|die) (?:dan )?(?:maar )?in|indienen|meenemen in|toevoegen aan|verwerken in|reichen sie\b[^.]{0,60}\bein|einreichen|ergänzen sie|aufnehmen|nehmen sie\b[^.]{0,40}\bauf)\b",
 );
 
 /// A reply in a credit claim's thread (its Subject names the credit) that tells us to
