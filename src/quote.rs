@@ -27,6 +27,11 @@ pub struct Forwarded {
     pub from: String,
 }
 
+/// An inline yes or no this short ("Ja", "Yes, all of them.") is read with its question.
+const MAX_ANSWER_CHARS: usize = 60;
+static YES_OR_NO: Pattern<Regex> =
+    re!(r"(?i)^\W*(?:yes|no|yep|nope|ja|nee|nein|jawohl|correct|klopt|richtig|stimmt)\b");
+
 static POSTSCRIPT: Pattern<Regex> = re!(
     r"(?i)^\s*(?:p\.?\s?p\.?\s?s\.?|p\.\s?s\.?|ps\b:?|nb\b|n\.b\.|nachtrag\b|correction\b|correctie\b|korrektur\b)"
 );
@@ -75,13 +80,33 @@ pub fn split(body: &str, subject: &str) -> Parts {
     };
     let mut in_signature = false;
     let mut inline: Option<Vec<bool>> = None;
+    // The quoted question just above, for a short answer written under it.
+    let mut question: Option<&str> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         let trimmed = line.trim();
         if trimmed.starts_with('>') {
+            let quoted = trimmed.trim_start_matches(['>', ' ']);
+            question = quoted.ends_with('?').then_some(quoted);
             i += 1;
             continue;
+        }
+        // "> 4. Bought through CSP?" then "Yes": a bare yes or no means nothing alone,
+        // so it is read with its question (other answers stand alone, questions quoted).
+        if let Some(q) = question.filter(|_| !trimmed.is_empty()) {
+            question = None;
+            if trimmed.chars().count() <= MAX_ANSWER_CHARS
+                && !in_signature
+                && YES_OR_NO.get().is_match(trimmed)
+            {
+                parts.new_text.push_str(q);
+                parts.new_text.push(' ');
+                parts.new_text.push_str(trimmed);
+                parts.new_text.push('\n');
+                i += 1;
+                continue;
+            }
         }
         // Outlook writes "-----Original Message-----" above forwards too.
         let forwarded = maybe_separator(trimmed) && FORWARD_SEPARATOR.get().is_match(line)
@@ -455,6 +480,21 @@ mod tests {
         assert_eq!(split(body, "").new_text.trim(), "Hoi");
         let body = "Hallo\nAm 09.03.2026 um 10:00 schrieb Tom:\nalt\n";
         assert_eq!(split(body, "").new_text.trim(), "Hallo");
+    }
+
+    #[test]
+    fn a_short_inline_answer_is_read_with_its_question() {
+        let body = "Answers below.\n\nOn Mon, Kim wrote:\n> 1. Which sites?\n\nHull and York\n\n\
+                    > 2. Bought through us (CSP)?\n\nYes\n\n> 3. Anything else?\n\n\
+                    A long answer that goes on and on about what happened that morning, far more than a word.\n";
+        let p = split(body, "Re: claim");
+        assert!(
+            p.new_text.contains("2. Bought through us (CSP)? Yes\n"),
+            "{p:?}"
+        );
+        assert!(!p.new_text.contains("Which sites?"), "{p:?}");
+        assert!(p.new_text.contains("Hull and York"), "{p:?}");
+        assert!(!p.new_text.contains("Anything else"), "{p:?}");
     }
 
     #[test]

@@ -695,7 +695,10 @@ mod tests {
         let got: Vec<String> = tenant_ids(text).into_iter().map(|(g, _)| g).collect();
         assert_eq!(
             got,
-            ["aaaaaaaa-2222-4333-8444-555555555555", "cccccccc-2222-4333-8444-555555555555"]
+            [
+                "aaaaaaaa-2222-4333-8444-555555555555",
+                "cccccccc-2222-4333-8444-555555555555"
+            ]
         );
     }
 
