@@ -268,8 +268,28 @@ impl Extractor {
         let body_incident =
             verdict.as_ref().is_some_and(|v| v.weak) && self.incident.is_match(&new_text);
         let decided = verdict.as_ref().is_some_and(|v| !v.weak || !body_incident);
+        let language = lang::detect(&subject_and_text, email.header("content-language"));
+        // Each of Microsoft's sections runs to the next forwarded mail or the end.
+        let sections: Option<Vec<std::ops::Range<usize>>> = (!incidents.is_empty()).then(|| {
+            microsoft_at
+                .iter()
+                .map(|&at| {
+                    let end = section_starts
+                        .iter()
+                        .copied()
+                        .filter(|&s| s > at)
+                        .min()
+                        .unwrap_or(new_text.len());
+                    at.min(new_text.len())..end.min(new_text.len())
+                })
+                .filter(|r| !r.is_empty())
+                .collect()
+        });
         let mut statements = None;
+        // The text is rewritten once, before statements are first cut.
+        let mut notices = None;
         let credit = if !decided && intent::mentions_credit(&folded) {
+            notices = Some(self.rewrite(&mut new_text, &folded, language, &sections));
             let st = statements.get_or_insert_with(|| text::statements(&new_text));
             intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
         } else {
@@ -335,7 +355,6 @@ impl Extractor {
                 vec![],
             ),
         }
-        let language = lang::detect(&subject_and_text, email.header("content-language"));
         let sender_domain = email.sender_domain();
         let mut ext = Extraction {
             kind,
@@ -377,61 +396,10 @@ impl Extractor {
             ext.evidence = evidence;
             return ext;
         }
-        // Microsoft's own entries (a notification forwarded as evidence) are set apart:
-        // context, read only where the customer says nothing.
-        let notices = if incidents.is_empty() {
-            Vec::new()
-        } else {
-            // Each of Microsoft's sections runs to the next forwarded mail or the end.
-            let sections: Vec<std::ops::Range<usize>> = microsoft_at
-                .iter()
-                .map(|&at| {
-                    let end = section_starts
-                        .iter()
-                        .copied()
-                        .filter(|&s| s > at)
-                        .min()
-                        .unwrap_or(new_text.len());
-                    at.min(new_text.len())..end.min(new_text.len())
-                })
-                .filter(|r| !r.is_empty())
-                .collect();
-            let (own, notices) = notice::split(&new_text, &sections, &self.incident);
-            if !notices.is_empty() {
-                new_text = own;
-                statements = None;
-            }
-            notices
+        let notices = match notices {
+            Some(n) => n,
+            None => self.rewrite(&mut new_text, &folded, language, &sections),
         };
-        // Times and durations said in words are read in digits from here on.
-        if let Some(said) = spoken::may_say_time(&folded)
-            .then(|| spoken::in_digits(&new_text, language))
-            .flatten()
-        {
-            new_text = said;
-            statements = None;
-        }
-        // A table of start and end times is said again as sentences, one per row.
-        if let Some(said) = table::time_rows(&new_text) {
-            new_text = said;
-            statements = None;
-        }
-        // Numbers in words ("a dozen in Leeds plus the 30 in Harrogate") in digits.
-        if let Some(digits) = numbers::may_have_number_words(&folded)
-            .then(|| numbers::in_digits(&new_text))
-            .flatten()
-        {
-            new_text = digits;
-            statements = None;
-        }
-        // And a value the sender corrects ("95 users, not 59") is read as corrected.
-        if let Some(fixed) = correct::may_correct(&folded)
-            .then(|| correct::apply(&new_text))
-            .flatten()
-        {
-            new_text = fixed;
-            statements = None;
-        }
         let statements = statements.unwrap_or_else(|| text::statements(&new_text));
 
         for (id, src) in &incidents {
@@ -572,6 +540,54 @@ impl Extractor {
         ext.confidence = evidence.iter().map(|(k, e)| (*k, e.confidence)).collect();
         ext.evidence = evidence;
         ext
+    }
+
+    /// The rewriting stage, before statements are cut: Microsoft's entries set apart
+    /// (returned), then times and numbers said in words, table rows of times and the
+    /// sender's corrections written out. `folded` is the text before, for cheap gates;
+    /// `sections` are the byte ranges Microsoft wrote, when any incident was named.
+    fn rewrite(
+        &self,
+        new_text: &mut String,
+        folded: &fold::Folded,
+        language: &str,
+        sections: &Option<Vec<std::ops::Range<usize>>>,
+    ) -> Vec<notice::Entry> {
+        let changed = |said: Option<String>, text: &mut String| {
+            if let Some(said) = said {
+                *text = said;
+            }
+        };
+        // Microsoft's own entries (a notification forwarded as evidence) are context,
+        // read only where the customer says nothing.
+        let notices = match sections {
+            Some(sections) => {
+                let (own, notices) = notice::split(new_text, sections, &self.incident);
+                if !notices.is_empty() {
+                    *new_text = own;
+                }
+                notices
+            }
+            None => Vec::new(),
+        };
+        // Times and durations said in words are read in digits from here on.
+        let said = spoken::may_say_time(folded)
+            .then(|| spoken::in_digits(new_text, language))
+            .flatten();
+        changed(said, new_text);
+        // A table of start and end times is said again as sentences, one per row.
+        changed(table::time_rows(new_text), new_text);
+        // Numbers in words ("a dozen in Leeds plus the 30 in Harrogate") in digits.
+        let said = numbers::may_have_number_words(folded)
+            .then(|| numbers::in_digits(new_text))
+            .flatten();
+        changed(said, new_text);
+        // And a value the sender corrects ("95 users, not 59") is read as corrected.
+        let said = correct::may_correct(folded)
+            .then(|| correct::apply(new_text))
+            .flatten();
+        changed(said, new_text);
+        notices
     }
 }
 
