@@ -143,7 +143,7 @@ static PURCHASE: Pattern<FoldedRegex> = re_folded!(
     r"\b(csp|bought|purchased|purchase|acquired|gekocht|aangeschaft|afgenomen|aangekocht|bezogen|erworben|gekauft|licen[cs]es?|licenties?|lizenzen?)\b",
 );
 static UNSURE: Pattern<FoldedRegex> = re_folded!(
-    r"(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\?$)",
+    r"(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|weet ik\b[^.]{0,20}\bniet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|weiß ich\b[^.]{0,20}\bnicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\bwhether\b[^.]{0,60}\bor\b|\bob\b[^.]{0,60}\boder\b|\?$)",
 );
 static NO_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bea\b)",
@@ -258,6 +258,15 @@ mod tests {
         assert_eq!(
             csp("Die Lizenzen wurden nicht über Sie gekauft, sondern direkt bei Microsoft."),
             Some(false)
+        );
+        // Whether it was one or the other, the sender cannot say.
+        assert_eq!(
+            csp("Ob wir über Sie oder direkt bei Microsoft kaufen, weiß ich auch nicht."),
+            None
+        );
+        assert_eq!(
+            csp("Of we via jullie of rechtstreeks bij Microsoft kopen, weet ik helaas niet."),
+            None
         );
     }
 
