@@ -26,6 +26,9 @@ static B_NOT_A: Pattern<Regex> = Pattern::new(|| {
     ))
 });
 
+/// Corrections read from one mail, at most.
+const MAX_FIXES: usize = 16;
+
 /// One correction: the wrong value, the right one, and the phrase that said so.
 #[derive(Debug, PartialEq)]
 struct Fix {
@@ -74,12 +77,15 @@ fn fixes(text: &str) -> Vec<Fix> {
             with,
         });
     };
-    for c in NOT_BUT.get().captures_iter(text) {
+    // A real mail corrects a few values; past MAX_FIXES the rest is not read (each
+    // position of the text is compared with every correction).
+    for c in NOT_BUT.get().captures_iter(text).take(MAX_FIXES) {
         take(c, 1, 2, 2);
     }
-    for c in B_NOT_A.get().captures_iter(text) {
+    for c in B_NOT_A.get().captures_iter(text).take(MAX_FIXES) {
         take(c, 3, 2, 1);
     }
+    out.truncate(MAX_FIXES);
     out.sort_by_key(|f| f.start);
     out
 }
@@ -165,6 +171,15 @@ mod tests {
             apply("van 7.15 tot 8.45; begin om 7.40 in plaats van 7.15").as_deref(),
             Some("van 7.40 tot 8.45; begin om 7.40")
         );
+    }
+
+    #[test]
+    fn a_mail_of_nothing_but_corrections_applies_only_the_first_few() {
+        let text: String = (0..1000)
+            .map(|i| format!("{} users, not {}. ", 1000 + i, 5000 + i))
+            .collect();
+        let out = apply(&text).unwrap();
+        assert_eq!(out.matches(", not ").count(), 1000 - MAX_FIXES);
     }
 
     #[test]
