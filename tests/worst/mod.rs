@@ -88,8 +88,34 @@ pub fn cases() -> Vec<Case> {
             name: "address-lists",
             build: address_lists,
         },
+        Case {
+            name: "spoken-and-corrected",
+            build: |n| anchors(n, SPOKEN),
+        },
+        Case {
+            name: "monitor-and-notices",
+            build: |n| anchors(n, MACHINE),
+        },
     ]
 }
+
+/// What the rewriting stage reads: times and numbers in words and corrections, packed.
+const SPOKEN: &[&str] = &[
+    "van kwart over negen tot tien voor half elf 's avonds ",
+    "two and a half hours and three quarters ",
+    "halb elf zwölf dreiviertel neun ",
+    "dreihundertfünfundzwanzig Mitarbeiter ",
+    "84 users, not 48; not 9:30 but 9:45 ",
+    "tweeënhalf uur en een kwartier ",
+];
+
+/// Monitor events, Microsoft's entry headings and table rows of times, packed.
+const MACHINE: &[&str] = &[
+    "Monitor is DOWN 2026-03-16 08:00:00 UTC\n",
+    "2026-03-16 09:00:00 +01:00 UP\n",
+    "EX1234567 - Exchange Online\nIssue type: Advisory\n",
+    "Site\tUsers\tStart\tEnd\nHull\t5\t09:00\t10:00\n",
+];
 
 /// Every anchor phrase the English readers key on, with their values.
 const ANCHORS_EN: &[&str] = &[
