@@ -38,6 +38,26 @@ struct Fix {
     end: usize,
     /// The phrase as it should read: the right value in place, the wrong one gone.
     with: String,
+    /// The word after the right count ("users" in "84 users, not 48"), lower case.
+    unit: Option<String>,
+}
+
+/// Units that make a number no count of people: a count corrected elsewhere is not
+/// replaced before them ("within 48 hours" stays when "84 users, not 48" is written).
+const NOT_A_COUNT: &[&str] = &[
+    "hours", "hour", "minutes", "min", "mins", "uur", "minuten", "stunden", "stunde", "%", "days",
+    "dagen", "tage", "eur", "euro", "gb", "mb",
+];
+
+/// The word right after `text[at..]`'s leading value, lower case.
+fn next_word(text: &str) -> Option<String> {
+    let rest = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == '.');
+    let rest = rest.trim_start();
+    if rest.starts_with('%') {
+        return Some("%".into());
+    }
+    let word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+    (!word.is_empty()).then(|| word.to_lowercase())
 }
 
 /// Every correction says one of these; most mail has none, and is read no further.
@@ -74,6 +94,7 @@ fn fixes(text: &str) -> Vec<Fix> {
             right: r.as_str().to_string(),
             start: all.start(),
             end: all.end(),
+            unit: next_word(&text[r.start()..]),
             with,
         });
     };
@@ -101,6 +122,20 @@ fn whole(text: &str, at: usize, len: usize) -> bool {
     !(joined_before || joined_after)
 }
 
+/// Whether the value at the start of `here` is what `f` corrects: any time for a time;
+/// otherwise one with the same word after it, or one not of a duration or amount.
+fn same_kind(f: &Fix, here: &str) -> bool {
+    if f.wrong.contains([':', '.']) {
+        return true;
+    }
+    let after = next_word(here);
+    match (&f.unit, &after) {
+        (Some(unit), Some(word)) if word == unit => true,
+        (_, Some(word)) => !NOT_A_COUNT.contains(&word.as_str()),
+        (_, None) => true,
+    }
+}
+
 /// `text` with the sender's corrections applied; None when it makes none. Linear: a
 /// correction is at most a few values, and each is looked for in one pass. Callers
 /// ask [`may_correct`] first.
@@ -125,6 +160,7 @@ pub fn apply(text: &str) -> Option<String> {
                 text[at..].starts_with(&f.wrong)
                     && whole(text, at, f.wrong.len())
                     && !fixes.iter().any(|g| g.start < at && at < g.end)
+                    && same_kind(f, &text[at..])
             }) {
                 out.push_str(&f.right);
                 at += f.wrong.len();
@@ -170,6 +206,19 @@ mod tests {
         assert_eq!(
             apply("van 7.15 tot 8.45; begin om 7.40 in plaats van 7.15").as_deref(),
             Some("van 7.40 tot 8.45; begin om 7.40")
+        );
+    }
+
+    #[test]
+    fn a_corrected_count_leaves_durations_and_amounts_of_the_same_number() {
+        assert_eq!(
+            apply("48 staff had no mail within 48 hours; 48% of sites. Sorry: 84 staff, not 48.")
+                .as_deref(),
+            Some("84 staff had no mail within 48 hours; 48% of sites. Sorry: 84 staff.")
+        );
+        assert_eq!(
+            apply("Down for 2 hours. Correction: 3 hours, not 2.").as_deref(),
+            Some("Down for 3 hours. Correction: 3 hours.")
         );
     }
 
