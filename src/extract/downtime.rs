@@ -640,21 +640,30 @@ const FAILED: &[&str] = &[
 ];
 
 fn said_to_fail(text: &str, at: usize) -> bool {
-    text[..at]
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .rev()
-        .take(6)
-        .any(|w| is_one_of(w, FAILED))
+    within_before(text, at, FAILED, 6)
 }
 
 fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
-    // Words are lower-cased one at a time: only the three nearest are read.
+    within_before(text, at, words, 3)
+}
+
+/// Whether one of `words` stands within the `reach` words before byte offset `at`.
+/// Words are lower-cased one at a time: only the nearest are read.
+fn within_before(text: &str, at: usize, words: &[&str], reach: usize) -> bool {
     text[..at]
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .rev()
-        .take(3)
+        .take(reach)
+        .any(|w| is_one_of(w, words))
+}
+
+/// Whether one of `words` stands within the `reach` words after byte offset `at`.
+fn within_after(text: &str, at: usize, words: &[&str], reach: usize) -> bool {
+    text[at..]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(reach)
         .any(|w| is_one_of(w, words))
 }
 
@@ -670,11 +679,7 @@ fn is_one_of(word: &str, words: &[&str]) -> bool {
 
 /// True when one of `words` stands within the four words after byte offset `at`.
 fn followed_by(text: &str, at: usize, words: &[&str]) -> bool {
-    text[at..]
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(4)
-        .any(|w| is_one_of(w, words))
+    within_after(text, at, words, 4)
 }
 
 /// Labels of the header block of a mail forwarded or quoted inline ("Date:", "Sent:").
@@ -752,14 +757,7 @@ fn in_the_afternoon(statement: &Statement, toks: &mut [Token]) {
     let text = &statement.text;
     for t in toks.iter_mut() {
         if let Kind::Time { hour, pm, .. } = &mut t.kind {
-            if pm.is_none()
-                && (1..12).contains(hour)
-                && text[t.end..]
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .take(3)
-                    .any(|w| is_one_of(w, AFTER_NOON))
-            {
+            if pm.is_none() && (1..12).contains(hour) && within_after(text, t.end, AFTER_NOON, 3) {
                 *pm = Some(true);
             }
         }

@@ -686,6 +686,14 @@ mod tests {
         crate::regex(r"\b(?:EX|SP|TM)\d{5,8}\b")
     }
 
+    /// The incident IDs of `t`, for [`incident`]'s prefixes.
+    fn ids(t: &str) -> Vec<String> {
+        incident_ids(t, &incident())
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     #[test]
     fn a_guid_said_afterwards_to_be_something_else_is_no_tenant() {
         let text = "Tenant: 11111111-2222-4333-8444-555555555555 is actually our subscription ID. \
@@ -704,12 +712,6 @@ mod tests {
 
     #[test]
     fn only_after_an_id_singles_it_out() {
-        let ids = |t: &str| {
-            incident_ids(t, &incident())
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>()
-        };
         assert_eq!(
             ids("Claim TM1112223 only. Also listed: EX4445556."),
             ["TM1112223"]
@@ -726,12 +728,6 @@ mod tests {
 
     #[test]
     fn an_id_the_sender_says_is_something_else_is_no_incident() {
-        let ids = |t: &str| {
-            incident_ids(t, &incident())
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>()
-        };
         assert_eq!(
             ids("EX1234567 hit us. SP7654321 is only our own project number."),
             ["EX1234567"]

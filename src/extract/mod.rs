@@ -91,6 +91,14 @@ pub struct Extraction {
     pub problems: Vec<String>,
 }
 
+impl Extraction {
+    /// The evidence, and the confidences read from it.
+    fn set_evidence(&mut self, evidence: BTreeMap<&'static str, Evidence>) {
+        self.confidence = evidence.iter().map(|(k, e)| (*k, e.confidence)).collect();
+        self.evidence = evidence;
+    }
+}
+
 /// An incident ID and the service its prefix stands for.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Incident {
@@ -166,14 +174,12 @@ impl Extractor {
             forwarded,
         } = quote::split(&quote::strip_own(&email.body), &email.subject);
         // Where Microsoft's own mail, forwarded inline or attached, starts in the text.
-        let mut microsoft_at: Vec<usize> = Vec::new();
+        let mut microsoft_at: Vec<usize> = forwarded
+            .iter()
+            .filter(|f| notice::from_microsoft(&f.from))
+            .map(|f| f.at)
+            .collect();
         let mut section_starts: Vec<usize> = forwarded.iter().map(|f| f.at).collect();
-        microsoft_at.extend(
-            forwarded
-                .iter()
-                .filter(|f| notice::from_microsoft(&f.from))
-                .map(|f| f.at),
-        );
         if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
             // An attached message/rfc822 is content handed to us (a forwarded original).
             for inner in &email.attached {
@@ -194,8 +200,6 @@ impl Extractor {
                 new_text.push_str(&format!("\n\n{}\n\n{date}{}", inner.subject, p.new_text));
                 signature.push_str(&p.signature);
             }
-        }
-        if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
             // An attached text file (a CSV of sites, a monitor's log) is evidence too.
             for file in &email.text_files {
                 section_starts.push(new_text.len());
@@ -392,8 +396,7 @@ impl Extractor {
         }
         if !kind.is_customer_content() {
             ext.ticket_refs.sort();
-            ext.confidence = evidence.iter().map(|(k, e)| (*k, e.confidence)).collect();
-            ext.evidence = evidence;
+            ext.set_evidence(evidence);
             return ext;
         }
         let notices = match notices {
@@ -442,20 +445,16 @@ impl Extractor {
         let reference = downtime::Reference {
             when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
         };
-        // The entries of the claimed incidents, cut into statements once.
-        let claimed_notices: Vec<Vec<text::Statement>> = notices
-            .iter()
-            .filter(|n| ext.incident_ids.contains(&n.id))
-            .map(|n| text::statements(&n.text))
-            .collect();
         ext.downtime = monitor::merge(
             monitor::windows(&new_text, *reference.when.offset()),
             downtime::windows(&email.subject, &statements, reference),
         );
         if ext.downtime.is_empty() {
-            for entry in &claimed_notices {
+            // Then the entries of the claimed incidents in Microsoft's notices.
+            for entry in notices.iter().filter(|n| ext.incident_ids.contains(&n.id)) {
+                let entry = text::statements(&entry.text);
                 ext.downtime
-                    .extend(downtime::windows(&email.subject, entry, reference));
+                    .extend(downtime::windows(&email.subject, &entry, reference));
             }
         }
         if let Some(w) = ext.downtime.first() {
@@ -537,8 +536,7 @@ impl Extractor {
         ext.incident_ids.sort();
         ext.tenant_ids.sort();
         ext.ticket_refs.sort();
-        ext.confidence = evidence.iter().map(|(k, e)| (*k, e.confidence)).collect();
-        ext.evidence = evidence;
+        ext.set_evidence(evidence);
         ext
     }
 

@@ -328,7 +328,7 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
 /// Every rewrite holds a unit or a clock word: mail with none is not walked word by
 /// word (searched folded, it is a prefiltered scan).
 static TIME_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|viertel|halb|dreiviertel)\b|halb\b"
+    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|viertel|halb|dreiviertel)\b"
 );
 
 /// Bytes walked before and after a unit or clock word: the longest phrase ("twenty five
