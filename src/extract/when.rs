@@ -1,11 +1,17 @@
-//! Temporal tokens in one statement: dates, clock times, zones, durations (EN, NL, DE).
+//! Temporal tokens in one statement: dates, clock times, zones and durations.
+//!
+//! One pass cuts the statement into numbers and known words ([`lexicon`] holds the
+//! words, one table per language); then each rule of the grammar below reads them, in
+//! order of precedence, and a token is kept only where no earlier one lies. The rules
+//! know no words of their own: a language is added as a table.
 
-use crate::pattern::Pattern;
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use regex::{Captures, Regex, RegexSet};
-use std::borrow::Cow;
+pub mod lexicon;
 
-use super::fold::{self, Folded};
+use chrono::{Datelike, Duration, NaiveDate};
+use std::sync::LazyLock;
+
+use super::fold::Folded;
+use lexicon::Meaning;
 
 /// A time zone as written: a fixed offset or a named region with daylight saving.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,575 +60,103 @@ pub struct Token {
     pub end: usize,
 }
 
-const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|januari|februari|maart|mei|juni|juli|augustus|oktober|januar|jänner|februar|märz|maerz|mai|dezember|jan|feb|mar|mrt|apr|jun|jul|aug|sept|sep|oct|okt|nov|dec|dez";
+/// Zone abbreviations, written in capitals only ("est" is a word), and their offsets.
+const ZONES: [(&str, i32); 19] = [
+    ("CET", 1),
+    ("MEZ", 1),
+    ("BST", 1),
+    ("WEST", 1),
+    ("CEST", 2),
+    ("MESZ", 2),
+    ("EET", 2),
+    ("EEST", 3),
+    ("UTC", 0),
+    ("GMT", 0),
+    ("WET", 0),
+    ("EST", -5),
+    ("CDT", -5),
+    ("EDT", -4),
+    ("CST", -6),
+    ("MDT", -6),
+    ("MST", -7),
+    ("PDT", -7),
+    ("PST", -8),
+];
 
-/// The month number of an English, Dutch or German month name or abbreviation.
-pub fn month_number(name: &str) -> Option<u32> {
-    let n = lower(name);
-    let n = n.trim_end_matches('.');
-    Some(match n {
-        "january" | "januari" | "januar" | "jänner" | "jan" => 1,
-        "february" | "februari" | "februar" | "feb" => 2,
-        "march" | "maart" | "märz" | "maerz" | "mar" | "mrt" => 3,
-        "april" | "apr" => 4,
-        "may" | "mei" | "mai" => 5,
-        "june" | "juni" | "jun" => 6,
-        "july" | "juli" | "jul" => 7,
-        "august" | "augustus" | "aug" => 8,
-        "september" | "sept" | "sep" => 9,
-        "october" | "oktober" | "oct" | "okt" => 10,
-        "november" | "nov" => 11,
-        "december" | "dezember" | "dec" | "dez" => 12,
-        _ => return None,
-    })
+/// One entry of the lexicon: the words after its first, and its meaning.
+struct Entry {
+    rest: Vec<&'static str>,
+    meaning: Meaning,
 }
 
-/// Indexes into [`PATTERNS`].
-const ISO: usize = 0;
-const NUMERIC_DATE: usize = 1;
-const DAY_MONTH: usize = 2;
-const MONTH_DAY: usize = 3;
-const RELATIVE: usize = 4;
-const WEEKDAY: usize = 5;
-const TIME: usize = 6;
-const HOUR_MERIDIEM: usize = 7;
-const HOUR_UHR: usize = 8;
-const NOON: usize = 9;
-const ZONE_OFFSET: usize = 10;
-const ZONE_ABBR: usize = 11;
-const ZONE_NAMED: usize = 12;
-const DURATION_HM: usize = 13;
-const DURATION: usize = 14;
-const DURATION_MIN: usize = 15;
-const HOUR_AND_HALF: usize = 16;
-const DURATION_WORDS: usize = 17;
-const NEXT_DAY: usize = 18;
-
-/// Every temporal pattern, and a set of all of them: one pass over a statement says
-/// which patterns occur, and only those are run for their captures (20 passes cost a
-/// quarter of all extraction before).
-struct Patterns {
-    set: RegexSet,
-    each: Vec<Regex>,
+/// Every language's words, found by their first word. Buckets by first letter and
+/// length keep a lookup to a few byte comparisons: every word of every statement is
+/// looked up once.
+struct Words {
+    buckets: Vec<Vec<(&'static str, Vec<Entry>)>>,
 }
 
-#[allow(clippy::expect_used)]
-static PATTERNS: Pattern<Patterns> = Pattern::new(|| {
-    let sources: Vec<String> = vec![
-        r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(Z|[+-]\d{2}:?\d{2})?)?".to_string(),
-        // The year may be left out: "11/03" (slash only: "12.30" is a time) or "21.10."
-        // (a day-first date with its closing dot).
-        r"\b(\d{1,2})([./-])(\d{1,2})(?:([./-])(\d{4}|\d{2})\b|(\.)|\b)".to_string(),
-        format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th|e|ste|de)?\.?\s*(?:of\s+)?({MONTHS})\b\.?(?:,?\s+(\d{{4}})\b)?"),
-        format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"),
-        r"(?i)\b(the day before yesterday|day before yesterday|eergisteren|vorgestern|yesterday|gisteren|gestern|last night|gisteravond|gisternacht|today|this morning|this afternoon|tonight|vandaag|vanochtend|vanmorgen|vanmiddag|vanavond|heute|heute morgen|heute früh)\b".to_string(),
-        r"(?i)\b(?:(last|previous|past|afgelopen|vorige|letzten|letzte|vergangenen|vergangene)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag)\b".to_string(),
-        r"(?i)\b([01]?\d|2[0-4])(?:[:.]|h|u)([0-5]\d)(?::[0-5]\d)?(?:\s*(am\b|pm\b|a\.m\.|p\.m\.)|\b|Z\b)(?:\s*(?:uur|uhr|u|h|hrs|o'clock)\b)?".to_string(),
-        r"(?i)\b(1[0-2]|0?[1-9])\s*(a\.?m\b\.?|p\.?m\b\.?)".to_string(),
-        r"(?i)\b([01]?\d|2[0-4])\s*(uhr|uur|o'clock)\b".to_string(),
-        r"(?i)\b(noon|midday|mittag|midnight|middernacht|mitternacht)\b".to_string(),
-        r"(?i)\b(?:UTC|GMT)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?\b".to_string(),
-        r"\b(CEST|CET|MESZ|MEZ|UTC|GMT|BST|WEST|WET|EEST|EET|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z)\b".to_string(),
-        // "Eastern" and "Pacific" alone name a zone too ("to 3:40 PM Eastern").
-        r"(?i)\b(?:(dutch|netherlands|amsterdam|nederlandse|belgian|brussels|belgische|german|berlin|duitse|deutscher|deutsche|uk|british|london|irish|dublin|eastern|central european|pacific|new york)\s+(?:time|tijd|zeit)|(eastern|pacific))\b".to_string(),
-        r"(?i)\b(\d{1,3})\s*h\s*(\d{1,2})\s*m(?:in|ins)?\b".to_string(),
-        r"(?i)\b(\d{1,3}(?:[.,]\d{1,2})?)\s*(hours?|hrs?|h|uur|uren|u|stunden?|std\.?)\b(?:\s*(?:and|en|und|,)?\s*(\d{1,2})\s*(?:minutes?|mins?|minuten|min|m)\b)?".to_string(),
-        r"(?i)\b(\d{1,4})\s*(?:minutes?|mins?|minuten|min\.?)(?:\b|$)".to_string(),
-        r"(?i)\b(?:an|one)\s+hour\s+and\s+a\s+half\b".to_string(),
-        r"(?i)\b(one and a half|half an|half a|anderhalf|eineinhalb|anderthalb|a couple of|an?|one|een|ein|eine|two|twee|zwei|three|drie|drei|four|vier|five|vijf|fünf|six|zes|sechs|eight|acht)\s+(hours?|uur|stunden?|minutes?)\b".to_string(),
-        r"(?i)\b(?:the\s+)?(?:next|following)\s+(?:morning|day)\b|\bthe morning after\b|\bvolgende (?:ochtend|dag|morgen)\b|\bde (?:ochtend|dag) (?:erna|daarna)\b|\bnächsten (?:morgen|tag)\b|\bfolgenden (?:morgen|tag)\b".to_string(),
-    ]
-    .into_iter()
-    .map(|p| crate::ascii_pattern(&p))
-    .collect();
-    // The set lower-cases whole patterns, which would turn `\D` or `\S` into their
-    // opposites; none has one, and a new one is refused by every unit test.
-    assert!(
-        !sources.iter().any(|p| p
-            .as_bytes()
-            .windows(2)
-            .any(|w| w[0] == b'\\' && w[1].is_ascii_uppercase())),
-        "a temporal pattern has an upper-case escape"
-    );
-    Patterns {
-        // Built-in patterns, compiled by every unit test: failure is a programming error.
-        // The set only says which patterns to run, over the folded text: lower case and
-        // case-sensitive, its automaton is smaller than one of case-insensitive patterns.
-        // It may say yes where a pattern then finds nothing ("cet" for CET), and says no
-        // where one finds something only for letters that Unicode case folding alone
-        // relates to the patterns' ASCII (the Kelvin sign to "k").
-        set: RegexSet::new(
-            sources
-                .iter()
-                .map(|p| p.strip_prefix("(?i)").unwrap_or(p).to_lowercase()),
-        )
-        .expect("built-in patterns compile"),
-        each: sources
-            .iter()
-            .enumerate()
-            .map(|(k, p)| match p.strip_prefix("(?i)") {
-                Some(lower) if FOLDED.contains(&k) => fold::folded_regex(lower),
-                _ => Regex::new(p).expect("built-in pattern compiles"),
-            })
-            .collect(),
+const LONGEST: usize = 16;
+
+impl Words {
+    fn bucket(word: &str) -> Option<usize> {
+        let first = *word.as_bytes().first()?;
+        (first.is_ascii_lowercase() && word.len() <= LONGEST)
+            .then(|| usize::from(first - b'a') * (LONGEST + 1) + word.len())
     }
+
+    fn get(&self, word: &str) -> &[Entry] {
+        Words::bucket(word)
+            .and_then(|b| self.buckets.get(b))
+            .and_then(|list| list.iter().find(|(w, _)| *w == word))
+            .map_or(&[], |(_, entries)| entries.as_slice())
+    }
+}
+
+static WORDS: LazyLock<Words> = LazyLock::new(|| {
+    let mut buckets: Vec<Vec<(&'static str, Vec<Entry>)>> =
+        (0..26 * (LONGEST + 1)).map(|_| Vec::new()).collect();
+    for lexicon in lexicon::LANGUAGES {
+        for &(phrase, meaning) in lexicon.words {
+            let mut words = phrase.split(' ');
+            let first = words.next().unwrap_or_default();
+            // The tables are ours: a word that fits no bucket is caught by every test.
+            let Some(bucket) = Words::bucket(first).and_then(|b| buckets.get_mut(b)) else {
+                debug_assert!(false, "lexicon word {first:?} fits no bucket");
+                continue;
+            };
+            let entry = Entry {
+                rest: words.collect(),
+                meaning,
+            };
+            match bucket.iter_mut().find(|(w, _)| *w == first) {
+                Some((_, entries)) => entries.push(entry),
+                None => bucket.push((first, vec![entry])),
+            }
+        }
+    }
+    Words { buckets }
 });
 
-/// Word-list patterns searched in folded text: case-insensitive, their words leave the
-/// regex engine nothing to skip to (600 MB/s); lower-case over a folded copy they are
-/// prefiltered (2.5-5 GB/s). Their readers lower-case what they capture anyway.
-const FOLDED: [usize; 6] = [
-    DAY_MONTH, MONTH_DAY, RELATIVE, WEEKDAY, ZONE_NAMED, NEXT_DAY,
-];
+/// The month number of a month name or abbreviation in any language of the lexicon.
+pub fn month_number(name: &str) -> Option<u32> {
+    let name = Folded::new(name.trim_end_matches('.'));
+    WORDS
+        .get(name.as_str())
+        .iter()
+        .find_map(|e| match e.meaning {
+            Meaning::Month(m) if e.rest.is_empty() => Some(m),
+            _ => None,
+        })
+}
 
 /// Finds every temporal token in `text`; `reference` is the day the mail was written.
 pub fn tokens(text: &str, reference: NaiveDate, month_first: bool) -> Vec<Token> {
-    tokens_in(text, None, reference, month_first)
-}
-
-/// [`tokens`], given `text` folded when the caller has it already.
-fn tokens_in(
-    text: &str,
-    given: Option<&Folded>,
-    reference: NaiveDate,
-    month_first: bool,
-) -> Vec<Token> {
-    let mut out: Vec<Token> = Vec::new();
-    let patterns = &*PATTERNS.get();
-    let made;
-    let folded = match given {
-        Some(f) => f,
-        None => {
-            made = Folded::new(text);
-            &made
-        }
-    };
-    let hits = patterns.set.matches(folded.as_str());
-    if !hits.matched_any() {
-        return out;
-    }
-    let scan = |k: usize| {
-        if FOLDED.contains(&k) {
-            folded.as_str()
-        } else {
-            text
-        }
-    };
-    // Only patterns that occur are run: a capture iterator costs an allocation even
-    // over nothing.
-    let caps = |k: usize| {
-        hits.matched(k)
-            .then(|| patterns.each[k].captures_iter(scan(k)))
-            .into_iter()
-            .flatten()
-    };
-    let finds = |k: usize| {
-        hits.matched(k)
-            .then(|| patterns.each[k].find_iter(scan(k)))
-            .into_iter()
-            .flatten()
-    };
-    let add = |out: &mut Vec<Token>, kind: Kind, start: usize, end: usize| {
-        if !out.iter().any(|t| start < t.end && t.start < end) {
-            out.push(Token { kind, start, end });
-        }
-    };
-    for c in caps(ISO) {
-        let (Some(y), Some(m), Some(d)) = (num(&c, 1), num(&c, 2), num(&c, 3)) else {
-            continue;
-        };
-        let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) else {
-            continue;
-        };
-        let whole = span(&c, 0);
-        let date_end = c.get(3).map_or(whole.1, |g| g.end());
-        add(
-            &mut out,
-            Kind::Date {
-                date,
-                year_given: true,
-            },
-            whole.0,
-            date_end,
-        );
-        if let (Some(h), Some(mi)) = (num(&c, 4), num(&c, 5)) {
-            let time_end = c.get(5).map_or(whole.1, |g| g.end());
-            add(
-                &mut out,
-                Kind::Time {
-                    hour: h,
-                    minute: mi,
-                    pm: None,
-                },
-                date_end,
-                time_end,
-            );
-            if let Some(z) = c.get(6) {
-                if let Some(zone) = offset_zone(z.as_str()) {
-                    add(&mut out, Kind::Zone(zone), z.start(), z.end());
-                }
-            }
-        }
-    }
-    for c in caps(NUMERIC_DATE) {
-        let (Some(a), Some(b)) = (num(&c, 1), num(&c, 3)) else {
-            continue;
-        };
-        let sep = c.get(2).map_or("", |g| g.as_str());
-        let year = num(&c, 5);
-        // "12.30" style times never have a third part, so two separators mean a date.
-        if year.is_some() && Some(sep) != c.get(4).map(|g| g.as_str()) {
-            continue;
-        }
-        // Without a year: "11/03", or "21.10." with its closing dot; not "24/7", not a
-        // time, not the start of a longer number.
-        let after = text[c.get(0).map_or(0, |g| g.end())..].chars().next();
-        if year.is_none()
-            && (!(sep == "/" || (sep == "." && c.get(6).is_some()))
-                || (a, b) == (24, 7)
-                || after.is_some_and(|n| n.is_ascii_digit() || n == '/'))
-        {
-            continue;
-        }
-        let (m, d) = if (month_first && a <= 12) || b > 12 {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let date = match year {
-            Some(y) => {
-                NaiveDate::from_ymd_opt(if y < 100 { 2000 + y as i32 } else { y as i32 }, m, d)
-            }
-            None => infer_year(reference, m, d),
-        };
-        if let Some(date) = date {
-            let (s, e) = span(&c, 0);
-            add(
-                &mut out,
-                Kind::Date {
-                    date,
-                    year_given: year.is_some(),
-                },
-                s,
-                e,
-            );
-        }
-    }
-    for (regex, day_group, month_group) in [(DAY_MONTH, 1, 2), (MONTH_DAY, 2, 1)] {
-        for c in caps(regex) {
-            let (Some(d), Some(m)) = (
-                num(&c, day_group),
-                c.get(month_group).and_then(|g| month_number(g.as_str())),
-            ) else {
-                continue;
-            };
-            let given = num(&c, 3);
-            let date = match given {
-                Some(y) => NaiveDate::from_ymd_opt(y as i32, m, d),
-                None => infer_year(reference, m, d),
-            };
-            if let Some(date) = date {
-                let (s, e) = span(&c, 0);
-                add(
-                    &mut out,
-                    Kind::Date {
-                        date,
-                        year_given: given.is_some(),
-                    },
-                    s,
-                    e,
-                );
-            }
-        }
-    }
-    for c in caps(RELATIVE) {
-        let word = lower(c.get(1).map_or("", |g| g.as_str()));
-        let back = if word.contains("before") || word == "eergisteren" || word == "vorgestern" {
-            2
-        } else if [
-            "yesterday",
-            "gisteren",
-            "gestern",
-            "last night",
-            "gisteravond",
-            "gisternacht",
-        ]
-        .contains(&&*word)
-        {
-            1
-        } else {
-            0
-        };
-        let (s, e) = span(&c, 0);
-        add(
-            &mut out,
-            Kind::Date {
-                date: reference - Duration::days(back),
-                year_given: false,
-            },
-            s,
-            e,
-        );
-    }
-    for c in caps(WEEKDAY) {
-        let Some(wd) = c.get(2).and_then(|g| weekday(g.as_str())) else {
-            continue;
-        };
-        let (s, e) = span(&c, 0);
-        // "Friday 6 March": the explicit date that follows wins.
-        let followed = out
-            .iter()
-            .any(|t| matches!(t.kind, Kind::Date { .. }) && t.start >= e && t.start <= e + 3);
-        if followed {
-            continue;
-        }
-        let strictly_before = c.get(1).is_some();
-        let mut date = reference;
-        if strictly_before {
-            date -= Duration::days(1);
-        }
-        while date.weekday() != wd {
-            date -= Duration::days(1);
-        }
-        add(
-            &mut out,
-            Kind::Date {
-                date,
-                year_given: false,
-            },
-            s,
-            e,
-        );
-    }
-    // Offsets first: "UTC-05:00" must not become a clock time.
-    for c in caps(ZONE_OFFSET) {
-        let sign = if c.get(1).is_some_and(|g| g.as_str() == "+") {
-            1
-        } else {
-            -1
-        };
-        let (Some(h), m) = (num(&c, 2), num(&c, 3).unwrap_or(0)) else {
-            continue;
-        };
-        if h > 14 || m > 59 {
-            continue;
-        }
-        let (s, e) = span(&c, 0);
-        add(
-            &mut out,
-            Kind::Zone(Zone::Fixed(sign * (h as i32 * 3600 + m as i32 * 60))),
-            s,
-            e,
-        );
-    }
-    for c in caps(TIME) {
-        let (Some(hour), Some(minute)) = (num(&c, 1), num(&c, 2)) else {
-            continue;
-        };
-        let (s, mut e) = span(&c, 0);
-        // "13:05Z": the Z is the zone.
-        let zulu = text[s..e].ends_with(['Z', 'z']);
-        if zulu {
-            e -= 1;
-        }
-        // "2.50 hours" is a duration and "1.200" a number, not clock times.
-        // Only the next few characters are compared: lower-casing the rest of the text
-        // for every time cost more than the whole scan.
-        let after: String = text[e..].trim_start().chars().take(6).collect();
-        let after = after.to_lowercase();
-        if ["hour", "uur ", "minut", "stund"]
-            .iter()
-            .any(|w| after.starts_with(w))
-            || text[..s].ends_with([',', '.'])
-            || text[e..].starts_with(['.', ','])
-                && text[e..]
-                    .chars()
-                    .nth(1)
-                    .is_some_and(|ch| ch.is_ascii_digit())
-        {
-            continue;
-        }
-        let pm = c.get(3).map(|g| g.as_str().starts_with(['p', 'P']));
-        if hour == 24 && minute > 0 {
-            continue;
-        }
-        add(&mut out, Kind::Time { hour, minute, pm }, s, e);
-        if zulu {
-            add(&mut out, Kind::Zone(Zone::Fixed(0)), e, e + 1);
-        }
-    }
-    for c in caps(HOUR_MERIDIEM) {
-        let Some(hour) = num(&c, 1) else { continue };
-        let pm = c.get(2).map(|g| g.as_str().starts_with(['p', 'P']));
-        let (s, e) = span(&c, 0);
-        add(
-            &mut out,
-            Kind::Time {
-                hour,
-                minute: 0,
-                pm,
-            },
-            s,
-            e,
-        );
-    }
-    for c in caps(HOUR_UHR) {
-        let Some(hour) = num(&c, 1) else { continue };
-        let unit = lower(c.get(2).map_or("", |g| g.as_str()));
-        let (s, e) = span(&c, 0);
-        // Dutch "3 uur" is a duration unless a time-of-day word leads it ("om 3 uur").
-        if unit == "uur"
-            && !leading_word(text, s).is_some_and(|w| {
-                [
-                    "om",
-                    "tot",
-                    "van",
-                    "vanaf",
-                    "tussen",
-                    "en",
-                    "rond",
-                    "omstreeks",
-                    "tegen",
-                    "sinds",
-                ]
-                .contains(&w.as_str())
-            })
-        {
-            continue;
-        }
-        add(
-            &mut out,
-            Kind::Time {
-                hour,
-                minute: 0,
-                pm: None,
-            },
-            s,
-            e,
-        );
-    }
-    for c in caps(NOON) {
-        let word = lower(c.get(1).map_or("", |g| g.as_str()));
-        // Midnight is kept as hour 24 so that "until midnight" ends the same day.
-        let hour = if matches!(&*word, "noon" | "midday" | "mittag") {
-            12
-        } else {
-            24
-        };
-        let (s, e) = span(&c, 0);
-        add(
-            &mut out,
-            Kind::Time {
-                hour,
-                minute: 0,
-                pm: None,
-            },
-            s,
-            e,
-        );
-    }
-    for c in caps(ZONE_ABBR) {
-        let abbr = c.get(1).map_or("", |g| g.as_str());
-        let (s, e) = span(&c, 0);
-        // A bare "Z" counts only glued to a time ("13:05Z").
-        if abbr == "Z" && !text[..s].ends_with(|ch: char| ch.is_ascii_digit()) {
-            continue;
-        }
-        let hours = match abbr {
-            "CET" | "MEZ" | "BST" | "WEST" => 1,
-            "CEST" | "MESZ" | "EET" => 2,
-            "EEST" => 3,
-            "UTC" | "GMT" | "WET" | "Z" => 0,
-            "EST" | "CDT" => -5,
-            "EDT" => -4,
-            "CST" | "MDT" => -6,
-            "MST" | "PDT" => -7,
-            "PST" => -8,
-            _ => continue,
-        };
-        add(&mut out, Kind::Zone(Zone::Fixed(hours * 3600)), s, e);
-    }
-    for c in caps(ZONE_NAMED) {
-        let place = lower(c.get(1).or_else(|| c.get(2)).map_or("", |g| g.as_str()));
-        let tz = match &*place {
-            "uk" | "british" | "london" => chrono_tz::Europe::London,
-            "irish" | "dublin" => chrono_tz::Europe::Dublin,
-            "eastern" | "new york" => chrono_tz::America::New_York,
-            "pacific" => chrono_tz::America::Los_Angeles,
-            _ => chrono_tz::Europe::Amsterdam,
-        };
-        let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Zone(Zone::Named(tz)), s, e);
-    }
-    for c in caps(DURATION_HM) {
-        let (Some(h), Some(m)) = (num(&c, 1), num(&c, 2)) else {
-            continue;
-        };
-        let (s, e) = span(&c, 0);
-        add(
-            &mut out,
-            Kind::Duration(i64::from(h) * 60 + i64::from(m)),
-            s,
-            e,
-        );
-    }
-    for c in caps(DURATION) {
-        let Some(hours) = c
-            .get(1)
-            .and_then(|g| g.as_str().replace(',', ".").parse::<f64>().ok())
-        else {
-            continue;
-        };
-        let unit = lower(c.get(2).map_or("", |g| g.as_str()));
-        let (s, e) = span(&c, 0);
-        // "300 h" is no outage length anyone writes; a one-letter unit is only trusted small.
-        if (unit == "u" || unit == "h") && hours > 48.0 {
-            continue;
-        }
-        let minutes = (hours * 60.0).round() as i64 + i64::from(num(&c, 3).unwrap_or(0));
-        add(&mut out, Kind::Duration(minutes), s, e);
-    }
-    for c in caps(DURATION_MIN) {
-        let Some(m) = num(&c, 1) else { continue };
-        let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Duration(i64::from(m)), s, e);
-    }
-    for m in finds(HOUR_AND_HALF) {
-        add(&mut out, Kind::Duration(90), m.start(), m.end());
-    }
-    for c in caps(DURATION_WORDS) {
-        let qty = lower(c.get(1).map_or("", |g| g.as_str()));
-        let unit = lower(c.get(2).map_or("", |g| g.as_str()));
-        let count = match &*qty {
-            "half an" | "half a" => 0.5,
-            "one and a half" | "anderhalf" | "eineinhalb" | "anderthalb" => 1.5,
-            "a couple of" | "two" | "twee" | "zwei" => 2.0,
-            "three" | "drie" | "drei" => 3.0,
-            "four" | "vier" => 4.0,
-            "five" | "vijf" | "fünf" => 5.0,
-            "six" | "zes" | "sechs" => 6.0,
-            "eight" | "acht" => 8.0,
-            _ => 1.0,
-        };
-        let minutes: f64 = if unit.starts_with("min") {
-            count
-        } else {
-            count * 60.0
-        };
-        let (s, e) = span(&c, 0);
-        add(&mut out, Kind::Duration(minutes.round() as i64), s, e);
-    }
-    for m in finds(NEXT_DAY) {
-        add(&mut out, Kind::NextDay, m.start(), m.end());
-    }
-    out.sort_by_key(|t| t.start);
-    out
+    tokens_in(text, &Folded::new(text), reference, month_first)
 }
 
 /// Tokens of each statement (its text, the text folded and the day it was written on),
-/// offsets relative to it. One set pass per statement says
-/// which patterns occur in it, and only those are run over it (a scan per pattern over
-/// all temporal statements joined read every statement for every pattern found in any).
+/// offsets relative to it.
 pub fn tokens_per_text<'a>(
     texts: impl IntoIterator<Item = (&'a str, &'a Folded, NaiveDate)>,
     month_first: bool,
@@ -636,7 +170,7 @@ pub fn tokens_per_text<'a>(
                 return Vec::new();
             }
             searched += text.len();
-            let tokens = tokens_in(text, Some(folded), reference, month_first);
+            let tokens = tokens_in(text, folded, reference, month_first);
             found += tokens.len();
             tokens
         })
@@ -649,8 +183,7 @@ pub fn tokens_per_text<'a>(
 pub const MAX_TOKENS: usize = 2_000;
 
 /// Bytes of statements searched for temporal tokens. An outage is told near the top of
-/// a mail; text made of time-like pieces that overlap and are dropped (so that the token
-/// budget is never reached) costs a capture search per piece, the dearest regex work.
+/// a mail; a longer mail's every statement would otherwise be read.
 pub const MAX_SEARCHED_BYTES: usize = 64 * 1024;
 
 /// The year for a date written without one: the reference year, or the year before
@@ -664,34 +197,6 @@ pub fn infer_year(reference: NaiveDate, month: u32, day: u32) -> Option<NaiveDat
     }
 }
 
-fn offset_zone(s: &str) -> Option<Zone> {
-    if s == "Z" {
-        return Some(Zone::Fixed(0));
-    }
-    let sign = if s.starts_with('-') { -1 } else { 1 };
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let h: i32 = digits.get(..2)?.parse().ok()?;
-    let m: i32 = digits.get(2..4)?.parse().ok()?;
-    Some(Zone::Fixed(sign * (h * 3600 + m * 60)))
-}
-
-fn weekday(name: &str) -> Option<Weekday> {
-    let n = lower(name);
-    if n == "sonnabend" {
-        return Some(Weekday::Sat);
-    }
-    Some(match n.get(..3).unwrap_or_default() {
-        "mon" | "maa" => Weekday::Mon,
-        "tue" | "din" | "die" => Weekday::Tue,
-        "wed" | "woe" | "mit" => Weekday::Wed,
-        "thu" | "don" => Weekday::Thu,
-        "fri" | "vri" | "fre" => Weekday::Fri,
-        "sat" | "zat" | "sam" => Weekday::Sat,
-        "sun" | "zon" | "son" => Weekday::Sun,
-        _ => return None,
-    })
-}
-
 /// The lower-cased word just before byte offset `at`.
 pub fn leading_word(text: &str, at: usize) -> Option<String> {
     text[..at]
@@ -702,24 +207,1021 @@ pub fn leading_word(text: &str, at: usize) -> Option<String> {
         .map(str::to_lowercase)
 }
 
-/// `s` in lower case, borrowed when it already is (most words the patterns capture are:
-/// the folded patterns search lower-cased text).
-fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-        Cow::Owned(s.to_lowercase())
-    } else {
-        Cow::Borrowed(s)
+/// A run of digits or a word of the lexicon, by byte span.
+struct Lexeme {
+    start: usize,
+    end: usize,
+    /// Empty for digits.
+    entries: &'static [Entry],
+}
+
+/// One statement being read: its lexemes, and the tokens found so far.
+struct Scan<'t> {
+    text: &'t [u8],
+    /// The text folded: same offsets, lower case.
+    low: &'t [u8],
+    /// Runs of digits that start a word.
+    numbers: Vec<(usize, usize)>,
+    words: Vec<Lexeme>,
+    /// [`Meaning::bit`] of every meaning the words have.
+    present: u32,
+    reference: NaiveDate,
+    month_first: bool,
+    out: Vec<Token>,
+}
+
+/// An ASCII word character, as regular expressions' `\b` sees them.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `at` is the end of a word: no word character follows.
+fn ends(t: &[u8], at: usize) -> bool {
+    !t.get(at).copied().is_some_and(is_word)
+}
+
+/// Whether a word or number at `at` starts a word: no word character precedes it.
+fn starts(t: &[u8], at: usize) -> bool {
+    at == 0 || !t.get(at - 1).copied().is_some_and(is_word)
+}
+
+/// The end of the digits from `at`.
+fn digits_end(t: &[u8], at: usize) -> usize {
+    at + t
+        .get(at..)
+        .map_or(0, |r| r.iter().take_while(|b| b.is_ascii_digit()).count())
+}
+
+/// The value of the digits in `t[from..to]`, saturating.
+fn value(t: &[u8], from: usize, to: usize) -> u32 {
+    t.get(from..to)
+        .unwrap_or_default()
+        .iter()
+        .fold(0u32, |v, b| {
+            v.saturating_mul(10).saturating_add(u32::from(b - b'0'))
+        })
+}
+
+/// Whether `t[at]` and `t[at + 1]` are digits.
+fn two_digits(t: &[u8], at: usize) -> bool {
+    t.get(at..at + 2)
+        .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+}
+
+/// The offset after whitespace from `at` (Unicode whitespace, as `\s`).
+fn spaces(t: &[u8], mut at: usize) -> usize {
+    while let Some(&b) = t.get(at) {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => at += 1,
+            // No-break space, and the other Unicode spaces of two or three bytes.
+            0xC2 if t.get(at + 1) == Some(&0xA0) => at += 2,
+            0xE2 if t.get(at + 1) == Some(&0x80)
+                && t.get(at + 2)
+                    .is_some_and(|c| (0x80..=0x8A).contains(c) || *c == 0xAF) =>
+            {
+                at += 3
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+/// The end of the letters from `at`: ASCII letters and other alphabetic characters.
+fn letters_end(s: &str, at: usize) -> usize {
+    let rest = s.get(at..).unwrap_or_default();
+    at + rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic())))
+        .map_or(rest.len(), |(i, _)| i)
+}
+
+fn tokens_in(text: &str, folded: &Folded, reference: NaiveDate, month_first: bool) -> Vec<Token> {
+    let low = folded.as_str();
+    let words = &*WORDS;
+    let (mut numbers, mut known, mut zones) = (Vec::new(), Vec::new(), Vec::new());
+    let mut present = 0;
+    let bytes = low.as_bytes();
+    let original = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if b.is_ascii_digit() {
+            let end = digits_end(bytes, at);
+            if starts(bytes, at) {
+                numbers.push((at, end));
+            }
+            at = end;
+        } else if b.is_ascii_alphabetic() || b >= 0xC0 {
+            // ASCII letters byte by byte; other characters only where there are some.
+            let ascii_end = at
+                + bytes[at..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+            let mut end = if bytes.get(ascii_end).is_some_and(|b| *b >= 0x80) {
+                letters_end(low, at).max(at + 1)
+            } else {
+                ascii_end.max(at + 1)
+            };
+            let mut entries = words.get(low.get(at..end).unwrap_or_default());
+            // A word with an apostrophe is one only when the lexicon knows it whole
+            // ("o'clock"); otherwise the apostrophe ends it ("yesterday's").
+            if bytes.get(end) == Some(&b'\'') {
+                let whole = letters_end(low, end + 1);
+                let joined = words.get(low.get(at..whole).unwrap_or_default());
+                if whole > end + 1 && !joined.is_empty() {
+                    (end, entries) = (whole, joined);
+                }
+            }
+            if !entries.is_empty() {
+                present |= entries.iter().fold(0, |bits, e| bits | e.meaning.bit());
+                known.push(Lexeme {
+                    start: at,
+                    end,
+                    entries,
+                });
+            }
+            // Zone abbreviations are capitals, a word of their own ("CET", not "cet").
+            if original[at].is_ascii_uppercase()
+                && end - at <= 4
+                && starts(bytes, at)
+                && ends(bytes, end)
+            {
+                if let Some((_, hours)) = ZONES
+                    .iter()
+                    .find(|(z, _)| z.as_bytes() == &original[at..end])
+                {
+                    zones.push((at, end, *hours));
+                }
+            }
+            at = end;
+            // Past the rest of a character that is no letter.
+            while at < bytes.len() && !low.is_char_boundary(at) {
+                at += 1;
+            }
+        } else {
+            at += 1;
+        }
+    }
+    if numbers.is_empty() && known.is_empty() && zones.is_empty() {
+        return Vec::new();
+    }
+    let mut scan = Scan {
+        text: original,
+        low: bytes,
+        numbers,
+        words: known,
+        present,
+        reference,
+        month_first,
+        out: Vec::new(),
+    };
+    scan.read(&zones);
+    scan.out.sort_by_key(|t| t.start);
+    scan.out
+}
+
+impl<'t> Scan<'t> {
+    /// Runs every rule, in order of precedence; a rule that needs a kind of word the
+    /// statement lacks is not tried.
+    fn read(&mut self, zones: &[(usize, usize, i32)]) {
+        use Meaning as M;
+        let has = |m: &[Meaning]| m.iter().any(|m| self.present & m.bit() != 0);
+        let clock_word = has(&[M::Clock, M::ClockOrHours]);
+        let hours = has(&[M::Hours, M::ClockOrHours, M::HourMark]);
+        let (month, days, weekday) = (
+            has(&[M::Month(0)]),
+            has(&[M::DaysBack(0)]),
+            has(&[M::Weekday(chrono::Weekday::Mon)]),
+        );
+        let (utc, named, zone) = (
+            has(&[M::Utc]),
+            has(&[M::Named(0)]),
+            has(&[M::ZonePlace(chrono_tz::UTC), M::Zone(chrono_tz::UTC)]),
+        );
+        let (hour_mark, minutes) = (has(&[M::HourMark]), has(&[M::Minutes]));
+        let (phrase, quantity, next) = (
+            has(&[M::Duration(0)]),
+            has(&[M::Quantity(0.0)]),
+            has(&[M::NextDay]),
+        );
+        self.each_number(Scan::iso_date);
+        self.each_number(Scan::numeric_date);
+        if month {
+            self.each_number(Scan::day_month);
+            self.each_word(Scan::month_day);
+        }
+        if days {
+            self.each_word(Scan::relative_day);
+        }
+        if weekday {
+            self.each_word(Scan::weekday);
+        }
+        // Offsets before clock times: "UTC-05:00" is no time.
+        if utc {
+            self.each_word(Scan::zone_offset);
+        }
+        self.each_number(Scan::clock_time);
+        self.each_number(Scan::hour_meridiem);
+        if clock_word {
+            self.each_number(Scan::hour_word);
+        }
+        if named {
+            self.each_word(Scan::named_time);
+        }
+        for &(start, end, hours) in zones {
+            self.add(Kind::Zone(Zone::Fixed(hours * 3600)), start, end);
+        }
+        if zone {
+            self.each_word(Scan::named_zone);
+        }
+        if hour_mark {
+            self.each_number(Scan::hours_and_minutes);
+        }
+        if hours {
+            self.each_number(Scan::duration);
+        }
+        if minutes {
+            self.each_number(Scan::minutes);
+        }
+        if phrase {
+            self.each_word(Scan::phrase_duration);
+        }
+        if quantity {
+            self.each_word(Scan::worded_duration);
+        }
+        if next {
+            self.each_word(Scan::next_day);
+        }
+    }
+
+    /// Tries `rule` at each run of digits that starts a word; a rule returns where what
+    /// it read ends, and the next try starts there.
+    fn each_number(&mut self, rule: fn(&mut Scan<'t>, usize, usize) -> Option<usize>) {
+        let mut from = 0;
+        for k in 0..self.numbers.len() {
+            let (start, end) = self.numbers[k];
+            if start >= from {
+                if let Some(to) = rule(self, start, end) {
+                    from = to;
+                }
+            }
+        }
+    }
+
+    /// As [`Scan::each_number`], at each known word that starts a word.
+    fn each_word(&mut self, rule: fn(&mut Scan<'t>, usize) -> Option<usize>) {
+        let mut from = 0;
+        for k in 0..self.words.len() {
+            let start = self.words[k].start;
+            if start >= from && starts(self.low, start) {
+                if let Some(to) = rule(self, k) {
+                    from = to;
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, kind: Kind, start: usize, end: usize) {
+        if !self.out.iter().any(|t| start < t.end && t.start < end) {
+            self.out.push(Token { kind, start, end });
+        }
+    }
+
+    /// The known word starting at `at`.
+    fn word_at(&self, at: usize) -> Option<usize> {
+        self.words.binary_search_by_key(&at, |w| w.start).ok()
+    }
+
+    /// The longest entry of the word at index `k` whose meaning `want` accepts, with the
+    /// end of its last word; the phrase must end a word.
+    fn phrase<T>(&self, k: usize, want: impl Fn(Meaning) -> Option<T>) -> Option<(T, usize)> {
+        let word = self.words.get(k)?;
+        let mut best: Option<(T, usize)> = None;
+        for entry in word.entries {
+            let Some(got) = want(entry.meaning) else {
+                continue;
+            };
+            let mut end = word.end;
+            let whole = entry.rest.iter().all(|next| {
+                let at = spaces(self.low, end);
+                let fits = at > end
+                    && self
+                        .low
+                        .get(at..)
+                        .is_some_and(|r| r.starts_with(next.as_bytes()));
+                end = at + next.len();
+                fits
+            });
+            if whole && ends(self.low, end) && best.as_ref().is_none_or(|(_, e)| end > *e) {
+                best = Some((got, end));
+            }
+        }
+        best
+    }
+
+    /// [`Scan::phrase`] at byte offset `at`.
+    fn phrase_at<T>(&self, at: usize, want: impl Fn(Meaning) -> Option<T>) -> Option<(T, usize)> {
+        self.phrase(self.word_at(at)?, want)
+    }
+
+    /// "2026-03-05", "2026-03-05T09:15:00+01:00".
+    fn iso_date(&mut self, s: usize, e: usize) -> Option<usize> {
+        let t = self.text;
+        if e - s != 4 || t.get(e) != Some(&b'-') {
+            return None;
+        }
+        let month_end = digits_end(t, e + 1);
+        if month_end != e + 3 || t.get(month_end) != Some(&b'-') {
+            return None;
+        }
+        let day = month_end + 1;
+        if !two_digits(t, day) {
+            return None;
+        }
+        let date_end = day + 2;
+        let mut end = date_end;
+        let mut time = None;
+        let mut zone = None;
+        if matches!(t.get(date_end), Some(b'T' | b' '))
+            && two_digits(t, date_end + 1)
+            && t.get(date_end + 3) == Some(&b':')
+            && two_digits(t, date_end + 4)
+        {
+            let (h, m) = (
+                value(t, date_end + 1, date_end + 3),
+                value(t, date_end + 4, date_end + 6),
+            );
+            end = date_end + 6;
+            time = Some((h, m, end));
+            if t.get(end) == Some(&b':') && two_digits(t, end + 1) {
+                end += 3;
+            }
+            if t.get(end) == Some(&b'Z') {
+                zone = Some((Zone::Fixed(0), end, end + 1));
+                end += 1;
+            } else if let Some(&sign @ (b'+' | b'-')) = t.get(end) {
+                let minutes_at = if t.get(end + 3) == Some(&b':') {
+                    end + 4
+                } else {
+                    end + 3
+                };
+                if two_digits(t, end + 1) && two_digits(t, minutes_at) {
+                    let sign = if sign == b'-' { -1 } else { 1 };
+                    let seconds = value(t, end + 1, end + 3) as i32 * 3600
+                        + value(t, minutes_at, minutes_at + 2) as i32 * 60;
+                    zone = Some((Zone::Fixed(sign * seconds), end, minutes_at + 2));
+                    end = minutes_at + 2;
+                }
+            }
+        }
+        let date = NaiveDate::from_ymd_opt(
+            value(t, s, e) as i32,
+            value(t, e + 1, month_end),
+            value(t, day, date_end),
+        );
+        if let Some(date) = date {
+            let year_given = true;
+            self.add(Kind::Date { date, year_given }, s, date_end);
+            if let Some((hour, minute, time_end)) = time {
+                self.add(
+                    Kind::Time {
+                        hour,
+                        minute,
+                        pm: None,
+                    },
+                    date_end,
+                    time_end,
+                );
+                if let Some((z, from, to)) = zone {
+                    self.add(Kind::Zone(z), from, to);
+                }
+            }
+        }
+        Some(end)
+    }
+
+    /// "3.10.2026", "11/03" (slash only: "12.30" is a time), "21.10." (day first, with
+    /// its closing dot). Month first when the sender's zone says so, or the second
+    /// number cannot be a month.
+    fn numeric_date(&mut self, s: usize, e: usize) -> Option<usize> {
+        let t = self.text;
+        let sep = *t.get(e).filter(|b| matches!(b, b'.' | b'/' | b'-'))?;
+        if e - s > 2 {
+            return None;
+        }
+        let second_end = digits_end(t, e + 1);
+        if second_end == e + 1 || second_end - (e + 1) > 2 {
+            return None;
+        }
+        let (a, b) = (value(t, s, e), value(t, e + 1, second_end));
+        let mut year = None;
+        let mut closing_dot = false;
+        let end;
+        let third = t.get(second_end).copied();
+        let year_end = digits_end(t, second_end + 1);
+        let year_len = year_end - (second_end + 1);
+        if matches!(third, Some(b'.' | b'/' | b'-'))
+            && (year_len == 4 || year_len == 2)
+            && ends(t, year_end)
+        {
+            year = Some((value(t, second_end + 1, year_end), third));
+            end = year_end;
+        } else if third == Some(b'.') {
+            closing_dot = true;
+            end = second_end + 1;
+        } else if ends(t, second_end) {
+            end = second_end;
+        } else {
+            return None;
+        }
+        // "12.30" style times never have a third part, so two separators mean a date.
+        if year.is_some_and(|(_, third)| third != Some(sep)) {
+            return Some(end);
+        }
+        // Without a year: "11/03", or "21.10." with its closing dot; not "24/7", not a
+        // time, not the start of a longer number.
+        let after = t.get(end).copied();
+        if year.is_none()
+            && (!(sep == b'/' || (sep == b'.' && closing_dot))
+                || (a, b) == (24, 7)
+                || after.is_some_and(|n| n.is_ascii_digit() || n == b'/'))
+        {
+            return Some(end);
+        }
+        let (m, d) = if (self.month_first && a <= 12) || b > 12 {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let date = match year {
+            Some((y, _)) => {
+                NaiveDate::from_ymd_opt(if y < 100 { 2000 + y as i32 } else { y as i32 }, m, d)
+            }
+            None => infer_year(self.reference, m, d),
+        };
+        if let Some(date) = date {
+            let year_given = year.is_some();
+            self.add(Kind::Date { date, year_given }, s, end);
+        }
+        Some(end)
+    }
+
+    /// A year after a month or day: ", 2026" or " 2026", four digits; where it ends.
+    fn year_after(&self, at: usize) -> Option<(u32, usize)> {
+        let comma = usize::from(self.low.get(at) == Some(&b','));
+        let from = spaces(self.low, at + comma);
+        let to = digits_end(self.low, from);
+        (from > at + comma && to - from == 4 && ends(self.low, to))
+            .then(|| (value(self.low, from, to), to))
+    }
+
+    /// Adds a date of day, month and perhaps year.
+    fn day_and_month(&mut self, day: u32, month: u32, year: Option<u32>, s: usize, e: usize) {
+        let date = match year {
+            Some(y) => NaiveDate::from_ymd_opt(y as i32, month, day),
+            None => infer_year(self.reference, month, day),
+        };
+        if let Some(date) = date {
+            let year_given = year.is_some();
+            self.add(Kind::Date { date, year_given }, s, e);
+        }
+    }
+
+    /// "5. März 2026", "12 maart", "3rd of March", "5 Dec., 2026".
+    fn day_month(&mut self, s: usize, e: usize) -> Option<usize> {
+        if e - s > 2 {
+            return None;
+        }
+        let l = self.low;
+        let ordinal = self
+            .phrase_at(e, |m| (m == Meaning::Ordinal).then_some(()))
+            .map(|(_, end)| end);
+        for after_day in ordinal.into_iter().chain([e]) {
+            let mut at = after_day + usize::from(l.get(after_day) == Some(&b'.'));
+            at = spaces(l, at);
+            let of = self.phrase_at(at, |m| (m == Meaning::Of).then_some(()));
+            let month_at = match of {
+                Some((_, end)) if spaces(l, end) > end => [Some(spaces(l, end)), Some(at)],
+                _ => [Some(at), None],
+            };
+            for month_at in month_at.into_iter().flatten() {
+                let Some((month, mut end)) = self.phrase_at(month_at, month_of) else {
+                    continue;
+                };
+                end += usize::from(l.get(end) == Some(&b'.'));
+                let year = self.year_after(end);
+                let end = year.map_or(end, |(_, to)| to);
+                self.day_and_month(value(l, s, e), month, year.map(|(y, _)| y), s, end);
+                return Some(end);
+            }
+        }
+        None
+    }
+
+    /// "March 4, 2026", "Dec. 5th".
+    fn month_day(&mut self, k: usize) -> Option<usize> {
+        let s = self.words[k].start;
+        let l = self.low;
+        let (month, end) = self.phrase(k, month_of)?;
+        let at = end + usize::from(l.get(end) == Some(&b'.'));
+        let day_at = spaces(l, at);
+        let day_end = digits_end(l, day_at);
+        if day_at == at || day_end == day_at || day_end - day_at > 2 {
+            return None;
+        }
+        let end = match self.phrase_at(day_end, |m| (m == Meaning::Ordinal).then_some(())) {
+            Some((_, end)) => end,
+            None if ends(l, day_end) => day_end,
+            None => return None,
+        };
+        let year = self.year_after(end);
+        let end = year.map_or(end, |(_, to)| to);
+        self.day_and_month(
+            value(l, day_at, day_end),
+            month,
+            year.map(|(y, _)| y),
+            s,
+            end,
+        );
+        Some(end)
+    }
+
+    /// "yesterday", "gisteren", "vorgestern", counted from the day of writing.
+    fn relative_day(&mut self, k: usize) -> Option<usize> {
+        let (back, end) = self.phrase(k, |m| match m {
+            Meaning::DaysBack(n) => Some(n),
+            _ => None,
+        })?;
+        let s = self.words[k].start;
+        let date = self.reference - Duration::days(back);
+        self.add(
+            Kind::Date {
+                date,
+                year_given: false,
+            },
+            s,
+            end,
+        );
+        Some(end)
+    }
+
+    /// "Friday", "last Friday": the latest such day up to today (before it with "last").
+    fn weekday(&mut self, k: usize) -> Option<usize> {
+        let s = self.words[k].start;
+        let weekday = |m| match m {
+            Meaning::Weekday(w) => Some(w),
+            _ => None,
+        };
+        let before = self
+            .phrase(k, |m| (m == Meaning::Before).then_some(()))
+            .and_then(|(_, end)| {
+                let at = spaces(self.low, end);
+                (at > end).then(|| self.phrase_at(at, weekday)).flatten()
+            });
+        let (strictly_before, (wd, e)) = match before {
+            Some(found) => (true, found),
+            None => (false, self.phrase(k, weekday)?),
+        };
+        // "Friday 6 March": the explicit date that follows wins.
+        let followed = self
+            .out
+            .iter()
+            .any(|t| matches!(t.kind, Kind::Date { .. }) && t.start >= e && t.start <= e + 3);
+        if !followed {
+            let mut date = self.reference;
+            if strictly_before {
+                date -= Duration::days(1);
+            }
+            while date.weekday() != wd {
+                date -= Duration::days(1);
+            }
+            self.add(
+                Kind::Date {
+                    date,
+                    year_given: false,
+                },
+                s,
+                e,
+            );
+        }
+        Some(e)
+    }
+
+    /// "UTC+1", "GMT -05:00", "UTC+0530".
+    fn zone_offset(&mut self, k: usize) -> Option<usize> {
+        let s = self.words[k].start;
+        let ((), name_end) = self.phrase(k, |m| (m == Meaning::Utc).then_some(()))?;
+        let l = self.low;
+        let at = spaces(l, name_end);
+        let (sign, sign_len) = match l.get(at..) {
+            Some([b'+', ..]) => (1, 1),
+            Some([b'-', ..]) => (-1, 1),
+            Some([0xE2, 0x88, 0x92, ..]) => (-1, 3),
+            _ => return None,
+        };
+        let h_at = spaces(l, at + sign_len);
+        let run = digits_end(l, h_at) - h_at;
+        // The hours take two digits or one; the minutes follow, with or without a colon,
+        // or the number ends there.
+        for h_len in [2, 1].into_iter().filter(|&n| n <= run) {
+            let h_end = h_at + h_len;
+            for m_at in [h_end + 1, h_end] {
+                if (m_at == h_end || l.get(h_end) == Some(&b':'))
+                    && two_digits(l, m_at)
+                    && ends(l, m_at + 2)
+                {
+                    return Some(self.offset(
+                        sign,
+                        value(l, h_at, h_end),
+                        value(l, m_at, m_at + 2),
+                        s,
+                        m_at + 2,
+                    ));
+                }
+            }
+            if ends(l, h_end) {
+                return Some(self.offset(sign, value(l, h_at, h_end), 0, s, h_end));
+            }
+        }
+        None
+    }
+
+    fn offset(&mut self, sign: i32, h: u32, m: u32, s: usize, e: usize) -> usize {
+        if h <= 14 && m <= 59 {
+            let seconds = sign * (h as i32 * 3600 + m as i32 * 60);
+            self.add(Kind::Zone(Zone::Fixed(seconds)), s, e);
+        }
+        e
+    }
+
+    /// An hour of a clock, as written before a separator or a clock word: one digit, or
+    /// two up to 24.
+    fn hour(&self, s: usize, e: usize) -> Option<u32> {
+        let hour = value(self.text, s, e);
+        (e - s == 1 || (e - s == 2 && hour <= 24)).then_some(hour)
+    }
+
+    /// "9:15", "9.15", "9h15", "9u15", "9:20am", "9:20 p.m.", "12.30 uur", "15:50Z".
+    fn clock_time(&mut self, s: usize, e: usize) -> Option<usize> {
+        let (t, l) = (self.text, self.low);
+        let hour = self.hour(s, e)?;
+        if !matches!(l.get(e), Some(b':' | b'.' | b'h' | b'u')) {
+            return None;
+        }
+        let m_at = e + 1;
+        if !(l.get(m_at).is_some_and(|b| (b'0'..=b'5').contains(b)) && two_digits(l, m_at)) {
+            return None;
+        }
+        let minute = value(l, m_at, m_at + 2);
+        let with_seconds = l.get(m_at + 2) == Some(&b':')
+            && l.get(m_at + 3).is_some_and(|b| (b'0'..=b'5').contains(b))
+            && two_digits(l, m_at + 3);
+        let ends_at = [with_seconds.then_some(m_at + 5), Some(m_at + 2)];
+        let (mut end, pm) = ends_at.into_iter().flatten().find_map(|at| {
+            let k = spaces(l, at);
+            let rest = l.get(k..).unwrap_or_default();
+            let meridiem = [
+                (&b"am"[..], true),
+                (b"pm", true),
+                (b"a.m.", false),
+                (b"p.m.", false),
+            ]
+            .into_iter()
+            .find(|(m, boundary)| rest.starts_with(m) && (!boundary || ends(l, k + m.len())));
+            if let Some((m, _)) = meridiem {
+                Some((k + m.len(), Some(m[0] == b'p')))
+            } else if ends(l, at) {
+                Some((at, None))
+            } else if l.get(at) == Some(&b'z') && ends(l, at + 1) {
+                Some((at + 1, None))
+            } else {
+                None
+            }
+        })?;
+        // Its clock word, if any ("12.30 uur", "14:00 Uhr", "1430 hrs").
+        let k = spaces(l, end);
+        if let Some((_, to)) = self.phrase_at(k, |m| {
+            matches!(
+                m,
+                Meaning::Clock | Meaning::ClockOrHours | Meaning::HourMark
+            )
+            .then_some(())
+        }) {
+            end = to;
+        }
+        let mut e = end;
+        // "13:05Z": the Z is the zone.
+        let zulu = matches!(t.get(e - 1), Some(b'Z' | b'z'));
+        if zulu {
+            e -= 1;
+        }
+        // "2.50 hours" is a duration and "1.200" a number, not clock times.
+        let next = spaces(l, e);
+        let unit_follows = self.word_at(next).is_some_and(|w| {
+            let w = &self.words[w];
+            w.end - w.start > 3
+                && w.entries.iter().any(|e| {
+                    matches!(
+                        e.meaning,
+                        Meaning::Hours | Meaning::Minutes | Meaning::ClockOrHours
+                    )
+                })
+        });
+        if unit_follows
+            || (s > 0 && matches!(t.get(s - 1), Some(b',' | b'.')))
+            || (matches!(t.get(e), Some(b'.' | b','))
+                && t.get(e + 1).is_some_and(u8::is_ascii_digit))
+            || (hour == 24 && minute > 0)
+        {
+            return Some(end);
+        }
+        self.add(Kind::Time { hour, minute, pm }, s, e);
+        if zulu {
+            self.add(Kind::Zone(Zone::Fixed(0)), e, e + 1);
+        }
+        Some(end)
+    }
+
+    /// "3pm", "11 a.m.".
+    fn hour_meridiem(&mut self, s: usize, e: usize) -> Option<usize> {
+        let l = self.low;
+        let hour = value(l, s, e);
+        let ok = match e - s {
+            1 => hour >= 1,
+            2 => (1..=12).contains(&hour),
+            _ => false,
+        };
+        if !ok {
+            return None;
+        }
+        let k = spaces(l, e);
+        let pm = match l.get(k) {
+            Some(b'a') => false,
+            Some(b'p') => true,
+            _ => return None,
+        };
+        let mut at = k + 1;
+        at += usize::from(l.get(at) == Some(&b'.'));
+        if l.get(at) != Some(&b'm') || !ends(l, at + 1) {
+            return None;
+        }
+        at += 1;
+        at += usize::from(l.get(at) == Some(&b'.'));
+        self.add(
+            Kind::Time {
+                hour,
+                minute: 0,
+                pm: Some(pm),
+            },
+            s,
+            at,
+        );
+        Some(at)
+    }
+
+    /// "13 Uhr", "3 o'clock", "om 3 uur" (without a leading word "3 uur" is hours).
+    fn hour_word(&mut self, s: usize, e: usize) -> Option<usize> {
+        let hour = self.hour(s, e)?;
+        let k = spaces(self.low, e);
+        let (needs_lead, end) = self.phrase_at(k, |m| match m {
+            Meaning::Clock => Some(false),
+            Meaning::ClockOrHours => Some(true),
+            _ => None,
+        })?;
+        if needs_lead {
+            let before =
+                std::str::from_utf8(&self.low[s.saturating_sub(24)..s]).unwrap_or_default();
+            let lead = leading_word(before, before.len()).unwrap_or_default();
+            let leads = WORDS
+                .get(&lead)
+                .iter()
+                .any(|e| e.meaning == Meaning::ClockLead && e.rest.is_empty());
+            if !leads {
+                return Some(end);
+            }
+        }
+        self.add(
+            Kind::Time {
+                hour,
+                minute: 0,
+                pm: None,
+            },
+            s,
+            end,
+        );
+        Some(end)
+    }
+
+    /// "noon", "midnight", "Mitternacht".
+    fn named_time(&mut self, k: usize) -> Option<usize> {
+        let (hour, end) = self.phrase(k, |m| match m {
+            Meaning::Named(h) => Some(h),
+            _ => None,
+        })?;
+        let s = self.words[k].start;
+        self.add(
+            Kind::Time {
+                hour,
+                minute: 0,
+                pm: None,
+            },
+            s,
+            end,
+        );
+        Some(end)
+    }
+
+    /// "Dutch time", "UK time", "Pacific".
+    fn named_zone(&mut self, k: usize) -> Option<usize> {
+        let s = self.words[k].start;
+        let place = self
+            .phrase(k, |m| match m {
+                Meaning::ZonePlace(tz) => Some(tz),
+                _ => None,
+            })
+            .and_then(|(tz, end)| {
+                let at = spaces(self.low, end);
+                let time = self.phrase_at(at, |m| (m == Meaning::ZoneTime).then_some(()));
+                (at > end).then_some(time).flatten().map(|(_, to)| (tz, to))
+            });
+        let (tz, end) = match place {
+            Some(found) => found,
+            None => self.phrase(k, |m| match m {
+                Meaning::Zone(tz) => Some(tz),
+                _ => None,
+            })?,
+        };
+        self.add(Kind::Zone(Zone::Named(tz)), s, end);
+        Some(end)
+    }
+
+    /// A unit of minutes at `at` (after spaces), with the end of the word.
+    fn minute_unit(&self, at: usize, short_too: bool) -> Option<usize> {
+        self.phrase_at(spaces(self.low, at), |m| {
+            (m == Meaning::Minutes || (short_too && m == Meaning::MinuteMark)).then_some(())
+        })
+        .map(|(_, end)| end)
+    }
+
+    /// "2h30m", "2 h 30 min".
+    fn hours_and_minutes(&mut self, s: usize, e: usize) -> Option<usize> {
+        let l = self.low;
+        if e - s > 3 {
+            return None;
+        }
+        let h_at = spaces(l, e);
+        if !self.word_at(h_at).is_some_and(|w| {
+            let w = &self.words[w];
+            w.end == h_at + 1 && w.entries.iter().any(|e| e.meaning == Meaning::HourMark)
+        }) {
+            return None;
+        }
+        let m_at = spaces(l, h_at + 1);
+        let m_end = digits_end(l, m_at);
+        if m_end == m_at || m_end - m_at > 2 {
+            return None;
+        }
+        let end = self.minute_unit(m_end, true)?;
+        let minutes = i64::from(value(l, s, e)) * 60 + i64::from(value(l, m_at, m_end));
+        self.add(Kind::Duration(minutes), s, end);
+        Some(end)
+    }
+
+    /// "2 hours", "2,5 uur", "3 Stunden", "3 hours and 20 minutes".
+    fn duration(&mut self, s: usize, e: usize) -> Option<usize> {
+        let l = self.low;
+        if e - s > 3 {
+            return None;
+        }
+        let mut number_end = e;
+        if matches!(l.get(e), Some(b'.' | b',')) {
+            let frac_end = digits_end(l, e + 1);
+            if (1..=2).contains(&(frac_end - (e + 1))) {
+                number_end = frac_end;
+            }
+        }
+        let (short, unit_end) = self.phrase_at(spaces(l, number_end), |m| match m {
+            Meaning::Hours | Meaning::ClockOrHours => Some(false),
+            Meaning::HourMark => Some(true),
+            _ => None,
+        })?;
+        let hours: f64 = std::str::from_utf8(&l[s..number_end])
+            .unwrap_or_default()
+            .replace(',', ".")
+            .parse()
+            .unwrap_or(0.0);
+        // And minutes: "and 20 minutes", ", 20 min", after an abbreviation's dot too.
+        let mut end = unit_end;
+        let mut minutes = 0;
+        let unit_len = unit_end - spaces(l, number_end);
+        let dot = usize::from(unit_len <= 3 && l.get(unit_end) == Some(&b'.'));
+        let at = spaces(l, unit_end + dot);
+        let joined = if l.get(at) == Some(&b',') {
+            Some(at + 1)
+        } else {
+            self.phrase_at(at, |m| (m == Meaning::And).then_some(()))
+                .map(|(_, to)| to)
+        };
+        for from in joined.into_iter().chain([at]) {
+            let m_at = spaces(l, from);
+            let m_end = digits_end(l, m_at);
+            if m_end == m_at || m_end - m_at > 2 {
+                continue;
+            }
+            if let Some(to) = self.minute_unit(m_end, true) {
+                minutes = i64::from(value(l, m_at, m_end));
+                end = to;
+                break;
+            }
+        }
+        // "300 h" is no outage length anyone writes; a one-letter unit is only trusted small.
+        if !(short && hours > 48.0) {
+            self.add(
+                Kind::Duration((hours * 60.0).round() as i64 + minutes),
+                s,
+                end,
+            );
+        }
+        Some(end)
+    }
+
+    /// "150 minutes", "90 Minuten", "20 min.".
+    fn minutes(&mut self, s: usize, e: usize) -> Option<usize> {
+        let l = self.low;
+        if e - s > 4 {
+            return None;
+        }
+        let mut end = self.minute_unit(e, false)?;
+        // "20 min." at the end: the dot is the abbreviation's.
+        let short = self
+            .word_at(spaces(l, e))
+            .is_some_and(|w| self.words[w].end - self.words[w].start <= 3);
+        if short
+            && l.get(end) == Some(&b'.')
+            && (end + 1 == l.len() || l.get(end + 1).copied().is_some_and(is_word))
+        {
+            end += 1;
+        }
+        self.add(Kind::Duration(i64::from(value(l, s, e))), s, end);
+        Some(end)
+    }
+
+    /// "an hour and a half".
+    fn phrase_duration(&mut self, k: usize) -> Option<usize> {
+        let (minutes, end) = self.phrase(k, |m| match m {
+            Meaning::Duration(n) => Some(n),
+            _ => None,
+        })?;
+        let s = self.words[k].start;
+        self.add(Kind::Duration(minutes), s, end);
+        Some(end)
+    }
+
+    /// "two hours", "half an hour", "anderhalf uur", "zwei Stunden".
+    fn worded_duration(&mut self, k: usize) -> Option<usize> {
+        let (count, q_end) = self.phrase(k, |m| match m {
+            Meaning::Quantity(q) => Some(q),
+            _ => None,
+        })?;
+        let at = spaces(self.low, q_end);
+        if at == q_end {
+            return None;
+        }
+        let (per, end) = self.phrase_at(at, |m| match m {
+            Meaning::Hours | Meaning::ClockOrHours => Some(60.0),
+            Meaning::Minutes => Some(1.0),
+            _ => None,
+        })?;
+        // Units in full: "a min" or "a std" is how people talk, not an outage's length
+        // ("uur" is the full Dutch word).
+        let unit = self.word_at(at).map(|w| &self.words[w]);
+        if unit.is_some_and(|w| {
+            w.end - w.start <= 3 && !w.entries.iter().any(|e| e.meaning == Meaning::ClockOrHours)
+        }) {
+            return None;
+        }
+        let s = self.words[k].start;
+        self.add(Kind::Duration((count * per).round() as i64), s, end);
+        Some(end)
+    }
+
+    /// "the next morning", "de dag erna", "am nächsten Tag".
+    fn next_day(&mut self, k: usize) -> Option<usize> {
+        let ((), end) = self.phrase(k, |m| (m == Meaning::NextDay).then_some(()))?;
+        let s = self.words[k].start;
+        self.add(Kind::NextDay, s, end);
+        Some(end)
     }
 }
 
-fn num(c: &Captures<'_>, i: usize) -> Option<u32> {
-    c.get(i)?.as_str().parse().ok()
+fn month_of(m: Meaning) -> Option<u32> {
+    match m {
+        Meaning::Month(n) => Some(n),
+        _ => None,
+    }
 }
-
-fn span(c: &Captures<'_>, i: usize) -> (usize, usize) {
-    c.get(i).map_or((0, 0), |g| (g.start(), g.end()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -968,5 +1470,84 @@ mod tests {
             ]
         );
         assert_eq!(kinds("the cet and est of it"), vec![]);
+    }
+
+    #[test]
+    fn every_month_and_weekday_of_every_table_is_read() {
+        for lexicon in lexicon::LANGUAGES {
+            for &(word, meaning) in lexicon.words {
+                let expected = match meaning {
+                    Meaning::Month(m) => {
+                        let date = infer_year(d(3, 10), m, 5).unwrap_or_default();
+                        assert_eq!(month_number(word), Some(m), "{word}");
+                        vec![Kind::Date {
+                            date,
+                            year_given: false,
+                        }]
+                    }
+                    Meaning::DaysBack(n) => vec![Kind::Date {
+                        date: d(3, 10) - Duration::days(n),
+                        year_given: false,
+                    }],
+                    _ => continue,
+                };
+                let text = match meaning {
+                    Meaning::Month(_) => format!("on 5 {word}, then"),
+                    _ => format!("{word}, then"),
+                };
+                assert_eq!(kinds(&text), expected, "{} {text:?}", lexicon.language);
+                // Written with capitals, as at the start of a sentence.
+                let capital = text[..1].to_uppercase() + &text[1..];
+                assert_eq!(kinds(&capital), expected, "{capital:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_word_ends_at_an_apostrophe_unless_the_table_has_it_whole() {
+        // "yesterday's" is yesterday; "o'clock" is one word of the table.
+        assert_eq!(
+            kinds("since yesterday's update"),
+            vec![Kind::Date {
+                date: d(3, 9),
+                year_given: false
+            }]
+        );
+        assert_eq!(
+            kinds("from 4 o'clock"),
+            vec![Kind::Time {
+                hour: 4,
+                minute: 0,
+                pm: None
+            }]
+        );
+    }
+
+    #[test]
+    fn ordinals_of_any_language_after_a_month() {
+        assert_eq!(
+            kinds("sinds maart 3e"),
+            vec![Kind::Date {
+                date: d(3, 3),
+                year_given: false
+            }]
+        );
+        assert_eq!(
+            kinds("Feb. 2nd, 2026"),
+            vec![Kind::Date {
+                date: d(2, 2),
+                year_given: true
+            }]
+        );
+    }
+
+    #[test]
+    fn hours_and_minutes_in_every_spelling() {
+        assert_eq!(kinds("down 1h 5 minutes"), vec![Kind::Duration(65)]);
+        assert_eq!(kinds("1 u 45 min"), vec![Kind::Duration(105)]);
+        assert_eq!(kinds("2 Std. und 10 Min."), vec![Kind::Duration(130)]);
+        // A short unit is trusted only for a small number.
+        assert_eq!(kinds("after 300 h"), vec![]);
+        assert_eq!(kinds("a min or two"), vec![]);
     }
 }
