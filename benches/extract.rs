@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench extract` prints messages/s and MB/s on one core for both, and
 //! the ratio; the target is extraction at most 3x the cost of the bare parse.
-//! Messages: shared/corpus, shared/mime-torture and examples/mailbox.
+//! Messages: shared/corpus, shared/mime-torture and examples/mailbox; claim mail
+//! (shared/corpus and shared/corpus-b) is reported apart, its target is 8x.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -138,7 +139,18 @@ fn main() {
         quantile(&ratios, 0.25),
         quantile(&ratios, 0.75),
     );
-    for (name, set) in &sets {
+    // Claim mail, the expensive kind, apart from the mixed set (target <= 8x).
+    let claim_mail: Vec<Vec<u8>> = sets[0]
+        .1
+        .iter()
+        .cloned()
+        .chain(load(&shared.join("corpus-b")))
+        .collect();
+    let per_set = sets
+        .iter()
+        .map(|(name, set)| (*name, set))
+        .chain([("claim mail (corpus, corpus-b)", &claim_mail)]);
+    for (name, set) in per_set {
         if set.is_empty() {
             continue;
         }
@@ -154,7 +166,7 @@ fn main() {
             ratios.push(e / p);
         }
         println!(
-            "  {name:<20} {:>4} msgs: {:>7.0} msg/s extract, {:.2}x parse cost",
+            "  {name:<30} {:>4} msgs: {:>7.0} msg/s extract, {:.2}x parse cost",
             set.len(),
             set.len() as f64 / best,
             median(&mut ratios)

@@ -234,27 +234,57 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
 }
 
+/// A run of number words: where it starts and ends, and its parts.
+type Run = (usize, usize, Vec<Part>);
+
 /// `text` with every run of number words of value two or more written in digits; None
 /// when there is none. A run is words apart only by spaces or hyphens. "A"/"an" count as
 /// one only before a multiplier ("a dozen"), and a separate "and"/"en"/"und" only after
 /// one ("three hundred and twenty"): elsewhere they join other things ("ten and twelve").
 pub fn in_digits(text: &str) -> Option<String> {
-    // (start, end, parts) of each run.
-    let mut runs: Vec<(usize, usize, Vec<Part>)> = Vec::new();
-    let mut open: Option<(usize, usize, Vec<Part>)> = None;
-    let close = |open: &mut Option<(usize, usize, Vec<Part>)>,
-                 runs: &mut Vec<(usize, usize, Vec<Part>)>| {
+    // Only the stretches of words and spaces that hold a word starting a number are
+    // walked word by word: a run never crosses anything else.
+    let folded = super::fold::Folded::new(text);
+    let joins = |c: char| c.is_alphabetic() || c == ' ' || c == '-';
+    let mut runs: Vec<Run> = Vec::new();
+    let mut done = 0;
+    for hit in STARTS_NUMBER.get().find_iter(&folded) {
+        let at = hit.start();
+        if at < done {
+            continue;
+        }
+        let from = text[..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !joins(*c))
+            .map_or(0, |(i, c)| i + c.len_utf8())
+            .max(done);
+        let to = text[at..]
+            .find(|c: char| !joins(c))
+            .map_or(text.len(), |i| at + i);
+        runs_in(text, from, to, &mut runs);
+        done = to;
+    }
+    written_in_digits(text, runs)
+}
+
+/// Adds the runs of number words in `text[from..to]`, a stretch of words, spaces and
+/// hyphens.
+fn runs_in(text: &str, from: usize, to: usize, runs: &mut Vec<Run>) {
+    let mut open: Option<Run> = None;
+    let close = |open: &mut Option<Run>, runs: &mut Vec<Run>| {
         if let Some(run) = open.take() {
             runs.push(run);
         }
     };
-    for (start, word) in words(text) {
+    for (start, word) in words(&text[from..to]) {
+        let start = from + start;
         let end = start + word.len();
         let adjacent = open
             .as_ref()
             .is_some_and(|(_, e, _)| text[*e..start].chars().all(|c| c == ' ' || c == '-'));
         if !adjacent {
-            close(&mut open, &mut runs);
+            close(&mut open, runs);
         }
         // Most words begin as no number word does; none is longer than 40 bytes.
         let candidate = may_start(word.as_bytes()[0]) && word.len() <= 40;
@@ -266,7 +296,7 @@ pub fn in_digits(text: &str) -> Option<String> {
         } else {
             None
         }) else {
-            close(&mut open, &mut runs);
+            close(&mut open, runs);
             continue;
         };
         let joiner = found == [Part::Joiner];
@@ -276,7 +306,7 @@ pub fn in_digits(text: &str) -> Option<String> {
                     run.push(Part::Joiner);
                     *e = end;
                 } else {
-                    close(&mut open, &mut runs);
+                    close(&mut open, runs);
                 }
             }
             // Word after word, a number goes on only from tens to units ("twenty
@@ -287,12 +317,16 @@ pub fn in_digits(text: &str) -> Option<String> {
             }
             _ if joiner => {}
             _ => {
-                close(&mut open, &mut runs);
+                close(&mut open, runs);
                 open = Some((start, end, found));
             }
         }
     }
-    close(&mut open, &mut runs);
+    close(&mut open, runs);
+}
+
+/// `text` with each run of value two or more replaced by its digits.
+fn written_in_digits(text: &str, runs: Vec<Run>) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     for (start, mut end, mut parts) in runs {
@@ -360,5 +394,19 @@ mod tests {
             Some("om 11 12 mensen")
         );
         assert_eq!(in_digits("forty two").as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn each_clause_is_read_on_its_own() {
+        // Punctuation ends a run; the words before a number word in its clause count.
+        assert_eq!(
+            in_digits("Mail bounced for a dozen staff; twenty-two more, and one, waited.")
+                .as_deref(),
+            Some("Mail bounced for 12 staff; 22 more, and one, waited.")
+        );
+        assert_eq!(
+            in_digits("Für zweihundert Nutzer. Dann drei.").as_deref(),
+            Some("Für 200 Nutzer. Dann 3.")
+        );
     }
 }

@@ -81,11 +81,10 @@ static ZONE_IN_HEADER: Pattern<Regex> = re!(r"\(([A-Za-z]{1,5}(?:[+-]\d{1,2})?)\
 /// row: "04.11. from 13:40 to 15:25 MEZ". The sentences are what the window rules read;
 /// the table stays for the site counts. None when there is no such table.
 pub fn time_rows(text: &str) -> Option<String> {
-    // One look at each line first: most mail has no row with two clock times.
-    if !text
-        .lines()
-        .any(|l| row_like(l) && l.matches(':').count() + l.matches('.').count() >= 2)
-    {
+    // One look at each line first: most mail has no rows holding two clock times (a
+    // row a mail program wrapped may hold them over two lines).
+    let clocks: usize = text.lines().filter(|l| row_like(l)).map(clock_like).sum();
+    if clocks < 2 {
         return None;
     }
     let lines = joined_lines(text);
@@ -238,7 +237,22 @@ fn number(cell: &str) -> Option<u64> {
 
 /// Whether a line could be a table row: cells apart by a tab, a pipe or a wide gap.
 fn row_like(line: &str) -> bool {
-    line.contains(['\t', '|']) || line.trim().contains("  ")
+    memchr::memchr2(b'\t', b'|', line.as_bytes()).is_some()
+        || memchr::memmem::find(line.trim().as_bytes(), b"  ").is_some()
+}
+
+/// How many clock-time shapes a line holds: a digit, a separator and two digits
+/// ("9:15", "13.40", "9h15"). Cheap, for a first look.
+fn clock_like(line: &str) -> usize {
+    line.as_bytes()
+        .windows(4)
+        .filter(|w| {
+            w[0].is_ascii_digit()
+                && matches!(w[1], b':' | b'.' | b'h')
+                && w[2].is_ascii_digit()
+                && w[3].is_ascii_digit()
+        })
+        .count()
 }
 
 /// The first table in `text` with a people column and a place column, read row by row.
@@ -341,6 +355,14 @@ mod tests {
         assert!(out.contains("3-3-2026 from 8.15 to 9.40."), "{out}");
         assert_eq!(time_rows("Site\tUsers\nLyon\t5\n"), None);
         assert_eq!(time_rows("We met at 9:10 and left at 10:05.\n"), None);
+    }
+
+    #[test]
+    fn a_row_of_times_wrapped_over_two_lines_is_still_read() {
+        // Each line alone holds one clock time; the row holds two.
+        let t = "| Begin | Eind |\n|---|---|\n| 9h15 |\n 11h40 |\n";
+        let out = time_rows(t).unwrap_or_default();
+        assert!(out.contains("from 9h15 to 11h40"), "{out}");
     }
 
     #[test]
