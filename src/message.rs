@@ -389,12 +389,15 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
     // A placeholder matters only when an HTML part stands beside it (asked first: most
     // mail has none, and the check reads the body).
     let html_beside = msg.html_body.iter().any(|id| !msg.text_body.contains(id));
-    if (body.trim().is_empty() || (html_beside && is_placeholder(&body))) && !is_report {
+    if (body.trim().is_empty() || (html_beside && names_html(&body))) && !is_report {
         // No text body, or only a "view this in HTML" placeholder: the first HTML body
         // is the message (some senders also mark it oddly).
         if let Some(html) = msg.body_html(0) {
-            body.clear();
-            push_lf(&mut body, &crate::html::to_text(&html, MAX_TEXT_BYTES + 1));
+            let text = crate::html::to_text(&html, MAX_TEXT_BYTES + 1);
+            if body.trim().is_empty() || is_placeholder(&body) || says_much_more(&text, &body) {
+                body.clear();
+                push_lf(&mut body, &text);
+            }
         }
     }
     if body.len() > MAX_TEXT_BYTES {
@@ -512,18 +515,25 @@ fn is_placeholder(body: &str) -> bool {
     static PLACEHOLDER: crate::pattern::Pattern<regex::Regex> = re!(
         r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html)"
     );
-    let trimmed = body.trim();
-    // Placeholders carry no figures; a short real note ("down 09:00-10:00") does. Every
-    // form names HTML or a browser: a byte search before the pattern.
-    let names_html = |t: &str| {
-        let b = t.as_bytes();
-        b.windows(4).any(|w| w.eq_ignore_ascii_case(b"html"))
-            || b.windows(7).any(|w| w.eq_ignore_ascii_case(b"browser"))
-    };
-    trimmed.len() < 400
-        && names_html(trimmed)
-        && trimmed.bytes().filter(u8::is_ascii_digit).count() < 3
-        && PLACEHOLDER.get().is_match(trimmed)
+    names_html(body) && PLACEHOLDER.get().is_match(body.trim())
+}
+
+/// Whether a plain part could be a placeholder: short, without figures (a short real
+/// note, "down 09:00-10:00", has some), and naming HTML or a browser, as every form
+/// in every language does.
+fn names_html(body: &str) -> bool {
+    let t = body.trim().as_bytes();
+    t.len() < 400
+        && t.iter().filter(|b| b.is_ascii_digit()).count() < 3
+        && (t.windows(4).any(|w| w.eq_ignore_ascii_case(b"html"))
+            || t.windows(7).any(|w| w.eq_ignore_ascii_case(b"browser")))
+}
+
+/// Whether the HTML alternative says much more than a plain part that names HTML: then
+/// the plain part is a stub, in whatever words ("Dit bericht is opgemaakt in HTML").
+fn says_much_more(html_text: &str, plain: &str) -> bool {
+    let words = |t: &str| t.split_whitespace().count();
+    words(html_text) >= 2 * words(plain) + 10
 }
 
 /// Appends `text` with its CRLF line ends as LF: one copy, where a copy and then a
@@ -646,6 +656,37 @@ mod tests {
         assert!(!is_placeholder(
             "The HTML version of the portal was down too, 09:00-10:00."
         ));
+    }
+
+    #[test]
+    fn a_plain_part_naming_html_is_a_stub_when_the_html_says_much_more() {
+        let long = "<p>Outlook failed for the whole Liège office, 31 people, from nine until \
+                    half past ten; we restarted clients, cleared caches and called you twice \
+                    before the service came back by itself, so we ask for the SLA credit now \
+                    that Microsoft has confirmed the incident.</p>";
+        let mail = |plain: &str, html: &str| {
+            Email::parse(format!(
+                "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n{plain}\r\n--B\r\nContent-Type: text/html\r\n\r\n{html}\r\n--B--\r\n"
+            ).as_bytes())
+        };
+        // Wording no list has: what decides is how little the plain part says.
+        for plain in [
+            "Zie de HTML-weergave.",
+            "Le message est en HTML.",
+            "HTML only",
+        ] {
+            assert!(mail(plain, long).body.contains("31 people"), "{plain}");
+        }
+        // A plain part as long as the HTML is the sender's text, HTML named or not.
+        let note = "The HTML page of the portal also failed for us.";
+        assert!(
+            mail(
+                note,
+                "<p>The HTML page of the portal also failed for us.</p>"
+            )
+            .body
+            .contains(note)
+        );
     }
 
     #[test]

@@ -29,8 +29,11 @@ pub struct Forwarded {
 
 /// An inline yes or no this short ("Ja", "Yes, all of them.") is read with its question.
 const MAX_ANSWER_CHARS: usize = 60;
-static YES_OR_NO: Pattern<Regex> =
-    re!(r"(?i)^\W*(?:yes|no|yep|nope|ja|nee|nein|jawohl|correct|klopt|richtig|stimmt)\b");
+/// A bare answer that means little without its question: a yes or no, or a number
+/// (perhaps "about" one) that the question says is of what.
+static YES_OR_NO: Pattern<Regex> = re!(
+    r"(?i)^\W*(?:(?:yes|no|yep|nope|ja|nee|nein|jawohl|correct|klopt|richtig|stimmt)\b|(?:about|approx\.?|approximately|around|ca\.?|circa|ongeveer|zo'n|etwa|ungefähr|rund)?\s*\d)"
+);
 
 static POSTSCRIPT: Pattern<Regex> = re!(
     r"(?i)^\s*(?:p\.?\s?p\.?\s?s\.?|p\.\s?s\.?|ps\b:?|nb\b|n\.b\.|nachtrag\b|correction\b|correctie\b|korrektur\b)"
@@ -92,8 +95,9 @@ pub fn split(body: &str, subject: &str) -> Parts {
             i += 1;
             continue;
         }
-        // "> 4. Bought through CSP?" then "Yes": a bare yes or no means nothing alone,
-        // so it is read with its question (other answers stand alone, questions quoted).
+        // "> 4. Bought through CSP?" then "Yes": a bare yes, no or number means nothing
+        // alone, so it is read with its question (other answers stand alone, questions
+        // quoted).
         if let Some(q) = question.filter(|_| !trimmed.is_empty()) {
             question = None;
             if trimmed.chars().count() <= MAX_ANSWER_CHARS
@@ -495,6 +499,11 @@ mod tests {
         assert!(!p.new_text.contains("Which sites?"), "{p:?}");
         assert!(p.new_text.contains("Hull and York"), "{p:?}");
         assert!(!p.new_text.contains("Anything else"), "{p:?}");
+        // A bare number is as empty without its question as a yes.
+        let body = "See below.\n\n> Hoeveel gebruikers?\nca. 35\n\n> Welke locaties?\nDelft\n";
+        let p = split(body, "Re: claim");
+        assert!(p.new_text.contains("Hoeveel gebruikers? ca. 35\n"), "{p:?}");
+        assert!(!p.new_text.contains("Welke locaties"), "{p:?}");
     }
 
     #[test]

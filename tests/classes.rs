@@ -370,3 +370,184 @@ fn forwarded_microsoft_notices_are_context() {
     );
     assert_eq!(windows(&e), ["03-10 08:00/03-10 09:40/100"]);
 }
+
+/// Base64 of `data`, lines of 76 characters.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.as_bytes()
+        .chunks(76)
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// A mail whose one text/plain part is in base64, as given (perhaps damaged).
+fn base64_mail(encoded: &str) -> Extraction {
+    let raw = format!(
+        "From: Customer <it@customer.example>\r\nTo: Support <support@partner.example>\r\n\
+         Subject: SLA credit\r\nDate: {WED_CET}\r\nMessage-ID: <b@customer.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n"
+    );
+    extract(raw.as_bytes())
+}
+
+#[test]
+fn transfer_encoding_damage_loses_nothing() {
+    let body = |id: &str, users: u32| {
+        format!(
+            "Please file an SLA credit claim for {id}. On 10 March from 09:00 to 10:30 CET \
+             {users} users in Antwerp could not open their mailboxes. Bought via CSP: yes."
+        )
+    };
+    // Each damage leaves the rest of the part readable (RFC 2045: a decoder ignores
+    // characters outside the alphabet).
+    type Damage = fn(String) -> String;
+    let damages: [(&str, Damage); 5] = [
+        ("a stray character", |b| {
+            let mut b = b;
+            b.insert(10, '!');
+            b
+        }),
+        ("spaces inside lines", |b| b.replacen("\r\n", " \r\n ", 3)),
+        ("no padding", |b| b.trim_end_matches('=').to_string()),
+        ("a signature line after the data", |b| {
+            format!("{b}\r\n-- \r\nsent from my phone")
+        }),
+        ("lines of unequal length", |b| {
+            b.replace("\r\n", "")
+                .as_bytes()
+                .chunks(50)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join("\r\n")
+        }),
+    ];
+    for (i, (what, damage)) in damages.into_iter().enumerate() {
+        let id = format!("EX31000{i:02}");
+        let users = 40 + i as u32;
+        let e = base64_mail(&damage(base64(body(&id, users).as_bytes())));
+        assert_eq!(e.incident_ids, [id.as_str()], "{what}");
+        assert_eq!(e.affected_users, Some(u64::from(users)), "{what}");
+        assert_eq!(e.locations, ["Antwerp"], "{what}");
+        assert_eq!(windows(&e), ["03-10 08:00/03-10 09:30/90"], "{what}");
+    }
+}
+
+/// A multipart/alternative mail: this text/plain part, then this HTML.
+fn alternative_mail(plain: &str, html: &str) -> Extraction {
+    let raw = format!(
+        "From: Customer <it@customer.example>\r\nTo: Support <support@partner.example>\r\n\
+         Subject: Outage claim\r\nDate: {WED_CET}\r\nMessage-ID: <h@customer.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{plain}\r\n\
+         --b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--b1--\r\n"
+    );
+    extract(raw.as_bytes())
+}
+
+#[test]
+fn placeholder_text_parts_give_way_to_the_html() {
+    let html = |id: &str| {
+        format!(
+            "<html><body><p>Hello,</p><p>We would like an SLA credit for <b>{id}</b>.</p>\
+             <table><tr><th>Site</th><th>Users</th></tr><tr><td>Ghent</td><td>30</td></tr>\
+             <tr><td>Bruges</td><td>12</td></tr></table>\
+             <p>Down on 10&nbsp;March from 13:00 to 14:15 CET.</p></body></html>"
+        )
+    };
+    for (i, plain) in [
+        "This message is in HTML format. Please use an HTML-capable mail program to read it.",
+        "Your mail client does not support HTML messages.",
+        "Diese Nachricht ist im HTML-Format verfasst.",
+        "Dit bericht is opgemaakt in HTML.",
+        "",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("SP32000{i:02}");
+        let e = alternative_mail(plain, &html(&id));
+        assert_eq!(e.incident_ids, [id.as_str()], "{plain:?}");
+        assert!(e.credit_requested, "{plain:?}");
+        assert_eq!(e.affected_users, Some(42), "{plain:?}");
+        assert_eq!(e.locations, ["Ghent", "Bruges"], "{plain:?}");
+        assert_eq!(windows(&e), ["03-10 12:00/03-10 13:15/75"], "{plain:?}");
+    }
+}
+
+#[test]
+fn conversation_structure() {
+    // Answers written between our quoted questions.
+    let e = mail(
+        "Re: [SLA-41] your credit request",
+        WED_CET,
+        "Answers below.\n\n> Which incident was it?\nEX3300001\n\n> How many users were affected, and where?\n\
+         25, all in our Leuven office\n\n> Were the licences bought through us (CSP)?\nYes\n\n\
+         > When did it start and end?\n10 March, 11:00 until 12:20 CET\n",
+    );
+    assert_eq!(e.incident_ids, ["EX3300001"]);
+    assert_eq!(e.affected_users, Some(25));
+    assert_eq!(e.purchased_via_csp, Some(true));
+    assert_eq!(windows(&e), ["03-10 10:00/03-10 11:20/80"]);
+    // A reseller forwards its customer's mail inline.
+    let e = mail(
+        "Fwd: Teams outage",
+        WED_CET,
+        "Hi, please handle this one for our customer.\n\n---------- Forwarded message ---------\n\
+         From: Anna Peeters <anna@bakery.example>\nDate: Tue, 10 Mar 2026 16:05:00 +0100\n\
+         Subject: Teams outage\n\nWe want an SLA credit for TM3300002: Teams calls failed today \
+         between 14:00 and 15:30 for 18 staff in Mechelen.\n",
+    );
+    assert_eq!(e.incident_ids, ["TM3300002"]);
+    assert_eq!(e.affected_users, Some(18));
+    assert_eq!(windows(&e), ["03-10 13:00/03-10 14:30/90"]);
+    // Quoted history holds another incident and other numbers: only the new text counts.
+    let e = mail(
+        "Re: outage",
+        WED_CET,
+        "This time please claim a credit for EX3300003: 60 users, 10 March 08:00-09:00 CET.\n\n\
+         On Mon, 2 Feb 2026 at 10:00, Support <support@partner.example> wrote:\n\
+         > Your claim for EX3300099 (300 users, 1 February 14:00-18:00) was filed.\n",
+    );
+    assert_eq!(e.incident_ids, ["EX3300003"]);
+    assert_eq!(e.affected_users, Some(60));
+    assert_eq!(windows(&e), ["03-10 07:00/03-10 08:00/60"]);
+    // An Outlook reply: the old mail below a header block, not quoted with ">".
+    let e = mail(
+        "AW: Störung",
+        WED_CET,
+        "Bitte reichen Sie eine SLA-Gutschrift für EX3300004 ein, 33 Mitarbeiter in Köln, \
+         10. März 9:30 bis 11:00 Uhr.\n\n-----Ursprüngliche Nachricht-----\nVon: Support \
+         <support@partner.example>\nGesendet: Montag, 2. Februar 2026 10:00\nBetreff: Störung\n\n\
+         Die Störung EX3300098 betraf 200 Benutzer.\n",
+    );
+    assert_eq!(e.incident_ids, ["EX3300004"]);
+    assert_eq!(e.affected_users, Some(33));
+    assert_eq!(e.locations, ["Köln"]);
+    // A Dutch reply above a quoted Dutch question, with the answer "ja" alone.
+    let e = mail(
+        "Re: [SLA-42] creditaanvraag",
+        WED_CET,
+        "> Zijn de licenties via ons (CSP) aangeschaft?\nja\n\n\
+         Het ging om SP3300005, gisteren van 10.00 tot 11.45 uur, 12 medewerkers in Gent. \
+         Graag de SLA-creditering indienen.\n",
+    );
+    assert_eq!(e.incident_ids, ["SP3300005"]);
+    assert_eq!(e.purchased_via_csp, Some(true));
+    assert_eq!(windows(&e), ["03-10 09:00/03-10 10:45/105"]);
+}

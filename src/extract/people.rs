@@ -53,6 +53,35 @@ fn follows_month(before: &str) -> bool {
     super::when::month_number(&word).is_some()
 }
 
+/// Whether a text opens with a number, perhaps after a word for "about".
+fn starts_with_count(text: &str) -> bool {
+    let t = text.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let first = t.split_whitespace().next().unwrap_or_default();
+    let t = if [
+        "about",
+        "approx",
+        "approx.",
+        "approximately",
+        "around",
+        "ca",
+        "ca.",
+        "circa",
+        "ongeveer",
+        "zo'n",
+        "etwa",
+        "ungefähr",
+        "rund",
+    ]
+    .iter()
+    .any(|w| first.eq_ignore_ascii_case(w))
+    {
+        t[first.len()..].trim_start()
+    } else {
+        t
+    };
+    t.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// "Een man of vijftig": Dutch for about fifty people.
 const ABOUT_PATTERN: &str = r"(?i)\been\s+man\s+of\s+(\d{1,6})\b";
 static ABOUT: Pattern<Regex> = re!(ABOUT_PATTERN);
@@ -91,7 +120,13 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         if !s.value().bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
-        let labelled = s.label.as_deref().is_some_and(|l| user_label.is_match(l));
+        // A question about people is the label of the bare count answered under it
+        // ("How many users were affected?" then "25, all in Leuven").
+        let asked = i > 0 && s.label.is_none() && {
+            let q = &statements[i - 1];
+            q.text.ends_with('?') && user_label.is_match(&q.text) && starts_with_count(s.value())
+        };
+        let labelled = asked || s.label.as_deref().is_some_and(|l| user_label.is_match(l));
         let found = counts_set.matches(s.value());
         if !found.matched_any() && !labelled {
             continue;
@@ -462,6 +497,21 @@ mod tests {
         let users = affected_users(&st);
         let locs = locations(&st, users.as_ref().map(|u| u.2), &["Cloudwise".to_string()]);
         (users.map(|u| u.0), locs.into_iter().map(|l| l.0).collect())
+    }
+
+    #[test]
+    fn a_question_about_people_labels_the_bare_count_under_it() {
+        assert_eq!(
+            run("Hoeveel medewerkers konden niet werken?\nOngeveer 70 in Zwolle.").0,
+            Some(70)
+        );
+        assert_eq!(run("Wie viele Nutzer waren betroffen?\n12").0, Some(12));
+        // Not after a question about something else, nor a number that is no answer.
+        assert_eq!(run("When did it start?\n9 o'clock, give or take").0, None);
+        assert_eq!(
+            run("How many users?\nNone of them, it was the printers.").0,
+            None
+        );
     }
 
     #[test]
