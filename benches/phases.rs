@@ -1,5 +1,5 @@
 //! Where extraction time goes: microseconds per message for each phase, on shared/corpus
-//! (claim mail, the expensive kind). `cargo bench --bench phases`;
+//! (claim mail, the expensive kind), each alone and then all in turn per message. `cargo bench --bench phases`;
 //! `SLACLAIM_BENCH_SET=mime-torture` reads another directory of shared/ instead.
 
 use std::hint::black_box;
@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use slaclaim::config::ExtractConfig;
-use slaclaim::extract::{Extractor, contact, downtime, fold, ids, intent, lang, people, text};
+use slaclaim::extract::{
+    Extractor, contact, correct, downtime, fold, ids, intent, lang, monitor, numbers, people,
+    spoken, table, text,
+};
 use slaclaim::message::Email;
 
 fn main() {
@@ -151,6 +154,86 @@ fn main() {
                 &fold::Folded::new(&p.new_text),
                 &incident,
             ));
+        }
+    );
+    phase!(
+        "incidents",
+        for p in &parts {
+            black_box(ids::incident_ids(&p.new_text, &incident));
+        }
+    );
+    phase!(
+        "fold",
+        for p in &parts {
+            black_box(fold::Folded::new(&p.new_text));
+        }
+    );
+    // The rewriting stage, each step over the new text as it stands before it.
+    phase!(
+        "spoken",
+        for p in &parts {
+            black_box(spoken::in_digits(&p.new_text, "en"));
+        }
+    );
+    phase!(
+        "time tables",
+        for p in &parts {
+            black_box(table::time_rows(&p.new_text));
+        }
+    );
+    phase!(
+        "numbers",
+        for p in &parts {
+            black_box(numbers::in_digits(&p.new_text));
+        }
+    );
+    phase!(
+        "corrections",
+        for p in &parts {
+            black_box(correct::apply(&p.new_text));
+        }
+    );
+    phase!(
+        "site tables",
+        for p in &parts {
+            black_box(table::site_counts(&p.new_text));
+        }
+    );
+    phase!(
+        "monitor",
+        for p in &parts {
+            black_box(monitor::windows(&p.new_text, *reference.when.offset()));
+        }
+    );
+    // Every stage above in turn for each message: more than their sum, since each
+    // stage's automata push the others' out of the cache.
+    phase!(
+        "stages in turn",
+        for ((e, s), p) in emails.iter().zip(&statements).zip(&parts) {
+            black_box(downtime::windows(&e.subject, s, reference));
+            black_box(people::affected_users(s));
+            black_box(people::locations(s, None, &[]));
+            black_box(intent::credit_requested(s, None));
+            black_box(intent::purchased_via_csp(s, &[]));
+            black_box(intent::advisory(s));
+            black_box(contact::contact(s, &p.signature, None, None));
+            black_box(contact::resolution_attempts(s));
+            black_box(lang::detect(&p.new_text, None));
+            black_box(ids::tenant_ids(&p.new_text));
+            black_box(ids::ticket_refs(
+                &p.new_text,
+                &fold::Folded::new(&p.new_text),
+                &incident,
+            ));
+            black_box(ids::incident_ids(&p.new_text, &incident));
+            black_box(spoken::in_digits(&p.new_text, "en"));
+            black_box(table::time_rows(&p.new_text));
+            black_box(numbers::in_digits(&p.new_text));
+            black_box(correct::apply(&p.new_text));
+            black_box(table::site_counts(&p.new_text));
+            black_box(monitor::windows(&p.new_text, *reference.when.offset()));
+            black_box(text::statements(&p.new_text));
+            black_box(slaclaim::quote::split(&e.body, &e.subject));
         }
     );
     phase!(
