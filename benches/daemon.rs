@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use slaclaim::source::imap::{self, ImapConfig};
+use slaclaim::inbound::imap::{self, ImapConfig};
 
 fn imap_config(d: &dovecot::Dovecot, secret: &Path) -> ImapConfig {
     toml::from_str(&format!(

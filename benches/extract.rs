@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
-use slaclaim::config::ExtractConfig;
+use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::Extractor;
 
 fn load(dir: &Path) -> Vec<Vec<u8>> {

@@ -21,11 +21,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use slaclaim::config::ExtractConfig;
-use slaclaim::deadline::Policy;
+use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::Extractor;
-use slaclaim::ingest::Ingester;
-use slaclaim::source::imap::{self, ImapConfig};
+use slaclaim::inbound::imap::{self, ImapConfig};
+use slaclaim::ledger::deadline::Policy;
+use slaclaim::ledger::ingest::Ingester;
 use slaclaim::store::Store;
 
 fn config(d: &dovecot::Dovecot) -> ImapConfig {

@@ -6,12 +6,12 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use slaclaim::config::ExtractConfig;
+use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::{
     Extractor, contact, correct, downtime, fold, ids, intent, lang, monitor, numbers, people,
     spoken, table, text,
 };
-use slaclaim::message::Email;
+use slaclaim::mail::message::Email;
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -39,7 +39,7 @@ fn main() {
     let emails: Vec<Email> = raws.iter().map(|r| Email::parse(r)).collect();
     let parts: Vec<_> = emails
         .iter()
-        .map(|e| slaclaim::quote::split(&e.body, &e.subject))
+        .map(|e| slaclaim::mail::quote::split(&e.body, &e.subject))
         .collect();
     let statements: Vec<_> = parts
         .iter()
@@ -77,7 +77,7 @@ fn main() {
     phase!(
         "quote",
         for e in &emails {
-            black_box(slaclaim::quote::split(&e.body, &e.subject));
+            black_box(slaclaim::mail::quote::split(&e.body, &e.subject));
         }
     );
     phase!(
@@ -233,7 +233,7 @@ fn main() {
             black_box(table::site_counts(&p.new_text));
             black_box(monitor::windows(&p.new_text, *reference.when.offset()));
             black_box(text::statements(&p.new_text));
-            black_box(slaclaim::quote::split(&e.body, &e.subject));
+            black_box(slaclaim::mail::quote::split(&e.body, &e.subject));
         }
     );
     phase!(

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use slaclaim::config::ExtractConfig;
+use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::Extractor;
 
 const SIZES: [usize; 4] = [16 << 10, 64 << 10, 256 << 10, 1 << 20];

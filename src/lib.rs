@@ -1,42 +1,43 @@
 //! slaclaim: turns a CSP partner's support mailbox into ready-to-submit SLA credit claims.
 //!
-//! Data flows one way: message -> classify/extract -> (store -> claim -> draft -> outbox).
+//! Mail flows one way, and each module imports only the ones below it
+//! (`tests/layout.rs` checks it):
+//!
+//! ```text
+//! cli       the command line
+//! app       config file (sections owned by their modules), daemon wiring, metrics
+//! inbound   IMAP (IDLE, custody) and Maildir: raw messages in
+//! outbound  planner (what is due), drafts and reminders, the outbox (sent once)
+//! ledger    ingest (a message into claims, once), claims and their status, deadlines,
+//!           staff commands, trust (whose mail may change what), reports
+//! extract   pure reading: the kind of message and every field, with confidence
+//! mail      bytes to text: MIME, HTML, quotes, Authentication-Results, patterns
+//! store     SQLite: the ledger's tables, custody inbox, outbox rows (at the side)
+//! net       TLS and credentials (at the side)
+//! ```
+//!
+//! One message: inbound takes it into custody → ledger::ingest has it parsed (mail) and
+//! read (extract) → its claims change in the store → outbound::planner sees what is
+//! due → the outbox sends it → inbound lets the message go.
 
 #![deny(unsafe_code)]
 
 /// A built-in pattern compiled on first use: `static X: Pattern<Regex> = re!(r"...");`.
 macro_rules! re {
     ($pattern:expr $(,)?) => {
-        $crate::pattern::Pattern::new(|| $crate::regex($pattern))
+        $crate::mail::pattern::Pattern::new(|| $crate::regex($pattern))
     };
 }
 
-pub mod authres;
-pub mod claim;
-pub mod classify;
+pub mod app;
 pub mod cli;
-pub mod config;
-pub mod credentials;
-pub mod daemon;
-pub mod deadline;
-pub mod draft;
-pub mod eval;
 pub mod extract;
-pub mod html;
-pub mod ingest;
-pub mod message;
-pub mod metrics;
-pub mod outbox;
-pub mod pattern;
-pub mod private;
-pub mod quote;
-pub mod report;
-pub mod scheduler;
-pub mod source;
-pub mod staff;
+pub mod inbound;
+pub mod ledger;
+pub mod mail;
+pub mod net;
+pub mod outbound;
 pub mod store;
-pub mod tls;
-pub mod trust;
 
 use regex::Regex;
 

@@ -134,7 +134,7 @@ fn configured_prefix_is_found_and_named() {
 #[test]
 fn example_config_is_valid() {
     let path = crate::util::repo().join("config/slaclaim.example.toml");
-    let config = slaclaim::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let config = slaclaim::app::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.extract.prefixes().contains_key("CP"));
     assert_eq!(config.extract.partner_names, ["Cloudwise"]);
 }

@@ -1,9 +1,9 @@
 //! Extraction quality, measured by `slaclaim eval` against truth files.
 
 use crate::util::{repo, shared, slaclaim};
-use slaclaim::config::ExtractConfig;
-use slaclaim::eval;
+use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::Extractor;
+use slaclaim::extract::eval;
 
 fn report(dir: &std::path::Path, truth: Option<&std::path::Path>) -> eval::Report {
     let extractor = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));

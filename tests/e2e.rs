@@ -159,7 +159,7 @@ pub(crate) fn received(sink: &SmtpSink) -> Vec<(String, String, String)> {
 /// clients for it at once (a file dropped into the Maildir is only seen at its next
 /// periodic check).
 pub(crate) fn append(d: &Dovecot, raw: Vec<u8>) {
-    let cfg: slaclaim::source::imap::ImapConfig = toml::from_str(&format!(
+    let cfg: slaclaim::inbound::imap::ImapConfig = toml::from_str(&format!(
         "name = \"append\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-env = \"SLACLAIM_E2E_PASSWORD\"\n",
         d.port
     ))
@@ -169,9 +169,9 @@ pub(crate) fn append(d: &Dovecot, raw: Vec<u8>) {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     runtime.block_on(async {
-        let mut s = slaclaim::source::imap::connect_with(
+        let mut s = slaclaim::inbound::imap::connect_with(
             &cfg,
-            &slaclaim::source::imap::Login::Password(slaclaim::credentials::SecretSource {
+            &slaclaim::inbound::imap::Login::Password(slaclaim::net::credentials::SecretSource {
                 command: Some(vec!["echo".into(), "secret".into()]),
                 ..Default::default()
             }),

@@ -5,7 +5,7 @@ use crate::dovecot::Dovecot;
 use crate::oauth2::Issuer;
 use crate::util::{extractor, ingester, shared, store, temp_dir};
 use Handling::{Deferred, Inline};
-use slaclaim::source::imap::{self, Handling, ImapConfig, TlsMode};
+use slaclaim::inbound::imap::{self, Handling, ImapConfig, TlsMode};
 use slaclaim::store::Store;
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ async fn sync(
     cfg: &ImapConfig,
     folder: &str,
     store: &mut Store,
-    ingester: &slaclaim::ingest::Ingester<'_>,
+    ingester: &slaclaim::ledger::ingest::Ingester<'_>,
     handling: Handling,
 ) -> imap::SyncReport {
     imap::sync_folder(s, cfg, folder, store, ingester, handling)
@@ -724,7 +724,7 @@ impl Watch {
         &self,
         cfg: &ImapConfig,
         store: &mut Store,
-        ingester: &slaclaim::ingest::Ingester<'_>,
+        ingester: &slaclaim::ledger::ingest::Ingester<'_>,
         driver: impl std::future::Future<Output = T>,
     ) -> (imap::WatchStats, T) {
         let driver = async {
@@ -1012,7 +1012,7 @@ async fn a_wake_up_fetches_new_mail_and_quarantines_one_over_the_limit() {
 }
 
 fn failures_for(reason: &str) -> u64 {
-    slaclaim::credentials::token_failures()
+    slaclaim::net::credentials::token_failures()
         .into_iter()
         .find(|(r, _)| r == reason)
         .map_or(0, |(_, n)| n)
@@ -1070,13 +1070,13 @@ async fn an_unreachable_token_endpoint_is_counted_and_named() {
         .unwrap_or_else(|e| panic!("{e}"));
     let dir = temp_dir("oauth-unreachable");
     std::fs::write(dir.join("secret"), "s\n").unwrap_or_else(|e| panic!("{e}"));
-    let config: slaclaim::credentials::OAuth2Config = toml::from_str(&format!(
+    let config: slaclaim::net::credentials::OAuth2Config = toml::from_str(&format!(
         "tenant = \"t\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"http://127.0.0.1:{port}/{{tenant}}/token\"\n",
         dir.join("secret").display()
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let before = failures_for("unreachable");
-    let err = slaclaim::credentials::TokenSource::new(config)
+    let err = slaclaim::net::credentials::TokenSource::new(config)
         .token()
         .await
         .err()

@@ -2,9 +2,9 @@
 
 use crate::util::{extractor, shared, slaclaim, temp_dir};
 use chrono::{DateTime, TimeZone, Utc};
-use slaclaim::deadline::Policy;
 use slaclaim::extract::Extractor;
-use slaclaim::ingest::{Ingester, Origin, Outcome};
+use slaclaim::ledger::deadline::Policy;
+use slaclaim::ledger::ingest::{Ingester, Origin, Outcome};
 use slaclaim::store::Store;
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {

@@ -2,8 +2,8 @@
 
 use crate::util::{extractor, ingester, shared, store, temp_dir};
 use chrono::Utc;
-use slaclaim::ingest::{Origin, Outcome};
-use slaclaim::source::maildir::Maildir;
+use slaclaim::inbound::maildir::Maildir;
+use slaclaim::ledger::ingest::{Origin, Outcome};
 
 fn names(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

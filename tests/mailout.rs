@@ -5,12 +5,12 @@ use crate::smtp::SmtpSink;
 use crate::util::{extractor, shared, temp_dir};
 use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
-use slaclaim::config::Config;
-use slaclaim::draft::Templates;
-use slaclaim::ingest::{Ingester, Origin, Outcome};
-use slaclaim::outbox::{self, Transport};
-use slaclaim::scheduler::{Planned, Planner};
-use slaclaim::source::imap::TlsMode;
+use slaclaim::app::config::Config;
+use slaclaim::inbound::imap::TlsMode;
+use slaclaim::ledger::ingest::{Ingester, Origin, Outcome};
+use slaclaim::outbound::draft::Templates;
+use slaclaim::outbound::outbox::{self, Transport};
+use slaclaim::outbound::planner::Planned;
 use slaclaim::store::Store;
 use std::path::Path;
 
@@ -106,7 +106,7 @@ pub(crate) async fn cycle(
     now: DateTime<Utc>,
 ) -> (usize, usize) {
     let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = Planner::new(config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
     let plan = planner.plan(store, now).unwrap_or_else(|e| panic!("{e}"));
     let sent = outbox::send_due(store, &Transport::new(&config.outbox), now)
         .await
@@ -367,7 +367,7 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     let now = at("2026-03-16T09:00:00Z");
     ingest(&mut store, &config, &corpus(COMPLETE), now);
     let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = Planner::new(&config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
     planner
         .plan(&mut store, now)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -550,7 +550,7 @@ fn planning_only_what_changed_queues_what_a_full_plan_queues() {
     let (full_dir, memo_dir) = (temp_dir("plan-full"), temp_dir("plan-memo"));
     let config = test_config(&full_dir, "en", None);
     let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = Planner::new(&config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
     let mut full = crate::util::store(&full_dir);
     let mut memo = crate::util::store(&memo_dir);
     let mut planned = Planned::default();
@@ -767,21 +767,21 @@ async fn staff_replies_change_claims_only_when_authenticated() {
 #[test]
 fn digest_schedule_time_zone_is_the_deadline_zone() {
     // 08:00 in Amsterdam is 07:00 UTC in winter and 06:00 UTC in summer.
-    let s = slaclaim::scheduler::ReminderConfig::default()
+    let s = slaclaim::outbound::planner::ReminderConfig::default()
         .schedule()
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no schedule"));
     let zone = chrono_tz::Europe::Amsterdam;
-    let winter = slaclaim::scheduler::next_fire(&s, at("2026-03-17T00:00:00Z").naive_utc())
+    let winter = slaclaim::outbound::planner::next_fire(&s, at("2026-03-17T00:00:00Z").naive_utc())
         .unwrap_or_else(|| panic!("none"));
     assert_eq!(
-        slaclaim::scheduler::fire_instant(winter, zone).to_rfc3339(),
+        slaclaim::outbound::planner::fire_instant(winter, zone).to_rfc3339(),
         "2026-03-23T07:00:00+00:00"
     );
-    let summer = slaclaim::scheduler::next_fire(&s, at("2026-04-01T00:00:00Z").naive_utc())
+    let summer = slaclaim::outbound::planner::next_fire(&s, at("2026-04-01T00:00:00Z").naive_utc())
         .unwrap_or_else(|| panic!("none"));
     assert_eq!(
-        slaclaim::scheduler::fire_instant(summer, zone).to_rfc3339(),
+        slaclaim::outbound::planner::fire_instant(summer, zone).to_rfc3339(),
         "2026-04-06T06:00:00+00:00"
     );
 }
@@ -841,7 +841,7 @@ async fn xoauth2_and_a_refused_token(challenge: bool, name: &str) {
     let dir = temp_dir(&format!("mailout-{name}"));
     let mut config = test_config(&dir, "en", Some(sink.port));
     config.outbox.host = Some("localhost".into());
-    config.outbox.tls = slaclaim::source::imap::TlsMode::Starttls;
+    config.outbox.tls = slaclaim::inbound::imap::TlsMode::Starttls;
     config.outbox.ca_file = sink.cert.clone();
     config.outbox.user = Some("slaclaim@cloudwise-partners.example".into());
     config.outbox.oauth2 = Some(

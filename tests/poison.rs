@@ -6,10 +6,10 @@ use crate::e2e::{append, received, request, signal, start, wait_for, write_confi
 use crate::smtp::SmtpSink;
 use crate::util::{extractor, ingester, store, temp_dir};
 use crate::worst;
-use slaclaim::ingest::{ReadLimits, Reading};
-use slaclaim::message::{Email, MAX_TEXT_BYTES};
-use slaclaim::source::SourceHealth;
-use slaclaim::source::maildir::{Maildir, Watch};
+use slaclaim::inbound::SourceHealth;
+use slaclaim::inbound::maildir::{Maildir, Watch};
+use slaclaim::ledger::ingest::{ReadLimits, Reading};
+use slaclaim::mail::message::{Email, MAX_TEXT_BYTES};
 use slaclaim::store::Store;
 use std::path::Path;
 use std::process::Child;

@@ -2,7 +2,7 @@
 
 use crate::util::{files, shared, slaclaim};
 use serde_json::Value;
-use slaclaim::config::ExtractConfig;
+use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::Extractor;
 use std::time::{Duration, Instant};
 

@@ -11,6 +11,7 @@ mod cyrus;
 mod dovecot;
 mod e2e;
 mod imap;
+mod layout;
 mod ledger;
 mod maildir;
 mod mailout;

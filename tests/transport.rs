@@ -7,10 +7,9 @@ use crate::postfix::{Postfix, SlowPolicy};
 use crate::util::temp_dir;
 use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
-use slaclaim::config::Config;
-use slaclaim::draft::Templates;
-use slaclaim::outbox::{self, SendReport, Transport};
-use slaclaim::scheduler::Planner;
+use slaclaim::app::config::Config;
+use slaclaim::outbound::draft::Templates;
+use slaclaim::outbound::outbox::{self, SendReport, Transport};
 use slaclaim::store::Store;
 use std::time::Duration;
 
@@ -76,7 +75,7 @@ async fn cycle(
     now: DateTime<Utc>,
 ) -> SendReport {
     let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = Planner::new(config, &templates).unwrap_or_else(|e| panic!("{e}"));
+    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
     planner.plan(store, now).unwrap_or_else(|e| panic!("{e}"));
     outbox::send_due(store, transport, now)
         .await

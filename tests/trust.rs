@@ -4,8 +4,8 @@
 
 use crate::mailout::{at, cycle, eml_files, ingest, parse};
 use chrono::{DateTime, Utc};
-use slaclaim::config::Config;
-use slaclaim::ingest::Outcome;
+use slaclaim::app::config::Config;
+use slaclaim::ledger::ingest::Outcome;
 use slaclaim::store::Store;
 
 const TENANT: &str = "5b1e6c2a-7d3f-4e81-9a40-c2d4e6f8a0b1";
@@ -232,7 +232,7 @@ fn a_customer_date_that_would_expire_the_claim_flags_it_instead() {
         "Correction: the outage was on 3 January 2026 from 13:10 to 15:40 CET, not in November.",
     );
     ingest(&mut store, &config, old.as_bytes(), now());
-    let ingester = slaclaim::ingest::Ingester {
+    let ingester = slaclaim::ledger::ingest::Ingester {
         extractor: &crate::util::extractor(),
         policy: config.deadline.policy().unwrap(),
         max_bytes: 1 << 20,
@@ -633,9 +633,9 @@ async fn one_claim_whose_mail_cannot_be_made_is_flagged_and_the_others_still_get
         ingest(&mut store, &config, raw.as_bytes(), now());
     }
     let templates =
-        slaclaim::draft::Templates::load(config.drafts.template_dir.as_deref()).unwrap();
-    let planner = slaclaim::scheduler::Planner::new(&config, &templates).unwrap();
-    let mut planned = slaclaim::scheduler::Planned::default();
+        slaclaim::outbound::draft::Templates::load(config.drafts.template_dir.as_deref()).unwrap();
+    let planner = config.planner(&templates).unwrap();
+    let mut planned = slaclaim::outbound::planner::Planned::default();
     let report = planner
         .plan_changed(&mut store, now(), &mut planned)
         .unwrap();

@@ -58,7 +58,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// The extractor with the default configuration.
 pub fn extractor() -> slaclaim::extract::Extractor {
-    slaclaim::extract::Extractor::new(&slaclaim::config::ExtractConfig::default())
+    slaclaim::extract::Extractor::new(&slaclaim::extract::ExtractConfig::default())
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -66,10 +66,10 @@ pub fn extractor() -> slaclaim::extract::Extractor {
 pub fn ingester(
     x: &slaclaim::extract::Extractor,
     max_bytes: usize,
-) -> slaclaim::ingest::Ingester<'_> {
-    slaclaim::ingest::Ingester {
+) -> slaclaim::ledger::ingest::Ingester<'_> {
+    slaclaim::ledger::ingest::Ingester {
         extractor: x,
-        policy: slaclaim::deadline::Policy::default(),
+        policy: slaclaim::ledger::deadline::Policy::default(),
         max_bytes,
         rules: Default::default(),
         limits: Default::default(),

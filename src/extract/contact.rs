@@ -1,6 +1,6 @@
 //! Customer contact details and the description of what was tried.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::Regex;
 use serde::Serialize;
 

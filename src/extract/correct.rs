@@ -5,7 +5,7 @@
 //! replaced wherever else it stands as a whole number or time.
 
 use super::fold::{Folded, FoldedRegex, re_folded};
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::{Captures, Regex};
 
 /// A number or a clock time.

@@ -15,7 +15,7 @@
 //! missing year is the Date header's (the year before, when that would put the date
 //! more than a week after the mail). Single times ("we called at 9:20") are not outages.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use regex::Regex;
 use serde::Serialize;

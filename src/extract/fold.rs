@@ -79,7 +79,7 @@ pub(crate) fn folded_regex(pattern: &str) -> Regex {
 /// Builds a [`FoldedRegex`] on first use, like `re!`.
 macro_rules! re_folded {
     ($pattern:expr $(,)?) => {
-        $crate::pattern::Pattern::new(|| $crate::extract::fold::FoldedRegex::new($pattern))
+        $crate::mail::pattern::Pattern::new(|| $crate::extract::fold::FoldedRegex::new($pattern))
     };
 }
 pub(crate) use re_folded;

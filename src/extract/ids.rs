@@ -1,7 +1,7 @@
 //! Identifiers: incident IDs, tenant GUIDs and ticket references.
 
 use super::MAX_LIST_VALUES;
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::Regex;
 use std::ops::Range;
 

@@ -1,6 +1,6 @@
 //! What the sender wants and says: a credit request, an advisory, the CSP answer.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::Regex;
 
 use super::fold::{Folded, FoldedRegex, re_folded};

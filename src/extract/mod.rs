@@ -1,8 +1,11 @@
 //! Extraction: from one raw email to the facts a claim needs, each with its source.
 
+pub mod classify;
+pub mod config;
 pub mod contact;
 pub mod correct;
 pub mod downtime;
+pub mod eval;
 pub mod fold;
 pub mod ids;
 pub mod intent;
@@ -22,11 +25,11 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::classify::{self, Kind, Signals};
-use crate::config::{ConfigError, ExtractConfig};
-use crate::message::Email;
-use crate::quote;
+use crate::mail::message::Email;
+use crate::mail::quote;
+use classify::{Kind, Signals};
 
+pub use config::{ExtractConfig, InvalidSetting};
 pub use contact::Contact;
 pub use downtime::Window;
 
@@ -137,14 +140,14 @@ pub const MAX_LIST_VALUES: usize = 64;
 
 impl Extractor {
     /// Builds the extractor; fails only on an invalid configuration.
-    pub fn new(config: &ExtractConfig) -> Result<Extractor, ConfigError> {
+    pub fn new(config: &ExtractConfig) -> Result<Extractor, InvalidSetting> {
         let services = config.prefixes();
         let alternatives: Vec<String> = services.keys().map(|p| regex::escape(p)).collect();
         let incident = Regex::new(&crate::ascii_pattern(&format!(
             r"\b(?:{})\d{{5,8}}\b",
             alternatives.join("|")
         )))
-        .map_err(|e| ConfigError::Invalid(format!("incident prefixes: {e}")))?;
+        .map_err(|e| InvalidSetting(format!("incident prefixes: {e}")))?;
         Ok(Extractor {
             incident,
             services,

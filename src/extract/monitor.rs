@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTim
 use regex::Regex;
 
 use super::downtime::{MAX_WINDOWS, Window};
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 
 /// A state word: down, or up. Capitals only for the single words: "down" in a sentence
 /// is no monitor's state.

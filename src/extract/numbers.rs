@@ -130,8 +130,8 @@ const WORDS: &[(&str, Part)] = &[
 
 /// A word that begins a number of two or more ("a"/"een"/"ein" alone are one): a mail
 /// without one is not walked word by word. Searched folded, as one prefiltered scan.
-static STARTS_NUMBER: crate::pattern::Pattern<super::fold::FoldedRegex> =
-    crate::pattern::Pattern::new(|| {
+static STARTS_NUMBER: crate::mail::pattern::Pattern<super::fold::FoldedRegex> =
+    crate::mail::pattern::Pattern::new(|| {
         let mut words: Vec<&str> = WORDS
             .iter()
             .filter(|(_, p)| {

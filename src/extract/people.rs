@@ -1,6 +1,6 @@
 //! Affected users and their locations.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::{Regex, RegexSet};
 
 use super::fold::{FoldedRegex, re_folded};

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use super::fold::{Folded, FoldedRegex, re_folded};
 use super::numbers;
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 
 /// A clock phrase: `words` then an hour H gives H:00 plus `minutes` (negative: before H).
 struct Clock {

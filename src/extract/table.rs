@@ -2,7 +2,7 @@
 //! (which reach us as tab-separated rows), with the meaning of each column taken from its
 //! header row, and a Total row when there is one.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::Regex;
 
 /// What a table of sites says.

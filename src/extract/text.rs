@@ -1,6 +1,6 @@
 //! Cutting new text into statements (sentences and "Label: value" fields) and reading numbers.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::Regex;
 use std::borrow::Cow;
 
@@ -76,7 +76,7 @@ pub fn statements(text: &str) -> Vec<Statement> {
         }
         out.extend(sentences.map(Statement::plain));
     };
-    for line in crate::quote::lines_of(text) {
+    for line in crate::mail::quote::lines_of(text) {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             flush_field(&mut field, &mut out);

@@ -6,6 +6,7 @@
 
 mod inbox;
 mod outbox;
+pub mod private;
 
 pub use inbox::Pending;
 pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
@@ -222,11 +223,11 @@ impl Store {
             path: state_dir.to_path_buf(),
             source,
         };
-        crate::private::create_dir(state_dir).map_err(dir_err)?;
+        crate::store::private::create_dir(state_dir).map_err(dir_err)?;
         let path = state_dir.join(FILE_NAME);
         // Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
         // database file's mode.
-        crate::private::create_empty(&path).map_err(dir_err)?;
+        crate::store::private::create_empty(&path).map_err(dir_err)?;
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::source::SourceHealth;
-use crate::source::imap::WatchCounters;
+use crate::inbound::SourceHealth;
+use crate::inbound::imap::WatchCounters;
 use crate::store::Store;
 
 /// Largest request head read; a larger one is answered 431.
@@ -451,7 +451,7 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
         "counter",
         "OAuth2 token failures since start by reason: the endpoint's error code (invalid_client, ...), unreachable, server_error, unreadable, command_failed, or refused_by_server (the mail server refused a token).",
     );
-    for (reason, n) in crate::credentials::token_failures() {
+    for (reason, n) in crate::net::credentials::token_failures() {
         out.push_str(&format!(
             "slaclaim_oauth_token_failures_total{{reason=\"{reason}\"}} {n}\n"
         ));

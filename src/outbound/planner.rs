@@ -10,8 +10,8 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::claim::Status;
-use crate::draft::{self, Customer, DraftConfig, Outgoing, Templates};
+use crate::ledger::claim::Status;
+use crate::outbound::draft::{self, Customer, DraftConfig, Outgoing, Templates};
 use crate::store::{ClaimRow, NewMail, Store, StoreError};
 
 /// The `[reminders]` table.
@@ -97,27 +97,6 @@ pub struct Planner<'a> {
     pub domain: String,
     /// The digest schedule.
     pub digest: Option<cron::Schedule>,
-}
-
-impl<'a> Planner<'a> {
-    /// A planner for `config`, with its templates already loaded.
-    pub fn new(
-        config: &'a crate::config::Config,
-        templates: &'a Templates,
-    ) -> Result<Planner<'a>, String> {
-        let policy = config.deadline.policy().map_err(|e| e.to_string())?;
-        Ok(Planner {
-            drafts: &config.drafts,
-            reminders: &config.reminders,
-            customers: &config.customer,
-            services: config.extract.prefixes(),
-            templates,
-            zone: policy.zone,
-            from: config.outbox.from.clone(),
-            domain: config.outbox.message_id_domain(),
-            digest: config.reminders.schedule()?,
-        })
-    }
 }
 
 /// What earlier passes planned: claim → (its revision, the day). A claim whose revision
@@ -374,10 +353,12 @@ impl Planner<'_> {
     /// The verdict on the mail that asked for the credit, for people, and whether DMARC
     /// passed for its sender's domain; None when no verdict was recorded.
     fn request_trust(&self, s: &Store, claim: i64) -> Result<Option<(String, bool)>, StoreError> {
-        Ok(crate::trust::of_request(s, claim)?.map(|(v, domain)| {
-            let passed = domain.is_some_and(|d| v.dmarc_passed_for(&d));
-            (v.summary(), passed)
-        }))
+        Ok(
+            crate::ledger::trust::of_request(s, claim)?.map(|(v, domain)| {
+                let passed = domain.is_some_and(|d| v.dmarc_passed_for(&d));
+                (v.summary(), passed)
+            }),
+        )
     }
 
     /// Unverified mail of a claim, one line each, at most ten and a count of the rest.

@@ -5,10 +5,10 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::config::Config;
-use crate::eval;
+use crate::app::config::Config;
+use crate::extract::eval;
 use crate::extract::{Extraction, Extractor};
-use crate::ingest::Origin;
+use crate::ledger::ingest::Origin;
 use crate::store::Store;
 use chrono::Utc;
 
@@ -184,14 +184,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             let mut store = Store::open(&state_dir)?;
             let ingester = config.ingester(&extractor)?;
             ingester.expire_overdue(&mut store, Utc::now())?;
-            crate::report::claims(&store, status.as_deref(), due_within, json, Utc::now())?;
+            crate::ledger::report::claims(&store, status.as_deref(), due_within, json, Utc::now())?;
             Ok(0)
         }
         Command::Claim { ticket, json } => {
             let mut store = Store::open(&state_dir)?;
             let ingester = config.ingester(&extractor)?;
             ingester.expire_overdue(&mut store, Utc::now())?;
-            crate::report::claim(&store, &ticket, json, Utc::now())?;
+            crate::ledger::report::claim(&store, &ticket, json, Utc::now())?;
             Ok(0)
         }
         Command::Mark {
@@ -201,7 +201,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             reason,
         } => {
             let mut store = Store::open(&state_dir)?;
-            crate::report::mark(
+            crate::ledger::report::mark(
                 &mut store,
                 &ticket,
                 &status,
@@ -215,7 +215,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => {
             let store = Store::open(&state_dir)?;
             let id = message_id.trim_matches(['<', '>']);
-            if !store.resend_mail(id, &crate::outbox::stamp(Utc::now()))? {
+            if !store.resend_mail(id, &crate::outbound::outbox::stamp(Utc::now()))? {
                 bail!("no outgoing mail has the Message-ID <{id}>");
             }
             println!(
@@ -301,7 +301,7 @@ pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
             let mut e = extractor.extract(b"");
             e.problems = vec![format!(
                 "internal error while extracting: {}",
-                crate::message::panic_text(panic.as_ref())
+                crate::mail::message::panic_text(panic.as_ref())
             )];
             e
         }
@@ -320,7 +320,7 @@ fn online_problems(config: &Config) -> Result<Vec<String>> {
         for m in &config.imap {
             let limit = std::time::Duration::from_secs(m.connect_timeout_secs.max(1) * 2);
             let mut session =
-                match tokio::time::timeout(limit, crate::source::imap::connect(m)).await {
+                match tokio::time::timeout(limit, crate::inbound::imap::connect(m)).await {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => {
                         problems.push(e.to_string());
@@ -332,7 +332,7 @@ fn online_problems(config: &Config) -> Result<Vec<String>> {
                     }
                 };
             for folder in &m.folders {
-                if let Err(e) = crate::source::imap::select(&mut session, m, folder).await {
+                if let Err(e) = crate::inbound::imap::select(&mut session, m, folder).await {
                     problems.push(e.to_string());
                 }
             }
@@ -353,7 +353,10 @@ fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
         Err(e) => {
             // Where and what, never the line (it may hold a secret).
             let origin = path.display().to_string();
-            println!("{}", crate::config::ConfigError::parse(&origin, &text, &e));
+            println!(
+                "{}",
+                crate::app::config::ConfigError::parse(&origin, &text, &e)
+            );
             return Ok(1);
         }
     };
@@ -385,9 +388,9 @@ fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
     println!(
         "  outgoing mail: {}",
         match config.outbox.transport {
-            crate::outbox::TransportKind::File =>
+            crate::outbound::outbox::TransportKind::File =>
                 format!("files in {}", config.outbox.dir.display()),
-            crate::outbox::TransportKind::Smtp => format!(
+            crate::outbound::outbox::TransportKind::Smtp => format!(
                 "SMTP {}:{} from {}",
                 config.outbox.host.clone().unwrap_or_default(),
                 config
@@ -419,7 +422,7 @@ fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
 /// Blocking threads of the daemon's runtime (see `run_daemon`).
 pub const MAX_BLOCKING_THREADS: usize = 8;
 
-/// `slaclaim run`: logs, signals and systemd around [`crate::daemon::run`].
+/// `slaclaim run`: logs, signals and systemd around [`crate::app::daemon::run`].
 fn run_daemon(
     config: Config,
     config_path: Option<PathBuf>,
@@ -445,13 +448,13 @@ fn run_daemon(
         let shutdown = tokio_util::sync::CancellationToken::new();
         let reload = std::sync::Arc::new(tokio::sync::Notify::new());
         spawn_signal_handler(shutdown.clone(), reload.clone())?;
-        let options = crate::daemon::RunOptions {
+        let options = crate::app::daemon::RunOptions {
             state_dir: state_dir.clone(),
             dry_run,
             config_path,
             reload,
         };
-        let result = crate::daemon::run(config, options, shutdown, |summary| {
+        let result = crate::app::daemon::run(config, options, shutdown, |summary| {
             tracing::info!(state = %state_dir.display(), "{summary}");
             eprintln!("slaclaim: {summary}; state in {}", state_dir.display());
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);

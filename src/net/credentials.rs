@@ -404,7 +404,7 @@ fn client_credentials(
         .read("client-secret")
         .map_err(|e| ("secret_unreadable".to_string(), e))?;
     let client_id = config.client_id.clone().unwrap_or_default();
-    let tls = crate::tls::client_config(config.ca_file.as_deref())
+    let tls = crate::net::tls::client_config(config.ca_file.as_deref())
         .map_err(|e| ("tls_config".to_string(), e))?;
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))

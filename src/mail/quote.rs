@@ -4,7 +4,7 @@
 //! message. Forwards are the opposite: the forwarded mail *is* the content (a colleague
 //! forwarding the customer's request), so its text is kept after the marker.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use regex::Regex;
 
 /// The parts of a body that extraction reads differently.

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::authres::{self, AuthFields};
+use crate::mail::authres::{self, AuthFields};
 
 /// The `[trust]` table.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use crate::claim::{self, Status};
+use crate::ledger::claim::{self, Status};
 use crate::store::{ClaimRow, Store};
 
 fn days_left(c: &ClaimRow, now: DateTime<Utc>) -> Option<i64> {
@@ -107,7 +107,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         let delivery = store.claim_delivery_problems(c.id)?;
         let unverified = store.unverified_messages(c.id)?;
         // The verdict on the mail that asked for the credit.
-        let request_trust = crate::trust::of_request(store, c.id)?.map(|(v, _)| v);
+        let request_trust = crate::ledger::trust::of_request(store, c.id)?.map(|(v, _)| v);
         if as_json {
             let unverified: Vec<Value> = unverified
                 .iter()

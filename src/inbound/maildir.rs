@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::SourceHealth;
-use crate::ingest::{IngestError, Ingester, Origin, Outcome};
+use crate::ledger::ingest::{IngestError, Ingester, Origin, Outcome};
 use crate::store::Store;
 
 /// Errors of a Maildir source.

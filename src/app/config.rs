@@ -1,7 +1,6 @@
 //! Configuration: TOML, kebab-case, unknown keys rejected.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Errors reading or validating configuration.
@@ -40,7 +39,7 @@ pub enum ConfigError {
 pub struct Config {
     /// How messages are read and classified.
     #[serde(default)]
-    pub extract: ExtractConfig,
+    pub extract: crate::extract::ExtractConfig,
     /// Where the ledger lives.
     #[serde(default)]
     pub store: StoreConfig,
@@ -49,41 +48,60 @@ pub struct Config {
     pub deadline: DeadlineConfig,
     /// IMAP mailboxes to watch.
     #[serde(default)]
-    pub imap: Vec<crate::source::imap::ImapConfig>,
+    pub imap: Vec<crate::inbound::imap::ImapConfig>,
     /// Local Maildirs to watch.
     #[serde(default)]
-    pub maildir: Vec<crate::source::maildir::MaildirConfig>,
+    pub maildir: Vec<crate::inbound::maildir::MaildirConfig>,
     /// How the daemon runs.
     #[serde(default)]
-    pub daemon: crate::daemon::DaemonConfig,
+    pub daemon: crate::app::daemon::DaemonConfig,
     /// Where outgoing mail goes.
     #[serde(default)]
-    pub outbox: crate::outbox::OutboxConfig,
+    pub outbox: crate::outbound::outbox::OutboxConfig,
     /// Drafts for the helpdesk.
     #[serde(default)]
-    pub drafts: crate::draft::DraftConfig,
+    pub drafts: crate::outbound::draft::DraftConfig,
     /// Reminders and digests for managers.
     #[serde(default)]
-    pub reminders: crate::scheduler::ReminderConfig,
+    pub reminders: crate::outbound::planner::ReminderConfig,
     /// Whose replies may change claims.
     #[serde(default)]
-    pub staff: crate::staff::StaffConfig,
+    pub staff: crate::ledger::staff::StaffConfig,
     /// Which receiving servers' authentication verdicts are believed, and which
     /// domains speak for a customer.
     #[serde(default)]
-    pub trust: crate::trust::TrustConfig,
+    pub trust: crate::ledger::trust::TrustConfig,
     /// Customers by tenant: names and licensed users.
     #[serde(default)]
-    pub customer: Vec<crate::draft::Customer>,
+    pub customer: Vec<crate::outbound::draft::Customer>,
 }
 
 impl Config {
+    /// Everything planning needs, from the sections it reads, with its templates.
+    pub fn planner<'a>(
+        &'a self,
+        templates: &'a crate::outbound::draft::Templates,
+    ) -> Result<crate::outbound::planner::Planner<'a>, String> {
+        let policy = self.deadline.policy().map_err(|e| e.to_string())?;
+        Ok(crate::outbound::planner::Planner {
+            drafts: &self.drafts,
+            reminders: &self.reminders,
+            customers: &self.customer,
+            services: self.extract.prefixes(),
+            templates,
+            zone: policy.zone,
+            from: self.outbox.from.clone(),
+            domain: self.outbox.message_id_domain(),
+            digest: self.reminders.schedule()?,
+        })
+    }
+
     /// The ingester this config describes, reading with `extractor`.
     pub fn ingester<'a>(
         &self,
         extractor: &'a crate::extract::Extractor,
-    ) -> Result<crate::ingest::Ingester<'a>, ConfigError> {
-        Ok(crate::ingest::Ingester {
+    ) -> Result<crate::ledger::ingest::Ingester<'a>, ConfigError> {
+        Ok(crate::ledger::ingest::Ingester {
             extractor,
             policy: self.deadline.policy()?,
             max_bytes: self.store.max_message_bytes,
@@ -93,8 +111,8 @@ impl Config {
     }
 
     /// What ingest needs to know about our own and staff mail.
-    pub fn mail_rules(&self) -> crate::ingest::MailRules {
-        crate::ingest::MailRules {
+    pub fn mail_rules(&self) -> crate::ledger::ingest::MailRules {
+        crate::ledger::ingest::MailRules {
             own_address: Some(self.outbox.from.clone()),
             message_id_domain: Some(self.outbox.message_id_domain()),
             staff: self.staff.clone(),
@@ -125,7 +143,7 @@ impl Default for StoreConfig {
 }
 
 fn default_max_bytes() -> usize {
-    crate::ingest::DEFAULT_MAX_BYTES
+    crate::ledger::ingest::DEFAULT_MAX_BYTES
 }
 
 /// Settings of the deadline computation.
@@ -159,122 +177,18 @@ fn default_margin() -> u32 {
 
 impl DeadlineConfig {
     /// The validated policy.
-    pub fn policy(&self) -> Result<crate::deadline::Policy, ConfigError> {
+    pub fn policy(&self) -> Result<crate::ledger::deadline::Policy, ConfigError> {
         let zone = self.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
             ConfigError::Invalid(format!(
                 "deadline.time-zone: {:?} is not an IANA time zone (e.g. \"Europe/Amsterdam\")",
                 self.time_zone
             ))
         })?;
-        Ok(crate::deadline::Policy {
+        Ok(crate::ledger::deadline::Policy {
             zone,
             margin_days: self.safety_margin_days,
         })
     }
-}
-
-/// Settings of the extraction engine.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct ExtractConfig {
-    /// Incident-ID prefix -> service name; replaces the default list when given.
-    #[serde(default = "default_prefixes")]
-    pub incident_prefixes: BTreeMap<String, String>,
-    /// Extra prefixes added to the defaults (or to `incident-prefixes`).
-    #[serde(default)]
-    pub extra_incident_prefixes: BTreeMap<String, String>,
-    /// The partner's own names ("Cloudwise"): "bought through Cloudwise" means CSP.
-    #[serde(default)]
-    pub partner_names: Vec<String>,
-    /// Mail domains of personal mailboxes, which Partner Center does not accept as evidence.
-    #[serde(default = "default_personal_domains")]
-    pub personal_domains: Vec<String>,
-    /// Bytes of one message's new text (its own words and forwarded originals, after
-    /// quotes are cut) that are read; the rest is left unread and the extraction says
-    /// so. Keeps one pathological mail from costing more than a long real one.
-    #[serde(default = "default_max_text_bytes")]
-    pub max_text_bytes: usize,
-    /// Claims one message may open. Past it, one ticket is opened and flagged for staff
-    /// ("too many incidents or tenants: review"): one mail must not make thousands.
-    #[serde(default = "default_max_claims_per_message")]
-    pub max_claims_per_message: usize,
-}
-
-fn default_max_claims_per_message() -> usize {
-    10
-}
-
-impl Default for ExtractConfig {
-    fn default() -> Self {
-        ExtractConfig {
-            incident_prefixes: default_prefixes(),
-            extra_incident_prefixes: BTreeMap::new(),
-            partner_names: Vec::new(),
-            personal_domains: default_personal_domains(),
-            max_text_bytes: default_max_text_bytes(),
-            max_claims_per_message: default_max_claims_per_message(),
-        }
-    }
-}
-
-fn default_max_text_bytes() -> usize {
-    256 * 1024
-}
-
-/// Microsoft 365 service-health prefixes. IT (Intune) and DZ (Defender XDR) are in the
-/// same service-health feed as the others and appear in customers' claims as well.
-fn default_prefixes() -> BTreeMap<String, String> {
-    [
-        ("EX", "Exchange Online"),
-        ("FO", "Exchange Online Protection"),
-        ("SB", "Skype for Business"),
-        ("OS", "Office subscription"),
-        ("PB", "Power BI"),
-        ("SP", "SharePoint Online"),
-        ("YA", "Yammer / Viva Engage"),
-        ("MO", "Microsoft 365 portal"),
-        ("TM", "Microsoft Teams"),
-        ("OD", "OneDrive for Business"),
-        ("IT", "Microsoft Intune"),
-        ("DZ", "Microsoft Defender XDR"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-fn default_personal_domains() -> Vec<String> {
-    [
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "live.com",
-        "msn.com",
-        "yahoo.com",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "t-online.de",
-        "hotmail.nl",
-        "live.nl",
-        "outlook.nl",
-        "ziggo.nl",
-        "kpnmail.nl",
-        "planet.nl",
-        "home.nl",
-        "xs4all.nl",
-        "telenet.be",
-        "skynet.be",
-    ]
-    .into_iter()
-    .map(str::to_string)
-    .collect()
 }
 
 impl Config {
@@ -309,7 +223,10 @@ impl Config {
         check(self.outbox.validate());
         check(self.daemon.metrics_addr().map(|_| ()));
         check(self.reminders.schedule().map(|_| ()));
-        check(crate::draft::Templates::load(self.drafts.template_dir.as_deref()).map(|_| ()));
+        check(
+            crate::outbound::draft::Templates::load(self.drafts.template_dir.as_deref())
+                .map(|_| ()),
+        );
         for a in self
             .drafts
             .helpdesk
@@ -349,7 +266,7 @@ impl Config {
     /// Secrets that cannot be read now (files missing, variables unset), by where they
     /// were looked for. Commands are not run here.
     pub fn unreadable_secrets(&self) -> Vec<String> {
-        let mut sources: Vec<(String, crate::credentials::SecretSource)> = Vec::new();
+        let mut sources: Vec<(String, crate::net::credentials::SecretSource)> = Vec::new();
         for m in &self.imap {
             if m.oauth2.is_none() {
                 sources.push((format!("imap {:?} password", m.name), m.password_source()));
@@ -361,7 +278,8 @@ impl Config {
                 ));
             }
         }
-        if self.outbox.transport == crate::outbox::TransportKind::Smtp && self.outbox.user.is_some()
+        if self.outbox.transport == crate::outbound::outbox::TransportKind::Smtp
+            && self.outbox.user.is_some()
         {
             match &self.outbox.oauth2 {
                 Some(o) => sources.push(("outbox client secret".into(), o.client_secret_source())),
@@ -435,32 +353,6 @@ fn without_values(message: &str) -> String {
             )
         }
         _ => message.to_string(),
-    }
-}
-
-impl ExtractConfig {
-    /// All incident prefixes in force, with their service names.
-    pub fn prefixes(&self) -> BTreeMap<String, String> {
-        let mut all = self.incident_prefixes.clone();
-        all.extend(self.extra_incident_prefixes.clone());
-        all
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let all = self.prefixes();
-        if all.is_empty() {
-            return Err(ConfigError::Invalid(
-                "extract.incident-prefixes is empty: no incident could ever be found".into(),
-            ));
-        }
-        for prefix in all.keys() {
-            if prefix.len() != 2 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
-                return Err(ConfigError::Invalid(format!(
-                    "extract.incident-prefixes: {prefix:?} is not two upper-case letters (Microsoft incident IDs look like EX1234567)"
-                )));
-            }
-        }
-        Ok(())
     }
 }
 

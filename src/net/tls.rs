@@ -5,6 +5,19 @@ use std::sync::Arc;
 
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// TLS from the first byte (port 993).
+    #[default]
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (port 143).
+    Starttls,
+    /// No TLS: only when the config says so; warned about unless the host is loopback.
+    Plain,
+}
+
 /// A rustls client config trusting `ca_file` only, or the Mozilla roots when it is None.
 pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();

@@ -26,8 +26,8 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use serde::Deserialize;
 
-use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
-use crate::source::imap::TlsMode;
+use crate::net::credentials::{OAuth2Config, SecretSource, TokenSource};
+use crate::net::tls::TlsMode;
 use crate::store::{QueuedMail, Store, StoreError};
 
 /// Where outgoing mail goes.
@@ -180,7 +180,7 @@ impl OutboxConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.from_address()?;
         if let Some(pin) = &self.tls_pin_sha256 {
-            crate::tls::parse_pin(pin).map_err(|e| format!("outbox: {e}"))?;
+            crate::net::tls::parse_pin(pin).map_err(|e| format!("outbox: {e}"))?;
         }
         if self.transport == TransportKind::Smtp {
             if self.host.is_none() {
@@ -553,7 +553,7 @@ impl Transport {
         let pin = c
             .tls_pin_sha256
             .as_deref()
-            .map(crate::tls::parse_pin)
+            .map(crate::net::tls::parse_pin)
             .transpose()
             .map_err(Failure::Config)?;
         let tls = |host: &str| -> Result<TlsParameters, Failure> {
@@ -612,8 +612,8 @@ impl Transport {
             let name = rustls_pki_types::ServerName::try_from(host.clone())
                 .map_err(|e| Failure::Config(format!("SMTP host {host}: {e}")))?;
             let config = match pin {
-                Some(pin) => crate::tls::pinned_client_config(pin),
-                None => crate::tls::client_config(c.ca_file.as_deref()),
+                Some(pin) => crate::net::tls::pinned_client_config(pin),
+                None => crate::net::tls::client_config(c.ca_file.as_deref()),
             };
             let connector = config
                 .map(tokio_rustls::TlsConnector::from)
@@ -636,14 +636,14 @@ impl Transport {
             if let Some(pin) = pin {
                 let seen = conn
                     .peer_certificate()
-                    .map(|der| crate::tls::fingerprint(&der))
+                    .map(|der| crate::net::tls::fingerprint(&der))
                     .map_err(|e| Failure::Config(format!("TLS with {host}:{port}: {e}")))?;
                 if seen != pin {
                     quit(conn).await;
                     return Err(Failure::Config(format!(
                         "TLS with {host}:{port}: server certificate SHA-256 {} is not the pinned {}",
-                        crate::tls::show_fingerprint(&seen),
-                        crate::tls::show_fingerprint(&pin)
+                        crate::net::tls::show_fingerprint(&seen),
+                        crate::net::tls::show_fingerprint(&pin)
                     )));
                 }
             }
@@ -909,7 +909,8 @@ fn code_of(e: &lettre::transport::smtp::Error) -> Option<u16> {
 
 /// Writes `<dir>/<message-id>.eml` atomically; writing it again changes nothing.
 fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
-    crate::private::create_dir(dir).map_err(|e| format!("outbox dir {}: {e}", dir.display()))?;
+    crate::store::private::create_dir(dir)
+        .map_err(|e| format!("outbox dir {}: {e}", dir.display()))?;
     let name: String = mail
         .message_id
         .chars()
@@ -922,7 +923,7 @@ fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
         })
         .collect();
     let tmp = dir.join(format!(".{name}.tmp"));
-    crate::private::write(&tmp, &mail.raw).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    crate::store::private::write(&tmp, &mail.raw).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let path = dir.join(format!("{name}.eml"));
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -118,7 +118,7 @@ pub fn to_text(html: &str, max_bytes: usize) -> String {
     // Collapse the runs of blank lines that nested block tags leave behind.
     let mut result = String::with_capacity(out.len());
     let mut blank = 0;
-    for line in crate::quote::lines_of(&out) {
+    for line in crate::mail::quote::lines_of(&out) {
         let line = line.trim_end();
         if line.trim().is_empty() || line.trim() == ">" {
             blank += 1;

@@ -20,23 +20,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::credentials::{OAuth2Config, SecretSource, TokenSource};
+use crate::net::credentials::{OAuth2Config, SecretSource, TokenSource};
 
-use crate::ingest::{IngestError, Ingester, Origin, Outcome, Reading};
+use crate::ledger::ingest::{IngestError, Ingester, Origin, Outcome, Reading};
 use crate::store::Store;
 
-/// How the connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum TlsMode {
-    /// TLS from the first byte (port 993).
-    #[default]
-    Implicit,
-    /// Plain connection upgraded with STARTTLS (port 143).
-    Starttls,
-    /// No TLS: only when the config says so; warned about unless the host is loopback.
-    Plain,
-}
+pub use crate::net::tls::TlsMode;
 
 /// One IMAP mailbox to watch.
 #[derive(Clone, Deserialize)]
@@ -265,7 +254,7 @@ impl ImapConfig {
     }
 
     fn tls_connector(&self) -> Result<TlsConnector, String> {
-        crate::tls::client_config(self.ca_file.as_deref()).map(TlsConnector::from)
+        crate::net::tls::client_config(self.ca_file.as_deref()).map(TlsConnector::from)
     }
 
     /// The password's source, from the flat `password-*` keys.
@@ -452,7 +441,7 @@ async fn login(
         }
         Login::OAuth2(tokens) => {
             let token = tokens.token().await.map_err(secret_err)?;
-            let payload = crate::credentials::xoauth2_payload(&cfg.user, &token);
+            let payload = crate::net::credentials::xoauth2_payload(&cfg.user, &token);
             let client = match client.authenticate("XOAUTH2", XOAuth2(Some(payload))).await {
                 Ok(session) => return Ok(session),
                 Err((e, client)) => {
@@ -464,7 +453,7 @@ async fn login(
             };
             tokens.invalidate();
             let token = tokens.token().await.map_err(secret_err)?;
-            let payload = crate::credentials::xoauth2_payload(&cfg.user, &token);
+            let payload = crate::net::credentials::xoauth2_payload(&cfg.user, &token);
             client
                 .authenticate("XOAUTH2", XOAuth2(Some(payload)))
                 .await

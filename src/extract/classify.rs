@@ -1,11 +1,11 @@
 //! Message kind: RFC 3834 and list headers first, then what the content asks for.
 
-use crate::pattern::Pattern;
+use crate::mail::pattern::Pattern;
 use serde::Serialize;
 
 use regex::Regex;
 
-use crate::message::Email;
+use crate::mail::message::Email;
 
 /// What a message is, from the helpdesk's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]

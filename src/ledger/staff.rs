@@ -58,7 +58,7 @@ impl StaffConfig {
     pub fn refusal(
         &self,
         domain: Option<&str>,
-        verdict: Option<&crate::trust::Verdict>,
+        verdict: Option<&crate::ledger::trust::Verdict>,
     ) -> Option<String> {
         if !self.require_authenticated_senders {
             return None;
@@ -79,7 +79,7 @@ impl StaffConfig {
     }
 }
 
-/// The command in the unquoted top of a reply ([`crate::quote::top`]), if any: a line
+/// The command in the unquoted top of a reply ([`crate::mail::quote::top`]), if any: a line
 /// that is exactly `submitted <number>` (six digits or more), `ineligible: <reason>` or
 /// `withdrawn[: <reason>]`. The template's own example lines, with their `<…>`
 /// placeholders, are refused, and so is anything with more words after the number.

@@ -15,32 +15,38 @@ use minijinja::Environment;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::claim::{self, Item};
+use crate::ledger::claim::{self, Item};
 use crate::store::ClaimRow;
 
 /// Template names and their compiled-in defaults.
 const DEFAULTS: [(&str, &str); 9] = [
-    ("draft.en.txt", include_str!("../templates/draft.en.txt")),
-    ("draft.nl.txt", include_str!("../templates/draft.nl.txt")),
-    ("draft.html", include_str!("../templates/draft.html")),
+    ("draft.en.txt", include_str!("../../templates/draft.en.txt")),
+    ("draft.nl.txt", include_str!("../../templates/draft.nl.txt")),
+    ("draft.html", include_str!("../../templates/draft.html")),
     (
         "reminder.en.txt",
-        include_str!("../templates/reminder.en.txt"),
+        include_str!("../../templates/reminder.en.txt"),
     ),
     (
         "reminder.nl.txt",
-        include_str!("../templates/reminder.nl.txt"),
+        include_str!("../../templates/reminder.nl.txt"),
     ),
     (
         "expired.en.txt",
-        include_str!("../templates/expired.en.txt"),
+        include_str!("../../templates/expired.en.txt"),
     ),
     (
         "expired.nl.txt",
-        include_str!("../templates/expired.nl.txt"),
+        include_str!("../../templates/expired.nl.txt"),
     ),
-    ("digest.en.txt", include_str!("../templates/digest.en.txt")),
-    ("digest.nl.txt", include_str!("../templates/digest.nl.txt")),
+    (
+        "digest.en.txt",
+        include_str!("../../templates/digest.en.txt"),
+    ),
+    (
+        "digest.nl.txt",
+        include_str!("../../templates/digest.nl.txt"),
+    ),
 ];
 
 /// Language of drafts and reminders.
@@ -179,8 +185,8 @@ impl Templates {
         let rest = rest.trim_end_matches('\n');
         let body = format!(
             "{}\n{rest}\n{}\n",
-            crate::quote::OWN_BEGIN,
-            crate::quote::OWN_END
+            crate::mail::quote::OWN_BEGIN,
+            crate::mail::quote::OWN_END
         );
         Ok((subject, body))
     }
@@ -362,7 +368,7 @@ pub fn credit_estimate(
     let Some(day) = incident_day else {
         return json!({"known": false, "why": "the incident date is not known"});
     };
-    let days_in_month = crate::deadline::last_day_of_next_month(
+    let days_in_month = crate::ledger::deadline::last_day_of_next_month(
         day.with_day(1).unwrap_or(day) - chrono::Duration::days(1),
     )
     .day();
@@ -802,8 +808,8 @@ mod tests {
             .unwrap()
             .extract(b"From: k@cust.example\nSubject: SLA credit EX1234567\nDate: Tue, 10 Mar 2026 15:00:00 +0100\n\nPlease claim an SLA credit. Mail was down for about 90 minutes. 12 users in Leeds.\n");
         // As the store gives it back: field name and value.
-        mail.kind = crate::classify::Kind::CreditRequest;
-        let evidence: Vec<(String, Value)> = crate::claim::evidence_from(&mail)
+        mail.kind = crate::extract::classify::Kind::CreditRequest;
+        let evidence: Vec<(String, Value)> = crate::ledger::claim::evidence_from(&mail)
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();

@@ -7,10 +7,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::claim::{self, Status};
-use crate::classify::Kind;
-use crate::deadline::Policy;
+use crate::extract::classify::Kind;
 use crate::extract::{Extraction, Extractor};
+use crate::ledger::claim::{self, Status};
+use crate::ledger::deadline::Policy;
 use crate::store::{NewMessage, Store, StoreError, sha256_hex};
 
 /// Largest message ingested; larger ones are kept but quarantined.
@@ -161,7 +161,7 @@ pub fn read(extractor: &Extractor, max_bytes: usize, raw: &[u8]) -> Reading {
         Ok(e) => Reading::Read(Box::new(e)),
         Err(p) => Reading::Failed(format!(
             "extraction failed: {}",
-            crate::message::panic_text(p.as_ref())
+            crate::mail::message::panic_text(p.as_ref())
         )),
     }
 }
@@ -197,9 +197,9 @@ pub struct MailRules {
     /// The domain of our Message-IDs.
     pub message_id_domain: Option<String>,
     /// Who staff are.
-    pub staff: crate::staff::StaffConfig,
+    pub staff: crate::ledger::staff::StaffConfig,
     /// Whose authentication verdicts are believed, and which domains speak for a customer.
-    pub trust: crate::trust::TrustConfig,
+    pub trust: crate::ledger::trust::TrustConfig,
     /// Claims one message may open (`[extract] max-claims-per-message`).
     pub max_claims_per_message: usize,
 }
@@ -340,7 +340,7 @@ impl Ingester<'_> {
     ) -> Result<Outcome, IngestError> {
         let sha = sha256_hex(raw);
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let verdict = crate::trust::verdict(raw, &self.rules.trust);
+        let verdict = crate::ledger::trust::verdict(raw, &self.rules.trust);
         let extraction = match reading {
             Reading::Refused(reason) => return self.quarantine_in(s, raw, origin, &reason, now),
             Reading::Read(mut e) => {
@@ -512,7 +512,7 @@ impl Ingester<'_> {
     /// Mail that presents itself as Microsoft's service mail is that only when our
     /// servers say DMARC passed for a Microsoft domain; otherwise (a phishing "SLA
     /// refund") it is `other`. Without a verdict the content decides.
-    fn unmask_impostor(&self, e: &mut Extraction, verdict: Option<&crate::trust::Verdict>) {
+    fn unmask_impostor(&self, e: &mut Extraction, verdict: Option<&crate::ledger::trust::Verdict>) {
         let Some(v) = verdict else { return };
         if e.kind != Kind::ServiceNotification {
             return;
@@ -547,7 +547,7 @@ impl Ingester<'_> {
         row: i64,
         e: &Extraction,
         raw: &[u8],
-        verdict: Option<&crate::trust::Verdict>,
+        verdict: Option<&crate::ledger::trust::Verdict>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -559,13 +559,13 @@ impl Ingester<'_> {
             .rules
             .staff
             .refusal(e.sender_domain.as_deref(), verdict);
-        let email = crate::message::Email::parse(raw);
-        let forward =
-            !email.attached.is_empty() || crate::quote::is_forward(&email.body, &email.subject);
+        let email = crate::mail::message::Email::parse(raw);
+        let forward = !email.attached.is_empty()
+            || crate::mail::quote::is_forward(&email.body, &email.subject);
         let command = if forward {
             None
         } else {
-            crate::staff::command(&crate::quote::top(&email.body))
+            crate::ledger::staff::command(&crate::mail::quote::top(&email.body))
         };
         let Some(command) = command else {
             // Not a command: staff also forward customers' mail, which is read as usual.
@@ -602,14 +602,14 @@ impl Ingester<'_> {
         }
         let who = e.from.clone().unwrap_or_default();
         let (to, why) = match &command {
-            crate::staff::Command::Submitted(number) => (
+            crate::ledger::staff::Command::Submitted(number) => (
                 Status::Submitted,
                 format!("submitted in Partner Center as {number} (reported by {who})"),
             ),
-            crate::staff::Command::Ineligible(reason) => {
+            crate::ledger::staff::Command::Ineligible(reason) => {
                 (Status::Ineligible, format!("{reason} (reported by {who})"))
             }
-            crate::staff::Command::Withdrawn(reason) => {
+            crate::ledger::staff::Command::Withdrawn(reason) => {
                 (Status::Withdrawn, format!("{reason} (reported by {who})"))
             }
         };
@@ -617,7 +617,7 @@ impl Ingester<'_> {
             if c.status == "expired" {
                 tracing::warn!(ticket = %reference, claim = c.id, "staff report a claim submitted after its deadline");
             }
-            if let crate::staff::Command::Submitted(number) = &command {
+            if let crate::ledger::staff::Command::Submitted(number) = &command {
                 s.set_case_number(c.id, number)?;
             }
             s.set_status(c.id, to.as_str(), &why, &stamp)?;
@@ -635,7 +635,7 @@ impl Ingester<'_> {
         s: &Store,
         ticket: i64,
         e: &Extraction,
-        verdict: Option<&crate::trust::Verdict>,
+        verdict: Option<&crate::ledger::trust::Verdict>,
         trusted_staff: bool,
     ) -> Result<Standing, IngestError> {
         if trusted_staff {
@@ -678,7 +678,7 @@ impl Ingester<'_> {
         s: &Store,
         row: i64,
         e: &Extraction,
-        verdict: Option<&crate::trust::Verdict>,
+        verdict: Option<&crate::ledger::trust::Verdict>,
         trusted_staff: bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {

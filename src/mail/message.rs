@@ -350,7 +350,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
             // be copied whole): cut here, on a character boundary, before copying.
             PartType::Text(t) => &t[..crate::floor_char_boundary(t, MAX_TEXT_BYTES + 1)],
             PartType::Html(h) => {
-                html = crate::html::to_text(h, MAX_TEXT_BYTES + 1);
+                html = crate::mail::html::to_text(h, MAX_TEXT_BYTES + 1);
                 html.as_str()
             }
             _ => continue,
@@ -393,7 +393,7 @@ fn collect_text(msg: &Message<'_>, email: &mut Email, depth: usize) {
         // No text body, or only a "view this in HTML" placeholder: the first HTML body
         // is the message (some senders also mark it oddly).
         if let Some(html) = msg.body_html(0) {
-            let text = crate::html::to_text(&html, MAX_TEXT_BYTES + 1);
+            let text = crate::mail::html::to_text(&html, MAX_TEXT_BYTES + 1);
             if body.trim().is_empty() || is_placeholder(&body) || says_much_more(&text, &body) {
                 body.clear();
                 push_lf(&mut body, &text);
@@ -502,7 +502,7 @@ fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> St
         .content_type()
         .is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("html")))
     {
-        text = crate::html::to_text(&text, MAX_TEXT_BYTES + 1);
+        text = crate::mail::html::to_text(&text, MAX_TEXT_BYTES + 1);
     }
     text.truncate(crate::floor_char_boundary(&text, MAX_TEXT_BYTES + 1));
     text
@@ -512,7 +512,7 @@ fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> St
 /// Short, without figures, and saying so in one of the forms mail programs write (en,
 /// nl, de, fr).
 fn is_placeholder(body: &str) -> bool {
-    static PLACEHOLDER: crate::pattern::Pattern<regex::Regex> = re!(
+    static PLACEHOLDER: crate::mail::pattern::Pattern<regex::Regex> = re!(
         r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html)"
     );
     names_html(body) && PLACEHOLDER.get().is_match(body.trim())
@@ -779,7 +779,7 @@ mod tests {
     #[test]
     fn parser_panics_become_a_recorded_problem() {
         // Found by cargo-fuzz: mail-parser's debug assertion on broken multipart nesting.
-        let raw = include_bytes!("../tests/data/mail-parser-assert.eml");
+        let raw = include_bytes!("../../tests/data/mail-parser-assert.eml");
         let e = Email::parse(raw);
         if cfg!(debug_assertions) {
             assert!(

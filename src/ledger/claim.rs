@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::classify::Kind;
 use crate::extract::Extraction;
+use crate::extract::classify::Kind;
 
 /// Where a claim stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

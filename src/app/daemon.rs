@@ -17,15 +17,15 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, ConfigError};
-use crate::draft::Templates;
+use crate::app::config::{Config, ConfigError};
+use crate::app::metrics::{HealthLimits, Live};
 use crate::extract::Extractor;
-use crate::metrics::{HealthLimits, Live};
-use crate::outbox::{self, Transport, TransportKind};
-use crate::scheduler::{Planned, Planner};
-use crate::source::SourceHealth;
-use crate::source::imap::{self, WatchCounters};
-use crate::source::maildir::Maildir;
+use crate::inbound::SourceHealth;
+use crate::inbound::imap::{self, WatchCounters};
+use crate::inbound::maildir::Maildir;
+use crate::outbound::draft::Templates;
+use crate::outbound::outbox::{self, Transport, TransportKind};
+use crate::outbound::planner::Planned;
 use crate::store::Store;
 
 /// The `[daemon]` table.
@@ -117,8 +117,8 @@ impl DaemonConfig {
     }
 
     /// The limits on reading one message.
-    pub fn read_limits(&self) -> crate::ingest::ReadLimits {
-        crate::ingest::ReadLimits {
+    pub fn read_limits(&self) -> crate::ledger::ingest::ReadLimits {
+        crate::ledger::ingest::ReadLimits {
             budget: Duration::from_millis(self.read_budget_ms.max(1)),
             max_attempts: i64::from(self.max_read_attempts.max(1)),
         }
@@ -328,7 +328,7 @@ pub async fn run(
                 let mut store = Store::open(&state)?;
                 let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
                 tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
-                let watch = crate::source::maildir::Watch {
+                let watch = crate::inbound::maildir::Watch {
                     rescan: Duration::from_secs(m.rescan_secs.max(1)),
                     changed: &changed,
                     health: &health,
@@ -458,7 +458,7 @@ pub async fn run(
             shutdown.clone(),
             live.clone(),
         );
-        tracker.spawn(crate::metrics::serve(
+        tracker.spawn(crate::app::metrics::serve(
             listener,
             config.daemon.health_limits(),
             state,
@@ -477,7 +477,7 @@ pub async fn run(
                     _ = shutdown.cancelled() => break,
                     _ = every.tick() => {}
                 }
-                let released = crate::pattern::release_if_unused();
+                let released = crate::mail::pattern::release_if_unused();
                 if released > 0 {
                     tracing::debug!(patterns = released, "quiet: reading patterns released");
                 }
@@ -554,7 +554,7 @@ async fn watchdog(
         }
     };
     loop {
-        let stalled = crate::metrics::pipeline_troubles(&limits, &live, &store, Utc::now());
+        let stalled = crate::app::metrics::pipeline_troubles(&limits, &live, &store, Utc::now());
         if stalled.is_empty() {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
         } else {
@@ -597,7 +597,7 @@ async fn scheduler(
         let now = Utc::now();
         let pass = async {
             let expired = ingester.expire_overdue(&mut store, now)?;
-            let planner = Planner::new(&config, &templates).map_err(anyhow::Error::msg)?;
+            let planner = config.planner(&templates).map_err(anyhow::Error::msg)?;
             let plan = planner.plan_changed(&mut store, now, &mut planned)?;
             let sent = outbox::send_due(&mut store, &transport, now).await?;
             anyhow::Ok((expired, plan, sent))
@@ -635,7 +635,8 @@ async fn scheduler(
             }
             Err(e) => {
                 if e.chain().any(|c| {
-                    c.is::<crate::store::StoreError>() || c.is::<crate::ingest::IngestError>()
+                    c.is::<crate::store::StoreError>()
+                        || c.is::<crate::ledger::ingest::IngestError>()
                 }) {
                     live.store_failed("scheduler", &format!("{e:#}"));
                 }

@@ -1,0 +1,9 @@
+//! The ledger: claims, their deadlines and lifecycle, what each message adds to them
+//! (ingest), what staff may change, and who is trusted to change it.
+
+pub mod claim;
+pub mod deadline;
+pub mod ingest;
+pub mod report;
+pub mod staff;
+pub mod trust;
