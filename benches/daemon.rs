@@ -9,10 +9,12 @@
 //! `cargo bench --bench daemon` (needs dovecot-imapd and python3-aiosmtpd).
 
 // Shared with the integration tests, which use all of it.
-#[allow(dead_code)]
+// Test harness code: its unwraps are assertions, as in the tests.
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/dovecot.rs"]
 mod dovecot;
-#[allow(dead_code)]
+// Test harness code: its unwraps are assertions, as in the tests.
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/smtp.rs"]
 mod smtp;
 

@@ -10,10 +10,12 @@
 //!
 //! `cargo bench --bench imap` (needs dovecot-imapd, as scripts/test installs).
 
-// Shared with the integration tests, which use all of it.
+// Shared with the integration tests, which use all of it; its unwraps are assertions.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/cyrus.rs"]
 mod cyrus;
-#[allow(dead_code)]
+// Test harness code: its unwraps are assertions, as in the tests.
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/dovecot.rs"]
 mod dovecot;
 

@@ -12,6 +12,7 @@
 
 #[path = "common/procfs.rs"]
 mod procfs;
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/worst/mod.rs"]
 mod worst;
 

@@ -41,6 +41,19 @@ pub mod store;
 
 use regex::Regex;
 
+/// A moment as the ledger and the JSON output write it: RFC 3339 in UTC to the second
+/// ("2026-03-01T10:00:00Z"), so that stamps sort as text in time order.
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// [`stamp`] to the millisecond, for a column whose rows share seconds and must keep
+/// their order (outbox attempts, schedule marks). Never mixed with [`stamp`] in one
+/// column: "…00Z" sorts after "…00.123Z".
+pub fn stamp_ms(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The largest char boundary of `s` at or below byte `at`: where to cut a text to at
 /// most `at` bytes.
 pub fn floor_char_boundary(s: &str, at: usize) -> usize {

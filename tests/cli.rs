@@ -77,7 +77,7 @@ fn garbage_bytes_exit_zero_with_json() {
     let bytes: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
-    std::fs::write(&file, bytes).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, bytes).unwrap();
     let out = slaclaim(["extract".as_ref(), file.as_os_str()]);
     assert!(
         out.status.success(),
@@ -92,8 +92,7 @@ fn garbage_bytes_exit_zero_with_json() {
 fn bad_config_names_the_key_and_line() {
     let dir = temp_dir("cli-config");
     let cfg = dir.join("bad.toml");
-    std::fs::write(&cfg, "[extract]\n\npartner-namez = [\"x\"]\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&cfg, "[extract]\n\npartner-namez = [\"x\"]\n").unwrap();
     let mail = shared().join("corpus/msg_0001.eml");
     let out = slaclaim([
         "--config".as_ref(),
@@ -117,9 +116,9 @@ fn configured_prefix_is_found_and_named() {
         &cfg,
         "[extract]\nextra-incident-prefixes = { CP = \"Microsoft Copilot\" }\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let mail = dir.join("m.eml");
-    std::fs::write(&mail, "From: a@contoso.example\nSubject: credit request\nDate: Mon, 02 Nov 2026 10:00:00 +0000\n\nPlease claim an SLA credit for CP1234567, tenant 11111111-2222-4333-8444-555555555555.\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&mail, "From: a@contoso.example\nSubject: credit request\nDate: Mon, 02 Nov 2026 10:00:00 +0000\n\nPlease claim an SLA credit for CP1234567, tenant 11111111-2222-4333-8444-555555555555.\n").unwrap();
     let out = slaclaim([
         "--config".as_ref(),
         cfg.as_os_str(),
@@ -134,7 +133,7 @@ fn configured_prefix_is_found_and_named() {
 #[test]
 fn example_config_is_valid() {
     let path = crate::util::repo().join("config/slaclaim.example.toml");
-    let config = slaclaim::app::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let config = slaclaim::app::config::Config::load(&path).unwrap();
     assert!(config.extract.prefixes().contains_key("CP"));
     assert_eq!(config.extract.partner_names, ["Cloudwise"]);
 }
@@ -144,7 +143,7 @@ fn example_config_is_valid() {
 fn demo_config(dir: &std::path::Path, edit: impl FnOnce(String) -> String) -> std::path::PathBuf {
     let repo = crate::util::repo();
     let text = std::fs::read_to_string(repo.join("config/demo.toml"))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .replace(
             "\"state/demo",
             &format!("\"{}", dir.join("state").display()),
@@ -154,7 +153,7 @@ fn demo_config(dir: &std::path::Path, edit: impl FnOnce(String) -> String) -> st
             &format!("\"{}\"", repo.join("examples/mailbox").display()),
         );
     let config = dir.join("demo.toml");
-    std::fs::write(&config, edit(text)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&config, edit(text)).unwrap();
     config
 }
 
@@ -183,7 +182,7 @@ fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let outbox = dir.join("state/outbox");
     let started = std::time::Instant::now();
     let count = |d: &std::path::Path| std::fs::read_dir(d).map_or(0, |e| e.count());
@@ -193,7 +192,7 @@ fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     // The command says where the drafts are.
@@ -226,7 +225,7 @@ fn check_config_lists_every_problem() {
         &config,
         "[deadline]\ntime-zone = \"Mars/Olympus\"\n[reminders]\ndigest = \"0 8 * * 1\"\nmanagers = [\"not an address\"]\n[[imap]]\nname = \"x\"\nhost = \"h\"\nuser = \"u\"\npassword-file = \"/nonexistent/secret\"\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let out = crate::util::slaclaim([
         "check-config".as_ref(),
         "--config".as_ref(),
@@ -247,7 +246,7 @@ fn check_config_lists_every_problem() {
         &config,
         "[outbox]\nfrom = \"a@b.example\"\nfrom-name = \"x\"\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let out = crate::util::slaclaim([
         "check-config".as_ref(),
         "--config".as_ref(),
@@ -276,7 +275,7 @@ fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let outbox = dir.join("state/outbox");
     let count = |d: &std::path::Path| std::fs::read_dir(d).map_or(0, |e| e.count());
     let started = std::time::Instant::now();
@@ -286,7 +285,7 @@ fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("dry run"), "{log}");
@@ -303,11 +302,10 @@ fn systemd_hears_ready_status_and_stopping() {
     let dir = crate::util::temp_dir("sd-notify");
     let config = demo_config(&dir, |t| t);
     let socket_path = dir.join("notify.sock");
-    let socket =
-        std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap_or_else(|e| panic!("{e}"));
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     socket
         .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
         .args(["run", "--config"])
         .arg(&config)
@@ -315,7 +313,7 @@ fn systemd_hears_ready_status_and_stopping() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let mut heard = String::new();
     let mut buf = [0u8; 4096];
     while !(heard.contains("READY=1") && heard.contains("STATUS=")) {
@@ -331,7 +329,7 @@ fn systemd_hears_ready_status_and_stopping() {
         heard.push_str(&String::from_utf8_lossy(&buf[..n]));
         heard.push('\n');
     }
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap();
     assert!(status.success());
     for expected in ["READY=1", "STATUS=messages", "STOPPING=1"] {
         assert!(heard.contains(expected), "{expected} not in {heard}");
@@ -343,7 +341,7 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
     let dir = crate::util::temp_dir("reload");
     let maildir = dir.join("mail");
     for sub in ["new", "cur", "tmp"] {
-        std::fs::create_dir_all(maildir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
     }
     let repo = crate::util::repo();
     let mailbox = repo.join("examples/mailbox").display().to_string();
@@ -352,16 +350,16 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
             .replace("read-only = true", "read-only = false")
     };
     let config = demo_config(&dir, point);
-    let text = std::fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&config).unwrap();
     let log_path = dir.join("daemon.log");
-    let log_file = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("{e}"));
+    let log_file = std::fs::File::create(&log_path).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
         .args(["run", "--config"])
         .arg(&config)
         .stdout(std::process::Stdio::null())
         .stderr(log_file)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let wait_for = |what: &str, done: &dyn Fn() -> bool| {
         let started = std::time::Instant::now();
@@ -390,7 +388,7 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
         )
         .replace("state/outbox\"", "state/elsewhere\"");
     assert_ne!(edited, text);
-    std::fs::write(&config, &edited).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&config, &edited).unwrap();
     signal("-HUP");
     wait_for("reload", &|| {
         log().contains("drafts, reminders, customers and templates re-read")
@@ -398,10 +396,8 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
     assert!(log().contains("sections=outbox"), "{}", log());
 
     // A request arriving now is drafted for the new address, into the outbox as started.
-    std::fs::write(maildir.join("tmp/req.eml"), crate::e2e::request(1, true))
-        .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::rename(maildir.join("tmp/req.eml"), maildir.join("new/req.eml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(maildir.join("tmp/req.eml"), crate::e2e::request(1, true)).unwrap();
+    std::fs::rename(maildir.join("tmp/req.eml"), maildir.join("new/req.eml")).unwrap();
     let outbox = dir.join("state/outbox");
     let drafts = || {
         if !outbox.is_dir() {
@@ -428,8 +424,7 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
     });
 
     // A broken file is refused whole; the daemon runs on.
-    std::fs::write(&config, edited.replace("claims-desk@", "not an address@"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&config, edited.replace("claims-desk@", "not an address@")).unwrap();
     signal("-HUP");
     wait_for("refusal", &|| log().contains("reload refused"));
     assert!(
@@ -438,7 +433,7 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
         log()
     );
     signal("-TERM");
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap();
     assert!(status.success(), "{}", log());
 }
 
@@ -459,7 +454,7 @@ fn no_config_error_shows_a_secret() {
         format!("password-env = \"{secret}\" extra\n"),
     ] {
         let path = dir.join("slaclaim.toml");
-        std::fs::write(&path, format!("{base}{broken}")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, format!("{base}{broken}")).unwrap();
         let out = slaclaim([
             "--config".as_ref(),
             path.as_os_str(),

@@ -6,8 +6,8 @@ use slaclaim::extract::Extractor;
 use slaclaim::extract::eval;
 
 fn report(dir: &std::path::Path, truth: Option<&std::path::Path>) -> eval::Report {
-    let extractor = Extractor::new(&ExtractConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    eval::run(dir, truth, &extractor).unwrap_or_else(|e| panic!("{e}"))
+    let extractor = Extractor::new(&ExtractConfig::default()).unwrap();
+    eval::run(dir, truth, &extractor).unwrap()
 }
 
 #[test]

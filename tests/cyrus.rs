@@ -41,7 +41,7 @@ impl Cyrus {
         let _ = std::fs::remove_dir_all(&dir);
         // lib/socket holds each IDLE session's socket, through which idled wakes it.
         for sub in ["lib/socket", "spool", "sock"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let port = crate::dovecot::free_port();
         let conf = dir.join("imapd.conf");
@@ -52,7 +52,7 @@ impl Cyrus {
                 "configdirectory: {d}/lib\npartition-default: {d}/spool\nservername: localhost\nadmins: cyrus\ncyrus_user: nobody\nsasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\nsasl_sasldb_path: {d}/sasldb2\nsasl_mech_list: PLAIN LOGIN\nallowplaintext: yes\nunixhierarchysep: yes\nidlesocket: {d}/sock/idle\nnotifysocket: {d}/sock/notify\nlmtpsocket: {d}/sock/lmtp\nsyslog_prefix: slaclaim-test-cyrus\n"
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         let cmd = |program: &str, args: &str| {
             format!(
                 "\"{} -C {} {args}\"",
@@ -69,7 +69,7 @@ impl Cyrus {
                 cmd("idled", "")
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         for user in ["alice", "cyrus"] {
             let mut p = Command::new("saslpasswd2")
                 .args(["-p", "-c", "-u", "localhost", "-f"])
@@ -125,7 +125,7 @@ impl Cyrus {
             }
         };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut writer = stream.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = stream.try_clone().unwrap();
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
         let _ = reader.read_line(&mut line);
@@ -136,7 +136,7 @@ impl Cyrus {
             let tag = format!("a{i}");
             writer
                 .write_all(format!("{tag} {command}\r\n").as_bytes())
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
             loop {
                 line.clear();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 {

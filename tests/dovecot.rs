@@ -60,22 +60,21 @@ impl Dovecot {
             std::env::temp_dir().join(format!("slaclaim-dovecot-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["mail", "run", "state"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        std::fs::write(dir.join("passwd"), "alice:{PLAIN}secret::::::\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("passwd"), "alice:{PLAIN}secret::::::\n").unwrap();
         std::fs::write(
             dir.join("oauth2.conf"),
             format!(
                 "introspection_mode = post\nintrospection_url = {introspection_url}\nforce_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n"
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         make_cert(&dir);
         let template = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/dovecot.conf"),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         // Dovecot refuses mail owned by root and runs its login process as nobody.
         run(Command::new("chown")
             .args(["-R", "nobody:nogroup"])
@@ -92,7 +91,7 @@ impl Dovecot {
                 .replace("@SSL_PORT@", &tls_port.to_string())
                 .replace("@SSL@", "yes")
                 + extra;
-            std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(&conf, text).unwrap();
             let d = Dovecot {
                 dir: dir.clone(),
                 port,
@@ -188,7 +187,7 @@ impl Dovecot {
     pub fn deliver(&self, user: &str, messages: impl Iterator<Item = Vec<u8>>) {
         let maildir = self.dir.join("mail").join(user).join("Maildir");
         for sub in ["new", "cur", "tmp"] {
-            std::fs::create_dir_all(maildir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(maildir.join(sub)).unwrap();
         }
         // Unique names across calls, in delivery order.
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -196,9 +195,8 @@ impl Dovecot {
             let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let name = format!("{}.M{i:07}P1.test", 1_700_000_000 + i);
             let tmp = maildir.join("tmp").join(&name);
-            std::fs::write(&tmp, m).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::rename(&tmp, maildir.join("new").join(&name))
-                .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(&tmp, m).unwrap();
+            std::fs::rename(&tmp, maildir.join("new").join(&name)).unwrap();
         }
         run(Command::new("chown")
             .args(["-R", "nobody:nogroup"])

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// A config for the daemon: Dovecot's INBOX in, the SMTP sink out.
 pub(crate) fn write_config(dir: &Path, d: &Dovecot, sink: &SmtpSink, extra: &str) -> PathBuf {
     let password = dir.join("imap-password");
-    std::fs::write(&password, "secret\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&password, "secret\n").unwrap();
     let text = format!(
         r#"
 [store]
@@ -67,7 +67,7 @@ shutdown-grace-secs = 5
         password = password.display(),
     );
     let path = dir.join("slaclaim.toml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -103,7 +103,7 @@ pub(crate) fn start(config: &Path, dir: &Path) -> Daemon {
         .create(true)
         .append(true)
         .open(dir.join("daemon.log"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_slaclaim"))
         .arg("--config")
         .arg(config)
@@ -115,7 +115,7 @@ pub(crate) fn start(config: &Path, dir: &Path) -> Daemon {
         .stderr(log)
         .spawn()
         .map(Daemon)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 pub(crate) fn signal(child: &Child, sig: &str) {
@@ -163,11 +163,11 @@ pub(crate) fn append(d: &Dovecot, raw: Vec<u8>) {
         "name = \"append\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-env = \"SLACLAIM_E2E_PASSWORD\"\n",
         d.port
     ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     runtime.block_on(async {
         let mut s = slaclaim::inbound::imap::connect_with(
             &cfg,
@@ -177,10 +177,8 @@ pub(crate) fn append(d: &Dovecot, raw: Vec<u8>) {
             }),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        s.append("INBOX", None, None, raw)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+        s.append("INBOX", None, None, raw).await.unwrap();
         let _ = s.logout().await;
     });
 }
@@ -188,8 +186,7 @@ pub(crate) fn append(d: &Dovecot, raw: Vec<u8>) {
 /// The whole HTTP response to a GET on loopback.
 pub(crate) fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let mut out = String::new();
     let _ = stream.read_to_string(&mut out);
@@ -228,7 +225,7 @@ fn happy_path_request_follow_up_and_staff_submission() {
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let config = write_config(
         &dir,
         &d,
@@ -279,7 +276,7 @@ fn happy_path_request_follow_up_and_staff_submission() {
     wait_for(&dir, Duration::from_secs(20), "the claim submitted", || {
         claims(&dir)
             .first()
-            .is_some_and(|c| c.status == "submitted")
+            .is_some_and(|c| c.status == slaclaim::store::Status::Submitted)
     });
     assert_eq!(
         claims(&dir)[0].case_number.as_deref(),
@@ -304,7 +301,7 @@ fn happy_path_request_follow_up_and_staff_submission() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
     signal(&daemon, "-TERM");
-    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
@@ -317,7 +314,7 @@ fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
     // As a crash right after a fetch leaves them: in custody, the UID recorded, not
     // processed (the mailbox itself is empty, so nothing comes in again).
     {
-        let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.join("state")).unwrap();
         for n in 1..=3 {
             let key = format!("imap:support/INBOX/1/{n}");
             let taken = store.accept("imap", &key, &request(n, true), "2026-01-01T00:00:00Z");
@@ -325,7 +322,7 @@ fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
         }
     }
     let mut daemon = start(&config, &dir);
-    let store = || Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let store = || Store::open(&dir.join("state")).unwrap();
     wait_for(&dir, Duration::from_secs(30), "three drafts", || {
         received(&sink)
             .iter()
@@ -398,7 +395,7 @@ fn killed_twenty_times_everything_once() {
     std::thread::sleep(Duration::from_millis(400));
     let asked = Instant::now();
     signal(&daemon, "-TERM");
-    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(
         asked.elapsed() < Duration::from_secs(6),
@@ -408,7 +405,7 @@ fn killed_twenty_times_everything_once() {
 
     // Then it runs to the end.
     let mut daemon = start(&config, &dir);
-    let store = || Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let store = || Store::open(&dir.join("state")).unwrap();
     wait_for(
         &dir,
         Duration::from_secs(120),
@@ -522,7 +519,7 @@ fn bad_input_among_normal_mail_flows() {
         .into_iter(),
     );
     let mut daemon = start(&config, &dir);
-    let store = || Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let store = || Store::open(&dir.join("state")).unwrap();
     wait_for(
         &dir,
         Duration::from_secs(60),
@@ -552,7 +549,7 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
     let dir = temp_dir("e2e-secrets");
     let secret_file = dir.join("client-secret");
     // First a revoked secret (refused by the endpoint), then the right one.
-    std::fs::write(&secret_file, "client-secret-revoked-9c1d\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&secret_file, "client-secret-revoked-9c1d\n").unwrap();
     let config = dir.join("slaclaim.toml");
     std::fs::write(
         &config,
@@ -564,8 +561,8 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
             dir.join("outbox").display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let log = std::fs::File::create(dir.join("daemon.log")).unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
     let mut daemon = Daemon(
         Command::new(env!("CARGO_BIN_EXE_slaclaim"))
             .arg("--config")
@@ -577,7 +574,7 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
+            .unwrap(),
     );
     let read = || std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
     wait_for(
@@ -586,7 +583,7 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
         "a refused token request",
         || read().contains("invalid_client"),
     );
-    std::fs::write(&secret_file, "client-secret-right-7f3a\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&secret_file, "client-secret-right-7f3a\n").unwrap();
     append(&d, request(1, true));
     let store = || slaclaim::store::Store::open(&dir.join("state"));
     wait_for(

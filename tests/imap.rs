@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 fn config(d: &Dovecot, dir: &std::path::Path, tls: TlsMode, password: &str) -> ImapConfig {
     let secret = dir.join("password");
-    std::fs::write(&secret, format!("{password}\n")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&secret, format!("{password}\n")).unwrap();
     let toml = format!(
         "name = \"support\"\nhost = \"{}\"\nport = {}\ntls = \"{}\"\nca-file = \"{}\"\nuser = \"alice\"\npassword-file = \"{}\"\n",
         if tls == TlsMode::Plain {
@@ -32,7 +32,7 @@ fn config(d: &Dovecot, dir: &std::path::Path, tls: TlsMode, password: &str) -> I
         d.ca().display(),
         secret.display()
     );
-    toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
+    toml::from_str(&toml).unwrap()
 }
 
 /// One sync of `folder`, which must succeed.
@@ -46,11 +46,11 @@ async fn sync(
 ) -> imap::SyncReport {
     imap::sync_folder(s, cfg, folder, store, ingester, handling)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 fn corpus(name: &str) -> Vec<u8> {
-    std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
+    std::fs::read(shared().join("corpus").join(name)).unwrap()
 }
 
 #[tokio::test]
@@ -62,33 +62,29 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(&dir);
 
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
     for m in ["msg_0020.eml", "msg_0015.eml", "msg_0012.eml"] {
-        s.append("INBOX", None, None, corpus(m))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        s.append("INBOX", None, None, corpus(m)).await.unwrap();
     }
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 3);
     s.append("INBOX", None, None, corpus("msg_0004.eml"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 1, "only the new message");
     let _ = s.logout().await;
 
     // A restart: a new connection and a reopened store fetch nothing again.
     drop(store);
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open(&dir.join("state")).unwrap();
+    let mut s = imap::connect(&cfg).await.unwrap();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 0);
     assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
     // BODY.PEEK[] leaves \Seen alone for other clients.
     let flags: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
-        s.uid_fetch("1:*", "FLAGS")
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
+        s.uid_fetch("1:*", "FLAGS").await.unwrap(),
     )
     .await
     .unwrap_or_default();
@@ -98,17 +94,17 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
     }));
 
     // A recreated folder has a new UIDVALIDITY: read again, nothing stored twice.
-    s.create("Claims").await.unwrap_or_else(|e| panic!("{e}"));
+    s.create("Claims").await.unwrap();
     s.append("Claims", None, None, corpus("msg_0003.eml"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     sync(&mut s, &cfg, "Claims", &mut store, &ingester, Inline).await;
-    s.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"));
-    s.delete("Claims").await.unwrap_or_else(|e| panic!("{e}"));
-    s.create("Claims").await.unwrap_or_else(|e| panic!("{e}"));
+    s.select("INBOX").await.unwrap();
+    s.delete("Claims").await.unwrap();
+    s.create("Claims").await.unwrap();
     s.append("Claims", None, None, corpus("msg_0003.eml"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let r = sync(&mut s, &cfg, "Claims", &mut store, &ingester, Inline).await;
     assert!(r.resynced && r.fetched == 1, "{r:?}");
     assert_eq!(store.message_count("processed").unwrap_or_default(), 5);
@@ -122,12 +118,10 @@ async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash(
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(&dir);
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
     let mails = ["msg_0020.eml", "msg_0015.eml", "msg_0012.eml"];
     for m in mails {
-        s.append("INBOX", None, None, corpus(m))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        s.append("INBOX", None, None, corpus(m)).await.unwrap();
     }
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Deferred).await;
     assert_eq!(r.fetched, 3);
@@ -139,24 +133,18 @@ async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash(
     // A crash before processing: the reopened store still holds them, and the folder is
     // not read again.
     drop(store);
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open(&dir.join("state")).unwrap();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Deferred).await;
     assert_eq!(r.fetched, 0);
     assert_eq!(store.pending_count().ok(), Some(3));
 
     // Part of it processed, then another crash: each message is processed once.
-    let done = ingester
-        .process_pending(&mut store, 2)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let done = ingester.process_pending(&mut store, 2).await.unwrap();
     assert_eq!(done.len(), 2);
     drop(store);
-    let mut store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open(&dir.join("state")).unwrap();
     assert_eq!(store.pending_count().ok(), Some(1));
-    let done = ingester
-        .process_pending(&mut store, 100)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let done = ingester.process_pending(&mut store, 100).await.unwrap();
     assert_eq!(done.len(), 1);
     assert!(done[0].0.ends_with("/3"), "oldest first: {done:?}");
     assert_eq!(store.pending_count().ok(), Some(0));
@@ -167,7 +155,7 @@ async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash(
     let key = done[0].0.clone();
     let again = store
         .accept("imap", &key, &corpus(mails[2]), "2026-01-01T00:00:00Z")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(!again);
     assert_eq!(store.pending_count().ok(), Some(0));
 }
@@ -177,11 +165,8 @@ async fn idle_wakes_on_append() {
     let d = Dovecot::start("idle");
     let dir = temp_dir("imap-idle");
     let cfg = config(&d, &dir, TlsMode::Starttls, "secret");
-    let mut watcher = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    watcher
-        .select("INBOX")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut watcher = imap::connect(&cfg).await.unwrap();
+    watcher.select("INBOX").await.unwrap();
     let appender = config(&d, &dir, TlsMode::Implicit, "secret");
     let waiting = tokio::spawn({
         let cfg = cfg.clone();
@@ -189,19 +174,17 @@ async fn idle_wakes_on_append() {
             let started = Instant::now();
             let (_s, changed) = imap::idle(watcher, &cfg, Duration::from_secs(20))
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
             (changed, started.elapsed())
         }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut s = imap::connect(&appender)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&appender).await.unwrap();
     let appended = Instant::now();
     s.append("INBOX", None, None, corpus("msg_0020.eml"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (changed, _) = waiting.await.unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let (changed, _) = waiting.await.unwrap();
     assert!(changed, "IDLE returned without news");
     println!(
         "IDLE woke {:?} after APPEND (Dovecot batches notifications, ~0.5 s)",
@@ -236,10 +219,8 @@ fn watch_config(d: &Dovecot, dir: &std::path::Path, password: &str) -> ImapConfi
 }
 
 async fn append(cfg: &ImapConfig, name: &str) {
-    let mut s = imap::connect(cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    s.append("INBOX", None, None, corpus(name))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(cfg).await.unwrap();
+    s.append("INBOX", None, None, corpus(name)).await.unwrap();
     let _ = s.logout().await;
 }
 
@@ -260,7 +241,7 @@ async fn watch_ingests_through_idle_survives_a_server_restart_and_stops_cleanly(
         let server = d.clone();
         tokio::task::spawn_blocking(move || server.restart())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         append(&cfg, "msg_0015.eml").await;
         tokio::time::sleep(Duration::from_millis(2500)).await;
         shutdown.cancel();
@@ -288,16 +269,13 @@ async fn a_folder_with_a_non_ascii_name_is_read() {
     let cfg = config(&d, &dir, TlsMode::Plain, "secret");
     let mut s = reads_a_non_ascii_folder(&cfg, &dir).await;
     // Dovecot keeps it under the name a user sees.
-    let listed: Vec<String> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
-        s.list(None, Some("*"))
+    let listed: Vec<String> =
+        futures_util::TryStreamExt::try_collect::<Vec<_>>(s.list(None, Some("*")).await.unwrap())
             .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_default()
-    .iter()
-    .map(|n| n.name().to_string())
-    .collect();
+            .unwrap_or_default()
+            .iter()
+            .map(|n| n.name().to_string())
+            .collect();
     assert!(listed.iter().any(|n| n == "Aanvragen-&AOs-"), "{listed:?}");
     let _ = s.logout().await;
 }
@@ -412,13 +390,13 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
     let cfg = config(&d, &dir, TlsMode::Plain, "secret");
     let x = extractor();
     let mut store = store(&dir);
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
     s.append("INBOX", None, None, big_message(25, "big"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     s.append("INBOX", None, None, corpus("msg_0020.eml"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let roomy = ingester(&x, 50 << 20);
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &roomy, Deferred).await;
     assert_eq!(r.fetched, 2);
@@ -431,15 +409,12 @@ async fn a_25_mb_message_is_stored_and_one_over_the_limit_is_quarantined() {
         raw.ok().flatten().map(|r| r.len()),
         Some(big_message(25, "big").len())
     );
-    roomy
-        .process_pending(&mut store, 10)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    roomy.process_pending(&mut store, 10).await.unwrap();
     assert_eq!(store.message_count("processed").unwrap_or_default(), 2);
 
     s.append("INBOX", None, None, big_message(12, "too-big"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let strict = ingester(&x, 10 << 20);
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &strict, Inline).await;
     assert_eq!(r.fetched, 1);
@@ -464,7 +439,7 @@ async fn a_backlog_of_5000_is_ingested_once() {
         format!("From: n{i}@news.example\r\nSubject: newsletter {i}\r\nMessage-ID: <n{i}@news.example>\r\nList-Id: <n.news.example>\r\n\r\nIssue {i}.\r\n").into_bytes()
     }));
     let appended = started.elapsed();
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
     let started = Instant::now();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     println!(
@@ -480,14 +455,14 @@ async fn a_backlog_of_5000_is_ingested_once() {
 #[tokio::test]
 async fn reconnects_back_off_while_the_server_is_down() {
     let dir = temp_dir("imap-down");
-    std::fs::write(dir.join("password"), "secret\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("password"), "secret\n").unwrap();
     // Port 1 (tcpmux) has no listener here, and no test server can ever take it: every
     // attempt is refused at once. (A freed ephemeral port may be reused by a parallel test.)
     let toml = format!(
         "name = \"down\"\nhost = \"127.0.0.1\"\nport = 1\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\n",
         dir.join("password").display()
     );
-    let cfg: ImapConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
+    let cfg: ImapConfig = toml::from_str(&toml).unwrap();
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(&dir);
@@ -515,46 +490,26 @@ async fn processed_and_quarantined_mail_can_be_flagged_and_moved() {
     let x = extractor();
     let small = ingester(&x, 4096);
     let mut store = store(&dir);
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
     for folder in ["Processed", "Quarantine"] {
-        s.create(folder).await.unwrap_or_else(|e| panic!("{e}"));
+        s.create(folder).await.unwrap();
     }
     s.append("INBOX", None, None, corpus("msg_0020.eml"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     s.append("INBOX", None, None, big_message(1, "over-4k"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &small, Inline).await;
     assert_eq!(r.fetched, 2);
     let count = |m: async_imap::types::Mailbox| m.exists;
-    assert_eq!(
-        count(s.select("INBOX").await.unwrap_or_else(|e| panic!("{e}"))),
-        0
-    );
-    assert_eq!(
-        count(
-            s.select("Quarantine")
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        ),
-        1
-    );
-    assert_eq!(
-        count(
-            s.select("Processed")
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        ),
-        1
-    );
-    let flags: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
-        s.fetch("1", "FLAGS")
+    assert_eq!(count(s.select("INBOX").await.unwrap()), 0);
+    assert_eq!(count(s.select("Quarantine").await.unwrap()), 1);
+    assert_eq!(count(s.select("Processed").await.unwrap()), 1);
+    let flags: Vec<_> =
+        futures_util::TryStreamExt::try_collect::<Vec<_>>(s.fetch("1", "FLAGS").await.unwrap())
             .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_default();
+            .unwrap_or_default();
     assert!(flags.iter().any(|f| {
         f.flags()
             .any(|fl| matches!(fl, async_imap::types::Flag::Custom(ref c) if c == "$Slaclaim"))
@@ -568,7 +523,7 @@ async fn the_password_can_come_from_a_command() {
     let mut cfg = config(&d, &dir, TlsMode::Plain, "secret");
     let file = cfg.password_file.take().unwrap_or_default();
     cfg.password_command = Some(vec!["cat".into(), file.display().to_string()]);
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
     let _ = s.logout().await;
     cfg.password_command = Some(vec!["false".into()]);
     let err = imap::connect(&cfg)
@@ -595,15 +550,15 @@ fn oauth2_config_at(
     secret: &str,
 ) -> ImapConfig {
     let secret_file = dir.join("client-secret");
-    std::fs::write(&secret_file, format!("{secret}\n")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
     let toml = format!(
         "name = \"support\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\nca-file = \"{}\"\nuser = \"alice\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\nconnect-timeout-secs = 5\n[oauth2]\n{}",
         d.tls_port,
         d.ca().display(),
         crate::oauth2::oauth2_keys(token_url, &secret_file),
     );
-    let cfg: ImapConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
-    cfg.validate().unwrap_or_else(|e| panic!("{e}"));
+    let cfg: ImapConfig = toml::from_str(&toml).unwrap();
+    cfg.validate().unwrap();
     cfg
 }
 
@@ -631,7 +586,7 @@ async fn xoauth2_with_client_credentials_survives_an_expired_token() {
         let server = d.clone();
         tokio::task::spawn_blocking(move || server.restart())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         append(&plain, "msg_0015.eml").await;
         // Dovecot penalises the refused token's login by a few seconds: wait for the
         // result rather than a fixed time.
@@ -794,10 +749,8 @@ async fn reads_a_non_ascii_folder(cfg: &ImapConfig, dir: &std::path::Path) -> im
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(dir);
     let folder = "Aanvragen-ë";
-    let mut s = imap::connect(cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    s.create(imap::mailbox_name(folder))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(cfg).await.unwrap();
+    s.create(imap::mailbox_name(folder)).await.unwrap();
     s.append(
         imap::mailbox_name(folder),
         None,
@@ -805,7 +758,7 @@ async fn reads_a_non_ascii_folder(cfg: &ImapConfig, dir: &std::path::Path) -> im
         corpus("msg_0020.eml"),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let r = sync(&mut s, cfg, folder, &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 1);
     s
@@ -814,13 +767,13 @@ async fn reads_a_non_ascii_folder(cfg: &ImapConfig, dir: &std::path::Path) -> im
 /// slaclaim's settings for alice on a Cyrus, reconnecting quickly.
 fn cyrus_config(c: &Cyrus, dir: &std::path::Path) -> ImapConfig {
     let secret = dir.join("password");
-    std::fs::write(&secret, "secret\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&secret, "secret\n").unwrap();
     let toml = format!(
         "name = \"cyrus\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nreconnect-min-ms = 100\nreconnect-max-ms = 400\nconnect-timeout-secs = 5\n",
         c.port,
         secret.display()
     );
-    toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"))
+    toml::from_str(&toml).unwrap()
 }
 
 /// The folder "Claims" is watched; it is deleted under the watcher, made again, and
@@ -832,33 +785,24 @@ async fn follows_a_deleted_and_recreated_folder(mut cfg: ImapConfig, dir: &std::
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut watched = store(dir);
-    let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    admin
-        .create("Claims")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut admin = imap::connect(&cfg).await.unwrap();
+    admin.create("Claims").await.unwrap();
     let w = Watch::default();
     let driver = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         admin
             .append("Claims", None, None, corpus("msg_0020.eml"))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let first = processed(dir, 1, Duration::from_secs(10)).await;
         // Deleted under the watcher (it had a message), made again, and mail comes in.
-        admin
-            .delete("Claims")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        admin.delete("Claims").await.unwrap();
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        admin
-            .create("Claims")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        admin.create("Claims").await.unwrap();
         admin
             .append("Claims", None, None, corpus("msg_0015.eml"))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let second = processed(dir, 2, Duration::from_secs(10)).await;
         (first, second)
     };
@@ -896,15 +840,12 @@ async fn a_missing_folder_is_read_once_it_exists(mut cfg: ImapConfig, dir: &std:
             problem = w.counters.health.problem();
         }
         let failures = w.counters.health.failing().0;
-        let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-        admin
-            .create("Later")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut admin = imap::connect(&cfg).await.unwrap();
+        admin.create("Later").await.unwrap();
         admin
             .append("Later", None, None, corpus("msg_0020.eml"))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let read = processed(dir, 1, Duration::from_secs(10)).await;
         // Health clears at the end of the pass that read it.
         let cleared = Instant::now();
@@ -939,14 +880,14 @@ async fn check_config_online_names_a_folder_that_does_not_exist() {
             dir.join("out").display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let check = move |online: bool| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"));
         cmd.arg("--config").arg(&path).arg("check-config");
         if online {
             cmd.arg("--online");
         }
-        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        let out = cmd.output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).to_string(),
@@ -956,18 +897,16 @@ async fn check_config_online_names_a_folder_that_does_not_exist() {
     let first = check.clone();
     let (code, text) = tokio::task::spawn_blocking(move || (first(false), first(true)))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(code.0, Some(0), "{}", code.1);
     assert_eq!(text.0, Some(1), "{}", text.1);
     assert!(text.1.contains("\"Aanvragen\""), "{}", text.1);
     assert!(!text.1.contains("secret"), "{}", text.1);
-    let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    s.create("Aanvragen")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut s = imap::connect(&cfg).await.unwrap();
+    s.create("Aanvragen").await.unwrap();
     let (code, text) = tokio::task::spawn_blocking(move || check(true))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("every folder selected"), "{text}");
 }
@@ -988,11 +927,9 @@ async fn a_wake_up_fetches_new_mail_and_quarantines_one_over_the_limit() {
     }
     let driver = async {
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let mut s = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut s = imap::connect(&cfg).await.unwrap();
         for raw in [corpus("msg_0020.eml"), big.clone(), corpus("msg_0015.eml")] {
-            s.append("INBOX", None, None, raw)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+            s.append("INBOX", None, None, raw).await.unwrap();
         }
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
@@ -1034,13 +971,12 @@ async fn a_revoked_client_secret_is_a_counted_token_failure_until_it_is_restored
         let (failing, last) = w.until_failing(3).await;
         let counted = failures_for("invalid_client") - before;
         // Restored: the next try logs in and reads the mail.
-        std::fs::write(dir.join("client-secret"), "the-right-secret\n")
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut admin = imap::connect(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("client-secret"), "the-right-secret\n").unwrap();
+        let mut admin = imap::connect(&cfg).await.unwrap();
         admin
             .append("INBOX", None, None, corpus("msg_0020.eml"))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let read = processed(&dir, 1, Duration::from_secs(10)).await;
         let healthy = w.counters.health.failing().0 == 0;
         (failing, last, counted, read, healthy)
@@ -1067,14 +1003,14 @@ async fn an_unreachable_token_endpoint_is_counted_and_named() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let dir = temp_dir("oauth-unreachable");
-    std::fs::write(dir.join("secret"), "s\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("secret"), "s\n").unwrap();
     let config: slaclaim::net::credentials::OAuth2Config = toml::from_str(&format!(
         "tenant = \"t\"\nclient-id = \"slaclaim\"\nclient-secret-file = \"{}\"\ntoken-url = \"http://127.0.0.1:{port}/{{tenant}}/token\"\n",
         dir.join("secret").display()
     ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let before = failures_for("unreachable");
     let err = slaclaim::net::credentials::TokenSource::new(config)
         .token()

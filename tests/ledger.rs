@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use slaclaim::extract::Extractor;
 use slaclaim::ledger::deadline::Policy;
 use slaclaim::ledger::ingest::{Ingester, Origin, Outcome};
+use slaclaim::store::Status;
 use slaclaim::store::Store;
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
@@ -34,7 +35,7 @@ fn ingest(store: &mut Store, x: &Extractor, raw: &str, now: DateTime<Utc>) -> Ou
             },
             now,
         )
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 const REQUEST: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: support@partner.example\nSubject: SLA credit request - Exchange outage\nDate: Tue, 03 Mar 2026 10:00:00 +0100\nMessage-ID: <req-1@polder-advies.example>\n\nWe would like to request an SLA credit for Exchange Online incident EX2000001.\n\nTenant ID: 7e1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b\nDowntime: from 09:00 to 11:30 CET on 2 March 2026\nWhat we tried: restarted Outlook, tested OWA\nTicket: Ticket #60001\nBought via CSP: yes\n\nKind regards,\nEva Smit\n+31 20 555 0101\n";
@@ -48,7 +49,7 @@ const QUOTING_OLD: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: suppo
 #[test]
 fn a_conversation_becomes_one_ready_claim() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open_in_memory().unwrap();
     let now = at(2026, 3, 5);
 
     let first = ingest(&mut store, &x, REQUEST, now);
@@ -61,7 +62,11 @@ fn a_conversation_becomes_one_ready_claim() {
     );
     let claims = store.all_claims().unwrap_or_default();
     assert_eq!(claims.len(), 1);
-    assert_eq!(claims[0].status, "collecting", "user count is missing");
+    assert_eq!(
+        claims[0].status,
+        Status::Collecting,
+        "user count is missing"
+    );
     assert_eq!(claims[0].deadline.as_deref(), Some("2026-04-30"));
     assert_eq!(claims[0].submit_by.as_deref(), Some("2026-04-27"));
     assert!(!claims[0].start_assumed);
@@ -91,7 +96,7 @@ fn a_conversation_becomes_one_ready_claim() {
         1,
         "the quoted old incident must not open a claim"
     );
-    assert_eq!(claims[0].status, "ready");
+    assert_eq!(claims[0].status, Status::Ready);
     let evidence = store.evidence(claims[0].id).unwrap_or_default();
     let users = evidence
         .iter()
@@ -129,15 +134,12 @@ fn a_conversation_becomes_one_ready_claim() {
     assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
 
     let history = store.transitions(claims[0].id).unwrap_or_default();
-    let steps: Vec<(Option<String>, String)> = history
-        .iter()
-        .map(|t| (t.from.clone(), t.to.clone()))
-        .collect();
+    let steps: Vec<(Option<Status>, Status)> = history.iter().map(|t| (t.from, t.to)).collect();
     assert_eq!(
         steps,
         vec![
-            (None, "collecting".into()),
-            (Some("collecting".into()), "ready".into())
+            (None, Status::Collecting),
+            (Some(Status::Collecting), Status::Ready)
         ]
     );
 }
@@ -145,7 +147,7 @@ fn a_conversation_becomes_one_ready_claim() {
 #[test]
 fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open_in_memory().unwrap();
     let raw = "From: a@contoso.example\nSubject: SLA credit\nDate: Mon, 16 Feb 2026 10:00:00 +0000\nMessage-ID: <two@contoso.example>\n\nPlease claim a service credit for EX2100001 and TM2100002, tenant 11111111-2222-4333-8444-555555555555. Microsoft classified it as an advisory.\n";
     let out = ingest(&mut store, &x, raw, at(2026, 2, 17));
     assert!(
@@ -155,7 +157,7 @@ fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
     let claims = store.all_claims().unwrap_or_default();
     // The customer's word flags the claims; only staff make them ineligible.
     assert!(
-        claims.iter().all(|c| c.status == "collecting"),
+        claims.iter().all(|c| c.status == Status::Collecting),
         "{claims:?}"
     );
     assert!(
@@ -175,7 +177,7 @@ fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
 #[test]
 fn unsubmitted_claims_expire_after_the_deadline() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open_in_memory().unwrap();
     ingest(&mut store, &x, REQUEST, at(2026, 3, 5));
     let ingester = Ingester {
         extractor: &x,
@@ -200,13 +202,16 @@ fn unsubmitted_claims_expire_after_the_deadline() {
             .unwrap_or(0),
         1
     );
-    assert_eq!(store.all_claims().unwrap_or_default()[0].status, "expired");
+    assert_eq!(
+        store.all_claims().unwrap_or_default()[0].status,
+        Status::Expired
+    );
 }
 
 #[test]
 fn bad_mail_is_quarantined_and_kept() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open_in_memory().unwrap();
     let out = ingest(
         &mut store,
         &x,
@@ -278,8 +283,7 @@ fn cli_ingest_is_idempotent_across_runs_and_marks_claims() {
     assert_eq!(again.matches("duplicate").count(), 4, "{again}");
 
     let listed = run(&["claims".as_ref(), "--json".as_ref()]);
-    let v: serde_json::Value =
-        serde_json::from_slice(&listed.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(v[0]["ticket"], "SLA-1");
     assert_eq!(v[0]["incident_id"], "FO1029934");
     assert_eq!(v[0]["deadline"], "2026-04-30");
@@ -297,8 +301,7 @@ fn cli_ingest_is_idempotent_across_runs_and_marks_claims() {
         String::from_utf8_lossy(&marked.stderr)
     );
     let shown = run(&["claim".as_ref(), "SLA-1".as_ref(), "--json".as_ref()]);
-    let v: serde_json::Value =
-        serde_json::from_slice(&shown.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(v[0]["status"], "submitted");
     assert_eq!(v[0]["case_number"], "2604010010001111");
     let history = v[0]["history"].as_array().cloned().unwrap_or_default();
@@ -318,7 +321,7 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
     let dir = temp_dir("ledger-kill");
     let state = dir.join("state");
     let mail = dir.join("mail");
-    std::fs::create_dir_all(&mail).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&mail).unwrap();
     // 400 distinct credit requests: the request above with a unique Message-ID and incident.
     let mut files = Vec::new();
     for i in 0..400 {
@@ -330,7 +333,7 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
             .replace("EX2000001", &format!("EX{}", 3_000_000 + i))
             .replace("#60001", &format!("#{}", 70_000 + i));
         let path = mail.join(format!("m{i:03}.eml"));
-        std::fs::write(&path, raw).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, raw).unwrap();
         files.push(path);
     }
     let mut args: Vec<std::ffi::OsString> =
@@ -340,7 +343,7 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
         .args(&args)
         .stdout(std::process::Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let _ = child.kill(); // SIGKILL: no chance to clean up.
     let _ = child.wait();
@@ -353,7 +356,7 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
     println!("killed run stored {duplicates}, rerun stored {new}");
     assert_eq!(duplicates + new, 400, "{out}");
 
-    let store = Store::open(&state).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&state).unwrap();
     assert_eq!(store.message_count("processed").unwrap_or_default(), 400);
     let claims = store.all_claims().unwrap_or_default();
     assert_eq!(

@@ -20,22 +20,21 @@ fn names(dir: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn scan_ingests_new_and_moves_to_cur_exactly_once() {
     let root = temp_dir("maildir-scan");
-    let md = Maildir::open(&root.join("inbox")).unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&root.join("inbox")).unwrap();
     let corpus = shared().join("corpus");
     for (i, f) in ["msg_0020.eml", "msg_0012.eml", "msg_0001.eml"]
         .iter()
         .enumerate()
     {
         let name = format!("17000000{i}.M{i}P1.host");
-        std::fs::copy(corpus.join(f), md.root().join("new").join(name))
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(corpus.join(f), md.root().join("new").join(name)).unwrap();
     }
     // One already carries a flag from another client.
     std::fs::copy(
         corpus.join("msg_0003.eml"),
         md.root().join("new/170000009.M9P1.host:2,F"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
 
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
@@ -43,7 +42,7 @@ async fn scan_ingests_new_and_moves_to_cur_exactly_once() {
 
     // A crash after storing but before the move: the file is still in new/.
     let crashed = md.root().join("new/170000000.M0P1.host");
-    let raw = std::fs::read(&crashed).unwrap_or_else(|e| panic!("{e}"));
+    let raw = std::fs::read(&crashed).unwrap();
     let key = md.key(&crashed);
     let first = ingester.ingest(
         &mut store,
@@ -56,10 +55,7 @@ async fn scan_ingests_new_and_moves_to_cur_exactly_once() {
     );
     assert!(matches!(first, Ok(Outcome::NewTicket { .. })), "{first:?}");
 
-    let done = md
-        .scan(&mut store, &ingester)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let done = md.scan(&mut store, &ingester).await.unwrap();
     assert_eq!(done.len(), 4);
     assert!(
         matches!(done[0].outcome, Ok(Outcome::Duplicate { .. })),
@@ -90,7 +86,7 @@ async fn scan_ingests_new_and_moves_to_cur_exactly_once() {
         corpus.join("msg_0020.eml"),
         md.root().join("new/170000100.M100P1.host"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let again = md.scan(&mut store, &ingester).await.unwrap_or_default();
     assert!(
         matches!(again[0].outcome, Ok(Outcome::Duplicate { .. })),
@@ -103,7 +99,7 @@ async fn scan_ingests_new_and_moves_to_cur_exactly_once() {
 #[tokio::test]
 async fn watch_picks_up_deliveries_by_inotify() {
     let root = temp_dir("maildir-watch");
-    let md = Maildir::open(&root.join("inbox")).unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&root.join("inbox")).unwrap();
     let x = extractor();
     let ingester = ingester(&x, 1 << 20);
     let mut store = store(&root);
@@ -115,9 +111,8 @@ async fn watch_picks_up_deliveries_by_inotify() {
         for (i, f) in ["msg_0020.eml", "msg_0003.eml"].iter().enumerate() {
             // Delivered the Maildir way: written in tmp/, renamed into new/.
             let name = format!("17100000{i}.M{i}P2.host");
-            std::fs::copy(shared().join("corpus").join(f), tmp.join(&name))
-                .unwrap_or_else(|e| panic!("{e}"));
-            std::fs::rename(tmp.join(&name), new.join(&name)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::copy(shared().join("corpus").join(f), tmp.join(&name)).unwrap();
+            std::fs::rename(tmp.join(&name), new.join(&name)).unwrap();
         }
         // The rescan interval is an hour: only inotify can have noticed within a second.
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;

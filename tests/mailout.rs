@@ -58,7 +58,7 @@ name = "Harbourfinch"
 licensed-users = 400
 "#
     );
-    Config::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"))
+    Config::parse(&text, "test").unwrap()
 }
 
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
@@ -68,7 +68,7 @@ pub(crate) fn at(s: &str) -> DateTime<Utc> {
 }
 
 fn corpus(name: &str) -> Vec<u8> {
-    std::fs::read(shared().join("corpus").join(name)).unwrap_or_else(|e| panic!("{e}"))
+    std::fs::read(shared().join("corpus").join(name)).unwrap()
 }
 
 /// Stores and links one mail as the daemon does, with `config`'s rules and clock `now`.
@@ -81,7 +81,7 @@ pub(crate) fn ingest(
     let x = extractor();
     let ingester = Ingester {
         extractor: &x,
-        policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
+        policy: config.deadline.policy().unwrap(),
         max_bytes: 1 << 24,
         rules: config.mail_rules(),
         limits: Default::default(),
@@ -96,7 +96,7 @@ pub(crate) fn ingest(
             },
             now,
         )
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// Plans and sends once at `now`; returns (queued drafts, sent).
@@ -105,12 +105,12 @@ pub(crate) async fn cycle(
     config: &Config,
     now: DateTime<Utc>,
 ) -> (usize, usize) {
-    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
-    let plan = planner.plan(store, now).unwrap_or_else(|e| panic!("{e}"));
+    let templates = Templates::load(None).unwrap();
+    let planner = config.planner(&templates).unwrap();
+    let plan = planner.plan(store, now).unwrap();
     let sent = outbox::send_due(store, &Transport::new(&config.outbox), now)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     (
         plan.drafts + plan.reminders + plan.expired + plan.digests,
         sent.sent,
@@ -366,17 +366,15 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     let mut store = crate::util::store(&dir);
     let now = at("2026-03-16T09:00:00Z");
     ingest(&mut store, &config, &corpus(COMPLETE), now);
-    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
-    planner
-        .plan(&mut store, now)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let templates = Templates::load(None).unwrap();
+    let planner = config.planner(&templates).unwrap();
+    planner.plan(&mut store, now).unwrap();
     let due = store.due_mail(&outbox::stamp(now), 10).unwrap_or_default();
     assert_eq!(due.len(), 1);
     let id = due[0].id;
     // A first run records its attempt and dies before the last byte: the server never
     // got a complete message.
-    store.mail_attempt(id).unwrap_or_else(|e| panic!("{e}"));
+    store.mail_attempt(id).unwrap();
     drop(store);
     assert!(sink.messages().is_empty());
     // The next run sends it again, the server accepts, and the run dies after the last
@@ -384,14 +382,14 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     let mut store = crate::util::store(&dir);
     let due = store.due_mail(&outbox::stamp(now), 10).unwrap_or_default();
     assert_eq!(due.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
-    store.mail_attempt(id).unwrap_or_else(|e| panic!("{e}"));
+    store.mail_attempt(id).unwrap();
     let transport = Transport::new(&config.outbox);
     let marked = &mut store;
     let sent = transport
         .send(&due[0], move |accepted: &[String]| {
             marked
                 .mail_last_byte(id, accepted, &outbox::stamp(now))
-                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap()
         })
         .await;
     assert!(
@@ -502,7 +500,7 @@ async fn reminders_at_each_lead_time_once_even_across_restarts() {
     let x = extractor();
     let ingester = Ingester {
         extractor: &x,
-        policy: config.deadline.policy().unwrap_or_else(|e| panic!("{e}")),
+        policy: config.deadline.policy().unwrap(),
         max_bytes: 1 << 24,
         rules: config.mail_rules(),
         limits: Default::default(),
@@ -549,23 +547,21 @@ fn planning_only_what_changed_queues_what_a_full_plan_queues() {
     // for the claims whose revision or day moved. They must queue the same mail.
     let (full_dir, memo_dir) = (temp_dir("plan-full"), temp_dir("plan-memo"));
     let config = test_config(&full_dir, "en", None);
-    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
+    let templates = Templates::load(None).unwrap();
+    let planner = config.planner(&templates).unwrap();
     let mut full = crate::util::store(&full_dir);
     let mut memo = crate::util::store(&memo_dir);
     let mut planned = Planned::default();
     let queued = |s: &Store| -> Vec<String> {
         s.mail_with_status("pending", "")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .into_iter()
             .map(|m| m.message_id)
             .collect()
     };
     let mut pass = |full: &mut Store, memo: &mut Store, now: DateTime<Utc>, step: &str| {
-        let a = planner.plan(full, now).unwrap_or_else(|e| panic!("{e}"));
-        let b = planner
-            .plan_changed(memo, now, &mut planned)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let a = planner.plan(full, now).unwrap();
+        let b = planner.plan_changed(memo, now, &mut planned).unwrap();
         assert_eq!(a, b, "{step}");
         assert_eq!(queued(full), queued(memo), "{step}");
         b
@@ -599,7 +595,7 @@ fn planning_only_what_changed_queues_what_a_full_plan_queues() {
             message,
             "2026-03-16T10:00:00Z",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     }
     assert_eq!(pass(&mut full, &mut memo, day1, "phone added").drafts, 1);
     // A second claim arrives; the first one is left alone.
@@ -729,7 +725,7 @@ async fn staff_replies_change_claims_only_when_authenticated() {
     assert!(!matches!(other, Outcome::Command { .. }), "{other:?}");
     assert_eq!(
         store.all_claims().unwrap_or_default()[0].status,
-        "collecting"
+        slaclaim::store::Status::Collecting
     );
     // The real thing.
     let ok = ingest(
@@ -746,7 +742,7 @@ async fn staff_replies_change_claims_only_when_authenticated() {
     );
     assert!(matches!(ok, Outcome::Command { .. }), "{ok:?}");
     let c = &store.all_claims().unwrap_or_default()[0];
-    assert_eq!(c.status, "submitted");
+    assert_eq!(c.status, slaclaim::store::Status::Submitted);
     assert_eq!(c.case_number.as_deref(), Some("2603160040001234"));
     // Reminders stop: none at 14, 7, 3, 1 days.
     for day in [
@@ -769,7 +765,7 @@ fn digest_schedule_time_zone_is_the_deadline_zone() {
     // 08:00 in Amsterdam is 07:00 UTC in winter and 06:00 UTC in summer.
     let s = slaclaim::outbound::planner::ReminderConfig::default()
         .schedule()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .unwrap_or_else(|| panic!("no schedule"));
     let zone = chrono_tz::Europe::Amsterdam;
     let winter = slaclaim::outbound::planner::next_fire(&s, at("2026-03-17T00:00:00Z").naive_utc())
@@ -844,11 +840,9 @@ async fn xoauth2_and_a_refused_token(challenge: bool, name: &str) {
     config.outbox.tls = slaclaim::inbound::imap::TlsMode::Starttls;
     config.outbox.ca_file = sink.cert.clone();
     config.outbox.user = Some("slaclaim@cloudwise-partners.example".into());
-    config.outbox.oauth2 = Some(
-        toml::from_str("token-command = [\"echo\", \"tok-smtp-1\"]")
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
-    config.outbox.validate().unwrap_or_else(|e| panic!("{e}"));
+    config.outbox.oauth2 =
+        Some(toml::from_str("token-command = [\"echo\", \"tok-smtp-1\"]").unwrap());
+    config.outbox.validate().unwrap();
     let mut store = crate::util::store(&dir);
     let now = at("2026-03-16T09:00:00Z");
     ingest(&mut store, &config, &corpus(COMPLETE), now);

@@ -33,7 +33,7 @@ pub struct Issuer {
 impl Issuer {
     /// Starts the issuer accepting client id "slaclaim" with `secret`.
     pub fn start(secret: &str) -> Issuer {
-        Issuer::start_on(0, secret).unwrap_or_else(|e| panic!("{e}"))
+        Issuer::start_on(0, secret).unwrap()
     }
 
     /// Starts the issuer on `port` (0 for any free one): an endpoint that was down comes

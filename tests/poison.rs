@@ -56,7 +56,7 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     let r = ingester
         .read_guarded(&mut store, "k:slow", &slow, now)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(
         matches!(&r, Reading::Refused(why) if why.contains("longer than 1 ms")),
         "{r:?}"
@@ -74,7 +74,7 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     let r = ingester
         .read_guarded(&mut store, "k:dead", &slow, now)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(
         matches!(&r, Reading::Refused(why) if why.contains("began 2 times")),
         "{r:?}"
@@ -85,7 +85,7 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     let r = ingester
         .read_guarded(&mut store, "k:once", &normal, now)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(
         matches!(&r, Reading::Read(e) if e.credit_requested),
         "{r:?}"
@@ -125,7 +125,7 @@ read-budget-ms = 120000
         outbox = dir.join("outbox").display(),
     );
     let path = dir.join("slaclaim.toml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -155,7 +155,7 @@ fn kill_while_reading(daemon: &mut Child, dir: &Path, n: i64) {
 
 /// After the kills: the poison quarantined with the reason, the normal mail drafted.
 fn assert_poison_quarantined(dir: &Path) {
-    let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&dir.join("state")).unwrap();
     let quarantined = store.quarantined().unwrap_or_default();
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
     assert!(
@@ -169,12 +169,10 @@ fn assert_poison_quarantined(dir: &Path) {
 #[test]
 fn maildir_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_next() {
     let dir = temp_dir("poison-maildir");
-    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&dir.join("mail")).unwrap();
     // Names sort by time: the poison is read first.
-    std::fs::write(md.root().join("new/1000.poison.host"), poison())
-        .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(md.root().join("new/2000.normal.host"), request(7, true))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(md.root().join("new/1000.poison.host"), poison()).unwrap();
+    std::fs::write(md.root().join("new/2000.normal.host"), request(7, true)).unwrap();
     let config = maildir_config(&dir, "");
     for n in 1..=2 {
         let mut daemon = start(&config, &dir);
@@ -197,7 +195,7 @@ fn maildir_daemon_killed_twice_on_a_poison_mail_quarantines_it_and_drafts_the_ne
         0
     );
     signal(&daemon, "-TERM");
-    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
@@ -223,7 +221,7 @@ fn imap_poison(name: &str, size: usize) {
     );
     assert_poison_quarantined(&dir);
     signal(&daemon, "-TERM");
-    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
@@ -244,16 +242,15 @@ fn a_message_over_the_read_budget_is_quarantined_and_its_custody_completes() {
     // (That the next message is then read is shown with the library's reader above and
     // by the kill tests: a 1 ms budget here would refuse any message on a busy machine.)
     let dir = temp_dir("poison-budget-daemon");
-    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(md.root().join("new/1000.slow.host"), poison())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&dir.join("mail")).unwrap();
+    std::fs::write(md.root().join("new/1000.slow.host"), poison()).unwrap();
     let config = maildir_config(&dir, "");
     let text = std::fs::read_to_string(&config).unwrap_or_default();
     std::fs::write(
         &config,
         text.replace("read-budget-ms = 120000", "read-budget-ms = 1"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let mut daemon = start(&config, &dir);
     wait_for(
         &dir,
@@ -262,9 +259,9 @@ fn a_message_over_the_read_budget_is_quarantined_and_its_custody_completes() {
         || std::fs::read_dir(md.root().join("cur")).is_ok_and(|d| d.count() == 1),
     );
     signal(&daemon, "-TERM");
-    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&dir.join("state")).unwrap();
     let quarantined = store.quarantined().unwrap_or_default();
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
     assert!(
@@ -302,11 +299,9 @@ async fn watching(
 #[tokio::test]
 async fn maildir_scans_follow_deliveries_not_reads() {
     let dir = temp_dir("poison-maildir-events");
-    let md = Maildir::open(&dir.join("mail"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .read_only(true);
+    let md = Maildir::open(&dir.join("mail")).unwrap().read_only(true);
     let new = md.root().join("new");
-    std::fs::write(new.join("1000.a.host"), request(1, true)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(new.join("1000.a.host"), request(1, true)).unwrap();
     let health = SourceHealth::default();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let driver = async {
@@ -320,8 +315,8 @@ async fn maildir_scans_follow_deliveries_not_reads() {
         assert_eq!(health.passes(), 1, "reads woke the scanner");
         // A delivery (written in tmp/, renamed into new/) is.
         let tmp = md.root().join("tmp/2000.b.host");
-        std::fs::write(&tmp, request(2, true)).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::rename(&tmp, new.join("2000.b.host")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&tmp, request(2, true)).unwrap();
+        std::fs::rename(&tmp, new.join("2000.b.host")).unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(health.passes(), 2, "a delivery did not wake the scanner");
         shutdown.cancel();
@@ -334,14 +329,14 @@ async fn maildir_scans_follow_deliveries_not_reads() {
 #[tokio::test]
 async fn failing_maildir_scans_back_off() {
     let dir = temp_dir("poison-maildir-backoff");
-    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&dir.join("mail")).unwrap();
     let health = SourceHealth::default();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let driver = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         // new/ gone: every scan fails. Rescans are due every 50 ms, but failures wait
         // 1 s, then 2 s, ...: three tries in 3.5 s, not seventy.
-        std::fs::remove_dir_all(md.root().join("new")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::remove_dir_all(md.root().join("new")).unwrap();
         tokio::time::sleep(Duration::from_millis(3500)).await;
         let (failures, last) = health.failing();
         assert!(
@@ -350,7 +345,7 @@ async fn failing_maildir_scans_back_off() {
         );
         assert!(last.contains("new"), "{last}");
         // Back again: the next try works and the run of failures is over.
-        std::fs::create_dir(md.root().join("new")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir(md.root().join("new")).unwrap();
         tokio::time::sleep(Duration::from_millis(4500)).await;
         assert_eq!(health.failing().0, 0);
         shutdown.cancel();
@@ -366,15 +361,14 @@ fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let config = maildir_config(
         &dir,
         &format!("metrics-listen = \"127.0.0.1:{port}\"\nhealth-max-source-failures = 2"),
     );
     let mut daemon = start(&config, &dir);
     let request = |text: &str| -> String {
-        let mut s =
-            std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         // A hang guard: an answer comes at once or the test fails.
         let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
         let _ = s.write_all(text.as_bytes());
@@ -422,7 +416,7 @@ fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
     );
     drop(idle);
     // The Maildir's new/ gone: the source fails in a row and health says so.
-    std::fs::remove_dir_all(dir.join("mail/new")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_dir_all(dir.join("mail/new")).unwrap();
     wait_for(&dir, Duration::from_secs(20), "health to fail", || {
         request("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").starts_with("HTTP/1.1 503")
     });
@@ -432,7 +426,7 @@ fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
         "{failing}"
     );
     signal(&daemon, "-TERM");
-    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
@@ -440,11 +434,10 @@ fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
 fn state_and_outbox_are_private_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let dir = temp_dir("poison-umask");
-    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(md.root().join("new/1000.a.host"), request(3, true))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&dir.join("mail")).unwrap();
+    std::fs::write(md.root().join("new/1000.a.host"), request(3, true)).unwrap();
     let config = maildir_config(&dir, "");
-    let log = std::fs::File::create(dir.join("daemon.log")).unwrap_or_else(|e| panic!("{e}"));
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
     // The most permissive umask: nothing the daemon creates may be group or world readable.
     let mut daemon = std::process::Command::new("sh")
         .arg("-c")
@@ -455,7 +448,7 @@ fn state_and_outbox_are_private_whatever_the_umask() {
         .stderr(log)
         .spawn()
         .map(crate::e2e::Daemon)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     wait_for(&dir, Duration::from_secs(30), "the draft", || {
         std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1)
     });
@@ -490,7 +483,7 @@ fn opening_the_store_beside_a_busy_daemon_keeps_it_whole() {
     // Another process opening the ledger again and again (a CLI, a monitor) while the
     // daemon writes: no lock may be lost on either side, so the file stays intact.
     let dir = temp_dir("poison-open-beside");
-    let md = Maildir::open(&dir.join("mail")).unwrap_or_else(|e| panic!("{e}"));
+    let md = Maildir::open(&dir.join("mail")).unwrap();
     let config = maildir_config(&dir, "");
     let mut daemon = start(&config, &dir);
     let deliveries = std::thread::spawn({
@@ -529,6 +522,6 @@ fn opening_the_store_beside_a_busy_daemon_keeps_it_whole() {
     assert_eq!(last, 300, "after {opened} opens");
     signal(&daemon, "-TERM");
     let _ = daemon.wait();
-    let store = Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&dir.join("state")).unwrap();
     assert_eq!(store.integrity().ok().as_deref(), Some("ok"));
 }

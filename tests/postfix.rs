@@ -29,7 +29,7 @@ impl Postfix {
             std::env::temp_dir().join(format!("slaclaim-postfix-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["etc", "queue", "data", "mail"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let port = crate::dovecot::free_port();
         let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/postfix");
@@ -39,7 +39,7 @@ impl Postfix {
                 .replace("@DIR@", &dir.display().to_string())
                 .replace("@PORT@", &port.to_string())
                 .replace("@EXTRA@", extra);
-            std::fs::write(dir.join("etc").join(file), text).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(dir.join("etc").join(file), text).unwrap();
         };
         fill("main.cf");
         fill("master.cf");
@@ -47,12 +47,12 @@ impl Postfix {
             .iter()
             .map(|m| format!("{m}@cloudwise-partners.example {m}/\n"))
             .collect();
-        std::fs::write(dir.join("mailboxes"), mailboxes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("mailboxes"), mailboxes).unwrap();
         std::fs::write(
             dir.join("refused"),
             "refused@cloudwise-partners.example 550 5.1.1 no such user here\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         // Postfix's own processes write the data directory; mail is delivered as nobody.
         chown("postfix", &dir.join("data"));
         chown("nobody:nogroup", &dir.join("mail"));

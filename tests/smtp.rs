@@ -58,7 +58,7 @@ impl SmtpSink {
         let _ = std::fs::remove_dir_all(&dir);
         let maildir = dir.join("Maildir");
         for sub in ["new", "cur", "tmp"] {
-            std::fs::create_dir_all(maildir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(maildir.join(sub)).unwrap();
         }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

@@ -46,7 +46,7 @@ digest = ""
 }
 
 fn config(text: &str) -> Config {
-    Config::parse(text, "test").unwrap_or_else(|e| panic!("{e}"))
+    Config::parse(text, "test").unwrap()
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -74,12 +74,10 @@ async fn cycle(
     transport: &Transport,
     now: DateTime<Utc>,
 ) -> SendReport {
-    let templates = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let planner = config.planner(&templates).unwrap_or_else(|e| panic!("{e}"));
-    planner.plan(store, now).unwrap_or_else(|e| panic!("{e}"));
-    outbox::send_due(store, transport, now)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    let templates = Templates::load(None).unwrap();
+    let planner = config.planner(&templates).unwrap();
+    planner.plan(store, now).unwrap();
+    outbox::send_due(store, transport, now).await.unwrap()
 }
 
 /// Postfix's lines about SMTP sessions ending (not the harness's bare port probes).
@@ -101,7 +99,7 @@ async fn a_refused_recipient_is_recorded_alone_and_the_other_gets_the_draft_once
     let postfix = Postfix::start("refused", "");
     let dir = temp_dir("transport-refused");
     let text = config_text(postfix.port, &[HELPDESK, REFUSED], "");
-    std::fs::write(dir.join("slaclaim.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("slaclaim.toml"), &text).unwrap();
     let config = config(&text);
     let transport = Transport::new(&config.outbox);
     let mut store = crate::util::store(&dir);

@@ -102,7 +102,7 @@ fn field(store: &Store, name: &str) -> String {
 fn a_stranger_with_the_ticket_tag_changes_nothing_and_is_listed_for_staff() {
     let (dir, config, mut store) = opened_ticket("trust-hijack");
     let before = evidence(&store);
-    let status = store.all_claims().unwrap()[0].status.clone();
+    let status = store.all_claims().unwrap()[0].status;
     // Another domain, even authenticated for itself: not the customer's.
     let hijack = follow_up(
         &passed("intruder.example"),
@@ -214,7 +214,7 @@ fn a_verified_customer_follow_up_still_updates_its_claim() {
     );
     ingest(&mut store, &config, no_csp.as_bytes(), now());
     let c = &store.all_claims().unwrap()[0];
-    assert_ne!(c.status, "ineligible");
+    assert_ne!(c.status, slaclaim::store::Status::Ineligible);
     assert!(
         c.review
             .as_deref()
@@ -241,7 +241,7 @@ fn a_customer_date_that_would_expire_the_claim_flags_it_instead() {
     };
     ingester.expire_overdue(&mut store, now()).unwrap();
     let c = &store.all_claims().unwrap()[0];
-    assert_ne!(c.status, "expired", "{c:?}");
+    assert_ne!(c.status, slaclaim::store::Status::Expired, "{c:?}");
     assert!(
         c.review
             .as_deref()
@@ -291,7 +291,10 @@ fn forged_authentication_results_are_not_believed() {
         let out = ingest(&mut store, &config, raw.as_bytes(), now());
         assert!(!matches!(out, Outcome::Command { .. }), "{out:?}\n{raw}");
     }
-    assert_ne!(store.all_claims().unwrap()[0].status, "submitted");
+    assert_ne!(
+        store.all_claims().unwrap()[0].status,
+        slaclaim::store::Status::Submitted
+    );
     // The genuine, authenticated reply still closes it.
     let out = ingest(
         &mut store,
@@ -335,7 +338,10 @@ fn exchange_online_mode_believes_internal_senders() {
         now(),
     );
     assert!(matches!(out, Outcome::Command { .. }), "{out:?}");
-    assert_eq!(store.all_claims().unwrap()[0].status, "ineligible");
+    assert_eq!(
+        store.all_claims().unwrap()[0].status,
+        slaclaim::store::Status::Ineligible
+    );
 }
 
 #[tokio::test]

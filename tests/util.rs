@@ -58,8 +58,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// The extractor with the default configuration.
 pub fn extractor() -> slaclaim::extract::Extractor {
-    slaclaim::extract::Extractor::new(&slaclaim::extract::ExtractConfig::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+    slaclaim::extract::Extractor::new(&slaclaim::extract::ExtractConfig::default()).unwrap()
 }
 
 /// An ingester with the default deadline policy and a size limit.
@@ -78,5 +77,5 @@ pub fn ingester(
 
 /// The store under `dir/state`.
 pub fn store(dir: &Path) -> slaclaim::store::Store {
-    slaclaim::store::Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("{e}"))
+    slaclaim::store::Store::open(&dir.join("state")).unwrap()
 }

@@ -687,19 +687,19 @@ mod tests {
         table: &toml::Table,
         text: &str,
     ) -> Result<Reloaded, String> {
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(path, text).unwrap();
         reread(path, running, table)
     }
 
     #[test]
     fn reread_applies_reloadable_sections_and_names_the_rest() {
         let dir = std::env::temp_dir().join(format!("slaclaim-reread-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.toml");
-        let running = Config::parse(BASE, "base").unwrap_or_else(|e| panic!("{e}"));
-        let table: toml::Table = BASE.parse().unwrap_or_else(|e| panic!("{e}"));
+        let running = Config::parse(BASE, "base").unwrap();
+        let table: toml::Table = BASE.parse().unwrap();
 
-        let same = reload(&path, &running, &table, BASE).unwrap_or_else(|e| panic!("{e}"));
+        let same = reload(&path, &running, &table, BASE).unwrap();
         assert!(same.applied.is_empty() && same.restart_for.is_empty());
 
         // New helpdesk, customer gone, outbox moved: the first two apply, the last waits.
@@ -707,14 +707,14 @@ mod tests {
             .replace("a@partner", "b@partner")
             .replace("dir = \"out\"", "dir = \"elsewhere\"");
         let text = &text[..text.find("[[customer]]").unwrap_or(text.len())];
-        let r = reload(&path, &running, &table, text).unwrap_or_else(|e| panic!("{e}"));
+        let r = reload(&path, &running, &table, text).unwrap();
         assert_eq!(r.applied, vec!["customer", "drafts"]);
         assert_eq!(r.restart_for, vec!["outbox"]);
         assert_eq!(r.config.drafts.helpdesk, vec!["b@partner.example"]);
         assert!(r.config.customer.is_empty());
         assert_eq!(r.config.outbox.dir, running.outbox.dir);
         // Reloading the same file again still names the outbox, and nothing else.
-        let again = reload(&path, &r.config, &r.table, text).unwrap_or_else(|e| panic!("{e}"));
+        let again = reload(&path, &r.config, &r.table, text).unwrap();
         assert!(again.applied.is_empty());
         assert_eq!(again.restart_for, vec!["outbox"]);
 

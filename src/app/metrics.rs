@@ -626,7 +626,7 @@ mod tests {
     #[test]
     fn health_names_each_trouble() {
         let dir = std::env::temp_dir().join(format!("slaclaim-health-{}", std::process::id()));
-        let store = Store::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir).unwrap();
         let limits = HealthLimits {
             max_silence_secs: 60,
             max_source_failures: 3,
@@ -668,8 +668,7 @@ mod tests {
         live.set_outbox_problem(None);
         assert!(troubles(&limits, &live, &store, now).is_empty());
         // A message waiting in custody past the limit (and not before).
-        let taken = (now - chrono::Duration::seconds(31))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let taken = crate::stamp(now - chrono::Duration::seconds(31));
         assert_eq!(
             store
                 .accept("imap", "imap:m/INBOX/1/1", b"Subject: x\r\n\r\n", &taken)

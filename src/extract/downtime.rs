@@ -45,7 +45,7 @@ pub struct Window {
 
 fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        Some(t) => s.serialize_str(&crate::stamp(*t)),
         None => s.serialize_none(),
     }
 }

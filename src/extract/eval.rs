@@ -297,9 +297,7 @@ fn score(report: &mut Report, name: &str, truth: &Truth, got: &Extraction) {
         w.iter()
             .map(|w| {
                 let f = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                    t.map_or("null".into(), |t| {
-                        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-                    })
+                    t.map_or("null".into(), crate::stamp)
                 };
                 format!("{}/{}/{}", f(w.start), f(w.end), w.minutes)
             })

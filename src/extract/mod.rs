@@ -633,8 +633,7 @@ mod tests {
 
     fn extract(raw: &str) -> Extraction {
         let x = Extractor::new(&ExtractConfig::default());
-        x.map(|x| x.extract(raw.as_bytes()))
-            .unwrap_or_else(|e| panic!("{e}"))
+        x.map(|x| x.extract(raw.as_bytes())).unwrap()
     }
 
     const HEAD: &str = "From: Jo Customer <jo@contoso.example>\nTo: support@partner.example\nDate: Tue, 10 Mar 2026 15:00:00 +0100\nMessage-ID: <t1@contoso.example>\n";
@@ -645,7 +644,7 @@ mod tests {
             max_text_bytes: 4096,
             ..ExtractConfig::default()
         };
-        let x = Extractor::new(&config).unwrap_or_else(|e| panic!("{e}"));
+        let x = Extractor::new(&config).unwrap();
         let filler = "We are still waiting for an answer about the invoices. ".repeat(100);
         let raw = format!(
             "From: a@customer.example\nSubject: outage\n\nPlease claim an SLA credit for incident EX1234567.\n\n{filler}\n\nAlso SP7654321.\n"

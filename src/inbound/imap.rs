@@ -997,7 +997,7 @@ fn store_chunk(
     ingester: &Ingester<'_>,
 ) -> Result<Vec<(u32, String, Option<Outcome>)>, IngestError> {
     let now = Utc::now();
-    let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let stamp = crate::stamp(now);
     store.transaction(|s| {
         let mut stored = Vec::with_capacity(chunk.len() + 1);
         for f in chunk {
@@ -1567,9 +1567,8 @@ mod tests {
     #[tokio::test]
     async fn no_login_in_clear_to_a_host_that_is_not_loopback() {
         let base = "name = \"m\"\nuser = \"u\"\npassword-env = \"SLACLAIM_TEST_UNSET\"\ntls = \"plain\"\nport = 1430\nconnect-timeout-secs = 1\n";
-        let parse = |extra: &str| -> ImapConfig {
-            toml::from_str(&format!("{base}{extra}")).unwrap_or_else(|e| panic!("{e}"))
-        };
+        let parse =
+            |extra: &str| -> ImapConfig { toml::from_str(&format!("{base}{extra}")).unwrap() };
         // TEST-NET-1: refused before a packet is sent.
         let refused = connect(&parse("host = \"192.0.2.1\"\n")).await.err();
         let why = refused.map(|e| e.to_string()).unwrap_or_default();
@@ -1629,9 +1628,8 @@ mod tests {
     #[test]
     fn a_mailbox_logs_in_with_a_password_or_oauth2_not_both_not_neither() {
         let base = "name = \"m\"\nhost = \"h\"\nuser = \"u\"\n";
-        let parse = |extra: &str| -> ImapConfig {
-            toml::from_str(&format!("{base}{extra}")).unwrap_or_else(|e| panic!("{e}"))
-        };
+        let parse =
+            |extra: &str| -> ImapConfig { toml::from_str(&format!("{base}{extra}")).unwrap() };
         assert!(parse("password-env = \"P\"").validate().is_ok());
         let neither = parse("").validate().err().unwrap_or_default();
         assert!(neither.contains("password-file"), "{neither}");

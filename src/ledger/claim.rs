@@ -7,63 +7,7 @@ use serde_json::{Value, json};
 use crate::extract::Extraction;
 use crate::extract::classify::Kind;
 
-/// Where a claim stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Information is still missing.
-    Collecting,
-    /// The checklist is complete.
-    Ready,
-    /// A draft was sent to the helpdesk.
-    Drafted,
-    /// Staff submitted it in Partner Center.
-    Submitted,
-    /// Not claimable: an advisory, or not bought through CSP.
-    Ineligible,
-    /// The deadline passed before it was submitted.
-    Expired,
-    /// The customer withdrew it (staff said so).
-    Withdrawn,
-}
-
-impl Status {
-    /// The name stored and printed.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Collecting => "collecting",
-            Status::Ready => "ready",
-            Status::Drafted => "drafted",
-            Status::Submitted => "submitted",
-            Status::Ineligible => "ineligible",
-            Status::Expired => "expired",
-            Status::Withdrawn => "withdrawn",
-        }
-    }
-
-    /// Parses a stored or typed name.
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Collecting,
-            Status::Ready,
-            Status::Drafted,
-            Status::Submitted,
-            Status::Ineligible,
-            Status::Expired,
-            Status::Withdrawn,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-
-    /// Final states: nothing a customer writes changes them.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Status::Submitted | Status::Ineligible | Status::Expired | Status::Withdrawn
-        )
-    }
-}
+pub use crate::store::Status;
 
 /// The checklist, in Microsoft's order, with a customer-domain check added.
 pub const CHECKLIST: [(&str, &str); 9] = [

@@ -302,7 +302,7 @@ impl Ingester<'_> {
         R: AsRef<[u8]> + Send + Sync + 'static + ?Sized,
     {
         let limits = self.limits;
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let before = store.begin_reading(key, &stamp)?;
         if before >= limits.max_attempts {
             return Ok(Reading::Refused(format!(
@@ -339,7 +339,7 @@ impl Ingester<'_> {
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
         let sha = sha256_hex(raw);
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let verdict = crate::ledger::trust::verdict(raw, &self.rules.trust);
         let extraction = match reading {
             Reading::Refused(reason) => return self.quarantine_in(s, raw, origin, &reason, now),
@@ -489,7 +489,7 @@ impl Ingester<'_> {
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
         let sha = sha256_hex(raw);
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         {
             if let Some(of) = s.find_duplicate(origin.key, None, &sha)? {
                 return Ok(Outcome::Duplicate { of });
@@ -550,7 +550,7 @@ impl Ingester<'_> {
         verdict: Option<&crate::ledger::trust::Verdict>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let ignore = |why: String| {
             tracing::info!(message_id = ?e.message_id, from = ?e.from, why, "staff mail ignored");
             Ok(Outcome::Ignored { why })
@@ -592,8 +592,8 @@ impl Ingester<'_> {
             .into_iter()
             .filter(|c| {
                 !matches!(
-                    Status::parse(&c.status),
-                    Some(Status::Submitted | Status::Ineligible | Status::Withdrawn)
+                    c.status,
+                    Status::Submitted | Status::Ineligible | Status::Withdrawn
                 )
             })
             .collect();
@@ -614,13 +614,13 @@ impl Ingester<'_> {
             }
         };
         for c in &open {
-            if c.status == "expired" {
+            if c.status == Status::Expired {
                 tracing::warn!(ticket = %reference, claim = c.id, "staff report a claim submitted after its deadline");
             }
             if let crate::ledger::staff::Command::Submitted(number) = &command {
                 s.set_case_number(c.id, number)?;
             }
-            s.set_status(c.id, to.as_str(), &why, &stamp)?;
+            s.set_status(c.id, to, &why, &stamp)?;
         }
         let applied = format!("{} claim(s) {}: {why}", open.len(), to.as_str());
         tracing::info!(ticket = %reference, applied, "staff command applied");
@@ -682,7 +682,7 @@ impl Ingester<'_> {
         trusted_staff: bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let (ticket, by) = match self.find_ticket(s, e, now)? {
             Some(found) => found,
             None if e.kind == Kind::CreditRequest => {
@@ -795,7 +795,7 @@ impl Ingester<'_> {
         e: &Extraction,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, IngestError> {
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let existing = s.claims_of_ticket(ticket)?;
         let mut touched: Vec<i64> = Vec::new();
         let (keys, unpaired) = claim_keys(&e.tenant_ids, &e.incident_ids, &e.claim_pairs);
@@ -814,7 +814,7 @@ impl Ingester<'_> {
             );
             let id = match existing.first() {
                 Some(c) => c.id,
-                None => s.create_claim(ticket, "", "", Status::Collecting.as_str(), &stamp)?,
+                None => s.create_claim(ticket, "", "", Status::Collecting, &stamp)?,
             };
             s.link_claim_message(id, row)?;
             s.set_review(id, Some(&why), &stamp)?;
@@ -845,13 +845,9 @@ impl Ingester<'_> {
                     }
                     c.id
                 }
-                None if e.kind == Kind::CreditRequest || existing.is_empty() => s.create_claim(
-                    ticket,
-                    &tenant,
-                    &incident,
-                    Status::Collecting.as_str(),
-                    &stamp,
-                )?,
+                None if e.kind == Kind::CreditRequest || existing.is_empty() => {
+                    s.create_claim(ticket, &tenant, &incident, Status::Collecting, &stamp)?
+                }
                 None => continue,
             };
             if !touched.contains(&id) {
@@ -902,7 +898,7 @@ impl Ingester<'_> {
         store: &mut Store,
         now: DateTime<Utc>,
     ) -> Result<usize, IngestError> {
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let today = now
             .with_timezone(&self.policy.zone)
             .date_naive()
@@ -910,7 +906,7 @@ impl Ingester<'_> {
         store.transaction(|s| {
             let mut n = 0;
             for c in s.all_claims()? {
-                let open = Status::parse(&c.status).is_some_and(|st| !st.is_final());
+                let open = !c.status.is_final();
                 // A flagged claim waits for staff: mail moved its deadline, and mail
                 // alone never closes a claim.
                 if open
@@ -919,7 +915,7 @@ impl Ingester<'_> {
                 {
                     s.set_status(
                         c.id,
-                        Status::Expired.as_str(),
+                        Status::Expired,
                         "deadline passed before the claim was submitted",
                         &stamp,
                     )?;
@@ -932,7 +928,7 @@ impl Ingester<'_> {
 
     /// Recomputes deadline and status of one claim from its stored evidence.
     pub fn refresh(&self, s: &Store, claim_id: i64, now: DateTime<Utc>) -> Result<(), IngestError> {
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         let Some(c) = s.claim(claim_id)? else {
             return Ok(());
         };
@@ -974,7 +970,7 @@ impl Ingester<'_> {
         if let Some((start, assumed)) = start {
             let d = self.policy.deadline(start, assumed);
             let (before, after) = (c.deadline.as_deref(), d.deadline.to_string());
-            if !Status::parse(&c.status).is_some_and(Status::is_final)
+            if !c.status.is_final()
                 && before.is_some_and(|b| b >= today.as_str())
                 && after.as_str() < today.as_str()
             {
@@ -989,14 +985,14 @@ impl Ingester<'_> {
             }
             s.set_schedule(
                 claim_id,
-                &start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                &crate::stamp(start),
                 assumed,
                 &d.deadline.to_string(),
                 &d.submit_by.to_string(),
                 &stamp,
             )?;
         }
-        let current = Status::parse(&c.status).unwrap_or(Status::Collecting);
+        let current = c.status;
         let said = claim::review_reason(&evidence);
         let stale = c
             .review
@@ -1009,7 +1005,7 @@ impl Ingester<'_> {
         }
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         if let Some((to, why)) = claim::next_status(current, &items) {
-            s.set_status(claim_id, to.as_str(), &why, &stamp)?;
+            s.set_status(claim_id, to, &why, &stamp)?;
         }
         Ok(())
     }

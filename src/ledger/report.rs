@@ -29,7 +29,7 @@ pub fn claims(
     }
     let mut rows = Vec::new();
     for c in store.all_claims()? {
-        if status.is_some_and(|s| s != c.status)
+        if status.is_some_and(|s| s != c.status.as_str())
             || due_within.is_some_and(|d| days_left(&c, now).is_none_or(|left| left > d))
         {
             continue;
@@ -198,7 +198,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
             println!(
                 "    {} {} -> {}: {}",
                 t.at,
-                t.from.as_deref().unwrap_or("-"),
+                t.from.map_or("-", crate::store::Status::as_str),
                 t.to,
                 t.reason
             );
@@ -230,7 +230,7 @@ pub fn mark(
         bail!("marking {ticket} ineligible needs --reason \"...\"");
     }
     let claims = ticket_claims(store, ticket)?;
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = crate::stamp(Utc::now());
     let why = match (to, case, reason) {
         (Status::Submitted, Some(c), _) => format!("submitted by staff as Microsoft case {c}"),
         (Status::Submitted, None, _) => "submitted by staff".to_string(),
@@ -242,7 +242,7 @@ pub fn mark(
     };
     store.transaction(|s| -> Result<()> {
         for c in &claims {
-            s.set_status(c.id, to.as_str(), &why, &now)?;
+            s.set_status(c.id, to, &why, &now)?;
             if let Some(case) = case {
                 s.set_case_number(c.id, case)?;
             }

@@ -487,7 +487,7 @@ mod tests {
     }
 
     fn config(text: &str) -> OAuth2Config {
-        toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+        toml::from_str(text).unwrap()
     }
 
     #[test]

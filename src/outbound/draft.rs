@@ -540,7 +540,7 @@ fn sample_context() -> Value {
         ticket: "SLA-1".into(),
         tenant_id: "11111111-2222-4333-8444-555555555555".into(),
         incident_id: "EX1234567".into(),
-        status: "ready".into(),
+        status: crate::store::Status::Ready,
         incident_start: Some("2026-03-02T08:00:00Z".into()),
         start_assumed: false,
         deadline: Some("2026-04-30".into()),
@@ -777,10 +777,8 @@ mod tests {
 
     #[test]
     fn default_templates_render_and_start_with_a_subject() {
-        let t = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-        let (subject, body) = t
-            .render("draft.en.txt", &sample_context())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let t = Templates::load(None).unwrap();
+        let (subject, body) = t.render("draft.en.txt", &sample_context()).unwrap();
         assert!(
             subject.starts_with("[SLA-1] Draft SLA credit claim EX1234567"),
             "{subject}"
@@ -796,7 +794,7 @@ mod tests {
             ticket: "SLA-2".into(),
             tenant_id: "11111111-2222-4333-8444-555555555555".into(),
             incident_id: "EX1234567".into(),
-            status: "ready".into(),
+            status: crate::store::Status::Ready,
             incident_start: None,
             start_assumed: false,
             deadline: None,

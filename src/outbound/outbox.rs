@@ -931,7 +931,7 @@ fn write_file(dir: &Path, mail: &QueuedMail) -> Result<(), String> {
 /// Times in the outbox are compared as text: always this one form, to the millisecond
 /// ("...T09:00:00.250Z"), so a retry is never due early by a truncated second.
 pub fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::stamp_ms(t)
 }
 
 /// What a pass over the due messages did.

@@ -182,7 +182,7 @@ impl Planner<'_> {
                 Err(PlanError::Compose(why)) => {
                     tracing::error!(claim = id, ticket = %c.ticket, why, "mail for this claim cannot be made; the other claims go on");
                     let flag = format!("slaclaim cannot make this claim's mail: {why}");
-                    let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    let stamp = crate::stamp(now);
                     store.transaction(|s| s.set_review(id, Some(&flag), &stamp))?;
                     report.failed.push((id, why));
                     store.claim_revision(id)?
@@ -214,9 +214,9 @@ impl Planner<'_> {
         today: NaiveDate,
         report: &mut PlanReport,
     ) -> Result<(), PlanError> {
-        let status = Status::parse(&c.status).unwrap_or(Status::Collecting);
+        let status = c.status;
         let lang = self.drafts.language.code();
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stamp = crate::stamp(now);
         // Final claims cost one look at the outbox, not a rendering, on every pass.
         if status == Status::Expired {
             let id = message_id(Some(c.id), "expired", "1", &self.domain);
@@ -296,12 +296,7 @@ impl Planner<'_> {
                 )?;
                 report.drafts += 1;
                 if status == Status::Ready {
-                    s.set_status(
-                        c.id,
-                        Status::Drafted.as_str(),
-                        "draft sent to the helpdesk",
-                        &stamp,
-                    )?;
+                    s.set_status(c.id, Status::Drafted, "draft sent to the helpdesk", &stamp)?;
                 }
             }
         }
@@ -455,7 +450,7 @@ impl Planner<'_> {
         .map_err(PlanError::Compose)?;
         // Outbox times are to the millisecond (outbox::stamp): a whole-second stamp would
         // compare as later than the same second's milliseconds and hold the mail back.
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stamp = crate::stamp_ms(now);
         s.enqueue_mail(
             &NewMail {
                 claim_id: Some(claim),
@@ -509,20 +504,19 @@ impl Planner<'_> {
         };
         let key = fire.format("%Y%m%dT%H%M%S").to_string();
         let id = message_id(None, "digest", &key, &self.domain);
-        let since =
-            fire_instant(last, self.zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let since = crate::stamp(fire_instant(last, self.zone));
         let mut open = Vec::new();
         let mut expired = Vec::new();
         let mut claims = s.all_claims()?;
         claims.sort_by(|a, b| a.deadline.cmp(&b.deadline));
         for c in &claims {
-            let status = Status::parse(&c.status).unwrap_or(Status::Collecting);
+            let status = c.status;
             if !status.is_final() {
                 open.push(self.context(c, &s.evidence_values(c.id)?, today));
             } else if status == Status::Expired
                 && s.transitions(c.id)?
                     .iter()
-                    .any(|t| t.to == "expired" && t.at >= since)
+                    .any(|t| t.to == Status::Expired && t.at >= since)
             {
                 expired.push(self.context(c, &s.evidence_values(c.id)?, today));
             }
@@ -557,7 +551,7 @@ impl Planner<'_> {
             date: now,
         })
         .map_err(PlanError::Compose)?;
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stamp = crate::stamp_ms(now);
         if s.enqueue_mail(
             &NewMail {
                 claim_id: None,
@@ -620,12 +614,12 @@ mod tests {
             ..ReminderConfig::default()
         }
         .schedule()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .unwrap_or_else(|| panic!("disabled"))
     }
 
     fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap_or_else(|e| panic!("{e}"))
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
     }
 
     #[test]

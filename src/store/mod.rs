@@ -147,6 +147,86 @@ impl<'a> NewMessage<'a> {
     }
 }
 
+/// Where a claim stands. The store keeps it by name; which moves between statuses are
+/// allowed is the ledger's to say (`ledger::claim::next_status`, staff marks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Information is still missing.
+    Collecting,
+    /// The checklist is complete.
+    Ready,
+    /// A draft was sent to the helpdesk.
+    Drafted,
+    /// Staff submitted it in Partner Center.
+    Submitted,
+    /// Not claimable: an advisory, or not bought through CSP.
+    Ineligible,
+    /// The deadline passed before it was submitted.
+    Expired,
+    /// The customer withdrew it (staff said so).
+    Withdrawn,
+}
+
+impl Status {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Collecting => "collecting",
+            Status::Ready => "ready",
+            Status::Drafted => "drafted",
+            Status::Submitted => "submitted",
+            Status::Ineligible => "ineligible",
+            Status::Expired => "expired",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Collecting,
+            Status::Ready,
+            Status::Drafted,
+            Status::Submitted,
+            Status::Ineligible,
+            Status::Expired,
+            Status::Withdrawn,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Final states: nothing a customer writes changes them.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Submitted | Status::Ineligible | Status::Expired | Status::Withdrawn
+        )
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl rusqlite::ToSql for Status {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Status {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let name = value.as_str()?;
+        Status::parse(name).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown claim status {name:?}").into())
+        })
+    }
+}
+
 /// A claim row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimRow {
@@ -160,8 +240,8 @@ pub struct ClaimRow {
     pub tenant_id: String,
     /// Incident ID, "" while unknown.
     pub incident_id: String,
-    /// Status name.
-    pub status: String,
+    /// Where it stands.
+    pub status: Status,
     /// Incident start, RFC 3339.
     pub incident_start: Option<String>,
     /// The start is the first request's date, not the outage's.
@@ -204,9 +284,9 @@ pub struct Transition {
     /// When, RFC 3339.
     pub at: String,
     /// Previous status.
-    pub from: Option<String>,
+    pub from: Option<Status>,
     /// New status.
-    pub to: String,
+    pub to: Status,
     /// Why.
     pub reason: String,
 }
@@ -619,7 +699,7 @@ impl Store {
         ticket: i64,
         tenant: &str,
         incident: &str,
-        status: &str,
+        status: Status,
         now: &str,
     ) -> Result<i64, StoreError> {
         self.exec(
@@ -810,11 +890,11 @@ impl Store {
     pub fn set_status(
         &self,
         claim: i64,
-        to: &str,
+        to: Status,
         reason: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        let from: String = self.one("SELECT status FROM claims WHERE id = ?1", [claim], |r| {
+        let from: Status = self.one("SELECT status FROM claims WHERE id = ?1", [claim], |r| {
             r.get(0)
         })?;
         if from == to {
@@ -959,7 +1039,7 @@ mod tests {
 
     #[test]
     fn raw_bytes_written_in_pieces_come_back_whole() {
-        let store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open_in_memory().unwrap();
         // Several pieces plus a ragged end, every byte value, and the empty message.
         let big: Vec<u8> = (0..RAW_PIECE * 3 + 12_345)
             .map(|i| (i % 251) as u8)
@@ -971,15 +1051,15 @@ mod tests {
                     &NewMessage::unread("file", None, &sha, raw, "processed", None),
                     "2026-01-01T00:00:00Z",
                 )
-                .unwrap_or_else(|e| panic!("{e}"));
-            let back = store.raw_message(id).unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
+            let back = store.raw_message(id).unwrap();
             assert_eq!(back.as_deref(), Some(raw));
         }
     }
 
     #[test]
     fn custody_holds_large_messages_whole_and_once() {
-        let store = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open_in_memory().unwrap();
         let big: Vec<u8> = (0..RAW_PIECE * 2 + 77).map(|i| (i % 253) as u8).collect();
         let now = "2026-01-01T00:00:00Z";
         for (key, raw) in [("k/1", &big[..]), ("k/2", &b"small"[..])] {
@@ -993,7 +1073,7 @@ mod tests {
             (first.source_key.as_str(), &first.raw[..]),
             ("k/1", &big[..])
         );
-        store.release(first.id).unwrap_or_else(|e| panic!("{e}"));
+        store.release(first.id).unwrap();
         let second = store.pending_by_key("k/2").ok().flatten();
         assert_eq!(second.map(|p| p.raw), Some(b"small".to_vec()));
         assert_eq!(store.pending_count().ok(), Some(1));
@@ -1003,22 +1083,21 @@ mod tests {
     fn a_version_4_store_keeps_its_raw_bytes_through_the_move() {
         let dir = std::env::temp_dir().join(format!("slaclaim-store-v4-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).unwrap();
         {
-            let conn = Connection::open(dir.join(FILE_NAME)).unwrap_or_else(|e| panic!("{e}"));
+            let conn = Connection::open(dir.join(FILE_NAME)).unwrap();
             for sql in &MIGRATIONS[..4] {
-                conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
+                conn.execute_batch(sql).unwrap();
             }
-            conn.pragma_update(None, "user_version", 4)
-                .unwrap_or_else(|e| panic!("{e}"));
+            conn.pragma_update(None, "user_version", 4).unwrap();
             conn.execute(
                 "INSERT INTO messages (source, sha256, raw, received_at, status) VALUES ('file', 'h', ?1, 'now', 'processed')",
                 [b"Subject: old\r\n\r\nkept\r\n".to_vec()],
             )
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         }
-        let store = Store::open(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let back = store.raw_message(1).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir).unwrap();
+        let back = store.raw_message(1).unwrap();
         assert_eq!(back.as_deref(), Some(&b"Subject: old\r\n\r\nkept\r\n"[..]));
         assert_eq!(store.message_count("processed").ok(), Some(1));
         let _ = std::fs::remove_dir_all(&dir);

@@ -51,7 +51,7 @@ mod tests {
     fn created_private_whatever_the_permissions_asked_elsewhere() {
         let root = std::env::temp_dir().join(format!("slaclaim-private-{}", std::process::id()));
         let dir = root.join("a/b");
-        create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        create_dir(&dir).unwrap();
         let mode = |p: &Path| {
             std::fs::metadata(p)
                 .map(|m| m.permissions().mode() & 0o777)
@@ -59,8 +59,8 @@ mod tests {
         };
         assert_eq!(mode(&root.join("a")), 0o700);
         assert_eq!(mode(&dir), 0o700);
-        write(&dir.join("f"), b"x").unwrap_or_else(|e| panic!("{e}"));
-        create_empty(&dir.join("g")).unwrap_or_else(|e| panic!("{e}"));
+        write(&dir.join("f"), b"x").unwrap();
+        create_empty(&dir.join("g")).unwrap();
         assert_eq!(mode(&dir.join("f")), 0o600);
         assert_eq!(mode(&dir.join("g")), 0o600);
         let _ = std::fs::remove_dir_all(&root);
