@@ -394,11 +394,20 @@ pub fn pipeline_troubles(
 /// Prometheus text exposition: store counts (true across restarts) and live counters.
 pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
     let mut out = String::new();
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-    };
+    store_metrics(&mut out, store);
+    live_metrics(&mut out, live, troubles);
+    out
+}
+
+/// A metric family's HELP and TYPE lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+}
+
+/// Counts kept in the store, true across restarts.
+fn store_metrics(out: &mut String, store: &Store) {
     family(
-        &mut out,
+        out,
         "slaclaim_messages",
         "gauge",
         "Stored messages by kind and status.",
@@ -410,7 +419,7 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
         ));
     }
     family(
-        &mut out,
+        out,
         "slaclaim_inbox_pending",
         "gauge",
         "Messages in custody, not yet processed.",
@@ -419,12 +428,12 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
         "slaclaim_inbox_pending {}\n",
         store.pending_count().unwrap_or(0)
     ));
-    family(&mut out, "slaclaim_claims", "gauge", "Claims by status.");
+    family(out, "slaclaim_claims", "gauge", "Claims by status.");
     for (status, n) in store.claim_counts().unwrap_or_default() {
         out.push_str(&format!("slaclaim_claims{{status=\"{status}\"}} {n}\n"));
     }
     family(
-        &mut out,
+        out,
         "slaclaim_mail",
         "gauge",
         "Outgoing mail by purpose and status.",
@@ -435,7 +444,7 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
         ));
     }
     family(
-        &mut out,
+        out,
         "slaclaim_mail_recipients",
         "gauge",
         "Recipients of outgoing mail by outcome: accepted, refused (for good), unconfirmed (no answer to the end of the message).",
@@ -445,8 +454,12 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
             "slaclaim_mail_recipients{{status=\"{status}\"}} {n}\n"
         ));
     }
+}
+
+/// Counters and states of this run.
+fn live_metrics(out: &mut String, live: &Live, troubles: &[String]) {
     family(
-        &mut out,
+        out,
         "slaclaim_oauth_token_failures_total",
         "counter",
         "OAuth2 token failures since start by reason: the endpoint's error code (invalid_client, ...), unreachable, server_error, unreadable, command_failed, or refused_by_server (the mail server refused a token).",
@@ -485,14 +498,14 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
         ),
     ];
     for (metric, kind, help, read) in per_mailbox {
-        family(&mut out, metric, kind, help);
+        family(out, metric, kind, help);
         for (name, c) in &live.mailboxes {
             out.push_str(&format!("{metric}{{mailbox=\"{name}\"}} {}\n", read(c)));
         }
     }
     let metric = "slaclaim_source_failures";
     family(
-        &mut out,
+        out,
         metric,
         "gauge",
         "Failures in a row of a mail source (0 when its last try worked).",
@@ -538,10 +551,9 @@ pub fn metrics_text(store: &Store, live: &Live, troubles: &[String]) -> String {
         ),
     ];
     for (metric, kind, help, value) in scalars {
-        family(&mut out, metric, kind, help);
+        family(out, metric, kind, help);
         out.push_str(&format!("{metric} {value}\n"));
     }
-    out
 }
 
 #[cfg(test)]

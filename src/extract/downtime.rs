@@ -251,176 +251,298 @@ const END_REACH: usize = 8;
 
 /// Extracts outage windows from statements; `subject` gives date context first.
 pub fn windows(subject: &str, statements: &[Statement], reference: Reference) -> Vec<Window> {
-    let ref_date = reference.when.date_naive();
-    let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
-    let header_zone = Zone::Fixed(reference.when.offset().local_minus_utc());
-    let subject_tokens = when::tokens(subject, ref_date, month_first);
-    let written_on = written_on(statements, ref_date, month_first);
-    let mut per_statement = when::tokens_per_text(
-        statements
-            .iter()
-            .zip(&written_on)
-            .map(|(s, day)| (s.text.as_str(), s.folded(), *day)),
-        month_first,
-    );
-    for (s, toks) in statements.iter().zip(per_statement.iter_mut()) {
-        in_the_afternoon(s, toks);
-    }
-    let all_dates: Vec<(usize, NaiveDate)> = per_statement
-        .iter()
-        .enumerate()
-        .flat_map(|(i, toks)| toks.iter().filter_map(move |t| date_of(t).map(|d| (i, d))))
-        .collect();
-    let subject_date = subject_tokens.iter().find_map(date_of);
-
-    let mut found: Vec<Window> = Vec::new();
-    let mut used_durations: std::collections::HashSet<(usize, usize)> = Default::default();
-    let labelled = labelled_duration(statements, &per_statement);
-    // Per statement and token: whether the token is a time said to end the outage,
-    // once known.
-    let mut ends: Vec<Vec<Option<bool>>> =
-        per_statement.iter().map(|t| vec![None; t.len()]).collect();
-    let mut context: Option<NaiveDate> = None;
-    let mut start_field: Option<(usize, usize)> = None;
-    for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
-        if found.len() >= MAX_WINDOWS {
+    let told = Told::new(subject, statements, reference);
+    let mut found = Found {
+        windows: Vec::new(),
+        used_durations: Default::default(),
+        ends: told.tokens.iter().map(|t| vec![None; t.len()]).collect(),
+        context: None,
+        start_field: None,
+    };
+    for i in 0..statements.len() {
+        if found.windows.len() >= MAX_WINDOWS {
             break;
         }
-        let fallback = |assume: &mut Vec<&'static str>| {
-            context
-                .or_else(|| all_dates.iter().find(|(j, _)| *j > i).map(|(_, d)| *d))
-                .or(subject_date)
-                .unwrap_or_else(|| {
-                    assume.push("date from Date header");
-                    ref_date
-                })
-        };
-        let text = statement.text.as_str();
-        let zone_in_statement = toks.iter().find_map(zone_of);
-        let mut consumed: Vec<usize> = Vec::new();
-        let times: Vec<usize> = toks
+        told.statement(i, &mut found);
+    }
+    if found.windows.is_empty() {
+        told.durations_alone(&mut found);
+    }
+    let mut out: Vec<Window> = Vec::new();
+    for w in found.windows {
+        if !out
+            .iter()
+            .any(|o| o.start == w.start && o.end == w.end && o.minutes == w.minutes)
+        {
+            out.push(w);
+        }
+    }
+    out.sort_by_key(|w| (w.start.is_none(), w.start));
+    out
+}
+
+/// What the statements say, read once: their temporal tokens and the dates in them.
+struct Told<'a> {
+    statements: &'a [Statement],
+    /// The temporal tokens of each statement.
+    tokens: Vec<Vec<Token>>,
+    /// Every date said, by statement.
+    all_dates: Vec<(usize, NaiveDate)>,
+    subject_date: Option<NaiveDate>,
+    /// The day the mail was written, and its zone.
+    ref_date: NaiveDate,
+    header_zone: Zone,
+    /// The duration a "Duration:" field gives, and where.
+    labelled: Option<((usize, usize), Option<i64>)>,
+}
+
+/// The windows found so far, and what the statements before have settled.
+struct Found {
+    windows: Vec<Window>,
+    /// Durations already part of a window, by statement and token.
+    used_durations: std::collections::HashSet<(usize, usize)>,
+    /// Per statement and token: whether the token is a time said to end the outage,
+    /// once known.
+    ends: Vec<Vec<Option<bool>>>,
+    /// The last date said, for statements that say none.
+    context: Option<NaiveDate>,
+    /// A "Start:" field's time still waiting for its "End:" field.
+    start_field: Option<(usize, usize)>,
+}
+
+/// The times of one statement, and which are already part of a window.
+struct Times<'t> {
+    i: usize,
+    text: &'t str,
+    toks: &'t [Token],
+    times: Vec<usize>,
+    zone: Option<Zone>,
+    consumed: Vec<usize>,
+}
+
+impl<'a> Told<'a> {
+    fn new(subject: &str, statements: &'a [Statement], reference: Reference) -> Told<'a> {
+        let ref_date = reference.when.date_naive();
+        let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
+        let written_on = written_on(statements, ref_date, month_first);
+        let mut tokens = when::tokens_per_text(
+            statements
+                .iter()
+                .zip(&written_on)
+                .map(|(s, day)| (s.text.as_str(), s.folded(), *day)),
+            month_first,
+        );
+        for (s, toks) in statements.iter().zip(tokens.iter_mut()) {
+            in_the_afternoon(s, toks);
+        }
+        let all_dates = tokens
             .iter()
             .enumerate()
-            .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
-            .map(|(k, _)| k)
+            .flat_map(|(i, toks)| toks.iter().filter_map(move |t| date_of(t).map(|d| (i, d))))
             .collect();
-        // Both loops below walk the times: without any, the pattern need not be asked.
-        let hours_not_outage = NOT_OUTAGE_RANGE.get().is_match(statement.folded())
-            && !UNREACHABLE.get().is_match(statement.folded());
-        if !times.is_empty() && !hours_not_outage {
-            for pair in times.windows(2) {
-                let (ka, kb) = (pair[0], pair[1]);
-                if consumed.contains(&ka) {
-                    continue;
-                }
-                let Some(split) = connector_at(text, toks, ka, kb) else {
-                    continue;
-                };
-                let mut assume = Vec::new();
-                let date_a = toks[ka + 1..kb]
-                    .iter()
-                    .filter(|t| t.start < split)
-                    .find_map(date_of)
-                    .or_else(|| {
-                        toks[..ka]
-                            .iter()
-                            .rev()
-                            .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
-                            .find_map(date_of)
-                    })
-                    .or_else(|| {
-                        toks[kb + 1..]
-                            .iter()
-                            .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
-                            .find_map(date_of)
-                    })
-                    .or_else(|| toks[..ka].iter().rev().find_map(date_of))
-                    .unwrap_or_else(|| fallback(&mut assume));
-                let date_b = toks[ka + 1..kb]
-                    .iter()
-                    .filter(|t| t.start > split)
-                    .find_map(date_of);
-                let next_day = toks[ka + 1..]
-                    .iter()
-                    .take_while(|t| {
-                        !matches!(t.kind, Kind::Time { .. }) || t.start <= toks[kb].start
-                    })
-                    .any(|t| t.kind == Kind::NextDay)
-                    || toks.get(kb + 1).is_some_and(|t| t.kind == Kind::NextDay);
-                let zone = toks[kb + 1..]
-                    .iter()
-                    .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
-                    .find_map(zone_of)
-                    .or_else(|| toks[ka + 1..kb].iter().find_map(zone_of))
-                    .or(zone_in_statement)
-                    .unwrap_or_else(|| {
-                        assume.push("zone from Date header");
-                        header_zone
-                    });
-                let (ha, hb) = meridiem_pair(&toks[ka].kind, &toks[kb].kind);
-                if let Some(w) = build(date_a, ha, date_b, hb, next_day, zone, text, assume) {
-                    found.push(w);
-                    consumed.extend([ka, kb]);
-                }
+        let labelled = labelled_duration(statements, &tokens);
+        Told {
+            statements,
+            subject_date: when::tokens(subject, ref_date, month_first)
+                .iter()
+                .find_map(date_of),
+            tokens,
+            all_dates,
+            ref_date,
+            header_zone: Zone::Fixed(reference.when.offset().local_minus_utc()),
+            labelled,
+        }
+    }
+
+    /// The day for statement `i` when it says none: the last one said, the next one
+    /// said, the subject's, or the day of writing.
+    fn fallback(&self, found: &Found, i: usize, assume: &mut Vec<&'static str>) -> NaiveDate {
+        found
+            .context
+            .or_else(|| self.all_dates.iter().find(|(j, _)| *j > i).map(|(_, d)| *d))
+            .or(self.subject_date)
+            .unwrap_or_else(|| {
+                assume.push("date from Date header");
+                self.ref_date
+            })
+    }
+
+    /// `zone`, or the Date header's (and it says so).
+    fn zone_or_header(&self, zone: Option<Zone>, assume: &mut Vec<&'static str>) -> Zone {
+        zone.unwrap_or_else(|| {
+            assume.push("zone from Date header");
+            self.header_zone
+        })
+    }
+
+    /// Every window statement `i` tells, by each way of telling one.
+    fn statement(&self, i: usize, found: &mut Found) {
+        let statement = &self.statements[i];
+        let toks = &self.tokens[i];
+        let mut t = Times {
+            i,
+            text: statement.text.as_str(),
+            toks,
+            times: toks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
+                .map(|(k, _)| k)
+                .collect(),
+            zone: toks.iter().find_map(zone_of),
+            consumed: Vec::new(),
+        };
+        // Both rules walk the times: without any, the patterns need not be asked.
+        let hours_not_outage = || {
+            NOT_OUTAGE_RANGE.get().is_match(statement.folded())
+                && !UNREACHABLE.get().is_match(statement.folded())
+        };
+        if !t.times.is_empty() && !hours_not_outage() {
+            self.time_pairs(&mut t, found);
+            self.bare_hours(&mut t, found);
+        }
+        let label = statement.label.as_deref().unwrap_or_default();
+        self.start_times(&mut t, label, found);
+        // "Start: 08:10" and "End: 10:40" given as separate fields.
+        if END_LABELS.contains(&label) {
+            self.end_field(&t, found);
+        }
+        if let Some(d) = toks.iter().rev().find_map(date_of) {
+            found.context = Some(d);
+        }
+    }
+
+    /// "from 9:15 to 11:40", "9:15-11:40 CET", "14.00 bis 15.30 am 3. März".
+    fn time_pairs(&self, t: &mut Times<'_>, found: &mut Found) {
+        let toks = t.toks;
+        for pair in t.times.windows(2) {
+            let (ka, kb) = (pair[0], pair[1]);
+            if t.consumed.contains(&ka) {
+                continue;
             }
-            // "van 10 tot 12 uur", "between 9 and 11am": the first hour has no minutes.
-            for &kb in &times {
-                if consumed.contains(&kb) {
-                    continue;
-                }
-                let from = toks[..kb]
-                    .iter()
-                    .rev()
-                    .find(|t| matches!(t.kind, Kind::Time { .. } | Kind::Duration(_)))
-                    .map_or(0, |t| t.end);
-                let Some(c) = BARE_HOUR_BEFORE.get().captures(&text[from..toks[kb].start]) else {
-                    continue;
-                };
-                let Some(hour) = c
-                    .get(1)
-                    .and_then(|g| g.as_str().parse::<u32>().ok())
-                    .filter(|h| *h <= 24)
-                else {
-                    continue;
-                };
-                let minute = c
-                    .get(2)
-                    .and_then(|g| g.as_str().parse::<u32>().ok())
-                    .unwrap_or(0);
-                let is_and = c
-                    .get(0)
-                    .is_some_and(|g| g.as_str().trim_end().ends_with(['d', 'n']));
-                let bare_start = from + c.get(0).map_or(0, |g| g.start());
-                if is_and && !preceded_by(text, bare_start, BETWEEN) {
-                    continue;
-                }
-                let mut assume = Vec::new();
-                let date_a = toks[..kb]
-                    .iter()
-                    .rev()
-                    .find_map(date_of)
-                    .or_else(|| toks[kb + 1..].iter().find_map(date_of))
-                    .unwrap_or_else(|| fallback(&mut assume));
-                let zone = zone_in_statement.unwrap_or_else(|| {
-                    assume.push("zone from Date header");
-                    header_zone
-                });
-                let a = Kind::Time {
-                    hour,
-                    minute,
-                    pm: None,
-                };
-                let (ha, hb) = meridiem_pair(&a, &toks[kb].kind);
-                if let Some(w) = build(date_a, ha, None, hb, false, zone, text, assume) {
-                    found.push(w);
-                    consumed.push(kb);
-                }
+            let Some(split) = connector_at(t.text, toks, ka, kb) else {
+                continue;
+            };
+            let mut assume = Vec::new();
+            let day = toks[ka + 1..kb]
+                .iter()
+                .filter(|t| t.start < split)
+                .find_map(date_of)
+                .or_else(|| {
+                    toks[..ka]
+                        .iter()
+                        .rev()
+                        .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
+                        .find_map(date_of)
+                })
+                .or_else(|| {
+                    toks[kb + 1..]
+                        .iter()
+                        .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
+                        .find_map(date_of)
+                })
+                .or_else(|| toks[..ka].iter().rev().find_map(date_of))
+                .unwrap_or_else(|| self.fallback(found, t.i, &mut assume));
+            let end_day = toks[ka + 1..kb]
+                .iter()
+                .filter(|t| t.start > split)
+                .find_map(date_of);
+            let next_day = toks[ka + 1..]
+                .iter()
+                .take_while(|t| !matches!(t.kind, Kind::Time { .. }) || t.start <= toks[kb].start)
+                .any(|t| t.kind == Kind::NextDay)
+                || toks.get(kb + 1).is_some_and(|t| t.kind == Kind::NextDay);
+            let zone = toks[kb + 1..]
+                .iter()
+                .take_while(|t| !matches!(t.kind, Kind::Time { .. }))
+                .find_map(zone_of)
+                .or_else(|| toks[ka + 1..kb].iter().find_map(zone_of))
+                .or(t.zone);
+            let zone = self.zone_or_header(zone, &mut assume);
+            let (start, end) = meridiem_pair(&toks[ka].kind, &toks[kb].kind);
+            let span = Span {
+                day,
+                start,
+                end_day,
+                end,
+                next_day,
+                zone,
+            };
+            if let Some(w) = build(span, t.text, assume) {
+                found.windows.push(w);
+                t.consumed.extend([ka, kb]);
             }
         }
-        // Start time plus duration.
-        let label = statement.label.as_deref().unwrap_or_default();
-        for &k in &times {
-            if consumed.contains(&k) {
+    }
+
+    /// "van 10 tot 12 uur", "between 9 and 11am": the first hour has no minutes.
+    fn bare_hours(&self, t: &mut Times<'_>, found: &mut Found) {
+        let (toks, text) = (t.toks, t.text);
+        for &kb in &t.times {
+            if t.consumed.contains(&kb) {
+                continue;
+            }
+            let from = toks[..kb]
+                .iter()
+                .rev()
+                .find(|t| matches!(t.kind, Kind::Time { .. } | Kind::Duration(_)))
+                .map_or(0, |t| t.end);
+            let Some(c) = BARE_HOUR_BEFORE.get().captures(&text[from..toks[kb].start]) else {
+                continue;
+            };
+            let Some(hour) = c
+                .get(1)
+                .and_then(|g| g.as_str().parse::<u32>().ok())
+                .filter(|h| *h <= 24)
+            else {
+                continue;
+            };
+            let minute = c
+                .get(2)
+                .and_then(|g| g.as_str().parse::<u32>().ok())
+                .unwrap_or(0);
+            let is_and = c
+                .get(0)
+                .is_some_and(|g| g.as_str().trim_end().ends_with(['d', 'n']));
+            let bare_start = from + c.get(0).map_or(0, |g| g.start());
+            if is_and && !preceded_by(text, bare_start, BETWEEN) {
+                continue;
+            }
+            let mut assume = Vec::new();
+            let day = toks[..kb]
+                .iter()
+                .rev()
+                .find_map(date_of)
+                .or_else(|| toks[kb + 1..].iter().find_map(date_of))
+                .unwrap_or_else(|| self.fallback(found, t.i, &mut assume));
+            let zone = self.zone_or_header(t.zone, &mut assume);
+            let a = Kind::Time {
+                hour,
+                minute,
+                pm: None,
+            };
+            let (start, end) = meridiem_pair(&a, &toks[kb].kind);
+            let span = Span {
+                day,
+                start,
+                end_day: None,
+                end,
+                next_day: false,
+                zone,
+            };
+            if let Some(w) = build(span, text, assume) {
+                found.windows.push(w);
+                t.consumed.push(kb);
+            }
+        }
+    }
+
+    /// A start time ("down since 9:10", "Start: 08:10") closed by an end time said in
+    /// words nearby, or else by a duration.
+    fn start_times(&self, t: &mut Times<'_>, label: &str, found: &mut Found) {
+        let (toks, text) = (t.toks, t.text);
+        for k in t.times.clone() {
+            if t.consumed.contains(&k) {
                 continue;
             }
             let starts = START_LABELS.contains(&label)
@@ -430,67 +552,24 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             if !starts {
                 continue;
             }
-            // An end time said in words ("resolved at 12:35", "om 10:15 was het opgelost"),
-            // in this statement or the next two, closes the window.
-            let end = times
-                .iter()
-                .filter(|&&k2| k2 > k && !consumed.contains(&k2))
-                .map(|&k2| (i, k2))
-                .chain((i + 1..statements.len().min(i + 3)).flat_map(|j| {
-                    per_statement[j]
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
-                        .map(move |(k2, _)| (j, k2))
-                }))
-                // The end follows within a few times; asking every later time made
-                // a statement of many start times quadratic.
-                .take(END_REACH)
-                .find(|&(j, k2)| {
-                    // Asked of the same time by up to END_REACH start times: once each.
-                    let known = &mut ends[j][k2];
-                    *known.get_or_insert_with(|| {
-                        let (t, tk) = (&statements[j].text, &per_statement[j][k2]);
-                        preceded_by(t, tk.start, END_WORDS) || followed_by(t, tk.end, END_AFTER)
-                    })
-                });
-            if let Some((j, k2)) = end {
-                let mut assume = Vec::new();
-                let date = toks
-                    .iter()
-                    .find_map(date_of)
-                    .unwrap_or_else(|| fallback(&mut assume));
-                let zone = zone_in_statement
-                    .or_else(|| per_statement[j].iter().find_map(zone_of))
-                    .unwrap_or_else(|| {
-                        assume.push("zone from Date header");
-                        header_zone
-                    });
-                let (ha, hb) = meridiem_pair(&toks[k].kind, &per_statement[j][k2].kind);
-                if let Some(w) = build(date, ha, None, hb, false, zone, text, assume) {
-                    found.push(w);
-                    consumed.push(k);
-                    if j == i {
-                        consumed.push(k2);
-                    }
-                    continue;
-                }
+            if self.start_to_end(t, k, found) {
+                continue;
             }
             let own = toks
                 .iter()
                 .enumerate()
                 .find(|(_, t)| matches!(t.kind, Kind::Duration(_)));
             let minutes = match own {
-                Some((d, t)) => {
-                    used_durations.insert((i, d));
-                    duration_of(t)
+                Some((d, tk)) => {
+                    found.used_durations.insert((t.i, d));
+                    duration_of(tk)
                 }
                 None => {
                     if START_LABELS.contains(&label) {
-                        start_field = Some((i, k));
+                        found.start_field = Some((t.i, k));
                     }
-                    labelled.and_then(|(at, minutes)| {
-                        used_durations.insert(at);
+                    self.labelled.and_then(|(at, minutes)| {
+                        found.used_durations.insert(at);
                         minutes
                     })
                 }
@@ -500,55 +579,117 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             let date = toks
                 .iter()
                 .find_map(date_of)
-                .unwrap_or_else(|| fallback(&mut assume));
-            let zone = zone_in_statement.unwrap_or_else(|| {
-                assume.push("zone from Date header");
-                header_zone
-            });
+                .unwrap_or_else(|| self.fallback(found, t.i, &mut assume));
+            let zone = self.zone_or_header(t.zone, &mut assume);
             let (h, m) = hm(&toks[k].kind);
             if let Some(start) = local_to_utc(date, h, m, zone) {
-                found.push(Window {
+                found.windows.push(Window {
                     start: Some(start),
                     end: Some(start + Duration::minutes(minutes)),
                     minutes,
                     source: text.to_string(),
                     assumptions: assume,
                 });
-                consumed.push(k);
-                start_field = None;
+                t.consumed.push(k);
+                found.start_field = None;
             }
-        }
-        // "Start: 08:10" and "End: 10:40" given as separate fields.
-        if END_LABELS.contains(&label) {
-            if let (Some((si, sk)), Some(&k)) = (start_field.take(), times.first()) {
-                let st = &per_statement[si];
-                let mut assume = Vec::new();
-                let date = st
-                    .iter()
-                    .find_map(date_of)
-                    .or_else(|| toks.iter().find_map(date_of))
-                    .unwrap_or_else(|| fallback(&mut assume));
-                let zone = st
-                    .iter()
-                    .find_map(zone_of)
-                    .or(zone_in_statement)
-                    .unwrap_or(header_zone);
-                let (ha, hb) = meridiem_pair(&st[sk].kind, &toks[k].kind);
-                if let Some(w) = build(date, ha, None, hb, false, zone, text, assume) {
-                    found.push(w);
-                }
-            }
-        }
-        if let Some(d) = toks.iter().rev().find_map(date_of) {
-            context = Some(d);
         }
     }
-    if found.is_empty() {
+
+    /// A window from start time `k` to an end time said in words ("resolved at 12:35",
+    /// "om 10:15 was het opgelost") in this statement or the next two; whether one was.
+    fn start_to_end(&self, t: &mut Times<'_>, k: usize, found: &mut Found) -> bool {
+        let (i, toks) = (t.i, t.toks);
+        let statements = self.statements;
+        let end = t
+            .times
+            .iter()
+            .filter(|&&k2| k2 > k && !t.consumed.contains(&k2))
+            .map(|&k2| (i, k2))
+            .chain((i + 1..statements.len().min(i + 3)).flat_map(|j| {
+                self.tokens[j]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| matches!(t.kind, Kind::Time { .. }))
+                    .map(move |(k2, _)| (j, k2))
+            }))
+            // The end follows within a few times; asking every later time made a
+            // statement of many start times quadratic.
+            .take(END_REACH)
+            .find(|&(j, k2)| {
+                // Asked of the same time by up to END_REACH start times: once each.
+                let known = &mut found.ends[j][k2];
+                *known.get_or_insert_with(|| {
+                    let (text, tk) = (&statements[j].text, &self.tokens[j][k2]);
+                    preceded_by(text, tk.start, END_WORDS) || followed_by(text, tk.end, END_AFTER)
+                })
+            });
+        let Some((j, k2)) = end else { return false };
+        let mut assume = Vec::new();
+        let day = toks
+            .iter()
+            .find_map(date_of)
+            .unwrap_or_else(|| self.fallback(found, i, &mut assume));
+        let zone = t.zone.or_else(|| self.tokens[j].iter().find_map(zone_of));
+        let zone = self.zone_or_header(zone, &mut assume);
+        let (start, end) = meridiem_pair(&toks[k].kind, &self.tokens[j][k2].kind);
+        let span = Span {
+            day,
+            start,
+            end_day: None,
+            end,
+            next_day: false,
+            zone,
+        };
+        let Some(w) = build(span, t.text, assume) else {
+            return false;
+        };
+        found.windows.push(w);
+        t.consumed.push(k);
+        if j == i {
+            t.consumed.push(k2);
+        }
+        true
+    }
+
+    /// An "End:" field that closes the "Start:" field before it.
+    fn end_field(&self, t: &Times<'_>, found: &mut Found) {
+        let (Some((si, sk)), Some(&k)) = (found.start_field.take(), t.times.first()) else {
+            return;
+        };
+        let st = &self.tokens[si];
+        let mut assume = Vec::new();
+        let day = st
+            .iter()
+            .find_map(date_of)
+            .or_else(|| t.toks.iter().find_map(date_of))
+            .unwrap_or_else(|| self.fallback(found, t.i, &mut assume));
+        let zone = st
+            .iter()
+            .find_map(zone_of)
+            .or(t.zone)
+            .unwrap_or(self.header_zone);
+        let (start, end) = meridiem_pair(&st[sk].kind, &t.toks[k].kind);
+        let span = Span {
+            day,
+            start,
+            end_day: None,
+            end,
+            next_day: false,
+            zone,
+        };
+        if let Some(w) = build(span, t.text, assume) {
+            found.windows.push(w);
+        }
+    }
+
+    /// Without any window: the durations said (at most three distinct), each alone.
+    fn durations_alone(&self, found: &mut Found) {
         let mut seen = Vec::new();
-        for (i, (statement, toks)) in statements.iter().zip(&per_statement).enumerate() {
+        for (i, (statement, toks)) in self.statements.iter().zip(&self.tokens).enumerate() {
             for (k, t) in toks.iter().enumerate() {
                 let Kind::Duration(m) = t.kind else { continue };
-                if used_durations.contains(&(i, k))
+                if found.used_durations.contains(&(i, k))
                     || seen.contains(&m)
                     || m <= 0
                     || seen.len() >= 3
@@ -561,7 +702,7 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
                     continue;
                 }
                 seen.push(m);
-                found.push(Window {
+                found.windows.push(Window {
                     start: None,
                     end: None,
                     minutes: m,
@@ -571,17 +712,6 @@ pub fn windows(subject: &str, statements: &[Statement], reference: Reference) ->
             }
         }
     }
-    let mut out: Vec<Window> = Vec::new();
-    for w in found {
-        if !out
-            .iter()
-            .any(|o| o.start == w.start && o.end == w.end && o.minutes == w.minutes)
-        {
-            out.push(w);
-        }
-    }
-    out.sort_by_key(|w| (w.start.is_none(), w.start));
-    out
 }
 
 /// Where the connector between time tokens `ka` and `kb` sits, if the gap is one.
@@ -806,25 +936,26 @@ fn labelled_duration(
     None
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build(
-    date_a: NaiveDate,
-    a: (u32, u32),
-    date_b: Option<NaiveDate>,
-    b: (u32, u32),
+/// A window as told: its start day and clock, its end's day when said and its clock,
+/// whether it ends the next day, and its zone.
+struct Span {
+    day: NaiveDate,
+    start: (u32, u32),
+    end_day: Option<NaiveDate>,
+    end: (u32, u32),
     next_day: bool,
     zone: Zone,
-    source: &str,
-    assumptions: Vec<&'static str>,
-) -> Option<Window> {
-    let start = local_to_utc(date_a, a.0, a.1, zone)?;
-    let day_b = date_b.unwrap_or(if next_day {
-        date_a + Duration::days(1)
+}
+
+fn build(span: Span, source: &str, assumptions: Vec<&'static str>) -> Option<Window> {
+    let start = local_to_utc(span.day, span.start.0, span.start.1, span.zone)?;
+    let day_b = span.end_day.unwrap_or(if span.next_day {
+        span.day + Duration::days(1)
     } else {
-        date_a
+        span.day
     });
-    let mut end = local_to_utc(day_b, b.0, b.1, zone)?;
-    if end <= start && date_b.is_none() {
+    let mut end = local_to_utc(day_b, span.end.0, span.end.1, span.zone)?;
+    if end <= start && span.end_day.is_none() {
         end += Duration::days(1);
     }
     let minutes = (end - start).num_minutes();

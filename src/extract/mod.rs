@@ -167,379 +167,27 @@ impl Extractor {
         self.extract_email(&Email::parse(raw))
     }
 
-    /// Reads an already decoded message.
+    /// Reads an already decoded message, stage by stage: the text to read (segments),
+    /// the identifiers in it, the kind of message, and then, for customer content, the
+    /// claim's fields.
     pub fn extract_email(&self, email: &Email) -> Extraction {
         let verdict = classify::by_headers(email);
-        let is_reply = classify::is_reply(email);
-        let quote::Parts {
-            mut new_text,
-            mut signature,
-            forwarded,
-        } = quote::split(&quote::strip_own(&email.body), &email.subject);
-        // Where Microsoft's own mail, forwarded inline or attached, starts in the text.
-        let mut microsoft_at: Vec<usize> = forwarded
-            .iter()
-            .filter(|f| notice::from_microsoft(&f.from))
-            .map(|f| f.at)
-            .collect();
-        let mut section_starts: Vec<usize> = forwarded.iter().map(|f| f.at).collect();
-        if verdict.as_ref().is_none_or(|v| v.kind != Kind::Bounce) {
-            // An attached message/rfc822 is content handed to us (a forwarded original).
-            for inner in &email.attached {
-                section_starts.push(new_text.len());
-                if inner
-                    .from_addr
-                    .as_deref()
-                    .is_some_and(notice::from_microsoft)
-                {
-                    microsoft_at.push(new_text.len());
-                }
-                let p = quote::split(&quote::strip_own(&inner.body), &inner.subject);
-                // Its date as a field, as for a forward inline: its "today" is that day.
-                let date = inner
-                    .date
-                    .map(|d| format!("Date: {}\n\n", d.to_rfc2822()))
-                    .unwrap_or_default();
-                new_text.push_str(&format!("\n\n{}\n\n{date}{}", inner.subject, p.new_text));
-                signature.push_str(&p.signature);
-            }
-            // An attached text file (a CSV of sites, a monitor's log) is evidence too.
-            for file in &email.text_files {
-                section_starts.push(new_text.len());
-                new_text.push_str("\n\n");
-                new_text.push_str(&file.name);
-                new_text.push_str("\n\n");
-                if file.csv {
-                    new_text.push_str(&table::from_csv(&file.text));
-                } else {
-                    new_text.push_str(&file.text);
-                }
-            }
-        }
-        let mut problems = email.problems.clone();
-        let mut cut = None;
-        if new_text.len() > self.max_text_bytes {
-            let total = new_text.len();
-            new_text.truncate(crate::floor_char_boundary(&new_text, self.max_text_bytes));
-            let why = format!(
-                "only the first {} of {total} bytes of new text were read (extract.max-text-bytes)",
-                new_text.len()
-            );
-            problems.push(why.clone());
-            cut = Some(why);
-        }
-        let mut evidence = BTreeMap::new();
-        let mut note =
-            |field: &'static str, source: &str, confidence: f64, assumptions: Vec<String>| {
-                evidence.entry(field).or_insert_with(|| Evidence {
-                    source: text::first_chars(source, 240).to_string(),
-                    confidence,
-                    assumptions,
-                });
-            };
-        if let Some(why) = &cut {
-            note("text_read", why, 1.0, vec![]);
-        }
-
-        let mut subject_and_text = String::with_capacity(email.subject.len() + 1 + new_text.len());
-        subject_and_text.push_str(&email.subject);
-        subject_and_text.push('\n');
-        subject_and_text.push_str(&new_text);
-        let folded = fold::Folded::new(&subject_and_text);
-        let incident_text = if is_reply {
-            new_text.as_str()
-        } else {
-            subject_and_text.as_str()
-        };
-        // Each pattern is first asked only whether it occurs at all (most mail has none):
-        // a yes/no search stops at the first hit, where the full scans gather captures.
-        let mut incidents = if self.incident.is_match(&subject_and_text) {
-            ids::incident_ids(incident_text, &self.incident)
-        } else {
-            Vec::new()
-        };
-        if incidents.is_empty() {
-            incidents = ids::lower_case_ids(incident_text, &self.services);
-        }
-        let tenants = if ids::mentions_guid(&subject_and_text) {
-            ids::tenant_ids(&new_text)
-        } else {
-            Vec::new()
-        };
-        // No yes/no gate here: the ticket scan is as quick as a gate would be.
-        let tickets = ids::ticket_refs(&subject_and_text, &folded, &self.incident);
-        // Statements are only cut when something will read them: most mail is decided by
-        // its headers, or mentions no credit and is no claim.
-        // A weak verdict (an out-of-office or bulk hint) gives way only to claim content
-        // in the body, which names an incident: without one there is nothing to read.
-        let body_incident =
-            verdict.as_ref().is_some_and(|v| v.weak) && self.incident.is_match(&new_text);
-        let decided = verdict.as_ref().is_some_and(|v| !v.weak || !body_incident);
-        let language = lang::detect(&subject_and_text, email.header("content-language"));
-        // Each of Microsoft's sections runs to the next forwarded mail or the end.
-        let sections: Option<Vec<std::ops::Range<usize>>> = (!incidents.is_empty()).then(|| {
-            microsoft_at
-                .iter()
-                .map(|&at| {
-                    let end = section_starts
-                        .iter()
-                        .copied()
-                        .filter(|&s| s > at)
-                        .min()
-                        .unwrap_or(new_text.len());
-                    at.min(new_text.len())..end.min(new_text.len())
-                })
-                .filter(|r| !r.is_empty())
-                .collect()
-        });
-        let mut statements = None;
-        // The text is rewritten once, before statements are first cut.
-        let mut notices = None;
-        let credit = if !decided && intent::mentions_credit(&folded) {
-            notices = Some(self.rewrite(&mut new_text, &folded, language, &sections));
-            let st = statements.get_or_insert_with(|| text::statements(&new_text));
-            intent::credit_requested(st, (!is_reply).then_some(email.subject.as_str()))
-        } else {
-            None
-        };
-        // A reply in a claim's thread that tells us to go on: an update that asks.
-        let go_ahead = match (&credit, &statements) {
-            (None, Some(st)) if is_reply => intent::go_ahead(st, &email.subject),
-            _ => None,
-        };
-
-        let signals = Signals {
-            credit_requested: credit.is_some(),
-            has_incident: !incidents.is_empty(),
-            is_reply,
-            has_ticket_ref: !tickets.is_empty(),
-        };
-        let kind = match &verdict {
-            // A group alias can add list headers to a real request; real claim data wins.
-            // Claim content in the body itself (not an echoed subject) outweighs hints:
-            // an incident with a credit asked for; for bulk hints a tenant as well.
-            Some(v)
-                if v.weak
-                    && credit.is_some()
-                    && (v.kind != Kind::Bulk || !tenants.is_empty())
-                    && body_incident
-                    && statements
-                        .as_ref()
-                        .is_some_and(|st| intent::credit_requested(st, None).is_some()) =>
-            {
-                classify::by_content(signals)
-            }
-            Some(v) => v.kind,
-            None => classify::by_content(signals),
-        };
-        // A mail that signs as Microsoft from elsewhere and asks for nothing (a "your SLA
-        // refund is waiting" lure) is no customer's; its numbers change no claim.
-        let impostor =
-            credit.is_none() && kind.is_customer_content() && classify::poses_as_microsoft(email);
-        let kind = if impostor { Kind::Other } else { kind };
-        if impostor {
-            note(
-                "kind",
-                "signs as Microsoft but is not sent from Microsoft's domains",
-                0.8,
-                vec![],
-            );
-        }
-        match &verdict {
-            Some(v) if v.kind != kind => note(
-                "kind",
-                &format!("claim content despite the header ({})", v.reason),
-                0.8,
-                vec![],
-            ),
-            Some(v) => note("kind", &v.reason, 0.95, vec![]),
-            None => note(
-                "kind",
-                credit
-                    .as_deref()
-                    .unwrap_or("no credit request, reply or ticket reference"),
-                0.7,
-                vec![],
-            ),
-        }
-        let sender_domain = email.sender_domain();
-        let mut ext = Extraction {
-            kind,
-            claim_pairs: Vec::new(),
-            incident_ids: Vec::new(),
-            tenant_ids: Vec::new(),
-            ticket_refs: Vec::new(),
-            downtime: Vec::new(),
-            affected_users: None,
-            locations: Vec::new(),
-            purchased_via_csp: None,
-            credit_requested: false,
-            advisory: false,
-            language,
-            message_id: email.message_id.clone(),
-            thread_ids: email.thread_ids.clone(),
-            from: email.from_addr.clone(),
-            from_name: email.from_name.clone(),
-            personal_mailbox: sender_domain
-                .as_ref()
-                .is_some_and(|d| self.personal_domains.contains(d)),
-            sender_domain,
-            date: email.date,
-            subject: email.subject.clone(),
-            incidents: Vec::new(),
-            resolution_attempts: None,
-            contact: Contact::default(),
-            confidence: BTreeMap::new(),
-            evidence: BTreeMap::new(),
-            problems,
-        };
-        for (t, src) in &tickets {
+        let bounce = verdict.as_ref().is_some_and(|v| v.kind == Kind::Bounce);
+        let mut r = Reading::new(self, email, bounce);
+        let ids = r.identifiers();
+        let kind = r.kind(verdict, &ids);
+        let mut ext = r.base(kind);
+        for (t, src) in &ids.tickets {
             note_list(&mut ext.ticket_refs, t);
-            note("ticket_refs", src, 0.8, vec![]);
+            r.notes.note("ticket_refs", src, 0.8, vec![]);
         }
-        if !kind.is_customer_content() {
-            ext.ticket_refs.sort();
-            ext.set_evidence(evidence);
-            return ext;
+        if kind.is_customer_content() {
+            r.claim_fields(&mut ext, &ids);
         }
-        let notices = match notices {
-            Some(n) => n,
-            None => self.rewrite(&mut new_text, &folded, language, &sections),
-        };
-        let statements = statements.unwrap_or_else(|| text::statements(&new_text));
-
-        for (id, src) in &incidents {
-            note_list(&mut ext.incident_ids, id);
-            note("incident_ids", src, 0.95, vec![]);
-        }
-        ext.incidents = ext
-            .incident_ids
-            .iter()
-            .map(|id| Incident {
-                id: id.clone(),
-                service: self
-                    .services
-                    .get(id.get(..2).unwrap_or_default())
-                    .cloned()
-                    .unwrap_or_default(),
-            })
-            .collect();
-        for (guid, src) in &tenants {
-            note_list(&mut ext.tenant_ids, guid);
-            note(
-                "tenant_ids",
-                src,
-                if src.to_lowercase().contains("tenant") {
-                    0.95
-                } else {
-                    0.7
-                },
-                vec![],
-            );
-        }
-        if ext.tenant_ids.len() > 1 && ext.incident_ids.len() > 1 {
-            ext.claim_pairs = ids::pairs(
-                &new_text,
-                &ext.tenant_ids,
-                &ext.incident_ids,
-                &self.incident,
-            );
-        }
-        let reference = downtime::Reference {
-            when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
-        };
-        ext.downtime = monitor::merge(
-            monitor::windows(&new_text, *reference.when.offset()),
-            downtime::windows(&email.subject, &statements, reference),
-        );
-        if ext.downtime.is_empty() {
-            // Then the entries of the claimed incidents in Microsoft's notices.
-            for entry in notices.iter().filter(|n| ext.incident_ids.contains(&n.id)) {
-                let entry = text::statements(&entry.text);
-                ext.downtime
-                    .extend(downtime::windows(&email.subject, &entry, reference));
-            }
-        }
-        if let Some(w) = ext.downtime.first() {
-            let mut assumptions: Vec<String> =
-                w.assumptions.iter().map(|a| a.to_string()).collect();
-            if email.date.is_none() {
-                assumptions
-                    .push("no Date header: relative dates read against the processing time".into());
-            }
-            // A duration alone says how long, not when: the least certain reading.
-            let confidence = if w.start.is_none() {
-                0.5
-            } else if assumptions.is_empty() {
-                0.85
-            } else {
-                0.6
-            };
-            note("downtime", &w.source, confidence, assumptions);
-        }
-        // A table of sites says it more plainly than any sentence around it.
-        if let Some(t) = table::site_counts(&new_text) {
-            ext.affected_users = Some(t.count());
-            note("affected_users", &t.source, 0.85, vec![]);
-            for (place, _) in &t.sites {
-                ext.locations.push(place.clone());
-            }
-            note("locations", &t.source, 0.8, vec![]);
-        } else if let Some((n, src, i)) = people::affected_users(&statements) {
-            ext.affected_users = Some(n);
-            note("affected_users", &src, 0.8, vec![]);
-            let locations = people::locations(&statements, Some(i), &self.partner_names);
-            for (place, src) in locations {
-                ext.locations.push(place);
-                note("locations", &src, 0.7, vec![]);
-            }
-        } else {
-            for (place, src) in people::locations(&statements, None, &self.partner_names) {
-                ext.locations.push(place);
-                note("locations", &src, 0.6, vec![]);
-            }
-        }
-        let partners = partner_names(&self.partner_names, email.header("to"));
-        let (csp, src) = intent::purchased_via_csp(&statements, &partners);
-        ext.purchased_via_csp = csp;
-        if let Some(src) = src {
-            note(
-                "purchased_via_csp",
-                &src,
-                if csp.is_some() { 0.85 } else { 0.5 },
-                vec![],
-            );
-        }
-        ext.credit_requested = credit.is_some() || go_ahead.is_some();
-        if let Some(src) = credit.as_ref().or(go_ahead.as_ref()) {
-            note("credit_requested", src, 0.85, vec![]);
-        }
-        // Only the sender's own words: a forwarded notice's classification is context.
-        if let Some(src) = intent::advisory(&statements) {
-            ext.advisory = true;
-            note("advisory", &src, 0.8, vec![]);
-        }
-        ext.resolution_attempts = contact::resolution_attempts(&statements);
-        if let Some(r) = &ext.resolution_attempts {
-            note("resolution_attempts", r, 0.7, vec![]);
-        }
-        let (c, src) = contact::contact(
-            &statements,
-            &signature,
-            email.from_name.as_deref(),
-            email.from_addr.as_deref(),
-        );
-        ext.contact = c;
-        note(
-            "contact",
-            src.as_deref().unwrap_or("From header"),
-            if src.is_some() { 0.85 } else { 0.6 },
-            vec![],
-        );
         ext.incident_ids.sort();
         ext.tenant_ids.sort();
         ext.ticket_refs.sort();
-        ext.set_evidence(evidence);
+        ext.set_evidence(r.notes.0);
         ext
     }
 
@@ -589,6 +237,484 @@ impl Extractor {
             .flatten();
         changed(said, new_text);
         notices
+    }
+}
+
+/// The evidence gathered while reading: the first note for a field stands.
+#[derive(Default)]
+struct Notes(BTreeMap<&'static str, Evidence>);
+
+impl Notes {
+    fn note(
+        &mut self,
+        field: &'static str,
+        source: &str,
+        confidence: f64,
+        assumptions: Vec<String>,
+    ) {
+        self.0.entry(field).or_insert_with(|| Evidence {
+            source: text::first_chars(source, 240).to_string(),
+            confidence,
+            assumptions,
+        });
+    }
+}
+
+/// The identifiers a message names, each with the text it came from.
+struct Ids {
+    incidents: Vec<(String, String)>,
+    tenants: Vec<(String, String)>,
+    tickets: Vec<(String, String)>,
+}
+
+/// What the kind decision left for the field readers: the intent found, the text
+/// rewritten and cut into statements if it was read, and Microsoft's entries.
+#[derive(Default)]
+struct Intent {
+    credit: Option<String>,
+    go_ahead: Option<String>,
+    statements: Option<Vec<text::Statement>>,
+    notices: Option<Vec<notice::Entry>>,
+}
+
+/// One message being read: what each stage leaves for the next.
+struct Reading<'a> {
+    x: &'a Extractor,
+    email: &'a Email,
+    is_reply: bool,
+    /// The sender's own words, with attached originals and text files after them.
+    new_text: String,
+    signature: String,
+    /// Where Microsoft's own mail (forwarded or attached) starts in `new_text`.
+    microsoft_at: Vec<usize>,
+    /// Where each forwarded or attached part starts in `new_text`.
+    section_starts: Vec<usize>,
+    problems: Vec<String>,
+    /// The subject, a line break and the new text as first read.
+    subject_and_text: String,
+    folded: fold::Folded,
+    language: &'static str,
+    intent: Intent,
+    notes: Notes,
+}
+
+impl<'a> Reading<'a> {
+    /// Segments: the new text apart from quotes and signature, the content handed to
+    /// us in attachments (not in bounces), capped at `max-text-bytes`.
+    fn new(x: &'a Extractor, email: &'a Email, bounce: bool) -> Reading<'a> {
+        let quote::Parts {
+            mut new_text,
+            mut signature,
+            forwarded,
+        } = quote::split(&quote::strip_own(&email.body), &email.subject);
+        let mut microsoft_at: Vec<usize> = forwarded
+            .iter()
+            .filter(|f| notice::from_microsoft(&f.from))
+            .map(|f| f.at)
+            .collect();
+        let mut section_starts: Vec<usize> = forwarded.iter().map(|f| f.at).collect();
+        if !bounce {
+            // An attached message/rfc822 is content handed to us (a forwarded original).
+            for inner in &email.attached {
+                section_starts.push(new_text.len());
+                if inner
+                    .from_addr
+                    .as_deref()
+                    .is_some_and(notice::from_microsoft)
+                {
+                    microsoft_at.push(new_text.len());
+                }
+                let p = quote::split(&quote::strip_own(&inner.body), &inner.subject);
+                // Its date as a field, as for a forward inline: its "today" is that day.
+                let date = inner
+                    .date
+                    .map(|d| format!("Date: {}\n\n", d.to_rfc2822()))
+                    .unwrap_or_default();
+                new_text.push_str(&format!("\n\n{}\n\n{date}{}", inner.subject, p.new_text));
+                signature.push_str(&p.signature);
+            }
+            // An attached text file (a CSV of sites, a monitor's log) is evidence too.
+            for file in &email.text_files {
+                section_starts.push(new_text.len());
+                new_text.push_str("\n\n");
+                new_text.push_str(&file.name);
+                new_text.push_str("\n\n");
+                if file.csv {
+                    new_text.push_str(&table::from_csv(&file.text));
+                } else {
+                    new_text.push_str(&file.text);
+                }
+            }
+        }
+        let mut problems = email.problems.clone();
+        let mut notes = Notes::default();
+        if new_text.len() > x.max_text_bytes {
+            let total = new_text.len();
+            new_text.truncate(crate::floor_char_boundary(&new_text, x.max_text_bytes));
+            let why = format!(
+                "only the first {} of {total} bytes of new text were read (extract.max-text-bytes)",
+                new_text.len()
+            );
+            notes.note("text_read", &why, 1.0, vec![]);
+            problems.push(why);
+        }
+        let mut subject_and_text = String::with_capacity(email.subject.len() + 1 + new_text.len());
+        subject_and_text.push_str(&email.subject);
+        subject_and_text.push('\n');
+        subject_and_text.push_str(&new_text);
+        let folded = fold::Folded::new(&subject_and_text);
+        let language = lang::detect(&subject_and_text, email.header("content-language"));
+        Reading {
+            x,
+            email,
+            is_reply: classify::is_reply(email),
+            new_text,
+            signature,
+            microsoft_at,
+            section_starts,
+            problems,
+            subject_and_text,
+            folded,
+            language,
+            intent: Intent::default(),
+            notes,
+        }
+    }
+
+    /// Incident IDs (in a reply only its new text's: the subject is the thread's),
+    /// tenant GUIDs and ticket references.
+    fn identifiers(&self) -> Ids {
+        let x = self.x;
+        let incident_text = if self.is_reply {
+            self.new_text.as_str()
+        } else {
+            self.subject_and_text.as_str()
+        };
+        // Each pattern is first asked only whether it occurs at all (most mail has none):
+        // a yes/no search stops at the first hit, where the full scans gather captures.
+        let mut incidents = if x.incident.is_match(&self.subject_and_text) {
+            ids::incident_ids(incident_text, &x.incident)
+        } else {
+            Vec::new()
+        };
+        if incidents.is_empty() {
+            incidents = ids::lower_case_ids(incident_text, &x.services);
+        }
+        let tenants = if ids::mentions_guid(&self.subject_and_text) {
+            ids::tenant_ids(&self.new_text)
+        } else {
+            Vec::new()
+        };
+        // No yes/no gate here: the ticket scan is as quick as a gate would be.
+        let tickets = ids::ticket_refs(&self.subject_and_text, &self.folded, &x.incident);
+        Ids {
+            incidents,
+            tenants,
+            tickets,
+        }
+    }
+
+    /// Microsoft's sections of the text, each to the next forwarded part or the end;
+    /// only when an incident is named (they are read for nothing else).
+    fn sections(&self, ids: &Ids) -> Option<Vec<std::ops::Range<usize>>> {
+        let len = self.new_text.len();
+        (!ids.incidents.is_empty()).then(|| {
+            self.microsoft_at
+                .iter()
+                .map(|&at| {
+                    let end = self
+                        .section_starts
+                        .iter()
+                        .copied()
+                        .filter(|&s| s > at)
+                        .min();
+                    at.min(len)..end.unwrap_or(len).min(len)
+                })
+                .filter(|r| !r.is_empty())
+                .collect()
+        })
+    }
+
+    /// The rewriting stage, once: the text is rewritten before statements are first cut.
+    fn rewrite(&mut self, ids: &Ids) {
+        if self.intent.notices.is_none() {
+            let sections = self.sections(ids);
+            let notices =
+                self.x
+                    .rewrite(&mut self.new_text, &self.folded, self.language, &sections);
+            self.intent.notices = Some(notices);
+        }
+    }
+
+    /// The kind: the headers' verdict, unless claim content in the body outweighs a
+    /// weak one; a credit request or go-ahead read from the statements when the headers
+    /// leave it open.
+    fn kind(&mut self, verdict: Option<classify::Verdict>, ids: &Ids) -> Kind {
+        let x = self.x;
+        // A weak verdict (an out-of-office or bulk hint) gives way only to claim content
+        // in the body, which names an incident: without one there is nothing to read.
+        let body_incident =
+            verdict.as_ref().is_some_and(|v| v.weak) && x.incident.is_match(&self.new_text);
+        let decided = verdict.as_ref().is_some_and(|v| !v.weak || !body_incident);
+        // Statements are only cut when something will read them: most mail is decided by
+        // its headers, or mentions no credit and is no claim.
+        if !decided && intent::mentions_credit(&self.folded) {
+            self.rewrite(ids);
+            let st = text::statements(&self.new_text);
+            let subject = (!self.is_reply).then_some(self.email.subject.as_str());
+            self.intent.credit = intent::credit_requested(&st, subject);
+            self.intent.statements = Some(st);
+        }
+        // A reply in a claim's thread that tells us to go on: an update that asks.
+        if let (None, Some(st), true) =
+            (&self.intent.credit, &self.intent.statements, self.is_reply)
+        {
+            self.intent.go_ahead = intent::go_ahead(st, &self.email.subject);
+        }
+        let signals = Signals {
+            credit_requested: self.intent.credit.is_some(),
+            has_incident: !ids.incidents.is_empty(),
+            is_reply: self.is_reply,
+            has_ticket_ref: !ids.tickets.is_empty(),
+        };
+        let kind = match &verdict {
+            // A group alias can add list headers to a real request; real claim data wins.
+            // Claim content in the body itself (not an echoed subject) outweighs hints:
+            // an incident with a credit asked for; for bulk hints a tenant as well.
+            Some(v)
+                if v.weak
+                    && self.intent.credit.is_some()
+                    && (v.kind != Kind::Bulk || !ids.tenants.is_empty())
+                    && body_incident
+                    && self
+                        .intent
+                        .statements
+                        .as_ref()
+                        .is_some_and(|st| intent::credit_requested(st, None).is_some()) =>
+            {
+                classify::by_content(signals)
+            }
+            Some(v) => v.kind,
+            None => classify::by_content(signals),
+        };
+        // A mail that signs as Microsoft from elsewhere and asks for nothing (a "your SLA
+        // refund is waiting" lure) is no customer's; its numbers change no claim.
+        let impostor = self.intent.credit.is_none()
+            && kind.is_customer_content()
+            && classify::poses_as_microsoft(self.email);
+        let kind = if impostor { Kind::Other } else { kind };
+        if impostor {
+            let why = "signs as Microsoft but is not sent from Microsoft's domains";
+            self.notes.note("kind", why, 0.8, vec![]);
+        }
+        match &verdict {
+            Some(v) if v.kind != kind => self.notes.note(
+                "kind",
+                &format!("claim content despite the header ({})", v.reason),
+                0.8,
+                vec![],
+            ),
+            Some(v) => self.notes.note("kind", &v.reason, 0.95, vec![]),
+            None => {
+                let why = self.intent.credit.as_deref();
+                let why = why.unwrap_or("no credit request, reply or ticket reference");
+                self.notes.note("kind", why, 0.7, vec![]);
+            }
+        }
+        kind
+    }
+
+    /// The extraction with what every kind of message has: headers and problems.
+    fn base(&self, kind: Kind) -> Extraction {
+        let email = self.email;
+        let sender_domain = email.sender_domain();
+        Extraction {
+            kind,
+            claim_pairs: Vec::new(),
+            incident_ids: Vec::new(),
+            tenant_ids: Vec::new(),
+            ticket_refs: Vec::new(),
+            downtime: Vec::new(),
+            affected_users: None,
+            locations: Vec::new(),
+            purchased_via_csp: None,
+            credit_requested: false,
+            advisory: false,
+            language: self.language,
+            message_id: email.message_id.clone(),
+            thread_ids: email.thread_ids.clone(),
+            from: email.from_addr.clone(),
+            from_name: email.from_name.clone(),
+            personal_mailbox: sender_domain
+                .as_ref()
+                .is_some_and(|d| self.x.personal_domains.contains(d)),
+            sender_domain,
+            date: email.date,
+            subject: email.subject.clone(),
+            incidents: Vec::new(),
+            resolution_attempts: None,
+            contact: Contact::default(),
+            confidence: BTreeMap::new(),
+            evidence: BTreeMap::new(),
+            problems: self.problems.clone(),
+        }
+    }
+
+    /// Every field of a claim, from customer content.
+    fn claim_fields(&mut self, ext: &mut Extraction, ids: &Ids) {
+        self.rewrite(ids);
+        let statements = match self.intent.statements.take() {
+            Some(st) => st,
+            None => text::statements(&self.new_text),
+        };
+        self.identifier_fields(ext, ids);
+        self.downtime(ext, &statements);
+        self.people(ext, &statements);
+        self.intent_fields(ext, &statements);
+    }
+
+    /// Incidents with their services, tenants, and which goes with which.
+    fn identifier_fields(&mut self, ext: &mut Extraction, ids: &Ids) {
+        for (id, src) in &ids.incidents {
+            note_list(&mut ext.incident_ids, id);
+            self.notes.note("incident_ids", src, 0.95, vec![]);
+        }
+        let services = &self.x.services;
+        ext.incidents = ext
+            .incident_ids
+            .iter()
+            .map(|id| Incident {
+                id: id.clone(),
+                service: services
+                    .get(id.get(..2).unwrap_or_default())
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect();
+        for (guid, src) in &ids.tenants {
+            note_list(&mut ext.tenant_ids, guid);
+            let labelled = src.to_lowercase().contains("tenant");
+            self.notes
+                .note("tenant_ids", src, if labelled { 0.95 } else { 0.7 }, vec![]);
+        }
+        if ext.tenant_ids.len() > 1 && ext.incident_ids.len() > 1 {
+            ext.claim_pairs = ids::pairs(
+                &self.new_text,
+                &ext.tenant_ids,
+                &ext.incident_ids,
+                &self.x.incident,
+            );
+        }
+    }
+
+    /// Outage windows: monitor lines and the sender's statements, else the claimed
+    /// incidents' entries in Microsoft's notices.
+    fn downtime(&mut self, ext: &mut Extraction, statements: &[text::Statement]) {
+        let email = self.email;
+        let reference = downtime::Reference {
+            when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
+        };
+        ext.downtime = monitor::merge(
+            monitor::windows(&self.new_text, *reference.when.offset()),
+            downtime::windows(&email.subject, statements, reference),
+        );
+        if ext.downtime.is_empty() {
+            let notices = self.intent.notices.as_deref().unwrap_or_default();
+            for entry in notices.iter().filter(|n| ext.incident_ids.contains(&n.id)) {
+                let entry = text::statements(&entry.text);
+                ext.downtime
+                    .extend(downtime::windows(&email.subject, &entry, reference));
+            }
+        }
+        if let Some(w) = ext.downtime.first() {
+            let mut assumptions: Vec<String> =
+                w.assumptions.iter().map(|a| a.to_string()).collect();
+            if email.date.is_none() {
+                assumptions
+                    .push("no Date header: relative dates read against the processing time".into());
+            }
+            // A duration alone says how long, not when: the least certain reading.
+            let confidence = if w.start.is_none() {
+                0.5
+            } else if assumptions.is_empty() {
+                0.85
+            } else {
+                0.6
+            };
+            self.notes
+                .note("downtime", &w.source, confidence, assumptions);
+        }
+    }
+
+    /// Affected users and their places: a table of sites says it more plainly than
+    /// any sentence around it.
+    fn people(&mut self, ext: &mut Extraction, statements: &[text::Statement]) {
+        let partners = &self.x.partner_names;
+        if let Some(t) = table::site_counts(&self.new_text) {
+            ext.affected_users = Some(t.count());
+            self.notes.note("affected_users", &t.source, 0.85, vec![]);
+            for (place, _) in &t.sites {
+                ext.locations.push(place.clone());
+            }
+            self.notes.note("locations", &t.source, 0.8, vec![]);
+        } else if let Some((n, src, i)) = people::affected_users(statements) {
+            ext.affected_users = Some(n);
+            self.notes.note("affected_users", &src, 0.8, vec![]);
+            for (place, src) in people::locations(statements, Some(i), partners) {
+                ext.locations.push(place);
+                self.notes.note("locations", &src, 0.7, vec![]);
+            }
+        } else {
+            for (place, src) in people::locations(statements, None, partners) {
+                ext.locations.push(place);
+                self.notes.note("locations", &src, 0.6, vec![]);
+            }
+        }
+    }
+
+    /// CSP, the credit asked for, an advisory, what was tried and who to contact.
+    fn intent_fields(&mut self, ext: &mut Extraction, statements: &[text::Statement]) {
+        let email = self.email;
+        let partners = partner_names(&self.x.partner_names, email.header("to"));
+        let (csp, src) = intent::purchased_via_csp(statements, &partners);
+        ext.purchased_via_csp = csp;
+        if let Some(src) = src {
+            let confidence = if csp.is_some() { 0.85 } else { 0.5 };
+            self.notes
+                .note("purchased_via_csp", &src, confidence, vec![]);
+        }
+        let asked = self
+            .intent
+            .credit
+            .as_ref()
+            .or(self.intent.go_ahead.as_ref());
+        ext.credit_requested = asked.is_some();
+        if let Some(src) = asked {
+            self.notes.note("credit_requested", src, 0.85, vec![]);
+        }
+        // Only the sender's own words: a forwarded notice's classification is context.
+        if let Some(src) = intent::advisory(statements) {
+            ext.advisory = true;
+            self.notes.note("advisory", &src, 0.8, vec![]);
+        }
+        ext.resolution_attempts = contact::resolution_attempts(statements);
+        if let Some(r) = &ext.resolution_attempts {
+            self.notes.note("resolution_attempts", r, 0.7, vec![]);
+        }
+        let (c, src) = contact::contact(
+            statements,
+            &self.signature,
+            email.from_name.as_deref(),
+            email.from_addr.as_deref(),
+        );
+        ext.contact = c;
+        let confidence = if src.is_some() { 0.85 } else { 0.6 };
+        self.notes.note(
+            "contact",
+            src.as_deref().unwrap_or("From header"),
+            confidence,
+            vec![],
+        );
     }
 }
 
