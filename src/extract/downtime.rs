@@ -522,14 +522,7 @@ impl<'a> Told<'a> {
                 pm: None,
             };
             let (start, end) = meridiem_pair(&a, &toks[kb].kind);
-            let span = Span {
-                day,
-                start,
-                end_day: None,
-                end,
-                next_day: false,
-                zone,
-            };
+            let span = Span::within(day, (start, end), zone);
             if let Some(w) = build(span, text, assume) {
                 found.windows.push(w);
                 t.consumed.push(kb);
@@ -633,14 +626,7 @@ impl<'a> Told<'a> {
         let zone = t.zone.or_else(|| self.tokens[j].iter().find_map(zone_of));
         let zone = self.zone_or_header(zone, &mut assume);
         let (start, end) = meridiem_pair(&toks[k].kind, &self.tokens[j][k2].kind);
-        let span = Span {
-            day,
-            start,
-            end_day: None,
-            end,
-            next_day: false,
-            zone,
-        };
+        let span = Span::within(day, (start, end), zone);
         let Some(w) = build(span, t.text, assume) else {
             return false;
         };
@@ -670,14 +656,7 @@ impl<'a> Told<'a> {
             .or(t.zone)
             .unwrap_or(self.header_zone);
         let (start, end) = meridiem_pair(&st[sk].kind, &t.toks[k].kind);
-        let span = Span {
-            day,
-            start,
-            end_day: None,
-            end,
-            next_day: false,
-            zone,
-        };
+        let span = Span::within(day, (start, end), zone);
         if let Some(w) = build(span, t.text, assume) {
             found.windows.push(w);
         }
@@ -945,6 +924,21 @@ struct Span {
     end: (u32, u32),
     next_day: bool,
     zone: Zone,
+}
+
+impl Span {
+    /// From `times.0` to `times.1` on `day` (past midnight when the end comes first).
+    fn within(day: NaiveDate, times: ((u32, u32), (u32, u32)), zone: Zone) -> Span {
+        let (start, end) = times;
+        Span {
+            day,
+            start,
+            end_day: None,
+            end,
+            next_day: false,
+            zone,
+        }
+    }
 }
 
 fn build(span: Span, source: &str, assumptions: Vec<&'static str>) -> Option<Window> {
