@@ -344,12 +344,16 @@ pub async fn connect_with(cfg: &ImapConfig, method: &Login) -> Result<Session, I
         why,
     };
     if cfg.tls == TlsMode::Plain && !cfg.allow_plaintext_auth {
-        // Decided before a byte is sent: every address the name stands for is loopback.
+        // Decided before a byte is sent: the name is loopback by itself (the rule the
+        // outbox keeps too), and every address it stands for is.
         let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
             .await
             .map_err(|e| connect_err(e.to_string()))?
             .collect();
-        if resolved.is_empty() || resolved.iter().any(|a| !a.ip().is_loopback()) {
+        if !crate::net::is_loopback_name(&cfg.host)
+            || resolved.is_empty()
+            || resolved.iter().any(|a| !a.ip().is_loopback())
+        {
             return Err(connect_err(
                 "tls = \"plain\" to a host that is not loopback would send the password in clear; use TLS, or set allow-plaintext-auth = true".into(),
             ));

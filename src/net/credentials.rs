@@ -232,10 +232,7 @@ fn is_loopback_http(url: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.split(':').next().unwrap_or_default(),
     };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    super::is_loopback_name(host)
 }
 
 /// A token and until when it may be used.

@@ -580,11 +580,7 @@ impl Transport {
             TlsMode::Implicit => (true, None, c.port.unwrap_or(465)),
             TlsMode::Starttls => (false, Some(tls(&host)?), c.port.unwrap_or(587)),
             TlsMode::Plain => {
-                let loopback = host == "localhost"
-                    || host
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback());
-                if !loopback && c.user.is_some() {
+                if !crate::net::is_loopback_name(&host) && c.user.is_some() {
                     if !c.allow_plaintext_auth {
                         return Err(Failure::Setup(format!(
                             "outbox tls = \"plain\" to {host}, which is not loopback, would send the password in clear; use TLS, or set allow-plaintext-auth = true"
