@@ -587,42 +587,13 @@ impl Ingester<'_> {
         };
         s.set_message_ticket(row, ticket)?;
         let reference = s.ticket_reference(ticket)?;
-        let open: Vec<_> = s
-            .claims_of_ticket(ticket)?
-            .into_iter()
-            .filter(|c| {
-                !matches!(
-                    c.status,
-                    Status::Submitted | Status::Ineligible | Status::Withdrawn
-                )
-            })
-            .collect();
-        if open.is_empty() {
+        let claims = s.claims_of_ticket(ticket)?;
+        let who = e.from.clone().unwrap_or_default();
+        let (marked, to, why) = crate::ledger::staff::apply(s, &claims, &command, &who, &stamp)?;
+        if marked.is_empty() {
             return ignore(format!("{reference} has no open claim"));
         }
-        let who = e.from.clone().unwrap_or_default();
-        let (to, why) = match &command {
-            crate::ledger::staff::Command::Submitted(number) => (
-                Status::Submitted,
-                format!("submitted in Partner Center as {number} (reported by {who})"),
-            ),
-            crate::ledger::staff::Command::Ineligible(reason) => {
-                (Status::Ineligible, format!("{reason} (reported by {who})"))
-            }
-            crate::ledger::staff::Command::Withdrawn(reason) => {
-                (Status::Withdrawn, format!("{reason} (reported by {who})"))
-            }
-        };
-        for c in &open {
-            if c.status == Status::Expired {
-                tracing::warn!(ticket = %reference, claim = c.id, "staff report a claim submitted after its deadline");
-            }
-            if let crate::ledger::staff::Command::Submitted(number) = &command {
-                s.set_case_number(c.id, number)?;
-            }
-            s.set_status(c.id, to, &why, &stamp)?;
-        }
-        let applied = format!("{} claim(s) {}: {why}", open.len(), to.as_str());
+        let applied = format!("{} claim(s) {}: {why}", marked.len(), to.as_str());
         tracing::info!(ticket = %reference, applied, "staff command applied");
         Ok(Outcome::Command { reference, applied })
     }

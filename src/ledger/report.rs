@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::ledger::claim::{self, Status};
+use crate::ledger::staff::Command;
 use crate::store::{ClaimRow, Store};
 
 fn days_left(c: &ClaimRow, now: DateTime<Utc>) -> Option<i64> {
@@ -218,38 +219,27 @@ pub fn mark(
     case: Option<&str>,
     reason: Option<&str>,
 ) -> Result<()> {
-    let to = match status {
-        "submitted" => Status::Submitted,
-        "ineligible" => Status::Ineligible,
-        "withdrawn" => Status::Withdrawn,
+    let reason = reason.map(str::trim).unwrap_or_default().to_string();
+    let command = match status {
+        "submitted" => Command::Submitted(case.unwrap_or_default().trim().to_string()),
+        "ineligible" if reason.is_empty() => {
+            bail!("marking {ticket} ineligible needs --reason \"...\"")
+        }
+        "ineligible" => Command::Ineligible(reason),
+        "withdrawn" => Command::Withdrawn(reason),
         other => bail!(
             "cannot mark {ticket} {other:?}: use `submitted [--case NUMBER]`, `ineligible --reason \"...\"` or `withdrawn [--reason \"...\"]`"
         ),
     };
-    if to == Status::Ineligible && reason.is_none_or(|r| r.trim().is_empty()) {
-        bail!("marking {ticket} ineligible needs --reason \"...\"");
-    }
     let claims = ticket_claims(store, ticket)?;
     let now = crate::stamp(Utc::now());
-    let why = match (to, case, reason) {
-        (Status::Submitted, Some(c), _) => format!("submitted by staff as Microsoft case {c}"),
-        (Status::Submitted, None, _) => "submitted by staff".to_string(),
-        (Status::Withdrawn, _, r) => format!(
-            "withdrawn, marked by staff{}",
-            r.map(|r| format!(": {r}")).unwrap_or_default()
-        ),
-        (_, _, r) => format!("marked ineligible by staff: {}", r.unwrap_or_default()),
-    };
-    store.transaction(|s| -> Result<()> {
-        for c in &claims {
-            s.set_status(c.id, to, &why, &now)?;
-            if let Some(case) = case {
-                s.set_case_number(c.id, case)?;
-            }
-        }
-        Ok(())
+    let (marked, to, _) = store.transaction(|s| {
+        crate::ledger::staff::apply(s, &claims, &command, "staff at the command line", &now)
     })?;
-    println!("{ticket}: {} claim(s) marked {}", claims.len(), to.as_str());
+    if marked.is_empty() {
+        bail!("{ticket} has no open claim: its claims are submitted, ineligible or withdrawn");
+    }
+    println!("{ticket}: {} claim(s) marked {}", marked.len(), to.as_str());
     Ok(())
 }
 

@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+use crate::store::{ClaimRow, Status, Store, StoreError};
+
 /// The `[staff]` table.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -41,6 +43,65 @@ pub enum Command {
     Ineligible(String),
     /// The customer no longer wants it, for this reason.
     Withdrawn(String),
+}
+
+impl Command {
+    /// The status this mark moves a claim to, and the reason recorded, naming who
+    /// marked it. An empty number or reason was not given.
+    pub fn outcome(&self, who: &str) -> (Status, String) {
+        let said = |what: &str, detail: &str, sep: &str| {
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!("{sep}{detail}")
+            };
+            format!("{what}{detail} (marked by {who})")
+        };
+        match self {
+            Command::Submitted(n) => (
+                Status::Submitted,
+                said("submitted in Partner Center", n, " as "),
+            ),
+            Command::Ineligible(r) => (Status::Ineligible, said("ineligible", r, ": ")),
+            Command::Withdrawn(r) => (Status::Withdrawn, said("withdrawn", r, ": ")),
+        }
+    }
+}
+
+/// Whether a claim in `status` still takes a staff mark: a submitted, ineligible or
+/// withdrawn claim is settled; an expired one may still be reported submitted late.
+pub fn takes_mark(status: Status) -> bool {
+    !matches!(
+        status,
+        Status::Submitted | Status::Ineligible | Status::Withdrawn
+    )
+}
+
+/// Applies a staff mark (from a reply or the command line) to those of `claims` that
+/// take it: their status, and the Microsoft case number of a submission. Returns the
+/// claims marked, the status and the reason recorded.
+pub fn apply(
+    s: &Store,
+    claims: &[ClaimRow],
+    command: &Command,
+    who: &str,
+    now: &str,
+) -> Result<(Vec<i64>, Status, String), StoreError> {
+    let (to, why) = command.outcome(who);
+    let mut marked = Vec::new();
+    for c in claims.iter().filter(|c| takes_mark(c.status)) {
+        if c.status == Status::Expired {
+            tracing::warn!(ticket = %c.ticket, claim = c.id, "staff report a claim submitted after its deadline");
+        }
+        if let Command::Submitted(number) = command {
+            if !number.is_empty() {
+                s.set_case_number(c.id, number)?;
+            }
+        }
+        s.set_status(c.id, to, &why, now)?;
+        marked.push(c.id);
+    }
+    Ok((marked, to, why))
 }
 
 impl StaffConfig {
@@ -125,6 +186,27 @@ pub fn command(top: &str) -> Option<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mark_says_what_who_and_why_and_settles_only_open_claims() {
+        let (to, why) =
+            Command::Submitted("2612050010001234".into()).outcome("kim@partner.example");
+        assert_eq!(to, Status::Submitted);
+        assert_eq!(
+            why,
+            "submitted in Partner Center as 2612050010001234 (marked by kim@partner.example)"
+        );
+        let (to, why) = Command::Withdrawn(String::new()).outcome("staff at the command line");
+        assert_eq!(
+            (to, why.as_str()),
+            (
+                Status::Withdrawn,
+                "withdrawn (marked by staff at the command line)"
+            )
+        );
+        assert!(takes_mark(Status::Drafted) && takes_mark(Status::Expired));
+        assert!(!takes_mark(Status::Submitted) && !takes_mark(Status::Withdrawn));
+    }
 
     #[test]
     fn commands() {
