@@ -581,9 +581,11 @@ pub async fn sync_selected(
             Segment::Batch(uids) => {
                 let taken = fetch_batch(
                     session,
-                    cfg,
-                    folder,
-                    validity,
+                    Folder {
+                        cfg,
+                        name: folder,
+                        validity,
+                    },
                     store,
                     ingester,
                     Wanted::Uids(uids),
@@ -654,9 +656,11 @@ pub async fn sync_new(
     let inline = handling == Handling::Inline || cfg.acts_on_outcome();
     let taken = fetch_batch(
         session,
-        cfg,
-        folder,
-        validity,
+        Folder {
+            cfg,
+            name: folder,
+            validity,
+        },
         store,
         ingester,
         Wanted::Above(last),
@@ -828,23 +832,33 @@ struct Taken {
     high: u32,
 }
 
+/// Where fetched messages come from: a mailbox's folder in one UIDVALIDITY.
+#[derive(Clone, Copy)]
+struct Folder<'a> {
+    cfg: &'a ImapConfig,
+    name: &'a str,
+    validity: u32,
+}
+
 /// Fetches a batch of messages with one UID FETCH and stores them as they stream in, in
 /// chunks of at most `batch-size` messages and BATCH_BYTES, a large message alone: the
 /// server goes on sending while a chunk is written, where waiting for a whole batch
 /// left one side idle while the other worked. Each chunk commits with the folder's
 /// high-water UID: the highest below which every message of the batch is stored (at the
 /// end, every message the server still has has arrived).
-#[allow(clippy::too_many_arguments)]
 async fn fetch_batch(
     session: &mut Session,
-    cfg: &ImapConfig,
-    folder: &str,
-    validity: u32,
+    at: Folder<'_>,
     store: &mut Store,
     ingester: &Ingester<'_>,
     wanted: Wanted<'_>,
     inline: bool,
 ) -> Result<Taken, ImapError> {
+    let Folder {
+        cfg,
+        name: folder,
+        validity,
+    } = at;
     let proto = cfg.protocol();
     let mut taken = Taken::default();
     let uids: &[u32] = match wanted {
@@ -942,9 +956,7 @@ async fn fetch_batch(
             }
         }
         let large_read = large_read.as_ref().map(|(b, r)| (&b.0, r));
-        let stored = store_chunk(
-            store, cfg, folder, validity, &chunk, large_read, high, ingester,
-        )?;
+        let stored = store_chunk(store, at, &chunk, large_read, high, ingester)?;
         taken.high = taken.high.max(high.unwrap_or(0));
         chunk.clear();
         chunk_bytes = 0;
@@ -989,17 +1001,19 @@ impl AsRef<[u8]> for Body {
 /// already (`large`), is stored and linked at once instead, from the fetched bytes:
 /// read back from custody it would be in memory twice (fetched and re-read), and its
 /// outcome is returned with it.
-#[allow(clippy::too_many_arguments)]
 fn store_chunk(
     store: &mut Store,
-    cfg: &ImapConfig,
-    folder: &str,
-    validity: u32,
+    at: Folder<'_>,
     chunk: &[async_imap::types::Fetch],
     large: Option<(&async_imap::types::Fetch, &Reading)>,
     high: Option<u32>,
     ingester: &Ingester<'_>,
 ) -> Result<Vec<(u32, String, Option<Outcome>)>, IngestError> {
+    let Folder {
+        cfg,
+        name: folder,
+        validity,
+    } = at;
     let now = Utc::now();
     let stamp = crate::stamp(now);
     store.transaction(|s| {
@@ -1234,12 +1248,16 @@ pub async fn watch_notifying(
         } else {
             Handling::Inline
         };
-        match watch_once(
-            cfg, &method, store, ingester, handling, &shutdown, &mut stats, changed, handoff,
+        let w = Watch {
+            cfg,
+            method: &method,
+            ingester,
+            shutdown: &shutdown,
+            changed,
+            handoff,
             counters,
-        )
-        .await
-        {
+        };
+        match watch_once(&w, store, handling, &mut stats).await {
             Ok(()) => break,
             Err(e) => {
                 let session = (stats.connects > connects).then(|| began.elapsed());
@@ -1265,20 +1283,35 @@ pub async fn watch_notifying(
     stats
 }
 
+/// What a mailbox's watch keeps across connections: its settings and login, where
+/// messages go, and whom to tell.
+#[derive(Clone, Copy)]
+struct Watch<'a> {
+    cfg: &'a ImapConfig,
+    method: &'a Login,
+    ingester: &'a Ingester<'a>,
+    shutdown: &'a tokio_util::sync::CancellationToken,
+    changed: &'a tokio::sync::Notify,
+    handoff: Option<&'a tokio::sync::Notify>,
+    counters: &'a WatchCounters,
+}
+
 /// One connection's life: returns Ok on shutdown, Err when the connection failed.
-#[allow(clippy::too_many_arguments)]
 async fn watch_once(
-    cfg: &ImapConfig,
-    method: &Login,
+    w: &Watch<'_>,
     store: &mut Store,
-    ingester: &Ingester<'_>,
     handling: Handling,
-    shutdown: &tokio_util::sync::CancellationToken,
     stats: &mut WatchStats,
-    changed: &tokio::sync::Notify,
-    handoff: Option<&tokio::sync::Notify>,
-    counters: &WatchCounters,
 ) -> Result<(), ImapError> {
+    let Watch {
+        cfg,
+        method,
+        ingester,
+        shutdown,
+        changed,
+        handoff,
+        counters,
+    } = *w;
     let contact = || {
         counters
             .last_contact

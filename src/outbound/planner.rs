@@ -99,6 +99,23 @@ pub struct Planner<'a> {
     pub digest: Option<cron::Schedule>,
 }
 
+/// One mail to plan: what it is for, its place in the claim's thread, who gets it
+/// and what renders it.
+struct Letter<'a> {
+    claim: i64,
+    /// "draft", "reminder-7", "expired", ...
+    purpose: &'a str,
+    version: i64,
+    /// Its Message-ID.
+    id: &'a str,
+    to: &'a [String],
+    template: String,
+    ctx: &'a Value,
+    attachments: &'a [Vec<u8>],
+    /// What the draft says, to tell a changed claim from an unchanged one.
+    fingerprint: Option<&'a str>,
+}
+
 /// What earlier passes planned: claim → (its revision, the day). A claim whose revision
 /// (see `Store::claim_revisions`) and day are both unchanged would plan to the same
 /// outcome, so it is not read and rendered again: a pass costs the claims that changed,
@@ -224,15 +241,17 @@ impl Planner<'_> {
                 let ctx = self.context(c, &s.evidence_values(c.id)?, today);
                 self.queue(
                     s,
-                    c.id,
-                    "expired",
-                    1,
-                    &id,
-                    &self.reminders.managers,
-                    &format!("expired.{lang}.txt"),
-                    &ctx,
-                    &[],
-                    None,
+                    Letter {
+                        claim: c.id,
+                        purpose: "expired",
+                        version: 1,
+                        id: &id,
+                        to: &self.reminders.managers,
+                        template: format!("expired.{lang}.txt"),
+                        ctx: &ctx,
+                        attachments: &[],
+                        fingerprint: None,
+                    },
                     now,
                 )?;
                 report.expired += 1;
@@ -283,15 +302,17 @@ impl Planner<'_> {
                 let attachments = self.attachments(s, c.id)?;
                 self.queue(
                     s,
-                    c.id,
-                    "draft",
-                    version,
-                    &id,
-                    &to,
-                    &format!("draft.{lang}.txt"),
-                    &ctx,
-                    &attachments,
-                    Some(&fingerprint),
+                    Letter {
+                        claim: c.id,
+                        purpose: "draft",
+                        version,
+                        id: &id,
+                        to: &to,
+                        template: format!("draft.{lang}.txt"),
+                        ctx: &ctx,
+                        attachments: &attachments,
+                        fingerprint: Some(&fingerprint),
+                    },
                     now,
                 )?;
                 report.drafts += 1;
@@ -328,15 +349,17 @@ impl Planner<'_> {
             if !s.mail_exists(&id)? {
                 self.queue(
                     s,
-                    c.id,
-                    &purpose,
-                    1,
-                    &id,
-                    &self.reminders.managers,
-                    &format!("reminder.{lang}.txt"),
-                    &ctx,
-                    &[],
-                    None,
+                    Letter {
+                        claim: c.id,
+                        purpose: &purpose,
+                        version: 1,
+                        id: &id,
+                        to: &self.reminders.managers,
+                        template: format!("reminder.{lang}.txt"),
+                        ctx: &ctx,
+                        attachments: &[],
+                        fingerprint: None,
+                    },
                     now,
                 )?;
                 report.reminders += 1;
@@ -403,24 +426,22 @@ impl Planner<'_> {
         Ok(out)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn queue(
-        &self,
-        s: &Store,
-        claim: i64,
-        purpose: &str,
-        version: i64,
-        id: &str,
-        to: &[String],
-        template: &str,
-        ctx: &Value,
-        attachments: &[Vec<u8>],
-        fingerprint: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), PlanError> {
+    /// Renders `letter` and queues it in the outbox, in its claim's thread.
+    fn queue(&self, s: &Store, letter: Letter<'_>, now: DateTime<Utc>) -> Result<(), PlanError> {
+        let Letter {
+            claim,
+            purpose,
+            version,
+            id,
+            to,
+            template,
+            ctx,
+            attachments,
+            fingerprint,
+        } = letter;
         let (subject, text) = self
             .templates
-            .render(template, ctx)
+            .render(&template, ctx)
             .map_err(PlanError::Compose)?;
         let html = if purpose == "draft" {
             let html_ctx = json!({"subject": subject, "text": text, "language": ctx["language"]});
