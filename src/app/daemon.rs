@@ -294,140 +294,207 @@ pub async fn run(
     }
     // Migrate once before anyone else opens the store.
     drop(Store::open(&options.state_dir)?);
-    let config = Arc::new(config);
-    let tracker = TaskTracker::new();
-    let changed = Arc::new(Notify::new());
-    // Sources hand messages in custody to the processing stage through this.
-    let handoff = Arc::new(Notify::new());
-    let mut live = Live::new(Utc::now().timestamp());
-    for m in &config.imap {
-        live.mailboxes
-            .push((m.name.clone(), Arc::new(WatchCounters::default())));
+    let tasks = Tasks::new(config, &options, shutdown.clone());
+    tasks.maildirs();
+    tasks.mailboxes();
+    tasks.processing();
+    let configs = tasks.scheduler();
+    if let Some(path) = options.config_path.clone() {
+        tasks.reloads(path, options.reload.clone(), configs);
     }
-
-    for m in &config.maildir {
-        live.maildirs.push((
-            m.path.display().to_string(),
-            Arc::new(SourceHealth::default()),
-        ));
-    }
-    let live = Arc::new(live);
-
-    for (i, m) in config.maildir.iter().cloned().enumerate() {
-        let (config, state, shutdown, changed, health) = (
-            config.clone(),
-            options.state_dir.clone(),
-            shutdown.clone(),
-            changed.clone(),
-            live.maildirs[i].1.clone(),
-        );
-        tracker.spawn(async move {
-            let result = async {
-                let extractor = Extractor::new(&config.extract)?;
-                let ingester = config.ingester(&extractor)?;
-                let mut store = Store::open(&state)?;
-                let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
-                tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
-                let watch = crate::inbound::maildir::Watch {
-                    rescan: Duration::from_secs(m.rescan_secs.max(1)),
-                    changed: &changed,
-                    health: &health,
-                };
-                maildir.watch_with(&mut store, &ingester, watch, shutdown).await;
-                anyhow::Ok(())
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::error!(maildir = %m.path.display(), error = %e, "Maildir source stopped");
-            }
-        });
-    }
-    for (i, mut m) in config.imap.iter().cloned().enumerate() {
-        // IDLE renewals are contact: renewed well within the health silence, a quiet
-        // mailbox never looks unreachable.
-        let renewal =
-            imap::renewal_within(m.idle_timeout_secs, config.daemon.health_max_silence_secs);
-        if m.idle && renewal < m.idle_timeout_secs {
-            tracing::warn!(
-                mailbox = %m.name,
-                idle_timeout_secs = m.idle_timeout_secs,
-                health_max_silence_secs = config.daemon.health_max_silence_secs,
-                renewal_secs = renewal,
-                "IDLE is renewed sooner than idle-timeout-secs, so a quiet mailbox stays within the health silence"
-            );
-            m.idle_timeout_secs = renewal;
-        }
-        let (config, state, shutdown, changed, handoff, live) = (
-            config.clone(),
-            options.state_dir.clone(),
-            shutdown.clone(),
-            changed.clone(),
-            handoff.clone(),
-            live.clone(),
-        );
-        tracker.spawn(async move {
-            let result = async {
-                let extractor = Extractor::new(&config.extract)?;
-                let ingester = config.ingester(&extractor)?;
-                let mut store = Store::open(&state)?;
-                store.defer_checkpoints()?;
-                let counters = live.mailboxes[i].1.clone();
-                let stats = imap::watch_notifying(
-                    &m,
-                    &mut store,
-                    &ingester,
-                    shutdown,
-                    &changed,
-                    Some(&handoff),
-                    &counters,
-                )
-                .await;
-                tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
-                anyhow::Ok(())
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::error!(mailbox = %m.name, error = %e, "IMAP source stopped");
-            }
-        });
-    }
+    tasks.metrics().await?;
+    tasks.pattern_release();
+    tasks.watchdog();
+    tasks.tracker.close();
+    tasks.first_contact().await;
+    ready(&tasks.summary());
+    shutdown.cancelled().await;
+    tracing::info!("stopping: finishing the message and the send in hand");
+    let grace = Duration::from_secs(tasks.config.daemon.shutdown_grace_secs);
+    if tokio::time::timeout(grace, tasks.tracker.wait())
+        .await
+        .is_err()
     {
-        let (config, state, shutdown, changed, live) = (
-            config.clone(),
-            options.state_dir.clone(),
-            shutdown.clone(),
-            changed.clone(),
-            live.clone(),
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "tasks did not stop within the grace period"
         );
-        tracker.spawn(async move {
+    }
+    Ok(())
+}
+
+/// What the daemon's tasks share, and the tracker they run under.
+struct Tasks {
+    config: Arc<Config>,
+    state: PathBuf,
+    shutdown: CancellationToken,
+    /// Woken when the ledger changed: the scheduler plans again.
+    changed: Arc<Notify>,
+    /// Sources hand messages in custody to the processing stage through this.
+    handoff: Arc<Notify>,
+    live: Arc<Live>,
+    tracker: TaskTracker,
+}
+
+impl Tasks {
+    fn new(config: Config, options: &RunOptions, shutdown: CancellationToken) -> Tasks {
+        let mut live = Live::new(Utc::now().timestamp());
+        for m in &config.imap {
+            live.mailboxes
+                .push((m.name.clone(), Arc::new(WatchCounters::default())));
+        }
+        for m in &config.maildir {
+            live.maildirs.push((
+                m.path.display().to_string(),
+                Arc::new(SourceHealth::default()),
+            ));
+        }
+        Tasks {
+            config: Arc::new(config),
+            state: options.state_dir.clone(),
+            shutdown,
+            changed: Arc::new(Notify::new()),
+            handoff: Arc::new(Notify::new()),
+            live: Arc::new(live),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// One task per Maildir.
+    fn maildirs(&self) {
+        for (i, m) in self.config.maildir.iter().cloned().enumerate() {
+            let (config, state, shutdown, changed, health) = (
+                self.config.clone(),
+                self.state.clone(),
+                self.shutdown.clone(),
+                self.changed.clone(),
+                self.live.maildirs[i].1.clone(),
+            );
+            self.tracker.spawn(async move {
+                let result = async {
+                    let extractor = Extractor::new(&config.extract)?;
+                    let ingester = config.ingester(&extractor)?;
+                    let mut store = Store::open(&state)?;
+                    let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
+                    tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
+                    let watch = crate::inbound::maildir::Watch {
+                        rescan: Duration::from_secs(m.rescan_secs.max(1)),
+                        changed: &changed,
+                        health: &health,
+                    };
+                    maildir.watch_with(&mut store, &ingester, watch, shutdown).await;
+                    anyhow::Ok(())
+                }
+                .await;
+                if let Err(e) = result {
+                    tracing::error!(maildir = %m.path.display(), error = %e, "Maildir source stopped");
+                }
+            });
+        }
+    }
+
+    /// One task per IMAP mailbox; they take mail into custody and hand it on.
+    fn mailboxes(&self) {
+        let config = &self.config;
+        for (i, mut m) in config.imap.iter().cloned().enumerate() {
+            // IDLE renewals are contact: renewed well within the health silence, a quiet
+            // mailbox never looks unreachable.
+            let renewal =
+                imap::renewal_within(m.idle_timeout_secs, config.daemon.health_max_silence_secs);
+            if m.idle && renewal < m.idle_timeout_secs {
+                tracing::warn!(
+                    mailbox = %m.name,
+                    idle_timeout_secs = m.idle_timeout_secs,
+                    health_max_silence_secs = config.daemon.health_max_silence_secs,
+                    renewal_secs = renewal,
+                    "IDLE is renewed sooner than idle-timeout-secs, so a quiet mailbox stays within the health silence"
+                );
+                m.idle_timeout_secs = renewal;
+            }
+            let (config, state, shutdown, changed, handoff, live) = (
+                config.clone(),
+                self.state.clone(),
+                self.shutdown.clone(),
+                self.changed.clone(),
+                self.handoff.clone(),
+                self.live.clone(),
+            );
+            self.tracker.spawn(async move {
+                let result = async {
+                    let extractor = Extractor::new(&config.extract)?;
+                    let ingester = config.ingester(&extractor)?;
+                    let mut store = Store::open(&state)?;
+                    store.defer_checkpoints()?;
+                    let counters = live.mailboxes[i].1.clone();
+                    let stats = imap::watch_notifying(
+                        &m,
+                        &mut store,
+                        &ingester,
+                        shutdown,
+                        &changed,
+                        Some(&handoff),
+                        &counters,
+                    )
+                    .await;
+                    tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
+                    anyhow::Ok(())
+                }
+                .await;
+                if let Err(e) = result {
+                    tracing::error!(mailbox = %m.name, error = %e, "IMAP source stopped");
+                }
+            });
+        }
+    }
+
+    /// The processing stage: what the sources took into custody, read into the ledger.
+    fn processing(&self) {
+        let (config, state, shutdown, handoff, changed, live) = (
+            self.config.clone(),
+            self.state.clone(),
+            self.shutdown.clone(),
+            self.handoff.clone(),
+            self.changed.clone(),
+            self.live.clone(),
+        );
+        self.tracker.spawn(async move {
             if let Err(e) = process(&config, &state, shutdown, &handoff, &changed, &live).await {
                 tracing::error!(error = %e, "processing stopped");
             }
         });
     }
-    let (configs, watched) = tokio::sync::watch::channel(config.clone());
-    {
+
+    /// The scheduler; returns where a reloaded config is sent to it.
+    fn scheduler(&self) -> tokio::sync::watch::Sender<Arc<Config>> {
+        let (configs, watched) = tokio::sync::watch::channel(self.config.clone());
         let (state, shutdown, changed, live) = (
-            options.state_dir.clone(),
-            shutdown.clone(),
-            changed.clone(),
-            live.clone(),
+            self.state.clone(),
+            self.shutdown.clone(),
+            self.changed.clone(),
+            self.live.clone(),
         );
-        tracker.spawn(async move {
+        self.tracker.spawn(async move {
             if let Err(e) = scheduler(watched, &state, shutdown, &changed, &live).await {
                 tracing::error!(error = %e, "scheduler stopped");
             }
         });
+        configs
     }
-    if let Some(path) = options.config_path.clone() {
-        let (shutdown, reload, changed) =
-            (shutdown.clone(), options.reload.clone(), changed.clone());
+
+    /// Re-reads the config file on each `reload` and sends the scheduler what applies.
+    fn reloads(
+        &self,
+        path: PathBuf,
+        reload: Arc<Notify>,
+        configs: tokio::sync::watch::Sender<Arc<Config>>,
+    ) {
+        let (shutdown, changed) = (self.shutdown.clone(), self.changed.clone());
         // What the running config came from, to tell which sections a reload changes.
         let mut running_table = std::fs::read_to_string(&path)
             .ok()
             .and_then(|t| t.parse::<toml::Table>().ok())
             .unwrap_or_default();
-        tracker.spawn(async move {
+        self.tracker.spawn(async move {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -449,27 +516,33 @@ pub async fn run(
             }
         });
     }
-    if let Some(addr) = config.daemon.metrics_addr().map_err(anyhow::Error::msg)? {
+
+    /// `/metrics` and `/healthz`, when configured.
+    async fn metrics(&self) -> anyhow::Result<()> {
+        let Some(addr) = self
+            .config
+            .daemon
+            .metrics_addr()
+            .map_err(anyhow::Error::msg)?
+        else {
+            return Ok(());
+        };
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(%addr, "metrics and health on http://{addr}/metrics and /healthz");
-        let (config, state, shutdown, live) = (
-            config.clone(),
-            options.state_dir.clone(),
-            shutdown.clone(),
-            live.clone(),
-        );
-        tracker.spawn(crate::app::metrics::serve(
+        self.tracker.spawn(crate::app::metrics::serve(
             listener,
-            config.daemon.health_limits(),
-            state,
-            shutdown,
-            live,
+            self.config.daemon.health_limits(),
+            self.state.clone(),
+            self.shutdown.clone(),
+            self.live.clone(),
         ));
+        Ok(())
     }
-    {
-        // A quiet daemon lets its reading patterns go (most of its heap; see `pattern`).
-        let shutdown = shutdown.clone();
-        tracker.spawn(async move {
+
+    /// A quiet daemon lets its reading patterns go (most of its heap; see `pattern`).
+    fn pattern_release(&self) {
+        let shutdown = self.shutdown.clone();
+        self.tracker.spawn(async move {
             let mut every = tokio::time::interval(RELEASE_PATTERNS_AFTER);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -484,55 +557,56 @@ pub async fn run(
             }
         });
     }
-    if let Some(period) = sd_notify::watchdog_enabled() {
-        let (limits, state, shutdown, live) = (
-            config.daemon.health_limits(),
-            options.state_dir.clone(),
-            shutdown.clone(),
-            live.clone(),
-        );
-        tracker.spawn(watchdog(period, limits, state, shutdown, live));
-    }
-    tracker.close();
-    // READY means the sources are connected: wait for every mailbox's first contact, but
-    // not forever; an unreachable server is retried in the background and shows in
-    // /healthz and the logs.
-    let connecting = Duration::from_secs(30);
-    let started = std::time::Instant::now();
-    while live
-        .mailboxes
-        .iter()
-        .any(|(_, c)| c.last_contact.load(Relaxed) == 0)
-        && started.elapsed() < connecting
-        && !shutdown.is_cancelled()
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    for (name, c) in &live.mailboxes {
-        if c.last_contact.load(Relaxed) == 0 {
-            tracing::warn!(mailbox = %name, "not connected yet; starting anyway and retrying in the background");
+
+    /// The systemd watchdog's pings, when the unit asks for them.
+    fn watchdog(&self) {
+        if let Some(period) = sd_notify::watchdog_enabled() {
+            self.tracker.spawn(watchdog(
+                period,
+                self.config.daemon.health_limits(),
+                self.state.clone(),
+                self.shutdown.clone(),
+                self.live.clone(),
+            ));
         }
     }
-    ready(&format!(
-        "watching {} Maildir(s) and {} IMAP mailbox(es); outgoing mail: {}",
-        config.maildir.len(),
-        config.imap.len(),
-        match config.outbox.transport {
-            TransportKind::File => format!("files in {}", config.outbox.dir.display()),
-            TransportKind::Smtp =>
-                format!("SMTP {}", config.outbox.host.clone().unwrap_or_default()),
+
+    /// READY means the sources are connected: waits for every mailbox's first contact,
+    /// but not forever; an unreachable server is retried in the background and shows in
+    /// /healthz and the logs.
+    async fn first_contact(&self) {
+        let connecting = Duration::from_secs(30);
+        let started = std::time::Instant::now();
+        let mailboxes = &self.live.mailboxes;
+        while mailboxes
+            .iter()
+            .any(|(_, c)| c.last_contact.load(Relaxed) == 0)
+            && started.elapsed() < connecting
+            && !self.shutdown.is_cancelled()
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    ));
-    shutdown.cancelled().await;
-    tracing::info!("stopping: finishing the message and the send in hand");
-    let grace = Duration::from_secs(config.daemon.shutdown_grace_secs);
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!(
-            grace_secs = grace.as_secs(),
-            "tasks did not stop within the grace period"
-        );
+        for (name, c) in mailboxes {
+            if c.last_contact.load(Relaxed) == 0 {
+                tracing::warn!(mailbox = %name, "not connected yet; starting anyway and retrying in the background");
+            }
+        }
     }
-    Ok(())
+
+    /// What READY says the daemon does.
+    fn summary(&self) -> String {
+        let config = &self.config;
+        format!(
+            "watching {} Maildir(s) and {} IMAP mailbox(es); outgoing mail: {}",
+            config.maildir.len(),
+            config.imap.len(),
+            match config.outbox.transport {
+                TransportKind::File => format!("files in {}", config.outbox.dir.display()),
+                TransportKind::Smtp =>
+                    format!("SMTP {}", config.outbox.host.clone().unwrap_or_default()),
+            }
+        )
+    }
 }
 
 /// Pings the systemd watchdog every half period while the pipeline makes progress:
