@@ -1306,11 +1306,9 @@ async fn watch_once(
     let Watch {
         cfg,
         method,
-        ingester,
         shutdown,
-        changed,
-        handoff,
         counters,
+        ..
     } = *w;
     let contact = || {
         counters
@@ -1335,121 +1333,34 @@ async fn watch_once(
         .first()
         .cloned()
         .unwrap_or_else(|| "INBOX".into());
-    // The IDLE folder stays selected, with this UIDVALIDITY, from one wake-up to the next:
-    // a wake-up with news costs one UID FETCH. It is selected again (and its UIDVALIDITY
-    // and existence checked) at every IDLE renewal and whenever the server hints that
-    // it changed: everything expunged, or a NO or BYE.
-    let mut selected: Option<u32> = None;
+    let mut pass = Pass {
+        store,
+        handling,
+        stats,
+        selected: None,
+        now_missing: Vec::new(),
+    };
     // Folders that could not be selected, as last reported (logged once each way).
     let mut missing: Vec<String> = Vec::new();
     loop {
-        let mut now_missing = Vec::new();
-        for folder in cfg.folders.iter().filter(|f| **f != first) {
-            match sync_folder(&mut session, cfg, folder, store, ingester, handling).await {
-                Ok(r) => {
-                    stats.fetched += r.fetched;
-                    if r.fetched > 0 {
-                        wake(changed, handoff);
-                    }
-                }
-                Err(ImapError::MissingFolder { folder, why, .. }) => {
-                    now_missing.push(format!("folder {folder:?} cannot be selected: {why}"));
-                }
-                Err(e) => return Err(e),
-            }
-            selected = None;
-        }
-        // News heard while syncing (a message that came meanwhile) is synced before
-        // going back to IDLE, where it would not be announced again.
-        let mut first_ok = true;
-        for _ in 0..3 {
-            let synced = match selected {
-                Some(validity) => {
-                    sync_new(
-                        &mut session,
-                        cfg,
-                        &first,
-                        validity,
-                        store,
-                        ingester,
-                        handling,
-                    )
-                    .await
-                }
-                None => sync_folder(&mut session, cfg, &first, store, ingester, handling).await,
-            };
-            let report = match synced {
-                Ok(r) => r,
-                Err(ImapError::MissingFolder { folder, why, .. }) => {
-                    now_missing.push(format!("folder {folder:?} cannot be selected: {why}"));
-                    selected = None;
-                    first_ok = false;
-                    break;
-                }
-                Err(e) => return Err(e),
-            };
-            stats.fetched += report.fetched;
-            selected = Some(report.uidvalidity);
-            if report.fetched > 0 {
-                wake(changed, handoff);
-            }
-            let heard = Heard::drain(&mut session, None);
-            if heard.reselect() {
-                selected = None;
-            } else if !heard.exists {
-                break;
-            }
-        }
+        pass.now_missing.clear();
+        pass.others(&mut session, w, &first).await?;
+        let first_ok = pass.first(&mut session, w, &first).await?;
         contact();
-        report_missing(cfg, counters, &mut missing, now_missing);
+        report_missing(
+            cfg,
+            counters,
+            &mut missing,
+            std::mem::take(&mut pass.now_missing),
+        );
         let mut heard = Heard::default();
         if can_idle && first_ok {
-            let mut handle = session.idle();
-            handle.init().await.map_err(proto)?;
-            let mut renewal = Duration::from_secs(cfg.idle_timeout_secs.max(1));
-            if !missing.is_empty() {
-                // Another folder is missing: look for it again soon.
-                renewal = renewal.min(MISSING_RECHECK);
-            }
-            let response = {
-                let (wait, stop) = handle.wait_with_timeout(renewal);
-                tokio::pin!(wait);
-                // Dropping the stop source interrupts the wait; DONE follows. Our own
-                // deadline, because the library's timer restarts on every keep-alive
-                // ("* OK Still here"): a server chatting more often than the timeout would
-                // otherwise never see IDLE renewed, and health never see contact.
-                tokio::select! {
-                    r = &mut wait => r,
-                    _ = tokio::time::sleep(renewal) => {
-                        drop(stop);
-                        wait.await
-                    }
-                    _ = shutdown.cancelled() => {
-                        drop(stop);
-                        wait.await
-                    }
-                }
-            };
-            let news = match response.map_err(proto)? {
-                IdleResponse::NewData(data) => Some(data),
-                _ => None,
-            };
-            // DONE's answer, within the connect timeout, shows the connection is alive
-            // (a half-open one would hang here): no NOOP after it.
-            session =
-                tokio::time::timeout(Duration::from_secs(cfg.connect_timeout_secs), handle.done())
-                    .await
-                    .map_err(|_| ImapError::Connect {
-                        mailbox: cfg.name.clone(),
-                        addr: cfg.host.clone(),
-                        why: "no answer to DONE".into(),
-                    })?
-                    .map_err(proto)?;
-            heard = Heard::drain(&mut session, news.as_ref().map(|d| d.parsed()));
-            if news.is_none() {
+            let renewal;
+            (session, heard, renewal) = idle_once(session, w, !missing.is_empty()).await?;
+            if renewal {
                 // A renewal: select again, which checks UIDVALIDITY and that the folder
                 // still exists.
-                selected = None;
+                pass.selected = None;
             }
         } else {
             // Polling, or waiting for a missing folder to appear: each pass selects again.
@@ -1461,7 +1372,7 @@ async fn watch_once(
                 _ = shutdown.cancelled() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
-            selected = None;
+            pass.selected = None;
         }
         if shutdown.is_cancelled() {
             // A clean goodbye: IDLE already ended with DONE above.
@@ -1470,9 +1381,9 @@ async fn watch_once(
         }
         if heard.reselect() {
             tracing::info!(mailbox = %cfg.name, folder = %first, "the server reports the folder emptied or refused: selecting it again");
-            selected = None;
+            pass.selected = None;
         }
-        if selected.is_none() || !can_idle {
+        if pass.selected.is_none() || !can_idle {
             // A half-open connection shows here: NOOP must answer within the connect
             // timeout (a wake-up with news has just had DONE answered).
             tokio::time::timeout(
@@ -1488,6 +1399,148 @@ async fn watch_once(
             .map_err(proto)?;
         }
     }
+}
+
+/// What a connection keeps from one pass over its folders to the next.
+struct Pass<'s> {
+    store: &'s mut Store,
+    handling: Handling,
+    stats: &'s mut WatchStats,
+    /// The IDLE folder stays selected, with this UIDVALIDITY, from one wake-up to the
+    /// next: a wake-up with news costs one UID FETCH. It is selected again (and its
+    /// UIDVALIDITY and existence checked) at every IDLE renewal and whenever the server
+    /// hints that it changed: everything expunged, or a NO or BYE.
+    selected: Option<u32>,
+    /// Folders found missing in this pass, as messages.
+    now_missing: Vec<String>,
+}
+
+impl Pass<'_> {
+    /// Syncs every folder but the IDLE one.
+    async fn others(
+        &mut self,
+        session: &mut Session,
+        w: &Watch<'_>,
+        first: &str,
+    ) -> Result<(), ImapError> {
+        let cfg = w.cfg;
+        for folder in cfg.folders.iter().filter(|f| **f != first) {
+            match sync_folder(session, cfg, folder, self.store, w.ingester, self.handling).await {
+                Ok(r) => {
+                    self.stats.fetched += r.fetched;
+                    if r.fetched > 0 {
+                        wake(w.changed, w.handoff);
+                    }
+                }
+                Err(ImapError::MissingFolder { folder, why, .. }) => {
+                    self.now_missing
+                        .push(format!("folder {folder:?} cannot be selected: {why}"));
+                }
+                Err(e) => return Err(e),
+            }
+            self.selected = None;
+        }
+        Ok(())
+    }
+
+    /// Syncs the IDLE folder, and again for news heard meanwhile (a message that came
+    /// while syncing would not be announced again in IDLE), at most three times.
+    /// False when the folder cannot be selected.
+    async fn first(
+        &mut self,
+        session: &mut Session,
+        w: &Watch<'_>,
+        first: &str,
+    ) -> Result<bool, ImapError> {
+        let (cfg, ingester, handling) = (w.cfg, w.ingester, self.handling);
+        for _ in 0..3 {
+            let synced = match self.selected {
+                Some(validity) => {
+                    sync_new(
+                        session, cfg, first, validity, self.store, ingester, handling,
+                    )
+                    .await
+                }
+                None => sync_folder(session, cfg, first, self.store, ingester, handling).await,
+            };
+            let report = match synced {
+                Ok(r) => r,
+                Err(ImapError::MissingFolder { folder, why, .. }) => {
+                    self.now_missing
+                        .push(format!("folder {folder:?} cannot be selected: {why}"));
+                    self.selected = None;
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            };
+            self.stats.fetched += report.fetched;
+            self.selected = Some(report.uidvalidity);
+            if report.fetched > 0 {
+                wake(w.changed, w.handoff);
+            }
+            let heard = Heard::drain(session, None);
+            if heard.reselect() {
+                self.selected = None;
+            } else if !heard.exists {
+                break;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// One IDLE: until news, the renewal time (soon when a folder is missing) or shutdown,
+/// then DONE. Returns the session, what the server said, and whether it was a renewal.
+async fn idle_once(
+    session: Session,
+    w: &Watch<'_>,
+    recheck_soon: bool,
+) -> Result<(Session, Heard, bool), ImapError> {
+    let cfg = w.cfg;
+    let proto = cfg.protocol();
+    let mut handle = session.idle();
+    handle.init().await.map_err(proto)?;
+    let mut renewal = Duration::from_secs(cfg.idle_timeout_secs.max(1));
+    if recheck_soon {
+        // Another folder is missing: look for it again soon.
+        renewal = renewal.min(MISSING_RECHECK);
+    }
+    let response = {
+        let (wait, stop) = handle.wait_with_timeout(renewal);
+        tokio::pin!(wait);
+        // Dropping the stop source interrupts the wait; DONE follows. Our own deadline,
+        // because the library's timer restarts on every keep-alive ("* OK Still here"):
+        // a server chatting more often than the timeout would otherwise never see IDLE
+        // renewed, and health never see contact.
+        tokio::select! {
+            r = &mut wait => r,
+            _ = tokio::time::sleep(renewal) => {
+                drop(stop);
+                wait.await
+            }
+            _ = w.shutdown.cancelled() => {
+                drop(stop);
+                wait.await
+            }
+        }
+    };
+    let news = match response.map_err(proto)? {
+        IdleResponse::NewData(data) => Some(data),
+        _ => None,
+    };
+    // DONE's answer, within the connect timeout, shows the connection is alive (a
+    // half-open one would hang here): no NOOP after it.
+    let mut session =
+        tokio::time::timeout(Duration::from_secs(cfg.connect_timeout_secs), handle.done())
+            .await
+            .map_err(|_| ImapError::Connect {
+                mailbox: cfg.name.clone(),
+                addr: cfg.host.clone(),
+                why: "no answer to DONE".into(),
+            })?
+            .map_err(proto)?;
+    let heard = Heard::drain(&mut session, news.as_ref().map(|d| d.parsed()));
+    Ok((session, heard, news.is_none()))
 }
 
 /// How often a configured folder that cannot be selected is looked for again: it is
