@@ -295,17 +295,11 @@ fn extract(extractor: &Extractor, files: &[PathBuf]) -> Result<i32> {
 /// Extraction with a last line of defence: a bug that panics on some input must not
 /// take down a batch; the message gets a recorded problem instead.
 pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
-    match std::panic::catch_unwind(|| extractor.extract(raw)) {
-        Ok(e) => e,
-        Err(panic) => {
-            let mut e = extractor.extract(b"");
-            e.problems = vec![format!(
-                "internal error while extracting: {}",
-                crate::mail::message::panic_text(panic.as_ref())
-            )];
-            e
-        }
-    }
+    extractor.extract_guarded(raw).unwrap_or_else(|panic| {
+        let mut e = extractor.extract(b"");
+        e.problems = vec![format!("internal error while extracting: {panic}")];
+        e
+    })
 }
 
 /// `slaclaim check-config`: every problem, or "ok" and what the config will do.

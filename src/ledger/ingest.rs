@@ -157,12 +157,9 @@ pub fn read(extractor: &Extractor, max_bytes: usize, raw: &[u8]) -> Reading {
             raw.len()
         ));
     }
-    match std::panic::catch_unwind(|| extractor.extract(raw)) {
+    match extractor.extract_guarded(raw) {
         Ok(e) => Reading::Read(Box::new(e)),
-        Err(p) => Reading::Failed(format!(
-            "extraction failed: {}",
-            crate::mail::message::panic_text(p.as_ref())
-        )),
+        Err(panic) => Reading::Failed(format!("extraction failed: {panic}")),
     }
 }
 
