@@ -87,7 +87,7 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
         .await
         .unwrap();
     assert!(
-        matches!(&r, Reading::Read(e) if e.credit_requested),
+        matches!(&r, Reading::Read(read) if read.1.credit_requested),
         "{r:?}"
     );
     let left = store.readings().unwrap_or_default();

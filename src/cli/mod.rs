@@ -295,7 +295,8 @@ fn extract(extractor: &Extractor, files: &[PathBuf]) -> Result<i32> {
 /// Extraction with a last line of defence: a bug that panics on some input must not
 /// take down a batch; the message gets a recorded problem instead.
 pub fn extract_guarded(extractor: &Extractor, raw: &[u8]) -> Extraction {
-    extractor.extract_guarded(raw).unwrap_or_else(|panic| {
+    let email = crate::mail::message::Email::parse(raw);
+    extractor.extract_guarded(&email).unwrap_or_else(|panic| {
         let mut e = extractor.extract(b"");
         e.problems = vec![format!("internal error while extracting: {panic}")];
         e

@@ -167,11 +167,11 @@ impl Extractor {
         self.extract_email(&Email::parse(raw))
     }
 
-    /// [`Extractor::extract`] with a last line of defence: a bug that panics on some
-    /// input must not take down a batch or the daemon; the panic's message is returned
-    /// instead, for the caller to record against the message.
-    pub fn extract_guarded(&self, raw: &[u8]) -> Result<Extraction, String> {
-        std::panic::catch_unwind(|| self.extract(raw))
+    /// [`Extractor::extract_email`] with a last line of defence: a bug that panics on
+    /// some input must not take down a batch or the daemon; the panic's message is
+    /// returned instead, for the caller to record against the message.
+    pub fn extract_guarded(&self, email: &Email) -> Result<Extraction, String> {
+        std::panic::catch_unwind(|| self.extract_email(email))
             .map_err(|p| crate::mail::message::panic_text(p.as_ref()))
     }
 

@@ -11,6 +11,7 @@ use crate::extract::classify::Kind;
 use crate::extract::{Extraction, Extractor};
 use crate::ledger::claim::{self, Status};
 use crate::ledger::deadline::Policy;
+use crate::mail::message::Email;
 use crate::store::{NewMessage, Store, StoreError, sha256_hex};
 
 /// Largest message ingested; larger ones are kept but quarantined.
@@ -121,8 +122,9 @@ impl std::fmt::Display for Outcome {
 /// What reading one message gave.
 #[derive(Debug, Clone)]
 pub enum Reading {
-    /// Its extraction.
-    Read(Box<Extraction>),
+    /// The message parsed, and its extraction: every later stage takes these, none
+    /// parses the bytes again.
+    Read(Box<(Email, Extraction)>),
     /// Extraction failed (a panic): the message is kept with this error.
     Failed(String),
     /// Not read at all (too large, over its time budget, or it killed the process
@@ -157,8 +159,10 @@ pub fn read(extractor: &Extractor, max_bytes: usize, raw: &[u8]) -> Reading {
             raw.len()
         ));
     }
-    match extractor.extract_guarded(raw) {
-        Ok(e) => Reading::Read(Box::new(e)),
+    // Parsing guards itself (mail-parser's panics become a problem on the message).
+    let email = Email::parse(raw);
+    match extractor.extract_guarded(&email) {
+        Ok(e) => Reading::Read(Box::new((email, e))),
         Err(panic) => Reading::Failed(format!("extraction failed: {panic}")),
     }
 }
@@ -338,13 +342,14 @@ impl Ingester<'_> {
         let sha = sha256_hex(raw);
         let stamp = crate::stamp(now);
         let verdict = crate::ledger::trust::verdict(raw, &self.rules.trust);
-        let extraction = match reading {
+        let (email, extraction) = match reading {
             Reading::Refused(reason) => return self.quarantine_in(s, raw, origin, &reason, now),
-            Reading::Read(mut e) => {
+            Reading::Read(read) => {
+                let (email, mut e) = *read;
                 self.unmask_impostor(&mut e, verdict.as_ref());
-                Ok(e)
+                (Some(email), Ok(Box::new(e)))
             }
-            Reading::Failed(why) => Err(why),
+            Reading::Failed(why) => (None, Err(why)),
         };
         {
             let (e, error) = match &extraction {
@@ -391,7 +396,8 @@ impl Ingester<'_> {
                         return Ok(Outcome::Ignored { why });
                     }
                     if self.rules.staff.is_staff(e.from.as_deref()) {
-                        return self.staff_reply(s, row, e, raw, verdict.as_ref(), now);
+                        let email = email.unwrap_or_else(|| Email::parse(raw));
+                        return self.staff_reply(s, row, e, &email, verdict.as_ref(), now);
                     }
                     self.link(s, row, e, verdict.as_ref(), false, now)
                 }
@@ -543,7 +549,7 @@ impl Ingester<'_> {
         s: &Store,
         row: i64,
         e: &Extraction,
-        raw: &[u8],
+        email: &Email,
         verdict: Option<&crate::ledger::trust::Verdict>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IngestError> {
@@ -556,7 +562,6 @@ impl Ingester<'_> {
             .rules
             .staff
             .refusal(e.sender_domain.as_deref(), verdict);
-        let email = crate::mail::message::Email::parse(raw);
         let forward = !email.attached.is_empty()
             || crate::mail::quote::is_forward(&email.body, &email.subject);
         let command = if forward {
