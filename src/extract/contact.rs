@@ -8,7 +8,7 @@ use super::fold::{FoldedRegex, re_folded};
 use super::text::Statement;
 
 /// Who to call about the claim.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Contact {
     /// Person's name.
     pub name: Option<String>,

@@ -25,7 +25,7 @@ use super::text::Statement;
 use super::when::{self, Kind, Token, Zone};
 
 /// One outage window; start and end are absent when only a duration was given.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Window {
     /// Start, UTC.
     #[serde(serialize_with = "ser_time")]

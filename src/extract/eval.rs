@@ -41,7 +41,7 @@ pub struct TruthWindow {
     pub start: Option<String>,
     /// UTC end.
     pub end: Option<String>,
-    /// Minutes.
+    /// Its length in minutes (the only part a duration alone gives).
     pub minutes: i64,
 }
 
@@ -225,7 +225,7 @@ pub enum EvalError {
     /// The directory or a file in it could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
-        /// The path.
+        /// The directory or file, as given.
         path: String,
         /// The I/O error.
         #[source]
@@ -234,7 +234,7 @@ pub enum EvalError {
     /// A truth file is not valid.
     #[error("cannot parse truth file {path}: {source}")]
     Truth {
-        /// The path.
+        /// The truth file.
         path: String,
         /// The JSON error.
         #[source]

@@ -77,7 +77,7 @@ pub struct Extraction {
     pub personal_mailbox: bool,
     /// Date header, RFC 3339 with the sender's offset.
     pub date: Option<DateTime<FixedOffset>>,
-    /// Subject.
+    /// Subject, decoded (RFC 2047).
     pub subject: String,
     /// Each incident with its service name.
     pub incidents: Vec<Incident>,

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::extract::Extraction;
 use crate::extract::classify::Kind;
+use crate::ledger::evidence::Evidence;
 
 pub use crate::store::Status;
 
@@ -167,41 +168,39 @@ pub struct Item {
     pub problem: Option<String>,
 }
 
-/// The checklist of a claim from its key and evidence (field -> JSON value).
-pub fn checklist(tenant: &str, incident: &str, evidence: &[(String, Value)]) -> Vec<Item> {
-    let get = |f: &str| {
-        evidence
-            .iter()
-            .find(|(k, _)| k == f)
-            .map(|(_, v)| v.clone())
-    };
+/// The checklist of a claim from its key and evidence.
+pub fn checklist(tenant: &str, incident: &str, evidence: &Evidence) -> Vec<Item> {
     CHECKLIST
         .iter()
         .map(|&(field, label)| {
-            let (value, problem) = match field {
-                "tenant_id" => ((!tenant.is_empty()).then(|| json!(tenant)), None),
-                "incident_id" => ((!incident.is_empty()).then(|| json!(incident)), None),
-                "affected_users" => match get("affected_users") {
-                    Some(v) if v["locations"].as_array().is_some_and(|l| l.is_empty()) => {
-                        (Some(v), Some("the number is known, the location(s) are not".to_string()))
-                    }
-                    v => (v, None),
-                },
-                "contact" => match get("contact") {
-                    Some(v) if v["ticket_refs"].as_array().is_some_and(|t| t.is_empty()) => {
-                        (Some(v), Some("no support ticket number".to_string()))
-                    }
-                    Some(v) if v["contact"]["phone"].is_null() => (Some(v), Some("no telephone number for the contact".to_string())),
-                    v => (v, None),
-                },
-                "customer_domain" => match get("customer_domain") {
-                    Some(v) if v["personal_mailbox"] == json!(true) => {
-                        (Some(v), Some("sent from a personal mailbox; ask for the request from the customer's own domain".to_string()))
-                    }
-                    v => (v, None),
-                },
-                other => (get(other), None),
+            let value = match field {
+                "tenant_id" => (!tenant.is_empty()).then(|| json!(tenant)),
+                "incident_id" => (!incident.is_empty()).then(|| json!(incident)),
+                other => evidence.stored(other).cloned(),
             };
+            let problem = match field {
+                "affected_users" => evidence
+                    .affected_users
+                    .as_ref()
+                    .filter(|u| u.locations.is_empty())
+                    .map(|_| "the number is known, the location(s) are not"),
+                "contact" => evidence.contact.as_ref().and_then(|c| {
+                    if c.ticket_refs.is_empty() {
+                        Some("no support ticket number")
+                    } else if c.contact.phone.is_none() {
+                        Some("no telephone number for the contact")
+                    } else {
+                        None
+                    }
+                }),
+                "customer_domain" => evidence
+                    .customer_domain
+                    .as_ref()
+                    .filter(|d| d.personal_mailbox)
+                    .map(|_| "sent from a personal mailbox; ask for the request from the customer's own domain"),
+                _ => None,
+            }
+            .map(str::to_string);
             Item { field, label, present: value.is_some() && problem.is_none(), value, problem }
         })
         .collect()
@@ -214,13 +213,12 @@ pub const CUSTOMER_SAYS: &str = "customer mail says";
 /// Why staff must look at a claim, from what customer mail says: an advisory, or
 /// subscriptions not bought through CSP. Mail never makes a claim ineligible by itself;
 /// staff decide (`ineligible: <reason>`).
-pub fn review_reason(evidence: &[(String, Value)]) -> Option<String> {
-    let says = |field: &str, value: Value| evidence.iter().any(|(k, v)| k == field && *v == value);
+pub fn review_reason(evidence: &Evidence) -> Option<String> {
     let mut reasons = Vec::new();
-    if says("advisory", json!(true)) {
+    if evidence.advisory {
         reasons.push("the incident was an advisory");
     }
-    if says("purchased_via_csp", json!(false)) {
+    if evidence.purchased_via_csp == Some(false) {
         reasons.push("the subscriptions were not bought through CSP");
     }
     (!reasons.is_empty()).then(|| {
@@ -254,6 +252,14 @@ pub fn next_status(current: Status, items: &[Item]) -> Option<(Status, String)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn list(tenant: &str, incident: &str, rows: &[(String, Value)]) -> Vec<Item> {
+        checklist(tenant, incident, &Evidence::from_rows(rows))
+    }
+
+    fn review(rows: &[(String, Value)]) -> Option<String> {
+        review_reason(&Evidence::from_rows(rows))
+    }
 
     fn ev(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
         pairs
@@ -289,13 +295,13 @@ mod tests {
     #[test]
     fn complete_checklist_is_ready_and_each_gap_is_named() {
         let e = complete();
-        let items = checklist("t", "EX1234567", &e);
+        let items = list("t", "EX1234567", &e);
         assert!(items.iter().all(|i| i.present), "{items:?}");
         assert_eq!(
             next_status(Status::Collecting, &items).map(|s| s.0),
             Some(Status::Ready)
         );
-        let items = checklist("", "EX1234567", &e);
+        let items = list("", "EX1234567", &e);
         assert_eq!(
             items
                 .iter()
@@ -306,7 +312,7 @@ mod tests {
         );
         let mut personal = complete();
         personal[6].1 = json!({"domain": "gmail.com", "personal_mailbox": true});
-        let items = checklist("t", "EX1234567", &personal);
+        let items = list("t", "EX1234567", &personal);
         assert!(
             items
                 .iter()
@@ -315,7 +321,7 @@ mod tests {
         let mut no_place = complete();
         no_place[1].1 = json!({"count": 45, "locations": []});
         assert!(
-            checklist("t", "EX1234567", &no_place)
+            list("t", "EX1234567", &no_place)
                 .iter()
                 .any(|i| i.field == "affected_users" && !i.present)
         );
@@ -326,29 +332,26 @@ mod tests {
         let mut e = complete();
         e.push(("advisory".into(), json!(true)));
         // What the customer says flags the claim for staff; it never closes it.
-        let items = checklist("t", "i", &e);
+        let items = list("t", "i", &e);
         assert_ne!(
             next_status(Status::Collecting, &items).map(|s| s.0),
             Some(Status::Ineligible)
         );
-        let why = review_reason(&e).unwrap_or_default();
+        let why = review(&e).unwrap_or_default();
         assert!(
             why.starts_with(CUSTOMER_SAYS) && why.contains("advisory"),
             "{why}"
         );
         let mut e = complete();
         e[5].1 = json!(false);
-        assert_eq!(next_status(Status::Ready, &checklist("t", "i", &e)), None);
+        assert_eq!(next_status(Status::Ready, &list("t", "i", &e)), None);
         assert!(
-            review_reason(&e)
+            review(&e)
                 .unwrap_or_default()
                 .contains("not bought through CSP")
         );
-        assert_eq!(review_reason(&complete()), None);
-        assert_eq!(
-            next_status(Status::Submitted, &checklist("t", "i", &e)),
-            None
-        );
+        assert_eq!(review(&complete()), None);
+        assert_eq!(next_status(Status::Submitted, &list("t", "i", &e)), None);
     }
 
     #[test]

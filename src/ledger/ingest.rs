@@ -11,6 +11,7 @@ use crate::extract::classify::Kind;
 use crate::extract::{Extraction, Extractor};
 use crate::ledger::claim::{self, Status};
 use crate::ledger::deadline::Policy;
+use crate::ledger::evidence::Evidence;
 use crate::mail::message::Email;
 use crate::store::{NewMessage, Store, StoreError, sha256_hex};
 
@@ -57,7 +58,7 @@ pub enum Outcome {
     },
     /// Stored without a ticket (bulk, notifications, unrelated mail).
     Stored {
-        /// The kind.
+        /// What the message was read as (bulk, notification, other).
         kind: Kind,
     },
     /// Already stored: nothing changed.
@@ -68,7 +69,7 @@ pub enum Outcome {
     /// Stored and deliberately not acted on: our own mail, or staff mail that is not
     /// a valid command.
     Ignored {
-        /// Why.
+        /// Why, for the log and `slaclaim messages`.
         why: String,
     },
     /// A staff command changed claims of a ticket.
@@ -906,24 +907,11 @@ impl Ingester<'_> {
             return Ok(());
         };
         let rows = s.evidence(claim_id)?;
-        let evidence: Vec<(String, Value)> =
+        let stored: Vec<(String, Value)> =
             rows.iter().map(|r| (r.field.clone(), r.json())).collect();
+        let evidence = Evidence::from_rows(&stored);
         // Incident start: the outage start, else the first request's date (an assumption).
-        let outage_start = evidence
-            .iter()
-            .find(|(k, _)| k == "downtime")
-            .and_then(|(_, v)| {
-                v.as_array()?
-                    .iter()
-                    .filter_map(|w| w["start"].as_str())
-                    .min()
-                    .map(str::to_string)
-            })
-            .and_then(|t| {
-                DateTime::parse_from_rfc3339(&t)
-                    .ok()
-                    .map(|t| t.with_timezone(&Utc))
-            });
+        let outage_start = evidence.outage_start();
         let request_date = rows
             .iter()
             .find(|r| r.field == "customer_request")

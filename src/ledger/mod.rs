@@ -3,6 +3,7 @@
 
 pub mod claim;
 pub mod deadline;
+pub mod evidence;
 pub mod ingest;
 pub mod report;
 pub mod staff;

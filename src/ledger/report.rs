@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::ledger::claim::{self, Status};
+use crate::ledger::evidence::Evidence;
 use crate::ledger::staff::Command;
 use crate::store::{ClaimRow, Store};
 
@@ -35,7 +36,7 @@ pub fn claims(
         {
             continue;
         }
-        let evidence = store.evidence_values(c.id)?;
+        let evidence = Evidence::of_claim(store, c.id)?;
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let missing: Vec<&str> = items
             .iter()
@@ -102,7 +103,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
     let mut out = Vec::new();
     for c in ticket_claims(store, ticket)? {
         let rows = store.evidence(c.id)?;
-        let evidence = store.evidence_values(c.id)?;
+        let evidence = Evidence::of_claim(store, c.id)?;
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let history = store.transitions(c.id)?;
         let delivery = store.claim_delivery_problems(c.id)?;

@@ -15,7 +15,8 @@ use minijinja::Environment;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::ledger::claim::{self, Item};
+use crate::ledger::claim;
+use crate::ledger::evidence::Evidence;
 use crate::store::ClaimRow;
 
 /// Template names and their compiled-in defaults.
@@ -263,21 +264,14 @@ fn label(field: &str, english: &str, lang: Language) -> String {
 }
 
 /// The claim's evidence as the values the templates print.
-fn describe(items: &[Item], zone: chrono_tz::Tz) -> BTreeMap<&'static str, Value> {
-    let get = |f: &str| {
-        items
-            .iter()
-            .find(|i| i.field == f)
-            .and_then(|i| i.value.clone())
-    };
+fn describe(evidence: &Evidence, zone: chrono_tz::Tz) -> BTreeMap<&'static str, Value> {
     let mut out = BTreeMap::new();
-    if let Some(Value::Array(windows)) = get("downtime") {
-        let text: Vec<String> = windows
+    if !evidence.downtime.is_empty() {
+        let text: Vec<String> = evidence
+            .downtime
             .iter()
             .filter_map(|w| {
-                let start = DateTime::parse_from_rfc3339(w["start"].as_str()?).ok()?;
-                let end = DateTime::parse_from_rfc3339(w["end"].as_str()?).ok()?;
-                let (s, e) = (start.with_timezone(&zone), end.with_timezone(&zone));
+                let (s, e) = (w.start?.with_timezone(&zone), w.end?.with_timezone(&zone));
                 let same_day = s.date_naive() == e.date_naive();
                 Some(format!(
                     "{} – {} {} ({} minutes)",
@@ -288,66 +282,53 @@ fn describe(items: &[Item], zone: chrono_tz::Tz) -> BTreeMap<&'static str, Value
                         e.format("%Y-%m-%d %H:%M").to_string()
                     },
                     s.format("%Z"),
-                    w["minutes"]
+                    w.minutes
                 ))
             })
             .collect();
         out.insert("downtime", json!(text.join("; ")));
     }
-    if let Some(v) = get("affected_users") {
-        let places: Vec<&str> = v["locations"]
-            .as_array()
-            .map(|l| l.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let count = v["count"].as_u64().map_or("?".into(), |n| n.to_string());
+    if let Some(u) = &evidence.affected_users {
         out.insert(
             "users",
-            json!(if places.is_empty() {
-                format!("{count} users")
+            json!(if u.locations.is_empty() {
+                format!("{} users", u.count)
             } else {
-                format!("{count} users in {}", places.join(", "))
+                format!("{} users in {}", u.count, u.locations.join(", "))
             }),
         );
     }
-    if let Some(Value::String(r)) = get("resolution_attempts") {
+    if let Some(r) = &evidence.resolution_attempts {
         out.insert("resolution", json!(r));
     }
-    if let Some(v) = get("customer_request") {
+    if let Some(r) = &evidence.customer_request {
         out.insert(
             "request",
             json!(format!(
                 "email from {} of {} \"{}\" (attached)",
-                v["from"].as_str().unwrap_or("?"),
-                v["date"].as_str().unwrap_or("?"),
-                v["subject"].as_str().unwrap_or("")
+                r.from.as_deref().unwrap_or("?"),
+                r.date.as_deref().unwrap_or("?"),
+                r.subject
             )),
         );
     }
-    if let Some(v) = get("contact") {
-        let refs: Vec<&str> = v["ticket_refs"]
-            .as_array()
-            .map(|l| l.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let c = &v["contact"];
-        let person: Vec<&str> = ["name", "email", "phone"]
-            .iter()
-            .filter_map(|k| c[*k].as_str())
+    if let Some(c) = &evidence.contact {
+        let person: Vec<&str> = [&c.contact.name, &c.contact.email, &c.contact.phone]
+            .into_iter()
+            .filter_map(|v| v.as_deref())
             .collect();
+        let refs = if c.ticket_refs.is_empty() {
+            "?".to_string()
+        } else {
+            c.ticket_refs.join(", ")
+        };
         out.insert(
             "contact",
-            json!(format!(
-                "ticket {}; {}",
-                if refs.is_empty() {
-                    "?".to_string()
-                } else {
-                    refs.join(", ")
-                },
-                person.join(", ")
-            )),
+            json!(format!("ticket {refs}; {}", person.join(", "))),
         );
     }
-    if let Some(v) = get("purchased_via_csp") {
-        out.insert("csp", v);
+    if let Some(csp) = evidence.purchased_via_csp {
+        out.insert("csp", json!(csp));
     }
     out
 }
@@ -400,7 +381,7 @@ pub fn credit_estimate(
 /// Everything a draft or reminder template gets for one claim.
 pub fn claim_context(
     c: &ClaimRow,
-    evidence: &[(String, Value)],
+    evidence: &Evidence,
     customers: &[Customer],
     services: &BTreeMap<String, String>,
     lang: Language,
@@ -424,9 +405,9 @@ pub fn claim_context(
         .collect();
     let customer = customers.iter().find(|k| k.tenant == c.tenant_id);
     let domain = evidence
-        .iter()
-        .find(|(k, _)| k == "customer_domain")
-        .and_then(|(_, v)| v["domain"].as_str().map(str::to_string));
+        .customer_domain
+        .as_ref()
+        .and_then(|d| d.domain.clone());
     let name = one_line(
         &customer
             .map(|k| k.name.clone())
@@ -434,34 +415,21 @@ pub fn claim_context(
             .unwrap_or_else(|| "unknown customer".into()),
         MAX_VALUE_CHARS,
     );
-    let described = describe(&items, zone);
+    let described = describe(evidence, zone);
     let checks: Vec<String> = evidence
+        .check
         .iter()
-        .find(|(k, _)| k == "check")
-        .and_then(|(_, v)| v.as_array())
-        .into_iter()
-        .flatten()
         .filter_map(|c| {
-            let field = c["field"].as_str()?;
-            let item = items.iter().find(|i| i.field == field)?;
+            let item = items.iter().find(|i| i.field == c.field)?;
             Some(format!(
                 "{}: \"{}\"",
                 label(item.field, item.label, lang),
-                one_line(c["source"].as_str().unwrap_or_default(), MAX_VALUE_CHARS)
+                one_line(&c.source, MAX_VALUE_CHARS)
             ))
         })
         .collect();
-    let users = items
-        .iter()
-        .find(|i| i.field == "affected_users")
-        .and_then(|i| i.value.as_ref())
-        .and_then(|v| v["count"].as_u64());
-    let minutes: Option<u64> = items
-        .iter()
-        .find(|i| i.field == "downtime")
-        .and_then(|i| i.value.as_ref())
-        .and_then(Value::as_array)
-        .map(|w| w.iter().filter_map(|x| x["minutes"].as_u64()).sum());
+    let users = evidence.affected_users.as_ref().map(|u| u.count);
+    let minutes = evidence.downtime_minutes();
     let incident_day = c
         .incident_start
         .as_deref()
@@ -550,7 +518,7 @@ fn sample_context() -> Value {
     };
     claim_context(
         &c,
-        &[],
+        &Evidence::default(),
         &[],
         &BTreeMap::new(),
         Language::En,
@@ -565,7 +533,7 @@ pub struct Outgoing<'a> {
     pub from: &'a str,
     /// Recipients.
     pub to: &'a [String],
-    /// Subject.
+    /// Subject as plain text; the builder encodes it (RFC 2047) where it is not ASCII.
     pub subject: &'a str,
     /// Message-ID without brackets.
     pub message_id: &'a str,
@@ -814,7 +782,7 @@ mod tests {
         assert!(evidence.iter().any(|(k, _)| k == "check"), "{evidence:?}");
         let ctx = claim_context(
             &c,
-            &evidence,
+            &Evidence::from_rows(&evidence),
             &[],
             &BTreeMap::new(),
             Language::En,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ledger::claim::Status;
+use crate::ledger::evidence::Evidence;
 use crate::outbound::draft::{self, Customer, DraftConfig, Outgoing, Templates};
 use crate::store::{ClaimRow, NewMail, Store, StoreError};
 
@@ -87,7 +88,7 @@ pub struct Planner<'a> {
     pub customers: &'a [Customer],
     /// Incident prefix -> service name.
     pub services: BTreeMap<String, String>,
-    /// Templates.
+    /// The wording: built-in templates, or the configured directory's.
     pub templates: &'a Templates,
     /// The zone in which days and the digest are reckoned.
     pub zone: chrono_tz::Tz,
@@ -211,7 +212,7 @@ impl Planner<'_> {
         Ok(report)
     }
 
-    fn context(&self, c: &ClaimRow, evidence: &[(String, Value)], today: NaiveDate) -> Value {
+    fn context(&self, c: &ClaimRow, evidence: &Evidence, today: NaiveDate) -> Value {
         draft::claim_context(
             c,
             evidence,
@@ -238,7 +239,8 @@ impl Planner<'_> {
         if status == Status::Expired {
             let id = message_id(Some(c.id), "expired", "1", &self.domain);
             if !self.reminders.managers.is_empty() && !s.mail_exists(&id)? {
-                let ctx = self.context(c, &s.evidence_values(c.id)?, today);
+                let evidence = Evidence::of_claim(s, c.id)?;
+                let ctx = self.context(c, &evidence, today);
                 self.queue(
                     s,
                     Letter {
@@ -261,7 +263,7 @@ impl Planner<'_> {
         if status.is_final() {
             return Ok(());
         }
-        let evidence = s.evidence_values(c.id)?;
+        let evidence = Evidence::of_claim(s, c.id)?;
         let mut ctx = self.context(c, &evidence, today);
         let request = self.request_trust(s, c.id)?;
         ctx["review"] = json!(
@@ -296,7 +298,10 @@ impl Planner<'_> {
                     && request.as_ref().is_some_and(|(_, passed)| *passed)
                 {
                     to.extend(
-                        requester(&evidence).filter(|a| a.parse::<lettre::Address>().is_ok()),
+                        evidence
+                            .requester()
+                            .map(str::to_string)
+                            .filter(|a| a.parse::<lettre::Address>().is_ok()),
                     );
                 }
                 let attachments = self.attachments(s, c.id)?;
@@ -533,13 +538,13 @@ impl Planner<'_> {
         for c in &claims {
             let status = c.status;
             if !status.is_final() {
-                open.push(self.context(c, &s.evidence_values(c.id)?, today));
+                open.push(self.context(c, &Evidence::of_claim(s, c.id)?, today));
             } else if status == Status::Expired
                 && s.transitions(c.id)?
                     .iter()
                     .any(|t| t.to == Status::Expired && t.at >= since)
             {
-                expired.push(self.context(c, &s.evidence_values(c.id)?, today));
+                expired.push(self.context(c, &Evidence::of_claim(s, c.id)?, today));
             }
         }
         let failed: Vec<Value> = s
@@ -593,13 +598,6 @@ impl Planner<'_> {
 }
 
 /// The requester's address of a claim's first request.
-fn requester(evidence: &[(String, Value)]) -> Option<String> {
-    evidence
-        .iter()
-        .find(|(field, _)| field == "customer_request")
-        .and_then(|(_, v)| v["from"].as_str().map(str::to_string))
-}
-
 /// The next fire strictly after `after`, on the local wall clock. The schedule is read
 /// on naive local time, so a wall-clock time that occurs twice (autumn) fires once and
 /// one that does not occur (spring) still fires, at the first instant after the gap.

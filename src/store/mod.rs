@@ -107,7 +107,7 @@ pub struct NewMessage<'a> {
     pub sender: Option<&'a str>,
     /// From domain.
     pub sender_domain: Option<&'a str>,
-    /// Subject.
+    /// Subject, decoded; "" when the message had none.
     pub subject: &'a str,
     /// Kind, snake_case.
     pub kind: Option<&'a str>,

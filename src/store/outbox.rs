@@ -47,7 +47,7 @@ pub struct QueuedMail {
 pub struct Delivered {
     /// The message's Message-ID.
     pub message_id: String,
-    /// The recipient.
+    /// One envelope recipient of it.
     pub recipient: String,
     /// accepted | refused | unconfirmed.
     pub status: String,
@@ -81,9 +81,9 @@ fn split_recipients(joined: &str) -> Vec<String> {
 pub struct MailSummary {
     /// The claim, if any.
     pub claim_id: Option<i64>,
-    /// Purpose.
+    /// What it is for: "draft", "reminder-7", "expired", "digest", ...
     pub purpose: String,
-    /// Message-ID.
+    /// Its Message-ID, also the key that keeps it from being queued twice.
     pub message_id: String,
     /// pending | sent | failed | skipped.
     pub status: String,
