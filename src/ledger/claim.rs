@@ -1,5 +1,6 @@
-//! Claim rules: which evidence a message adds, the required-information checklist, and
-//! the status a claim should have. Pure: the store keeps the values, this decides.
+//! Claim rules: which evidence a message adds, how it merges with what is known, the
+//! required-information checklist and what staff should review. Pure: the store keeps
+//! the values, this decides (the status moves in `lifecycle`).
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -7,8 +8,6 @@ use serde_json::{Value, json};
 use crate::extract::Extraction;
 use crate::extract::classify::Kind;
 use crate::ledger::evidence::Evidence;
-
-pub use crate::store::Status;
 
 /// The checklist, in Microsoft's order, with a customer-domain check added.
 pub const CHECKLIST: [(&str, &str); 9] = [
@@ -229,29 +228,11 @@ pub fn review_reason(evidence: &Evidence) -> Option<String> {
     })
 }
 
-/// The status a claim should move to, and why; None keeps the current one.
-pub fn next_status(current: Status, items: &[Item]) -> Option<(Status, String)> {
-    if current.is_final() {
-        return None;
-    }
-    let missing: Vec<&str> = items
-        .iter()
-        .filter(|i| !i.present)
-        .map(|i| i.field)
-        .collect();
-    match (current, missing.is_empty()) {
-        (Status::Collecting, true) => Some((Status::Ready, "checklist complete".into())),
-        (Status::Ready | Status::Drafted, false) => Some((
-            Status::Collecting,
-            format!("information missing again: {}", missing.join(", ")),
-        )),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::lifecycle::next_status;
+    use crate::store::Status;
 
     fn list(tenant: &str, incident: &str, rows: &[(String, Value)]) -> Vec<Item> {
         checklist(tenant, incident, &Evidence::from_rows(rows))

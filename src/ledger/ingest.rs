@@ -9,10 +9,12 @@ use serde_json::Value;
 
 use crate::extract::classify::Kind;
 use crate::extract::{Extraction, Extractor};
-use crate::ledger::claim::{self, Status};
+use crate::ledger::claim;
 use crate::ledger::deadline::Policy;
 use crate::ledger::evidence::Evidence;
+use crate::ledger::lifecycle;
 use crate::mail::message::Email;
+use crate::store::Status;
 use crate::store::{NewMessage, Store, StoreError, sha256_hex};
 
 /// Largest message ingested; larger ones are kept but quarantined.
@@ -880,19 +882,8 @@ impl Ingester<'_> {
         store.transaction(|s| {
             let mut n = 0;
             for c in s.all_claims()? {
-                let open = !c.status.is_final();
-                // A flagged claim waits for staff: mail moved its deadline, and mail
-                // alone never closes a claim.
-                if open
-                    && c.review.is_none()
-                    && c.deadline.as_deref().is_some_and(|d| d < today.as_str())
-                {
-                    s.set_status(
-                        c.id,
-                        Status::Expired,
-                        "deadline passed before the claim was submitted",
-                        &stamp,
-                    )?;
+                if lifecycle::expires(&c, &today) {
+                    s.set_status(c.id, Status::Expired, lifecycle::EXPIRED, &stamp)?;
                     n += 1;
                 }
             }
@@ -965,7 +956,7 @@ impl Ingester<'_> {
             s.set_review(claim_id, None, &stamp)?;
         }
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
-        if let Some((to, why)) = claim::next_status(current, &items) {
+        if let Some((to, why)) = lifecycle::next_status(current, &items) {
             s.set_status(claim_id, to, &why, &stamp)?;
         }
         Ok(())

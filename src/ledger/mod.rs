@@ -5,6 +5,7 @@ pub mod claim;
 pub mod deadline;
 pub mod evidence;
 pub mod ingest;
+pub mod lifecycle;
 pub mod report;
 pub mod staff;
 pub mod trust;

@@ -4,9 +4,10 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use crate::ledger::claim::{self, Status};
+use crate::ledger::claim;
 use crate::ledger::evidence::Evidence;
 use crate::ledger::staff::Command;
+use crate::store::Status;
 use crate::store::{ClaimRow, Store};
 
 fn days_left(c: &ClaimRow, now: DateTime<Utc>) -> Option<i64> {

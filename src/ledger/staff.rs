@@ -7,6 +7,7 @@
 
 use serde::Deserialize;
 
+use crate::ledger::lifecycle;
 use crate::store::{ClaimRow, Status, Store, StoreError};
 
 /// The `[staff]` table.
@@ -68,15 +69,6 @@ impl Command {
     }
 }
 
-/// Whether a claim in `status` still takes a staff mark: a submitted, ineligible or
-/// withdrawn claim is settled; an expired one may still be reported submitted late.
-pub fn takes_mark(status: Status) -> bool {
-    !matches!(
-        status,
-        Status::Submitted | Status::Ineligible | Status::Withdrawn
-    )
-}
-
 /// Applies a staff mark (from a reply or the command line) to those of `claims` that
 /// take it: their status, and the Microsoft case number of a submission. Returns the
 /// claims marked, the status and the reason recorded.
@@ -89,7 +81,7 @@ pub fn apply(
 ) -> Result<(Vec<i64>, Status, String), StoreError> {
     let (to, why) = command.outcome(who);
     let mut marked = Vec::new();
-    for c in claims.iter().filter(|c| takes_mark(c.status)) {
+    for c in claims.iter().filter(|c| lifecycle::takes_mark(c.status)) {
         if c.status == Status::Expired {
             tracing::warn!(ticket = %c.ticket, claim = c.id, "staff report a claim submitted after its deadline");
         }
@@ -204,8 +196,6 @@ mod tests {
                 "withdrawn (marked by staff at the command line)"
             )
         );
-        assert!(takes_mark(Status::Drafted) && takes_mark(Status::Expired));
-        assert!(!takes_mark(Status::Submitted) && !takes_mark(Status::Withdrawn));
     }
 
     #[test]

@@ -10,9 +10,9 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::ledger::claim::Status;
 use crate::ledger::evidence::Evidence;
 use crate::outbound::draft::{self, Customer, DraftConfig, Outgoing, Templates};
+use crate::store::Status;
 use crate::store::{ClaimRow, NewMail, Store, StoreError};
 
 /// The `[reminders]` table.

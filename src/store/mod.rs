@@ -148,7 +148,7 @@ impl<'a> NewMessage<'a> {
 }
 
 /// Where a claim stands. The store keeps it by name; which moves between statuses are
-/// allowed is the ledger's to say (`ledger::claim::next_status`, staff marks).
+/// allowed is the ledger's to say (`ledger::lifecycle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
