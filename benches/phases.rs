@@ -45,9 +45,7 @@ fn main() {
         .iter()
         .map(|p| text::statements(&p.new_text))
         .collect();
-    let reference = downtime::Reference {
-        when: emails.iter().find_map(|e| e.date).unwrap_or_default(),
-    };
+    let reference = downtime::Reference::at(emails.iter().find_map(|e| e.date).unwrap_or_default());
     let incident = regex::Regex::new(r"\b(?:EX|FO|SP|TM|OD|MO|PB)\d{5,8}\b");
     let Ok(incident) = incident else { return };
     let rounds = 1000;

@@ -55,6 +55,27 @@ fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::
 pub struct Reference {
     /// The Date header (or receipt time) of the mail.
     pub when: DateTime<FixedOffset>,
+    /// The sender's Content-Language is US English ("en-US").
+    pub us_english: bool,
+}
+
+impl Reference {
+    /// A reference from the Date header alone.
+    pub fn at(when: DateTime<FixedOffset>) -> Reference {
+        Reference {
+            when,
+            us_english: false,
+        }
+    }
+
+    /// Whether the sender writes numeric dates month first ("11/03" is 3 November): a
+    /// zone in the Americas says so; a UTC Date header says nothing of where the sender
+    /// is, and then a US English locale decides. Elsewhere day first: a European with a
+    /// US English mail program still writes the day first.
+    pub fn month_first(&self) -> bool {
+        let offset = self.when.offset().local_minus_utc();
+        offset < -3 * 3600 || (offset == 0 && self.us_english)
+    }
 }
 
 const FILLERS: &[&str] = &[
@@ -323,7 +344,7 @@ struct Times<'t> {
 impl<'a> Told<'a> {
     fn new(subject: &str, statements: &'a [Statement], reference: Reference) -> Told<'a> {
         let ref_date = reference.when.date_naive();
-        let month_first = reference.when.offset().local_minus_utc() < -3 * 3600;
+        let month_first = reference.month_first();
         let written_on = written_on(statements, ref_date, month_first);
         let mut tokens = when::tokens_per_text(
             statements
@@ -1050,10 +1071,38 @@ mod tests {
     use super::super::text::statements;
     use super::*;
 
+    #[test]
+    fn date_order_by_zone_and_by_locale_only_where_the_zone_says_nothing() {
+        let at = |date: &str, locale: Option<&str>| Reference {
+            when: DateTime::parse_from_rfc2822(date).unwrap_or_default(),
+            us_english: locale.is_some_and(|l| l == "en-US"),
+        };
+        assert!(at("Tue, 10 Nov 2026 09:00:00 -0600", None).month_first());
+        assert!(at("Tue, 10 Nov 2026 15:00:00 +0000", Some("en-US")).month_first());
+        assert!(!at("Tue, 10 Nov 2026 15:00:00 +0000", Some("en-GB")).month_first());
+        // A European with a US English mail program writes the day first.
+        assert!(!at("Tue, 10 Nov 2026 16:00:00 +0100", Some("en-US")).month_first());
+        let body = "Down on 11/03 from 14:00 to 15:00 UTC.";
+        let when =
+            DateTime::parse_from_rfc2822("Tue, 10 Nov 2026 15:00:00 +0000").unwrap_or_default();
+        let read = |locale: &str| {
+            let r = Reference {
+                when,
+                us_english: locale == "en-US",
+            };
+            windows("x", &statements(body), r)
+                .first()
+                .and_then(|w| w.start)
+                .map(|t| t.format("%m-%d").to_string())
+        };
+        assert_eq!(read("en-US").as_deref(), Some("11-03"));
+        assert_eq!(read("en-GB").as_deref(), Some("03-11"));
+    }
+
     /// Windows as "start/end/minutes" strings, for a mail dated `date` (RFC 2822).
     fn run(subject: &str, body: &str, date: &str) -> Vec<String> {
         let when = DateTime::parse_from_rfc2822(date).unwrap_or_default();
-        windows(subject, &statements(body), Reference { when })
+        windows(subject, &statements(body), Reference::at(when))
             .into_iter()
             .map(|w| {
                 let f = |t: Option<DateTime<Utc>>| {

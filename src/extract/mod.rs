@@ -621,6 +621,9 @@ impl<'a> Reading<'a> {
         let email = self.email;
         let reference = downtime::Reference {
             when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
+            us_english: email
+                .header("content-language")
+                .is_some_and(|l| l.trim().eq_ignore_ascii_case("en-us")),
         };
         ext.downtime = monitor::merge(
             monitor::windows(&self.new_text, *reference.when.offset()),
