@@ -502,16 +502,12 @@ pub async fn sync_folder(
     handling: Handling,
 ) -> Result<SyncReport, ImapError> {
     let mailbox = select(session, cfg, folder).await?;
-    sync_selected(
-        session,
+    let at = Folder {
         cfg,
-        folder,
-        mailbox.uid_validity.unwrap_or(0),
-        store,
-        ingester,
-        handling,
-    )
-    .await
+        name: folder,
+        validity: mailbox.uid_validity.unwrap_or(0),
+    };
+    sync_selected(session, at, store, ingester, handling).await
 }
 
 /// Selects `folder`; a refusal (NO) is [`ImapError::MissingFolder`].
@@ -532,15 +528,18 @@ pub async fn select(
 
 /// Like [`sync_folder`] for the folder already selected with UIDVALIDITY `validity`
 /// (after IDLE): one round trip less per wake-up.
-pub async fn sync_selected(
+async fn sync_selected(
     session: &mut Session,
-    cfg: &ImapConfig,
-    folder: &str,
-    validity: u32,
+    at: Folder<'_>,
     store: &mut Store,
     ingester: &Ingester<'_>,
     handling: Handling,
 ) -> Result<SyncReport, ImapError> {
+    let Folder {
+        cfg,
+        name: folder,
+        validity,
+    } = at;
     // Flags and moves depend on each message's outcome, so they need it at once.
     let inline = handling == Handling::Inline || cfg.acts_on_outcome();
     let proto = cfg.protocol();
@@ -579,19 +578,8 @@ pub async fn sync_selected(
     for segment in segments(&new, &over, FETCH_BATCH) {
         let (stored, quarantined) = match segment {
             Segment::Batch(uids) => {
-                let taken = fetch_batch(
-                    session,
-                    Folder {
-                        cfg,
-                        name: folder,
-                        validity,
-                    },
-                    store,
-                    ingester,
-                    Wanted::Uids(uids),
-                    inline,
-                )
-                .await?;
+                let taken =
+                    fetch_batch(session, at, store, ingester, Wanted::Uids(uids), inline).await?;
                 report.fetched += taken.stored.len() + taken.quarantined.len();
                 last = last.max(taken.high);
                 (taken.stored, taken.quarantined)
@@ -635,38 +623,29 @@ pub async fn sync_selected(
 /// message above the last one stored, with its size, in one UID FETCH (no NOOP, no
 /// SEARCH: an IDLE wake-up costs one round trip). When the store knows the folder under
 /// another UIDVALIDITY it is a full [`sync_selected`].
-pub async fn sync_new(
+async fn sync_new(
     session: &mut Session,
-    cfg: &ImapConfig,
-    folder: &str,
-    validity: u32,
+    at: Folder<'_>,
     store: &mut Store,
     ingester: &Ingester<'_>,
     handling: Handling,
 ) -> Result<SyncReport, ImapError> {
+    let Folder {
+        cfg,
+        name: folder,
+        validity,
+    } = at;
     let last = match store
         .mailbox_state(&cfg.name, folder)
         .map_err(IngestError::from)?
     {
         Some((v, uid)) if v == validity => uid,
         _ => {
-            return sync_selected(session, cfg, folder, validity, store, ingester, handling).await;
+            return sync_selected(session, at, store, ingester, handling).await;
         }
     };
     let inline = handling == Handling::Inline || cfg.acts_on_outcome();
-    let taken = fetch_batch(
-        session,
-        Folder {
-            cfg,
-            name: folder,
-            validity,
-        },
-        store,
-        ingester,
-        Wanted::Above(last),
-        inline,
-    )
-    .await?;
+    let taken = fetch_batch(session, at, store, ingester, Wanted::Above(last), inline).await?;
     after_processing(session, cfg, &taken.stored, &taken.quarantined)
         .await
         .map_err(cfg.protocol())?;
@@ -1456,10 +1435,12 @@ impl Pass<'_> {
         for _ in 0..3 {
             let synced = match self.selected {
                 Some(validity) => {
-                    sync_new(
-                        session, cfg, first, validity, self.store, ingester, handling,
-                    )
-                    .await
+                    let at = Folder {
+                        cfg,
+                        name: first,
+                        validity,
+                    };
+                    sync_new(session, at, self.store, ingester, handling).await
                 }
                 None => sync_folder(session, cfg, first, self.store, ingester, handling).await,
             };
