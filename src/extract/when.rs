@@ -220,6 +220,8 @@ struct Scan<'t> {
     text: &'t [u8],
     /// The text folded: same offsets, lower case.
     low: &'t [u8],
+    /// The same, as text.
+    folded: &'t str,
     /// Runs of digits that start a word.
     numbers: Vec<(usize, usize)>,
     words: Vec<Lexeme>,
@@ -370,6 +372,7 @@ fn tokens_in(text: &str, folded: &Folded, reference: NaiveDate, month_first: boo
     let mut scan = Scan {
         text: original,
         low: bytes,
+        folded: low,
         numbers,
         words: known,
         present,
@@ -991,9 +994,7 @@ impl<'t> Scan<'t> {
             _ => None,
         })?;
         if needs_lead {
-            let before =
-                std::str::from_utf8(&self.low[s.saturating_sub(24)..s]).unwrap_or_default();
-            let lead = leading_word(before, before.len()).unwrap_or_default();
+            let lead = leading_word(self.folded, s).unwrap_or_default();
             let leads = WORDS
                 .get(&lead)
                 .iter()
@@ -1538,6 +1539,22 @@ mod tests {
                 date: d(2, 2),
                 year_given: true
             }]
+        );
+    }
+
+    #[test]
+    fn the_word_that_makes_uur_a_clock_time_is_read_past_wide_characters() {
+        // 24 bytes before the hour falls inside a dash: the leading word still counts.
+        let text = format!("{} om 3 uur", "—".repeat(9));
+        let time = Kind::Time {
+            hour: 3,
+            minute: 0,
+            pm: None,
+        };
+        assert_eq!(kinds(&text), vec![time]);
+        assert_eq!(
+            kinds(&format!("{} 3 uur", "—".repeat(9))),
+            vec![Kind::Duration(180)]
         );
     }
 
