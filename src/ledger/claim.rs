@@ -235,11 +235,11 @@ mod tests {
     use crate::store::Status;
 
     fn list(tenant: &str, incident: &str, rows: &[(String, Value)]) -> Vec<Item> {
-        checklist(tenant, incident, &Evidence::from_rows(rows))
+        checklist(tenant, incident, &Evidence::from_rows(rows.to_vec()))
     }
 
     fn review(rows: &[(String, Value)]) -> Option<String> {
-        review_reason(&Evidence::from_rows(rows))
+        review_reason(&Evidence::from_rows(rows.to_vec()))
     }
 
     fn ev(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {

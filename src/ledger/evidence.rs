@@ -102,15 +102,12 @@ pub struct Evidence {
 
 impl Evidence {
     /// Reads the stored (field, JSON value) rows of one claim.
-    pub fn from_rows(rows: &[(String, Value)]) -> Evidence {
-        fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
-            serde_json::from_value(v.clone()).ok()
+    pub fn from_rows(rows: Vec<(String, Value)>) -> Evidence {
+        fn read<'v, T: Deserialize<'v>>(v: &'v Value) -> Option<T> {
+            T::deserialize(v).ok()
         }
-        let mut e = Evidence {
-            stored: rows.to_vec(),
-            ..Evidence::default()
-        };
-        for (field, v) in rows {
+        let mut e = Evidence::default();
+        for (field, v) in &rows {
             match field.as_str() {
                 "downtime" => e.downtime = read(v).unwrap_or_default(),
                 "affected_users" => e.affected_users = read(v),
@@ -125,12 +122,13 @@ impl Evidence {
                 _ => {}
             }
         }
+        e.stored = rows;
         e
     }
 
     /// The evidence of claim `claim`, as the store holds it.
     pub fn of_claim(s: &Store, claim: i64) -> Result<Evidence, StoreError> {
-        Ok(Evidence::from_rows(&s.evidence_values(claim)?))
+        Ok(Evidence::from_rows(s.evidence_values(claim)?))
     }
 
     /// The stored value of `field`, as stored.
@@ -186,7 +184,7 @@ mod tests {
             ("purchased_via_csp".to_string(), json!("maybe")),
             ("advisory".to_string(), json!(true)),
         ];
-        let e = Evidence::from_rows(&rows);
+        let e = Evidence::from_rows(rows.clone());
         assert_eq!(e.downtime_minutes(), Some(90));
         assert_eq!(
             e.outage_start().map(|t| t.to_rfc3339()),
@@ -202,7 +200,7 @@ mod tests {
         // "maybe" is no yes or no: the item stays missing.
         assert_eq!(e.purchased_via_csp, None);
         assert_eq!(
-            Evidence::from_rows(&rows).stored("advisory"),
+            Evidence::from_rows(rows).stored("advisory"),
             Some(&json!(true))
         );
     }

@@ -345,24 +345,28 @@ impl Ingester<'_> {
         let sha = sha256_hex(raw);
         let stamp = crate::stamp(now);
         let verdict = crate::ledger::trust::verdict(raw, &self.rules.trust);
-        let (email, extraction) = match reading {
+        let read = match reading {
             Reading::Refused(reason) => return self.quarantine_in(s, raw, origin, &reason, now),
-            Reading::Read(read) => {
-                let (email, mut e) = *read;
-                self.unmask_impostor(&mut e, verdict.as_ref());
-                (Some(email), Ok(Box::new(e)))
+            Reading::Read(mut read) => {
+                self.unmask_impostor(&mut read.1, verdict.as_ref());
+                Ok(read)
             }
-            Reading::Failed(why) => (None, Err(why)),
+            Reading::Failed(why) => Err(why),
         };
         {
-            let (e, error) = match &extraction {
-                Ok(e) if e.message_id.is_none() && e.from.is_none() && e.subject.is_empty() => (
-                    Some(e.as_ref()),
-                    Some("no message headers: not an email".to_string()),
-                ),
-                Ok(e) => (Some(e.as_ref()), None),
+            let (got, error) = match &read {
+                Ok(r)
+                    if r.1.message_id.is_none() && r.1.from.is_none() && r.1.subject.is_empty() =>
+                {
+                    (
+                        Some(r.as_ref()),
+                        Some("no message headers: not an email".to_string()),
+                    )
+                }
+                Ok(r) => (Some(r.as_ref()), None),
                 Err(why) => (None, Some(why.clone())),
             };
+            let e = got.map(|(_, e)| e);
             let message_id = e.and_then(|e| e.message_id.as_deref());
             if let Some(of) = s.find_duplicate(origin.key, message_id, &sha)? {
                 return Ok(Outcome::Duplicate { of });
@@ -391,16 +395,15 @@ impl Ingester<'_> {
             if let Some(json) = verdict.as_ref().and_then(|v| serde_json::to_string(v).ok()) {
                 s.set_message_trust(row, &json)?;
             }
-            match (e, error) {
+            match (got, error) {
                 (_, Some(reason)) => Ok(Outcome::Quarantined { reason }),
-                (Some(e), None) => {
+                (Some((email, e)), None) => {
                     if let Some(why) = self.rules.own(e) {
                         tracing::info!(message_id = ?e.message_id, why, "own mail not processed");
                         return Ok(Outcome::Ignored { why });
                     }
                     if self.rules.staff.is_staff(e.from.as_deref()) {
-                        let email = email.unwrap_or_else(|| Email::parse(raw));
-                        return self.staff_reply(s, row, e, &email, verdict.as_ref(), now);
+                        return self.staff_reply(s, row, e, email, verdict.as_ref(), now);
                     }
                     self.link(s, row, e, verdict.as_ref(), false, now)
                 }
@@ -898,9 +901,8 @@ impl Ingester<'_> {
             return Ok(());
         };
         let rows = s.evidence(claim_id)?;
-        let stored: Vec<(String, Value)> =
-            rows.iter().map(|r| (r.field.clone(), r.json())).collect();
-        let evidence = Evidence::from_rows(&stored);
+        let evidence =
+            Evidence::from_rows(rows.iter().map(|r| (r.field.clone(), r.json())).collect());
         // Incident start: the outage start, else the first request's date (an assumption).
         let outage_start = evidence.outage_start();
         let request_date = rows

@@ -782,7 +782,7 @@ mod tests {
         assert!(evidence.iter().any(|(k, _)| k == "check"), "{evidence:?}");
         let ctx = claim_context(
             &c,
-            &Evidence::from_rows(&evidence),
+            &Evidence::from_rows(evidence),
             &[],
             &BTreeMap::new(),
             Language::En,
