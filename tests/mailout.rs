@@ -130,7 +130,7 @@ pub(crate) struct Parsed {
     pub subject: String,
     pub text: String,
     html: String,
-    message_id: String,
+    pub message_id: String,
     attachments: Vec<Vec<u8>>,
     auto_submitted: String,
     suppress: String,

@@ -7,6 +7,7 @@
 mod classes;
 mod cli;
 mod corpus;
+mod corrections;
 mod cyrus;
 mod dovecot;
 mod e2e;

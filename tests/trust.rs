@@ -8,12 +8,12 @@ use slaclaim::app::config::Config;
 use slaclaim::ledger::ingest::Outcome;
 use slaclaim::store::Store;
 
-const TENANT: &str = "5b1e6c2a-7d3f-4e81-9a40-c2d4e6f8a0b1";
-const OURS: &str = "mx.cloudwise-partners.example";
-const CUSTOMER: &str = "kestrel-logistics.example";
+pub(crate) const TENANT: &str = "5b1e6c2a-7d3f-4e81-9a40-c2d4e6f8a0b1";
+pub(crate) const OURS: &str = "mx.cloudwise-partners.example";
+pub(crate) const CUSTOMER: &str = "kestrel-logistics.example";
 
 /// What our receiving server writes on top: DMARC and DKIM for `domain`.
-fn passed(domain: &str) -> String {
+pub(crate) fn passed(domain: &str) -> String {
     format!(
         "Authentication-Results: {OURS}; dmarc=pass (p=quarantine dis=none) header.from={domain}\r\nAuthentication-Results: {OURS};\r\n\tdkim=pass (2048-bit key) header.d={domain} header.i=@{domain} header.b=\"kX9/q+2\"\r\nReceived: from mail.{domain} by {OURS} (Postfix) with ESMTPS id 4Q7;\r\n\tMon, 9 Nov 2026 09:00:02 +0100\r\n"
     )
@@ -26,20 +26,20 @@ fn failed(domain: &str) -> String {
 }
 
 /// A customer's complete request, as ticketwise as real ones: opens SLA-1.
-fn request(auth: &str) -> String {
+pub(crate) fn request(auth: &str) -> String {
     format!(
         "{auth}From: Ilse Vos <ilse.vos@kestrel-logistics.example>\r\nTo: support@cloudwise-partners.example\r\nSubject: SLA credit request: Teams outage\r\nDate: Mon, 09 Nov 2026 09:00:00 +0100\r\nMessage-ID: <req-1@kestrel-logistics.example>\r\n\r\nHello,\r\n\r\nWe want to claim an SLA credit for Microsoft incident TM4409123.\r\nOur tenant ID is {TENANT}.\r\nTeams calls failed on 5 November 2026 from 13:10 to 15:40 CET.\r\n38 users in Zwolle were affected.\r\nWe restarted the Teams clients and tried the web app.\r\nOur ticket number: 88123. Subscriptions bought through CSP: yes.\r\n\r\nRegards,\r\nIlse Vos\r\n+31 38 555 0142\r\n"
     )
 }
 
 /// A follow-up naming ticket SLA-1 in its subject.
-fn follow_up(auth: &str, from: &str, n: u32, body: &str) -> String {
+pub(crate) fn follow_up(auth: &str, from: &str, n: u32, body: &str) -> String {
     format!(
         "{auth}From: {from}\r\nTo: support@cloudwise-partners.example\r\nSubject: RE: [SLA-1] Teams outage\r\nDate: Tue, 10 Nov 2026 10:00:00 +0100\r\nMessage-ID: <follow-{n}@example.net>\r\n\r\n{body}\r\n"
     )
 }
 
-fn config(dir: &std::path::Path, extra: &str) -> Config {
+pub(crate) fn config(dir: &std::path::Path, extra: &str) -> Config {
     let text = format!(
         "[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ntransport = \"file\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n[staff]\naddresses = [\"sanne.bakker@cloudwise-partners.example\"]\n{extra}",
         dir.join("outbox").display()
@@ -47,11 +47,11 @@ fn config(dir: &std::path::Path, extra: &str) -> Config {
     Config::parse(&text, "test").unwrap()
 }
 
-fn trusting(dir: &std::path::Path) -> Config {
+pub(crate) fn trusting(dir: &std::path::Path) -> Config {
     config(dir, &format!("[trust]\nauthserv-ids = [\"{OURS}\"]\n"))
 }
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     at("2026-11-10T10:00:00Z")
 }
 
@@ -67,7 +67,7 @@ fn evidence(store: &Store) -> Vec<(String, String)> {
 
 /// A test directory named `name` whose store holds SLA-1 from a verified customer, and
 /// the config that trusts our receiving server.
-fn opened_ticket(name: &str) -> (std::path::PathBuf, Config, Store) {
+pub(crate) fn opened_ticket(name: &str) -> (std::path::PathBuf, Config, Store) {
     let dir = crate::util::temp_dir(name);
     let config = trusting(&dir);
     let mut store = crate::util::store(&dir);
@@ -85,7 +85,7 @@ fn opened_ticket(name: &str) -> (std::path::PathBuf, Config, Store) {
 }
 
 /// A follow-up on SLA-1 from the customer's domain, authenticated.
-fn from_customer(from: &str, n: u32, body: &str) -> String {
+pub(crate) fn from_customer(from: &str, n: u32, body: &str) -> String {
     follow_up(&passed(CUSTOMER), from, n, body)
 }
 
@@ -251,7 +251,7 @@ fn a_customer_date_that_would_expire_the_claim_flags_it_instead() {
 }
 
 /// A staff reply to the draft: `auth` on top, then the headers, then `body`.
-fn staff(auth: &str, extra_headers: &str, subject: &str, body: &str) -> String {
+pub(crate) fn staff(auth: &str, extra_headers: &str, subject: &str, body: &str) -> String {
     format!(
         "{auth}From: Sanne Bakker <sanne.bakker@cloudwise-partners.example>\r\n{extra_headers}To: slaclaim@cloudwise-partners.example\r\nSubject: {subject}\r\nDate: Wed, 11 Nov 2026 09:00:00 +0100\r\nMessage-ID: <staff-{}@cloudwise-partners.example>\r\n\r\n{body}\r\n",
         body.len() + subject.len() + auth.len() + extra_headers.len()

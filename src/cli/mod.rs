@@ -99,6 +99,24 @@ pub enum Command {
         #[arg(long)]
         online: bool,
     },
+    /// Correct one field of a claim, as a staff reply's line would ("users: 140"):
+    /// `slaclaim set SLA-42 users "120 Amsterdam, 20 Utrecht"`. Staff values stand over
+    /// what customer mail says.
+    Set {
+        /// The claim and how to answer.
+        #[command(flatten)]
+        args: SetArgs,
+        /// The value, written as in a reply: `140`, `2026-10-14 09:15-11:40 CEST`,
+        /// `add 2026-10-15 08:00-08:30`, `remove EX1234568`, `yes`, `Name <address>`.
+        value: String,
+    },
+    /// End a staff value: what mail says counts again (a tenant or incident goes back
+    /// to what it was before staff set it).
+    Unset {
+        /// The claim and how to answer.
+        #[command(flatten)]
+        args: SetArgs,
+    },
     /// Record what staff did with a ticket's claims.
     Mark {
         /// Ticket reference, e.g. SLA-42.
@@ -112,6 +130,21 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+}
+
+/// `slaclaim set` and `unset` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    /// Ticket reference, e.g. SLA-42.
+    pub ticket: String,
+    /// users, locations, downtime, incident, tenant, csp, ticket, contact or attempts.
+    pub field: String,
+    /// Which claim, when the ticket has several.
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `slaclaim outbox ...`.
@@ -210,6 +243,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             )?;
             Ok(0)
         }
+        Command::Set { args, value } => set(&config, &extractor, &state_dir, &args, Some(&value)),
+        Command::Unset { args } => set(&config, &extractor, &state_dir, &args, None),
         Command::Outbox {
             action: OutboxAction::Resend { message_id },
         } => {
@@ -251,6 +286,28 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `slaclaim set` / `unset`.
+fn set(
+    config: &Config,
+    extractor: &Extractor,
+    state_dir: &std::path::Path,
+    args: &SetArgs,
+    value: Option<&str>,
+) -> Result<i32> {
+    let mut store = Store::open(state_dir)?;
+    let ingester = config.ingester(extractor)?;
+    ingester.expire_overdue(&mut store, Utc::now())?;
+    let req = crate::ledger::report::SetRequest {
+        ticket: &args.ticket,
+        field: &args.field,
+        value,
+        incident: args.incident.as_deref(),
+        json: args.json,
+    };
+    crate::ledger::report::set(&mut store, &ingester, &req, Utc::now())?;
+    Ok(0)
 }
 
 /// `FIELD=SCORE`, for `eval --require`.

@@ -217,7 +217,10 @@ pub fn review_reason(evidence: &Evidence) -> Option<String> {
     if evidence.advisory {
         reasons.push("the incident was an advisory");
     }
-    if evidence.purchased_via_csp == Some(false) {
+    // Staff who set the answer themselves know it: only the customer's word is flagged.
+    if evidence.purchased_via_csp == Some(false)
+        && evidence.staff_value("purchased_via_csp").is_none()
+    {
         reasons.push("the subscriptions were not bought through CSP");
     }
     (!reasons.is_empty()).then(|| {

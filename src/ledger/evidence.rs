@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::extract::{Contact, Window};
-use crate::store::{Store, StoreError};
+use crate::store::{CorrectionRow, EvidenceRow, Store, StoreError};
 
 /// How many were affected, and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,8 +96,47 @@ pub struct Evidence {
     pub advisory: bool,
     /// Values to check before submitting.
     pub check: Vec<Check>,
+    /// The values staff set, which stand over what mail says.
+    pub staff: Vec<StaffValue>,
+    /// Customer mail that said otherwise after staff set a value.
+    pub conflicts: Vec<Conflict>,
     /// The stored values, for what shows them as they are (`slaclaim claim`).
     stored: Vec<(String, Value)>,
+}
+
+/// A value staff set, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffValue {
+    /// The checklist field it sets.
+    pub field: &'static str,
+    /// The staff field word (users, ticket, ...).
+    pub word: String,
+    /// The line as written.
+    pub line: String,
+    /// Who set it.
+    pub set_by: String,
+    /// The reply's Message-ID; None from the command line.
+    pub message_id: Option<String>,
+    /// When.
+    pub at: String,
+    /// What it replaced.
+    pub overrides: Option<Value>,
+}
+
+/// Customer mail that, after staff set a field, says something else: staff's value
+/// stands, and staff settle it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// The checklist field.
+    pub field: &'static str,
+    /// What staff set.
+    pub staff: Value,
+    /// What the later mail says.
+    pub mail: Value,
+    /// That mail's Message-ID.
+    pub message_id: Option<String>,
+    /// When it changed.
+    pub at: String,
 }
 
 impl Evidence {
@@ -126,9 +165,132 @@ impl Evidence {
         e
     }
 
-    /// The evidence of claim `claim`, as the store holds it.
+    /// The evidence of claim `claim`: what mail says, with the values staff set over it.
     pub fn of_claim(s: &Store, claim: i64) -> Result<Evidence, StoreError> {
-        Ok(Evidence::from_rows(s.evidence_values(claim)?))
+        let rows = s.evidence(claim)?;
+        let mut e = Evidence::from_rows(rows.iter().map(|r| (r.field.clone(), r.json())).collect());
+        e.overlay(&rows, &s.corrections(claim)?);
+        Ok(e)
+    }
+
+    /// Sets the values staff set (the newest applied correction of each field; one
+    /// without a value ends it), and notes later mail that says otherwise.
+    pub fn overlay(&mut self, rows: &[EvidenceRow], corrections: &[CorrectionRow]) {
+        let mut standing: Vec<&CorrectionRow> = Vec::new();
+        for c in corrections.iter().filter(|c| c.error.is_none()) {
+            standing.retain(|s| s.field != c.field);
+            standing.push(c);
+        }
+        standing.sort_by_key(|c| c.id);
+        for c in standing {
+            let Some(value) = c
+                .value
+                .as_deref()
+                .and_then(|v| serde_json::from_str::<Value>(v).ok())
+            else {
+                continue;
+            };
+            let Some(field) = self.set_staff(&c.field, &value) else {
+                continue;
+            };
+            self.check.retain(|k| k.field != field);
+            let mail = rows.iter().find(|r| r.field == field);
+            if let Some(mail) = mail.filter(|m| m.updated_at > c.at) {
+                let said = mail.json();
+                if Some(&said) != self.stored(field) {
+                    self.conflicts.push(Conflict {
+                        field,
+                        staff: self.stored(field).cloned().unwrap_or(Value::Null),
+                        mail: said,
+                        message_id: mail.message_id.clone(),
+                        at: mail.updated_at.clone(),
+                    });
+                }
+            }
+            self.staff.retain(|s| s.word != c.field);
+            self.staff.push(StaffValue {
+                field,
+                word: c.field.clone(),
+                line: c.line.clone(),
+                set_by: c.set_by.clone(),
+                message_id: c.message_id.clone(),
+                at: c.at.clone(),
+                overrides: c
+                    .overrides
+                    .as_deref()
+                    .and_then(|o| serde_json::from_str(o).ok()),
+            });
+        }
+    }
+
+    /// Sets one staff value; returns the checklist field it set (None for the claim's
+    /// key, kept on the claim itself, or a value that does not read).
+    fn set_staff(&mut self, word: &str, value: &Value) -> Option<&'static str> {
+        fn read<T: for<'v> Deserialize<'v>>(v: &Value) -> Option<T> {
+            T::deserialize(v).ok()
+        }
+        let field = match word {
+            "users" | "locations" if value.is_object() => {
+                self.affected_users = Some(read(value)?);
+                "affected_users"
+            }
+            "locations" => {
+                self.locations = read(value)?;
+                "locations"
+            }
+            "downtime" => {
+                self.downtime = read(value)?;
+                "downtime"
+            }
+            "csp" => {
+                self.purchased_via_csp = Some(read(value)?);
+                "purchased_via_csp"
+            }
+            "attempts" => {
+                self.resolution_attempts = Some(read(value)?);
+                "resolution_attempts"
+            }
+            // The claim's key is on the claim itself; only who set it is kept here.
+            "incident" => return Some("incident_id"),
+            "tenant" => return Some("tenant_id"),
+            "ticket" | "contact" => {
+                let mut reach = self.contact.clone().unwrap_or_default();
+                if let Some(refs) = value.get("ticket_refs") {
+                    reach.ticket_refs = read(refs)?;
+                }
+                if let Some(person) = value.get("contact").and_then(Value::as_object) {
+                    let keep = |new: Option<&Value>, old: &Option<String>| {
+                        new.and_then(Value::as_str)
+                            .map(str::to_string)
+                            .or(old.clone())
+                    };
+                    reach.contact = Contact {
+                        name: keep(person.get("name"), &reach.contact.name),
+                        email: keep(person.get("email"), &reach.contact.email),
+                        phone: keep(person.get("phone"), &reach.contact.phone),
+                    };
+                }
+                let stored = serde_json::to_value(&reach).ok()?;
+                self.contact = Some(reach);
+                self.put("contact", stored);
+                return Some("contact");
+            }
+            _ => return None,
+        };
+        self.put(field, value.clone());
+        Some(field)
+    }
+
+    fn put(&mut self, field: &str, value: Value) {
+        match self.stored.iter_mut().find(|(k, _)| k == field) {
+            Some((_, v)) => *v = value,
+            None => self.stored.push((field.to_string(), value)),
+        }
+    }
+
+    /// The staff value of a checklist field, if staff set it.
+    pub fn staff_value(&self, field: &str) -> Option<&StaffValue> {
+        self.staff.iter().rev().find(|s| s.field == field)
     }
 
     /// The stored value of `field`, as stored.

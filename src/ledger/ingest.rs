@@ -10,12 +10,13 @@ use serde_json::Value;
 use crate::extract::classify::Kind;
 use crate::extract::{Extraction, Extractor};
 use crate::ledger::claim;
+use crate::ledger::correction;
 use crate::ledger::deadline::Policy;
 use crate::ledger::evidence::Evidence;
 use crate::ledger::lifecycle;
 use crate::mail::message::Email;
 use crate::store::Status;
-use crate::store::{NewMessage, Store, StoreError, sha256_hex};
+use crate::store::{ClaimRow, NewMessage, Store, StoreError, sha256_hex};
 
 /// Largest message ingested; larger ones are kept but quarantined.
 pub const DEFAULT_MAX_BYTES: usize = 50 * 1024 * 1024;
@@ -218,6 +219,17 @@ impl Default for MailRules {
             max_claims_per_message: 10,
         }
     }
+}
+
+/// The claim a staff reply's corrections are for.
+enum Addressed {
+    /// This one.
+    Claim(ClaimRow),
+    /// The ticket has several and the reply names none: (a claim to record the lines
+    /// against, what staff are told).
+    Unclear((i64, String)),
+    /// The ticket has no claim.
+    Nothing,
 }
 
 /// How far a message may change the claims of the ticket it joins.
@@ -570,40 +582,135 @@ impl Ingester<'_> {
             .refusal(e.sender_domain.as_deref(), verdict);
         let forward = !email.attached.is_empty()
             || crate::mail::quote::is_forward(&email.body, &email.subject);
-        let command = if forward {
-            None
+        let top = if forward {
+            String::new()
         } else {
-            crate::ledger::staff::command(&crate::mail::quote::top(&email.body))
+            crate::mail::quote::top(&email.body)
         };
-        let Some(command) = command else {
+        let command = crate::ledger::staff::command(&top);
+        let (lines, unread) = correction::parse_lines(&top, self.policy.zone);
+        if command.is_none() && lines.is_empty() && unread.is_empty() {
             // Not a command: staff also forward customers' mail, which is read as usual.
             return self.link(s, row, e, verdict, refusal.is_none(), now);
-        };
-        if let Some(why) = refusal {
-            return ignore(why);
         }
         let tagged = e.subject.to_ascii_uppercase().contains("[SLA-");
         let answers_us = e.thread_ids.iter().any(|id| self.rules.is_our_id(id));
+        let ticket = if tagged || answers_us {
+            self.find_ticket(s, e, now)?.map(|(t, _)| t)
+        } else {
+            None
+        };
+        let who = e.from.clone().unwrap_or_default();
+        let by = correction::By {
+            who: &who,
+            message: Some(row),
+        };
+        if let Some(why) = refusal {
+            // Kept for the record against the claim it names; it changes nothing.
+            if let Some(Addressed::Claim(claim)) =
+                ticket.map(|t| self.addressed_claim(s, t, e)).transpose()?
+            {
+                correction::record_refused(s, claim.id, &lines, &why, by, &stamp)?;
+            }
+            return ignore(why);
+        }
         if !tagged && !answers_us {
             return ignore(
                 "a staff command must carry the ticket tag [SLA-n] in its subject or answer slaclaim's mail".into(),
             );
         }
-        let ticket = match self.find_ticket(s, e, now)? {
-            Some((t, _)) => t,
-            None => return ignore("staff command that refers to no known ticket".into()),
+        let Some(ticket) = ticket else {
+            return ignore("staff command that refers to no known ticket".into());
         };
         s.set_message_ticket(row, ticket)?;
         let reference = s.ticket_reference(ticket)?;
-        let claims = s.claims_of_ticket(ticket)?;
-        let who = e.from.clone().unwrap_or_default();
-        let (marked, to, why) = crate::ledger::staff::apply(s, &claims, &command, &who, &stamp)?;
-        if marked.is_empty() {
-            return ignore(format!("{reference} has no open claim"));
+        let mut said = Vec::new();
+        if !lines.is_empty() || !unread.is_empty() {
+            match self.addressed_claim(s, ticket, e)? {
+                Addressed::Nothing => said.push(format!("{reference} has no claim to correct")),
+                Addressed::Claim(claim) => {
+                    let applied = correction::apply(s, &claim, &lines, by, &stamp)?;
+                    correction::record_unread(s, claim.id, &unread, by, &stamp)?;
+                    self.refresh(s, claim.id, now)?;
+                    said.push(format!(
+                        "{} correction(s) applied to {}/{}, {} not read, {} refused",
+                        applied.accepted.len(),
+                        or_missing(&claim.incident_id),
+                        or_missing(&claim.tenant_id),
+                        unread.len(),
+                        applied.refused.len()
+                    ));
+                }
+                Addressed::Unclear((claim, why)) => {
+                    // Staff are told which claim to name; the lines wait for that.
+                    let all: Vec<correction::Unreadable> = lines
+                        .iter()
+                        .map(|l| correction::Unreadable {
+                            field: l.field,
+                            text: l.text.clone(),
+                            why: why.clone(),
+                        })
+                        .chain(unread)
+                        .collect();
+                    correction::record_unread(s, claim, &all, by, &stamp)?;
+                    said.push(why);
+                }
+            }
         }
-        let applied = format!("{} claim(s) {}: {why}", marked.len(), to.as_str());
-        tracing::info!(ticket = %reference, applied, "staff command applied");
+        if let Some(command) = command {
+            let claims = s.claims_of_ticket(ticket)?;
+            let (marked, to, why) =
+                crate::ledger::staff::apply(s, &claims, &command, &who, &stamp)?;
+            if marked.is_empty() && said.is_empty() {
+                return ignore(format!("{reference} has no open claim"));
+            }
+            if !marked.is_empty() {
+                said.push(format!("{} claim(s) {}: {why}", marked.len(), to.as_str()));
+            }
+        }
+        let applied = said.join("; ");
+        tracing::info!(ticket = %reference, applied, "staff reply applied");
         Ok(Outcome::Command { reference, applied })
+    }
+
+    /// The claim a staff reply speaks of: the one whose draft it answers, else the
+    /// ticket's only claim. Err: (a claim to record against, why none could be chosen).
+    fn addressed_claim(
+        &self,
+        s: &Store,
+        ticket: i64,
+        e: &Extraction,
+    ) -> Result<Addressed, IngestError> {
+        let claims = s.claims_of_ticket(ticket)?;
+        let answered = e
+            .thread_ids
+            .iter()
+            .filter(|id| self.rules.is_our_id(id))
+            .filter_map(|id| {
+                let id = id.trim_matches(['<', '>', ' ']);
+                id.strip_prefix("slaclaim.")?
+                    .split('.')
+                    .next()?
+                    .parse::<i64>()
+                    .ok()
+            })
+            .find_map(|n| claims.iter().find(|c| c.id == n));
+        if let Some(c) = answered {
+            return Ok(Addressed::Claim(c.clone()));
+        }
+        match claims.as_slice() {
+            [one] => Ok(Addressed::Claim(one.clone())),
+            [] => Ok(Addressed::Nothing),
+            [first, ..] => Ok(Addressed::Unclear((
+                first.id,
+                format!(
+                    "{} has {} claims: answer the draft of the claim you mean, or use `slaclaim set {} FIELD VALUE --incident ID`",
+                    first.ticket,
+                    claims.len(),
+                    first.ticket
+                ),
+            ))),
+        }
     }
 
     /// Whether a message that joins `ticket` may change its claims: staff who are
@@ -901,8 +1008,8 @@ impl Ingester<'_> {
             return Ok(());
         };
         let rows = s.evidence(claim_id)?;
-        let evidence =
-            Evidence::from_rows(rows.iter().map(|r| (r.field.clone(), r.json())).collect());
+        // With the values staff set: a corrected window moves the deadline too.
+        let evidence = Evidence::of_claim(s, claim_id)?;
         // Incident start: the outage start, else the first request's date (an assumption).
         let outage_start = evidence.outage_start();
         let request_date = rows

@@ -2,6 +2,7 @@
 //! (ingest), what staff may change, and who is trusted to change it.
 
 pub mod claim;
+pub mod correction;
 pub mod deadline;
 pub mod evidence;
 pub mod ingest;

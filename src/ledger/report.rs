@@ -109,6 +109,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         let history = store.transitions(c.id)?;
         let delivery = store.claim_delivery_problems(c.id)?;
         let unverified = store.unverified_messages(c.id)?;
+        let corrections = store.corrections(c.id)?;
         // The verdict on the mail that asked for the credit.
         let request_trust = crate::ledger::trust::of_request(store, c.id)?.map(|(v, _)| v);
         if as_json {
@@ -123,15 +124,24 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
             let items: Vec<Value> = items
                 .iter()
                 .map(|i| {
-                    let source = rows.iter().find(|r| r.field == i.field).map(|r| json!({"message_id": r.message_id, "date": r.sent_at}));
-                    json!({"field": i.field, "label": i.label, "present": i.present, "value": i.value, "problem": i.problem, "source": source})
+                    let (source, set_by, overrides) = provenance(&rows, &evidence, i.field);
+                    json!({"field": i.field, "label": i.label, "present": i.present, "value": i.value, "problem": i.problem, "source": source, "set_by": set_by, "overrides": overrides})
                 })
                 .collect();
             let history: Vec<Value> = history
                 .iter()
                 .map(|t| json!({"at": t.at, "from": t.from, "to": t.to, "reason": t.reason}))
                 .collect();
-            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "review": c.review, "request_authentication": request_trust, "checklist": items, "history": history, "delivery_problems": delivery, "unverified_mail": unverified}));
+            let corrections: Vec<Value> = corrections
+                .iter()
+                .map(|r| json!({"field": r.field, "line": r.line, "set_by": r.set_by, "message_id": r.message_id, "at": r.at, "applied": r.error.is_none(), "error": r.error}))
+                .collect();
+            let conflicts: Vec<Value> = evidence
+                .conflicts
+                .iter()
+                .map(|k| json!({"field": k.field, "staff": k.staff, "mail": k.mail, "message_id": k.message_id, "at": k.at}))
+                .collect();
+            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "review": c.review, "request_authentication": request_trust, "checklist": items, "corrections": corrections, "conflicts": conflicts, "history": history, "delivery_problems": delivery, "unverified_mail": unverified}));
             continue;
         }
         println!(
@@ -164,12 +174,26 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         }
         for i in &items {
             let mark = if i.present { "[x]" } else { "[ ]" };
-            let source = rows
-                .iter()
-                .find(|r| r.field == i.field)
-                .and_then(|r| r.message_id.clone())
-                .map(|m| format!(" (from <{m}>)"))
-                .unwrap_or_default();
+            let source = match evidence.staff_value(i.field) {
+                Some(v) => format!(
+                    " (set by {} {}, {}{})",
+                    v.set_by,
+                    v.message_id
+                        .as_deref()
+                        .map_or("from the command line".to_string(), |m| format!("in <{m}>")),
+                    v.at,
+                    v.overrides
+                        .as_ref()
+                        .map(|o| format!("; was {}", short(o)))
+                        .unwrap_or_default()
+                ),
+                None => rows
+                    .iter()
+                    .find(|r| r.field == i.field)
+                    .and_then(|r| r.message_id.clone())
+                    .map(|m| format!(" (from <{m}>)"))
+                    .unwrap_or_default(),
+            };
             let value = i
                 .value
                 .as_ref()
@@ -178,6 +202,28 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
             println!("  {mark} {}{value}{source}", i.label);
             if let Some(p) = &i.problem {
                 println!("      {p}");
+            }
+        }
+        for k in &evidence.conflicts {
+            println!(
+                "  CONFLICT {}: staff set {}, later customer mail <{}> says {}",
+                k.field,
+                short(&k.staff),
+                k.message_id.as_deref().unwrap_or("?"),
+                short(&k.mail)
+            );
+        }
+        let refused: Vec<_> = corrections.iter().filter(|r| r.error.is_some()).collect();
+        if !refused.is_empty() {
+            println!("  staff lines not applied:");
+            for r in refused {
+                println!(
+                    "    {} {} \"{}\": {}",
+                    r.at,
+                    r.set_by,
+                    r.line,
+                    r.error.as_deref().unwrap_or_default()
+                );
             }
         }
         if !delivery.is_empty() {
@@ -243,6 +289,163 @@ pub fn mark(
     }
     println!("{ticket}: {} claim(s) marked {}", marked.len(), to.as_str());
     Ok(())
+}
+
+/// What `slaclaim set` and `slaclaim unset` are asked.
+#[derive(Debug, Clone)]
+pub struct SetRequest<'a> {
+    /// Ticket reference, SLA-n.
+    pub ticket: &'a str,
+    /// The staff field word.
+    pub field: &'a str,
+    /// The value as staff would write it in a reply; None: unset.
+    pub value: Option<&'a str>,
+    /// Which claim of a ticket with several.
+    pub incident: Option<&'a str>,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// `slaclaim set SLA-n FIELD VALUE` / `unset SLA-n FIELD`: the same parser and rules
+/// as a staff reply's correction lines. Exit code 0, or an error naming the form.
+pub fn set(
+    store: &mut Store,
+    ingester: &crate::ledger::ingest::Ingester<'_>,
+    req: &SetRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::ledger::correction::{self, Change, Field, Line};
+    let Some(field) = Field::parse(req.field) else {
+        bail!(
+            "no field {:?}: use one of {}",
+            req.field,
+            correction::FIELDS.map(Field::name).join(", ")
+        );
+    };
+    let claims = ticket_claims(store, req.ticket)?;
+    let claim = match (req.incident, claims.as_slice()) {
+        (Some(id), _) => claims
+            .iter()
+            .find(|c| c.incident_id.eq_ignore_ascii_case(id))
+            .with_context(|| format!("{} has no claim for incident {id}", req.ticket))?,
+        (None, [one]) => one,
+        (None, _) => bail!(
+            "{} has {} claims ({}): say which with --incident ID",
+            req.ticket,
+            claims.len(),
+            claims
+                .iter()
+                .map(|c| or_q(&c.incident_id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    .clone();
+    let (change, text) = match req.value {
+        Some(value) => {
+            let text = format!("{}: {}", field.name(), value.trim());
+            // "remove incident X" reads as the reply line does.
+            let change = if field == Field::Incident
+                && value.trim().to_ascii_lowercase().starts_with("remove ")
+            {
+                match correction::parse_line(
+                    &format!("remove incident {}", &value.trim()[7..]),
+                    ingester.policy.zone,
+                ) {
+                    Some(Ok(l)) => l.change,
+                    _ => bail!("cannot read {text:?}; write it as: {}", field.expected()),
+                }
+            } else {
+                correction::parse_value(field, value, ingester.policy.zone).map_err(|why| {
+                    anyhow::anyhow!(
+                        "cannot read {text:?}: {why}; write it as: {}",
+                        field.expected()
+                    )
+                })?
+            };
+            (change, text)
+        }
+        None => (Change::Unset, format!("unset {}", field.name())),
+    };
+    let who = std::env::var("USER")
+        .map(|u| format!("{u} at the command line"))
+        .unwrap_or_else(|_| "staff at the command line".into());
+    let stamp = crate::stamp(now);
+    let line = Line {
+        field,
+        change,
+        text,
+    };
+    let applied = store.transaction(|s| {
+        let by = correction::By {
+            who: &who,
+            message: None,
+        };
+        let applied = correction::apply(s, &claim, std::slice::from_ref(&line), by, &stamp)?;
+        ingester.refresh(s, claim.id, now)?;
+        Ok::<_, anyhow::Error>(applied)
+    })?;
+    if let Some((_, why)) = applied.refused.first() {
+        bail!("{}: {why}", line.text);
+    }
+    let after = store.claim(claim.id)?.context("the claim is gone")?;
+    let evidence = Evidence::of_claim(store, claim.id)?;
+    let value = correction::current(&after, &evidence, field);
+    let overrides = evidence
+        .staff
+        .iter()
+        .rev()
+        .find(|v| v.word == field.name())
+        .and_then(|v| v.overrides.clone());
+    if req.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"ticket": after.ticket, "incident_id": after.incident_id, "tenant_id": after.tenant_id, "field": field.name(), "value": value, "overrides": overrides, "set_by": who, "unset": req.value.is_none()})
+            )?
+        );
+    } else if req.value.is_none() {
+        println!(
+            "{} {}: {} is what mail says again: {}",
+            after.ticket,
+            or_q(&after.incident_id),
+            field.name(),
+            short(&value)
+        );
+    } else {
+        println!(
+            "{} {}: {} set to {}",
+            after.ticket,
+            or_q(&after.incident_id),
+            field.name(),
+            short(&value)
+        );
+    }
+    Ok(())
+}
+
+/// Where a checklist value came from: (source, set_by, overrides). Staff's values name
+/// the line and what they replaced; mail's the message, its date and sender.
+fn provenance(
+    rows: &[crate::store::EvidenceRow],
+    evidence: &Evidence,
+    field: &str,
+) -> (Value, Value, Value) {
+    if let Some(v) = evidence.staff_value(field) {
+        return (
+            json!({"kind": "staff", "message_id": v.message_id, "line": v.line, "at": v.at}),
+            json!(v.set_by),
+            v.overrides.clone().unwrap_or(Value::Null),
+        );
+    }
+    match rows.iter().find(|r| r.field == field) {
+        Some(r) => (
+            json!({"kind": "mail", "message_id": r.message_id, "date": r.sent_at}),
+            json!(r.sender),
+            Value::Null,
+        ),
+        None => (Value::Null, Value::Null, Value::Null),
+    }
 }
 
 fn or_q(s: &str) -> &str {

@@ -20,10 +20,18 @@ use crate::ledger::evidence::Evidence;
 use crate::store::ClaimRow;
 
 /// Template names and their compiled-in defaults.
-const DEFAULTS: [(&str, &str); 9] = [
+const DEFAULTS: [(&str, &str); 11] = [
     ("draft.en.txt", include_str!("../../templates/draft.en.txt")),
     ("draft.nl.txt", include_str!("../../templates/draft.nl.txt")),
     ("draft.html", include_str!("../../templates/draft.html")),
+    (
+        "corrections.en.txt",
+        include_str!("../../templates/corrections.en.txt"),
+    ),
+    (
+        "corrections.nl.txt",
+        include_str!("../../templates/corrections.nl.txt"),
+    ),
     (
         "reminder.en.txt",
         include_str!("../../templates/reminder.en.txt"),
@@ -155,6 +163,11 @@ impl Templates {
             } else {
                 sample.clone()
             };
+            let ctx = if name.starts_with("corrections") {
+                json!({"subject": "s", "ticket": "SLA-1", "lines": [{"line": "users: many", "why": "no number"}], "language": "en"})
+            } else {
+                ctx
+            };
             let ctx = if name.ends_with(".html") {
                 json!({"subject": "s", "text": "t", "language": "en"})
             } else {
@@ -264,14 +277,27 @@ fn label(field: &str, english: &str, lang: Language) -> String {
 }
 
 /// The claim's evidence as the values the templates print.
-fn describe(evidence: &Evidence, zone: chrono_tz::Tz) -> BTreeMap<&'static str, Value> {
+fn describe(
+    evidence: &Evidence,
+    ticket: &str,
+    zone: chrono_tz::Tz,
+) -> BTreeMap<&'static str, Value> {
     let mut out = BTreeMap::new();
     if !evidence.downtime.is_empty() {
         let text: Vec<String> = evidence
             .downtime
             .iter()
             .filter_map(|w| {
-                let (s, e) = (w.start?.with_timezone(&zone), w.end?.with_timezone(&zone));
+                // A duration alone is worth saying: how long is known, when is not.
+                let (Some(s), Some(e)) = (w.start, w.end) else {
+                    return (w.minutes > 0).then(|| {
+                        format!(
+                            "{} minutes; start time not stated: ask the customer",
+                            w.minutes
+                        )
+                    });
+                };
+                let (s, e) = (s.with_timezone(&zone), e.with_timezone(&zone));
                 let same_day = s.date_naive() == e.date_naive();
                 Some(format!(
                     "{} – {} {} ({} minutes)",
@@ -317,8 +343,9 @@ fn describe(evidence: &Evidence, zone: chrono_tz::Tz) -> BTreeMap<&'static str, 
             .into_iter()
             .filter_map(|v| v.as_deref())
             .collect();
+        // Without a helpdesk ticket, ours is the one Microsoft can quote back.
         let refs = if c.ticket_refs.is_empty() {
-            "?".to_string()
+            ticket.to_string()
         } else {
             c.ticket_refs.join(", ")
         };
@@ -415,7 +442,7 @@ pub fn claim_context(
             .unwrap_or_else(|| "unknown customer".into()),
         MAX_VALUE_CHARS,
     );
-    let described = describe(evidence, zone);
+    let described = describe(evidence, &c.ticket, zone);
     let checks: Vec<String> = evidence
         .check
         .iter()
@@ -454,6 +481,10 @@ pub fn claim_context(
         "missing": missing,
         "credit": credit_estimate(users, minutes, customer.and_then(|k| k.licensed_users), incident_day),
         "checks": checks,
+        "staff": staff_lines(evidence, &items, lang),
+        "conflicts": conflict_lines(evidence, &items, lang),
+        "version": 1,
+        "changes": [],
         "language": lang.code(),
         "today": today.to_string(),
     });
@@ -467,6 +498,138 @@ pub fn claim_context(
         }
     }
     ctx
+}
+
+/// A checklist field's label in the draft's language.
+fn label_of(items: &[claim::Item], field: &str, lang: Language) -> String {
+    items
+        .iter()
+        .find(|i| i.field == field)
+        .map_or_else(|| field.to_string(), |i| label(i.field, i.label, lang))
+}
+
+/// The values staff set, one line each: which, who, and what it replaced.
+fn staff_lines(evidence: &Evidence, items: &[claim::Item], lang: Language) -> Vec<String> {
+    evidence
+        .staff
+        .iter()
+        .map(|v| {
+            let label = label_of(items, v.field, lang);
+            let was = v
+                .overrides
+                .as_ref()
+                .map(|o| format!("; was {}", one_line(&plain(o), 120)))
+                .unwrap_or_default();
+            one_line(
+                &format!(
+                    "{label}: \"{}\" (set by {}, {}{was})",
+                    v.line, v.set_by, v.at
+                ),
+                MAX_VALUE_CHARS,
+            )
+        })
+        .collect()
+}
+
+/// Customer mail that says otherwise than staff did, for staff to settle.
+fn conflict_lines(evidence: &Evidence, items: &[claim::Item], lang: Language) -> Vec<String> {
+    evidence
+        .conflicts
+        .iter()
+        .map(|c| {
+            let label = label_of(items, c.field, lang);
+            one_line(
+                &format!(
+                    "{label}: staff set {}, but later customer mail <{}> of {} says {}; staff's value stands: reply with the right value to settle it",
+                    plain(&c.staff),
+                    c.message_id.as_deref().unwrap_or("?"),
+                    c.at,
+                    plain(&c.mail)
+                ),
+                MAX_VALUE_CHARS,
+            )
+        })
+        .collect()
+}
+
+/// A JSON value as plain words.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "nothing".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The Partner Center lines of a draft's context, each as printed, and which checklist
+/// field each comes from.
+const SUMMARY: [(&str, &str, &str); 8] = [
+    ("tenant_id", "tenant_id", "Customer tenant ID"),
+    ("incident_id", "incident_id", "Incident ID"),
+    ("downtime", "downtime", "Time and duration of the downtime"),
+    (
+        "users",
+        "affected_users",
+        "Number and location(s) of affected users",
+    ),
+    ("resolution", "resolution_attempts", "Attempts to resolve"),
+    (
+        "request",
+        "customer_request",
+        "Customer's email requesting support and credit",
+    ),
+    (
+        "contact",
+        "contact",
+        "Support ticket number and customer contact",
+    ),
+    (
+        "csp",
+        "purchased_via_csp",
+        "Subscriptions purchased through CSP",
+    ),
+];
+
+/// What a draft says line by line, kept with it for the next version.
+pub fn summary(ctx: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (key, _, _) in SUMMARY {
+        out.insert(
+            key.to_string(),
+            ctx.get(key).cloned().unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(out)
+}
+
+/// What changed since the draft before (`before`: its summary), line by line, naming
+/// staff who set a value.
+pub fn changes(before: Option<&Value>, now: &Value, evidence: &Evidence) -> Vec<String> {
+    let Some(before) = before else {
+        return Vec::new();
+    };
+    let shown = |v: &Value| match v {
+        Value::Null => "missing".to_string(),
+        Value::String(s) if s.is_empty() => "missing".to_string(),
+        Value::Bool(true) => "Yes".to_string(),
+        Value::Bool(false) => "No".to_string(),
+        other => one_line(&plain(other), 200),
+    };
+    SUMMARY
+        .iter()
+        .filter(|(key, _, _)| before.get(key) != now.get(key))
+        .map(|(key, field, label)| {
+            let by = evidence
+                .staff_value(field)
+                .map(|v| format!(" (set by {}: \"{}\")", v.set_by, one_line(&v.line, 200)))
+                .unwrap_or_default();
+            format!(
+                "{label}: {} -> {}{by}",
+                shown(before.get(key).unwrap_or(&Value::Null)),
+                shown(now.get(key).unwrap_or(&Value::Null))
+            )
+        })
+        .collect()
 }
 
 /// The longest value from mail printed in a draft; the whole of it is in the attached

@@ -115,6 +115,8 @@ struct Letter<'a> {
     attachments: &'a [Vec<u8>],
     /// What the draft says, to tell a changed claim from an unchanged one.
     fingerprint: Option<&'a str>,
+    /// The draft's values line by line, for the next version's list of changes.
+    summary: Option<&'a str>,
 }
 
 /// What earlier passes planned: claim → (its revision, the day). A claim whose revision
@@ -156,6 +158,32 @@ pub fn message_id(claim: Option<i64>, purpose: &str, version: &str, domain: &str
     match claim {
         Some(c) => format!("slaclaim.{c}.{purpose}.{version}@{domain}"),
         None => format!("slaclaim.{purpose}.{version}@{domain}"),
+    }
+}
+
+impl<'a> Letter<'a> {
+    /// A notice about a claim: no attachments, no draft fingerprint.
+    fn notice(
+        claim: i64,
+        purpose: &'a str,
+        version: i64,
+        id: &'a str,
+        to: &'a [String],
+        template: String,
+        ctx: &'a Value,
+    ) -> Letter<'a> {
+        Letter {
+            claim,
+            purpose,
+            version,
+            id,
+            to,
+            template,
+            ctx,
+            attachments: &[],
+            fingerprint: None,
+            summary: None,
+        }
     }
 }
 
@@ -235,6 +263,7 @@ impl Planner<'_> {
         let status = c.status;
         let lang = self.drafts.language.code();
         let stamp = crate::stamp(now);
+        self.answer_corrections(s, c, now)?;
         // Final claims cost one look at the outbox, not a rendering, on every pass.
         if status == Status::Expired {
             let id = message_id(Some(c.id), "expired", "1", &self.domain);
@@ -243,17 +272,15 @@ impl Planner<'_> {
                 let ctx = self.context(c, &evidence, today);
                 self.queue(
                     s,
-                    Letter {
-                        claim: c.id,
-                        purpose: "expired",
-                        version: 1,
-                        id: &id,
-                        to: &self.reminders.managers,
-                        template: format!("expired.{lang}.txt"),
-                        ctx: &ctx,
-                        attachments: &[],
-                        fingerprint: None,
-                    },
+                    Letter::notice(
+                        c.id,
+                        "expired",
+                        1,
+                        &id,
+                        &self.reminders.managers,
+                        format!("expired.{lang}.txt"),
+                        &ctx,
+                    ),
                     now,
                 )?;
                 report.expired += 1;
@@ -289,8 +316,15 @@ impl Planner<'_> {
             // the claim must not make the helpdesk's mail either.
             ctx["unverified"] = json!(self.unverified(s, c.id)?);
             let last = s.last_draft(c.id)?;
-            if last.as_ref().is_none_or(|(_, f)| *f != fingerprint) {
-                let version = last.map_or(1, |(v, _)| v + 1);
+            if last.as_ref().is_none_or(|(_, f, _)| *f != fingerprint) {
+                let version = last.as_ref().map_or(1, |(v, _, _)| v + 1);
+                let summary = draft::summary(&ctx);
+                let before = last
+                    .and_then(|(_, _, s)| s)
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+                ctx["version"] = json!(version);
+                ctx["changes"] = json!(draft::changes(before.as_ref(), &summary, &evidence));
+                let summary = summary.to_string();
                 let id = message_id(Some(c.id), "draft", &version.to_string(), &self.domain);
                 let mut to = self.drafts.helpdesk.clone();
                 // Customer data goes only to a requester our servers authenticated.
@@ -317,6 +351,7 @@ impl Planner<'_> {
                         ctx: &ctx,
                         attachments: &attachments,
                         fingerprint: Some(&fingerprint),
+                        summary: Some(&summary),
                     },
                     now,
                 )?;
@@ -354,17 +389,15 @@ impl Planner<'_> {
             if !s.mail_exists(&id)? {
                 self.queue(
                     s,
-                    Letter {
-                        claim: c.id,
-                        purpose: &purpose,
-                        version: 1,
-                        id: &id,
-                        to: &self.reminders.managers,
-                        template: format!("reminder.{lang}.txt"),
-                        ctx: &ctx,
-                        attachments: &[],
-                        fingerprint: None,
-                    },
+                    Letter::notice(
+                        c.id,
+                        &purpose,
+                        1,
+                        &id,
+                        &self.reminders.managers,
+                        format!("reminder.{lang}.txt"),
+                        &ctx,
+                    ),
                     now,
                 )?;
                 report.reminders += 1;
@@ -431,6 +464,52 @@ impl Planner<'_> {
         Ok(out)
     }
 
+    /// Answers each staff reply with lines that could not be read, once, naming them.
+    fn answer_corrections(
+        &self,
+        s: &Store,
+        c: &ClaimRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), PlanError> {
+        let lang = self.drafts.language.code();
+        for u in s.unreadable_corrections(c.id)? {
+            let id = message_id(
+                Some(c.id),
+                "corrections",
+                &u.message.to_string(),
+                &self.domain,
+            );
+            if u.sender.parse::<lettre::Address>().is_err() || s.mail_exists(&id)? {
+                continue;
+            }
+            let lines: Vec<Value> = u
+                .lines
+                .iter()
+                .map(|(line, why)| json!({"line": line, "why": why}))
+                .collect();
+            let subject = u
+                .subject
+                .trim_start_matches("Re: ")
+                .trim_start_matches("RE: ");
+            let ctx =
+                json!({"subject": subject, "ticket": c.ticket, "lines": lines, "language": lang});
+            self.queue(
+                s,
+                Letter::notice(
+                    c.id,
+                    "corrections",
+                    u.message,
+                    &id,
+                    std::slice::from_ref(&u.sender),
+                    format!("corrections.{lang}.txt"),
+                    &ctx,
+                ),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Renders `letter` and queues it in the outbox, in its claim's thread.
     fn queue(&self, s: &Store, letter: Letter<'_>, now: DateTime<Utc>) -> Result<(), PlanError> {
         let Letter {
@@ -443,6 +522,7 @@ impl Planner<'_> {
             ctx,
             attachments,
             fingerprint,
+            summary,
         } = letter;
         let (subject, text) = self
             .templates
@@ -486,6 +566,7 @@ impl Planner<'_> {
                 recipients: to,
                 raw: &raw,
                 fingerprint,
+                summary,
             },
             &stamp,
         )?;
@@ -587,6 +668,7 @@ impl Planner<'_> {
                 recipients: &self.reminders.managers,
                 raw: &raw,
                 fingerprint: None,
+                summary: None,
             },
             &stamp,
         )? {

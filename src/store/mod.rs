@@ -4,10 +4,12 @@
 //! touching callers. SQLite runs in WAL mode with foreign keys on; migrations are
 //! embedded and applied in order by `PRAGMA user_version`.
 
+mod corrections;
 mod inbox;
 mod outbox;
 pub mod private;
 
+pub use corrections::{CorrectionRow, NewCorrection, Unreadable};
 pub use inbox::Pending;
 pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0009_outbox_delivery.sql"),
     include_str!("0010_claim_revision.sql"),
     include_str!("0011_trust.sql"),
+    include_str!("0012_corrections.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
@@ -269,6 +272,10 @@ pub struct EvidenceRow {
     pub message_id: Option<String>,
     /// That message's Date header.
     pub sent_at: Option<String>,
+    /// That message's sender.
+    pub sender: Option<String>,
+    /// When the value last changed, RFC 3339.
+    pub updated_at: String,
 }
 
 impl EvidenceRow {
@@ -854,7 +861,7 @@ impl Store {
     /// All evidence of a claim.
     pub fn evidence(&self, claim: i64) -> Result<Vec<EvidenceRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at FROM evidence e JOIN messages m ON m.id = e.message_id
+            "SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at, m.sender, e.updated_at FROM evidence e JOIN messages m ON m.id = e.message_id
              WHERE e.claim_id = ?1 ORDER BY e.field",
         )?;
         let rows = stmt.query_map([claim], |r| {
@@ -864,6 +871,8 @@ impl Store {
                 message: r.get(2)?,
                 message_id: r.get(3)?,
                 sent_at: r.get(4)?,
+                sender: r.get(5)?,
+                updated_at: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

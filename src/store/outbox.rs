@@ -22,6 +22,8 @@ pub struct NewMail<'a> {
     pub raw: &'a [u8],
     /// For drafts: what the draft said, to tell whether a new one is needed.
     pub fingerprint: Option<&'a str>,
+    /// For drafts: its values line by line (JSON), for the next version's changes.
+    pub summary: Option<&'a str>,
 }
 
 /// A queued message due for sending.
@@ -95,8 +97,8 @@ impl Store {
     /// Queues a message; false when one with this Message-ID is already queued or sent.
     pub fn enqueue_mail(&self, mail: &NewMail<'_>, now: &str) -> Result<bool, StoreError> {
         let n = self.exec(
-            "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, recipients, fingerprint, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?8)",
+            "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, recipients, fingerprint, summary, created_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?9, ?8, ?8)",
             params![
                 mail.claim_id,
                 mail.purpose,
@@ -105,7 +107,8 @@ impl Store {
                 mail.raw,
                 mail.recipients.join(","),
                 mail.fingerprint,
-                now
+                now,
+                mail.summary
             ],
         )?;
         Ok(n == 1)
@@ -140,14 +143,17 @@ impl Store {
             .is_some())
     }
 
-    /// The newest draft of a claim: (version, fingerprint).
-    pub fn last_draft(&self, claim_id: i64) -> Result<Option<(i64, String)>, StoreError> {
+    /// The newest draft of a claim: (version, fingerprint, summary).
+    pub fn last_draft(
+        &self,
+        claim_id: i64,
+    ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
         Ok(self
             .one(
-                "SELECT version, COALESCE(fingerprint, '') FROM outbox
+                "SELECT version, COALESCE(fingerprint, ''), summary FROM outbox
                  WHERE claim_id = ?1 AND purpose = 'draft' ORDER BY version DESC LIMIT 1",
                 [claim_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
     }

@@ -1,0 +1,356 @@
+//! Staff corrections, by reply through the real ingest path and from the real binary:
+//! every form, precedence over later customer mail, forgery, the v2 draft and its
+//! changes, and the answer to a line that cannot be read.
+
+use crate::mailout::{cycle, eml_files, ingest, parse};
+use crate::trust::{CUSTOMER, TENANT, from_customer, now, opened_ticket, passed, staff};
+use serde_json::{Value, json};
+use slaclaim::ledger::evidence::Evidence;
+use slaclaim::ledger::ingest::Outcome;
+use slaclaim::store::Store;
+
+const STAFF_DOMAIN: &str = "cloudwise-partners.example";
+
+/// The Message-ID of the newest draft in the file outbox, and every mail there parsed.
+fn outbox(dir: &std::path::Path) -> Vec<crate::mailout::Parsed> {
+    eml_files(&dir.join("outbox"))
+        .iter()
+        .map(|raw| parse(raw))
+        .collect()
+}
+
+/// An authenticated staff reply to `draft` (its Message-ID) with `body` on top.
+fn reply(draft: &str, body: &str) -> String {
+    staff(
+        &passed(STAFF_DOMAIN),
+        &format!("In-Reply-To: <{draft}>\r\nReferences: <{draft}>\r\n"),
+        "Re: [SLA-1] Draft SLA credit claim",
+        body,
+    )
+}
+
+fn evidence(store: &Store) -> (slaclaim::store::ClaimRow, Evidence) {
+    let c = store.all_claims().unwrap().remove(0);
+    let e = Evidence::of_claim(store, c.id).unwrap();
+    (c, e)
+}
+
+/// SLA-1 opened and its first draft sent; returns that draft's Message-ID.
+async fn drafted(
+    name: &str,
+) -> (
+    std::path::PathBuf,
+    slaclaim::app::config::Config,
+    Store,
+    String,
+) {
+    let (dir, config, mut store) = opened_ticket(name);
+    cycle(&mut store, &config, now()).await;
+    let drafts = outbox(&dir);
+    assert_eq!(drafts.len(), 1, "one first draft");
+    assert!(!drafts[0].subject.contains("(v2)"));
+    let id = drafts[0].message_id.clone();
+    (dir, config, store, id)
+}
+
+#[tokio::test]
+async fn every_reply_form_applies_and_the_next_draft_is_v2_listing_the_changes() {
+    let (dir, config, mut store, draft) = drafted("corrections-reply").await;
+    let body = format!(
+        "Hi,\r\n\r\nusers: 120 Amsterdam, 20 Utrecht\r\ndowntime: 2026-11-05 13:00-15:45 CET\r\ndowntime: add 2026-11-06 08:00-08:20 CET\r\ncsp: no\r\nticket: 48213\r\ncontact: Ilse Vos <ilse.vos@{CUSTOMER}>, +31 38 555 0199\r\nattempts: reinstalled Teams on every laptop\r\nincident: TM4409124\r\ncsp: maybe\r\n\r\nSanne\r\n"
+    );
+    let out = ingest(&mut store, &config, reply(&draft, &body).as_bytes(), now());
+    let Outcome::Command { applied, .. } = &out else {
+        panic!("{out:?}");
+    };
+    assert!(
+        applied.contains("8 correction(s) applied") && applied.contains("1 not read"),
+        "{applied}"
+    );
+    let (c, e) = evidence(&store);
+    assert_eq!(c.incident_id, "TM4409124");
+    assert_eq!(c.tenant_id, TENANT);
+    let users = e.affected_users.clone().unwrap();
+    assert_eq!(
+        (users.count, users.locations.clone()),
+        (140, vec!["Amsterdam".to_string(), "Utrecht".to_string()])
+    );
+    assert_eq!(e.downtime.len(), 2);
+    assert_eq!(e.downtime_minutes(), Some(165 + 20));
+    assert_eq!(e.purchased_via_csp, Some(false));
+    let reach = e.contact.clone().unwrap();
+    assert_eq!(reach.ticket_refs, ["48213"]);
+    assert_eq!(reach.contact.phone.as_deref(), Some("+31 38 555 0199"));
+    assert_eq!(
+        e.resolution_attempts.as_deref(),
+        Some("reinstalled Teams on every laptop")
+    );
+    // Provenance: who, which line, what it replaced.
+    let users_by = e.staff_value("affected_users").unwrap();
+    assert_eq!(users_by.set_by, "sanne.bakker@cloudwise-partners.example");
+    assert_eq!(
+        users_by.overrides,
+        Some(json!({"count": 38, "locations": ["Zwolle"]}))
+    );
+    // The deadline follows the corrected window (November: end of December).
+    assert_eq!(c.deadline.as_deref(), Some("2026-12-31"));
+
+    cycle(&mut store, &config, now()).await;
+    let mail = outbox(&dir);
+    let v2 = mail
+        .iter()
+        .find(|m| m.subject.contains("(v2)"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no v2 draft: {:?}",
+                mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+            )
+        });
+    assert!(v2.subject.contains("TM4409124"), "{}", v2.subject);
+    assert!(v2.text.contains("Changed since version 1:"), "{}", v2.text);
+    assert!(v2.text.contains("Number and location(s) of affected users: 38 users in Zwolle -> 140 users in Amsterdam, Utrecht (set by sanne.bakker@cloudwise-partners.example"), "{}", v2.text);
+    assert!(
+        v2.text
+            .contains("Subscriptions purchased through CSP: Yes -> No"),
+        "{}",
+        v2.text
+    );
+    assert!(v2.text.contains("ticket 48213;"), "{}", v2.text);
+    // The unreadable line is answered to staff, once, naming it and the form.
+    let answer = mail
+        .iter()
+        .find(|m| m.subject.contains("not read"))
+        .expect("an answer naming the unread line");
+    assert!(
+        answer.text.contains("csp: maybe") && answer.text.contains("write it as: csp: yes"),
+        "{}",
+        answer.text
+    );
+    let (queued, _) = cycle(&mut store, &config, now()).await;
+    assert_eq!(queued, 0, "nothing changed, nothing new");
+    assert_eq!(outbox(&dir).len(), mail.len());
+}
+
+#[tokio::test]
+async fn a_later_customer_mail_does_not_override_staff_and_is_shown_as_a_conflict() {
+    let (_dir, config, mut store, draft) = drafted("corrections-precedence").await;
+    ingest(
+        &mut store,
+        &config,
+        reply(&draft, "users: 140").as_bytes(),
+        now(),
+    );
+    let later = from_customer(
+        &format!("Ilse Vos <ilse.vos@{CUSTOMER}>"),
+        7,
+        "Sorry, a correction: 95 users in Zwolle were affected.",
+    );
+    ingest(
+        &mut store,
+        &config,
+        later.as_bytes(),
+        now() + chrono::Duration::hours(1),
+    );
+    let (c, e) = evidence(&store);
+    assert_eq!(e.affected_users.as_ref().map(|u| u.count), Some(140));
+    assert_eq!(e.conflicts.len(), 1, "{:?}", e.conflicts);
+    assert_eq!(e.conflicts[0].mail["count"], json!(95));
+    // `claim --json` shows the value, its source and what it overrode, and the conflict.
+    let out = crate::util::slaclaim([
+        "--state-dir",
+        &_dir.join("state").display().to_string(),
+        "claim",
+        &c.ticket,
+        "--json",
+    ]);
+    let v = json_of(&out);
+    let users = v[0]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["field"] == "affected_users")
+        .unwrap();
+    assert_eq!(users["value"]["count"], json!(140));
+    assert_eq!(users["source"]["kind"], "staff");
+    assert_eq!(users["set_by"], "sanne.bakker@cloudwise-partners.example");
+    assert_eq!(users["overrides"]["count"], json!(38));
+    assert_eq!(v[0]["conflicts"][0]["mail"]["count"], json!(95));
+}
+
+#[tokio::test]
+async fn a_forged_staff_correction_is_stored_but_changes_nothing() {
+    let (_dir, config, mut store, draft) = drafted("corrections-forged").await;
+    let forged = staff(
+        "",
+        &format!("In-Reply-To: <{draft}>\r\n"),
+        "Re: [SLA-1] Draft SLA credit claim",
+        "users: 4000",
+    );
+    let out = ingest(&mut store, &config, forged.as_bytes(), now());
+    assert!(matches!(out, Outcome::Ignored { .. }), "{out:?}");
+    let (c, e) = evidence(&store);
+    assert_eq!(e.affected_users.as_ref().map(|u| u.count), Some(38));
+    let rows = store.corrections(c.id).unwrap();
+    assert_eq!(rows.len(), 1, "kept for the record");
+    assert!(
+        rows[0]
+            .error
+            .as_deref()
+            .is_some_and(|w| w.contains("not authenticated")),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn remove_incident_and_unreadable_lines_keep_the_rest() {
+    let (_dir, config, mut store, draft) = drafted("corrections-remove").await;
+    let out = ingest(
+        &mut store,
+        &config,
+        reply(&draft, "remove incident TM4409999\r\nremove incident TM4409123\r\nusers: many\r\nlocations: Zwolle, Kampen").as_bytes(),
+        now(),
+    );
+    assert!(matches!(out, Outcome::Command { .. }), "{out:?}");
+    let (c, e) = evidence(&store);
+    assert_eq!(c.incident_id, "", "the incident is missing again");
+    assert_eq!(e.affected_users.unwrap().locations, ["Zwolle", "Kampen"]);
+    let rows = store.corrections(c.id).unwrap();
+    let refused: Vec<_> = rows
+        .iter()
+        .filter(|r| r.error.is_some())
+        .map(|r| r.line.as_str())
+        .collect();
+    assert_eq!(refused, ["remove incident TM4409999", "users: many"]);
+}
+
+/// The config file beside the state, as the binary reads it.
+fn config_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("slaclaim.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ntransport = \"file\"\ndir = \"{}\"\n[store]\nstate-dir = \"{}\"\n",
+            dir.join("outbox").display(),
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The JSON a successful command printed.
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let config = config_file(dir);
+    let mut all = vec!["--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    crate::util::slaclaim(all)
+}
+
+#[tokio::test]
+async fn the_cli_sets_and_unsets_with_the_replys_parser_and_says_what_it_expects() {
+    let (dir, config, store, _) = drafted("corrections-cli").await;
+    drop(store);
+    let out = cli(
+        &dir,
+        &[
+            "set",
+            "SLA-1",
+            "users",
+            "120 Amsterdam, 20 Utrecht",
+            "--json",
+        ],
+    );
+    let v = json_of(&out);
+    assert_eq!(
+        v["value"],
+        json!({"count": 140, "locations": ["Amsterdam", "Utrecht"]})
+    );
+    assert_eq!(
+        v["overrides"],
+        json!({"count": 38, "locations": ["Zwolle"]})
+    );
+    let out = cli(
+        &dir,
+        &["set", "SLA-1", "downtime", "2026-11-05 13:00-14:00 CET"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("downtime set to"));
+    // A bad value: a clear error with the expected form, and nothing changes.
+    let out = cli(&dir, &["set", "SLA-1", "users", "lots"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("write it as: users: 140"), "{err}");
+    let out = cli(&dir, &["set", "SLA-1", "colour", "blue"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use one of"));
+    // Unset: what mail said counts again.
+    let out = cli(&dir, &["unset", "SLA-1", "users", "--json"]);
+    let v = json_of(&out);
+    assert_eq!(v["value"]["count"], json!(38));
+    let mut store = crate::util::store(&dir);
+    let (_, e) = evidence(&store);
+    assert_eq!(e.downtime_minutes(), Some(60), "the CLI's window stands");
+    // The next draft is a new version with the change from the CLI.
+    cycle(&mut store, &config, now()).await;
+    let v2 = outbox(&dir)
+        .into_iter()
+        .find(|m| m.subject.contains("(v2)"))
+        .expect("v2 draft");
+    assert!(
+        v2.text.contains("Time and duration of the downtime:"),
+        "{}",
+        v2.text
+    );
+    assert!(v2.text.contains("at the command line"), "{}", v2.text);
+}
+
+#[tokio::test]
+async fn set_on_a_ticket_with_two_claims_needs_the_incident() {
+    let (dir, config, mut store) = opened_ticket("corrections-two-claims");
+    let second = from_customer(
+        &format!("Ilse Vos <ilse.vos@{CUSTOMER}>"),
+        3,
+        &format!(
+            "We also want an SLA credit for incident EX5512345 on tenant {TENANT}: 12 users in Zwolle, 4 November 2026 09:00 to 10:00 CET."
+        ),
+    );
+    ingest(&mut store, &config, second.as_bytes(), now());
+    assert_eq!(store.all_claims().unwrap().len(), 2);
+    drop(store);
+    let out = cli(&dir, &["set", "SLA-1", "csp", "no"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--incident"), "{err}");
+    let out = cli(
+        &dir,
+        &["set", "SLA-1", "csp", "no", "--incident", "EX5512345"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = crate::util::store(&dir);
+    for c in store.all_claims().unwrap() {
+        let e = Evidence::of_claim(&store, c.id).unwrap();
+        let expected = if c.incident_id == "EX5512345" {
+            Some(false)
+        } else {
+            Some(true)
+        };
+        assert_eq!(e.purchased_via_csp, expected, "{}", c.incident_id);
+    }
+}
