@@ -5,11 +5,13 @@
 //!
 //! ```text
 //! cli       the command line
-//! app       config file (sections owned by their modules), daemon wiring, metrics
+//! app       config file (sections owned by their modules), daemon wiring, metrics,
+//!           the first-run demo
 //! inbound   IMAP (IDLE, custody) and Maildir: raw messages in
 //! outbound  planner (what is due), drafts and reminders, the outbox (sent once)
 //! ledger    ingest (a message into claims, once), claims, their evidence and status
-//!           moves (lifecycle), deadlines, staff commands, trust, reports
+//!           moves (lifecycle), deadlines, staff commands and corrections, trust,
+//!           reports
 //! extract   pure reading: the kind of message and every field, with confidence
 //! mail      bytes to text: MIME, HTML, quotes, Authentication-Results, patterns
 //! store     SQLite: the ledger's tables, custody inbox, outbox rows (at the side)

@@ -152,6 +152,14 @@ fn demo_config(dir: &std::path::Path, edit: impl FnOnce(String) -> String) -> st
             "\"examples/mailbox\"",
             &format!("\"{}\"", repo.join("examples/mailbox").display()),
         );
+    // The demo's Maildir, filled with the sample mails of examples/mailbox.
+    let maildir = dir.join("state/maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    for file in crate::util::files(&repo.join("examples/mailbox/new"), "eml") {
+        std::fs::copy(&file, maildir.join("new").join(file.file_name().unwrap())).unwrap();
+    }
     let config = dir.join("demo.toml");
     std::fs::write(&config, edit(text)).unwrap();
     config

@@ -207,12 +207,13 @@ async fn remove_incident_and_unreadable_lines_keep_the_rest() {
     let out = ingest(
         &mut store,
         &config,
-        reply(&draft, "remove incident TM4409999\r\nremove incident TM4409123\r\nusers: many\r\nlocations: Zwolle, Kampen").as_bytes(),
+        reply(&draft, "remove incident TM4409999\r\nremove incident TM4409123\r\nusers: many\r\nlocations: Zwolle, Kampen\r\ntenant: 0B6F6A58-2C1D-4F2E-9A77-3C5D0E1F2A3B").as_bytes(),
         now(),
     );
     assert!(matches!(out, Outcome::Command { .. }), "{out:?}");
     let (c, e) = evidence(&store);
     assert_eq!(c.incident_id, "", "the incident is missing again");
+    assert_eq!(c.tenant_id, "0b6f6a58-2c1d-4f2e-9a77-3c5d0e1f2a3b");
     assert_eq!(e.affected_users.unwrap().locations, ["Zwolle", "Kampen"]);
     let rows = store.corrections(c.id).unwrap();
     let refused: Vec<_> = rows
@@ -353,4 +354,132 @@ async fn set_on_a_ticket_with_two_claims_needs_the_incident() {
         };
         assert_eq!(e.purchased_via_csp, expected, "{}", c.incident_id);
     }
+}
+
+/// `slaclaim demo` in a fresh directory, as a newcomer runs it.
+fn demo(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    demo_at(cwd, args, None)
+}
+
+fn demo_at(cwd: &std::path::Path, args: &[&str], now: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"));
+    if let Some(now) = now {
+        cmd.env("SLACLAIM_DEMO_NOW", now);
+    }
+    cmd.arg("demo")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_demo_shows_live_drafts_a_reminder_an_expired_and_an_ineligible_claim_on_any_day() {
+    let cwd = crate::util::temp_dir("demo-run");
+    // Today twice (each run starts afresh), then the days where month lengths bite.
+    let days = [
+        None,
+        None,
+        Some("2027-03-01T06:00:00Z"),
+        Some("2027-02-28T22:00:00Z"),
+        Some("2026-12-31T20:00:00Z"),
+        Some("2027-07-15T12:00:00Z"),
+    ];
+    for (run, now) in days.iter().enumerate() {
+        let out = demo_at(&cwd, &[], *now);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("8 sample mails"), "run {run}: {text}");
+        assert!(text.contains("drafted: complete"), "{text}");
+        assert!(
+            text.contains("1 reminder(s) and 1 expiry notice(s)"),
+            "{text}"
+        );
+        assert!(text.contains("expired: the deadline"), "{text}");
+        assert!(text.contains("ineligible by staff"), "{text}");
+        assert!(
+            text.contains("where to look next") && text.contains("claim SLA-2"),
+            "{text}"
+        );
+        let drafts = crate::util::files(&cwd.join("state/demo/outbox"), "eml")
+            .into_iter()
+            .filter(|f| f.to_string_lossy().contains(".draft."))
+            .count();
+        assert!(drafts >= 2, "{drafts} drafts\n{text}");
+    }
+    // The demo empties only a directory it made.
+    let other = cwd.join("not-a-demo");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    let out = demo(&cwd, &["--state-dir", "not-a-demo"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not the demo's"));
+    assert!(other.join("keep.txt").exists());
+}
+
+#[tokio::test]
+async fn every_form_works_from_the_cli_too() {
+    let (dir, _config, store, _) = drafted("corrections-cli-forms").await;
+    drop(store);
+    let tenant = "0b6f6a58-2c1d-4f2e-9a77-3c5d0e1f2a3b";
+    let forms: [(&str, &str, Value); 10] = [
+        (
+            "users",
+            "140",
+            json!({"count": 140, "locations": ["Zwolle"]}),
+        ),
+        (
+            "locations",
+            "Zwolle, Kampen",
+            json!({"count": 140, "locations": ["Zwolle", "Kampen"]}),
+        ),
+        (
+            "downtime",
+            "2026-11-05 23:30-00:15 CET",
+            json!([{"start": "2026-11-05T22:30:00Z", "end": "2026-11-05T23:15:00Z", "minutes": 45}]),
+        ),
+        (
+            "downtime",
+            "add 90 minutes",
+            json!([{"start": "2026-11-05T22:30:00Z", "end": "2026-11-05T23:15:00Z", "minutes": 45}, {"start": null, "end": null, "minutes": 90}]),
+        ),
+        ("incident", "TM4409777", json!("TM4409777")),
+        ("tenant", tenant, json!(tenant)),
+        ("csp", "no", json!(false)),
+        (
+            "ticket",
+            "48213",
+            json!({"ticket_refs": ["48213"], "contact": {"name": "Ilse Vos", "email": "ilse.vos@kestrel-logistics.example", "phone": "+31 38 555 0142"}}),
+        ),
+        (
+            "contact",
+            "Piet Vos <piet@kestrel-logistics.example>",
+            json!({"ticket_refs": ["48213"], "contact": {"name": "Piet Vos", "email": "piet@kestrel-logistics.example", "phone": "+31 38 555 0142"}}),
+        ),
+        (
+            "attempts",
+            "rebooted the switch",
+            json!("rebooted the switch"),
+        ),
+    ];
+    for (field, value, expected) in forms {
+        let v = json_of(&cli(&dir, &["set", "SLA-1", field, value, "--json"]));
+        assert_eq!(v["value"], expected, "set {field} {value}");
+    }
+    let out = cli(&dir, &["set", "SLA-1", "incident", "remove TM4409777"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = crate::util::store(&dir);
+    let c = store.all_claims().unwrap().remove(0);
+    assert_eq!((c.incident_id.as_str(), c.tenant_id.as_str()), ("", tenant));
+    // Unset of a key goes back to what it was before staff set it.
+    let v = json_of(&cli(&dir, &["unset", "SLA-1", "tenant", "--json"]));
+    assert_eq!(v["value"], json!(TENANT));
 }

@@ -86,6 +86,10 @@ pub enum Command {
         #[command(subcommand)]
         action: OutboxAction,
     },
+    /// A first look without servers: sample mails dated around today are read and
+    /// answered once (drafts, a reminder, an expired and an ineligible claim) into
+    /// state/demo, and a summary says where to look. Each run starts afresh.
+    Demo,
     /// Run the daemon: watch the mailboxes, keep claims, send drafts and reminders.
     Run {
         /// Write outgoing mail to the file outbox ([outbox] dir) instead of sending it.
@@ -163,6 +167,9 @@ pub enum OutboxAction {
 pub fn run(cli: Cli) -> Result<i32> {
     if let Command::CheckConfig { online } = cli.command {
         return check_config(cli.config.as_deref(), online);
+    }
+    if let Command::Demo = cli.command {
+        return demo(&cli);
     }
     let config = match &cli.config {
         Some(path) => Config::load(path)?,
@@ -260,7 +267,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Extract { files } => extract(&extractor, &files),
         Command::Run { dry_run } => run_daemon(config, cli.config.clone(), state_dir, dry_run),
-        Command::CheckConfig { .. } => Ok(0),
+        Command::CheckConfig { .. } | Command::Demo => Ok(0),
         Command::Eval {
             dir,
             truth,
@@ -286,6 +293,43 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `slaclaim demo`: the built-in demo config unless `--config` names another.
+fn demo(cli: &Cli) -> Result<i32> {
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::parse(crate::app::demo::CONFIG, "config/demo.toml (built in)")?,
+    };
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .or(config.store.state_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("state/demo"));
+    if cli.config.is_none() {
+        // The built-in demo keeps its Maildir and outbox under whatever state directory.
+        for m in &mut config.maildir {
+            m.path = state_dir.join("maildir");
+        }
+        config.outbox.dir = state_dir.join("outbox");
+    }
+    init_logs("warn");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()
+        .context("cannot start the async runtime")?;
+    // SLACLAIM_DEMO_NOW (RFC 3339) plays the demo on another day: the tests check that
+    // every day of the year shows the same kinds of claims.
+    let now = match std::env::var("SLACLAIM_DEMO_NOW") {
+        Ok(at) => chrono::DateTime::parse_from_rfc3339(&at)
+            .with_context(|| format!("SLACLAIM_DEMO_NOW={at:?} is no RFC 3339 time"))?
+            .with_timezone(&Utc),
+        Err(_) => Utc::now(),
+    };
+    let summary = runtime.block_on(crate::app::demo::run(config, &state_dir, now))?;
+    println!("{summary}");
+    Ok(0)
 }
 
 /// `slaclaim set` / `unset`.

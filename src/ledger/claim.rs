@@ -183,15 +183,13 @@ pub fn checklist(tenant: &str, incident: &str, evidence: &Evidence) -> Vec<Item>
                     .as_ref()
                     .filter(|u| u.locations.is_empty())
                     .map(|_| "the number is known, the location(s) are not"),
-                "contact" => evidence.contact.as_ref().and_then(|c| {
-                    if c.ticket_refs.is_empty() {
-                        Some("no support ticket number")
-                    } else if c.contact.phone.is_none() {
-                        Some("no telephone number for the contact")
-                    } else {
-                        None
-                    }
-                }),
+                // Without a helpdesk ticket number, the claim's own SLA-n reference is
+                // the partner's ticket (the draft says so); the phone is what is missing.
+                "contact" => evidence
+                    .contact
+                    .as_ref()
+                    .filter(|c| c.contact.phone.is_none())
+                    .map(|_| "no telephone number for the contact"),
                 "customer_domain" => evidence
                     .customer_domain
                     .as_ref()
