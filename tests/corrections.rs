@@ -483,3 +483,31 @@ async fn every_form_works_from_the_cli_too() {
     let v = json_of(&cli(&dir, &["unset", "SLA-1", "tenant", "--json"]));
     assert_eq!(v["value"], json!(TENANT));
 }
+
+#[test]
+fn staff_writing_up_a_call_without_a_tag_opens_a_request_as_before() {
+    let dir = crate::util::temp_dir("corrections-staff-request");
+    let config = crate::trust::trusting(&dir);
+    let mut store = crate::util::store(&dir);
+    let body = format!(
+        "Kestrel Logistics called: please file an SLA credit for incident TM4409123.\r\nTenant ID: {TENANT}\r\nUsers: 38\r\nLocations: Zwolle\r\n"
+    );
+    let raw = staff(
+        &passed(STAFF_DOMAIN),
+        "",
+        "Credit request from Kestrel Logistics (phone)",
+        &body,
+    );
+    let out = ingest(&mut store, &config, raw.as_bytes(), now());
+    assert!(matches!(out, Outcome::NewTicket { .. }), "{out:?}");
+    let (c, e) = evidence(&store);
+    assert_eq!(
+        (c.incident_id.as_str(), c.tenant_id.as_str()),
+        ("TM4409123", TENANT)
+    );
+    assert_eq!(e.affected_users.map(|u| u.count), Some(38));
+    assert!(
+        store.corrections(c.id).unwrap().is_empty(),
+        "content, not corrections"
+    );
+}

@@ -62,19 +62,19 @@ impl Field {
         }
     }
 
-    /// The field for a word staff wrote (a few plain synonyms too), if it names one.
+    /// The field for a word staff wrote (or its checklist name), if it names one.
     pub fn parse(word: &str) -> Option<Field> {
         let word = word.trim().to_ascii_lowercase();
         Some(match word.as_str() {
-            "users" | "affected users" | "user count" => Field::Users,
-            "locations" | "location" | "sites" => Field::Locations,
-            "downtime" | "outage" | "window" => Field::Downtime,
+            "users" | "affected users" => Field::Users,
+            "locations" | "location" => Field::Locations,
+            "downtime" => Field::Downtime,
             "incident" | "incident id" => Field::Incident,
             "tenant" | "tenant id" => Field::Tenant,
-            "csp" | "bought through csp" | "purchased via csp" => Field::Csp,
+            "csp" => Field::Csp,
             "ticket" | "ticket number" => Field::Ticket,
             "contact" => Field::Contact,
-            "attempts" | "tried" | "resolution attempts" => Field::Attempts,
+            "attempts" | "resolution attempts" => Field::Attempts,
             _ => return None,
         })
     }
@@ -881,7 +881,7 @@ mod tests {
             json!([{"start": "2026-10-14T08:15:00Z", "end": "2026-10-14T09:00:00Z", "minutes": 45}])
         );
         assert_eq!(
-            set("outage: 2026-03-02 08:00-09:00 America/New_York"),
+            set("downtime: 2026-03-02 08:00-09:00 America/New_York"),
             json!([{"start": "2026-03-02T13:00:00Z", "end": "2026-03-02T14:00:00Z", "minutes": 60}])
         );
         assert_eq!(

@@ -589,12 +589,15 @@ impl Ingester<'_> {
         };
         let command = crate::ledger::staff::command(&top);
         let (lines, unread) = correction::parse_lines(&top, self.policy.zone);
-        if command.is_none() && lines.is_empty() && unread.is_empty() {
-            // Not a command: staff also forward customers' mail, which is read as usual.
-            return self.link(s, row, e, verdict, refusal.is_none(), now);
-        }
         let tagged = e.subject.to_ascii_uppercase().contains("[SLA-");
         let answers_us = e.thread_ids.iter().any(|id| self.rules.is_our_id(id));
+        // Field lines correct a claim only in answer to it; elsewhere (staff writing up
+        // a customer's call as a new request) they are content, as is mail without a
+        // command: staff also forward customers' mail, which is read as usual.
+        let corrects = (tagged || answers_us) && !(lines.is_empty() && unread.is_empty());
+        if command.is_none() && !corrects {
+            return self.link(s, row, e, verdict, refusal.is_none(), now);
+        }
         let ticket = if tagged || answers_us {
             self.find_ticket(s, e, now)?.map(|(t, _)| t)
         } else {
@@ -625,7 +628,7 @@ impl Ingester<'_> {
         s.set_message_ticket(row, ticket)?;
         let reference = s.ticket_reference(ticket)?;
         let mut said = Vec::new();
-        if !lines.is_empty() || !unread.is_empty() {
+        if corrects {
             match self.addressed_claim(s, ticket, e)? {
                 Addressed::Nothing => said.push(format!("{reference} has no claim to correct")),
                 Addressed::Claim(claim) => {
