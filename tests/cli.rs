@@ -492,3 +492,194 @@ fn no_config_error_shows_a_secret() {
         );
     }
 }
+
+/// The man page shipped in the package (deploy/slaclaim.1) is rendered from the CLI
+/// definition; this fails when it is stale. `SLACLAIM_BLESS=1` writes it anew.
+#[test]
+fn the_man_page_is_current() {
+    use clap::CommandFactory;
+    let page = man_page(slaclaim::cli::Cli::command());
+    let path = crate::util::repo().join("deploy/slaclaim.1");
+    if std::env::var_os("SLACLAIM_BLESS").is_some() {
+        std::fs::write(&path, &page).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        committed == page,
+        "deploy/slaclaim.1 is stale: run `SLACLAIM_BLESS=1 cargo test --test integration the_man_page_is_current` and commit it"
+    );
+}
+
+/// One page: the global part as clap_mangen renders it, then every command with its
+/// usage, description and options (instead of clap_mangen's pointers to per-command
+/// pages the package does not ship).
+fn man_page(cmd: clap::Command) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut page = Vec::new();
+    man.render_title(&mut page).unwrap();
+    man.render_name_section(&mut page).unwrap();
+    man.render_synopsis_section(&mut page).unwrap();
+    man.render_description_section(&mut page).unwrap();
+    man.render_options_section(&mut page).unwrap();
+    let esc = |t: &str| {
+        let t = t.replace('\\', "\\e").replace('-', "\\-");
+        t.lines()
+            .map(|l| {
+                if l.starts_with(['.', '\'']) {
+                    format!("\\&{l}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut text = String::from(".SH COMMANDS\n");
+    // Commands, and the commands of commands (`outbox resend`), each with its full name.
+    let mut subs: Vec<(String, clap::Command)> = Vec::new();
+    for sub in cmd.get_subcommands() {
+        let name = format!("slaclaim {}", sub.get_name());
+        if sub.has_subcommands() {
+            for inner in sub.get_subcommands() {
+                subs.push((format!("{name} {}", inner.get_name()), inner.clone()));
+            }
+        } else {
+            subs.push((name, sub.clone()));
+        }
+    }
+    for (name, sub) in subs {
+        let mut sub = sub.bin_name(name);
+        let usage = sub.render_usage().to_string();
+        let usage = usage.trim_start_matches("Usage: ");
+        text.push_str(&format!(".TP\n\\fB{}\\fR\n", esc(usage)));
+        let about = sub
+            .get_long_about()
+            .or(sub.get_about())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        text.push_str(&format!("{}\n", esc(&about)));
+        let args: Vec<_> = sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && a.get_id() != "help")
+            .collect();
+        if !args.is_empty() {
+            text.push_str(".RS\n");
+            for a in args {
+                let name = match (a.get_long(), a.get_value_names()) {
+                    (Some(l), Some(v)) if a.get_action().takes_values() => {
+                        format!("\\-\\-{} <{}>", esc(l), esc(&v[0]))
+                    }
+                    (Some(l), _) => format!("\\-\\-{}", esc(l)),
+                    (None, _) => format!("<{}>", esc(a.get_id().as_str())),
+                };
+                let help = a
+                    .get_long_help()
+                    .or(a.get_help())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                text.push_str(&format!(".TP\n{name}\n{}\n", esc(&help)));
+            }
+            text.push_str(".RE\n");
+        }
+    }
+    page.extend_from_slice(text.as_bytes());
+    man.render_version_section(&mut page).unwrap();
+    page
+}
+
+#[test]
+fn check_config_reads_the_services_credentials_from_the_secrets_directory() {
+    let dir = crate::util::temp_dir("check-credentials");
+    let secrets = dir.join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    let config = dir.join("slaclaim.toml");
+    let text = |outbox: &str| {
+        format!(
+            "[[imap]]\nname = \"support\"\nhost = \"imap.partner.example\"\nuser = \"support@partner.example\"\npassword-file = \"/run/credentials/slaclaim.service/imap-password\"\n[outbox]\nfrom = \"claims@partner.example\"\ndir = \"{outbox}\"\n[drafts]\nhelpdesk = [\"helpdesk@partner.example\"]\n[reminders]\nmanagers = [\"manager@partner.example\"]\n[staff]\naddresses = [\"staff@partner.example\"]\n"
+        )
+    };
+    std::fs::write(&config, text("/var/lib/slaclaim/outbox")).unwrap();
+    let check = |extra: &[&str], unit: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"));
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("check-config")
+            .args(extra);
+        if unit {
+            cmd.env("INVOCATION_ID", "0123456789abcdef");
+        } else {
+            cmd.env_remove("INVOCATION_ID");
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    // From a shell the credential is not there: not ok, and it says which.
+    let (code, text_out) = check(&[], false);
+    assert_eq!(code, Some(1), "{text_out}");
+    assert!(text_out.contains("imap-password"), "{text_out}");
+    // Read from the secrets directory instead, the file missing, then present.
+    let dir_arg = secrets.to_str().unwrap();
+    let (code, text_out) = check(&["--credentials-dir", dir_arg], false);
+    assert_eq!(code, Some(1), "{text_out}");
+    std::fs::write(secrets.join("imap-password"), "s3cret").unwrap();
+    let (code, text_out) = check(&["--credentials-dir", dir_arg], false);
+    assert_eq!(code, Some(0), "{text_out}");
+    assert!(text_out.starts_with("ok"), "{text_out}");
+    assert!(!text_out.contains("s3cret"));
+    // Under systemd (ExecStartPre) a relative path is refused: the unit's cwd is /.
+    std::fs::write(&config, text("outbox")).unwrap();
+    let (code, text_out) = check(&["--credentials-dir", dir_arg], true);
+    assert_eq!(code, Some(1), "{text_out}");
+    assert!(text_out.contains("is relative"), "{text_out}");
+    let (code, _) = check(&["--credentials-dir", dir_arg], false);
+    assert_eq!(
+        code,
+        Some(0),
+        "from a shell the relative path is the admin's choice"
+    );
+}
+
+#[test]
+fn run_on_the_unfinished_skeleton_starts_and_warns() {
+    use std::io::BufRead;
+    let dir = crate::util::temp_dir("run-skeleton");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .arg("--config")
+        .arg(crate::util::repo().join("deploy/slaclaim.toml"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut log = Vec::new();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let ready = line.starts_with("slaclaim: watching");
+        log.push(line);
+        if ready {
+            break;
+        }
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    // Read on to the end: the daemon logs its stop.
+    log.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    let log = log.join("\n");
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("slaclaim: watching 0 Maildir(s) and 0 IMAP mailbox(es)"),
+        "{log}"
+    );
+    for missing in ["no mailbox", "no helpdesk address", "no staff address"] {
+        assert!(log.contains(missing), "{missing}: {log}");
+    }
+}

@@ -874,7 +874,7 @@ async fn check_config_online_names_a_folder_that_does_not_exist() {
     std::fs::write(
         &path,
         format!(
-            "[[imap]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nfolders = [\"INBOX\", \"Aanvragen\"]\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n",
+            "[[imap]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\nfolders = [\"INBOX\", \"Aanvragen\"]\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\nmanagers = [\"manager@cloudwise-partners.example\"]\n[staff]\naddresses = [\"staff@cloudwise-partners.example\"]\n",
             d.port,
             dir.join("password").display(),
             dir.join("out").display()

@@ -1,7 +1,25 @@
 //! Configuration: TOML, kebab-case, unknown keys rejected.
 
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::outbound::outbox::OutboxConfig;
+
+/// The packaged unit's state directory (StateDirectory=slaclaim).
+pub const UNIT_STATE_DIR: &str = "/var/lib/slaclaim";
+
+/// What the packaged unit may write: its state directory, under either name
+/// (DynamicUser= keeps it in /var/lib/private).
+const UNIT_WRITABLE: [&str; 2] = [UNIT_STATE_DIR, "/var/lib/private/slaclaim"];
+
+/// The credential name of a path under `/run/credentials/<unit>/`.
+fn credential_name(path: &Path) -> Option<&std::ffi::OsStr> {
+    let rest = path.strip_prefix("/run/credentials").ok()?;
+    let mut parts = rest.components();
+    parts.next()?;
+    let name = parts.next()?;
+    parts.next().is_none().then_some(name.as_os_str())
+}
 
 /// Errors reading or validating configuration.
 #[derive(Debug, thiserror::Error)]
@@ -263,6 +281,116 @@ impl Config {
         out
     }
 
+    /// What a fresh config still lacks to do its job: a mailbox, the helpdesk, managers,
+    /// staff and our own From address. Never a load error (the daemon starts and warns);
+    /// `check-config` lists them and does not say ok.
+    pub fn unfinished(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.imap.is_empty() && self.maildir.is_empty() {
+            out.push("no mailbox to watch: add an [[imap]] section (or a [[maildir]])".into());
+        }
+        if self.outbox.from == OutboxConfig::default().from {
+            out.push(format!(
+                "[outbox] from is the placeholder {}: set the address slaclaim's mail is sent from",
+                self.outbox.from
+            ));
+        }
+        if self.drafts.helpdesk.is_empty() {
+            out.push(
+                "no helpdesk address: set [drafts] helpdesk, or no draft reaches anyone".into(),
+            );
+        }
+        if self.reminders.managers.is_empty() {
+            out.push(
+                "no manager address: set [reminders] managers, or no reminder or digest is sent"
+                    .into(),
+            );
+        }
+        if self.staff.addresses.is_empty() {
+            out.push(
+                "no staff address: set [staff] addresses, or no reply can mark or correct a claim"
+                    .into(),
+            );
+        }
+        out
+    }
+
+    /// Reads secret files named under `/run/credentials/<unit>/` (where systemd's
+    /// LoadCredential= puts them while the service runs) from `dir` instead: how an
+    /// admin checks the service's config from a shell (`check-config --credentials-dir`).
+    pub fn read_credentials_from(&mut self, dir: &Path) {
+        let moved = |file: &mut Option<PathBuf>| {
+            if let Some(name) = file.as_deref().and_then(credential_name) {
+                *file = Some(dir.join(name));
+            }
+        };
+        for m in &mut self.imap {
+            moved(&mut m.password_file);
+            if let Some(o) = &mut m.oauth2 {
+                moved(&mut o.client_secret_file);
+            }
+        }
+        moved(&mut self.outbox.password_file);
+        if let Some(o) = &mut self.outbox.oauth2 {
+            moved(&mut o.client_secret_file);
+        }
+    }
+
+    /// What the packaged, hardened unit would refuse or hide, as (problems, warnings):
+    /// a relative path (the unit's working directory is `/`) is a problem; a Maildir or
+    /// file outbox outside the state directory (read-only under ProtectSystem=strict)
+    /// and a password command (ProtectHome=yes hides /home and /root) are warnings that
+    /// name the drop-in to add.
+    pub fn unit_findings(&self) -> (Vec<String>, Vec<String>) {
+        let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+        let mut paths: Vec<(String, &Path, bool)> = Vec::new();
+        for m in &self.maildir {
+            paths.push(("[[maildir]] path".into(), &m.path, true));
+        }
+        if self.outbox.transport == crate::outbound::outbox::TransportKind::File {
+            paths.push(("[outbox] dir".into(), &self.outbox.dir, true));
+        }
+        if let Some(d) = &self.drafts.template_dir {
+            paths.push(("[drafts] template-dir".into(), d, false));
+        }
+        if let Some(d) = &self.store.state_dir {
+            paths.push(("[store] state-dir".into(), d, false));
+        }
+        for m in &self.imap {
+            if let Some(f) = &m.ca_file {
+                paths.push((format!("[[imap]] {:?} ca-file", m.name), f, false));
+            }
+        }
+        for (what, path, written) in paths {
+            if path.is_relative() {
+                problems.push(format!(
+                    "{what} {} is relative: the service's working directory is /, so give it in full (e.g. under {})",
+                    path.display(),
+                    UNIT_STATE_DIR
+                ));
+            } else if written && !UNIT_WRITABLE.iter().any(|w| path.starts_with(w)) {
+                warnings.push(format!(
+                    "{what} {} is outside {UNIT_STATE_DIR}, which is all the unit may write (ProtectSystem=strict): add a drop-in with `systemctl edit slaclaim`: [Service] ReadWritePaths={}",
+                    path.display(),
+                    path.display()
+                ));
+            }
+        }
+        let commands = self
+            .imap
+            .iter()
+            .map(|m| (format!("[[imap]] {:?}", m.name), &m.password_command))
+            .chain([("[outbox]".to_string(), &self.outbox.password_command)]);
+        for (what, command) in commands {
+            if command.is_some() {
+                warnings.push(format!(
+                    "{what} password-command runs under the unit's ProtectHome=yes: /home and /root (a password store, a GnuPG keyring) are hidden from it; prefer password-file with LoadCredential="
+                ));
+            }
+        }
+        (problems, warnings)
+    }
+
     /// Secrets that cannot be read now (files missing, variables unset), by where they
     /// were looked for. Commands are not run here.
     pub fn unreadable_secrets(&self) -> Vec<String> {
@@ -359,6 +487,78 @@ fn without_values(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_packaged_skeleton_loads_and_names_what_is_left_to_fill_in() {
+        let skeleton =
+            Config::parse(include_str!("../../deploy/slaclaim.toml"), "skeleton").unwrap();
+        let missing = skeleton.unfinished().join("\n");
+        for what in [
+            "no mailbox",
+            "[outbox] from",
+            "helpdesk",
+            "manager",
+            "staff",
+        ] {
+            assert!(missing.contains(what), "{what}: {missing}");
+        }
+        let (problems, warnings) = skeleton.unit_findings();
+        assert!(
+            problems.is_empty() && warnings.is_empty(),
+            "{problems:?} {warnings:?}"
+        );
+        let finished = Config::parse(
+            "[[maildir]]\npath = \"/var/lib/slaclaim/mail\"\n[outbox]\nfrom = \"claims@partner.example\"\n[drafts]\nhelpdesk = [\"h@partner.example\"]\n[reminders]\nmanagers = [\"m@partner.example\"]\n[staff]\naddresses = [\"s@partner.example\"]\n",
+            "t",
+        )
+        .unwrap();
+        assert!(
+            finished.unfinished().is_empty(),
+            "{:?}",
+            finished.unfinished()
+        );
+    }
+
+    #[test]
+    fn the_unit_refuses_relative_paths_and_names_the_drop_in_for_paths_it_cannot_write() {
+        let c = Config::parse(
+            "[[maildir]]\npath = \"/var/mail/support\"\n[[maildir]]\npath = \"/var/lib/slaclaim/mail\"\n[outbox]\ndir = \"outbox\"\n[[imap]]\nname = \"s\"\nhost = \"imap.partner.example\"\nuser = \"u\"\npassword-command = [\"pass\", \"show\", \"mail\"]\n",
+            "t",
+        )
+        .unwrap();
+        let (problems, warnings) = c.unit_findings();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("[outbox] dir outbox is relative"),
+            "{problems:?}"
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("/var/mail/support")
+                && warnings[0].contains("ReadWritePaths=/var/mail/support"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("ProtectHome"), "{warnings:?}");
+    }
+
+    #[test]
+    fn credentials_are_read_from_the_directory_given_instead_of_run() {
+        let mut c = Config::parse(
+            "[[imap]]\nname = \"s\"\nhost = \"imap.partner.example\"\nuser = \"u\"\npassword-file = \"/run/credentials/slaclaim.service/imap-password\"\n[outbox]\ntransport = \"smtp\"\nhost = \"smtp.partner.example\"\nuser = \"u\"\npassword-file = \"/etc/other/smtp\"\n",
+            "t",
+        )
+        .unwrap();
+        c.read_credentials_from(Path::new("/etc/slaclaim/secrets"));
+        assert_eq!(
+            c.imap[0].password_file.as_deref(),
+            Some(Path::new("/etc/slaclaim/secrets/imap-password"))
+        );
+        // Only paths under /run/credentials move.
+        assert_eq!(
+            c.outbox.password_file.as_deref(),
+            Some(Path::new("/etc/other/smtp"))
+        );
+    }
 
     #[test]
     fn unknown_keys_are_named() {

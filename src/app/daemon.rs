@@ -292,6 +292,9 @@ pub async fn run(
     for warning in config.warnings() {
         tracing::warn!(warning, "configuration");
     }
+    for missing in config.unfinished() {
+        tracing::warn!(missing, "configuration not finished");
+    }
     // Migrate once before anyone else opens the store.
     drop(Store::open(&options.state_dir)?);
     let tasks = Tasks::new(config, &options, shutdown.clone());

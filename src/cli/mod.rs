@@ -102,6 +102,11 @@ pub enum Command {
         /// Also log in to every IMAP mailbox and select each configured folder.
         #[arg(long)]
         online: bool,
+        /// Read secrets the config names under /run/credentials/<unit>/ (systemd's
+        /// LoadCredential=, there only while the service runs) from this directory,
+        /// e.g. /etc/slaclaim/secrets.
+        #[arg(long, value_name = "DIR")]
+        credentials_dir: Option<PathBuf>,
     },
     /// Correct one field of a claim, as a staff reply's line would ("users: 140"):
     /// `slaclaim set SLA-42 users "120 Amsterdam, 20 Utrecht"`. Staff values stand over
@@ -165,8 +170,12 @@ pub enum OutboxAction {
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
-    if let Command::CheckConfig { online } = cli.command {
-        return check_config(cli.config.as_deref(), online);
+    if let Command::CheckConfig {
+        online,
+        credentials_dir,
+    } = &cli.command
+    {
+        return check_config(cli.config.as_deref(), *online, credentials_dir.as_deref());
     }
     if let Command::Demo = cli.command {
         return demo(&cli);
@@ -438,13 +447,17 @@ fn online_problems(config: &Config) -> Result<Vec<String>> {
     }))
 }
 
-fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
+fn check_config(
+    path: Option<&std::path::Path>,
+    online: bool,
+    credentials_dir: Option<&std::path::Path>,
+) -> Result<i32> {
     let Some(path) = path else {
         bail!("check-config needs --config PATH");
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
-    let config: Config = match toml::from_str(&text) {
+    let mut config: Config = match toml::from_str(&text) {
         Ok(c) => c,
         Err(e) => {
             // Where and what, never the line (it may hold a secret).
@@ -456,19 +469,38 @@ fn check_config(path: Option<&std::path::Path>, online: bool) -> Result<i32> {
             return Ok(1);
         }
     };
+    if let Some(dir) = credentials_dir {
+        config.read_credentials_from(dir);
+    }
+    // The service's own check (ExecStartPre), or the packaged config: judged as the
+    // hardened unit will run it.
+    let for_unit = std::env::var_os("INVOCATION_ID").is_some() || path.starts_with("/etc/slaclaim");
+    let (unit_problems, unit_warnings) = if for_unit {
+        config.unit_findings()
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut problems = config.problems();
+    problems.extend(unit_problems);
     problems.extend(config.unreadable_secrets());
     if online && problems.is_empty() {
         problems.extend(online_problems(&config)?);
     }
-    if !problems.is_empty() {
-        for p in &problems {
-            println!("{}: {p}", path.display());
+    let unfinished = config.unfinished();
+    for p in &problems {
+        println!("{}: {p}", path.display());
+    }
+    if !unfinished.is_empty() {
+        println!("{}: not finished, still to fill in:", path.display());
+        for u in &unfinished {
+            println!("  - {u}");
         }
+    }
+    if !problems.is_empty() || !unfinished.is_empty() {
         return Ok(1);
     }
     println!("ok");
-    for w in config.warnings() {
+    for w in config.warnings().into_iter().chain(unit_warnings) {
         println!("  warning: {w}");
     }
     println!(
