@@ -11,6 +11,7 @@ mod corrections;
 mod cyrus;
 mod dovecot;
 mod e2e;
+mod graph;
 mod imap;
 mod layout;
 mod ledger;

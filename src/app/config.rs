@@ -92,6 +92,10 @@ pub struct Config {
     /// Customers by tenant: names and licensed users.
     #[serde(default)]
     pub customer: Vec<crate::outbound::draft::Customer>,
+    /// Microsoft's own record of each claim's incident (Graph service health); off
+    /// without this table.
+    #[serde(default)]
+    pub graph: Option<crate::inbound::graph::GraphConfig>,
 }
 
 impl Config {
@@ -111,6 +115,7 @@ impl Config {
             from: self.outbox.from.clone(),
             domain: self.outbox.message_id_domain(),
             digest: self.reminders.schedule()?,
+            verify_first: self.graph.is_some(),
         })
     }
 
@@ -239,6 +244,9 @@ impl Config {
             check(m.validate());
         }
         check(self.outbox.validate());
+        if let Some(g) = &self.graph {
+            check(g.validate());
+        }
         check(self.daemon.metrics_addr().map(|_| ()));
         check(self.reminders.schedule().map(|_| ()));
         check(
@@ -331,6 +339,9 @@ impl Config {
             }
         }
         moved(&mut self.outbox.password_file);
+        if let Some(g) = &mut self.graph {
+            moved(&mut g.client_secret_file);
+        }
         if let Some(o) = &mut self.outbox.oauth2 {
             moved(&mut o.client_secret_file);
         }
@@ -413,6 +424,13 @@ impl Config {
                 Some(o) => sources.push(("outbox client secret".into(), o.client_secret_source())),
                 None => sources.push(("outbox password".into(), self.outbox.password_source())),
             }
+        }
+        if let Some(g) = self
+            .graph
+            .as_ref()
+            .filter(|g| g.mode == crate::inbound::graph::GraphMode::ClientCredentials)
+        {
+            sources.push(("graph client secret".into(), g.secret_source()));
         }
         sources
             .into_iter()

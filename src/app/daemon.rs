@@ -301,6 +301,7 @@ pub async fn run(
     tasks.maildirs();
     tasks.mailboxes();
     tasks.processing();
+    tasks.graph();
     let configs = tasks.scheduler();
     if let Some(path) = options.config_path.clone() {
         tasks.reloads(path, options.reload.clone(), configs);
@@ -463,6 +464,50 @@ impl Tasks {
         self.tracker.spawn(async move {
             if let Err(e) = process(&config, &state, shutdown, &handoff, &changed, &live).await {
                 tracing::error!(error = %e, "processing stopped");
+            }
+        });
+    }
+
+    /// Microsoft's record for each claim (`[graph]`): claims due a check are checked on
+    /// a blocking thread every tick; a new record wakes the scheduler (the draft shows it).
+    fn graph(&self) {
+        let Some(graph_config) = self.config.graph.clone() else {
+            return;
+        };
+        let (state, shutdown, changed) = (
+            self.state.clone(),
+            self.shutdown.clone(),
+            self.changed.clone(),
+        );
+        let tick = Duration::from_secs(self.config.daemon.tick_secs.max(1));
+        self.tracker.spawn(async move {
+            let graph = match crate::inbound::graph::Graph::new(graph_config) {
+                Ok(g) => Arc::new(g),
+                Err(e) => {
+                    tracing::error!(error = %e, "Microsoft's record cannot be fetched");
+                    return;
+                }
+            };
+            while !shutdown.is_cancelled() {
+                let (graph, state) = (graph.clone(), state.clone());
+                let pass = tokio::task::spawn_blocking(move || {
+                    let store = Store::open(&state)?;
+                    anyhow::Ok(graph.verify_due(&store, Utc::now(), 20)?)
+                })
+                .await;
+                match pass {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => {
+                        tracing::info!(checked = n, "Microsoft's record fetched");
+                        changed.notify_one();
+                    }
+                    Ok(Err(e)) => tracing::error!(error = %e, "checking Microsoft's record failed; retrying at the next tick"),
+                    Err(e) => tracing::error!(error = %e, "the Microsoft record check stopped"),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(tick) => {}
+                }
             }
         });
     }

@@ -454,6 +454,17 @@ fn store_metrics(out: &mut String, store: &Store) {
             "slaclaim_mail_recipients{{status=\"{status}\"}} {n}\n"
         ));
     }
+    family(
+        out,
+        "slaclaim_graph_checks",
+        "gauge",
+        "Claims by the newest outcome of asking Microsoft Graph for their incident: found, not_found, denied (consent or permission missing), throttled, timeout, bad_json, error.",
+    );
+    for (outcome, n) in store.graph_outcomes().unwrap_or_default() {
+        out.push_str(&format!(
+            "slaclaim_graph_checks{{outcome=\"{outcome}\"}} {n}\n"
+        ));
+    }
 }
 
 /// Counters and states of this run.

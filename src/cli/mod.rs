@@ -126,6 +126,18 @@ pub enum Command {
         #[command(flatten)]
         args: SetArgs,
     },
+    /// Check a ticket's claims against Microsoft's own record of the incident (Graph
+    /// service health, `[graph]` in the config) now, record it and print it.
+    Verify {
+        /// Ticket reference, e.g. SLA-42.
+        ticket: String,
+        /// Only the claim for this incident.
+        #[arg(long, value_name = "ID")]
+        incident: Option<String>,
+        /// One JSON object (a ticket with several claims needs --incident).
+        #[arg(long)]
+        json: bool,
+    },
     /// Record what staff did with a ticket's claims.
     Mark {
         /// Ticket reference, e.g. SLA-42.
@@ -259,6 +271,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             )?;
             Ok(0)
         }
+        Command::Verify {
+            ticket,
+            incident,
+            json,
+        } => verify(&config, &state_dir, &ticket, incident.as_deref(), json),
         Command::Set { args, value } => set(&config, &extractor, &state_dir, &args, Some(&value)),
         Command::Unset { args } => set(&config, &extractor, &state_dir, &args, None),
         Command::Outbox {
@@ -338,6 +355,83 @@ fn demo(cli: &Cli) -> Result<i32> {
     };
     let summary = runtime.block_on(crate::app::demo::run(config, &state_dir, now))?;
     println!("{summary}");
+    Ok(0)
+}
+
+/// `slaclaim verify SLA-n`.
+fn verify(
+    config: &Config,
+    state_dir: &std::path::Path,
+    ticket: &str,
+    incident: Option<&str>,
+    json: bool,
+) -> Result<i32> {
+    let Some(graph) = config.graph.clone() else {
+        bail!(
+            "no [graph] in the config: verify asks Microsoft Graph (see README \"Microsoft's record\")"
+        );
+    };
+    let graph = crate::inbound::graph::Graph::new(graph).map_err(anyhow::Error::msg)?;
+    let store = Store::open(state_dir)?;
+    let id = store
+        .ticket_by_reference(ticket)?
+        .with_context(|| format!("no ticket {ticket}: `slaclaim claims` lists the known ones"))?;
+    let claims: Vec<_> = store
+        .claims_of_ticket(id)?
+        .into_iter()
+        .filter(|c| incident.is_none_or(|i| c.incident_id.eq_ignore_ascii_case(i)))
+        .collect();
+    if claims.is_empty() {
+        bail!(
+            "{ticket} has no claim{}",
+            incident.map(|i| format!(" for {i}")).unwrap_or_default()
+        );
+    }
+    if json && claims.len() > 1 {
+        bail!(
+            "{ticket} has {} claims ({}): say which with --incident ID",
+            claims.len(),
+            claims
+                .iter()
+                .map(|c| c.incident_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let mut out = Vec::new();
+    for c in &claims {
+        if c.tenant_id.is_empty() || c.incident_id.is_empty() {
+            let why =
+                "the claim needs both a tenant and an incident ID before Microsoft can be asked";
+            if !json {
+                println!(
+                    "{} {}: {why}",
+                    c.ticket,
+                    if c.incident_id.is_empty() {
+                        "?"
+                    } else {
+                        &c.incident_id
+                    }
+                );
+            }
+            out.push(serde_json::json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "found": null, "error": why}));
+            continue;
+        }
+        let record = graph.verify(&store, c, Utc::now())?;
+        if json {
+            let mut v = serde_json::to_value(&record)?;
+            v["ticket"] = serde_json::json!(c.ticket);
+            out.push(v);
+        } else {
+            println!("{} {} in tenant {}:", c.ticket, c.incident_id, c.tenant_id);
+            for line in record.lines() {
+                println!("  {line}");
+            }
+        }
+    }
+    if let (true, Some(one)) = (json, out.first()) {
+        println!("{}", serde_json::to_string_pretty(one)?);
+    }
     Ok(0)
 }
 
@@ -443,8 +537,34 @@ fn online_problems(config: &Config) -> Result<Vec<String>> {
             }
             let _ = session.logout().await;
         }
+        problems.extend(graph_problems(config));
         problems
     }))
+}
+
+/// `check-config --online` for `[graph]`: a token from the configured customers'
+/// tenants (at most three), which tests the app's secret and each customer's consent.
+fn graph_problems(config: &Config) -> Vec<String> {
+    let Some(graph) = config.graph.clone() else {
+        return Vec::new();
+    };
+    let graph = match crate::inbound::graph::Graph::new(graph) {
+        Ok(g) => g,
+        Err(e) => return vec![e],
+    };
+    let tenants: Vec<&str> = config
+        .customer
+        .iter()
+        .map(|c| c.tenant.as_str())
+        .take(3)
+        .collect();
+    if tenants.is_empty() {
+        return vec!["graph: no [[customer]] tenant to test the credentials against; add one, or run `slaclaim verify SLA-n`".into()];
+    }
+    tenants
+        .into_iter()
+        .filter_map(|t| graph.token(t).err().map(|(_, why)| format!("graph: {why}")))
+        .collect()
 }
 
 fn check_config(

@@ -1,5 +1,6 @@
 //! Mail sources: where messages come from before they are ingested.
 
+pub mod graph;
 pub mod imap;
 pub mod maildir;
 

@@ -10,6 +10,10 @@ use crate::extract::Window;
 use crate::ledger::evidence::Evidence;
 use crate::store::{ClaimRow, NewCorrection, Store, StoreError};
 
+/// How a value slaclaim derived itself (a tenant from the customer's domain) is signed
+/// in the corrections it records: shown apart from staff's values, as one to check.
+pub const DERIVED: &str = "slaclaim, derived from";
+
 /// A field staff can set, by the word they write for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {

@@ -7,6 +7,7 @@ pub mod deadline;
 pub mod evidence;
 pub mod ingest;
 pub mod lifecycle;
+pub mod record;
 pub mod report;
 pub mod staff;
 pub mod trust;

@@ -110,6 +110,9 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
         let delivery = store.claim_delivery_problems(c.id)?;
         let unverified = store.unverified_messages(c.id)?;
         let corrections = store.corrections(c.id)?;
+        let record = store
+            .graph_check(c.id)?
+            .map(|g| crate::ledger::record::Record::read(&g, &evidence.downtime));
         // The verdict on the mail that asked for the credit.
         let request_trust = crate::ledger::trust::of_request(store, c.id)?.map(|(v, _)| v);
         if as_json {
@@ -141,7 +144,7 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
                 .iter()
                 .map(|k| json!({"field": k.field, "staff": k.staff, "mail": k.mail, "message_id": k.message_id, "at": k.at}))
                 .collect();
-            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "review": c.review, "request_authentication": request_trust, "checklist": items, "corrections": corrections, "conflicts": conflicts, "history": history, "delivery_problems": delivery, "unverified_mail": unverified}));
+            out.push(json!({"ticket": c.ticket, "incident_id": c.incident_id, "tenant_id": c.tenant_id, "status": c.status, "incident_start": c.incident_start, "start_assumed": c.start_assumed, "deadline": c.deadline, "submit_by": c.submit_by, "days_left": days_left(&c, now), "case_number": c.case_number, "review": c.review, "request_authentication": request_trust, "checklist": items, "corrections": corrections, "conflicts": conflicts, "microsoft": record, "history": history, "delivery_problems": delivery, "unverified_mail": unverified}));
             continue;
         }
         println!(
@@ -202,6 +205,12 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
             println!("  {mark} {}{value}{source}", i.label);
             if let Some(p) = &i.problem {
                 println!("      {p}");
+            }
+        }
+        if let Some(r) = &record {
+            println!("  Microsoft's record:");
+            for line in r.lines() {
+                println!("    {line}");
             }
         }
         for k in &evidence.conflicts {

@@ -75,7 +75,7 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs a helper that prints a secret, killed after [`COMMAND_TIMEOUT`]; only its exit
 /// status is ever reported. Blocking: async callers use [`SecretSource::read_async`].
-fn run_secret_command(argv: &[String], what: &str) -> Result<String, String> {
+pub(crate) fn run_secret_command(argv: &[String], what: &str) -> Result<String, String> {
     run_command_within(argv, what, COMMAND_TIMEOUT)
 }
 
@@ -223,7 +223,7 @@ impl OAuth2Config {
 }
 
 /// Whether `url` is plain http to 127.0.0.0/8, ::1 or localhost.
-fn is_loopback_http(url: &str) -> bool {
+pub(crate) fn is_loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
     };

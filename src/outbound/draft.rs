@@ -482,6 +482,7 @@ pub fn claim_context(
         "credit": credit_estimate(users, minutes, customer.and_then(|k| k.licensed_users), incident_day),
         "checks": checks,
         "staff": staff_lines(evidence, &items, lang),
+        "derived": derived_lines(evidence, &items, lang),
         "conflicts": conflict_lines(evidence, &items, lang),
         "version": 1,
         "changes": [],
@@ -513,6 +514,7 @@ fn staff_lines(evidence: &Evidence, items: &[claim::Item], lang: Language) -> Ve
     evidence
         .staff
         .iter()
+        .filter(|v| !v.set_by.starts_with(crate::ledger::correction::DERIVED))
         .map(|v| {
             let label = label_of(items, v.field, lang);
             let was = v
@@ -524,6 +526,27 @@ fn staff_lines(evidence: &Evidence, items: &[claim::Item], lang: Language) -> Ve
                 &format!(
                     "{label}: \"{}\" (set by {}, {}{was})",
                     v.line, v.set_by, v.at
+                ),
+                MAX_VALUE_CHARS,
+            )
+        })
+        .collect()
+}
+
+/// The values slaclaim derived itself (a tenant from the customer's domain), to check.
+fn derived_lines(evidence: &Evidence, items: &[claim::Item], lang: Language) -> Vec<String> {
+    evidence
+        .staff
+        .iter()
+        .filter(|v| v.set_by.starts_with(crate::ledger::correction::DERIVED))
+        .map(|v| {
+            one_line(
+                &format!(
+                    "{}: {} ({}, {})",
+                    label_of(items, v.field, lang),
+                    v.line,
+                    v.set_by,
+                    v.at
                 ),
                 MAX_VALUE_CHARS,
             )

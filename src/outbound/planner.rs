@@ -98,7 +98,14 @@ pub struct Planner<'a> {
     pub domain: String,
     /// The digest schedule.
     pub digest: Option<cron::Schedule>,
+    /// Microsoft's record is fetched (`[graph]`): a claim's first draft waits for the
+    /// first check, at most [`VERIFY_WAIT`], so that it shows the record.
+    pub verify_first: bool,
 }
+
+/// How long a new claim's first draft waits for Microsoft's record before it goes
+/// without it: a check that cannot be had never holds a draft up for long.
+pub const VERIFY_WAIT: chrono::Duration = chrono::Duration::minutes(10);
 
 /// One mail to plan: what it is for, its place in the claim's thread, who gets it
 /// and what renders it.
@@ -140,6 +147,8 @@ pub struct PlanReport {
     pub digests: usize,
     /// Claims whose mail could not be made, with why; the rest of the pass went on.
     pub failed: Vec<(i64, String)>,
+    /// Claims whose first draft waits for Microsoft's record (looked at every pass).
+    pub held: usize,
 }
 
 /// Errors of planning.
@@ -216,6 +225,11 @@ impl Planner<'_> {
                 Ok::<_, PlanError>(s.claim_revision(id)?)
             });
             let after = match planned_claim {
+                // A draft waiting for Microsoft's record is looked at again next pass.
+                Ok(_) if counts.held > 0 => {
+                    report.held += counts.held;
+                    continue;
+                }
                 Ok(after) => {
                     report.drafts += counts.drafts;
                     report.reminders += counts.reminders;
@@ -292,6 +306,11 @@ impl Planner<'_> {
         }
         let evidence = Evidence::of_claim(s, c.id)?;
         let mut ctx = self.context(c, &evidence, today);
+        let check = s.graph_check(c.id)?;
+        if let Some(g) = &check {
+            let record = crate::ledger::record::Record::read(g, &evidence.downtime);
+            ctx["microsoft"] = json!(record.lines());
+        }
         let request = self.request_trust(s, c.id)?;
         ctx["review"] = json!(
             c.review
@@ -302,6 +321,10 @@ impl Planner<'_> {
         // A draft is worth sending once the customer asked for a credit; a new one only
         // when what it would say changes ("drafted" and "ready" read the same).
         let asked = ctx["request"].is_string();
+        if asked && self.awaits_record(s, c, check.is_some(), now)? {
+            report.held += 1;
+            return Ok(());
+        }
         if asked && !self.drafts.helpdesk.is_empty() {
             let mut key = ctx.clone();
             key["status"] = json!(if status == Status::Drafted {
@@ -462,6 +485,30 @@ impl Planner<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Whether a claim's first draft still waits for Microsoft's record: checks are on,
+    /// the claim can be checked, none was had yet and the claim is younger than
+    /// [`VERIFY_WAIT`].
+    fn awaits_record(
+        &self,
+        s: &Store,
+        c: &ClaimRow,
+        checked: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PlanError> {
+        if !self.verify_first || checked || c.tenant_id.is_empty() || c.incident_id.is_empty() {
+            return Ok(false);
+        }
+        if s.last_draft(c.id)?.is_some() {
+            return Ok(false);
+        }
+        let opened = s
+            .transitions(c.id)?
+            .first()
+            .and_then(|t| DateTime::parse_from_rfc3339(&t.at).ok())
+            .map(|t| t.with_timezone(&Utc));
+        Ok(opened.is_some_and(|t| now - t < VERIFY_WAIT))
     }
 
     /// Answers each staff reply with lines that could not be read, once, naming them.

@@ -5,11 +5,13 @@
 //! embedded and applied in order by `PRAGMA user_version`.
 
 mod corrections;
+mod graph;
 mod inbox;
 mod outbox;
 pub mod private;
 
 pub use corrections::{CorrectionRow, NewCorrection, Unreadable};
+pub use graph::{GraphCheck, NewGraphCheck};
 pub use inbox::Pending;
 pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0010_claim_revision.sql"),
     include_str!("0011_trust.sql"),
     include_str!("0012_corrections.sql"),
+    include_str!("0013_graph.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
