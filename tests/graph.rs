@@ -23,6 +23,50 @@ struct Seen {
     requests: Vec<(String, String)>,
     /// Requests for TM4409123 so far (the first is throttled).
     throttled_once: bool,
+    /// The app certificate's RSA public key (PKCS#1 DER) and SHA-1 thumbprint, when a
+    /// test signs in with a certificate.
+    app_key: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Whether a client assertion is one Entra ID would take: signed RS256 by the app's key,
+/// its thumbprint in x5t, the app as issuer and subject, this endpoint as audience.
+fn assertion_holds(jwt: &str, path: &str, key: &Option<(Vec<u8>, Vec<u8>)>) -> bool {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let Some((public, thumbprint)) = key else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts.as_slice() else {
+        return false;
+    };
+    let decode = |p: &str| b64.decode(p).ok();
+    let (Some(h), Some(c), Some(sig)) = (decode(header), decode(claims), decode(signature)) else {
+        return false;
+    };
+    let (Ok(h), Ok(c)) = (
+        serde_json::from_slice::<Value>(&h),
+        serde_json::from_slice::<Value>(&c),
+    ) else {
+        return false;
+    };
+    let signed = format!("{header}.{claims}");
+    let verified = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        public,
+    )
+    .verify(signed.as_bytes(), &sig)
+    .is_ok();
+    verified
+        && h["alg"] == "RS256"
+        && h["x5t"]
+            .as_str()
+            .and_then(|t| b64.decode(t).ok())
+            .as_deref()
+            == Some(thumbprint.as_slice())
+        && c["iss"] == c["sub"]
+        && c["aud"].as_str().is_some_and(|a| a.ends_with(path))
+        && c["exp"].as_i64() > c["nbf"].as_i64()
 }
 
 /// The stand-in: one TLS port for both origins.
@@ -113,8 +157,13 @@ fn serve(stream: std::net::TcpStream, tls: Arc<rustls::ServerConfig>, seen: &Mut
     if method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         let form = String::from_utf8_lossy(&body).to_string();
         let tenant = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        let ok = form.contains(&format!("client_secret={SECRET}"))
-            && form.contains("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default");
+        let scope = form.contains("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default");
+        let ok = scope
+            && (form.contains(&format!("client_secret={SECRET}"))
+                || form
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("client_assertion="))
+                    .is_some_and(|jwt| assertion_holds(jwt, &path, &seen.lock().unwrap().app_key)));
         if ok {
             respond(
                 &mut tls,
@@ -482,4 +531,113 @@ async fn a_claim_without_a_tenant_gets_its_domains_tenant_marked_as_derived() {
         "{text}"
     );
     assert!(!text.contains("Set by staff"), "{text}");
+}
+
+#[test]
+fn check_config_online_fetches_a_token_for_the_customers_tenant() {
+    let graph = StandIn::start("graph-check-config");
+    let dir = crate::util::temp_dir("graph-check-config-state");
+    let path = dir.join("slaclaim.toml");
+    let write = |graph_table: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "[[maildir]]\npath = \"{}\"\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\nmanagers = [\"manager@cloudwise-partners.example\"]\n[staff]\naddresses = [\"staff@cloudwise-partners.example\"]\n[[customer]]\ntenant = \"{TENANT}\"\nname = \"Kestrel Logistics\"\n{graph_table}",
+                dir.join("maildir").display(),
+                dir.join("outbox").display()
+            ),
+        )
+        .unwrap();
+    };
+    let check = || {
+        let out = crate::util::slaclaim([
+            "--config",
+            path.to_str().unwrap(),
+            "check-config",
+            "--online",
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    write(&graph.config());
+    let (code, text) = check();
+    assert_eq!(code, Some(0), "{text}");
+    // A wrong secret: the login's refusal is named, the secret never is.
+    std::fs::write(graph.dir.join("graph-secret-wrong"), "not-it").unwrap();
+    write(
+        &graph
+            .config()
+            .replace("graph-secret\"", "graph-secret-wrong\""),
+    );
+    std::fs::write(graph.dir.join("graph-secret-wrong"), "not-it").unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("login for tenant") && text.contains("AADSTS7000215"),
+        "{text}"
+    );
+    assert!(!text.contains("not-it"), "{text}");
+}
+
+#[test]
+fn a_certificate_signs_in_instead_of_a_secret() {
+    let graph = StandIn::start("graph-certificate");
+    let app = crate::util::temp_dir("graph-certificate-app");
+    crate::dovecot::make_cert(&app);
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let cert = app.join("cert.pem");
+    let der = openssl(&["x509", "-in", cert.to_str().unwrap(), "-outform", "DER"]);
+    let thumbprint = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der)
+        .as_ref()
+        .to_vec();
+    let public = openssl(&[
+        "rsa",
+        "-in",
+        app.join("key.pem").to_str().unwrap(),
+        "-RSAPublicKey_out",
+        "-outform",
+        "DER",
+    ]);
+    graph.seen.lock().unwrap().app_key = Some((public, thumbprint));
+    let table = graph.config().replace(
+        &format!(
+            "client-secret-file = \"{}\"",
+            graph.dir.join("graph-secret").display()
+        ),
+        &format!(
+            "client-certificate-file = \"{}\"\nclient-key-file = \"{}\"",
+            cert.display(),
+            app.join("key.pem").display()
+        ),
+    );
+    let config: slaclaim::app::config::Config =
+        toml::from_str(&format!("[outbox]\ndir = \"/tmp\"\n{table}")).unwrap();
+    let client = slaclaim::inbound::graph::Graph::new(config.graph.unwrap()).unwrap();
+    assert_eq!(client.token(TENANT).unwrap(), format!("token-for-{TENANT}"));
+    // Another key does not pass.
+    let other = crate::util::temp_dir("graph-certificate-other");
+    crate::dovecot::make_cert(&other);
+    let table = table.replace(
+        app.join("key.pem").to_str().unwrap(),
+        other.join("key.pem").to_str().unwrap(),
+    );
+    let config: slaclaim::app::config::Config =
+        toml::from_str(&format!("[outbox]\ndir = \"/tmp\"\n{table}")).unwrap();
+    let client = slaclaim::inbound::graph::Graph::new(config.graph.unwrap()).unwrap();
+    let (outcome, why) = client.token(TENANT).unwrap_err();
+    assert_eq!(outcome, "denied");
+    assert!(why.contains("AADSTS7000215"), "{why}");
 }

@@ -341,6 +341,7 @@ impl Config {
         moved(&mut self.outbox.password_file);
         if let Some(g) = &mut self.graph {
             moved(&mut g.client_secret_file);
+            moved(&mut g.client_key_file);
         }
         if let Some(o) = &mut self.outbox.oauth2 {
             moved(&mut o.client_secret_file);

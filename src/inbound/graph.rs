@@ -42,6 +42,11 @@ pub struct GraphConfig {
     pub client_secret_file: Option<PathBuf>,
     /// An environment variable holding the client secret.
     pub client_secret_env: Option<String>,
+    /// Instead of a secret: the app's certificate (PEM), whose SHA-1 thumbprint names
+    /// the key to Entra ID ...
+    pub client_certificate_file: Option<PathBuf>,
+    /// ... and its RSA private key (PEM, PKCS#8), which signs a client assertion.
+    pub client_key_file: Option<PathBuf>,
     /// For token-command: the program and arguments; `{tenant}` in an argument is
     /// replaced by the tenant's GUID. It prints the access token.
     pub token_command: Option<Vec<String>>,
@@ -128,8 +133,14 @@ impl GraphConfig {
                 if self.client_id.as_deref().is_none_or(str::is_empty) {
                     missing.push("client-id");
                 }
-                if !self.secret_source().is_set() {
-                    missing.push("client-secret-file or client-secret-env");
+                let certificate =
+                    self.client_certificate_file.is_some() || self.client_key_file.is_some();
+                if certificate
+                    && (self.client_certificate_file.is_none() || self.client_key_file.is_none())
+                {
+                    missing.push("both client-certificate-file and client-key-file");
+                } else if !certificate && !self.secret_source().is_set() {
+                    missing.push("client-secret-file or client-secret-env (or a certificate)");
                 }
                 if !missing.is_empty() {
                     return Err(format!(
@@ -236,18 +247,35 @@ impl Graph {
             "{}/{tenant}/oauth2/v2.0/token",
             self.config.login_url.trim_end_matches('/')
         );
-        let secret = self
-            .config
-            .secret_source()
-            .read("client-secret")
-            .map_err(|e| ("denied", e))?;
         let client_id = self.config.client_id.clone().unwrap_or_default();
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id.as_str()),
-            ("client_secret", secret.as_str()),
-            ("scope", self.config.scope.as_str()),
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", client_id.clone()),
+            ("scope", self.config.scope.clone()),
         ];
+        match (
+            &self.config.client_certificate_file,
+            &self.config.client_key_file,
+        ) {
+            (Some(cert), Some(key)) => {
+                let assertion =
+                    client_assertion(cert, key, &client_id, &url).map_err(|e| ("denied", e))?;
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                form.push(("client_assertion", assertion));
+            }
+            _ => {
+                let secret = self
+                    .config
+                    .secret_source()
+                    .read("client-secret")
+                    .map_err(|e| ("denied", e))?;
+                form.push(("client_secret", secret));
+            }
+        }
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let read = |r: ureq::Response| {
             r.into_string()
                 .ok()
@@ -574,6 +602,51 @@ impl Graph {
         }
         Ok(n)
     }
+}
+
+/// A client assertion (RFC 7523) for Entra ID: a JWT naming the app as issuer and
+/// subject and the token endpoint as audience, valid ten minutes, with the certificate's
+/// SHA-1 thumbprint (`x5t`) and signed RS256 with its key.
+pub fn client_assertion(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_id: &str,
+    audience: &str,
+) -> Result<String, String> {
+    use base64::Engine as _;
+    use rustls_pki_types::pem::PemObject;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let der = rustls_pki_types::CertificateDer::from_pem_file(cert)
+        .map_err(|e| format!("client-certificate-file {}: {e}", cert.display()))?;
+    let key_der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_file(key)
+        .map_err(|e| format!("client-key-file {}: {e} (a PKCS#8 PEM key)", key.display()))?;
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(key_der.secret_pkcs8_der())
+        .map_err(|e| format!("client-key-file {}: not an RSA key ({e})", key.display()))?;
+    let thumbprint = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der.as_ref());
+    let now = Utc::now().timestamp();
+    let mut nonce = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
+        .map_err(|_| "no randomness for the assertion's id".to_string())?;
+    let header =
+        serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": b64.encode(thumbprint.as_ref())});
+    let claims = serde_json::json!({
+        "aud": audience, "iss": client_id, "sub": client_id,
+        "jti": b64.encode(nonce), "nbf": now, "iat": now, "exp": now + 600,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let mut signature = vec![0; pair.public().modulus_len()];
+    pair.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| "signing the client assertion failed".to_string())?;
+    Ok(format!("{signing_input}.{}", b64.encode(signature)))
 }
 
 /// A transport error's outcome name.
