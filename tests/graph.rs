@@ -641,3 +641,63 @@ fn a_certificate_signs_in_instead_of_a_secret() {
     assert_eq!(outcome, "denied");
     assert!(why.contains("AADSTS7000215"), "{why}");
 }
+
+#[test]
+fn the_daemon_fetches_the_record_before_the_first_draft() {
+    let graph = StandIn::start("graph-daemon");
+    let dir = crate::util::temp_dir("graph-daemon-state");
+    let maildir = dir.join("maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::write(maildir.join("new/1.eml"), request("SP7700111", 1)).unwrap();
+    let path = dir.join("slaclaim.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[maildir]]\npath = \"{}\"\nrescan-secs = 1\n[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n[daemon]\ntick-secs = 1\n[trust]\nauthserv-ids = [\"{}\"]\n{}",
+            maildir.display(),
+            dir.join("outbox").display(),
+            crate::trust::OURS,
+            graph.config()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "--state-dir",
+            dir.join("state").to_str().unwrap(),
+            "run",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let drafts = || eml_files(&dir.join("outbox"));
+    while drafts().is_empty() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let drafts: Vec<_> = drafts().iter().map(|r| parse(r)).collect();
+    assert_eq!(
+        drafts.len(),
+        1,
+        "one draft, not one before and one after the record"
+    );
+    let text = &drafts[0].text;
+    assert!(
+        text.contains("SP7700111: incident in SharePoint Online"),
+        "{text}"
+    );
+    assert!(text.contains("(they DO NOT overlap)"), "{text}");
+    assert!(
+        text.contains("LIKELY INELIGIBLE: the customer's window does not overlap Microsoft's"),
+        "{text}"
+    );
+}
