@@ -493,9 +493,25 @@ impl Graph {
         }
         let evidence = crate::ledger::evidence::Evidence::of_claim(s, c.id)?;
         let check = s.graph_check(c.id)?;
-        Ok(check
+        let record = check
             .map(|g| Record::read(&g, &evidence.downtime))
-            .unwrap_or_default())
+            .unwrap_or_default();
+        // An advisory, another service or a window that misses Microsoft's flags the
+        // claim for staff (it never closes it); a later check that clears it unflags it.
+        let ours = c
+            .review
+            .as_deref()
+            .is_none_or(|r| r.starts_with(crate::ledger::record::REVIEW));
+        if ours {
+            let flag = record.likely_ineligible().map(|why| {
+                format!(
+                    "{}: likely ineligible: {why}; if so, reply \"ineligible: <reason>\"",
+                    crate::ledger::record::REVIEW
+                )
+            });
+            s.set_review(c.id, flag.as_deref(), &crate::stamp(now))?;
+        }
+        Ok(record)
     }
 
     /// A domain's tenant GUID from Microsoft's OpenID discovery (no sign-in): the path

@@ -88,6 +88,9 @@ fn prefix_words(prefix: &str) -> &'static [&'static str] {
     }
 }
 
+/// How a review flag from Microsoft's record begins, so that a later check can clear it.
+pub const REVIEW: &str = "Microsoft's record";
+
 impl Record {
     /// Reads a stored check against the claim's incident and the customer's windows.
     pub fn read(check: &GraphCheck, windows: &[Window]) -> Record {
@@ -154,7 +157,7 @@ impl Record {
             })
             .map(|_| {
                 format!(
-                    "GET /v1.0/admin/serviceAnnouncement/issues/{}/incidentReport",
+                    "https://graph.microsoft.com/v1.0/admin/serviceAnnouncement/issues/{}/incidentReport",
                     r.incident_id
                 )
             });
