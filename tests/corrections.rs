@@ -511,3 +511,45 @@ fn staff_writing_up_a_call_without_a_tag_opens_a_request_as_before() {
         "content, not corrections"
     );
 }
+
+#[tokio::test]
+async fn a_corrected_window_moves_the_deadline_and_the_reminders_follow_it() {
+    let (dir, _, mut store, draft) = drafted("corrections-deadline").await;
+    // The same set-up, with a manager to remind.
+    let config = slaclaim::app::config::Config::parse(
+        &format!(
+            "[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ntransport = \"file\"\ndir = \"{}\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\nmanagers = [\"manager@cloudwise-partners.example\"]\n[staff]\naddresses = [\"sanne.bakker@cloudwise-partners.example\"]\n[trust]\nauthserv-ids = [\"{}\"]\n",
+            dir.join("outbox").display(),
+            crate::trust::OURS
+        ),
+        "test",
+    )
+    .unwrap();
+    assert_eq!(
+        store.all_claims().unwrap()[0].deadline.as_deref(),
+        Some("2026-12-31")
+    );
+    // The outage was in October after all: Microsoft's deadline is the end of November.
+    let out = ingest(
+        &mut store,
+        &config,
+        reply(&draft, "downtime: 2026-10-28 09:00-10:30 CET").as_bytes(),
+        now(),
+    );
+    assert!(matches!(out, Outcome::Command { .. }), "{out:?}");
+    let c = store.all_claims().unwrap().remove(0);
+    assert_eq!(c.deadline.as_deref(), Some("2026-11-30"));
+    // Nine days before it, the 14-day reminder is due, and it says the corrected date.
+    let later = now() + chrono::Duration::days(11);
+    cycle(&mut store, &config, later).await;
+    let reminders: Vec<_> = outbox(&dir)
+        .into_iter()
+        .filter(|m| m.message_id.contains(".reminder-"))
+        .collect();
+    assert_eq!(reminders.len(), 1, "one reminder");
+    assert!(
+        reminders[0].text.contains("2026-11-30"),
+        "{}",
+        reminders[0].text
+    );
+}

@@ -440,7 +440,10 @@ async fn every_new_claim_shows_microsofts_record_in_its_draft_and_failures_do_no
     );
     assert!(text.contains("Some users may see delays."), "{text}");
     // The claim is flagged for staff, not closed.
-    assert!(text.contains("STAFF REVIEW NEEDED: Microsoft's record: likely ineligible"), "{text}");
+    assert!(
+        text.contains("STAFF REVIEW NEEDED: Microsoft's record: likely ineligible"),
+        "{text}"
+    );
     assert!(!store.all_claims().unwrap()[0].status.is_final());
 
     // A tenant that has not consented: the failure is recorded and shown, the draft
