@@ -195,14 +195,21 @@ impl Record {
                 "{} was not found in tenant {}",
                 self.incident_id, self.tenant_id
             )),
-            (None, _) => out.push(format!(
-                "not known yet: {} ({})",
-                self.error.as_deref().unwrap_or("not asked yet"),
-                self.outcome
+            // Said the same way until the outcome changes: a draft changes (and goes out
+            // again) when Microsoft's record does, not when one more try fails.
+            (None, "denied") => out.push(format!(
+                "not known yet: {}",
+                self.error.as_deref().unwrap_or("access denied")
             )),
-            (Some(true), outcome) => {
+            (None, outcome) => out.push(format!(
+                "not known yet: Microsoft could not be asked ({}); slaclaim keeps trying",
+                outcome.replace('_', " ")
+            )),
+            (Some(true), _) => {
+                // The last snapshot stands while a newer try fails (the check row and
+                // `verify` say why); the draft does not change for a failed retry.
                 out.push(format!(
-                    "{}: {} in {}{}, status {}{}",
+                    "{}: {} in {}{}, status {}",
                     self.incident_id,
                     self.classification.as_deref().unwrap_or("unclassified"),
                     self.service.as_deref().unwrap_or("?"),
@@ -211,15 +218,6 @@ impl Record {
                         .map(|f| format!(" ({f})"))
                         .unwrap_or_default(),
                     self.status.as_deref().unwrap_or("?"),
-                    if outcome == "found" {
-                        String::new()
-                    } else {
-                        format!(
-                            " (as fetched {}; the newest try failed: {})",
-                            self.fetched_at.as_deref().unwrap_or("?"),
-                            self.error.as_deref().unwrap_or(outcome)
-                        )
-                    }
                 ));
                 out.push(format!(
                     "Microsoft's window: {} to {}; the customer's: {} to {}{}",
