@@ -158,7 +158,20 @@ pub fn parse_lines(top: &str, zone: chrono_tz::Tz) -> (Vec<Line>, Vec<Unreadable
         if is_template_line(text) {
             continue;
         }
-        match parse_line(text, zone) {
+        let parsed = parse_line(text, zone);
+        // A reply corrects a claim's few fields; thousands of lines are a loop or a
+        // paste gone wrong, and each line costs a write.
+        if parsed.is_some() && read.len() + unreadable.len() >= MAX_LINES {
+            unreadable.push(Unreadable {
+                field: Field::Users,
+                text: text.chars().take(80).collect(),
+                why: format!(
+                    "more than {MAX_LINES} correction lines in one reply: this line and the rest were not read"
+                ),
+            });
+            break;
+        }
+        match parsed {
             Some(Ok(line)) => read.push(line),
             Some(Err(u)) => unreadable.push(u),
             None => {}
@@ -166,6 +179,9 @@ pub fn parse_lines(top: &str, zone: chrono_tz::Tz) -> (Vec<Line>, Vec<Unreadable
     }
     (read, unreadable)
 }
+
+/// Correction lines read from one reply, at most.
+pub const MAX_LINES: usize = 50;
 
 /// A line with a `<…>` placeholder (the draft's own examples): angle brackets around
 /// anything but an address.
@@ -912,6 +928,15 @@ mod tests {
             };
             assert!(u.why.contains("write it as:"), "{bad}: {}", u.why);
         }
+    }
+
+    #[test]
+    fn a_reply_is_read_for_at_most_the_cap_of_lines() {
+        let top = "users: 5\n".repeat(10_000);
+        let (read, bad) = parse_lines(&top, AMS);
+        assert_eq!(read.len(), MAX_LINES);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].why.contains("were not read"));
     }
 
     #[test]
