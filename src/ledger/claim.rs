@@ -96,6 +96,41 @@ pub fn evidence_from(e: &Extraction) -> Vec<(&'static str, Value)> {
     out
 }
 
+/// The message's evidence, tiered against what is stored: a value read with less
+/// certainty (on the message's "check" list) does not replace one the customer's words
+/// gave with confidence; any other value does (a later message corrects earlier ones).
+/// The "check" list is rewritten to match: entries for the values this message sets,
+/// and the stored ones for the values it leaves.
+pub fn tiered(
+    new: &[(&'static str, Value)],
+    stored: &[(String, Value)],
+) -> Vec<(&'static str, Value)> {
+    let list = |v: Option<&Value>| -> Vec<Value> {
+        v.and_then(Value::as_array).cloned().unwrap_or_default()
+    };
+    let named = |entries: &[Value], field: &str| entries.iter().any(|c| c["field"] == field);
+    let new_check = list(new.iter().find(|(f, _)| *f == "check").map(|(_, v)| v));
+    let old_check = list(stored.iter().find(|(f, _)| f == "check").map(|(_, v)| v));
+    let has = |field: &str| stored.iter().any(|(f, _)| f == field);
+    let applied: Vec<(&'static str, Value)> = new
+        .iter()
+        .filter(|(f, _)| *f != "check")
+        .filter(|(f, _)| !(named(&new_check, f) && has(f) && !named(&old_check, f)))
+        .cloned()
+        .collect();
+    let mut out = applied.clone();
+    if new.iter().any(|(f, _)| *f == "check") {
+        let sets = |field: &Value| applied.iter().any(|(f, _)| *field == **f);
+        let mut check: Vec<Value> = old_check
+            .into_iter()
+            .filter(|c| !sets(&c["field"]))
+            .collect();
+        check.extend(new_check.into_iter().filter(|c| sets(&c["field"])));
+        out.push(("check", Value::Array(check)));
+    }
+    out
+}
+
 /// Fields read from the customer's words whose reading staff may be asked to check.
 const CHECKED: [&str; 5] = [
     "downtime",
@@ -234,6 +269,73 @@ mod tests {
     use super::*;
     use crate::ledger::lifecycle::next_status;
     use crate::store::Status;
+
+    #[test]
+    fn an_uncertain_reading_does_not_replace_a_confident_one_but_a_confident_one_does() {
+        let stored = vec![
+            (
+                "affected_users".to_string(),
+                json!({"count": 140, "locations": ["Gent"]}),
+            ),
+            ("check".to_string(), json!([])),
+        ];
+        // A later message read "about 40" with little confidence: the 140 stands.
+        let unsure = vec![
+            ("affected_users", json!({"count": 40, "locations": []})),
+            ("purchased_via_csp", json!(true)),
+            (
+                "check",
+                json!([{"field": "affected_users", "confidence": 0.5, "source": "about 40 of us"}]),
+            ),
+        ];
+        let out = tiered(&unsure, &stored);
+        assert!(out.iter().all(|(f, _)| *f != "affected_users"), "{out:?}");
+        assert!(out.iter().any(|(f, _)| *f == "purchased_via_csp"));
+        assert_eq!(
+            out.iter()
+                .find(|(f, _)| *f == "check")
+                .map(|(_, v)| v.clone()),
+            Some(json!([]))
+        );
+        // Stored uncertain, now said surely: replaced, and the check entry goes.
+        let stored = vec![
+            (
+                "affected_users".to_string(),
+                json!({"count": 40, "locations": []}),
+            ),
+            (
+                "check".to_string(),
+                json!([{"field": "affected_users", "confidence": 0.5, "source": "about 40"}]),
+            ),
+        ];
+        let sure = vec![
+            (
+                "affected_users",
+                json!({"count": 95, "locations": ["Gent"]}),
+            ),
+            ("check", json!([])),
+        ];
+        let out = tiered(&sure, &stored);
+        assert_eq!(
+            out[0],
+            (
+                "affected_users",
+                json!({"count": 95, "locations": ["Gent"]})
+            )
+        );
+        assert_eq!(out[1], ("check", json!([])));
+        // Stored uncertain, now uncertain again: the newer reading stands, still to check.
+        let again = vec![
+            ("affected_users", json!({"count": 45, "locations": []})),
+            (
+                "check",
+                json!([{"field": "affected_users", "confidence": 0.5, "source": "45 or so"}]),
+            ),
+        ];
+        let out = tiered(&again, &stored);
+        assert_eq!(out[0].1["count"], json!(45));
+        assert_eq!(out[1].1[0]["source"], json!("45 or so"));
+    }
 
     fn list(tenant: &str, incident: &str, rows: &[(String, Value)]) -> Vec<Item> {
         checklist(tenant, incident, &Evidence::from_rows(rows.to_vec()))

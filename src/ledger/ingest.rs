@@ -955,7 +955,9 @@ impl Ingester<'_> {
         for &id in &touched {
             s.link_claim_message(id, row)?;
             let stored = s.evidence(id)?;
-            for (field, value) in &evidence {
+            let values: Vec<(String, Value)> =
+                stored.iter().map(|r| (r.field.clone(), r.json())).collect();
+            for (field, value) in &claim::tiered(&evidence, &values) {
                 let old = stored
                     .iter()
                     .find(|r| r.field == *field)

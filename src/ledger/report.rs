@@ -448,8 +448,10 @@ fn provenance(
         );
     }
     match rows.iter().find(|r| r.field == field) {
+        // What the customer's words gave with confidence beats what was read with less
+        // (on the check list): "customer" and "extraction".
         Some(r) => (
-            json!({"kind": "mail", "message_id": r.message_id, "date": r.sent_at}),
+            json!({"kind": if evidence.check.iter().any(|c| c.field == field) { "extraction" } else { "customer" }, "message_id": r.message_id, "date": r.sent_at}),
             json!(r.sender),
             Value::Null,
         ),
