@@ -553,3 +553,40 @@ async fn a_corrected_window_moves_the_deadline_and_the_reminders_follow_it() {
         reminders[0].text
     );
 }
+
+#[tokio::test]
+async fn a_line_that_confirms_a_value_as_it_was_sends_no_new_version() {
+    let (dir, config, mut store, draft) = drafted("corrections-confirm").await;
+    ingest(
+        &mut store,
+        &config,
+        reply(&draft, "users: 38").as_bytes(),
+        now(),
+    );
+    let (queued, _) = cycle(&mut store, &config, now()).await;
+    assert_eq!(queued, 0, "38 users, as before: no v2");
+    // The next real change goes out, and shows the confirmed line among staff's values.
+    ingest(
+        &mut store,
+        &config,
+        reply(&draft, "csp: no").as_bytes(),
+        now(),
+    );
+    cycle(&mut store, &config, now()).await;
+    let v2 = outbox(&dir)
+        .into_iter()
+        .find(|m| m.subject.contains("(v2)"))
+        .expect("v2");
+    assert!(
+        v2.text
+            .contains("\"users: 38\" (set by sanne.bakker@cloudwise-partners.example"),
+        "{}",
+        v2.text
+    );
+    assert!(
+        !v2.text
+            .contains("- Number and location(s) of affected users:"),
+        "not listed as changed: {}",
+        v2.text
+    );
+}

@@ -334,6 +334,10 @@ impl Planner<'_> {
             });
             key["days_left"] = Value::Null;
             key["today"] = Value::Null;
+            // Who set a value is shown, but a staff line that confirms a value as it was
+            // is no reason for a new version: only a changed value (or a conflict) is.
+            key["staff"] = Value::Null;
+            key["derived"] = Value::Null;
             let fingerprint = crate::store::sha256_hex(key.to_string().as_bytes());
             // Listed in the draft, but no reason to send one: mail that may not change
             // the claim must not make the helpdesk's mail either.
