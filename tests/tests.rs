@@ -20,6 +20,7 @@ mod mailout;
 mod oauth2;
 mod poison;
 mod postfix;
+mod postgres;
 mod robustness;
 mod smtp;
 mod transport;
