@@ -7,7 +7,8 @@
 //! cli       the command line
 //! app       config file (sections owned by their modules), daemon wiring, metrics,
 //!           the first-run demo
-//! inbound   IMAP (IDLE, custody) and Maildir: raw messages in
+//! inbound   IMAP (IDLE, custody) and Maildir: raw messages in; Graph: Microsoft's
+//!           record of an incident
 //! outbound  planner (what is due), drafts and reminders, the outbox (sent once)
 //! ledger    ingest (a message into claims, once), claims, their evidence and status
 //!           moves (lifecycle), deadlines, staff commands and corrections, trust,
