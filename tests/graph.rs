@@ -707,3 +707,40 @@ fn the_daemon_fetches_the_record_before_the_first_draft() {
         "{text}"
     );
 }
+
+#[test]
+fn a_snapshot_of_another_incident_is_not_kept_when_the_claim_is_corrected() {
+    let graph = StandIn::start("graph-recheck");
+    let dir = crate::util::temp_dir("graph-recheck-state");
+    let cfg = config(&dir, &graph.config());
+    let mut store = crate::util::store(&dir);
+    ingest(&mut store, &cfg, request("EX5512345", 1).as_bytes(), now());
+    let client = slaclaim::inbound::graph::Graph::new(cfg.graph.clone().unwrap()).unwrap();
+    client.verify_due(&store, now(), 20).unwrap();
+    let c = store.all_claims().unwrap().remove(0);
+    assert!(store.graph_check(c.id).unwrap().unwrap().snapshot.is_some());
+    // Staff correct the incident to one this tenant may not read: the failure must not
+    // show the old incident's record under the new ID.
+    store
+        .set_claim_key(
+            c.id,
+            "0b6f6a58-2c1d-4f2e-9a77-3c5d0e1f2a3b",
+            "TM4409123",
+            "2026-11-10T10:00:00Z",
+        )
+        .unwrap();
+    assert_eq!(
+        client.verify_due(&store, now(), 20).unwrap(),
+        1,
+        "a new key is due at once"
+    );
+    let check = store.graph_check(c.id).unwrap().unwrap();
+    assert_eq!(
+        (
+            check.outcome.as_str(),
+            check.snapshot.is_none(),
+            check.attempts
+        ),
+        ("denied", true, 1)
+    );
+}

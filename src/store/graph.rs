@@ -48,7 +48,8 @@ pub struct GraphCheck {
 
 impl Store {
     /// Records a check: a snapshot replaces the one kept (and is added to the history);
-    /// a failure keeps the last snapshot and counts the failures in a row.
+    /// a failure keeps the last snapshot and counts the failures in a row, unless the
+    /// claim now names another incident or tenant (the old snapshot is not its record).
     pub fn record_graph_check(&self, c: &NewGraphCheck<'_>, now: &str) -> Result<(), StoreError> {
         let failed = !matches!(c.outcome, "found" | "not_found");
         self.exec(
@@ -57,10 +58,13 @@ impl Store {
              ON CONFLICT (claim_id) DO UPDATE SET
                 incident_id = excluded.incident_id, tenant_id = excluded.tenant_id,
                 outcome = excluded.outcome, error = excluded.error,
-                snapshot = CASE WHEN excluded.outcome = 'not_found' THEN NULL ELSE COALESCE(excluded.snapshot, graph_checks.snapshot) END,
-                fetched_at = CASE WHEN excluded.outcome = 'not_found' THEN NULL ELSE COALESCE(excluded.fetched_at, graph_checks.fetched_at) END,
+                snapshot = CASE WHEN excluded.outcome = 'not_found' OR excluded.incident_id <> graph_checks.incident_id OR excluded.tenant_id <> graph_checks.tenant_id
+                    THEN excluded.snapshot ELSE COALESCE(excluded.snapshot, graph_checks.snapshot) END,
+                fetched_at = CASE WHEN excluded.outcome = 'not_found' OR excluded.incident_id <> graph_checks.incident_id OR excluded.tenant_id <> graph_checks.tenant_id
+                    THEN excluded.fetched_at ELSE COALESCE(excluded.fetched_at, graph_checks.fetched_at) END,
                 checked_at = excluded.checked_at,
-                attempts = CASE WHEN ?10 THEN graph_checks.attempts + 1 ELSE 0 END,
+                attempts = CASE WHEN ?10 AND excluded.incident_id = graph_checks.incident_id AND excluded.tenant_id = graph_checks.tenant_id
+                    THEN graph_checks.attempts + 1 WHEN ?10 THEN 1 ELSE 0 END,
                 next_at = excluded.next_at",
             params![
                 c.claim_id,
