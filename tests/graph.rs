@@ -512,6 +512,15 @@ async fn a_claim_without_a_tenant_gets_its_domains_tenant_marked_as_derived() {
     );
     let c = store.all_claims().unwrap().remove(0);
     assert_eq!(c.tenant_id, TENANT);
+    // The daemon's path tries once: the stand-in's first answer is a 429, recorded, and
+    // the claim is due again later, not at once.
+    assert_eq!(
+        store.graph_check(c.id).unwrap().unwrap().outcome,
+        "throttled"
+    );
+    assert_eq!(client.verify_due(&store, now(), 20).unwrap(), 0);
+    let later = now() + chrono::Duration::minutes(6);
+    assert_eq!(client.verify_due(&store, later, 20).unwrap(), 1);
     assert_eq!(store.graph_check(c.id).unwrap().unwrap().outcome, "found");
     assert_eq!(
         store

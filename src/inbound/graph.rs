@@ -422,7 +422,8 @@ impl Graph {
         }
     }
 
-    /// Checks one claim now and records the outcome; returns what Microsoft's record says.
+    /// Checks one claim now, waiting out throttling ([`Graph::issue_patiently`]), and
+    /// records the outcome; returns what Microsoft's record says. For `verify`.
     pub fn verify(
         &self,
         s: &Store,
@@ -430,6 +431,18 @@ impl Graph {
         now: DateTime<Utc>,
     ) -> Result<Record, StoreError> {
         let fetched = self.issue_patiently(&c.tenant_id, &c.incident_id);
+        self.record(s, c, fetched, now)
+    }
+
+    /// Records what one fetch came to (a throttled one is due again after Retry-After)
+    /// and flags the claim when the record makes it likely ineligible.
+    fn record(
+        &self,
+        s: &Store,
+        c: &ClaimRow,
+        fetched: Fetched,
+        now: DateTime<Utc>,
+    ) -> Result<Record, StoreError> {
         let previous = s.graph_check(c.id)?.map_or(0, |g| g.attempts);
         let recheck =
             chrono::Duration::hours(i64::try_from(self.config.recheck_hours.max(1)).unwrap_or(6));
@@ -612,7 +625,10 @@ impl Graph {
         let mut n = 0;
         for id in due.into_iter().take(limit) {
             if let Some(c) = s.claim(id)? {
-                self.verify(s, &c, now)?;
+                // One try each: the daemon does not sleep through Retry-After (it would
+                // hold up its shutdown); the claim is simply due again after it.
+                let fetched = self.issue(&c.tenant_id, &c.incident_id);
+                self.record(s, &c, fetched, now)?;
                 n += 1;
             }
         }
