@@ -117,11 +117,8 @@ fn placeholder(inner: &str, now: DateTime<Utc>, zone: chrono_tz::Tz) -> Result<S
 /// the month before, which the demo's reminder is about.
 pub fn days_to_month_end(now: DateTime<Utc>, zone: chrono_tz::Tz) -> i64 {
     let today = now.with_timezone(&zone).date_naive();
-    let next = today
-        .with_day(1)
-        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
-        .unwrap_or(today);
-    (next - today).num_days() - 1
+    let last_month = today.with_day(1).unwrap_or(today) - Duration::days(1);
+    (crate::ledger::deadline::last_day_of_next_month(last_month) - today).num_days()
 }
 
 /// Empties the demo's state directory (only one the demo made) and writes the sample

@@ -428,10 +428,12 @@ fn store_metrics(out: &mut String, store: &Store) {
         "slaclaim_inbox_pending {}\n",
         store.pending_count().unwrap_or(0)
     ));
-    family(out, "slaclaim_claims", "gauge", "Claims by status.");
-    for (status, n) in store.claim_counts().unwrap_or_default() {
-        out.push_str(&format!("slaclaim_claims{{status=\"{status}\"}} {n}\n"));
-    }
+    gauge_by(
+        out,
+        ("slaclaim_claims", "status"),
+        "Claims by status.",
+        store.claim_counts().unwrap_or_default(),
+    );
     family(
         out,
         "slaclaim_mail",
@@ -443,27 +445,25 @@ fn store_metrics(out: &mut String, store: &Store) {
             "slaclaim_mail{{purpose=\"{purpose}\",status=\"{status}\"}} {n}\n"
         ));
     }
-    family(
+    gauge_by(
         out,
-        "slaclaim_mail_recipients",
-        "gauge",
+        ("slaclaim_mail_recipients", "status"),
         "Recipients of outgoing mail by outcome: accepted, refused (for good), unconfirmed (no answer to the end of the message).",
+        store.delivery_counts().unwrap_or_default(),
     );
-    for (status, n) in store.delivery_counts().unwrap_or_default() {
-        out.push_str(&format!(
-            "slaclaim_mail_recipients{{status=\"{status}\"}} {n}\n"
-        ));
-    }
-    family(
+    gauge_by(
         out,
-        "slaclaim_graph_checks",
-        "gauge",
+        ("slaclaim_graph_checks", "outcome"),
         "Claims by the newest outcome of asking Microsoft Graph for their incident: found, not_found, denied (consent or permission missing), throttled, timeout, bad_json, error.",
+        store.graph_outcomes().unwrap_or_default(),
     );
-    for (outcome, n) in store.graph_outcomes().unwrap_or_default() {
-        out.push_str(&format!(
-            "slaclaim_graph_checks{{outcome=\"{outcome}\"}} {n}\n"
-        ));
+}
+
+/// A gauge family with one label: (name, label), then one line per (value, count).
+fn gauge_by(out: &mut String, (name, label): (&str, &str), help: &str, rows: Vec<(String, i64)>) {
+    family(out, name, "gauge", help);
+    for (value, n) in rows {
+        out.push_str(&format!("{name}{{{label}=\"{value}\"}} {n}\n"));
     }
 }
 

@@ -373,11 +373,7 @@ fn verify(
     };
     let graph = crate::inbound::graph::Graph::new(graph).map_err(anyhow::Error::msg)?;
     let store = Store::open(state_dir)?;
-    let id = store
-        .ticket_by_reference(ticket)?
-        .with_context(|| format!("no ticket {ticket}: `slaclaim claims` lists the known ones"))?;
-    let claims: Vec<_> = store
-        .claims_of_ticket(id)?
+    let claims: Vec<_> = crate::ledger::report::ticket_claims(&store, ticket)?
         .into_iter()
         .filter(|c| incident.is_none_or(|i| c.incident_id.eq_ignore_ascii_case(i)))
         .collect();

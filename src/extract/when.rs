@@ -83,6 +83,15 @@ const ZONES: [(&str, i32); 19] = [
     ("PST", -8),
 ];
 
+/// The offset in hours of a zone abbreviation (in capitals, as [`ZONES`] has them), for
+/// readers of a stricter form than mail's (staff corrections).
+pub fn zone_hours(abbreviation: &str) -> Option<i32> {
+    ZONES
+        .iter()
+        .find(|(z, _)| *z == abbreviation)
+        .map(|(_, hours)| *hours)
+}
+
 /// One entry of the lexicon: the words after its first, and its meaning.
 struct Entry {
     rest: Vec<&'static str>,

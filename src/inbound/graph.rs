@@ -556,15 +556,7 @@ impl Graph {
             .ok_or_else(|| format!("discovery {url}: no issuer in the answer"))?;
         Ok(issuer
             .split('/')
-            .find(|seg| {
-                crate::ledger::correction::parse_value(
-                    crate::ledger::correction::Field::Tenant,
-                    seg,
-                    chrono_tz::UTC,
-                )
-                .is_ok()
-            })
-            .map(str::to_ascii_lowercase))
+            .find_map(crate::ledger::correction::tenant_id))
     }
 
     /// Gives claims that name a customer domain but no tenant the domain's tenant, as

@@ -351,7 +351,9 @@ fn incident_id(value: &str) -> Option<String> {
     .then_some(id)
 }
 
-fn tenant_id(value: &str) -> Option<String> {
+/// A tenant GUID as staff (or Microsoft's discovery) write it: 8-4-4-4-12 hex digits,
+/// lower-cased.
+pub(crate) fn tenant_id(value: &str) -> Option<String> {
     let id = value.trim().trim_end_matches('.').to_ascii_lowercase();
     let groups: Vec<&str> = id.split('-').collect();
     let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
@@ -409,40 +411,30 @@ fn contact(value: &str) -> Result<Value, String> {
 
 /// A zone as staff write it: an abbreviation, an offset or an IANA name.
 fn zone_offset(word: &str, date: NaiveDate, time: NaiveTime) -> Option<FixedOffset> {
-    let hours = |h: i32| FixedOffset::east_opt(h * 3600);
-    match word.to_ascii_uppercase().as_str() {
-        "UTC" | "GMT" | "Z" | "WET" => hours(0),
-        "CET" | "BST" | "WEST" | "IST" => hours(1),
-        "CEST" | "EET" => hours(2),
-        "EEST" => hours(3),
-        "EST" => hours(-5),
-        "EDT" | "CDT" => hours(if word.eq_ignore_ascii_case("EDT") {
-            -4
-        } else {
-            -5
-        }),
-        "CST" => hours(-6),
-        "MST" => hours(-7),
-        "MDT" => hours(-6),
-        "PST" => hours(-8),
-        "PDT" => hours(-7),
-        _ => {
-            if let Some(sign) = word.strip_prefix(['+', '-']) {
-                let digits: String = sign.chars().filter(char::is_ascii_digit).collect();
-                let (h, m) = match digits.len() {
-                    2 => (digits.parse::<i32>().ok()?, 0),
-                    4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
-                    _ => return None,
-                };
-                let secs = (h * 60 + m) * 60;
-                return FixedOffset::east_opt(if word.starts_with('-') { -secs } else { secs });
-            }
-            let tz: chrono_tz::Tz = word.parse().ok()?;
-            tz.offset_from_local_datetime(&date.and_time(time))
-                .earliest()
-                .map(|o| chrono::Offset::fix(&o))
-        }
+    let upper = word.to_ascii_uppercase();
+    // The abbreviations mail is read with, and two more a person writes on one line.
+    let hours = match upper.as_str() {
+        "Z" => Some(0),
+        "IST" => Some(1),
+        _ => crate::extract::when::zone_hours(&upper),
+    };
+    if let Some(h) = hours {
+        return FixedOffset::east_opt(h * 3600);
     }
+    if let Some(sign) = word.strip_prefix(['+', '-']) {
+        let digits: String = sign.chars().filter(char::is_ascii_digit).collect();
+        let (h, m) = match digits.len() {
+            2 => (digits.parse::<i32>().ok()?, 0),
+            4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+            _ => return None,
+        };
+        let secs = (h * 60 + m) * 60;
+        return FixedOffset::east_opt(if word.starts_with('-') { -secs } else { secs });
+    }
+    let tz: chrono_tz::Tz = word.parse().ok()?;
+    tz.offset_from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|o| chrono::Offset::fix(&o))
 }
 
 /// `2026-10-14 09:15-11:40 CEST`, `2026-10-14 23:10 - 2026-10-15 01:30`,

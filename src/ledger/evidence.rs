@@ -167,10 +167,17 @@ impl Evidence {
 
     /// The evidence of claim `claim`: what mail says, with the values staff set over it.
     pub fn of_claim(s: &Store, claim: i64) -> Result<Evidence, StoreError> {
-        let rows = s.evidence(claim)?;
+        Ok(Evidence::of_rows(
+            &s.evidence(claim)?,
+            &s.corrections(claim)?,
+        ))
+    }
+
+    /// The same from rows already read (a caller that needs the rows too reads once).
+    pub fn of_rows(rows: &[EvidenceRow], corrections: &[CorrectionRow]) -> Evidence {
         let mut e = Evidence::from_rows(rows.iter().map(|r| (r.field.clone(), r.json())).collect());
-        e.overlay(&rows, &s.corrections(claim)?);
-        Ok(e)
+        e.overlay(rows, corrections);
+        e
     }
 
     /// Sets the values staff set (the newest applied correction of each field; one

@@ -1014,7 +1014,7 @@ impl Ingester<'_> {
         };
         let rows = s.evidence(claim_id)?;
         // With the values staff set: a corrected window moves the deadline too.
-        let evidence = Evidence::of_claim(s, claim_id)?;
+        let evidence = Evidence::of_rows(&rows, &s.corrections(claim_id)?);
         // Incident start: the outage start, else the first request's date (an assumption).
         let outage_start = evidence.outage_start();
         let request_date = rows

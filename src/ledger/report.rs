@@ -86,7 +86,8 @@ pub fn claims(
     Ok(())
 }
 
-fn ticket_claims(store: &Store, ticket: &str) -> Result<Vec<ClaimRow>> {
+/// A ticket's claims, or an error naming the ticket that is unknown or has none.
+pub fn ticket_claims(store: &Store, ticket: &str) -> Result<Vec<ClaimRow>> {
     let id = store
         .ticket_by_reference(ticket)?
         .with_context(|| format!("no ticket {ticket}: `slaclaim claims` lists the known ones"))?;
@@ -104,12 +105,12 @@ pub fn claim(store: &Store, ticket: &str, as_json: bool, now: DateTime<Utc>) -> 
     let mut out = Vec::new();
     for c in ticket_claims(store, ticket)? {
         let rows = store.evidence(c.id)?;
-        let evidence = Evidence::of_claim(store, c.id)?;
+        let corrections = store.corrections(c.id)?;
+        let evidence = Evidence::of_rows(&rows, &corrections);
         let items = claim::checklist(&c.tenant_id, &c.incident_id, &evidence);
         let history = store.transitions(c.id)?;
         let delivery = store.claim_delivery_problems(c.id)?;
         let unverified = store.unverified_messages(c.id)?;
-        let corrections = store.corrections(c.id)?;
         let record = store
             .graph_check(c.id)?
             .map(|g| crate::ledger::record::Record::read(&g, &evidence.downtime));
