@@ -53,7 +53,21 @@ fn as_postgres(program: &Path, args: &[&str]) -> std::process::Output {
 impl Postgres {
     /// Makes a data directory under the test's temp dir and starts a server on it.
     pub fn start(name: &str) -> Postgres {
+        Postgres::start_with(name, false)
+    }
+
+    /// As [`Postgres::start`], with TLS on (a certificate for localhost and 127.0.0.1,
+    /// `cert.pem` in [`Postgres::dir`]), listening on 127.0.0.1 and 127.0.0.2, so that
+    /// a name the certificate does not hold can be tried.
+    pub fn start_with_tls(name: &str) -> Postgres {
+        Postgres::start_with(name, true)
+    }
+
+    fn start_with(name: &str, tls: bool) -> Postgres {
         let dir = crate::util::temp_dir(name);
+        if tls {
+            crate::dovecot::make_cert(&dir);
+        }
         let bin = server_bin();
         let chown = Command::new("chown")
             .args(["-R", "postgres:postgres"])
@@ -84,10 +98,22 @@ impl Postgres {
             ],
         );
         let port = free_port();
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off -c full_page_writes=off",
             dir.display()
         );
+        if tls {
+            // The server wants its key private to it.
+            let key = dir.join("key.pem");
+            let chmod = Command::new("chmod").arg("600").arg(&key).status().unwrap();
+            assert!(chmod.success());
+            options = options.replace("=127.0.0.1 ", "=127.0.0.1,127.0.0.2 ");
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                dir.join("cert.pem").display(),
+                key.display()
+            ));
+        }
         as_postgres(
             &bin.join("pg_ctl"),
             &[
@@ -102,6 +128,19 @@ impl Postgres {
             ],
         );
         Postgres { port, dir, bin }
+    }
+
+    /// The data directory's parent (the certificate is there).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A `[store] url` for this server's `postgres` database.
+    pub fn url(&self, query: &str) -> String {
+        format!(
+            "postgres://slaclaim@127.0.0.1:{}/postgres{query}",
+            self.port
+        )
     }
 
     /// Runs SQL with psql against database `postgres`; returns what it printed (tuples
@@ -247,4 +286,233 @@ fn the_postgresql_schema_is_the_sqlite_stores_with_the_same_revision_triggers() 
     pg.sql("UPDATE tickets SET sender_domain = 'customer.example' WHERE id = 1");
     pg.sql("INSERT INTO corrections (claim_id, field, line, set_by, at) VALUES (1, 'users', 'users: 5', 'staff', 'now')");
     assert_eq!(revision(&pg), "4");
+}
+
+/// Connects with the library's own client, as the daemon and `store migrate` do.
+fn connect(url: &str) -> Result<slaclaim::store::postgres::Pg, String> {
+    let target = slaclaim::store::postgres::Target::parse(url).map_err(|e| e.to_string())?;
+    slaclaim::store::postgres::Pg::connect(&target, None).map_err(|e| e.to_string())
+}
+
+#[test]
+fn sslmode_has_libpqs_meaning_and_a_loopback_server_without_tls_works() {
+    // Without TLS: prefer (the default) falls back to plain; require refuses.
+    let plain = Postgres::start("postgres-plain");
+    let pg = connect(&plain.url("")).unwrap();
+    assert!(!pg.encrypted().unwrap());
+    let e = connect(&plain.url("?sslmode=require")).err().unwrap();
+    assert!(e.contains("127.0.0.1"), "{e}");
+    drop(plain);
+
+    let tls = Postgres::start_with_tls("postgres-tls");
+    let root = tls.dir().join("cert.pem");
+    let at = |host: &str, query: String| connect(&tls.url(&query).replace("127.0.0.1", host));
+    // disable: plain even where TLS is offered; prefer and require: encrypted, the
+    // self-signed certificate is not checked.
+    assert!(
+        !at("127.0.0.1", "?sslmode=disable".into())
+            .unwrap()
+            .encrypted()
+            .unwrap()
+    );
+    assert!(at("127.0.0.1", String::new()).unwrap().encrypted().unwrap());
+    assert!(
+        at("127.0.0.1", "?sslmode=require".into())
+            .unwrap()
+            .encrypted()
+            .unwrap()
+    );
+    // verify-full: the chain and the name; the Mozilla roots do not know this one.
+    let full = format!("?sslmode=verify-full&sslrootcert={}", root.display());
+    assert!(at("127.0.0.1", full.clone()).unwrap().encrypted().unwrap());
+    let e = at("127.0.0.2", full).err().unwrap();
+    assert!(
+        e.to_lowercase().contains("not valid for name") || e.contains("NotValidForName"),
+        "{e}"
+    );
+    let e = at("127.0.0.1", "?sslmode=verify-full".into())
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("UnknownIssuer") || e.to_lowercase().contains("unknown issuer"),
+        "{e}"
+    );
+    // verify-ca: the chain only, so another name for the same server is fine; require
+    // with a root given checks the chain as libpq does.
+    let ca = format!("?sslmode=verify-ca&sslrootcert={}", root.display());
+    assert!(at("127.0.0.2", ca).unwrap().encrypted().unwrap());
+    let other = tls.dir().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    crate::dovecot::make_cert(&other);
+    let wrong_root = format!(
+        "?sslmode=require&sslrootcert={}",
+        other.join("cert.pem").display()
+    );
+    assert!(at("127.0.0.1", wrong_root).is_err());
+}
+
+/// A SQLite ledger full of claims: the demo's mail (drafts, a reminder, expired and
+/// ineligible claims, corrections) and then both corpora ingested into it.
+fn full_ledger(name: &str) -> std::path::PathBuf {
+    let cwd = crate::util::temp_dir(name);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .arg("demo")
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = cwd.join("state/demo");
+    let shared = crate::util::shared();
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["--state-dir".into(), state.clone().into(), "ingest".into()];
+    for set in ["corpus", "corpus-b"] {
+        args.extend(
+            crate::util::files(&shared.join(set), "eml")
+                .into_iter()
+                .map(Into::into),
+        );
+    }
+    let out = crate::util::slaclaim(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And a staff correction, with its history.
+    let out = crate::util::slaclaim([
+        "--state-dir".as_ref(),
+        state.as_os_str(),
+        "set".as_ref(),
+        "SLA-1".as_ref(),
+        "users".as_ref(),
+        "140".as_ref(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    state
+}
+
+#[test]
+fn a_sqlite_ledger_full_of_claims_is_copied_to_postgresql_and_checked() {
+    let state = full_ledger("postgres-migrate");
+    let pg = Postgres::start("postgres-migrate-server");
+    let sqlite = rusqlite::Connection::open(state.join("slaclaim.sqlite3")).unwrap();
+    let count = |table: &str| -> i64 {
+        sqlite
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(count("claims") >= 40, "only {} claims", count("claims"));
+    assert!(count("outbox") > 0 && count("transitions") > 0 && count("corrections") > 0);
+
+    let from = format!("sqlite:{}", state.display());
+    let migrate =
+        |to: &str| crate::util::slaclaim(["store", "migrate", "--from", &from, "--to", to]);
+    let out = migrate(&pg.url("?sslmode=disable"));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("every count matches"), "{printed}");
+
+    // Every table holds the same rows: compared here by psql, not by the copy's check.
+    let tables: Vec<String> = sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for table in &tables {
+        let there: i64 = pg
+            .sql(&format!("SELECT COUNT(*) FROM {table}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(there, count(table), "{table}");
+        assert!(
+            printed.contains(table.as_str()),
+            "{table} not reported: {printed}"
+        );
+    }
+    // The claims themselves, field by field, and each message's bytes by their hash.
+    let claims_sql = "SELECT id, ticket_id, tenant_id, incident_id, status, COALESCE(deadline, ''), revision FROM claims ORDER BY id";
+    let in_sqlite: Vec<String> = sqlite
+        .prepare(claims_sql)
+        .unwrap()
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{}|{}|{}|{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let in_pg: Vec<String> = pg.sql(claims_sql).lines().map(String::from).collect();
+    assert_eq!(
+        in_pg, in_sqlite,
+        "claims differ (revisions must not move in the copy)"
+    );
+    assert_eq!(
+        pg.sql("SELECT COUNT(*) FROM message_raw r JOIN messages m USING (id) WHERE encode(sha256(r.raw), 'hex') <> m.sha256").trim(),
+        "0"
+    );
+    // New rows continue after the copied ids; the revision triggers are on again.
+    let next: i64 = pg
+        .sql("INSERT INTO tickets (reference, created_at) VALUES ('SLA-new', 'now') RETURNING id")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(next, count("tickets") + 1);
+    let before: i64 = pg
+        .sql("SELECT revision FROM claims WHERE id = 1")
+        .trim()
+        .parse()
+        .unwrap();
+    pg.sql("UPDATE claims SET status = 'submitted' WHERE id = 1");
+    let after: i64 = pg
+        .sql("SELECT revision FROM claims WHERE id = 1")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(after, before + 1);
+
+    // A second copy into the same database is refused: two ledgers must not mix.
+    let out = migrate(&pg.url("?sslmode=disable"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    // A password in the URL is refused before anything is read, and not repeated.
+    let out = migrate(&pg.url("").replace("slaclaim@", "slaclaim:s3cret@"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("password-file") && !said.contains("s3cret"),
+        "{said}"
+    );
+    // And a path that holds no ledger is never made into an empty one.
+    let out = crate::util::slaclaim([
+        "store",
+        "migrate",
+        "--from",
+        "sqlite:/nonexistent/state",
+        "--to",
+        &pg.url(""),
+    ]);
+    assert!(!out.status.success());
+    assert!(!std::path::Path::new("/nonexistent/state").exists());
 }

@@ -154,6 +154,16 @@ pub struct StoreConfig {
     /// Messages larger than this are kept but quarantined.
     #[serde(default = "default_max_bytes")]
     pub max_message_bytes: usize,
+    /// A shared ledger on PostgreSQL: `postgres://user@host:port/database?sslmode=…`,
+    /// without a password (that comes from `password-file`, `password-env` or
+    /// `password-command`). So far `slaclaim store migrate` copies a ledger there.
+    pub url: Option<String>,
+    /// File holding the database password.
+    pub password_file: Option<std::path::PathBuf>,
+    /// Environment variable holding the database password.
+    pub password_env: Option<String>,
+    /// A command (no shell) printing the database password.
+    pub password_command: Option<Vec<String>>,
 }
 
 impl Default for StoreConfig {
@@ -161,6 +171,21 @@ impl Default for StoreConfig {
         StoreConfig {
             state_dir: None,
             max_message_bytes: default_max_bytes(),
+            url: None,
+            password_file: None,
+            password_env: None,
+            password_command: None,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The database password's source; none set means trust or peer authentication.
+    pub fn password_source(&self) -> crate::net::credentials::SecretSource {
+        crate::net::credentials::SecretSource {
+            file: self.password_file.clone(),
+            env: self.password_env.clone(),
+            command: self.password_command.clone(),
         }
     }
 }
@@ -246,6 +271,13 @@ impl Config {
         check(self.outbox.validate());
         if let Some(g) = &self.graph {
             check(g.validate());
+        }
+        if let Some(url) = &self.store.url {
+            check(
+                crate::store::postgres::Target::parse(url)
+                    .map(|_| ())
+                    .map_err(|e| format!("[store] {e}")),
+            );
         }
         check(self.daemon.metrics_addr().map(|_| ()));
         check(self.reminders.schedule().map(|_| ()));
@@ -339,6 +371,7 @@ impl Config {
             }
         }
         moved(&mut self.outbox.password_file);
+        moved(&mut self.store.password_file);
         if let Some(g) = &mut self.graph {
             moved(&mut g.client_secret_file);
             moved(&mut g.client_key_file);
@@ -425,6 +458,9 @@ impl Config {
                 Some(o) => sources.push(("outbox client secret".into(), o.client_secret_source())),
                 None => sources.push(("outbox password".into(), self.outbox.password_source())),
             }
+        }
+        if self.store.url.is_some() {
+            sources.push(("store password".into(), self.store.password_source()));
         }
         if let Some(g) = self
             .graph

@@ -138,6 +138,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The ledger itself: `slaclaim store migrate --from sqlite:state --to postgres://…`.
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Record what staff did with a ticket's claims.
     Mark {
         /// Ticket reference, e.g. SLA-42.
@@ -177,6 +183,23 @@ pub enum OutboxAction {
     Resend {
         /// The Message-ID, with or without angle brackets (`claim SLA-n` shows it).
         message_id: String,
+    },
+}
+
+/// `slaclaim store ...`.
+#[derive(Subcommand, Debug)]
+pub enum StoreAction {
+    /// Copy a SQLite ledger into an empty PostgreSQL database (raw messages, claims,
+    /// outgoing mail and all history, with their ids), then compare every table's row
+    /// count and every raw message's SHA-256. Stop the daemon first.
+    Migrate {
+        /// The SQLite ledger: `sqlite:DIR` (a state directory) or `sqlite:FILE`.
+        #[arg(long, value_name = "sqlite:PATH")]
+        from: String,
+        /// The database, `postgres://user@host:port/db?sslmode=…` (default: [store]
+        /// url). Its password comes from [store] password-file, -env or -command.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
     },
 }
 
@@ -291,6 +314,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
+        Command::Store {
+            action: StoreAction::Migrate { from, to },
+        } => migrate_store(&config, &from, to.as_deref()),
         Command::Extract { files } => extract(&extractor, &files),
         Command::Run { dry_run } => run_daemon(config, cli.config.clone(), state_dir, dry_run),
         Command::CheckConfig { .. } | Command::Demo => Ok(0),
@@ -759,4 +785,62 @@ fn init_logs(level: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// `slaclaim store migrate`: the copy, and a table of what each side holds.
+fn migrate_store(config: &Config, from: &str, to: Option<&str>) -> Result<i32> {
+    use crate::store::postgres::{Pg, Target, copy};
+    let Some(path) = from.strip_prefix("sqlite:") else {
+        bail!("--from {from:?}: want sqlite:PATH (a state directory or its slaclaim.sqlite3)");
+    };
+    let path = PathBuf::from(path);
+    // A state directory, or the file in one: never a new, empty ledger made by mistake.
+    let dir = if path.is_dir() {
+        path.clone()
+    } else if path
+        .file_name()
+        .is_some_and(|n| n == crate::store::FILE_NAME)
+    {
+        path.parent().map(PathBuf::from).unwrap_or_default()
+    } else {
+        bail!(
+            "--from {}: no such state directory (or {} file)",
+            path.display(),
+            crate::store::FILE_NAME
+        );
+    };
+    if !dir.join(crate::store::FILE_NAME).is_file() {
+        bail!(
+            "--from {}: holds no ledger ({} is missing)",
+            path.display(),
+            crate::store::FILE_NAME
+        );
+    }
+    let Some(url) = to.or(config.store.url.as_deref()) else {
+        bail!("no database: give --to postgres://… or set [store] url");
+    };
+    let target = Target::parse(url)?;
+    let source = config.store.password_source();
+    let password = match source.is_set() {
+        true => Some(
+            source
+                .read("password")
+                .map_err(|e| anyhow::anyhow!("[store] {e}"))?,
+        ),
+        false => None,
+    };
+    let store = Store::open(&dir)?;
+    let pg = Pg::connect(&target, password.as_deref())?;
+    let report = copy::sqlite_to_postgres(&store, &pg)?;
+    println!("{:<20} {:>10} {:>10}", "table", "sqlite", "postgres");
+    for t in &report.tables {
+        println!("{:<20} {:>10} {:>10}", t.table, t.sqlite, t.postgres);
+    }
+    println!(
+        "ok: {} copied to {}; every count matches, {} raw messages match their SHA-256",
+        dir.join(crate::store::FILE_NAME).display(),
+        pg.target(),
+        report.raw_checked
+    );
+    Ok(0)
 }

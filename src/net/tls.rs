@@ -20,20 +20,7 @@ pub enum TlsMode {
 
 /// A rustls client config trusting `ca_file` only, or the Mozilla roots when it is None.
 pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            use rustls_pki_types::pem::PemObject;
-            let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("ca-file {}: {e}", path.display()))?;
-            for cert in certs {
-                roots
-                    .add(cert.map_err(|e| format!("ca-file {}: {e}", path.display()))?)
-                    .map_err(|e| format!("ca-file {}: {e}", path.display()))?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
+    let roots = root_store(ca_file, "ca-file")?;
     // An explicit provider: a second one elsewhere in the tree cannot make this panic.
     let config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -42,6 +29,22 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String
             .with_root_certificates(roots)
             .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// The certificates in a PEM file, or the Mozilla roots when there is none; `key` names
+/// the setting in errors.
+pub fn root_store(file: Option<&Path>, key: &str) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    let Some(path) = file else {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(roots);
+    };
+    use rustls_pki_types::pem::PemObject;
+    let bad = |e: &dyn std::fmt::Display| format!("{key} {}: {e}", path.display());
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+        roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+    }
+    Ok(roots)
 }
 
 /// A server certificate's SHA-256 fingerprint as `tls-pin-sha256` takes it: 64 hex
@@ -79,6 +82,17 @@ pub fn show_fingerprint(f: &[u8; 32]) -> String {
 /// fingerprint (a self-signed certificate that no CA vouches for). The handshake's
 /// signatures are still checked, so the server must hold that certificate's key.
 pub fn pinned_client_config(pin: [u8; 32]) -> Result<Arc<ClientConfig>, String> {
+    checked_by(Some(pin))
+}
+
+/// A rustls client config that takes any server certificate: encryption without
+/// knowing who answers, which is what PostgreSQL's `sslmode=require` asks for. The
+/// handshake's signatures are still checked against the certificate shown.
+pub fn unverified_client_config() -> Result<Arc<ClientConfig>, String> {
+    checked_by(None)
+}
+
+fn checked_by(pin: Option<[u8; 32]>) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(Pinned {
         pin,
@@ -93,10 +107,11 @@ pub fn pinned_client_config(pin: [u8; 32]) -> Result<Arc<ClientConfig>, String> 
     Ok(Arc::new(config))
 }
 
-/// The verifier behind [`pinned_client_config`].
+/// The verifier behind [`pinned_client_config`] (and, with no pin, behind
+/// [`unverified_client_config`]).
 #[derive(Debug)]
 struct Pinned {
-    pin: [u8; 32],
+    pin: Option<[u8; 32]>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
@@ -109,14 +124,17 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
         _ocsp_response: &[u8],
         _now: rustls_pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let Some(pin) = self.pin else {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        };
         let seen = fingerprint(end_entity.as_ref());
-        if seen == self.pin {
+        if seen == pin {
             Ok(rustls::client::danger::ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(format!(
                 "server certificate SHA-256 {} is not the pinned {}",
                 show_fingerprint(&seen),
-                show_fingerprint(&self.pin)
+                show_fingerprint(&pin)
             )))
         }
     }

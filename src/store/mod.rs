@@ -8,6 +8,7 @@ mod corrections;
 mod graph;
 mod inbox;
 mod outbox;
+pub mod postgres;
 pub mod private;
 
 pub use corrections::{CorrectionRow, NewCorrection, Unreadable};

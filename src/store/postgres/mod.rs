@@ -1,0 +1,422 @@
+//! The ledger on PostgreSQL, for several instances sharing one database.
+//!
+//! So far: where the database is (`[store] url`, the password never in it), connecting
+//! with TLS by `sslmode`, the schema kept in files numbered as SQLite's and applied by
+//! version, and copying a SQLite ledger over (`slaclaim store migrate`, [`copy`]).
+//!
+//! Store calls are synchronous, as SQLite's are. The driver (tokio-postgres) runs on a
+//! runtime thread of its own, and a call waits for its answer there as a SQLite call
+//! waits for the disk: callers need no runtime, and one inside the daemon's runtime
+//! cannot block it into a deadlock.
+
+pub mod copy;
+pub mod tls;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tls::SslMode;
+
+/// Schema files by the version they bring the database to. The first is the whole
+/// schema at SQLite's version 13; each later one pairs with the SQLite migration of its
+/// number.
+const MIGRATIONS: &[(i64, &str)] = &[(13, include_str!("0013_schema.sql"))];
+
+/// The newest schema version this build knows, the same for both backends.
+pub const SCHEMA_VERSION: i64 = 13;
+
+/// How long one call may wait for the database before it is given up on.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Errors of the PostgreSQL store.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// `[store] url` or its TLS settings cannot be used.
+    #[error("store url: {0}")]
+    Url(String),
+    /// Connecting failed (refused, TLS, authentication).
+    #[error("cannot connect to PostgreSQL at {target}: {why}")]
+    Connect {
+        /// Where, without secrets.
+        target: String,
+        /// What failed.
+        why: String,
+    },
+    /// A statement failed.
+    #[error("PostgreSQL: {0}")]
+    Query(String),
+    /// The database has a newer schema than this build.
+    #[error(
+        "the PostgreSQL store has schema version {found}, newer than this slaclaim ({known}); upgrade slaclaim"
+    )]
+    TooNew {
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(e: tokio_postgres::Error) -> PgError {
+        PgError::Query(describe(&e))
+    }
+}
+
+/// What went wrong, in the server's words when it said any.
+fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        };
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Where the database is: `[store] url` read, with its TLS settings taken out.
+#[derive(Clone)]
+pub struct Target {
+    config: tokio_postgres::Config,
+    /// `sslmode`, libpq's default `prefer` when the URL has none.
+    pub ssl_mode: SslMode,
+    /// `sslrootcert`: the PEM file of roots to trust.
+    pub root_cert: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
+
+impl Target {
+    /// Reads a `postgres://user@host:port/database?sslmode=…` URL. A password in it
+    /// is refused: the URL sits in the config file, the password belongs in a file, a
+    /// variable or a credential (`[store] password-file`, …). Errors never repeat the URL.
+    pub fn parse(url: &str) -> Result<Target, PgError> {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        if !(base.starts_with("postgres://") || base.starts_with("postgresql://")) {
+            return Err(PgError::Url(
+                "want postgres://user@host:port/database[?sslmode=…]".into(),
+            ));
+        }
+        let (mut ssl_mode, mut root_cert, mut kept) = (SslMode::Prefer, None, Vec::new());
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslmode" => ssl_mode = SslMode::parse(value).map_err(PgError::Url)?,
+                "sslrootcert" => root_cert = Some(PathBuf::from(value)),
+                "password" => return Err(password_in_url()),
+                _ => kept.push(pair),
+            }
+        }
+        let rebuilt = match kept.is_empty() {
+            true => base.to_string(),
+            false => format!("{base}?{}", kept.join("&")),
+        };
+        // The user-info part is checked before parsing: a parse error must not be what
+        // reports a password, and tokio-postgres's errors do not repeat it either.
+        let authority = base.split_once("://").map_or("", |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or_default();
+        if authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+        {
+            return Err(password_in_url());
+        }
+        let config: tokio_postgres::Config = rebuilt
+            .parse()
+            .map_err(|e: tokio_postgres::Error| PgError::Url(describe(&e)))?;
+        if config.get_hosts().is_empty() {
+            return Err(PgError::Url("no host".into()));
+        }
+        Ok(Target {
+            config,
+            ssl_mode,
+            root_cert,
+        })
+    }
+
+    /// user@host:port/database, for messages and logs.
+    pub fn shown(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => String::new(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        format!(
+            "{}@{host}:{port}/{}",
+            self.config.get_user().unwrap_or("?"),
+            self.config.get_dbname().unwrap_or("")
+        )
+    }
+}
+
+fn password_in_url() -> PgError {
+    PgError::Url(
+        "has a password; put it in [store] password-file (or password-env, or a systemd credential) instead".into(),
+    )
+}
+
+/// The runtime the driver runs on (one thread, for the whole process).
+fn runtime() -> Result<&'static tokio::runtime::Runtime, PgError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("slaclaim-pg")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| PgError::Query(format!("cannot start the database runtime: {e}")))
+}
+
+/// Runs `work` on the driver's runtime and waits for it, at most [`CALL_TIMEOUT`].
+fn wait<T: Send + 'static>(
+    work: impl Future<Output = Result<T, PgError>> + Send + 'static,
+) -> Result<T, PgError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime()?.spawn(async move {
+        let answer = match tokio::time::timeout(CALL_TIMEOUT, work).await {
+            Ok(answer) => answer,
+            Err(_) => Err(PgError::Query(format!(
+                "no answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            ))),
+        };
+        let _ = tx.send(answer);
+    });
+    rx.recv()
+        .map_err(|_| PgError::Query("the database call ended without an answer".into()))?
+}
+
+/// A value bound to a statement; NULLs carry their column's type, as PostgreSQL wants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// BIGINT.
+    Int(Option<i64>),
+    /// TEXT.
+    Text(Option<String>),
+    /// BYTEA.
+    Bytes(Option<Vec<u8>>),
+}
+
+impl Value {
+    fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        match self {
+            Value::Int(v) => v,
+            Value::Text(v) => v,
+            Value::Bytes(v) => v,
+        }
+    }
+}
+
+/// One connection to the database. Statements run one at a time, in order, so
+/// `BEGIN` … `COMMIT` through [`Pg::batch`] is a transaction.
+pub struct Pg {
+    client: Arc<tokio_postgres::Client>,
+    target: String,
+}
+
+impl Pg {
+    /// Connects; `password` is for password or SCRAM authentication, None for trust or
+    /// peer. Gives up after 10 s unless the URL sets `connect_timeout`.
+    pub fn connect(target: &Target, password: Option<&str>) -> Result<Pg, PgError> {
+        let mut config = target.config.clone();
+        if let Some(p) = password {
+            config.password(p);
+        }
+        config.ssl_mode(target.ssl_mode.negotiation());
+        config.application_name("slaclaim");
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let tls = tls::MakeRustls(
+            tls::client_config(target.ssl_mode, target.root_cert.as_deref())
+                .map_err(PgError::Url)?,
+        );
+        let shown = target.shown();
+        let connect_error = {
+            let shown = shown.clone();
+            move |why: String| PgError::Connect {
+                target: shown.clone(),
+                why,
+            }
+        };
+        let client = wait(async move {
+            let (client, connection) = config
+                .connect(tls)
+                .await
+                .map_err(|e| connect_error(describe(&e)))?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %describe(&e), "PostgreSQL connection ended");
+                }
+            });
+            Ok(client)
+        })?;
+        Ok(Pg {
+            client: Arc::new(client),
+            target: shown,
+        })
+    }
+
+    /// Where this connection goes, without secrets.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Runs statements without parameters (`BEGIN`, schema files).
+    pub fn batch(&self, sql: &str) -> Result<(), PgError> {
+        let (client, sql) = (self.client.clone(), sql.to_string());
+        wait(async move { Ok(client.batch_execute(&sql).await?) })
+    }
+
+    /// Runs one statement; returns the rows it changed.
+    pub fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, PgError> {
+        let (client, sql) = (self.client.clone(), sql.to_string());
+        wait(async move {
+            let bound: Vec<_> = params.iter().map(Value::as_sql).collect();
+            Ok(client.execute(&sql, &bound).await?)
+        })
+    }
+
+    /// Runs one query; returns its rows.
+    pub fn query(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<tokio_postgres::Row>, PgError> {
+        let (client, sql) = (self.client.clone(), sql.to_string());
+        wait(async move {
+            let bound: Vec<_> = params.iter().map(Value::as_sql).collect();
+            Ok(client.query(&sql, &bound).await?)
+        })
+    }
+
+    /// The first column of the first row, as a number.
+    pub fn number(&self, sql: &str, params: Vec<Value>) -> Result<i64, PgError> {
+        let rows = self.query(sql, params)?;
+        let row = rows
+            .first()
+            .ok_or_else(|| PgError::Query(format!("no row from {sql}")))?;
+        row.try_get::<_, i64>(0).map_err(PgError::from)
+    }
+
+    /// Whether TLS protects this connection (`ssl_is_used` of the server's own view).
+    pub fn encrypted(&self) -> Result<bool, PgError> {
+        let rows = self.query(
+            "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+            vec![],
+        )?;
+        match rows.first() {
+            Some(row) => row.try_get::<_, bool>(0).map_err(PgError::from),
+            None => Ok(false),
+        }
+    }
+
+    /// The schema version, 0 for an empty database.
+    pub fn schema_version(&self) -> Result<i64, PgError> {
+        let rows = self.query("SELECT to_regclass('schema_version') IS NOT NULL", vec![])?;
+        let exists = rows
+            .first()
+            .map(|r| r.try_get::<_, bool>(0))
+            .transpose()?
+            .unwrap_or(false);
+        if !exists {
+            return Ok(0);
+        }
+        self.number(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            vec![],
+        )
+    }
+
+    /// Brings the schema to [`SCHEMA_VERSION`]; returns the version found before. Two
+    /// instances starting at once take turns on an advisory lock, so each file is
+    /// applied once.
+    pub fn migrate(&self) -> Result<i64, PgError> {
+        self.batch("BEGIN")?;
+        let result = (|| {
+            // The lock ends with the transaction.
+            self.execute("SELECT pg_advisory_xact_lock(7263544131)", vec![])?;
+            let found = self.schema_version()?;
+            if found > SCHEMA_VERSION {
+                return Err(PgError::TooNew {
+                    found,
+                    known: SCHEMA_VERSION,
+                });
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+                self.batch(sql)?;
+                self.execute(
+                    "UPDATE schema_version SET version = $1",
+                    vec![Value::Int(Some(*version))],
+                )?;
+            }
+            Ok(found)
+        })();
+        match result {
+            Ok(found) => {
+                self.batch("COMMIT")?;
+                Ok(found)
+            }
+            Err(e) => {
+                let _ = self.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_read_with_its_tls_settings_taken_out() {
+        let t = Target::parse(
+            "postgres://slaclaim@db.partner.example:6432/ledger?sslmode=verify-full&sslrootcert=/etc/ssl/pg.pem&connect_timeout=3",
+        )
+        .unwrap();
+        assert_eq!(t.ssl_mode, SslMode::VerifyFull);
+        assert_eq!(t.root_cert, Some(PathBuf::from("/etc/ssl/pg.pem")));
+        assert_eq!(t.shown(), "slaclaim@db.partner.example:6432/ledger");
+        assert_eq!(
+            t.config.get_connect_timeout(),
+            Some(&Duration::from_secs(3))
+        );
+        // libpq's default.
+        let t = Target::parse("postgresql://u@127.0.0.1/db").unwrap();
+        assert_eq!(t.ssl_mode, SslMode::Prefer);
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_being_repeated() {
+        for url in [
+            "postgres://slaclaim:hunter2@127.0.0.1/db",
+            "postgres://slaclaim@127.0.0.1/db?password=hunter2",
+        ] {
+            let e = Target::parse(url).unwrap_err().to_string();
+            assert!(e.contains("password-file"), "{e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        let e = Target::parse("postgres://u@h/db?sslmode=sometimes").unwrap_err();
+        assert!(e.to_string().contains("verify-full"), "{e}");
+        assert!(Target::parse("mysql://u@h/db").is_err());
+    }
+}
