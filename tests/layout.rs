@@ -25,7 +25,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("ledger", &["extract", "mail", "store"]),
     ("extract", &["mail"]),
     ("mail", &[]),
-    ("store", &[]),
+    // The PostgreSQL store connects with the same TLS settings as IMAP and SMTP.
+    ("store", &["net"]),
     ("net", &[]),
 ];
 

@@ -1,6 +1,6 @@
 //! The corrections table: values staff set for a claim's fields, with their provenance.
 
-use rusqlite::params;
+use super::sql::args;
 
 use super::{Store, StoreError};
 
@@ -73,10 +73,10 @@ pub struct Unreadable {
 impl Store {
     /// Records a correction; returns its row id.
     pub fn add_correction(&self, c: &NewCorrection<'_>, now: &str) -> Result<i64, StoreError> {
-        self.exec(
+        self.one(
             "INSERT INTO corrections (claim_id, field, value, line, set_by, message_id, overrides, error, unreadable, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+            args![
                 c.claim_id,
                 c.field,
                 c.value,
@@ -88,18 +88,15 @@ impl Store {
                 c.unreadable,
                 now
             ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+            |r| r.get(0),
+        )
     }
 
     /// Every correction of a claim, oldest first, refused ones included.
     pub fn corrections(&self, claim: i64) -> Result<Vec<CorrectionRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id, c.field, c.value, c.line, c.set_by, c.message_id, m.message_id, c.overrides, c.error, c.unreadable, c.at
+        self.all("SELECT c.id, c.field, c.value, c.line, c.set_by, c.message_id, m.message_id, c.overrides, c.error, c.unreadable, c.at
              FROM corrections c LEFT JOIN messages m ON m.id = c.message_id
-             WHERE c.claim_id = ?1 ORDER BY c.id",
-        )?;
-        let rows = stmt.query_map([claim], |r| {
+             WHERE c.claim_id = ?1 ORDER BY c.id", args![claim], |r| {
             Ok(CorrectionRow {
                 id: r.get(0)?,
                 field: r.get(1)?,
@@ -113,30 +110,29 @@ impl Store {
                 unreadable: r.get(9)?,
                 at: r.get(10)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// The staff replies with unreadable lines about a claim, each with its lines.
     pub fn unreadable_corrections(&self, claim: i64) -> Result<Vec<Unreadable>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.all(
             "SELECT c.message_id, COALESCE(m.sender, ''), m.message_id, COALESCE(m.subject, ''), c.line, COALESCE(c.error, '')
              FROM corrections c JOIN messages m ON m.id = c.message_id
              WHERE c.claim_id = ?1 AND c.unreadable = 1 ORDER BY c.id",
-        )?;
-        let rows = stmt.query_map([claim], |r| {
+            args![claim],
+            |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<Option<String>>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+                r.get::<String>(5)?,
             ))
-        })?;
+            },
+        )?;
         let mut out: Vec<Unreadable> = Vec::new();
-        for row in rows {
-            let (message, sender, message_id, subject, line, why) = row?;
+        for (message, sender, message_id, subject, line, why) in rows {
             match out.last_mut() {
                 Some(u) if u.message == message => u.lines.push((line, why)),
                 _ => out.push(Unreadable {

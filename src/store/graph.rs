@@ -1,6 +1,6 @@
 //! The graph_checks table: Microsoft's record of each claim's incident, as last fetched.
 
-use rusqlite::{OptionalExtension, params};
+use super::sql::args;
 
 use super::{Store, StoreError};
 
@@ -66,7 +66,7 @@ impl Store {
                 attempts = CASE WHEN ?10 AND excluded.incident_id = graph_checks.incident_id AND excluded.tenant_id = graph_checks.tenant_id
                     THEN graph_checks.attempts + 1 WHEN ?10 THEN 1 ELSE 0 END,
                 next_at = excluded.next_at",
-            params![
+            args![
                 c.claim_id,
                 c.incident_id,
                 c.tenant_id,
@@ -82,7 +82,7 @@ impl Store {
         if let Some(snapshot) = c.snapshot {
             self.exec(
                 "INSERT INTO graph_snapshots (claim_id, fetched_at, snapshot) VALUES (?1, ?2, ?3)",
-                params![c.claim_id, now, snapshot],
+                args![c.claim_id, now, snapshot],
             )?;
         }
         Ok(())
@@ -90,11 +90,11 @@ impl Store {
 
     /// The newest check of a claim.
     pub fn graph_check(&self, claim: i64) -> Result<Option<GraphCheck>, StoreError> {
-        Ok(self
-            .one(
+        self
+            .opt(
                 "SELECT incident_id, tenant_id, outcome, error, snapshot, fetched_at, checked_at, attempts, next_at
                  FROM graph_checks WHERE claim_id = ?1",
-                [claim],
+                args![claim],
                 |r| {
                     Ok(GraphCheck {
                         incident_id: r.get(0)?,
@@ -109,31 +109,26 @@ impl Store {
                     })
                 },
             )
-            .optional()?)
     }
 
     /// Open claims with a tenant and an incident that are due a check at `now`: never
     /// checked, asked for another incident or tenant since, or past their `next_at`.
     pub fn claims_due_graph_check(&self, now: &str) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id FROM claims c LEFT JOIN graph_checks g ON g.claim_id = c.id
+        self.all("SELECT c.id FROM claims c LEFT JOIN graph_checks g ON g.claim_id = c.id
              WHERE c.tenant_id <> '' AND c.incident_id <> ''
                AND c.status NOT IN ('submitted', 'ineligible', 'withdrawn', 'expired')
                AND (g.claim_id IS NULL OR g.incident_id <> c.incident_id OR g.tenant_id <> c.tenant_id
                     OR (g.next_at IS NOT NULL AND g.next_at <= ?1))
-             ORDER BY c.id",
-        )?;
-        let rows = stmt.query_map([now], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+             ORDER BY c.id", args![now], |r| r.get(0))
     }
 
     /// Checks by outcome, for metrics.
     pub fn graph_outcomes(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT outcome, COUNT(*) FROM graph_checks GROUP BY outcome ORDER BY outcome",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// A domain's tenant as last discovered: (tenant, when); the tenant is None when
@@ -142,13 +137,11 @@ impl Store {
         &self,
         domain: &str,
     ) -> Result<Option<(Option<String>, String)>, StoreError> {
-        Ok(self
-            .one(
-                "SELECT tenant_id, fetched_at FROM tenant_domains WHERE domain = ?1",
-                [domain],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        self.opt(
+            "SELECT tenant_id, fetched_at FROM tenant_domains WHERE domain = ?1",
+            args![domain],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Records what discovery said of a domain.
@@ -161,7 +154,7 @@ impl Store {
         self.exec(
             "INSERT INTO tenant_domains (domain, tenant_id, fetched_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (domain) DO UPDATE SET tenant_id = excluded.tenant_id, fetched_at = excluded.fetched_at",
-            params![domain, tenant, now],
+            args![domain, tenant, now],
         )?;
         Ok(())
     }
@@ -169,15 +162,22 @@ impl Store {
     /// Open claims without a tenant whose request came from a customer domain (not a
     /// personal mailbox): (claim, domain).
     pub fn claims_without_tenant(&self) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        // The evidence value is JSON text; each backend reads a member its own way.
+        let sql = if self.is_postgres() {
+            "SELECT c.id, e.value::jsonb ->> 'domain' FROM claims c JOIN evidence e ON e.claim_id = c.id AND e.field = 'customer_domain'
+             WHERE c.tenant_id = '' AND c.incident_id <> ''
+               AND c.status NOT IN ('submitted', 'ineligible', 'withdrawn', 'expired')
+               AND e.value::jsonb ->> 'domain' IS NOT NULL
+               AND COALESCE(e.value::jsonb ->> 'personal_mailbox', 'false') IN ('false', '0')
+             ORDER BY c.id"
+        } else {
             "SELECT c.id, json_extract(e.value, '$.domain') FROM claims c JOIN evidence e ON e.claim_id = c.id AND e.field = 'customer_domain'
              WHERE c.tenant_id = '' AND c.incident_id <> ''
                AND c.status NOT IN ('submitted', 'ineligible', 'withdrawn', 'expired')
                AND json_extract(e.value, '$.domain') IS NOT NULL
                AND COALESCE(json_extract(e.value, '$.personal_mailbox'), 0) = 0
-             ORDER BY c.id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+             ORDER BY c.id"
+        };
+        self.all(sql, &[], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 }

@@ -1,6 +1,6 @@
 //! The inbox table: messages in custody, stored as fetched and not yet processed.
 
-use rusqlite::{OptionalExtension, params};
+use super::sql::args;
 
 use super::{RAW_PIECE, Store, StoreError};
 
@@ -28,15 +28,28 @@ impl Store {
         raw: &[u8],
         now: &str,
     ) -> Result<bool, StoreError> {
+        if self.is_postgres() {
+            // The parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
+            return Ok(self
+                .opt(
+                    "INSERT INTO inbox (source, source_key, raw, received_at)
+                     SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT)
+                     WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
+                     ON CONFLICT (source_key) DO NOTHING RETURNING id",
+                    args![source, source_key, raw, now],
+                    |r| r.get::<i64>(0),
+                )?
+                .is_some());
+        }
         let large = raw.len() > RAW_PIECE;
         // Large messages go in as a zero-filled blob written in pieces afterwards: bound
         // whole, SQLite would hold two more copies of them (see insert_message).
-        let added = self.exec(
+        let added = self.opt(
             "INSERT INTO inbox (source, source_key, raw, received_at)
              SELECT ?1, ?2, CASE WHEN ?5 THEN zeroblob(?4) ELSE ?3 END, ?6
              WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
-             ON CONFLICT (source_key) DO NOTHING",
-            params![
+             ON CONFLICT (source_key) DO NOTHING RETURNING id",
+            args![
                 source,
                 source_key,
                 if large { &[][..] } else { raw },
@@ -44,37 +57,34 @@ impl Store {
                 large,
                 now
             ],
+            |r| r.get::<i64>(0),
         )?;
-        if added == 0 {
+        let Some(id) = added else {
             return Ok(false);
-        }
+        };
         if large {
-            self.write_blob(c"inbox", self.conn.last_insert_rowid(), raw)?;
+            self.write_blob(c"inbox", id, raw)?;
         }
         Ok(true)
     }
 
     /// The oldest message in custody, if any.
     pub fn next_pending(&self) -> Result<Option<Pending>, StoreError> {
-        let row = self
-            .one(
-                "SELECT id, source, source_key FROM inbox ORDER BY id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let row = self.opt(
+            "SELECT id, source, source_key FROM inbox ORDER BY id LIMIT 1",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         row.map(|r| self.with_raw(r)).transpose()
     }
 
     /// The message in custody under this source key, if it is still waiting.
     pub fn pending_by_key(&self, source_key: &str) -> Result<Option<Pending>, StoreError> {
-        let row = self
-            .one(
-                "SELECT id, source, source_key FROM inbox WHERE source_key = ?1",
-                [source_key],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let row = self.opt(
+            "SELECT id, source, source_key FROM inbox WHERE source_key = ?1",
+            args![source_key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         row.map(|r| self.with_raw(r)).transpose()
     }
 
@@ -92,61 +102,62 @@ impl Store {
 
     /// Ends custody of a processed message; called in the transaction that processed it.
     pub fn release(&self, id: i64) -> Result<(), StoreError> {
-        self.exec("DELETE FROM inbox WHERE id = ?1", [id])?;
+        self.exec("DELETE FROM inbox WHERE id = ?1", args![id])?;
         Ok(())
     }
 
     /// How many messages wait to be processed.
     pub fn pending_count(&self) -> Result<i64, StoreError> {
-        Ok(self.one("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))?)
+        self.one("SELECT COUNT(*) FROM inbox", &[], |r| r.get(0))
     }
 
     /// Reading of the message under `source_key` begins: returns how often it had begun
     /// before without ending. Called outside any other transaction, so it is committed
     /// before the reading.
     pub fn begin_reading(&self, source_key: &str, now: &str) -> Result<i64, StoreError> {
-        Ok(self.one(
+        self.one(
             "INSERT INTO reading (source_key, attempts, began_at) VALUES (?1, 1, ?2)
              ON CONFLICT (source_key) DO UPDATE SET attempts = attempts + 1, began_at = ?2
              RETURNING attempts - 1",
-            params![source_key, now],
+            args![source_key, now],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// How often reading the message under `source_key` began without ending.
     pub fn reading_attempts(&self, source_key: &str) -> Result<i64, StoreError> {
         Ok(self
-            .one(
+            .opt(
                 "SELECT attempts FROM reading WHERE source_key = ?1",
-                [source_key],
+                args![source_key],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .unwrap_or(0))
     }
 
     /// Reading the message under `source_key` ended (with an extraction or an error it
     /// reported): what follows is not counted against it.
     pub fn end_reading(&self, source_key: &str) -> Result<(), StoreError> {
-        self.exec("DELETE FROM reading WHERE source_key = ?1", [source_key])?;
+        self.exec(
+            "DELETE FROM reading WHERE source_key = ?1",
+            args![source_key],
+        )?;
         Ok(())
     }
 
     /// Every message whose reading began and has not ended, with its attempts.
     pub fn readings(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT source_key, attempts FROM reading ORDER BY source_key")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.all(
+            "SELECT source_key, attempts FROM reading ORDER BY source_key",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// When the oldest message in custody was taken in (RFC 3339 UTC), if any waits.
     pub fn oldest_pending(&self) -> Result<Option<String>, StoreError> {
         Ok(self
-            .one("SELECT MIN(received_at) FROM inbox", [], |r| r.get(0))
-            .optional()?
+            .opt("SELECT MIN(received_at) FROM inbox", &[], |r| r.get(0))?
             .flatten())
     }
 }

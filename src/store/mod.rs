@@ -10,13 +10,15 @@ mod inbox;
 mod outbox;
 pub mod postgres;
 pub mod private;
+pub mod sql;
 
 pub use corrections::{CorrectionRow, NewCorrection, Unreadable};
 pub use graph::{GraphCheck, NewGraphCheck};
 pub use inbox::Pending;
 pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
+use sql::{Row, Value, args};
 use std::path::{Path, PathBuf};
 
 /// Migrations, applied in order; the index + 1 is the schema version.
@@ -78,6 +80,18 @@ pub enum StoreError {
     /// A query failed.
     #[error("store query failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A PostgreSQL statement failed, or the database could not be reached.
+    #[error(transparent)]
+    Pg(#[from] postgres::PgError),
+    /// A value read is not of the type asked for.
+    #[error("store value: {0}")]
+    Type(String),
+    /// A row that must exist does not.
+    #[error("store query found no row: {0}")]
+    NoRow(String),
+    /// What only the SQLite store does (blobs read in place, integrity_check).
+    #[error("not on PostgreSQL: {0}")]
+    SqliteOnly(&'static str),
     /// A stored message's bytes could not be read.
     #[error("cannot read a stored message's bytes: {0}")]
     Blob(std::io::Error),
@@ -219,21 +233,6 @@ impl std::fmt::Display for Status {
     }
 }
 
-impl rusqlite::ToSql for Status {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for Status {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let name = value.as_str()?;
-        Status::parse(name).ok_or_else(|| {
-            rusqlite::types::FromSqlError::Other(format!("unknown claim status {name:?}").into())
-        })
-    }
-}
-
 /// A claim row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimRow {
@@ -302,9 +301,16 @@ pub struct Transition {
     pub reason: String,
 }
 
-/// The SQLite-backed store.
+/// The ledger: SQLite by default, or PostgreSQL ([`Store::connect`]). Every method says
+/// the same on both; where their SQL differs the method says which.
 pub struct Store {
-    conn: Connection,
+    db: Db,
+}
+
+/// The database behind a [`Store`].
+enum Db {
+    Sqlite(Connection),
+    Postgres(postgres::Pg),
 }
 
 impl Store {
@@ -329,7 +335,9 @@ impl Store {
         let mut attempt = 0u32;
         loop {
             let conn = Connection::open(&path).map_err(open_err)?;
-            let mut store = Store { conn };
+            let mut store = Store {
+                db: Db::Sqlite(conn),
+            };
             let result = store
                 .configure()
                 .map_err(open_err)
@@ -354,43 +362,69 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            db: Db::Sqlite(conn),
+        };
         store.configure()?;
         store.migrate(&path)?;
         Ok(store)
     }
 
+    /// Opens the ledger in a PostgreSQL database and brings its schema up to date.
+    pub fn connect(target: &postgres::Target, password: Option<&str>) -> Result<Store, StoreError> {
+        let pg = postgres::Pg::connect(target, password)?;
+        pg.migrate()?;
+        Ok(Store {
+            db: Db::Postgres(pg),
+        })
+    }
+
+    /// The SQLite connection, for what only SQLite has (pragmas, blobs, copying).
+    pub(crate) fn sqlite(&self) -> Result<&Connection, StoreError> {
+        match &self.db {
+            Db::Sqlite(conn) => Ok(conn),
+            Db::Postgres(_) => Err(StoreError::SqliteOnly("a SQLite connection")),
+        }
+    }
+
+    /// Whether this store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db, Db::Postgres(_))
+    }
+
     fn configure(&self) -> Result<(), rusqlite::Error> {
+        let Db::Sqlite(conn) = &self.db else {
+            return Ok(());
+        };
         // First: another process (the daemon's tasks, a CLI command) may be opening or
         // writing the same file, and every step below must wait for it, not fail.
-        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL: readers (CLI) never block the daemon's writer; NORMAL sync is durable in WAL.
-        self.conn.pragma_update(None, "journal_mode", "WAL")?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         // 256 KiB of page cache per connection (SQLite defaults to 2 MB): the daemon keeps
         // four connections open for months, and the OS caches the file anyway.
-        self.conn.pragma_update(None, "cache_size", -256)?;
+        conn.pragma_update(None, "cache_size", -256)?;
         // Every statement is prepared once and kept: parsing SQL was a sixth of ingest time.
-        self.conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }
 
     fn migrate(&mut self, path: &Path) -> Result<(), StoreError> {
         // Up to date (every open but the first after an upgrade): no write lock, so a CLI
         // command or a monitor opening the ledger never makes the daemon's writes wait.
+        let Db::Sqlite(conn) = &mut self.db else {
+            return Ok(());
+        };
         let known = MIGRATIONS.len() as i64;
-        let current: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if current == known {
             return Ok(());
         }
         // The version is read again under the write lock: two processes opening a new
         // store at once (the daemon and a CLI command) must not both apply a migration.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > known {
             return Err(StoreError::TooNew {
@@ -412,19 +446,99 @@ impl Store {
         &mut self,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| E::from(e.into()))?;
+        // SQLite takes the write lock at once: a transaction that reads first and then
+        // writes could otherwise fail half way when another connection wrote meanwhile.
+        let begin = match self.db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
+        };
+        self.batch(begin).map_err(E::from)?;
         match f(self) {
             Ok(v) => {
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(|e| E::from(e.into()))?;
+                self.batch("COMMIT").map_err(E::from)?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.batch("ROLLBACK");
                 Err(e)
+            }
+        }
+    }
+
+    /// Runs statements without parameters.
+    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Db::Postgres(pg) => Ok(pg.batch(sql)?),
+        }
+    }
+
+    /// Runs one statement (SQLite's SQL, see [`sql::postgres_sql`]); returns the rows
+    /// it changed. Statements are prepared once and kept.
+    fn exec(&self, sql: &str, args: &[Value]) -> Result<usize, StoreError> {
+        match &self.db {
+            Db::Sqlite(conn) => Ok(conn
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(args))?),
+            Db::Postgres(pg) => Ok(usize::try_from(pg.execute(sql, args)?).unwrap_or(usize::MAX)),
+        }
+    }
+
+    /// Every row of a query, each made into a `T` by `f`.
+    fn all<T>(
+        &self,
+        sql: &str,
+        args: &[Value],
+        mut f: impl FnMut(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.rows(sql, args, usize::MAX)?
+            .iter()
+            .map(&mut f)
+            .collect()
+    }
+
+    /// The first row of a query, if any, made into a `T` by `f`.
+    fn opt<T>(
+        &self,
+        sql: &str,
+        args: &[Value],
+        f: impl FnOnce(&Row) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.rows(sql, args, 1)?.first().map(f).transpose()
+    }
+
+    /// The first row of a query, which must exist.
+    fn one<T>(
+        &self,
+        sql: &str,
+        args: &[Value],
+        f: impl FnOnce(&Row) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.opt(sql, args, f)?
+            .ok_or_else(|| StoreError::NoRow(sql.chars().take(80).collect()))
+    }
+
+    /// At most `limit` rows of a query.
+    fn rows(&self, sql: &str, args: &[Value], limit: usize) -> Result<Vec<Row>, StoreError> {
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let width = stmt.column_count();
+                let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+                let mut out = Vec::new();
+                while out.len() < limit {
+                    let Some(r) = rows.next()? else { break };
+                    let values = (0..width)
+                        .map(|i| r.get_ref(i).map(sql::from_sqlite))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    out.push(Row(values));
+                }
+                Ok(out)
+            }
+            Db::Postgres(pg) => {
+                let mut rows = pg.query(sql, args)?;
+                rows.truncate(limit);
+                Ok(rows)
             }
         }
     }
@@ -432,12 +546,11 @@ impl Store {
     /// Whether a message with this source key is stored.
     pub fn has_source_key(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self
-            .one(
+            .opt(
                 "SELECT 1 FROM messages WHERE source_key = ?1",
-                [key],
+                args![key],
                 |_| Ok(()),
-            )
-            .optional()?
+            )?
             .is_some())
     }
 
@@ -449,38 +562,35 @@ impl Store {
         sha256: &str,
     ) -> Result<Option<i64>, StoreError> {
         if let Some(key) = source_key {
-            let found = self
-                .one(
-                    "SELECT id FROM messages WHERE source_key = ?1",
-                    [key],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let found = self.opt(
+                "SELECT id FROM messages WHERE source_key = ?1",
+                args![key],
+                |r| r.get(0),
+            )?;
             if found.is_some() {
                 return Ok(found);
             }
         }
-        Ok(self.one(
+        self.opt(
                 "SELECT id FROM messages WHERE COALESCE(message_id, '') = COALESCE(?1, '') AND sha256 = ?2",
-                params![message_id, sha256],
+                args![message_id, sha256],
                 |r| r.get(0),
             )
-            .optional()?)
     }
 
     /// Stores a message; returns its row id.
     pub fn insert_message(&self, m: &NewMessage<'_>, now: &str) -> Result<i64, StoreError> {
-        self.exec(
+        let id: i64 = self.one(
             "INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
+            args![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
+            |r| r.get(0),
         )?;
-        let id = self.conn.last_insert_rowid();
-        if m.raw.len() <= RAW_PIECE {
+        if m.raw.len() <= RAW_PIECE || self.is_postgres() {
             // Small (nearly all mail): one bound value is cheapest.
             self.exec(
                 "INSERT INTO message_raw (id, raw) VALUES (?1, ?2)",
-                params![id, m.raw],
+                args![id, m.raw],
             )?;
             return Ok(id);
         }
@@ -488,16 +598,17 @@ impl Store {
         // would make SQLite copy the whole message twice (bound value, record).
         self.exec(
             "INSERT INTO message_raw (id, raw) VALUES (?1, zeroblob(?2))",
-            params![id, m.raw.len() as i64],
+            args![id, m.raw.len() as i64],
         )?;
         self.write_blob(c"message_raw", id, m.raw)?;
         Ok(id)
     }
 
-    /// Fills the zero-filled `raw` column of row `id` in `table` in RAW_PIECE writes.
+    /// Fills the zero-filled `raw` column of row `id` in `table` in RAW_PIECE writes
+    /// (SQLite only).
     fn write_blob(&self, table: &std::ffi::CStr, id: i64, raw: &[u8]) -> Result<(), StoreError> {
         let mut blob = self
-            .conn
+            .sqlite()?
             .blob_open(rusqlite::MAIN_DB, table, c"raw", id, false)?;
         for (i, piece) in raw.chunks(RAW_PIECE).enumerate() {
             blob.write_at(piece, i * RAW_PIECE)?;
@@ -507,9 +618,9 @@ impl Store {
 
     /// The raw bytes of a stored message.
     pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        let stored = self
-            .one("SELECT 1 FROM message_raw WHERE id = ?1", [id], |_| Ok(()))
-            .optional()?;
+        let stored = self.opt("SELECT 1 FROM message_raw WHERE id = ?1", args![id], |_| {
+            Ok(())
+        })?;
         stored
             .map(|()| self.read_blob(c"message_raw", id))
             .transpose()
@@ -520,9 +631,17 @@ impl Store {
     /// second 25 MB for a 25 MB message).
     fn read_blob(&self, table: &std::ffi::CStr, id: i64) -> Result<Vec<u8>, StoreError> {
         use std::io::Read;
-        let mut blob = self
-            .conn
-            .blob_open(rusqlite::MAIN_DB, table, c"raw", id, true)?;
+        let Db::Sqlite(conn) = &self.db else {
+            let table = table
+                .to_str()
+                .map_err(|e| StoreError::Type(e.to_string()))?;
+            return self.one(
+                &format!("SELECT raw FROM {table} WHERE id = ?1"),
+                args![id],
+                |r| r.get(0),
+            );
+        };
+        let mut blob = conn.blob_open(rusqlite::MAIN_DB, table, c"raw", id, true)?;
         let mut raw = Vec::with_capacity(blob.len());
         blob.read_to_end(&mut raw).map_err(StoreError::Blob)?;
         Ok(raw)
@@ -532,23 +651,25 @@ impl Store {
     pub fn set_message_ticket(&self, message: i64, ticket: i64) -> Result<(), StoreError> {
         self.exec(
             "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
-            params![message, ticket],
+            args![message, ticket],
         )?;
         Ok(())
     }
 
     /// The ticket of the newest stored message (or sent mail) with one of these Message-IDs.
     pub fn ticket_by_thread(&self, message_ids: &[String]) -> Result<Option<i64>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
-             UNION ALL
-             SELECT c.ticket_id FROM outbox o JOIN claims c ON c.id = o.claim_id WHERE o.message_id = ?1
-             LIMIT 1",
-        )?;
         for id in message_ids.iter().rev() {
             let id = id.trim_matches(['<', '>', ' ']);
-            if let Some(t) = stmt.query_row([id], |r| r.get(0)).optional()? {
-                return Ok(Some(t));
+            let found = self.opt(
+                "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 UNION ALL
+                 SELECT c.ticket_id FROM outbox o JOIN claims c ON c.id = o.claim_id WHERE o.message_id = ?1
+                 LIMIT 1",
+                args![id],
+                |r| r.get(0),
+            )?;
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -560,15 +681,15 @@ impl Store {
         sender_domain: Option<&str>,
         now: &str,
     ) -> Result<(i64, String), StoreError> {
-        self.exec(
-            "INSERT INTO tickets (reference, sender_domain, created_at) VALUES ('pending', ?1, ?2)",
-            params![sender_domain, now],
+        let id: i64 = self.one(
+            "INSERT INTO tickets (reference, sender_domain, created_at) VALUES ('pending', ?1, ?2) RETURNING id",
+            args![sender_domain, now],
+            |r| r.get(0),
         )?;
-        let id = self.conn.last_insert_rowid();
         let reference = format!("SLA-{id}");
         self.exec(
             "UPDATE tickets SET reference = ?2 WHERE id = ?1",
-            params![id, reference],
+            args![id, reference],
         )?;
         Ok((id, reference))
     }
@@ -583,26 +704,30 @@ impl Store {
         else {
             return Ok(None);
         };
-        Ok(self
-            .one("SELECT id FROM tickets WHERE id = ?1", [n], |r| r.get(0))
-            .optional()?)
+        self.opt("SELECT id FROM tickets WHERE id = ?1", args![n], |r| {
+            r.get(0)
+        })
     }
 
     /// The reference of a ticket.
     pub fn ticket_reference(&self, ticket: i64) -> Result<String, StoreError> {
-        Ok(self.one(
+        self.one(
             "SELECT reference FROM tickets WHERE id = ?1",
-            [ticket],
+            args![ticket],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// The ticket known by one of these external references (partner tickets, cases).
     pub fn ticket_by_external_ref(&self, refs: &[String]) -> Result<Option<i64>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT ticket_id FROM ticket_refs WHERE reference = ?1 ORDER BY ticket_id DESC LIMIT 1")?;
         for r in refs {
-            if let Some(t) = stmt.query_row([r], |row| row.get(0)).optional()? {
-                return Ok(Some(t));
+            let found = self.opt(
+                "SELECT ticket_id FROM ticket_refs WHERE reference = ?1 ORDER BY ticket_id DESC LIMIT 1",
+                args![r],
+                |row| row.get(0),
+            )?;
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -610,11 +735,11 @@ impl Store {
 
     /// Records external references for a ticket.
     pub fn add_ticket_refs(&self, ticket: i64, refs: &[String]) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO ticket_refs (ticket_id, reference) VALUES (?1, ?2)",
-        )?;
         for r in refs {
-            stmt.execute(params![ticket, r])?;
+            self.exec(
+                "INSERT OR IGNORE INTO ticket_refs (ticket_id, reference) VALUES (?1, ?2)",
+                args![ticket, r],
+            )?;
         }
         Ok(())
     }
@@ -628,64 +753,60 @@ impl Store {
         incident: &str,
         today: &str,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .one(
-                "SELECT t.id FROM tickets t JOIN claims c ON c.ticket_id = t.id
+        self.opt(
+            "SELECT t.id FROM tickets t JOIN claims c ON c.ticket_id = t.id
                  WHERE t.sender_domain = ?1 AND c.tenant_id = ?2 AND c.incident_id = ?3
                    AND (c.deadline IS NULL OR c.deadline >= ?4)
                  ORDER BY t.id DESC LIMIT 1",
-                params![sender_domain, tenant, incident, today],
-                |r| r.get(0),
-            )
-            .optional()?)
+            args![sender_domain, tenant, incident, today],
+            |r| r.get(0),
+        )
     }
 
     /// Claims of one ticket, oldest first.
     pub fn claims_of_ticket(&self, ticket: i64) -> Result<Vec<ClaimRow>, StoreError> {
-        self.claims_where("c.ticket_id = ?1", [ticket])
+        self.claims_where("c.ticket_id = ?1", args![ticket])
     }
 
     /// One claim by row id.
     pub fn claim(&self, id: i64) -> Result<Option<ClaimRow>, StoreError> {
-        Ok(self.claims_where("c.id = ?1", [id])?.into_iter().next())
+        Ok(self
+            .claims_where("c.id = ?1", args![id])?
+            .into_iter()
+            .next())
     }
 
     /// Every claim's (id, revision), in `all_claims` order. The revision moves (by
     /// trigger) whenever the claim, its ticket, its evidence or its messages change.
     pub fn claim_revisions(&self) -> Result<Vec<(i64, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT id, revision FROM claims ORDER BY deadline IS NULL, deadline, id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// One claim's revision (see `claim_revisions`).
     pub fn claim_revision(&self, id: i64) -> Result<i64, StoreError> {
-        Ok(
-            self.one("SELECT revision FROM claims WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?,
+        self.one(
+            "SELECT revision FROM claims WHERE id = ?1",
+            args![id],
+            |r| r.get(0),
         )
     }
 
     /// Every claim, by deadline (unknown deadlines last).
     pub fn all_claims(&self) -> Result<Vec<ClaimRow>, StoreError> {
-        self.claims_where("1 = 1", [])
+        self.claims_where("1 = 1", &[])
     }
 
-    fn claims_where<P: rusqlite::Params>(
-        &self,
-        condition: &str,
-        p: P,
-    ) -> Result<Vec<ClaimRow>, StoreError> {
+    fn claims_where(&self, condition: &str, args: &[Value]) -> Result<Vec<ClaimRow>, StoreError> {
         let sql = format!(
             "SELECT c.id, c.ticket_id, t.reference, c.tenant_id, c.incident_id, c.status, c.incident_start, c.start_assumed, c.deadline, c.submit_by, c.case_number, c.review
              FROM claims c JOIN tickets t ON t.id = c.ticket_id WHERE {condition}
              ORDER BY c.deadline IS NULL, c.deadline, c.id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(p, |r| {
+        self.all(&sql, args, |r| {
             Ok(ClaimRow {
                 id: r.get(0)?,
                 ticket_id: r.get(1)?,
@@ -694,14 +815,13 @@ impl Store {
                 incident_id: r.get(4)?,
                 status: r.get(5)?,
                 incident_start: r.get(6)?,
-                start_assumed: r.get::<_, i64>(7)? != 0,
+                start_assumed: r.get::<i64>(7)? != 0,
                 deadline: r.get(8)?,
                 submit_by: r.get(9)?,
                 case_number: r.get(10)?,
                 review: r.get(11)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Creates a claim in status `status`; returns its id.
@@ -713,14 +833,14 @@ impl Store {
         status: Status,
         now: &str,
     ) -> Result<i64, StoreError> {
-        self.exec(
-            "INSERT INTO claims (ticket_id, tenant_id, incident_id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![ticket, tenant, incident, status, now],
+        let id: i64 = self.one(
+            "INSERT INTO claims (ticket_id, tenant_id, incident_id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+            args![ticket, tenant, incident, status, now],
+            |r| r.get(0),
         )?;
-        let id = self.conn.last_insert_rowid();
         self.exec(
             "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, NULL, ?3, 'claim opened')",
-            params![id, now, status],
+            args![id, now, status],
         )?;
         Ok(id)
     }
@@ -735,7 +855,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.exec(
             "UPDATE claims SET tenant_id = ?2, incident_id = ?3, updated_at = ?4 WHERE id = ?1",
-            params![claim, tenant, incident, now],
+            args![claim, tenant, incident, now],
         )?;
         Ok(())
     }
@@ -744,7 +864,7 @@ impl Store {
     pub fn link_claim_message(&self, claim: i64, message: i64) -> Result<(), StoreError> {
         self.exec(
             "INSERT OR IGNORE INTO claim_messages (claim_id, message_id) VALUES (?1, ?2)",
-            params![claim, message],
+            args![claim, message],
         )?;
         Ok(())
     }
@@ -753,7 +873,7 @@ impl Store {
     pub fn link_unverified(&self, claim: i64, message: i64) -> Result<(), StoreError> {
         self.exec(
             "INSERT OR IGNORE INTO claim_messages (claim_id, message_id, verified) VALUES (?1, ?2, 0)",
-            params![claim, message],
+            args![claim, message],
         )?;
         Ok(())
     }
@@ -762,7 +882,7 @@ impl Store {
     pub fn set_message_trust(&self, message: i64, verdict: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE messages SET trust = ?2 WHERE id = ?1",
-            params![message, verdict],
+            args![message, verdict],
         )?;
         Ok(())
     }
@@ -771,7 +891,7 @@ impl Store {
     pub fn set_message_standing(&self, message: i64, why: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE messages SET standing = ?2 WHERE id = ?1",
-            params![message, why],
+            args![message, why],
         )?;
         Ok(())
     }
@@ -784,19 +904,19 @@ impl Store {
         now: &str,
     ) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE claims SET review = ?2, updated_at = ?3 WHERE id = ?1 AND review IS NOT ?2",
-            params![claim, reason, now],
+            "UPDATE claims SET review = ?2, updated_at = ?3 WHERE id = ?1 AND review IS DISTINCT FROM ?2",
+            args![claim, reason, now],
         )?;
         Ok(())
     }
 
     /// The customer's domain of a ticket: its first requester's.
     pub fn ticket_domain(&self, ticket: i64) -> Result<Option<String>, StoreError> {
-        Ok(self.one(
+        self.one(
             "SELECT sender_domain FROM tickets WHERE id = ?1",
-            [ticket],
+            args![ticket],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// A message's stored verdict (JSON) and sender domain.
@@ -805,12 +925,11 @@ impl Store {
         message: i64,
     ) -> Result<(Option<String>, Option<String>), StoreError> {
         Ok(self
-            .one(
+            .opt(
                 "SELECT trust, sender_domain FROM messages WHERE id = ?1",
-                [message],
+                args![message],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
+            )?
             .unwrap_or((None, None)))
     }
 
@@ -819,15 +938,11 @@ impl Store {
         &self,
         claim: i64,
     ) -> Result<Vec<(String, String, String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT COALESCE(m.sender, ''), COALESCE(m.subject, ''), m.received_at, COALESCE(m.standing, '')
+        self.all("SELECT COALESCE(m.sender, ''), COALESCE(m.subject, ''), m.received_at, COALESCE(m.standing, '')
              FROM claim_messages cm JOIN messages m ON m.id = cm.message_id
-             WHERE cm.claim_id = ?1 AND cm.verified = 0 ORDER BY m.id",
-        )?;
-        let rows = stmt.query_map([claim], |r| {
+             WHERE cm.claim_id = ?1 AND cm.verified = 0 ORDER BY m.id", args![claim], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Sets one checklist field's value, with the message it came from.
@@ -842,7 +957,7 @@ impl Store {
         self.exec(
             "INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value, message_id = excluded.message_id, updated_at = excluded.updated_at",
-            params![claim, field, value_json, message, now],
+            args![claim, field, value_json, message, now],
         )?;
         Ok(())
     }
@@ -864,11 +979,8 @@ impl Store {
 
     /// All evidence of a claim.
     pub fn evidence(&self, claim: i64) -> Result<Vec<EvidenceRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at, m.sender, e.updated_at FROM evidence e JOIN messages m ON m.id = e.message_id
-             WHERE e.claim_id = ?1 ORDER BY e.field",
-        )?;
-        let rows = stmt.query_map([claim], |r| {
+        self.all("SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at, m.sender, e.updated_at FROM evidence e JOIN messages m ON m.id = e.message_id
+             WHERE e.claim_id = ?1 ORDER BY e.field", args![claim], |r| {
             Ok(EvidenceRow {
                 field: r.get(0)?,
                 value: r.get(1)?,
@@ -878,8 +990,7 @@ impl Store {
                 sender: r.get(5)?,
                 updated_at: r.get(6)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Records the incident start and deadline of a claim.
@@ -894,7 +1005,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.exec(
             "UPDATE claims SET incident_start = ?2, start_assumed = ?3, deadline = ?4, submit_by = ?5, updated_at = ?6 WHERE id = ?1",
-            params![claim, start, assumed as i64, deadline, submit_by, now],
+            args![claim, start, assumed as i64, deadline, submit_by, now],
         )?;
         Ok(())
     }
@@ -907,19 +1018,21 @@ impl Store {
         reason: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        let from: Status = self.one("SELECT status FROM claims WHERE id = ?1", [claim], |r| {
-            r.get(0)
-        })?;
+        let from: Status = self.one(
+            "SELECT status FROM claims WHERE id = ?1",
+            args![claim],
+            |r| r.get(0),
+        )?;
         if from == to {
             return Ok(());
         }
         self.exec(
             "UPDATE claims SET status = ?2, updated_at = ?3 WHERE id = ?1",
-            params![claim, to, now],
+            args![claim, to, now],
         )?;
         self.exec(
             "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![claim, now, from, to, reason],
+            args![claim, now, from, to, reason],
         )?;
         Ok(())
     }
@@ -928,23 +1041,21 @@ impl Store {
     pub fn set_case_number(&self, claim: i64, case: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE claims SET case_number = ?2 WHERE id = ?1",
-            params![claim, case],
+            args![claim, case],
         )?;
         Ok(())
     }
 
     /// The status history of a claim, oldest first.
     pub fn transitions(&self, claim: i64) -> Result<Vec<Transition>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT at, from_status, to_status, reason FROM transitions WHERE claim_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([claim], |r| {
+        self.all("SELECT at, from_status, to_status, reason FROM transitions WHERE claim_id = ?1 ORDER BY id", args![claim], |r| {
             Ok(Transition {
                 at: r.get(0)?,
                 from: r.get(1)?,
                 to: r.get(2)?,
                 reason: r.get(3)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Where a mailbox folder was read up to: (UIDVALIDITY, last processed UID).
@@ -953,12 +1064,11 @@ impl Store {
         mailbox: &str,
         folder: &str,
     ) -> Result<Option<(u32, u32)>, StoreError> {
-        Ok(self.one(
-                "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?1 AND folder = ?2",
-                params![mailbox, folder],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        self.opt(
+            "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?1 AND folder = ?2",
+            args![mailbox, folder],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Records where a mailbox folder was read up to.
@@ -972,7 +1082,7 @@ impl Store {
         self.exec(
             "INSERT INTO mailbox_state (mailbox, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
-            params![mailbox, folder, uidvalidity, last_uid],
+            args![mailbox, folder, uidvalidity, last_uid],
         )?;
         Ok(())
     }
@@ -981,59 +1091,47 @@ impl Store {
     /// 64 MB: for a source taking custody of a backlog, whose commits should not stop to
     /// copy the log into the database (the processing stage's commits do it, right after).
     pub fn defer_checkpoints(&self) -> Result<(), StoreError> {
-        // In pages of 4 KiB.
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        // In pages of 4 KiB; PostgreSQL checkpoints on its own terms.
+        if let Db::Sqlite(conn) = &self.db {
+            conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        }
         Ok(())
-    }
-
-    /// Runs one statement from the prepared-statement cache.
-    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
-        self.conn.prepare_cached(sql)?.execute(params)
-    }
-
-    /// Reads one row with a statement from the prepared-statement cache.
-    fn one<T, P: rusqlite::Params>(
-        &self,
-        sql: &str,
-        params: P,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        self.conn.prepare_cached(sql)?.query_row(params, f)
     }
 
     /// The newest stored message's row id, 0 when there is none: a constant-time way to
     /// see that something arrived (a count walks the whole index).
     pub fn latest_message(&self) -> Result<i64, StoreError> {
-        Ok(
-            self.one("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
-                r.get(0)
-            })?,
-        )
+        self.one("SELECT COALESCE(MAX(id), 0) FROM messages", &[], |r| {
+            r.get(0)
+        })
     }
 
-    /// SQLite's own check of the whole file: "ok", or what is wrong.
+    /// SQLite's own check of the whole file: "ok", or what is wrong. PostgreSQL keeps
+    /// its own pages checked (data checksums, WAL); a query answering is "ok" there.
     pub fn integrity(&self) -> Result<String, StoreError> {
-        Ok(self.one("PRAGMA integrity_check", [], |r| r.get(0))?)
+        match self.db {
+            Db::Sqlite(_) => self.one("PRAGMA integrity_check", &[], |r| r.get(0)),
+            Db::Postgres(_) => self.one("SELECT 'ok'", &[], |r| r.get(0)),
+        }
     }
 
     /// Quarantined messages, oldest first: each one's source key (or "#id") and reason.
     pub fn quarantined(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT COALESCE(source_key, '#' || id), COALESCE(error, '') FROM messages
              WHERE status = 'quarantined' ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Number of stored messages by status ("processed", "quarantined").
     pub fn message_count(&self, status: &str) -> Result<i64, StoreError> {
-        Ok(self.one(
+        self.one(
             "SELECT COUNT(*) FROM messages WHERE status = ?1",
-            [status],
+            args![status],
             |r| r.get(0),
-        )?)
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! The outbox table: every outgoing message is written here before it is sent, under a
 //! deterministic Message-ID, so a message is queued once and sent until it is recorded.
 
-use rusqlite::{OptionalExtension, params};
+use super::sql::args;
 
 use super::{Store, StoreError};
 
@@ -59,7 +59,7 @@ pub struct Delivered {
     pub at: String,
 }
 
-fn delivered_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivered> {
+fn delivered_row(r: &super::sql::Row) -> Result<Delivered, StoreError> {
     Ok(Delivered {
         message_id: r.get(0)?,
         recipient: r.get(1)?,
@@ -99,7 +99,7 @@ impl Store {
         let n = self.exec(
             "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, recipients, fingerprint, summary, created_at, next_attempt_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?9, ?8, ?8)",
-            params![
+            args![
                 mail.claim_id,
                 mail.purpose,
                 mail.version,
@@ -125,8 +125,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.exec(
             "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, created_at)
-             VALUES (?1, ?2, 1, ?3, x'', 'skipped', ?4)",
-            params![claim_id, purpose, message_id, now],
+             VALUES (?1, ?2, 1, ?3, ?5, 'skipped', ?4)",
+            args![claim_id, purpose, message_id, now, &b""[..]],
         )?;
         Ok(())
     }
@@ -134,12 +134,11 @@ impl Store {
     /// Whether a message with this Message-ID was ever queued.
     pub fn mail_exists(&self, message_id: &str) -> Result<bool, StoreError> {
         Ok(self
-            .one(
+            .opt(
                 "SELECT 1 FROM outbox WHERE message_id = ?1",
-                [message_id],
+                args![message_id],
                 |_| Ok(()),
-            )
-            .optional()?
+            )?
             .is_some())
     }
 
@@ -148,36 +147,34 @@ impl Store {
         &self,
         claim_id: i64,
     ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
-        Ok(self
-            .one(
-                "SELECT version, COALESCE(fingerprint, ''), summary FROM outbox
+        self.opt(
+            "SELECT version, COALESCE(fingerprint, ''), summary FROM outbox
                  WHERE claim_id = ?1 AND purpose = 'draft' ORDER BY version DESC LIMIT 1",
-                [claim_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
+            args![claim_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Pending messages whose next attempt is due, oldest first, each with the
     /// recipients it still owes.
     pub fn due_mail(&self, now: &str, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut due = self.all(
             "SELECT id, message_id, recipients, raw, attempts, created_at FROM outbox
              WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
              ORDER BY id LIMIT ?2",
+            args![now, limit as i64],
+            |r| {
+                let recipients: String = r.get(2)?;
+                Ok(QueuedMail {
+                    id: r.get(0)?,
+                    message_id: r.get(1)?,
+                    recipients: split_recipients(&recipients),
+                    raw: r.get(3)?,
+                    attempts: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            },
         )?;
-        let rows = stmt.query_map(params![now, limit as i64], |r| {
-            let recipients: String = r.get(2)?;
-            Ok(QueuedMail {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                recipients: split_recipients(&recipients),
-                raw: r.get(3)?,
-                attempts: r.get(4)?,
-                created_at: r.get(5)?,
-            })
-        })?;
-        let mut due: Vec<QueuedMail> = rows.collect::<Result<_, _>>()?;
         for mail in &mut due {
             let done = self.delivered_to(mail.id)?;
             mail.recipients.retain(|r| !done.contains(r));
@@ -188,54 +185,50 @@ impl Store {
     /// The recipients of an outbox row that have an outcome (accepted, refused,
     /// unconfirmed).
     fn delivered_to(&self, id: i64) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT recipient FROM outbox_delivery WHERE outbox_id = ?1")?;
-        let rows = stmt.query_map([id], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.all(
+            "SELECT recipient FROM outbox_delivery WHERE outbox_id = ?1",
+            args![id],
+            |r| r.get(0),
+        )
     }
 
     /// Each recipient's outcome for the message with this Message-ID: (recipient,
     /// status, reply); recipients still owed it are not listed.
     pub fn deliveries(&self, message_id: &str) -> Result<Vec<Delivered>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
              JOIN outbox o ON o.id = d.outbox_id WHERE o.message_id = ?1 ORDER BY d.recipient",
-        )?;
-        let rows = stmt.query_map([message_id], delivered_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            args![message_id],
+            delivered_row,
+        )
     }
 
     /// The recipients that refused a claim's mail, or may have it unconfirmed: what
     /// `claim SLA-n` shows. Oldest first.
     pub fn claim_delivery_problems(&self, claim_id: i64) -> Result<Vec<Delivered>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
+        self.all("SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
              JOIN outbox o ON o.id = d.outbox_id
-             WHERE o.claim_id = ?1 AND d.status IN ('refused', 'unconfirmed') ORDER BY d.at, d.recipient",
-        )?;
-        let rows = stmt.query_map([claim_id], delivered_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+             WHERE o.claim_id = ?1 AND d.status IN ('refused', 'unconfirmed') ORDER BY d.at, d.recipient", args![claim_id], delivered_row)
     }
 
     /// Recipients that refused mail queued at or after `since`: what the digest lists.
     pub fn refused_since(&self, since: &str) -> Result<Vec<Delivered>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT o.message_id, d.recipient, d.status, d.reply, d.at FROM outbox_delivery d
              JOIN outbox o ON o.id = d.outbox_id
              WHERE d.status = 'refused' AND d.at >= ?1 ORDER BY d.at, d.recipient",
-        )?;
-        let rows = stmt.query_map([since], delivered_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            args![since],
+            delivered_row,
+        )
     }
 
     /// Recipient outcomes by status, for metrics.
     pub fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT status, COUNT(*) FROM outbox_delivery GROUP BY status ORDER BY status",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Records recipients' outcomes for an outbox row (a recipient's newer outcome
@@ -249,9 +242,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         for (recipient, reply) in outcomes {
             self.exec(
-                "INSERT OR REPLACE INTO outbox_delivery (outbox_id, recipient, status, reply, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, recipient, status, reply, now],
+                "INSERT INTO outbox_delivery (outbox_id, recipient, status, reply, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (outbox_id, recipient) DO UPDATE SET status = excluded.status, reply = excluded.reply, at = excluded.at",
+                args![id, recipient, status, reply, now],
             )?;
         }
         Ok(())
@@ -259,10 +253,11 @@ impl Store {
 
     /// Whether an outbox row still owes the message to anyone.
     pub fn mail_owes_anyone(&self, id: i64) -> Result<bool, StoreError> {
-        let recipients: String =
-            self.one("SELECT recipients FROM outbox WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
+        let recipients: String = self.one(
+            "SELECT recipients FROM outbox WHERE id = ?1",
+            args![id],
+            |r| r.get(0),
+        )?;
         let done = self.delivered_to(id)?;
         Ok(split_recipients(&recipients)
             .iter()
@@ -272,46 +267,43 @@ impl Store {
     /// Whether any recipient of an outbox row has accepted it or may have it.
     fn mail_reached_anyone(&self, id: i64) -> Result<bool, StoreError> {
         Ok(self
-            .one(
+            .opt(
                 "SELECT 1 FROM outbox_delivery WHERE outbox_id = ?1 AND status IN ('accepted', 'unconfirmed') LIMIT 1",
-                [id],
+                args![id],
                 |_| Ok(()),
-            )
-            .optional()?
+            )?
             .is_some())
     }
 
     /// Every pending message becomes due now (a server that was unreachable answers
     /// again).
     pub fn mail_due_now(&self, now: &str) -> Result<usize, StoreError> {
-        Ok(self.exec(
+        self.exec(
             "UPDATE outbox SET next_attempt_at = ?1 WHERE status = 'pending' AND next_attempt_at > ?1",
-            [now],
-        )?)
+            args![now],
+        )
     }
 
     /// Sends a message again on purpose (`slaclaim outbox resend`): its unconfirmed and
     /// refused recipients are owed it again and it is due now. False when no message has
     /// this Message-ID.
     pub fn resend_mail(&self, message_id: &str, now: &str) -> Result<bool, StoreError> {
-        let Some(id) = self
-            .one(
-                "SELECT id FROM outbox WHERE message_id = ?1 AND status != 'skipped'",
-                [message_id],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
+        let Some(id) = self.opt(
+            "SELECT id FROM outbox WHERE message_id = ?1 AND status != 'skipped'",
+            args![message_id],
+            |r| r.get::<i64>(0),
+        )?
         else {
             return Ok(false);
         };
         self.exec(
             "DELETE FROM outbox_delivery WHERE outbox_id = ?1 AND status IN ('unconfirmed', 'refused')",
-            [id],
+            args![id],
         )?;
         self.exec(
             "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, last_byte_at = NULL,
                  last_error = 'sent again on purpose' WHERE id = ?1",
-            params![id, now],
+            args![id, now],
         )?;
         Ok(true)
     }
@@ -319,25 +311,22 @@ impl Store {
     /// The Message-ID of a claim's first draft: what later drafts and reminders refer
     /// to (In-Reply-To, References), so mail clients keep them in one thread.
     pub fn first_draft_message_id(&self, claim_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .one(
-                "SELECT message_id FROM outbox WHERE claim_id = ?1 AND purpose = 'draft'
+        self.opt(
+            "SELECT message_id FROM outbox WHERE claim_id = ?1 AND purpose = 'draft'
                  ORDER BY version LIMIT 1",
-                [claim_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+            args![claim_id],
+            |r| r.get(0),
+        )
     }
 
     /// When the next pending message is due, if any.
     pub fn next_mail_due(&self) -> Result<Option<String>, StoreError> {
         Ok(self
-            .one(
+            .opt(
                 "SELECT MIN(COALESCE(next_attempt_at, created_at)) FROM outbox WHERE status = 'pending'",
-                [],
+                &[],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .flatten())
     }
 
@@ -346,7 +335,7 @@ impl Store {
     pub fn mail_attempt(&self, id: i64) -> Result<(), StoreError> {
         self.exec(
             "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1",
-            [id],
+            args![id],
         )?;
         Ok(())
     }
@@ -362,7 +351,7 @@ impl Store {
         self.transaction(|s| {
             s.exec(
                 "UPDATE outbox SET last_byte_at = ?2 WHERE id = ?1",
-                params![id, now],
+                args![id, now],
             )?;
             let unconfirmed: Vec<(String, Option<String>)> =
                 accepted.iter().map(|r| (r.clone(), None)).collect();
@@ -376,13 +365,12 @@ impl Store {
     /// Returns their Message-IDs.
     pub fn settle_interrupted_mail(&mut self) -> Result<Vec<String>, StoreError> {
         self.transaction(|s| {
-            let mut stmt = s.conn.prepare_cached(
+            let rows: Vec<(i64, String, String)> = s.all(
                 "SELECT id, message_id, last_byte_at FROM outbox
                  WHERE status = 'pending' AND last_byte_at IS NOT NULL",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
-            let rows: Vec<(i64, String, String)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
             for (id, _, last_byte_at) in &rows {
                 let status = if s.mail_owes_anyone(*id)? {
                     "pending"
@@ -394,7 +382,7 @@ impl Store {
                          sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END,
                          last_error = 'stopped after the last byte, before the answer: unconfirmed, not sent again'
                      WHERE id = ?1",
-                    params![id, status, last_byte_at],
+                    args![id, status, last_byte_at],
                 )?;
             }
             Ok(rows.into_iter().map(|(_, m, _)| m).collect())
@@ -414,17 +402,17 @@ impl Store {
         if self.mail_owes_anyone(id)? {
             self.exec(
                 "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
-                params![id, error, next],
+                args![id, error, next],
             )?;
         } else if self.mail_reached_anyone(id)? {
             self.exec(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = ?3, last_byte_at = NULL WHERE id = ?1",
-                params![id, now, error],
+                args![id, now, error],
             )?;
         } else {
             self.exec(
                 "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL WHERE id = ?1",
-                params![id, error.unwrap_or("every recipient refused it")],
+                args![id, error.unwrap_or("every recipient refused it")],
             )?;
         }
         Ok(())
@@ -434,7 +422,7 @@ impl Store {
     pub fn mail_sent(&self, id: i64, now: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
-            params![id, now],
+            args![id, now],
         )?;
         Ok(())
     }
@@ -446,11 +434,11 @@ impl Store {
         self.exec(
             "DELETE FROM outbox_delivery WHERE outbox_id = ?1 AND status = 'unconfirmed'
                  AND at = (SELECT last_byte_at FROM outbox WHERE id = ?1)",
-            [id],
+            args![id],
         )?;
         self.exec(
             "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
-            params![id, error, next],
+            args![id, error, next],
         )?;
         Ok(())
     }
@@ -459,7 +447,7 @@ impl Store {
     pub fn mail_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL WHERE id = ?1",
-            params![id, error],
+            args![id, error],
         )?;
         Ok(())
     }
@@ -470,30 +458,26 @@ impl Store {
         status: &str,
         since: &str,
     ) -> Result<Vec<MailSummary>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT claim_id, purpose, message_id, status, last_error FROM outbox
              WHERE status = ?1 AND created_at >= ?2 ORDER BY id",
-        )?;
-        let rows = stmt.query_map(params![status, since], |r| {
-            Ok(MailSummary {
-                claim_id: r.get(0)?,
-                purpose: r.get(1)?,
-                message_id: r.get(2)?,
-                status: r.get(3)?,
-                last_error: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            args![status, since],
+            |r| {
+                Ok(MailSummary {
+                    claim_id: r.get(0)?,
+                    purpose: r.get(1)?,
+                    message_id: r.get(2)?,
+                    status: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
+            },
+        )
     }
 
     /// The messages that may change a claim, with their kinds, oldest first: (row id, kind).
     pub fn claim_message_kinds(&self, claim: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT m.id, COALESCE(m.kind, '') FROM claim_messages cm JOIN messages m ON m.id = cm.message_id
-             WHERE cm.claim_id = ?1 AND cm.verified = 1 ORDER BY m.id",
-        )?;
-        let rows = stmt.query_map([claim], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.all("SELECT m.id, COALESCE(m.kind, '') FROM claim_messages cm JOIN messages m ON m.id = cm.message_id
+             WHERE cm.claim_id = ?1 AND cm.verified = 1 ORDER BY m.id", args![claim], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Stored messages by (kind, status), for metrics.
@@ -508,37 +492,33 @@ impl Store {
 
     /// Claims by status, for metrics.
     pub fn claim_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT status, COUNT(*) FROM claims GROUP BY 1 ORDER BY 1")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.all(
+            "SELECT status, COUNT(*) FROM claims GROUP BY 1 ORDER BY 1",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Claims not yet submitted, ineligible or expired.
     pub fn open_claim_count(&self) -> Result<i64, StoreError> {
-        Ok(self.one(
+        self.one(
             "SELECT COUNT(*) FROM claims WHERE status NOT IN ('submitted', 'ineligible', 'expired')",
-            [],
+            &[],
             |r| r.get(0),
-        )?)
+        )
     }
 
     fn triples(&self, sql: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.all(sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     }
 
     /// A named scheduler value.
     pub fn schedule_value(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .one(
-                "SELECT value FROM schedule_state WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.opt(
+            "SELECT value FROM schedule_state WHERE name = ?1",
+            args![name],
+            |r| r.get(0),
+        )
     }
 
     /// Sets a named scheduler value.
@@ -546,7 +526,7 @@ impl Store {
         self.exec(
             "INSERT INTO schedule_state (name, value) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            params![name, value],
+            args![name, value],
         )?;
         Ok(())
     }

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::types::ValueRef;
 
-use super::{Pg, PgError, Value};
+use super::{Pg, PgError};
+use crate::store::sql::Value;
 use crate::store::{Store, StoreError};
 
 /// Errors of a copy.
@@ -94,7 +95,7 @@ pub fn sqlite_to_postgres(from: &Store, to: &Pg) -> Result<Report, CopyError> {
     for (table, _) in &tables {
         let rows = to.number(
             &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) t"),
-            vec![],
+            &[],
         )?;
         if rows > 0 {
             return Err(CopyError::NotEmpty {
@@ -124,7 +125,7 @@ pub fn sqlite_to_postgres(from: &Store, to: &Pg) -> Result<Report, CopyError> {
 
 /// The ledger's tables, each after the tables it refers to, with their columns.
 fn tables_in_order(from: &Store) -> Result<Vec<(String, Vec<Column>)>, CopyError> {
-    let conn = &from.conn;
+    let conn = from.sqlite()?;
     let names: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -191,11 +192,11 @@ fn tables_in_order(from: &Store) -> Result<Vec<(String, Vec<Column>)>, CopyError
 fn check_columns(to: &Pg, table: &str, columns: &[Column]) -> Result<(), CopyError> {
     let rows = to.query(
         "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
-        vec![Value::Text(Some(table.to_string()))],
+        &[Value::Text(table.to_string())],
     )?;
     let present: BTreeSet<String> = rows
         .iter()
-        .filter_map(|r| r.try_get::<_, String>(0).ok())
+        .filter_map(|r| r.get::<String>(0).ok())
         .collect();
     match columns.iter().find(|c| !present.contains(&c.name)) {
         Some(missing) => Err(CopyError::Schema {
@@ -220,7 +221,7 @@ fn copy_table(from: &Store, to: &Pg, table: &str, columns: &[Column]) -> Result<
         names.join(", "),
         marks.join(", ")
     );
-    let mut stmt = from.conn.prepare(&select).map_err(StoreError::from)?;
+    let mut stmt = from.sqlite()?.prepare(&select).map_err(StoreError::from)?;
     let mut rows = stmt.query([]).map_err(StoreError::from)?;
     while let Some(row) = rows.next().map_err(StoreError::from)? {
         let rowid: i64 = row.get(0).map_err(StoreError::from)?;
@@ -233,7 +234,7 @@ fn copy_table(from: &Store, to: &Pg, table: &str, columns: &[Column]) -> Result<
                 why: format!("{}: {why}", column.name),
             })?);
         }
-        to.execute(&insert, values)?;
+        to.execute(&insert, &values)?;
     }
     Ok(())
 }
@@ -242,27 +243,25 @@ fn copy_table(from: &Store, to: &Pg, table: &str, columns: &[Column]) -> Result<
 /// number in a text column is written as its text; text is never guessed into bytes.
 fn convert(value: ValueRef<'_>, kind: Kind) -> Result<Value, String> {
     Ok(match (kind, value) {
-        (Kind::Int, ValueRef::Null) => Value::Int(None),
-        (Kind::Text, ValueRef::Null) => Value::Text(None),
-        (Kind::Bytes, ValueRef::Null) => Value::Bytes(None),
-        (Kind::Int, ValueRef::Integer(n)) => Value::Int(Some(n)),
+        (_, ValueRef::Null) => Value::Null,
+        (Kind::Int, ValueRef::Integer(n)) => Value::Int(n),
         (Kind::Int, ValueRef::Text(t)) => {
             let t = std::str::from_utf8(t).map_err(|_| "text that is not UTF-8")?;
-            Value::Int(Some(
+            Value::Int(
                 t.trim()
                     .parse()
                     .map_err(|_| format!("{t:?} in a number column"))?,
-            ))
+            )
         }
         (Kind::Int, other) => return Err(format!("{:?} in a number column", other.data_type())),
-        (Kind::Text, ValueRef::Text(t)) => Value::Text(Some(
-            String::from_utf8(t.to_vec()).map_err(|_| "text that is not UTF-8")?,
-        )),
-        (Kind::Text, ValueRef::Integer(n)) => Value::Text(Some(n.to_string())),
-        (Kind::Text, ValueRef::Real(x)) => Value::Text(Some(x.to_string())),
+        (Kind::Text, ValueRef::Text(t)) => {
+            Value::Text(String::from_utf8(t.to_vec()).map_err(|_| "text that is not UTF-8")?)
+        }
+        (Kind::Text, ValueRef::Integer(n)) => Value::Text(n.to_string()),
+        (Kind::Text, ValueRef::Real(x)) => Value::Text(x.to_string()),
         (Kind::Text, ValueRef::Blob(_)) => return Err("bytes in a text column".into()),
-        (Kind::Bytes, ValueRef::Blob(b)) => Value::Bytes(Some(b.to_vec())),
-        (Kind::Bytes, ValueRef::Text(t)) => Value::Bytes(Some(t.to_vec())),
+        (Kind::Bytes, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
+        (Kind::Bytes, ValueRef::Text(t)) => Value::Bytes(t.to_vec()),
         (Kind::Bytes, other) => return Err(format!("{:?} in a bytes column", other.data_type())),
     })
 }
@@ -272,16 +271,16 @@ fn continue_identities(to: &Pg) -> Result<(), CopyError> {
     let rows = to.query(
         "SELECT table_name::text, column_name::text FROM information_schema.columns
          WHERE table_schema = current_schema() AND is_identity = 'YES'",
-        vec![],
+        &[],
     )?;
     for row in rows {
-        let table: String = row.try_get(0).map_err(PgError::from)?;
-        let column: String = row.try_get(1).map_err(PgError::from)?;
+        let table: String = row.get(0)?;
+        let column: String = row.get(1)?;
         to.execute(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 0) + 1, false) FROM {table}"
             ),
-            vec![],
+            &[],
         )?;
     }
     Ok(())
@@ -292,10 +291,10 @@ fn check(from: &Store, to: &Pg, tables: &[(String, Vec<Column>)]) -> Result<Repo
     let mut counted = Vec::new();
     for (table, _) in tables {
         let sqlite: i64 = from
-            .conn
+            .sqlite()?
             .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .map_err(StoreError::from)?;
-        let postgres = to.number(&format!("SELECT COUNT(*) FROM {table}"), vec![])?;
+        let postgres = to.number(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
         counted.push(Counted {
             table: table.clone(),
             sqlite,
@@ -317,7 +316,7 @@ fn check(from: &Store, to: &Pg, tables: &[(String, Vec<Column>)]) -> Result<Repo
     }
     let raw_checked = to.number(
         "SELECT COUNT(*) FROM message_raw r JOIN messages m ON m.id = r.id WHERE encode(sha256(r.raw), 'hex') = m.sha256",
-        vec![],
+        &[],
     )?;
     let raw_total = counted
         .iter()

@@ -12,12 +12,15 @@
 pub mod copy;
 pub mod tls;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tls::SslMode;
+
+use super::sql::{self, Row, Value};
 
 /// Schema files by the version they bring the database to. The first is the whole
 /// schema at SQLite's version 13; each later one pairs with the SQLite migration of its
@@ -204,32 +207,13 @@ fn wait<T: Send + 'static>(
         .map_err(|_| PgError::Query("the database call ended without an answer".into()))?
 }
 
-/// A value bound to a statement; NULLs carry their column's type, as PostgreSQL wants.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// BIGINT.
-    Int(Option<i64>),
-    /// TEXT.
-    Text(Option<String>),
-    /// BYTEA.
-    Bytes(Option<Vec<u8>>),
-}
-
-impl Value {
-    fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
-        match self {
-            Value::Int(v) => v,
-            Value::Text(v) => v,
-            Value::Bytes(v) => v,
-        }
-    }
-}
-
 /// One connection to the database. Statements run one at a time, in order, so
 /// `BEGIN` … `COMMIT` through [`Pg::batch`] is a transaction.
 pub struct Pg {
     client: Arc<tokio_postgres::Client>,
     target: String,
+    /// Prepared statements by their SQLite text: each is parsed by the server once.
+    prepared: Arc<Mutex<HashMap<String, tokio_postgres::Statement>>>,
 }
 
 impl Pg {
@@ -272,6 +256,7 @@ impl Pg {
         Ok(Pg {
             client: Arc::new(client),
             target: shown,
+            prepared: Arc::default(),
         })
     }
 
@@ -286,64 +271,68 @@ impl Pg {
         wait(async move { Ok(client.batch_execute(&sql).await?) })
     }
 
-    /// Runs one statement; returns the rows it changed.
-    pub fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, PgError> {
-        let (client, sql) = (self.client.clone(), sql.to_string());
+    /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]);
+    /// returns the rows it changed.
+    pub fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, PgError> {
+        let (client, prepared) = (self.client.clone(), self.prepared.clone());
+        let (sql, args) = (sql.to_string(), args.to_vec());
         wait(async move {
-            let bound: Vec<_> = params.iter().map(Value::as_sql).collect();
-            Ok(client.execute(&sql, &bound).await?)
+            let statement = prepare(&client, &prepared, &sql).await?;
+            let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                args.iter().map(|v| v as _).collect();
+            Ok(client.execute(&statement, &bound).await?)
         })
     }
 
-    /// Runs one query; returns its rows.
-    pub fn query(
-        &self,
-        sql: &str,
-        params: Vec<Value>,
-    ) -> Result<Vec<tokio_postgres::Row>, PgError> {
-        let (client, sql) = (self.client.clone(), sql.to_string());
+    /// Runs one query, written in SQLite's SQL; returns its rows.
+    pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
+        let (client, prepared) = (self.client.clone(), self.prepared.clone());
+        let (sql, args) = (sql.to_string(), args.to_vec());
         wait(async move {
-            let bound: Vec<_> = params.iter().map(Value::as_sql).collect();
-            Ok(client.query(&sql, &bound).await?)
+            let statement = prepare(&client, &prepared, &sql).await?;
+            let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                args.iter().map(|v| v as _).collect();
+            let rows = client.query(&statement, &bound).await?;
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| sql::from_postgres(r, i))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(Row)
+                        .map_err(PgError::Query)
+                })
+                .collect()
         })
     }
 
     /// The first column of the first row, as a number.
-    pub fn number(&self, sql: &str, params: Vec<Value>) -> Result<i64, PgError> {
-        let rows = self.query(sql, params)?;
+    pub fn number(&self, sql: &str, args: &[Value]) -> Result<i64, PgError> {
+        let rows = self.query(sql, args)?;
         let row = rows
             .first()
             .ok_or_else(|| PgError::Query(format!("no row from {sql}")))?;
-        row.try_get::<_, i64>(0).map_err(PgError::from)
+        row.get::<i64>(0).map_err(|e| PgError::Query(e.to_string()))
     }
 
-    /// Whether TLS protects this connection (`ssl_is_used` of the server's own view).
+    /// Whether TLS protects this connection (the server's own view of it).
     pub fn encrypted(&self) -> Result<bool, PgError> {
-        let rows = self.query(
-            "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
-            vec![],
+        let ssl = self.number(
+            "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)::int",
+            &[],
         )?;
-        match rows.first() {
-            Some(row) => row.try_get::<_, bool>(0).map_err(PgError::from),
-            None => Ok(false),
-        }
+        Ok(ssl != 0)
     }
 
     /// The schema version, 0 for an empty database.
     pub fn schema_version(&self) -> Result<i64, PgError> {
-        let rows = self.query("SELECT to_regclass('schema_version') IS NOT NULL", vec![])?;
-        let exists = rows
-            .first()
-            .map(|r| r.try_get::<_, bool>(0))
-            .transpose()?
-            .unwrap_or(false);
-        if !exists {
+        if self.number(
+            "SELECT (to_regclass('schema_version') IS NOT NULL)::int",
+            &[],
+        )? == 0
+        {
             return Ok(0);
         }
-        self.number(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            vec![],
-        )
+        self.number("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
     }
 
     /// Brings the schema to [`SCHEMA_VERSION`]; returns the version found before. Two
@@ -353,7 +342,7 @@ impl Pg {
         self.batch("BEGIN")?;
         let result = (|| {
             // The lock ends with the transaction.
-            self.execute("SELECT pg_advisory_xact_lock(7263544131)", vec![])?;
+            self.query("SELECT pg_advisory_xact_lock(7263544131)::text", &[])?;
             let found = self.schema_version()?;
             if found > SCHEMA_VERSION {
                 return Err(PgError::TooNew {
@@ -364,8 +353,8 @@ impl Pg {
             for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
                 self.batch(sql)?;
                 self.execute(
-                    "UPDATE schema_version SET version = $1",
-                    vec![Value::Int(Some(*version))],
+                    "UPDATE schema_version SET version = ?1",
+                    &[Value::Int(*version)],
                 )?;
             }
             Ok(found)
@@ -381,6 +370,28 @@ impl Pg {
             }
         }
     }
+}
+
+/// The statement for `sql` (SQLite's text), prepared on first use.
+async fn prepare(
+    client: &tokio_postgres::Client,
+    prepared: &Mutex<HashMap<String, tokio_postgres::Statement>>,
+    sql: &str,
+) -> Result<tokio_postgres::Statement, PgError> {
+    let known = prepared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(sql)
+        .cloned();
+    if let Some(statement) = known {
+        return Ok(statement);
+    }
+    let statement = client.prepare(&sql::postgres_sql(sql)).await?;
+    prepared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(sql.to_string(), statement.clone());
+    Ok(statement)
 }
 
 #[cfg(test)]
