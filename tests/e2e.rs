@@ -340,12 +340,30 @@ fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
 
 #[test]
 fn killed_twenty_times_everything_once() {
-    let d = Dovecot::start("e2e-crash");
-    let sink = SmtpSink::start("e2e-crash");
     let dir = temp_dir("e2e-crash");
+    let state = dir.join("state");
+    killed_twenty_times("e2e-crash", None, &|| Store::open(&state));
+}
+
+/// A thousand messages, the daemon killed twenty times while it works, then run to the
+/// end: every message, claim and draft once. `url` puts the ledger in PostgreSQL
+/// (`[store] url`), and `ledger` opens it for the test's own look.
+pub(crate) fn killed_twenty_times(
+    name: &str,
+    url: Option<&str>,
+    ledger: &dyn Fn() -> Result<Store, slaclaim::store::StoreError>,
+) {
+    let d = Dovecot::start(name);
+    let sink = SmtpSink::start(name);
+    let dir = temp_dir(name);
     // These kills are not any message's fault: two that fall during the same message's
     // reading must not quarantine it (the poison rule is tested in poison.rs).
     let config = write_config(&dir, &d, &sink, "max-read-attempts = 1000");
+    if let Some(url) = url {
+        let text = std::fs::read_to_string(&config).unwrap();
+        let text = text.replacen("[store]\n", &format!("[store]\nurl = \"{url}\"\n"), 1);
+        std::fs::write(&config, text).unwrap();
+    }
     // 1,000 messages: 150 credit requests, each its own claim, and 850 newsletters.
     let requests = 150;
     let total = 1000;
@@ -384,9 +402,7 @@ fn killed_twenty_times_everything_once() {
         let _ = daemon.wait();
         kills += 1;
         // Killed between custody and processing: messages wait in the inbox.
-        let pending = Store::open(&dir.join("state"))
-            .and_then(|s| s.pending_count())
-            .unwrap_or(0);
+        let pending = ledger().and_then(|s| s.pending_count()).unwrap_or(0);
         in_custody += usize::from(pending > 0);
     }
 
@@ -405,7 +421,7 @@ fn killed_twenty_times_everything_once() {
 
     // Then it runs to the end.
     let mut daemon = start(&config, &dir);
-    let store = || Store::open(&dir.join("state")).unwrap();
+    let store = || ledger().unwrap();
     wait_for(
         &dir,
         Duration::from_secs(120),

@@ -516,3 +516,92 @@ fn a_sqlite_ledger_full_of_claims_is_copied_to_postgresql_and_checked() {
     assert!(!out.status.success());
     assert!(!std::path::Path::new("/nonexistent/state").exists());
 }
+
+#[test]
+fn killed_twenty_times_with_the_ledger_on_postgresql_everything_once() {
+    let pg = Postgres::start("postgres-e2e-crash");
+    let url = pg.url("?sslmode=disable");
+    let target = slaclaim::store::postgres::Target::parse(&url).unwrap();
+    crate::e2e::killed_twenty_times("postgres-e2e-crash-run", Some(&url), &|| {
+        slaclaim::store::Store::connect(&target, None)
+    });
+    // The daemon kept nothing in a local ledger.
+    let local = Path::new(env!("CARGO_TARGET_TMPDIR")).join("postgres-e2e-crash-run/state");
+    assert!(!local.join(slaclaim::store::FILE_NAME).exists());
+}
+
+/// Runs the CLI with a config whose `[store]` is `store`; returns stdout (stderr on failure).
+fn cli_with(dir: &Path, store: &str, args: &[&str]) -> String {
+    let config = dir.join("slaclaim.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\n{store}\n[deadline]\ntime-zone = \"Europe/Amsterdam\"\n"),
+    )
+    .unwrap();
+    let mut all: Vec<std::ffi::OsString> = vec!["--config".into(), config.into()];
+    all.extend(["--state-dir".into(), dir.join("state").into()]);
+    all.extend(args.iter().map(Into::into));
+    let out = crate::util::slaclaim(&all);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn the_commands_read_and_change_a_ledger_on_postgresql_as_on_sqlite() {
+    let pg = Postgres::start("postgres-cli-server");
+    let on_pg = crate::util::temp_dir("postgres-cli-pg");
+    let on_sqlite = crate::util::temp_dir("postgres-cli-sqlite");
+    let url = format!("url = \"{}\"", pg.url("?sslmode=disable"));
+    let shared = crate::util::shared();
+    let mut files: Vec<String> = Vec::new();
+    for set in ["corpus", "corpus-b"] {
+        files.extend(
+            crate::util::files(&shared.join(set), "eml")
+                .iter()
+                .map(|p| p.display().to_string()),
+        );
+    }
+    let mut ingest = vec!["ingest"];
+    ingest.extend(files.iter().map(String::as_str));
+    // Each step on both ledgers; the same answers, to the byte.
+    let steps: Vec<Vec<&str>> = vec![
+        ingest.clone(),
+        // Again: every message is a duplicate, on PostgreSQL too.
+        ingest,
+        vec!["claims", "--json"],
+        vec!["set", "SLA-1", "users", "140"],
+        vec!["mark", "SLA-2", "submitted", "--case", "2611000123"],
+        vec!["mark", "SLA-3", "ineligible", "--reason", "advisory"],
+        vec!["claim", "SLA-1", "--json"],
+        vec!["claim", "SLA-2", "--json"],
+        vec!["claims", "--json"],
+    ];
+    // What differs is only when each step ran: today's timestamps are masked.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let now = regex::Regex::new(&format!(r"{today}T\d\d:\d\d:\d\dZ")).unwrap();
+    for step in &steps {
+        let a = cli_with(&on_sqlite, "", step);
+        let b = cli_with(&on_pg, &url, step);
+        assert_eq!(
+            now.replace_all(&b, "NOW"),
+            now.replace_all(&a, "NOW"),
+            "{step:?}: PostgreSQL (left) and SQLite (right) differ"
+        );
+    }
+    let claims: i64 = pg
+        .sql("SELECT COUNT(*) FROM claims")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(claims >= 60, "{claims} claims on PostgreSQL");
+    assert!(
+        !on_pg
+            .join("state")
+            .join(slaclaim::store::FILE_NAME)
+            .exists()
+    );
+}

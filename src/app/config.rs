@@ -180,6 +180,30 @@ impl Default for StoreConfig {
 }
 
 impl StoreConfig {
+    /// Where the ledger is: `[store] url` when set (its password read now), else the
+    /// SQLite file in `state_dir`.
+    pub fn location(&self, state_dir: &Path) -> Result<crate::store::Location, String> {
+        let Some(url) = &self.url else {
+            return Ok(crate::store::Location::Sqlite(state_dir.to_path_buf()));
+        };
+        let target =
+            crate::store::postgres::Target::parse(url).map_err(|e| format!("[store] {e}"))?;
+        let source = self.password_source();
+        let password = match source.is_set() {
+            true => Some(
+                source
+                    .read("password")
+                    .map_err(|e| format!("[store] {e}"))?
+                    .into(),
+            ),
+            false => None,
+        };
+        Ok(crate::store::Location::Postgres {
+            target: Box::new(target),
+            password,
+        })
+    }
+
     /// The database password's source; none set means trust or peer authentication.
     pub fn password_source(&self) -> crate::net::credentials::SecretSource {
         crate::net::credentials::SecretSource {

@@ -26,7 +26,7 @@ use crate::inbound::maildir::Maildir;
 use crate::outbound::draft::Templates;
 use crate::outbound::outbox::{self, Transport, TransportKind};
 use crate::outbound::planner::Planned;
-use crate::store::Store;
+use crate::store::Location;
 
 /// The `[daemon]` table.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -227,7 +227,7 @@ pub fn reread(
 /// retried, never given up on.
 async fn process(
     config: &Config,
-    state: &Path,
+    state: &Location,
     shutdown: CancellationToken,
     handoff: &Notify,
     changed: &Notify,
@@ -235,7 +235,7 @@ async fn process(
 ) -> anyhow::Result<()> {
     let extractor = Extractor::new(&config.extract)?;
     let ingester = config.ingester(&extractor)?;
-    let mut store = Store::open(state)?;
+    let mut store = state.open()?;
     let mut retry = Duration::from_secs(1);
     loop {
         while !shutdown.is_cancelled() {
@@ -296,8 +296,13 @@ pub async fn run(
         tracing::warn!(missing, "configuration not finished");
     }
     // Migrate once before anyone else opens the store.
-    drop(Store::open(&options.state_dir)?);
-    let tasks = Tasks::new(config, &options, shutdown.clone());
+    let ledger = config
+        .store
+        .location(&options.state_dir)
+        .map_err(anyhow::Error::msg)?;
+    tracing::info!(ledger = %ledger.describe(), "opening the ledger");
+    drop(ledger.open()?);
+    let tasks = Tasks::new(config, ledger, shutdown.clone());
     tasks.maildirs();
     tasks.mailboxes();
     tasks.processing();
@@ -330,7 +335,7 @@ pub async fn run(
 /// What the daemon's tasks share, and the tracker they run under.
 struct Tasks {
     config: Arc<Config>,
-    state: PathBuf,
+    state: Location,
     shutdown: CancellationToken,
     /// Woken when the ledger changed: the scheduler plans again.
     changed: Arc<Notify>,
@@ -341,7 +346,7 @@ struct Tasks {
 }
 
 impl Tasks {
-    fn new(config: Config, options: &RunOptions, shutdown: CancellationToken) -> Tasks {
+    fn new(config: Config, state: Location, shutdown: CancellationToken) -> Tasks {
         let mut live = Live::new(Utc::now().timestamp());
         for m in &config.imap {
             live.mailboxes
@@ -355,7 +360,7 @@ impl Tasks {
         }
         Tasks {
             config: Arc::new(config),
-            state: options.state_dir.clone(),
+            state,
             shutdown,
             changed: Arc::new(Notify::new()),
             handoff: Arc::new(Notify::new()),
@@ -378,7 +383,7 @@ impl Tasks {
                 let result = async {
                     let extractor = Extractor::new(&config.extract)?;
                     let ingester = config.ingester(&extractor)?;
-                    let mut store = Store::open(&state)?;
+                    let mut store = state.open()?;
                     let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
                     tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
                     let watch = crate::inbound::maildir::Watch {
@@ -427,7 +432,7 @@ impl Tasks {
                 let result = async {
                     let extractor = Extractor::new(&config.extract)?;
                     let ingester = config.ingester(&extractor)?;
-                    let mut store = Store::open(&state)?;
+                    let mut store = state.open()?;
                     store.defer_checkpoints()?;
                     let counters = live.mailboxes[i].1.clone();
                     let stats = imap::watch_notifying(
@@ -491,7 +496,7 @@ impl Tasks {
             while !shutdown.is_cancelled() {
                 let (graph, state) = (graph.clone(), state.clone());
                 let pass = tokio::task::spawn_blocking(move || {
-                    let store = Store::open(&state)?;
+                    let store = state.open()?;
                     anyhow::Ok(graph.verify_due(&store, Utc::now(), 20)?)
                 })
                 .await;
@@ -664,11 +669,11 @@ impl Tasks {
 async fn watchdog(
     period: Duration,
     limits: HealthLimits,
-    state: PathBuf,
+    state: Location,
     shutdown: CancellationToken,
     live: Arc<Live>,
 ) {
-    let store = match Store::open(&state) {
+    let store = match state.open() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "watchdog cannot open the store; not pinging it");
@@ -694,7 +699,7 @@ async fn watchdog(
 /// the next pass; the outbox transport and the deadline rules stay as started.
 async fn scheduler(
     mut configs: tokio::sync::watch::Receiver<Arc<Config>>,
-    state: &Path,
+    state: &Location,
     shutdown: CancellationToken,
     changed: &Notify,
     live: &Live,
@@ -705,7 +710,7 @@ async fn scheduler(
     let mut templates =
         Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
     let transport = Transport::new(&config.outbox);
-    let mut store = Store::open(state)?;
+    let mut store = state.open()?;
     // A restart is often the fix (settings, a certificate): deferred mail is due at once.
     let due = store.mail_due_now(&outbox::stamp(Utc::now()))?;
     if due > 0 {

@@ -7,7 +7,6 @@
 //! name this listener (a DNS-rebinding page cannot read it).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -114,11 +113,11 @@ pub struct HealthLimits {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: HealthLimits,
-    state: PathBuf,
+    state: crate::store::Location,
     shutdown: CancellationToken,
     live: Arc<Live>,
 ) {
-    let store = match Store::open(&state) {
+    let store = match state.open() {
         Ok(s) => Arc::new(Mutex::new(s)),
         Err(e) => {
             tracing::error!(error = %e, "metrics endpoint cannot open the store");

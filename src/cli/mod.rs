@@ -227,7 +227,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         .unwrap_or_else(|| PathBuf::from("state"));
     match cli.command {
         Command::Ingest { files } => {
-            let mut store = Store::open(&state_dir)?;
+            let mut store = open_store(&config, &state_dir)?;
             let ingester = config.ingester(&extractor)?;
             let mut status = 0;
             let expired = ingester.expire_overdue(&mut store, Utc::now())?;
@@ -265,14 +265,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             due_within,
             json,
         } => {
-            let mut store = Store::open(&state_dir)?;
+            let mut store = open_store(&config, &state_dir)?;
             let ingester = config.ingester(&extractor)?;
             ingester.expire_overdue(&mut store, Utc::now())?;
             crate::ledger::report::claims(&store, status.as_deref(), due_within, json, Utc::now())?;
             Ok(0)
         }
         Command::Claim { ticket, json } => {
-            let mut store = Store::open(&state_dir)?;
+            let mut store = open_store(&config, &state_dir)?;
             let ingester = config.ingester(&extractor)?;
             ingester.expire_overdue(&mut store, Utc::now())?;
             crate::ledger::report::claim(&store, &ticket, json, Utc::now())?;
@@ -284,7 +284,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             case,
             reason,
         } => {
-            let mut store = Store::open(&state_dir)?;
+            let mut store = open_store(&config, &state_dir)?;
             crate::ledger::report::mark(
                 &mut store,
                 &ticket,
@@ -304,7 +304,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Outbox {
             action: OutboxAction::Resend { message_id },
         } => {
-            let store = Store::open(&state_dir)?;
+            let store = open_store(&config, &state_dir)?;
             let id = message_id.trim_matches(['<', '>']);
             if !store.resend_mail(id, &crate::outbound::outbox::stamp(Utc::now()))? {
                 bail!("no outgoing mail has the Message-ID <{id}>");
@@ -398,7 +398,7 @@ fn verify(
         );
     };
     let graph = crate::inbound::graph::Graph::new(graph).map_err(anyhow::Error::msg)?;
-    let store = Store::open(state_dir)?;
+    let store = open_store(config, state_dir)?;
     let claims: Vec<_> = crate::ledger::report::ticket_claims(&store, ticket)?
         .into_iter()
         .filter(|c| incident.is_none_or(|i| c.incident_id.eq_ignore_ascii_case(i)))
@@ -465,7 +465,7 @@ fn set(
     args: &SetArgs,
     value: Option<&str>,
 ) -> Result<i32> {
-    let mut store = Store::open(state_dir)?;
+    let mut store = open_store(config, state_dir)?;
     let ingester = config.ingester(extractor)?;
     ingester.expire_overdue(&mut store, Utc::now())?;
     let req = crate::ledger::report::SetRequest {
@@ -787,9 +787,18 @@ fn init_logs(level: &str) {
     };
 }
 
+/// The ledger the config names: `[store] url`, else the SQLite file in `state_dir`.
+fn open_store(config: &Config, state_dir: &std::path::Path) -> Result<Store> {
+    let location = config
+        .store
+        .location(state_dir)
+        .map_err(anyhow::Error::msg)?;
+    Ok(location.open()?)
+}
+
 /// `slaclaim store migrate`: the copy, and a table of what each side holds.
 fn migrate_store(config: &Config, from: &str, to: Option<&str>) -> Result<i32> {
-    use crate::store::postgres::{Pg, Target, copy};
+    use crate::store::postgres::{Pg, copy};
     let Some(path) = from.strip_prefix("sqlite:") else {
         bail!("--from {from:?}: want sqlite:PATH (a state directory or its slaclaim.sqlite3)");
     };
@@ -816,18 +825,17 @@ fn migrate_store(config: &Config, from: &str, to: Option<&str>) -> Result<i32> {
             crate::store::FILE_NAME
         );
     }
-    let Some(url) = to.or(config.store.url.as_deref()) else {
+    let mut wanted = config.store.clone();
+    if let Some(to) = to {
+        wanted.url = Some(to.to_string());
+    }
+    if wanted.url.is_none() {
         bail!("no database: give --to postgres://… or set [store] url");
-    };
-    let target = Target::parse(url)?;
-    let source = config.store.password_source();
-    let password = match source.is_set() {
-        true => Some(
-            source
-                .read("password")
-                .map_err(|e| anyhow::anyhow!("[store] {e}"))?,
-        ),
-        false => None,
+    }
+    let crate::store::Location::Postgres { target, password } =
+        wanted.location(&dir).map_err(anyhow::Error::msg)?
+    else {
+        bail!("--to must be a postgres:// URL");
     };
     let store = Store::open(&dir)?;
     let pg = Pg::connect(&target, password.as_deref())?;

@@ -117,7 +117,7 @@ impl Store {
     pub fn begin_reading(&self, source_key: &str, now: &str) -> Result<i64, StoreError> {
         self.one(
             "INSERT INTO reading (source_key, attempts, began_at) VALUES (?1, 1, ?2)
-             ON CONFLICT (source_key) DO UPDATE SET attempts = attempts + 1, began_at = ?2
+             ON CONFLICT (source_key) DO UPDATE SET attempts = reading.attempts + 1, began_at = ?2
              RETURNING attempts - 1",
             args![source_key, now],
             |r| r.get(0),

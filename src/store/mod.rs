@@ -307,6 +307,46 @@ pub struct Store {
     db: Db,
 }
 
+/// Where a ledger is kept: what each of the daemon's tasks and each command opens.
+#[derive(Clone)]
+pub enum Location {
+    /// `slaclaim.sqlite3` in a state directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, with the password read once at start (None for trust or
+    /// peer authentication).
+    Postgres {
+        /// The database.
+        target: Box<postgres::Target>,
+        /// Its password.
+        password: Option<std::sync::Arc<str>>,
+    },
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        f.write_str(&self.describe())
+    }
+}
+
+impl Location {
+    /// Opens the ledger (migrating it when it is older than this build).
+    pub fn open(&self) -> Result<Store, StoreError> {
+        match self {
+            Location::Sqlite(dir) => Store::open(dir),
+            Location::Postgres { target, password } => Store::connect(target, password.as_deref()),
+        }
+    }
+
+    /// The state directory, or the database as user@host:port/name.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(dir) => dir.join(FILE_NAME).display().to_string(),
+            Location::Postgres { target, .. } => format!("postgres://{}", target.shown()),
+        }
+    }
+}
+
 /// The database behind a [`Store`].
 enum Db {
     Sqlite(Connection),
@@ -448,9 +488,11 @@ impl Store {
     ) -> Result<T, E> {
         // SQLite takes the write lock at once: a transaction that reads first and then
         // writes could otherwise fail half way when another connection wrote meanwhile.
+        // PostgreSQL: one writer at a time across every connection and instance, as
+        // SQLite's file lock gives; the lock ends with the transaction.
         let begin = match self.db {
             Db::Sqlite(_) => "BEGIN IMMEDIATE",
-            Db::Postgres(_) => "BEGIN",
+            Db::Postgres(_) => postgres::BEGIN_WRITE,
         };
         self.batch(begin).map_err(E::from)?;
         match f(self) {

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str)] = &[(13, include_str!("0013_schema.sql"))];
 /// The newest schema version this build knows, the same for both backends.
 pub const SCHEMA_VERSION: i64 = 13;
 
+/// Begins a transaction that writes the ledger: every such transaction, in any
+/// instance, takes the same advisory lock first, so they run one after another as on
+/// SQLite (the lock ends with the transaction).
+pub const BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(7263544132)";
+
 /// How long one call may wait for the database before it is given up on.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
