@@ -372,9 +372,9 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     let due = store.due_mail(&outbox::stamp(now), 10).unwrap_or_default();
     assert_eq!(due.len(), 1);
     let id = due[0].id;
-    // A first run records its attempt and dies before the last byte: the server never
-    // got a complete message.
-    store.mail_attempt(id).unwrap();
+    // A first run takes it, records its attempt and dies before the last byte: the
+    // server never got a complete message.
+    assert!(store.take_mail(id, "run-1", &outbox::stamp(now)).unwrap());
     drop(store);
     assert!(sink.messages().is_empty());
     // The next run sends it again, the server accepts, and the run dies after the last
@@ -382,7 +382,8 @@ async fn a_crash_before_the_last_byte_resends_and_one_after_it_does_not() {
     let mut store = crate::util::store(&dir);
     let due = store.due_mail(&outbox::stamp(now), 10).unwrap_or_default();
     assert_eq!(due.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
-    store.mail_attempt(id).unwrap();
+    // The dead run's hold is no hold: no heartbeat of it lives.
+    assert!(store.take_mail(id, "run-2", &outbox::stamp(now)).unwrap());
     let transport = Transport::new(&config.outbox);
     let marked = &mut store;
     let sent = transport

@@ -387,8 +387,11 @@ fn the_health_endpoint_serves_many_clients_and_refuses_what_it_should() {
     let ok = request(&format!(
         "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
     ));
+    // "ok", then the ledger and the sources this instance reads.
     assert!(
-        ok.starts_with("HTTP/1.1 200") && ok.ends_with("ok\n"),
+        ok.starts_with("HTTP/1.1 200")
+            && ok.contains("\r\n\r\nok\nledger: ")
+            && ok.contains("(connected)\nreading: maildir:"),
         "{ok}"
     );
     let head = request("HEAD /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");

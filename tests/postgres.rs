@@ -1,190 +1,11 @@
-//! Test harness: a private PostgreSQL server from Debian's package, started on loopback
-//! from a data directory the harness makes (initdb as the `postgres` user, trust
-//! authentication for the `slaclaim` role, fsync off), stopped when dropped. And the
-//! first test on it: the PostgreSQL schema (src/store/postgres) is the SQLite store's,
-//! table by table and column by column, with the same revision triggers.
+//! PostgreSQL as the ledger, against a real server (tests/pg_server.rs): its schema
+//! (src/store/postgres) is the SQLite store's, table by table and column by column, with
+//! the same revision triggers; TLS by sslmode; `store migrate`; the commands and the
+//! daemon (killed again and again) with the ledger there; two daemons sharing it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use crate::dovecot::free_port;
-
-/// A running PostgreSQL server.
-pub struct Postgres {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    dir: PathBuf,
-    bin: PathBuf,
-}
-
-/// The newest installed server's bin directory (/usr/lib/postgresql/N/bin).
-fn server_bin() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-                .collect()
-        })
-        .unwrap_or_default();
-    versions.retain(|p| p.join("initdb").exists());
-    versions.sort();
-    versions.pop().unwrap_or_else(|| {
-        panic!("no PostgreSQL server in /usr/lib/postgresql: scripts/test installs the postgresql package")
-    })
-}
-
-/// Runs `program args` as the `postgres` user (the server refuses to run as root).
-fn as_postgres(program: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new("runuser")
-        .args(["-u", "postgres", "--"])
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-    assert!(
-        out.status.success(),
-        "{} {args:?}: {}{}",
-        program.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-impl Postgres {
-    /// Makes a data directory under the test's temp dir and starts a server on it.
-    pub fn start(name: &str) -> Postgres {
-        Postgres::start_with(name, false)
-    }
-
-    /// As [`Postgres::start`], with TLS on (a certificate for localhost and 127.0.0.1,
-    /// `cert.pem` in [`Postgres::dir`]), listening on 127.0.0.1 and 127.0.0.2, so that
-    /// a name the certificate does not hold can be tried.
-    pub fn start_with_tls(name: &str) -> Postgres {
-        Postgres::start_with(name, true)
-    }
-
-    fn start_with(name: &str, tls: bool) -> Postgres {
-        let dir = crate::util::temp_dir(name);
-        if tls {
-            crate::dovecot::make_cert(&dir);
-        }
-        let bin = server_bin();
-        let chown = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(chown.success());
-        // The postgres user must reach the directory through the target tree.
-        let mut up = dir.parent();
-        while let Some(p) = up {
-            let _ = Command::new("chmod").arg("o+x").arg(p).status();
-            up = p.parent();
-        }
-        let data = dir.join("data");
-        let data_arg = data.to_str().unwrap();
-        as_postgres(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                data_arg,
-                "-A",
-                "trust",
-                "-U",
-                "slaclaim",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        );
-        let port = free_port();
-        let mut options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off -c full_page_writes=off",
-            dir.display()
-        );
-        if tls {
-            // The server wants its key private to it.
-            let key = dir.join("key.pem");
-            let chmod = Command::new("chmod").arg("600").arg(&key).status().unwrap();
-            assert!(chmod.success());
-            options = options.replace("=127.0.0.1 ", "=127.0.0.1,127.0.0.2 ");
-            options.push_str(&format!(
-                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
-                dir.join("cert.pem").display(),
-                key.display()
-            ));
-        }
-        as_postgres(
-            &bin.join("pg_ctl"),
-            &[
-                "-D",
-                data_arg,
-                "-o",
-                &options,
-                "-l",
-                dir.join("log").to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
-        Postgres { port, dir, bin }
-    }
-
-    /// The data directory's parent (the certificate is there).
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// A `[store] url` for this server's `postgres` database.
-    pub fn url(&self, query: &str) -> String {
-        format!(
-            "postgres://slaclaim@127.0.0.1:{}/postgres{query}",
-            self.port
-        )
-    }
-
-    /// Runs SQL with psql against database `postgres`; returns what it printed (tuples
-    /// only, unaligned, `|` between fields). Fails the test on any error.
-    pub fn sql(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "slaclaim",
-                "-d",
-                "postgres",
-            ])
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-t", "-A", "-c", sql])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run psql: {e}"));
-        assert!(
-            out.status.success(),
-            "psql: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .args([
-                "-D",
-                data.to_str().unwrap_or_default(),
-                "-m",
-                "immediate",
-                "stop",
-            ])
-            .output();
-    }
-}
+use crate::pg_server::Postgres;
 
 /// (table, column, type, nullable) of every table, SQLite types named as PostgreSQL's.
 type Columns = Vec<(String, String, String, bool)>;
@@ -227,10 +48,10 @@ fn sqlite_columns(dir: &Path) -> Columns {
 #[test]
 fn the_postgresql_schema_is_the_sqlite_stores_with_the_same_revision_triggers() {
     let pg = Postgres::start("postgres-schema");
-    let schema =
-        std::fs::read_to_string(crate::util::repo().join("src/store/postgres/0013_schema.sql"))
-            .unwrap();
-    pg.sql(&schema);
+    // Every schema file in turn, as an instance opening a new database applies them.
+    let migrated = connect(&pg.url("?sslmode=disable")).unwrap();
+    assert_eq!(migrated.migrate().unwrap(), 0, "a new database");
+    assert_eq!(migrated.migrate().unwrap(), 14, "applied once, not twice");
     let mut pg_columns: Columns = pg
         .sql(
             "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
@@ -603,5 +424,143 @@ fn the_commands_read_and_change_a_ledger_on_postgresql_as_on_sqlite() {
             .join("state")
             .join(slaclaim::store::FILE_NAME)
             .exists()
+    );
+}
+
+/// The instance holding lease `name` (its process id), if any lease is live.
+fn holder(store: &slaclaim::store::Store, name: &str) -> Option<u32> {
+    let now = slaclaim::stamp_ms(chrono::Utc::now());
+    store
+        .leases()
+        .ok()?
+        .into_iter()
+        .find(|l| l.name == name && l.until > now)
+        .and_then(|l| l.owner.split('/').nth(1)?.parse().ok())
+}
+
+#[test]
+fn two_daemons_share_one_ledger_and_one_mailbox_killed_in_turn_everything_once() {
+    use crate::e2e::{Daemon, append, request, signal, start, wait_for, write_config};
+    use std::time::{Duration, Instant};
+    let pg = Postgres::start("postgres-two-server");
+    let d = crate::dovecot::Dovecot::start("postgres-two");
+    let sink = crate::smtp::SmtpSink::start("postgres-two");
+    let url = pg.url("?sslmode=disable");
+    let target = slaclaim::store::postgres::Target::parse(&url).unwrap();
+    let ledger = || slaclaim::store::Store::connect(&target, None).unwrap();
+    let lease = Duration::from_secs(3);
+    // The same config for both, each its own state directory (nothing is kept there).
+    let config_for = |name: &str| {
+        let dir = crate::util::temp_dir(name);
+        let config = write_config(&dir, &d, &sink, "lease-secs = 3\nmax-read-attempts = 1000");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            text.replacen("[store]\n", &format!("[store]\nurl = \"{url}\"\n"), 1),
+        )
+        .unwrap();
+        (dir, config)
+    };
+    let (dir_a, config_a) = config_for("postgres-two-a");
+    let (dir_b, config_b) = config_for("postgres-two-b");
+    let (first, total) = (30, 60);
+    d.deliver("alice", (1..=first).map(|n| request(n, true)));
+    let mut a = start(&config_a, &dir_a);
+    let mut b = start(&config_b, &dir_b);
+
+    let mut takeovers = Vec::new();
+    std::thread::scope(|scope| {
+        // Mail keeps arriving all the while.
+        scope.spawn(|| {
+            for n in first + 1..=total {
+                append(&d, request(n, n % 2 == 0));
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        });
+        // Kill A four times, then B four times, each at a moment of its own, and restart
+        // it; when the one killed held the mailbox, the other takes it within the lease.
+        let mut seed: u64 = 0x7e57_0002;
+        for round in 0..8 {
+            std::thread::sleep(Duration::from_millis(300));
+            if round == 3 {
+                // The SMTP server goes away for a stretch in the middle of it.
+                sink.down();
+            }
+            if round == 6 {
+                sink.up();
+            }
+            let (victim, config, dir): (&mut Daemon, _, _) = if round < 4 {
+                (&mut a, &config_a, &dir_a)
+            } else {
+                (&mut b, &config_b, &dir_b)
+            };
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            std::thread::sleep(Duration::from_millis(200 + (seed >> 33) % 700));
+            let held = holder(&ledger(), "imap:support") == Some(victim.id());
+            signal(victim, "-KILL");
+            let _ = victim.wait();
+            let killed = Instant::now();
+            if held {
+                wait_for(
+                    dir,
+                    Duration::from_secs(20),
+                    "the other daemon to take the mailbox",
+                    || holder(&ledger(), "imap:support").is_some_and(|p| p != victim.id()),
+                );
+                takeovers.push(killed.elapsed());
+            }
+            *victim = start(config, dir);
+        }
+    });
+    sink.up();
+
+    // Then both run to the end.
+    wait_for(
+        &dir_a,
+        Duration::from_secs(180),
+        "every request read and drafted",
+        || {
+            let s = ledger();
+            s.message_count("processed").unwrap_or(0) >= total as i64
+                && s.mail_counts()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= total as i64)
+        },
+    );
+    signal(&a, "-TERM");
+    signal(&b, "-TERM");
+    let _ = (a.wait(), b.wait());
+
+    let s = ledger();
+    assert_eq!(
+        s.message_count("processed").unwrap(),
+        total as i64,
+        "every message once"
+    );
+    assert_eq!(s.message_count("quarantined").unwrap(), 0);
+    assert_eq!(s.pending_count().unwrap(), 0, "nothing left in custody");
+    let claims = s.all_claims().unwrap();
+    assert_eq!(claims.len(), total, "every request one claim");
+    let (delivered, lost) = crate::e2e::every_draft_once(&s, &sink, total);
+    assert!(!takeovers.is_empty(), "no kill hit the mailbox's holder");
+    // Within the lease, plus the third of it the other waits between asks, plus a
+    // moment for this test's own polling.
+    let limit = lease + lease / 3 + Duration::from_millis(700);
+    for t in &takeovers {
+        assert!(
+            *t <= limit,
+            "a takeover took {t:?} (lease {lease:?}): {takeovers:?}"
+        );
+    }
+    println!(
+        "{} kills, {} takeovers ({:?}), {} drafts delivered once each, {} unconfirmed",
+        8,
+        takeovers.len(),
+        takeovers,
+        delivered,
+        lost
     );
 }

@@ -18,6 +18,7 @@ mod ledger;
 mod maildir;
 mod mailout;
 mod oauth2;
+mod pg_server;
 mod poison;
 mod postfix;
 mod postgres;

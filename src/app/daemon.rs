@@ -62,6 +62,11 @@ pub struct DaemonConfig {
     /// /healthz fails when a source has failed this many times in a row.
     #[serde(default = "default_source_failures")]
     pub health_max_source_failures: u32,
+    /// Seconds an instance holds a mailbox (and the mail it is sending) without renewing
+    /// its lease: when it dies, another instance on the same ledger takes over within
+    /// this time. Renewed every third of it.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
 }
 
 impl Default for DaemonConfig {
@@ -76,6 +81,7 @@ impl Default for DaemonConfig {
             max_read_attempts: default_read_attempts(),
             health_max_pending_secs: default_pending(),
             health_max_source_failures: default_source_failures(),
+            lease_secs: default_lease(),
         }
     }
 }
@@ -91,6 +97,9 @@ fn default_pending() -> u64 {
 }
 fn default_source_failures() -> u32 {
     5
+}
+fn default_lease() -> u64 {
+    30
 }
 
 fn default_tick() -> u64 {
@@ -114,6 +123,11 @@ impl DaemonConfig {
             max_source_failures: self.health_max_source_failures,
             max_pending_secs: self.health_max_pending_secs,
         }
+    }
+
+    /// How long a lease lasts unrenewed (at least 3 s, so a renewal every third fits).
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.max(3))
     }
 
     /// The limits on reading one message.
@@ -301,8 +315,12 @@ pub async fn run(
         .location(&options.state_dir)
         .map_err(anyhow::Error::msg)?;
     tracing::info!(ledger = %ledger.describe(), "opening the ledger");
-    drop(ledger.open()?);
+    // This instance's lease, before anything is sent: the mail it takes is its own
+    // while the heartbeat renews it.
+    let lease = config.daemon.lease();
+    beat(&ledger.open()?, lease)?;
     let tasks = Tasks::new(config, ledger, shutdown.clone());
+    tasks.heartbeat(lease);
     tasks.maildirs();
     tasks.mailboxes();
     tasks.processing();
@@ -329,7 +347,171 @@ pub async fn run(
             "tasks did not stop within the grace period"
         );
     }
+    // A clean stop hands the sources and the unsent mail over at once.
+    if let Err(e) = tasks
+        .state
+        .open()
+        .and_then(|s| s.release_leases(crate::store::instance_id()))
+    {
+        tracing::warn!(error = %e, "cannot release this instance's leases; they run out by themselves");
+    }
     Ok(())
+}
+
+/// Renews this instance's own lease for `lease` from now.
+fn beat(store: &crate::store::Store, lease: Duration) -> Result<(), crate::store::StoreError> {
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    store.heartbeat(
+        crate::store::instance_id(),
+        &crate::stamp_ms(until),
+        &crate::stamp_ms(now),
+    )
+}
+
+/// A source's lease (`imap:<name>`, `maildir:<path>`): the source runs while this
+/// instance holds it. While another instance holds it, [`LeaseGate::acquire`] waits
+/// (asking every third of the lease); once taken, a task renews it every third of the
+/// lease and cancels the token it handed out when a renewal fails or the daemon stops.
+/// With one instance the lease is simply always held.
+struct LeaseGate {
+    state: Location,
+    name: String,
+    lease: Duration,
+    shutdown: CancellationToken,
+    live: Arc<Live>,
+    store: Option<crate::store::Store>,
+    standing_by: bool,
+}
+
+impl LeaseGate {
+    fn new(
+        state: Location,
+        name: String,
+        lease: Duration,
+        shutdown: CancellationToken,
+        live: Arc<Live>,
+    ) -> LeaseGate {
+        LeaseGate {
+            state,
+            name,
+            lease,
+            shutdown,
+            live,
+            store: None,
+            standing_by: false,
+        }
+    }
+
+    /// Waits until the lease is this instance's; None when the daemon stops first. The
+    /// token is cancelled when the lease is lost or the daemon stops.
+    async fn acquire(&mut self) -> Option<CancellationToken> {
+        let every = self.lease / 3;
+        loop {
+            if self.shutdown.is_cancelled() {
+                return None;
+            }
+            let taken = match &self.store {
+                Some(store) => take_lease(store, &self.name, self.lease),
+                None => self.state.open().map_err(|e| e.to_string()).and_then(|s| {
+                    let t = take_lease(&s, &self.name, self.lease);
+                    self.store = Some(s);
+                    t
+                }),
+            };
+            match taken {
+                Ok((true, from)) => {
+                    if let Some(from) = from {
+                        self.live.lease_takeovers.fetch_add(1, Relaxed);
+                        tracing::info!(lease = %self.name, from = %from, "took over: the other instance's lease ran out");
+                    }
+                    self.live.set_lease(&self.name, true);
+                    self.standing_by = false;
+                    let held = self.shutdown.child_token();
+                    tokio::spawn(renew(
+                        self.state.clone(),
+                        self.name.clone(),
+                        self.lease,
+                        held.clone(),
+                        self.live.clone(),
+                    ));
+                    return Some(held);
+                }
+                Ok((false, _)) => {
+                    self.live.set_lease(&self.name, false);
+                    if !self.standing_by {
+                        tracing::info!(lease = %self.name, "another instance reads this source; standing by");
+                        self.standing_by = true;
+                    }
+                }
+                Err(e) => {
+                    // A store that cannot be reached is opened again next time.
+                    self.store = None;
+                    tracing::warn!(lease = %self.name, error = %e, "cannot take the lease");
+                }
+            }
+            if wait_or_stop(&self.shutdown, every).await {
+                return None;
+            }
+        }
+    }
+}
+
+/// Takes or keeps `name` for this instance for `lease` from now.
+fn take_lease(
+    store: &crate::store::Store,
+    name: &str,
+    lease: Duration,
+) -> Result<(bool, Option<String>), String> {
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    store
+        .take_lease(
+            name,
+            crate::store::instance_id(),
+            &crate::stamp_ms(until),
+            &crate::stamp_ms(now),
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// Renews a held lease every third of `lease` until `held` is cancelled; cancels it
+/// when another instance has the lease by then (this one's ran out unrenewed).
+async fn renew(
+    state: Location,
+    name: String,
+    lease: Duration,
+    held: CancellationToken,
+    live: Arc<Live>,
+) {
+    let mut store = None;
+    while !wait_or_stop(&held, lease / 3).await {
+        if store.is_none() {
+            store = state.open().ok();
+        }
+        let Some(s) = &store else { continue };
+        match take_lease(s, &name, lease) {
+            Ok((true, _)) => {}
+            Ok((false, _)) => {
+                live.lease_losses.fetch_add(1, Relaxed);
+                tracing::warn!(lease = %name, "lease lost to another instance; this source stops");
+                held.cancel();
+            }
+            Err(e) => {
+                store = None;
+                tracing::warn!(lease = %name, error = %e, "cannot renew the lease");
+            }
+        }
+    }
+    live.set_lease(&name, false);
+}
+
+/// Sleeps `d`; true (at once) when `token` is cancelled first.
+async fn wait_or_stop(token: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = token.cancelled() => true,
+        _ = tokio::time::sleep(d) => token.is_cancelled(),
+    }
 }
 
 /// What the daemon's tasks share, and the tracker they run under.
@@ -358,6 +540,7 @@ impl Tasks {
                 Arc::new(SourceHealth::default()),
             ));
         }
+        live.ledger = state.describe();
         Tasks {
             config: Arc::new(config),
             state,
@@ -369,15 +552,34 @@ impl Tasks {
         }
     }
 
+    /// Renews this instance's lease every third of `lease` until the daemon stops.
+    fn heartbeat(&self, lease: Duration) {
+        let (state, shutdown) = (self.state.clone(), self.shutdown.clone());
+        self.tracker.spawn(async move {
+            let mut store = None;
+            while !wait_or_stop(&shutdown, lease / 3).await {
+                if store.is_none() {
+                    store = state.open().ok();
+                }
+                let Some(s) = &store else { continue };
+                if let Err(e) = beat(s, lease) {
+                    store = None;
+                    tracing::warn!(error = %e, "cannot renew this instance's lease");
+                }
+            }
+        });
+    }
+
     /// One task per Maildir.
     fn maildirs(&self) {
         for (i, m) in self.config.maildir.iter().cloned().enumerate() {
-            let (config, state, shutdown, changed, health) = (
+            let (config, state, shutdown, changed, health, live) = (
                 self.config.clone(),
                 self.state.clone(),
                 self.shutdown.clone(),
                 self.changed.clone(),
                 self.live.maildirs[i].1.clone(),
+                self.live.clone(),
             );
             self.tracker.spawn(async move {
                 let result = async {
@@ -385,13 +587,18 @@ impl Tasks {
                     let ingester = config.ingester(&extractor)?;
                     let mut store = state.open()?;
                     let maildir = Maildir::open(&m.path)?.read_only(m.read_only);
-                    tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
-                    let watch = crate::inbound::maildir::Watch {
-                        rescan: Duration::from_secs(m.rescan_secs.max(1)),
-                        changed: &changed,
-                        health: &health,
-                    };
-                    maildir.watch_with(&mut store, &ingester, watch, shutdown).await;
+                    let lease = format!("maildir:{}", m.path.display());
+                    let mut gate = LeaseGate::new(state.clone(), lease, config.daemon.lease(), shutdown.clone(), live.clone());
+                    while let Some(held) = gate.acquire().await {
+                        tracing::info!(maildir = %m.path.display(), read_only = m.read_only, "watching Maildir");
+                        let watch = crate::inbound::maildir::Watch {
+                            rescan: Duration::from_secs(m.rescan_secs.max(1)),
+                            changed: &changed,
+                            health: &health,
+                        };
+                        maildir.watch_with(&mut store, &ingester, watch, held.clone()).await;
+                        held.cancel();
+                    }
                     anyhow::Ok(())
                 }
                 .await;
@@ -435,17 +642,22 @@ impl Tasks {
                     let mut store = state.open()?;
                     store.defer_checkpoints()?;
                     let counters = live.mailboxes[i].1.clone();
-                    let stats = imap::watch_notifying(
-                        &m,
-                        &mut store,
-                        &ingester,
-                        shutdown,
-                        &changed,
-                        Some(&handoff),
-                        &counters,
-                    )
-                    .await;
-                    tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
+                    let lease = format!("imap:{}", m.name);
+                    let mut gate = LeaseGate::new(state.clone(), lease, config.daemon.lease(), shutdown.clone(), live.clone());
+                    while let Some(held) = gate.acquire().await {
+                        let stats = imap::watch_notifying(
+                            &m,
+                            &mut store,
+                            &ingester,
+                            held.clone(),
+                            &changed,
+                            Some(&handoff),
+                            &counters,
+                        )
+                        .await;
+                        held.cancel();
+                        tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
+                    }
                     anyhow::Ok(())
                 }
                 .await;

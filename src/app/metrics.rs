@@ -51,6 +51,15 @@ pub struct Live {
     /// Why the outbox cannot send (our settings: greeting name, certificate, sender),
     /// until a message goes through again.
     outbox_problem: std::sync::Mutex<Option<String>>,
+    /// Each source's lease ("imap:<name>", "maildir:<path>") and whether this instance
+    /// holds it; a source another instance reads is not this one's trouble.
+    leases: std::sync::Mutex<std::collections::BTreeMap<String, bool>>,
+    /// Leases this instance took over from another (whose ran out) since start.
+    pub lease_takeovers: std::sync::atomic::AtomicU64,
+    /// Leases this instance lost (not renewed in time) since start.
+    pub lease_losses: std::sync::atomic::AtomicU64,
+    /// Where the ledger is, for /healthz.
+    pub ledger: String,
 }
 
 impl Live {
@@ -87,6 +96,30 @@ impl Live {
     /// Why the outbox cannot send, while that lasts.
     pub fn outbox_problem(&self) -> Option<String> {
         self.outbox_problem.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Whether this instance holds the lease `name` now.
+    pub fn set_lease(&self, name: &str, held: bool) {
+        if let Ok(mut l) = self.leases.lock() {
+            l.insert(name.to_string(), held);
+        }
+    }
+
+    /// Whether this instance reads the source with lease `name` (true before any
+    /// lease was asked for: a daemon starting is expected to).
+    pub fn holds(&self, name: &str) -> bool {
+        self.leases
+            .lock()
+            .map(|l| l.get(name).copied().unwrap_or(true))
+            .unwrap_or(true)
+    }
+
+    /// Every source lease and whether this instance holds it.
+    pub fn leases(&self) -> Vec<(String, bool)> {
+        self.leases
+            .lock()
+            .map(|l| l.iter().map(|(n, h)| (n.clone(), *h)).collect())
+            .unwrap_or_default()
     }
 
     /// Each writer whose last store write failed, with the error.
@@ -215,10 +248,26 @@ fn answer(
             &metrics_text(&store, live, &troubles),
             request.head_only,
         ),
-        "/healthz" if troubles.is_empty() => plain(200, "ok\n", request.head_only),
+        "/healthz" if troubles.is_empty() => plain(200, &healthy(live), request.head_only),
         "/healthz" => plain(503, &(troubles.join("\n") + "\n"), request.head_only),
         _ => plain(404, "not found\n", request.head_only),
     }
+}
+
+/// The healthy answer: "ok", then where the ledger is and which sources this instance
+/// reads (with several instances, the others' are listed as standing by).
+fn healthy(live: &Live) -> String {
+    let mut out = format!("ok\nledger: {} (connected)\n", live.ledger);
+    let (held, standby): (Vec<_>, Vec<_>) = live.leases().into_iter().partition(|(_, h)| *h);
+    let names =
+        |l: Vec<(String, bool)>| l.into_iter().map(|(n, _)| n).collect::<Vec<_>>().join(", ");
+    if !held.is_empty() {
+        out.push_str(&format!("reading: {}\n", names(held)));
+    }
+    if !standby.is_empty() {
+        out.push_str(&format!("standing by for: {}\n", names(standby)));
+    }
+    out
 }
 
 /// A request that may be answered.
@@ -329,9 +378,11 @@ pub fn troubles(
 ) -> Vec<String> {
     let mut out = Vec::new();
     let limit = config.max_silence_secs as i64;
+    // A source another instance reads is not this one's to reach.
+    let mine = |lease: String| live.holds(&lease);
     for (name, c) in &live.mailboxes {
         let last = c.last_contact.load(Relaxed).max(live.started);
-        if now.timestamp() - last > limit {
+        if mine(format!("imap:{name}")) && now.timestamp() - last > limit {
             out.push(format!(
                 "mailbox {name} unreachable for more than {limit} s"
             ));
@@ -340,10 +391,12 @@ pub fn troubles(
     let sources = live
         .mailboxes
         .iter()
+        .filter(|(name, _)| mine(format!("imap:{name}")))
         .map(|(name, c)| (format!("mailbox {name}"), c.health.failing()))
         .chain(
             live.maildirs
                 .iter()
+                .filter(|(name, _)| mine(format!("maildir:{name}")))
                 .map(|(name, h)| (format!("Maildir {name}"), h.failing())),
         );
     for (name, (failures, last)) in sources {
@@ -534,7 +587,32 @@ fn live_metrics(out: &mut String, live: &Live, troubles: &[String]) {
             "{metric}{{source=\"{source}\",name=\"{name}\"}} {n}\n"
         ));
     }
-    let scalars: [(&str, &str, &str, u64); 4] = [
+    let metric = "slaclaim_lease_held";
+    family(
+        out,
+        metric,
+        "gauge",
+        "1 while this instance reads the source (holds its lease), 0 while another instance does.",
+    );
+    for (name, held) in live.leases() {
+        out.push_str(&format!(
+            "{metric}{{lease=\"{name}\"}} {}\n",
+            u8::from(held)
+        ));
+    }
+    let scalars: [(&str, &str, &str, u64); 6] = [
+        (
+            "slaclaim_lease_takeovers_total",
+            "counter",
+            "Source leases this instance took over from another whose lease ran out, since start.",
+            live.lease_takeovers.load(Relaxed),
+        ),
+        (
+            "slaclaim_lease_losses_total",
+            "counter",
+            "Source leases this instance lost (not renewed in time), since start.",
+            live.lease_losses.load(Relaxed),
+        ),
         (
             "slaclaim_outbox_misconfigured",
             "gauge",

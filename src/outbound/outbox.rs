@@ -967,7 +967,8 @@ pub async fn send_due(
     let mut report = SendReport::default();
     // No send is in flight between passes: a message marked complete but without an
     // outcome was cut off by a crash after its last byte, and the server may have it.
-    for message_id in store.settle_interrupted_mail()? {
+    let me = crate::store::instance_id();
+    for message_id in store.settle_interrupted_mail(me, &stamp(now))? {
         tracing::warn!(message_id = %message_id, "the previous run stopped after this message's last byte, before the server's answer: unconfirmed, not sent again (slaclaim outbox resend sends it on purpose)");
     }
     let cfg = &transport.config;
@@ -976,8 +977,18 @@ pub async fn send_due(
             store.mail_settled(mail.id, None, &stamp(now), &stamp(Utc::now()))?;
             continue;
         }
-        // Recorded before the attempt: a crash now leaves a trace of a possible send.
-        store.mail_attempt(mail.id)?;
+        // Taken and recorded before the attempt: another instance leaves it be, and a
+        // crash now leaves a trace of a possible send.
+        if !store.take_mail(mail.id, me, &stamp(now))? {
+            continue;
+        }
+        // Another instance may have reached some recipients since the list was read.
+        let mut mail = mail;
+        mail.recipients = store.owed_recipients(mail.id)?;
+        if mail.recipients.is_empty() {
+            store.mail_settled(mail.id, None, &stamp(now), &stamp(Utc::now()))?;
+            continue;
+        }
         let (marked, id, message_id): (&mut Store, _, _) = (store, mail.id, &mail.message_id);
         let last_byte = move |accepted: &[String]| {
             if let Err(e) = marked.mail_last_byte(id, accepted, &stamp(Utc::now())) {

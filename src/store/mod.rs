@@ -7,6 +7,7 @@
 mod corrections;
 mod graph;
 mod inbox;
+mod leases;
 mod outbox;
 pub mod postgres;
 pub mod private;
@@ -15,6 +16,7 @@ pub mod sql;
 pub use corrections::{CorrectionRow, NewCorrection, Unreadable};
 pub use graph::{GraphCheck, NewGraphCheck};
 pub use inbox::Pending;
+pub use leases::{Lease, instance_id};
 pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
 use rusqlite::Connection;
@@ -36,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0011_trust.sql"),
     include_str!("0012_corrections.sql"),
     include_str!("0013_graph.sql"),
+    include_str!("0014_leases.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.

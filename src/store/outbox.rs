@@ -253,15 +253,7 @@ impl Store {
 
     /// Whether an outbox row still owes the message to anyone.
     pub fn mail_owes_anyone(&self, id: i64) -> Result<bool, StoreError> {
-        let recipients: String = self.one(
-            "SELECT recipients FROM outbox WHERE id = ?1",
-            args![id],
-            |r| r.get(0),
-        )?;
-        let done = self.delivered_to(id)?;
-        Ok(split_recipients(&recipients)
-            .iter()
-            .any(|r| !done.contains(r)))
+        Ok(!self.owed_recipients(id)?.is_empty())
     }
 
     /// Whether any recipient of an outbox row has accepted it or may have it.
@@ -301,7 +293,7 @@ impl Store {
             args![id],
         )?;
         self.exec(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, last_byte_at = NULL,
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, last_byte_at = NULL, lease_owner = NULL,
                  last_error = 'sent again on purpose' WHERE id = ?1",
             args![id, now],
         )?;
@@ -330,14 +322,36 @@ impl Store {
             .flatten())
     }
 
-    /// Records that an attempt is about to be made. Committed before the send: after a
-    /// crash the row shows it may have gone out once already.
-    pub fn mail_attempt(&self, id: i64) -> Result<(), StoreError> {
-        self.exec(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1",
-            args![id],
+    /// Takes a due message for one attempt by `owner` (this instance) and counts the
+    /// attempt, in one statement: of several instances that see it due, exactly one
+    /// gets it. The hold lasts while the owner's instance lease lives (see
+    /// [`Store::heartbeat`]). False when a live instance holds it, or it was sent,
+    /// settled or is no longer due meanwhile. Committed before the send: after a crash
+    /// the row shows it may have gone out once already.
+    pub fn take_mail(&self, id: i64, owner: &str, now: &str) -> Result<bool, StoreError> {
+        let taken = self.exec(
+            "UPDATE outbox SET attempts = attempts + 1, lease_owner = ?2
+             WHERE id = ?1 AND status = 'pending' AND last_byte_at IS NULL
+               AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
+               AND (lease_owner IS NULL OR lease_owner = ?2 OR NOT EXISTS (
+                    SELECT 1 FROM leases l WHERE l.name = 'instance:' || outbox.lease_owner AND l.until > ?3))",
+            args![id, owner, now],
         )?;
-        Ok(())
+        Ok(taken == 1)
+    }
+
+    /// The recipients an outbox row still owes the message to, as of now.
+    pub fn owed_recipients(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        let recipients: String = self.one(
+            "SELECT recipients FROM outbox WHERE id = ?1",
+            args![id],
+            |r| r.get(0),
+        )?;
+        let done = self.delivered_to(id)?;
+        Ok(split_recipients(&recipients)
+            .into_iter()
+            .filter(|r| !done.contains(r))
+            .collect())
     }
 
     /// The message's last byte is about to go out to `accepted` (the recipients the
@@ -363,12 +377,20 @@ impl Store {
     /// crash in between): their recipients stay unconfirmed (never sent again by
     /// themselves), and a message that owes nobody else becomes sent as of that moment.
     /// Returns their Message-IDs.
-    pub fn settle_interrupted_mail(&mut self) -> Result<Vec<String>, StoreError> {
+    pub fn settle_interrupted_mail(
+        &mut self,
+        owner: &str,
+        now: &str,
+    ) -> Result<Vec<String>, StoreError> {
         self.transaction(|s| {
+            // A row a live instance holds is its send in flight, not an interrupted one;
+            // this instance (`owner`) has none in flight between its passes.
             let rows: Vec<(i64, String, String)> = s.all(
                 "SELECT id, message_id, last_byte_at FROM outbox
-                 WHERE status = 'pending' AND last_byte_at IS NOT NULL",
-                &[],
+                 WHERE status = 'pending' AND last_byte_at IS NOT NULL
+                   AND (lease_owner IS NULL OR lease_owner = ?1 OR NOT EXISTS (
+                        SELECT 1 FROM leases l WHERE l.name = 'instance:' || outbox.lease_owner AND l.until > ?2))",
+                args![owner, now],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             for (id, _, last_byte_at) in &rows {
@@ -378,7 +400,7 @@ impl Store {
                     "sent"
                 };
                 s.exec(
-                    "UPDATE outbox SET status = ?2, last_byte_at = NULL,
+                    "UPDATE outbox SET status = ?2, last_byte_at = NULL, lease_owner = NULL,
                          sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END,
                          last_error = 'stopped after the last byte, before the answer: unconfirmed, not sent again'
                      WHERE id = ?1",
@@ -401,17 +423,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         if self.mail_owes_anyone(id)? {
             self.exec(
-                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
+                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, error, next],
             )?;
         } else if self.mail_reached_anyone(id)? {
             self.exec(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = ?3, last_byte_at = NULL WHERE id = ?1",
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, now, error],
             )?;
         } else {
             self.exec(
-                "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL WHERE id = ?1",
+                "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, error.unwrap_or("every recipient refused it")],
             )?;
         }
@@ -421,7 +443,7 @@ impl Store {
     /// The server accepted the message.
     pub fn mail_sent(&self, id: i64, now: &str) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, lease_owner = NULL WHERE id = ?1",
             args![id, now],
         )?;
         Ok(())
@@ -437,7 +459,7 @@ impl Store {
             args![id],
         )?;
         self.exec(
-            "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL WHERE id = ?1",
+            "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
             args![id, error, next],
         )?;
         Ok(())
@@ -446,7 +468,7 @@ impl Store {
     /// A permanent failure, or retries ran out: never tried again.
     pub fn mail_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL WHERE id = ?1",
+            "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
             args![id, error],
         )?;
         Ok(())

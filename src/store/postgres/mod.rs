@@ -25,10 +25,13 @@ use super::sql::{self, Row, Value};
 /// Schema files by the version they bring the database to. The first is the whole
 /// schema at SQLite's version 13; each later one pairs with the SQLite migration of its
 /// number.
-const MIGRATIONS: &[(i64, &str)] = &[(13, include_str!("0013_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (13, include_str!("0013_schema.sql")),
+    (14, include_str!("0014_leases.sql")),
+];
 
 /// The newest schema version this build knows, the same for both backends.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Begins a transaction that writes the ledger: every such transaction, in any
 /// instance, takes the same advisory lock first, so they run one after another as on

@@ -1,0 +1,170 @@
+//! The same backlog through one instance on SQLite, one on PostgreSQL, and two on
+//! PostgreSQL with the mailboxes split between them: messages per second from the
+//! daemon's start until every message is read into the ledger (and every request has
+//! its draft accepted by the SMTP server). Targets: PostgreSQL with one instance at
+//! least 70% of SQLite's rate; two instances at least 1.6 times one.
+//!
+//! `cargo bench --bench shared_ledger` (needs dovecot-imapd, python3-aiosmtpd and
+//! postgresql; scripts/test installs them). SLACLAIM_BENCH_BACKLOG sets the messages per
+//! mailbox (default 600, one in six a credit request).
+
+// Test harness code: its unwraps are assertions, as in the tests.
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#[path = "../tests/dovecot.rs"]
+mod dovecot;
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#[path = "../tests/pg_server.rs"]
+mod pg_server;
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#[path = "../tests/smtp.rs"]
+mod smtp;
+
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use daemon::Daemon;
+use slaclaim::store::Store;
+
+/// Message `n` of mailbox `m`: every sixth a credit request (a claim and a draft), the
+/// rest newsletters.
+fn message(m: usize, n: usize) -> Vec<u8> {
+    let date = Utc::now().format("%a, %d %b %Y %H:%M:%S +0000");
+    let k = m * 100_000 + n;
+    if n % 6 == 0 {
+        format!(
+            "From: it{k}@customer{k}.example\r\nTo: support@cloudwise-partners.example\r\nSubject: SLA credit request\r\nDate: {date}\r\nMessage-ID: <bench-{k}@customer{k}.example>\r\n\r\nPlease file an SLA credit claim for incident EX{}, tenant {k:08x}-1111-4222-8333-444455556666.\r\nYesterday from 09:00 to 11:30 CET 40 users in Utrecht could not work. Bought through CSP.\r\n",
+            1_300_000 + k
+        )
+    } else {
+        format!(
+            "From: news@vendor.example\r\nTo: support@cloudwise-partners.example\r\nSubject: Newsletter {k}\r\nDate: {date}\r\nMessage-ID: <news-{k}@vendor.example>\r\nList-Unsubscribe: <mailto:u@vendor.example>\r\nPrecedence: bulk\r\n\r\nThis month's news, part {k}.\r\n"
+        )
+    }
+    .into_bytes()
+}
+
+/// A config reading `mailboxes` (name, port), sending to `smtp`, with the ledger at `url`.
+fn config(dir: &Path, mailboxes: &[(String, u16)], smtp: u16, url: Option<&str>) -> PathBuf {
+    let secret = dir.join("password");
+    let _ = std::fs::write(&secret, "secret\n");
+    let mut text = String::from("[store]\nmax-message-bytes = 40000000\n");
+    if let Some(url) = url {
+        text.push_str(&format!("url = \"{url}\"\n"));
+    }
+    for (name, port) in mailboxes {
+        text.push_str(&format!(
+            "[[imap]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"plain\"\nuser = \"alice\"\npassword-file = \"{}\"\n",
+            secret.display()
+        ));
+    }
+    text.push_str(&format!(
+        "[outbox]\nfrom = \"slaclaim@cloudwise-partners.example\"\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"plain\"\n[drafts]\nhelpdesk = [\"helpdesk@cloudwise-partners.example\"]\n[reminders]\ndigest = \"\"\n[daemon]\nlog-level = \"warn\"\ntick-secs = 1\n"
+    ));
+    let path = dir.join("slaclaim.toml");
+    let _ = std::fs::write(&path, text);
+    path
+}
+
+/// One run: two mailboxes with `backlog` messages each, read by `instances` daemons
+/// (one reads both; two split them) into the ledger at `url` (SQLite when None).
+/// Returns messages per second.
+fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 {
+    let boxes: Vec<dovecot::Dovecot> = (0..2)
+        .map(|m| dovecot::Dovecot::start(&format!("bench-shared-{label}-{m}")))
+        .collect();
+    for (m, d) in boxes.iter().enumerate() {
+        d.deliver("alice", (1..=backlog).map(|n| message(m, n)));
+    }
+    let sink = smtp::SmtpSink::start(&format!("bench-shared-{label}"));
+    let root = std::env::temp_dir().join(format!(
+        "slaclaim-bench-shared-{label}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::create_dir_all(&root);
+    let mailboxes: Vec<(String, u16)> = boxes
+        .iter()
+        .enumerate()
+        .map(|(m, d)| (format!("support{m}"), d.port))
+        .collect();
+    // One instance reads both mailboxes; two instances one each.
+    let shares: Vec<Vec<(String, u16)>> = match instances {
+        1 => vec![mailboxes.clone()],
+        _ => mailboxes.iter().map(|m| vec![m.clone()]).collect(),
+    };
+    let state = root.join("state");
+    let ledger = || match url {
+        Some(u) => slaclaim::store::postgres::Target::parse(u)
+            .ok()
+            .and_then(|t| Store::connect(&t, None).ok()),
+        None => Store::open(&state).ok(),
+    };
+    let total = (2 * backlog) as i64;
+    let requests = (2 * (backlog / 6)) as i64;
+    let started = Instant::now();
+    let daemons: Vec<Daemon> = shares
+        .iter()
+        .enumerate()
+        .map(|(i, share)| {
+            let dir = root.join(format!("instance-{i}"));
+            let _ = std::fs::create_dir_all(&dir);
+            Daemon::start(&config(&dir, share, sink.port, url), &state, Vec::new())
+        })
+        .collect();
+    loop {
+        let done = ledger().is_some_and(|s| {
+            s.message_count("processed").unwrap_or(0) >= total
+                && s.mail_counts()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests)
+        });
+        if done || started.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    for d in daemons {
+        d.stop();
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    total as f64 / secs
+}
+
+fn main() {
+    let backlog: usize = std::env::var("SLACLAIM_BENCH_BACKLOG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let pg = pg_server::Postgres::start("bench-shared-pg");
+    let one_sqlite = run("sqlite", backlog, 1, None);
+    // A fresh database for each PostgreSQL run: the same backlog, nothing before it.
+    pg.sql("CREATE DATABASE one");
+    pg.sql("CREATE DATABASE two");
+    let url = |db: &str| {
+        format!(
+            "postgres://slaclaim@127.0.0.1:{}/{db}?sslmode=disable",
+            pg.port
+        )
+    };
+    let one_pg = run("pg1", backlog, 1, Some(&url("one")));
+    let two_pg = run("pg2", backlog, 2, Some(&url("two")));
+    println!(
+        "{} messages in two mailboxes, one in six a credit request (a claim and a draft)",
+        2 * backlog
+    );
+    println!("one instance, SQLite      : {one_sqlite:>7.0} msg/s");
+    println!(
+        "one instance, PostgreSQL  : {one_pg:>7.0} msg/s  ({:.0}% of SQLite; target >= 70%)",
+        100.0 * one_pg / one_sqlite
+    );
+    println!(
+        "two instances, PostgreSQL : {two_pg:>7.0} msg/s  ({:.2}x one instance; target >= 1.6x)",
+        two_pg / one_pg
+    );
+}
