@@ -196,18 +196,16 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, PgError> {
         .map_err(|e| PgError::Query(format!("cannot start the database runtime: {e}")))
 }
 
-/// Runs `work` on the driver's runtime and waits for it, at most [`CALL_TIMEOUT`].
-fn wait<T: Send + 'static>(
+/// Runs `work` on the driver's runtime and waits for it, at most [`CALL_TIMEOUT`]: for
+/// what needs the runtime itself (connecting: sockets, timers).
+fn on_runtime<T: Send + 'static>(
     work: impl Future<Output = Result<T, PgError>> + Send + 'static,
 ) -> Result<T, PgError> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     runtime()?.spawn(async move {
         let answer = match tokio::time::timeout(CALL_TIMEOUT, work).await {
             Ok(answer) => answer,
-            Err(_) => Err(PgError::Query(format!(
-                "no answer within {} s",
-                CALL_TIMEOUT.as_secs()
-            ))),
+            Err(_) => Err(timed_out()),
         };
         let _ = tx.send(answer);
     });
@@ -215,13 +213,48 @@ fn wait<T: Send + 'static>(
         .map_err(|_| PgError::Query("the database call ended without an answer".into()))?
 }
 
+/// Waits for `work` on this thread, at most [`CALL_TIMEOUT`]. A statement's future only
+/// talks to the connection task (which does the I/O on the driver's runtime) through
+/// channels, so it needs no runtime of its own: polled here, a call costs no hop to
+/// another thread and back, and a caller inside the daemon's runtime cannot deadlock it.
+fn wait<T>(work: impl Future<Output = Result<T, PgError>>) -> Result<T, PgError> {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut work = std::pin::pin!(work);
+    let deadline = std::time::Instant::now() + CALL_TIMEOUT;
+    loop {
+        if let Poll::Ready(answer) = work.as_mut().poll(&mut cx) {
+            return answer;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        std::thread::park_timeout(left);
+    }
+}
+
+fn timed_out() -> PgError {
+    PgError::Query(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))
+}
+
 /// One connection to the database. Statements run one at a time, in order, so
 /// `BEGIN` … `COMMIT` through [`Pg::batch`] is a transaction.
 pub struct Pg {
-    client: Arc<tokio_postgres::Client>,
+    client: tokio_postgres::Client,
     target: String,
     /// Prepared statements by their SQLite text: each is parsed by the server once.
-    prepared: Arc<Mutex<HashMap<String, tokio_postgres::Statement>>>,
+    prepared: Mutex<HashMap<String, tokio_postgres::Statement>>,
 }
 
 impl Pg {
@@ -249,7 +282,7 @@ impl Pg {
                 why,
             }
         };
-        let client = wait(async move {
+        let client = on_runtime(async move {
             let (client, connection) = config
                 .connect(tls)
                 .await
@@ -262,9 +295,9 @@ impl Pg {
             Ok(client)
         })?;
         Ok(Pg {
-            client: Arc::new(client),
+            client,
             target: shown,
-            prepared: Arc::default(),
+            prepared: Mutex::default(),
         })
     }
 
@@ -275,32 +308,27 @@ impl Pg {
 
     /// Runs statements without parameters (`BEGIN`, schema files).
     pub fn batch(&self, sql: &str) -> Result<(), PgError> {
-        let (client, sql) = (self.client.clone(), sql.to_string());
-        wait(async move { Ok(client.batch_execute(&sql).await?) })
+        wait(async { Ok(self.client.batch_execute(sql).await?) })
     }
 
     /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]);
     /// returns the rows it changed.
     pub fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, PgError> {
-        let (client, prepared) = (self.client.clone(), self.prepared.clone());
-        let (sql, args) = (sql.to_string(), args.to_vec());
-        wait(async move {
-            let statement = prepare(&client, &prepared, &sql).await?;
+        wait(async {
+            let statement = prepare(&self.client, &self.prepared, sql).await?;
             let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 args.iter().map(|v| v as _).collect();
-            Ok(client.execute(&statement, &bound).await?)
+            Ok(self.client.execute(&statement, &bound).await?)
         })
     }
 
     /// Runs one query, written in SQLite's SQL; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
-        let (client, prepared) = (self.client.clone(), self.prepared.clone());
-        let (sql, args) = (sql.to_string(), args.to_vec());
-        wait(async move {
-            let statement = prepare(&client, &prepared, &sql).await?;
+        wait(async {
+            let statement = prepare(&self.client, &self.prepared, sql).await?;
             let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 args.iter().map(|v| v as _).collect();
-            let rows = client.query(&statement, &bound).await?;
+            let rows = self.client.query(&statement, &bound).await?;
             rows.iter()
                 .map(|r| {
                     (0..r.len())
