@@ -450,9 +450,12 @@ fn two_daemons_share_one_ledger_and_one_mailbox_killed_in_turn_everything_once()
     let ledger = || slaclaim::store::Store::connect(&target, None).unwrap();
     let lease = Duration::from_secs(3);
     // The same config for both, each its own state directory (nothing is kept there).
-    let config_for = |name: &str| {
+    let config_for = |name: &str, metrics: u16| {
         let dir = crate::util::temp_dir(name);
-        let config = write_config(&dir, &d, &sink, "lease-secs = 3\nmax-read-attempts = 1000");
+        let extra = format!(
+            "lease-secs = 3\nmax-read-attempts = 1000\nmetrics-listen = \"127.0.0.1:{metrics}\""
+        );
+        let config = write_config(&dir, &d, &sink, &extra);
         let text = std::fs::read_to_string(&config).unwrap();
         std::fs::write(
             &config,
@@ -461,8 +464,9 @@ fn two_daemons_share_one_ledger_and_one_mailbox_killed_in_turn_everything_once()
         .unwrap();
         (dir, config)
     };
-    let (dir_a, config_a) = config_for("postgres-two-a");
-    let (dir_b, config_b) = config_for("postgres-two-b");
+    let (metrics_a, metrics_b) = (crate::dovecot::free_port(), crate::dovecot::free_port());
+    let (dir_a, config_a) = config_for("postgres-two-a", metrics_a);
+    let (dir_b, config_b) = config_for("postgres-two-b", metrics_b);
     let (first, total) = (30, 60);
     d.deliver("alice", (1..=first).map(|n| request(n, true)));
     let mut a = start(&config_a, &dir_a);
@@ -529,6 +533,47 @@ fn two_daemons_share_one_ledger_and_one_mailbox_killed_in_turn_everything_once()
                     .iter()
                     .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= total as i64)
         },
+    );
+    // Each says where the ledger is and whether it reads the mailbox or stands by (the
+    // last one restarted may still be starting).
+    wait_for(
+        &dir_b,
+        Duration::from_secs(20),
+        "both health endpoints",
+        || {
+            [metrics_a, metrics_b].iter().all(|p| {
+                std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok()
+                    && crate::e2e::http_get(*p, "/healthz").contains("imap:support")
+            })
+        },
+    );
+    let health: Vec<String> = [metrics_a, metrics_b]
+        .iter()
+        .map(|p| crate::e2e::http_get(*p, "/healthz"))
+        .collect();
+    for h in &health {
+        assert!(
+            h.starts_with("HTTP/1.1 200") && h.contains("ledger: postgres://slaclaim@127.0.0.1:"),
+            "{h}"
+        );
+    }
+    let reading = health
+        .iter()
+        .filter(|h| h.contains("reading: imap:support"))
+        .count();
+    let standing = health
+        .iter()
+        .filter(|h| h.contains("standing by for: imap:support"))
+        .count();
+    assert_eq!((reading, standing), (1, 1), "{health:?}");
+    let metrics = crate::e2e::http_get(metrics_a, "/metrics");
+    assert!(
+        metrics.contains("slaclaim_lease_held{lease=\"imap:support\"}"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("slaclaim_store_connections 0\n"),
+        "{metrics}"
     );
     signal(&a, "-TERM");
     signal(&b, "-TERM");

@@ -600,7 +600,13 @@ fn live_metrics(out: &mut String, live: &Live, troubles: &[String]) {
             u8::from(held)
         ));
     }
-    let scalars: [(&str, &str, &str, u64); 6] = [
+    let scalars: [(&str, &str, &str, u64); 7] = [
+        (
+            "slaclaim_store_connections",
+            "gauge",
+            "Connections this process holds to the PostgreSQL ledger, one per task that uses it (0 on SQLite).",
+            crate::store::postgres::open_connections(),
+        ),
         (
             "slaclaim_lease_takeovers_total",
             "counter",

@@ -536,32 +536,56 @@ fn online_problems(config: &Config) -> Result<Vec<String>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(runtime.block_on(async {
-        let mut problems = Vec::new();
-        for m in &config.imap {
-            let limit = std::time::Duration::from_secs(m.connect_timeout_secs.max(1) * 2);
-            let mut session =
-                match tokio::time::timeout(limit, crate::inbound::imap::connect(m)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
+    Ok(runtime
+        .block_on(async {
+            let mut problems = Vec::new();
+            for m in &config.imap {
+                let limit = std::time::Duration::from_secs(m.connect_timeout_secs.max(1) * 2);
+                let mut session =
+                    match tokio::time::timeout(limit, crate::inbound::imap::connect(m)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            problems.push(e.to_string());
+                            continue;
+                        }
+                        Err(_) => {
+                            problems
+                                .push(format!("mailbox {}: no answer within {limit:?}", m.name));
+                            continue;
+                        }
+                    };
+                for folder in &m.folders {
+                    if let Err(e) = crate::inbound::imap::select(&mut session, m, folder).await {
                         problems.push(e.to_string());
-                        continue;
                     }
-                    Err(_) => {
-                        problems.push(format!("mailbox {}: no answer within {limit:?}", m.name));
-                        continue;
-                    }
-                };
-            for folder in &m.folders {
-                if let Err(e) = crate::inbound::imap::select(&mut session, m, folder).await {
-                    problems.push(e.to_string());
                 }
+                let _ = session.logout().await;
             }
-            let _ = session.logout().await;
-        }
-        problems.extend(graph_problems(config));
-        problems
-    }))
+            problems.extend(graph_problems(config));
+            problems
+        })
+        .into_iter()
+        .chain(store_problems(config))
+        .collect())
+}
+
+/// `check-config --online` for `[store] url`: the database answers, with our
+/// credentials, and its schema is not newer than this build. Nothing is written.
+fn store_problems(config: &Config) -> Vec<String> {
+    use crate::store::postgres::{Pg, SCHEMA_VERSION};
+    let Ok(crate::store::Location::Postgres { target, password }) =
+        config.store.location(std::path::Path::new("."))
+    else {
+        return Vec::new();
+    };
+    let found = Pg::connect(&target, password.as_deref()).and_then(|pg| pg.schema_version());
+    match found {
+        Ok(v) if v > SCHEMA_VERSION => vec![format!(
+            "[store] the database has schema version {v}, newer than this slaclaim ({SCHEMA_VERSION})"
+        )],
+        Ok(_) => Vec::new(),
+        Err(e) => vec![format!("[store] {e}")],
+    }
 }
 
 /// `check-config --online` for `[graph]`: a token from the configured customers'
@@ -644,6 +668,14 @@ fn check_config(
     println!("ok");
     for w in config.warnings().into_iter().chain(unit_warnings) {
         println!("  warning: {w}");
+    }
+    if let Some(url) = &config.store.url {
+        let shown = crate::store::postgres::Target::parse(url).map(|t| t.shown());
+        println!(
+            "  ledger: postgres://{}{}",
+            shown.unwrap_or_default(),
+            if online { " (connected)" } else { "" }
+        );
     }
     println!(
         "  sources: {} IMAP mailbox(es){}, {} Maildir(s)",

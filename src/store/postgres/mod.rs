@@ -248,6 +248,15 @@ fn timed_out() -> PgError {
     PgError::Query(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))
 }
 
+/// Connections this process holds open (each daemon task that uses the store has
+/// its own: the daemon's pool).
+static OPEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Connections to PostgreSQL this process holds open now.
+pub fn open_connections() -> u64 {
+    OPEN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// One connection to the database. Statements run one at a time, in order, so
 /// `BEGIN` … `COMMIT` through [`Pg::batch`] is a transaction.
 pub struct Pg {
@@ -294,6 +303,7 @@ impl Pg {
             });
             Ok(client)
         })?;
+        OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Pg {
             client,
             target: shown,
@@ -405,6 +415,12 @@ impl Pg {
                 Err(e)
             }
         }
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
