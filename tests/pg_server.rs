@@ -132,6 +132,26 @@ impl Postgres {
         Postgres { port, dir, bin }
     }
 
+    /// Restarts the server (fast shutdown: every connection is dropped).
+    pub fn restart(&self) {
+        let data = self.dir.join("data");
+        as_postgres(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                // Its log to the file: a server holding pg_ctl's output pipe open would
+                // keep this call waiting for the pipe's end forever.
+                "-l",
+                self.dir.join("log").to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "restart",
+            ],
+        );
+    }
+
     /// The data directory's parent (the certificate is there).
     pub fn dir(&self) -> &Path {
         &self.dir

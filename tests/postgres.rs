@@ -609,3 +609,34 @@ fn two_daemons_share_one_ledger_and_one_mailbox_killed_in_turn_everything_once()
         lost
     );
 }
+
+#[test]
+fn a_store_outlives_a_server_restart() {
+    let pg = Postgres::start("postgres-restart");
+    let target = slaclaim::store::postgres::Target::parse(&pg.url("?sslmode=disable")).unwrap();
+    let store = slaclaim::store::Store::connect(&target, None).unwrap();
+    assert_eq!(store.message_count("processed").unwrap(), 0);
+    pg.restart();
+    // The first call after it may fail (the connection is found gone); the store opens
+    // a new one and goes on, as a daemon's store must across a failover.
+    let started = std::time::Instant::now();
+    let mut failures = 0;
+    while store.message_count("processed").is_err() {
+        failures += 1;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no reconnect"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(failures <= 2, "{failures} failures before it worked again");
+    // And a transaction works again, under the ledger's lock.
+    let mut store = store;
+    store
+        .transaction(|s| s.set_schedule_value("digest", "2026-12-06"))
+        .unwrap();
+    assert_eq!(
+        store.schedule_value("digest").unwrap().as_deref(),
+        Some("2026-12-06")
+    );
+}

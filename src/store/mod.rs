@@ -353,7 +353,7 @@ impl Location {
 /// The database behind a [`Store`].
 enum Db {
     Sqlite(Connection),
-    Postgres(postgres::Pg),
+    Postgres(Box<postgres::Pg>),
 }
 
 impl Store {
@@ -418,7 +418,7 @@ impl Store {
         let pg = postgres::Pg::connect(target, password)?;
         pg.migrate()?;
         Ok(Store {
-            db: Db::Postgres(pg),
+            db: Db::Postgres(Box::new(pg)),
         })
     }
 

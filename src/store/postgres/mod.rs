@@ -260,10 +260,16 @@ pub fn open_connections() -> u64 {
 /// One connection to the database. Statements run one at a time, in order, so
 /// `BEGIN` … `COMMIT` through [`Pg::batch`] is a transaction.
 pub struct Pg {
-    client: tokio_postgres::Client,
+    /// The connection; opened again when it was lost between transactions (a server
+    /// restart, a failover): a daemon that runs for months must outlive them.
+    client: std::cell::RefCell<Arc<tokio_postgres::Client>>,
+    config: tokio_postgres::Config,
+    tls: tls::MakeRustls,
     target: String,
     /// Prepared statements by their SQLite text: each is parsed by the server once.
     prepared: Mutex<HashMap<String, tokio_postgres::Statement>>,
+    /// Inside BEGIN … COMMIT: a lost connection there fails the transaction instead.
+    in_transaction: std::cell::Cell<bool>,
 }
 
 impl Pg {
@@ -284,31 +290,31 @@ impl Pg {
                 .map_err(PgError::Url)?,
         );
         let shown = target.shown();
-        let connect_error = {
-            let shown = shown.clone();
-            move |why: String| PgError::Connect {
-                target: shown.clone(),
-                why,
-            }
-        };
-        let client = on_runtime(async move {
-            let (client, connection) = config
-                .connect(tls)
-                .await
-                .map_err(|e| connect_error(describe(&e)))?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %describe(&e), "PostgreSQL connection ended");
-                }
-            });
-            Ok(client)
-        })?;
+        let client = open(&config, &tls, &shown)?;
         OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Pg {
-            client,
+            client: std::cell::RefCell::new(Arc::new(client)),
+            config,
+            tls,
             target: shown,
             prepared: Mutex::default(),
+            in_transaction: std::cell::Cell::new(false),
         })
+    }
+
+    /// The connection, opened again first if it was lost outside a transaction.
+    fn client(&self) -> Result<Arc<tokio_postgres::Client>, PgError> {
+        let lost = self.client.borrow().is_closed();
+        if lost && !self.in_transaction.get() {
+            let fresh = open(&self.config, &self.tls, &self.target)?;
+            self.prepared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            *self.client.borrow_mut() = Arc::new(fresh);
+            tracing::info!(target = %self.target, "connected to PostgreSQL again");
+        }
+        Ok(self.client.borrow().clone())
     }
 
     /// Where this connection goes, without secrets.
@@ -318,27 +324,35 @@ impl Pg {
 
     /// Runs statements without parameters (`BEGIN`, schema files).
     pub fn batch(&self, sql: &str) -> Result<(), PgError> {
-        wait(async { Ok(self.client.batch_execute(sql).await?) })
+        let client = self.client()?;
+        if sql.starts_with("BEGIN") {
+            self.in_transaction.set(true);
+        } else if sql == "COMMIT" || sql == "ROLLBACK" {
+            self.in_transaction.set(false);
+        }
+        wait(async { Ok(client.batch_execute(sql).await?) })
     }
 
     /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]);
     /// returns the rows it changed.
     pub fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, PgError> {
+        let client = self.client()?;
         wait(async {
-            let statement = prepare(&self.client, &self.prepared, sql).await?;
+            let statement = prepare(&client, &self.prepared, sql).await?;
             let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 args.iter().map(|v| v as _).collect();
-            Ok(self.client.execute(&statement, &bound).await?)
+            Ok(client.execute(&statement, &bound).await?)
         })
     }
 
     /// Runs one query, written in SQLite's SQL; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
+        let client = self.client()?;
         wait(async {
-            let statement = prepare(&self.client, &self.prepared, sql).await?;
+            let statement = prepare(&client, &self.prepared, sql).await?;
             let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 args.iter().map(|v| v as _).collect();
-            let rows = self.client.query(&statement, &bound).await?;
+            let rows = client.query(&statement, &bound).await?;
             rows.iter()
                 .map(|r| {
                     (0..r.len())
@@ -422,6 +436,27 @@ impl Drop for Pg {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Opens a connection, its I/O task on the driver's runtime.
+fn open(
+    config: &tokio_postgres::Config,
+    tls: &tls::MakeRustls,
+    shown: &str,
+) -> Result<tokio_postgres::Client, PgError> {
+    let (config, tls, shown) = (config.clone(), tls.clone(), shown.to_string());
+    on_runtime(async move {
+        let (client, connection) = config.connect(tls).await.map_err(|e| PgError::Connect {
+            target: shown,
+            why: describe(&e),
+        })?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %describe(&e), "PostgreSQL connection ended");
+            }
+        });
+        Ok(client)
+    })
 }
 
 /// The statement for `sql` (SQLite's text), prepared on first use.
