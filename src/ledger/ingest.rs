@@ -957,15 +957,17 @@ impl Ingester<'_> {
             let stored = s.evidence(id)?;
             let values: Vec<(String, Value)> =
                 stored.iter().map(|r| (r.field.clone(), r.json())).collect();
+            let mut changed = Vec::new();
             for (field, value) in &claim::tiered(&evidence, &values) {
                 let old = stored
                     .iter()
                     .find(|r| r.field == *field)
                     .and_then(|r| serde_json::from_str::<Value>(&r.value).ok());
                 if let Some(merged) = claim::merge(field, old.as_ref(), value) {
-                    s.set_evidence(id, field, &merged.to_string(), row, &stamp)?;
+                    changed.push((field.to_string(), merged.to_string()));
                 }
             }
+            s.set_evidence_all(id, &changed, row, &stamp)?;
             self.refresh(s, id, now)?;
         }
         let after = s.claims_of_ticket(ticket)?;

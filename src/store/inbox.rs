@@ -70,19 +70,39 @@ impl Store {
 
     /// The oldest message in custody, if any.
     pub fn next_pending(&self) -> Result<Option<Pending>, StoreError> {
-        let row = self.opt(
-            "SELECT id, source, source_key FROM inbox ORDER BY id LIMIT 1",
-            &[],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        row.map(|r| self.with_raw(r)).transpose()
+        self.pending_where("1 = 1 ORDER BY id LIMIT 1", &[])
     }
 
     /// The message in custody under this source key, if it is still waiting.
     pub fn pending_by_key(&self, source_key: &str) -> Result<Option<Pending>, StoreError> {
+        self.pending_where("source_key = ?1", args![source_key])
+    }
+
+    /// The first message in custody where `condition` holds. SQLite reads the bytes
+    /// in place afterwards (selected, a large one would be copied twice); PostgreSQL
+    /// sends them with the row, one round trip.
+    fn pending_where(
+        &self,
+        condition: &str,
+        args: &[super::sql::Value],
+    ) -> Result<Option<Pending>, StoreError> {
+        if self.is_postgres() {
+            return self.opt(
+                &format!("SELECT id, source, source_key, raw FROM inbox WHERE {condition}"),
+                args,
+                |r| {
+                    Ok(Pending {
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        source_key: r.get(2)?,
+                        raw: r.get(3)?,
+                    })
+                },
+            );
+        }
         let row = self.opt(
-            "SELECT id, source, source_key FROM inbox WHERE source_key = ?1",
-            args![source_key],
+            &format!("SELECT id, source, source_key FROM inbox WHERE {condition}"),
+            args,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         row.map(|r| self.with_raw(r)).transpose()

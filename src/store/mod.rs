@@ -606,21 +606,16 @@ impl Store {
         message_id: Option<&str>,
         sha256: &str,
     ) -> Result<Option<i64>, StoreError> {
-        if let Some(key) = source_key {
-            let found = self.opt(
-                "SELECT id FROM messages WHERE source_key = ?1",
-                args![key],
-                |r| r.get(0),
-            )?;
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
+        // One question for both (the source key first): one round trip on PostgreSQL.
         self.opt(
-                "SELECT id FROM messages WHERE COALESCE(message_id, '') = COALESCE(?1, '') AND sha256 = ?2",
-                args![message_id, sha256],
-                |r| r.get(0),
-            )
+            "SELECT id FROM (
+                 SELECT id, 0 AS rank FROM messages WHERE source_key = ?1
+                 UNION ALL
+                 SELECT id, 1 FROM messages WHERE COALESCE(message_id, '') = COALESCE(?2, '') AND sha256 = ?3
+             ) AS found ORDER BY rank LIMIT 1",
+            args![source_key, message_id, sha256],
+            |r| r.get(0),
+        )
     }
 
     /// Stores a message; returns its row id.
@@ -990,6 +985,44 @@ impl Store {
         })
     }
 
+    /// Sets several checklist fields of a claim at once, each (field, JSON value), all
+    /// from one message: one statement (one round trip on PostgreSQL). A field named
+    /// twice keeps its last value.
+    pub fn set_evidence_all(
+        &self,
+        claim: i64,
+        values: &[(String, String)],
+        message: i64,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut unique: Vec<&(String, String)> = Vec::with_capacity(values.len());
+        for v in values.iter().rev() {
+            if !unique.iter().any(|u| u.0 == v.0) {
+                unique.push(v);
+            }
+        }
+        if unique.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<String> = (0..unique.len())
+            .map(|i| format!("(?1, ?{}, ?{}, ?2, ?3)", 4 + 2 * i, 5 + 2 * i))
+            .collect();
+        let mut bound = args![claim, message, now].to_vec();
+        for (field, value) in unique.into_iter().rev() {
+            bound.push(Value::Text(field.clone()));
+            bound.push(Value::Text(value.clone()));
+        }
+        self.exec(
+            &format!(
+                "INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES {}
+                 ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value, message_id = excluded.message_id, updated_at = excluded.updated_at",
+                rows.join(", ")
+            ),
+            &bound,
+        )?;
+        Ok(())
+    }
+
     /// Sets one checklist field's value, with the message it came from.
     pub fn set_evidence(
         &self,
@@ -1192,6 +1225,42 @@ pub fn sha256_hex(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing() {
+        let store = Store::open_in_memory().unwrap();
+        let (ticket, _) = store
+            .create_ticket(Some("customer.example"), "now")
+            .unwrap();
+        let claim = store
+            .create_claim(ticket, "t", "EX1", Status::Collecting, "now")
+            .unwrap();
+        let raw = b"Subject: x\r\n\r\nx\r\n";
+        let m = NewMessage::unread("file", Some("k"), "h", raw, "processed", None);
+        let message = store.insert_message(&m, "now").unwrap();
+        let v = |f: &str, j: &str| (f.to_string(), j.to_string());
+        store
+            .set_evidence_all(
+                claim,
+                &[v("users", "1"), v("csp", "true"), v("users", "2")],
+                message,
+                "now",
+            )
+            .unwrap();
+        store
+            .set_evidence_all(claim, &[v("csp", "false")], message, "later")
+            .unwrap();
+        store
+            .set_evidence_all(claim, &[], message, "later")
+            .unwrap();
+        let got: Vec<(String, String)> = store
+            .evidence(claim)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.field, r.value))
+            .collect();
+        assert_eq!(got, vec![v("csp", "false"), v("users", "2")]);
+    }
 
     #[test]
     fn raw_bytes_written_in_pieces_come_back_whole() {

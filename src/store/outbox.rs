@@ -382,6 +382,15 @@ impl Store {
         owner: &str,
         now: &str,
     ) -> Result<Vec<String>, StoreError> {
+        // Nearly always none: asked first without the ledger's write lock.
+        let any = self.opt(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND last_byte_at IS NOT NULL LIMIT 1",
+            &[],
+            |_| Ok(()),
+        )?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
         self.transaction(|s| {
             // A row a live instance holds is its send in flight, not an interrupted one;
             // this instance (`owner`) has none in flight between its passes.
