@@ -318,7 +318,10 @@ pub async fn run(
     // This instance's lease, before anything is sent: the mail it takes is its own
     // while the heartbeat renews it.
     let lease = config.daemon.lease();
-    beat(&ledger.open()?, lease)?;
+    let store = ledger.open()?;
+    release_dead_on_this_host(&store);
+    beat(&store, lease)?;
+    drop(store);
     let tasks = Tasks::new(config, ledger, shutdown.clone());
     tasks.heartbeat(lease);
     tasks.maildirs();
@@ -356,6 +359,36 @@ pub async fn run(
         tracing::warn!(error = %e, "cannot release this instance's leases; they run out by themselves");
     }
     Ok(())
+}
+
+/// Gives up the leases of earlier processes on this host that are gone (a crash, a
+/// kill, a restart): what they held (mailboxes, mail being sent, messages in custody) is
+/// this instance's at once instead of when their leases run out. An instance is
+/// "host/pid/random"; a live process with that pid is left alone.
+fn release_dead_on_this_host(store: &crate::store::Store) {
+    let me = crate::store::instance_id();
+    let Some(host) = me.split('/').next() else {
+        return;
+    };
+    let leases = match store.leases() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the leases");
+            return;
+        }
+    };
+    for l in leases.iter().filter(|l| l.name.starts_with("instance:") && l.owner != me) {
+        let mut parts = l.owner.split('/');
+        let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if h == host && !Path::new("/proc").join(pid).exists() {
+            tracing::info!(instance = %l.owner, "an earlier process on this host is gone: its leases are released");
+            if let Err(e) = store.release_leases(&l.owner) {
+                tracing::warn!(error = %e, "cannot release a gone process's leases");
+            }
+        }
+    }
 }
 
 /// Renews this instance's own lease for `lease` from now.

@@ -32,11 +32,11 @@ impl Store {
             // The parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
             return Ok(self
                 .opt(
-                    "INSERT INTO inbox (source, source_key, raw, received_at)
-                     SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT)
+                    "INSERT INTO inbox (source, source_key, raw, received_at, lease_owner)
+                     SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT), CAST(?5 AS TEXT)
                      WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
                      ON CONFLICT (source_key) DO NOTHING RETURNING id",
-                    args![source, source_key, raw, now],
+                    args![source, source_key, raw, now, super::instance_id()],
                     |r| r.get::<i64>(0),
                 )?
                 .is_some());
@@ -45,8 +45,8 @@ impl Store {
         // Large messages go in as a zero-filled blob written in pieces afterwards: bound
         // whole, SQLite would hold two more copies of them (see insert_message).
         let added = self.opt(
-            "INSERT INTO inbox (source, source_key, raw, received_at)
-             SELECT ?1, ?2, CASE WHEN ?5 THEN zeroblob(?4) ELSE ?3 END, ?6
+            "INSERT INTO inbox (source, source_key, raw, received_at, lease_owner)
+             SELECT ?1, ?2, CASE WHEN ?5 THEN zeroblob(?4) ELSE ?3 END, ?6, ?7
              WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
              ON CONFLICT (source_key) DO NOTHING RETURNING id",
             args![
@@ -55,7 +55,8 @@ impl Store {
                 if large { &[][..] } else { raw },
                 raw.len() as i64,
                 large,
-                now
+                now,
+                super::instance_id()
             ],
             |r| r.get::<i64>(0),
         )?;
@@ -69,8 +70,16 @@ impl Store {
     }
 
     /// The oldest message in custody, if any.
+    /// Only what this instance took in, or what an instance whose lease ran out took in:
+    /// two instances never read the same backlog twice.
     pub fn next_pending(&self) -> Result<Option<Pending>, StoreError> {
-        self.pending_where("1 = 1 ORDER BY id LIMIT 1", &[])
+        let now = crate::stamp_ms(chrono::Utc::now());
+        self.pending_where(
+            "(lease_owner IS NULL OR lease_owner = ?1 OR NOT EXISTS (
+                 SELECT 1 FROM leases l WHERE l.name = 'instance:' || inbox.lease_owner AND l.until > ?2))
+             ORDER BY id LIMIT 1",
+            args![super::instance_id(), now],
+        )
     }
 
     /// The message in custody under this source key, if it is still waiting.

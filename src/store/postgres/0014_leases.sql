@@ -3,6 +3,9 @@
 -- statement that counts the attempt, and cleared when it settles. The hold lasts while
 -- that instance's own lease ("instance:<owner>") is renewed by its heartbeat.
 ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+-- A message in custody is processed by the instance that took it in (the mailbox's
+-- reader), or by any once that instance's lease ran out.
+ALTER TABLE inbox ADD COLUMN lease_owner TEXT;
 -- Named leases with a heartbeat: each instance's, and each mailbox's (read by one
 -- instance at a time).
 CREATE TABLE leases (
