@@ -1,8 +1,10 @@
-//! The ledger: every message, ticket, claim and outgoing mail, in one SQLite file.
+//! The ledger: every message, ticket, claim and outgoing mail, in one SQLite file or
+//! (for several instances) one PostgreSQL database.
 //!
-//! All SQL lives here, behind plain methods, so another backend can replace it without
-//! touching callers. SQLite runs in WAL mode with foreign keys on; migrations are
-//! embedded and applied in order by `PRAGMA user_version`.
+//! All SQL lives here, behind plain methods that say the same on both backends
+//! ([`sql`] bridges their dialects; [`postgres`] connects). SQLite runs in WAL mode with
+//! foreign keys on; migrations are embedded and applied in order by `PRAGMA
+//! user_version`, PostgreSQL's by its `schema_version` table.
 
 mod corrections;
 mod graph;
