@@ -377,7 +377,10 @@ fn release_dead_on_this_host(store: &crate::store::Store) {
             return;
         }
     };
-    for l in leases.iter().filter(|l| l.name.starts_with("instance:") && l.owner != me) {
+    for l in leases
+        .iter()
+        .filter(|l| l.name.starts_with("instance:") && l.owner != me)
+    {
         let mut parts = l.owner.split('/');
         let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
             continue;
