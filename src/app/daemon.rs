@@ -440,8 +440,8 @@ impl LeaseGate {
     }
 
     /// Waits until the lease is this instance's; None when the daemon stops first. The
-    /// token is cancelled when the lease is lost or the daemon stops.
-    async fn acquire(&mut self) -> Option<CancellationToken> {
+    /// token it holds is cancelled when the lease is lost or the daemon stops.
+    async fn acquire(&mut self) -> Option<Held> {
         let every = self.lease / 3;
         loop {
             if self.shutdown.is_cancelled() {
@@ -463,15 +463,15 @@ impl LeaseGate {
                     }
                     self.live.set_lease(&self.name, true);
                     self.standing_by = false;
-                    let held = self.shutdown.child_token();
-                    tokio::spawn(renew(
+                    let token = self.shutdown.child_token();
+                    let renewing = tokio::spawn(renew(
                         self.state.clone(),
                         self.name.clone(),
                         self.lease,
-                        held.clone(),
+                        token.clone(),
                         self.live.clone(),
                     ));
-                    return Some(held);
+                    return Some(Held { token, renewing });
                 }
                 Ok((false, _)) => {
                     self.live.set_lease(&self.name, false);
@@ -490,6 +490,21 @@ impl LeaseGate {
                 return None;
             }
         }
+    }
+}
+
+/// A lease held: the source runs until `token` is cancelled; [`Held::end`] stops the
+/// renewals and waits for the last one, so a clean stop releases a lease nobody renews
+/// after.
+struct Held {
+    token: CancellationToken,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+impl Held {
+    async fn end(self) {
+        self.token.cancel();
+        let _ = self.renewing.await;
     }
 }
 
@@ -632,8 +647,8 @@ impl Tasks {
                             changed: &changed,
                             health: &health,
                         };
-                        maildir.watch_with(&mut store, &ingester, watch, held.clone()).await;
-                        held.cancel();
+                        maildir.watch_with(&mut store, &ingester, watch, held.token.clone()).await;
+                        held.end().await;
                     }
                     anyhow::Ok(())
                 }
@@ -685,13 +700,13 @@ impl Tasks {
                             &m,
                             &mut store,
                             &ingester,
-                            held.clone(),
+                            held.token.clone(),
                             &changed,
                             Some(&handoff),
                             &counters,
                         )
                         .await;
-                        held.cancel();
+                        held.end().await;
                         tracing::info!(mailbox = %m.name, fetched = stats.fetched, connects = stats.connects, "IMAP source stopped");
                     }
                     anyhow::Ok(())
