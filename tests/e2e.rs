@@ -426,14 +426,7 @@ pub(crate) fn killed_twenty_times(
         &dir,
         Duration::from_secs(120),
         "all messages and drafts",
-        || {
-            let s = store();
-            s.message_count("processed").unwrap_or(0) >= total as i64
-                && s.mail_counts()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests as i64)
-        },
+        || read_and_drafted(&store(), total, requests),
     );
     signal(&daemon, "-TERM");
     let _ = daemon.wait();
@@ -470,6 +463,15 @@ pub(crate) fn killed_twenty_times(
     println!(
         "{kills} kills ({in_custody} left messages in custody): {delivered} drafts delivered once each, {lost} unconfirmed"
     );
+}
+
+/// Whether the ledger holds `messages` processed messages and `drafts` sent drafts.
+pub(crate) fn read_and_drafted(s: &Store, messages: usize, drafts: usize) -> bool {
+    s.message_count("processed").unwrap_or(0) >= messages as i64
+        && s.mail_counts()
+            .unwrap_or_default()
+            .iter()
+            .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= drafts as i64)
 }
 
 /// Every one of `requests` claims has one sent draft, and the sink has each draft once.

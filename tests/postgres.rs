@@ -197,14 +197,9 @@ fn full_ledger(name: &str) -> std::path::PathBuf {
                 .map(Into::into),
         );
     }
-    let out = crate::util::slaclaim(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::util::slaclaim_ok(&args);
     // And a staff correction, with its history.
-    let out = crate::util::slaclaim([
+    crate::util::slaclaim_ok([
         "--state-dir".as_ref(),
         state.as_os_str(),
         "set".as_ref(),
@@ -212,11 +207,6 @@ fn full_ledger(name: &str) -> std::path::PathBuf {
         "users".as_ref(),
         "140".as_ref(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     state
 }
 
@@ -362,13 +352,7 @@ fn cli_with(dir: &Path, store: &str, args: &[&str]) -> String {
     let mut all: Vec<std::ffi::OsString> = vec!["--config".into(), config.into()];
     all.extend(["--state-dir".into(), dir.join("state").into()]);
     all.extend(args.iter().map(Into::into));
-    let out = crate::util::slaclaim(&all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
+    String::from_utf8_lossy(&crate::util::slaclaim_ok(&all)).to_string()
 }
 
 #[test]
@@ -435,7 +419,7 @@ fn holder(store: &slaclaim::store::Store, name: &str) -> Option<u32> {
         .ok()?
         .into_iter()
         .find(|l| l.name == name && l.until > now)
-        .and_then(|l| l.owner.split('/').nth(1)?.parse().ok())
+        .and_then(|l| slaclaim::store::instance_pid(&l.owner))
 }
 
 #[test]
@@ -525,14 +509,7 @@ fn two_daemons_share_one_ledger_and_one_mailbox_killed_in_turn_everything_once()
         &dir_a,
         Duration::from_secs(180),
         "every request read and drafted",
-        || {
-            let s = ledger();
-            s.message_count("processed").unwrap_or(0) >= total as i64
-                && s.mail_counts()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= total as i64)
-        },
+        || crate::e2e::read_and_drafted(&ledger(), total, total),
     );
     // Each says where the ledger is and whether it reads the mailbox or stands by (the
     // last one restarted may still be starting).

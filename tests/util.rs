@@ -36,6 +36,23 @@ where
     }
 }
 
+/// Runs the slaclaim binary with `args` and returns what it printed; a failure fails
+/// the test with what it said.
+pub fn slaclaim_ok<I, S>(args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let out = slaclaim(&args);
+    assert!(
+        out.status.success(),
+        "slaclaim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Files in `dir` with extension `ext`, sorted.
 pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)

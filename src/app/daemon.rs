@@ -363,13 +363,8 @@ pub async fn run(
 
 /// Gives up the leases of earlier processes on this host that are gone (a crash, a
 /// kill, a restart): what they held (mailboxes, mail being sent, messages in custody) is
-/// this instance's at once instead of when their leases run out. An instance is
-/// "host/pid/random"; a live process with that pid is left alone.
+/// this instance's at once instead of when their leases run out.
 fn release_dead_on_this_host(store: &crate::store::Store) {
-    let me = crate::store::instance_id();
-    let Some(host) = me.split('/').next() else {
-        return;
-    };
     let leases = match store.leases() {
         Ok(l) => l,
         Err(e) => {
@@ -377,15 +372,8 @@ fn release_dead_on_this_host(store: &crate::store::Store) {
             return;
         }
     };
-    for l in leases
-        .iter()
-        .filter(|l| l.name.starts_with("instance:") && l.owner != me)
-    {
-        let mut parts = l.owner.split('/');
-        let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        if h == host && !Path::new("/proc").join(pid).exists() {
+    for l in leases.iter().filter(|l| l.name.starts_with("instance:")) {
+        if crate::store::gone_on_this_host(&l.owner) {
             tracing::info!(instance = %l.owner, "an earlier process on this host is gone: its leases are released");
             if let Err(e) = store.release_leases(&l.owner) {
                 tracing::warn!(error = %e, "cannot release a gone process's leases");
@@ -394,15 +382,17 @@ fn release_dead_on_this_host(store: &crate::store::Store) {
     }
 }
 
-/// Renews this instance's own lease for `lease` from now.
-fn beat(store: &crate::store::Store, lease: Duration) -> Result<(), crate::store::StoreError> {
+/// (until, now) of a lease of `lease` taken now, as the leases table keeps times.
+fn lease_window(lease: Duration) -> (String, String) {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-    store.heartbeat(
-        crate::store::instance_id(),
-        &crate::stamp_ms(until),
-        &crate::stamp_ms(now),
-    )
+    (crate::stamp_ms(until), crate::stamp_ms(now))
+}
+
+/// Renews this instance's own lease for `lease` from now.
+fn beat(store: &crate::store::Store, lease: Duration) -> Result<(), crate::store::StoreError> {
+    let (until, now) = lease_window(lease);
+    store.heartbeat(crate::store::instance_id(), &until, &now)
 }
 
 /// A source's lease (`imap:<name>`, `maildir:<path>`): the source runs while this
@@ -514,15 +504,9 @@ fn take_lease(
     name: &str,
     lease: Duration,
 ) -> Result<(bool, Option<String>), String> {
-    let now = Utc::now();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    let (until, now) = lease_window(lease);
     store
-        .take_lease(
-            name,
-            crate::store::instance_id(),
-            &crate::stamp_ms(until),
-            &crate::stamp_ms(now),
-        )
+        .take_lease(name, crate::store::instance_id(), &until, &now)
         .map_err(|e| e.to_string())
 }
 

@@ -25,6 +25,21 @@ pub fn instance_id() -> &'static str {
     })
 }
 
+/// The process id in an instance's name ([`instance_id`]).
+pub fn instance_pid(owner: &str) -> Option<u32> {
+    owner.split('/').nth(1)?.parse().ok()
+}
+
+/// Whether `owner` was an instance on this host whose process is gone (a crash, a kill,
+/// a restart). A live process with that id counts as not gone.
+pub fn gone_on_this_host(owner: &str) -> bool {
+    let host = instance_id().split('/').next();
+    owner != instance_id()
+        && owner.split('/').next() == host
+        && instance_pid(owner)
+            .is_some_and(|pid| !std::path::Path::new("/proc").join(pid.to_string()).exists())
+}
+
 /// A lease as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {

@@ -18,7 +18,7 @@ pub mod sql;
 pub use corrections::{CorrectionRow, NewCorrection, Unreadable};
 pub use graph::{GraphCheck, NewGraphCheck};
 pub use inbox::Pending;
-pub use leases::{Lease, instance_id};
+pub use leases::{Lease, gone_on_this_host, instance_id, instance_pid};
 pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
 use rusqlite::Connection;
