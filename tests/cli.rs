@@ -184,7 +184,7 @@ fn demo_config_runs_the_daemon_writes_drafts_and_leaves_the_samples_alone() {
     );
     assert!(String::from_utf8_lossy(&check.stdout).starts_with("ok"));
 
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let child = crate::util::command(&dir.join("state"))
         .args(["run", "--config"])
         .arg(&config)
         .stdout(std::process::Stdio::null())
@@ -277,7 +277,7 @@ fn dry_run_writes_mail_to_the_file_outbox_instead_of_sending() {
             "transport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"plain\"",
         )
     });
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let child = crate::util::command(&dir.join("state"))
         .args(["run", "--dry-run", "--config"])
         .arg(&config)
         .stdout(std::process::Stdio::null())
@@ -314,7 +314,7 @@ fn systemd_hears_ready_status_and_stopping() {
     socket
         .set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let mut child = crate::util::command(&dir.join("state"))
         .args(["run", "--config"])
         .arg(&config)
         .env("NOTIFY_SOCKET", &socket_path)
@@ -361,7 +361,7 @@ fn sighup_applies_new_draft_recipients_names_what_needs_a_restart_and_refuses_a_
     let text = std::fs::read_to_string(&config).unwrap();
     let log_path = dir.join("daemon.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let mut child = crate::util::command(&dir.join("state"))
         .args(["run", "--config"])
         .arg(&config)
         .stdout(std::process::Stdio::null())
@@ -646,7 +646,7 @@ fn check_config_reads_the_services_credentials_from_the_secrets_directory() {
 fn run_on_the_unfinished_skeleton_starts_and_warns() {
     use std::io::BufRead;
     let dir = crate::util::temp_dir("run-skeleton");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let mut child = crate::util::command(&dir.join("state"))
         .arg("--config")
         .arg(crate::util::repo().join("deploy/slaclaim.toml"))
         .arg("--state-dir")
@@ -682,4 +682,23 @@ fn run_on_the_unfinished_skeleton_starts_and_warns() {
     for missing in ["no mailbox", "no helpdesk address", "no staff address"] {
         assert!(log.contains(missing), "{missing}: {log}");
     }
+}
+
+#[test]
+fn the_demo_refuses_a_store_url_and_leaves_the_state_alone() {
+    // It empties its ledger at every run: a shared database must never be its ledger.
+    let dir = crate::util::temp_dir("demo-store-url");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        .args(["demo", "--state-dir"])
+        .arg(dir.join("state"))
+        .env(
+            "SLACLAIM_STORE_URL",
+            "postgres://slaclaim@127.0.0.1:9/ledger",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("does not use a store URL"), "{said}");
+    assert!(!dir.join("state").exists());
 }

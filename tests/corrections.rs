@@ -253,7 +253,10 @@ fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     let config = config_file(dir);
     let mut all = vec!["--config", config.to_str().unwrap()];
     all.extend_from_slice(args);
-    crate::util::slaclaim(all)
+    crate::util::command(&dir.join("state"))
+        .args(all)
+        .output()
+        .unwrap()
 }
 
 #[tokio::test]

@@ -104,7 +104,7 @@ pub(crate) fn start(config: &Path, dir: &Path) -> Daemon {
         .append(true)
         .open(dir.join("daemon.log"))
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    crate::util::command(&dir.join("state"))
         .arg("--config")
         .arg(config)
         .arg("--state-dir")
@@ -212,7 +212,7 @@ pub(crate) fn request(n: usize, phone: bool) -> Vec<u8> {
 }
 
 fn claims(dir: &Path) -> Vec<slaclaim::store::ClaimRow> {
-    Store::open(&dir.join("state"))
+    crate::util::open_store(&dir.join("state"))
         .and_then(|s| s.all_claims())
         .unwrap_or_default()
 }
@@ -314,7 +314,7 @@ fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
     // As a crash right after a fetch leaves them: in custody, the UID recorded, not
     // processed (the mailbox itself is empty, so nothing comes in again).
     {
-        let store = Store::open(&dir.join("state")).unwrap();
+        let store = crate::util::open_store(&dir.join("state")).unwrap();
         for n in 1..=3 {
             let key = format!("imap:support/INBOX/1/{n}");
             let taken = store.accept("imap", &key, &request(n, true), "2026-01-01T00:00:00Z");
@@ -322,7 +322,7 @@ fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
         }
     }
     let mut daemon = start(&config, &dir);
-    let store = || Store::open(&dir.join("state")).unwrap();
+    let store = || crate::util::open_store(&dir.join("state")).unwrap();
     wait_for(&dir, Duration::from_secs(30), "three drafts", || {
         received(&sink)
             .iter()
@@ -342,7 +342,7 @@ fn messages_left_in_custody_are_processed_when_the_daemon_starts() {
 fn killed_twenty_times_everything_once() {
     let dir = temp_dir("e2e-crash");
     let state = dir.join("state");
-    killed_twenty_times("e2e-crash", None, &|| Store::open(&state));
+    killed_twenty_times("e2e-crash", None, &|| crate::util::open_store(&state));
 }
 
 /// A thousand messages, the daemon killed twenty times while it works, then run to the
@@ -545,7 +545,7 @@ fn bad_input_among_normal_mail_flows() {
         .into_iter(),
     );
     let mut daemon = start(&config, &dir);
-    let store = || Store::open(&dir.join("state")).unwrap();
+    let store = || crate::util::open_store(&dir.join("state")).unwrap();
     wait_for(
         &dir,
         Duration::from_secs(60),
@@ -590,7 +590,7 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
     .unwrap();
     let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
     let mut daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+        crate::util::command(&dir.join("state"))
             .arg("--config")
             .arg(&config)
             .arg("--state-dir")
@@ -611,7 +611,7 @@ fn secrets_and_tokens_never_reach_the_log_even_at_trace_level() {
     );
     std::fs::write(&secret_file, "client-secret-right-7f3a\n").unwrap();
     append(&d, request(1, true));
-    let store = || slaclaim::store::Store::open(&dir.join("state"));
+    let store = || crate::util::open_store(&dir.join("state"));
     wait_for(
         &dir,
         Duration::from_secs(30),

@@ -673,7 +673,7 @@ fn the_daemon_fetches_the_record_before_the_first_draft() {
         ),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let mut child = crate::util::command(&dir.join("state"))
         .args([
             "--config",
             path.to_str().unwrap(),

@@ -77,7 +77,7 @@ async fn fetches_by_uid_resumes_after_restart_and_survives_uidvalidity_change() 
 
     // A restart: a new connection and a reopened store fetch nothing again.
     drop(store);
-    let mut store = Store::open(&dir.join("state")).unwrap();
+    let mut store = crate::util::open_store(&dir.join("state")).unwrap();
     let mut s = imap::connect(&cfg).await.unwrap();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Inline).await;
     assert_eq!(r.fetched, 0);
@@ -133,7 +133,7 @@ async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash(
     // A crash before processing: the reopened store still holds them, and the folder is
     // not read again.
     drop(store);
-    let mut store = Store::open(&dir.join("state")).unwrap();
+    let mut store = crate::util::open_store(&dir.join("state")).unwrap();
     let r = sync(&mut s, &cfg, "INBOX", &mut store, &ingester, Deferred).await;
     assert_eq!(r.fetched, 0);
     assert_eq!(store.pending_count().ok(), Some(3));
@@ -142,7 +142,7 @@ async fn deferred_sync_takes_custody_first_and_processing_resumes_after_a_crash(
     let done = ingester.process_pending(&mut store, 2).await.unwrap();
     assert_eq!(done.len(), 2);
     drop(store);
-    let mut store = Store::open(&dir.join("state")).unwrap();
+    let mut store = crate::util::open_store(&dir.join("state")).unwrap();
     assert_eq!(store.pending_count().ok(), Some(1));
     let done = ingester.process_pending(&mut store, 100).await.unwrap();
     assert_eq!(done.len(), 1);

@@ -49,7 +49,7 @@ const QUOTING_OLD: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: suppo
 #[test]
 fn a_conversation_becomes_one_ready_claim() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = crate::util::fresh_store("ledger-1").unwrap();
     let now = at(2026, 3, 5);
 
     let first = ingest(&mut store, &x, REQUEST, now);
@@ -147,7 +147,7 @@ fn a_conversation_becomes_one_ready_claim() {
 #[test]
 fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = crate::util::fresh_store("ledger-2").unwrap();
     let raw = "From: a@contoso.example\nSubject: SLA credit\nDate: Mon, 16 Feb 2026 10:00:00 +0000\nMessage-ID: <two@contoso.example>\n\nPlease claim a service credit for EX2100001 and TM2100002, tenant 11111111-2222-4333-8444-555555555555. Microsoft classified it as an advisory.\n";
     let out = ingest(&mut store, &x, raw, at(2026, 2, 17));
     assert!(
@@ -177,7 +177,7 @@ fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
 #[test]
 fn unsubmitted_claims_expire_after_the_deadline() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = crate::util::fresh_store("ledger-3").unwrap();
     ingest(&mut store, &x, REQUEST, at(2026, 3, 5));
     let ingester = Ingester {
         extractor: &x,
@@ -211,7 +211,7 @@ fn unsubmitted_claims_expire_after_the_deadline() {
 #[test]
 fn bad_mail_is_quarantined_and_kept() {
     let x = extractor();
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = crate::util::fresh_store("ledger-4").unwrap();
     let out = ingest(
         &mut store,
         &x,
@@ -339,7 +339,7 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
     let mut args: Vec<std::ffi::OsString> =
         vec!["--state-dir".into(), state.clone().into(), "ingest".into()];
     args.extend(files.iter().map(|f| f.clone().into_os_string()));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
+    let mut child = crate::util::command(&state)
         .args(&args)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -356,7 +356,7 @@ fn killing_ingest_midway_loses_and_repeats_nothing() {
     println!("killed run stored {duplicates}, rerun stored {new}");
     assert_eq!(duplicates + new, 400, "{out}");
 
-    let store = Store::open(&state).unwrap();
+    let store = crate::util::open_store(&state).unwrap();
     assert_eq!(store.message_count("processed").unwrap_or_default(), 400);
     let claims = store.all_claims().unwrap_or_default();
     assert_eq!(
@@ -378,7 +378,7 @@ fn a_new_store_opened_by_several_processes_at_once_is_migrated_once() {
         let handles: Vec<_> = (0..6)
             .map(|_| {
                 let state = dir.join("state");
-                std::thread::spawn(move || slaclaim::store::Store::open(&state).map(|_| ()))
+                std::thread::spawn(move || crate::util::open_store(&state).map(|_| ()))
             })
             .collect();
         for h in handles {

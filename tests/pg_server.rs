@@ -101,9 +101,13 @@ impl Postgres {
         );
         let port = free_port();
         let mut options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off -c full_page_writes=off",
+            "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off -c full_page_writes=off -c max_connections=300",
             dir.display()
         );
+        // For counting round trips: every statement in the server's log (dir/log).
+        if std::env::var_os("SLACLAIM_PG_LOG_STATEMENTS").is_some() {
+            options.push_str(" -c log_statement=all");
+        }
         if tls {
             // The server wants its key private to it.
             let key = dir.join("key.pem");
@@ -130,6 +134,31 @@ impl Postgres {
             ],
         );
         Postgres { port, dir, bin }
+    }
+
+    /// A server for a whole test process (the suite's PostgreSQL pass), which is never
+    /// dropped: a watchdog stops it once the process that started it is gone.
+    pub fn start_for_suite() -> Postgres {
+        let pg = Postgres::start(&format!("pg-suite-{}", std::process::id()));
+        let data = pg.dir.join("data");
+        let watchdog = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; runuser -u postgres -- {ctl} -D {data} -m immediate stop; rm -rf {dir}",
+            pid = std::process::id(),
+            ctl = pg.bin.join("pg_ctl").display(),
+            data = data.display(),
+            dir = pg.dir.display(),
+        );
+        // Detached from the test's output, or cargo would wait for the pipes to close;
+        // it outlives this process, so nobody waits for it.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the PostgreSQL watchdog: {e}"));
+        pg
     }
 
     /// Restarts the server (fast shutdown: every connection is dropped).

@@ -10,7 +10,6 @@ use slaclaim::inbound::SourceHealth;
 use slaclaim::inbound::maildir::{Maildir, Watch};
 use slaclaim::ledger::ingest::{ReadLimits, Reading};
 use slaclaim::mail::message::{Email, MAX_TEXT_BYTES};
-use slaclaim::store::Store;
 use std::path::Path;
 use std::process::Child;
 use std::sync::Arc;
@@ -134,7 +133,7 @@ read-budget-ms = 120000
 fn kill_while_reading(daemon: &mut Child, dir: &Path, n: i64) {
     let started = Instant::now();
     loop {
-        let reading = Store::open(&dir.join("state"))
+        let reading = crate::util::open_store(&dir.join("state"))
             .ok()
             .and_then(|s| s.readings().ok())
             .unwrap_or_default();
@@ -155,7 +154,7 @@ fn kill_while_reading(daemon: &mut Child, dir: &Path, n: i64) {
 
 /// After the kills: the poison quarantined with the reason, the normal mail drafted.
 fn assert_poison_quarantined(dir: &Path) {
-    let store = Store::open(&dir.join("state")).unwrap();
+    let store = crate::util::open_store(&dir.join("state")).unwrap();
     let quarantined = store.quarantined().unwrap_or_default();
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
     assert!(
@@ -261,7 +260,7 @@ fn a_message_over_the_read_budget_is_quarantined_and_its_custody_completes() {
     signal(&daemon, "-TERM");
     let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let store = Store::open(&dir.join("state")).unwrap();
+    let store = crate::util::open_store(&dir.join("state")).unwrap();
     let quarantined = store.quarantined().unwrap_or_default();
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
     assert!(
@@ -442,16 +441,17 @@ fn state_and_outbox_are_private_whatever_the_umask() {
     let config = maildir_config(&dir, "");
     let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
     // The most permissive umask: nothing the daemon creates may be group or world readable.
-    let mut daemon = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("umask 000; exec \"$0\" --config \"$1\" --state-dir \"$2\" run")
-        .arg(env!("CARGO_BIN_EXE_slaclaim"))
-        .arg(&config)
-        .arg(dir.join("state"))
-        .stderr(log)
-        .spawn()
-        .map(crate::e2e::Daemon)
-        .unwrap();
+    let mut daemon =
+        crate::util::ledger_env(&mut std::process::Command::new("sh"), &dir.join("state"))
+            .arg("-c")
+            .arg("umask 000; exec \"$0\" --config \"$1\" --state-dir \"$2\" run")
+            .arg(env!("CARGO_BIN_EXE_slaclaim"))
+            .arg(&config)
+            .arg(dir.join("state"))
+            .stderr(log)
+            .spawn()
+            .map(crate::e2e::Daemon)
+            .unwrap();
     wait_for(&dir, Duration::from_secs(30), "the draft", || {
         std::fs::read_dir(dir.join("outbox")).is_ok_and(|d| d.count() == 1)
     });
@@ -460,14 +460,17 @@ fn state_and_outbox_are_private_whatever_the_umask() {
             .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     };
-    let state = dir.join("state");
-    assert_eq!(mode(&state), 0o700);
-    for name in [
-        "slaclaim.sqlite3",
-        "slaclaim.sqlite3-wal",
-        "slaclaim.sqlite3-shm",
-    ] {
-        assert_eq!(mode(&state.join(name)), 0o600, "{name}");
+    // The ledger's files, where it has them (a PostgreSQL ledger keeps none here).
+    if !crate::util::on_postgres() {
+        let state = dir.join("state");
+        assert_eq!(mode(&state), 0o700);
+        for name in [
+            "slaclaim.sqlite3",
+            "slaclaim.sqlite3-wal",
+            "slaclaim.sqlite3-shm",
+        ] {
+            assert_eq!(mode(&state.join(name)), 0o600, "{name}");
+        }
     }
     assert_eq!(mode(&dir.join("outbox")), 0o700);
     for file in std::fs::read_dir(dir.join("outbox"))
@@ -511,8 +514,8 @@ fn opening_the_store_beside_a_busy_daemon_keeps_it_whole() {
     let mut last = 0;
     while started.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(1));
-        let store =
-            Store::open(&dir.join("state")).unwrap_or_else(|e| panic!("open {opened}: {e}"));
+        let store = crate::util::open_store(&dir.join("state"))
+            .unwrap_or_else(|e| panic!("open {opened}: {e}"));
         last = store
             .message_count("processed")
             .unwrap_or_else(|e| panic!("count {opened}: {e}"));
@@ -525,6 +528,6 @@ fn opening_the_store_beside_a_busy_daemon_keeps_it_whole() {
     assert_eq!(last, 300, "after {opened} opens");
     signal(&daemon, "-TERM");
     let _ = daemon.wait();
-    let store = Store::open(&dir.join("state")).unwrap();
+    let store = crate::util::open_store(&dir.join("state")).unwrap();
     assert_eq!(store.integrity().ok().as_deref(), Some("ok"));
 }

@@ -24,6 +24,7 @@ mod postfix;
 mod postgres;
 mod robustness;
 mod smtp;
+mod store;
 mod transport;
 mod trust;
 mod util;

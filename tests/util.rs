@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use slaclaim::store::{Location, Store, StoreError};
 
 /// The shared/ directory beside the checkout (or $SLACLAIM_SHARED); a missing one fails loudly.
 pub fn shared() -> PathBuf {
@@ -27,10 +31,15 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    match Command::new(env!("CARGO_BIN_EXE_slaclaim"))
-        .args(args)
-        .output()
-    {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slaclaim"));
+    // The ledger of the state directory named, on this run's backend.
+    if let Some(at) = args.iter().position(|a| a == "--state-dir") {
+        if let Some(state) = args.get(at + 1) {
+            ledger_env(&mut cmd, Path::new(state));
+        }
+    }
+    match cmd.args(&args).output() {
         Ok(out) => out,
         Err(e) => panic!("cannot run slaclaim: {e}"),
     }
@@ -92,7 +101,82 @@ pub fn ingester(
     }
 }
 
-/// The store under `dir/state`.
-pub fn store(dir: &Path) -> slaclaim::store::Store {
-    slaclaim::store::Store::open(&dir.join("state")).unwrap()
+/// The ledger of `dir/state`, on this run's backend.
+pub fn store(dir: &Path) -> Store {
+    open_store(&dir.join("state")).unwrap()
+}
+
+/// Whether this run keeps every ledger in PostgreSQL (`SLACLAIM_TEST_STORE=postgres`,
+/// the suite's second pass in scripts/test) rather than in SQLite files.
+pub fn on_postgres() -> bool {
+    std::env::var("SLACLAIM_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// The ledger URL for a state directory on this run's backend: None on SQLite; on
+/// PostgreSQL a database of its own, on a server started for this test process.
+pub fn store_url(state: &Path) -> Option<String> {
+    static SERVER: OnceLock<crate::pg_server::Postgres> = OnceLock::new();
+    static MADE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    if !on_postgres() {
+        return None;
+    }
+    let server = SERVER.get_or_init(crate::pg_server::Postgres::start_for_suite);
+    let state = std::path::absolute(state).unwrap();
+    let name = format!("t_{:016x}", {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        state.hash(&mut h);
+        h.finish()
+    });
+    // One at a time: CREATE DATABASE copies template1, which must be otherwise idle.
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if made.insert(name.clone()) {
+        server.sql(&format!("CREATE DATABASE {name}"));
+    }
+    Some(format!(
+        "postgres://slaclaim@127.0.0.1:{}/{name}",
+        server.port
+    ))
+}
+
+/// Where the ledger of a state directory is on this run's backend.
+pub fn ledger(state: &Path) -> Location {
+    match store_url(state) {
+        None => Location::Sqlite(state.to_path_buf()),
+        Some(url) => Location::Postgres {
+            target: Box::new(slaclaim::store::postgres::Target::parse(&url).unwrap()),
+            password: None,
+        },
+    }
+}
+
+/// Opens the ledger of a state directory on this run's backend.
+pub fn open_store(state: &Path) -> Result<Store, StoreError> {
+    ledger(state).open()
+}
+
+/// Points a command's ledger for `state` at this run's backend (the binary reads
+/// `SLACLAIM_STORE_URL` as `--store-url`).
+pub fn ledger_env<'c>(cmd: &'c mut Command, state: &Path) -> &'c mut Command {
+    if let Some(url) = store_url(state) {
+        cmd.env("SLACLAIM_STORE_URL", url);
+    }
+    cmd
+}
+
+/// A new, empty ledger on this run's backend: in memory on SQLite, a database of its
+/// own (under a temp dir called `name`) on PostgreSQL.
+pub fn fresh_store(name: &str) -> Result<Store, StoreError> {
+    if on_postgres() {
+        open_store(&temp_dir(name).join("state"))
+    } else {
+        Store::open_in_memory()
+    }
+}
+
+/// The slaclaim binary, its ledger for `state` on this run's backend.
+pub fn command(state: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slaclaim"));
+    ledger_env(&mut cmd, state);
+    cmd
 }

@@ -22,6 +22,10 @@ pub struct Cli {
     /// State directory holding the store (default: config `store.state-dir`, else ./state).
     #[arg(long, global = true, value_name = "DIR", env = "SLACLAIM_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// The ledger's PostgreSQL URL, in place of config `store.url` (its password still
+    /// comes from `store.password-file`, -env or -command).
+    #[arg(long, global = true, value_name = "URL", env = "SLACLAIM_STORE_URL")]
+    pub store_url: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -210,15 +214,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         credentials_dir,
     } = &cli.command
     {
-        return check_config(cli.config.as_deref(), *online, credentials_dir.as_deref());
+        return check_config(
+            cli.config.as_deref(),
+            cli.store_url.as_deref(),
+            *online,
+            credentials_dir.as_deref(),
+        );
     }
     if let Command::Demo = cli.command {
         return demo(&cli);
     }
-    let config = match &cli.config {
+    let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    if let Some(url) = &cli.store_url {
+        config.store.url = Some(url.clone());
+    }
     let extractor = Extractor::new(&config.extract)?;
     let state_dir = cli
         .state_dir
@@ -353,6 +365,12 @@ fn demo(cli: &Cli) -> Result<i32> {
         Some(path) => Config::load(path)?,
         None => Config::parse(crate::app::demo::CONFIG, "config/demo.toml (built in)")?,
     };
+    // It empties its ledger at every run: never a shared one.
+    if cli.store_url.is_some() || config.store.url.is_some() {
+        bail!(
+            "the demo keeps its own SQLite ledger in its state directory and empties it at every run; it does not use a store URL"
+        );
+    }
     let state_dir = cli
         .state_dir
         .clone()
@@ -615,6 +633,7 @@ fn graph_problems(config: &Config) -> Vec<String> {
 
 fn check_config(
     path: Option<&std::path::Path>,
+    store_url: Option<&str>,
     online: bool,
     credentials_dir: Option<&std::path::Path>,
 ) -> Result<i32> {
@@ -637,6 +656,9 @@ fn check_config(
     };
     if let Some(dir) = credentials_dir {
         config.read_credentials_from(dir);
+    }
+    if let Some(url) = store_url {
+        config.store.url = Some(url.to_string());
     }
     // The service's own check (ExecStartPre), or the packaged config: judged as the
     // hardened unit will run it.

@@ -54,7 +54,7 @@ impl Store {
         let failed = !matches!(c.outcome, "found" | "not_found");
         self.exec(
             "INSERT INTO graph_checks (claim_id, incident_id, tenant_id, outcome, error, snapshot, fetched_at, checked_at, attempts, next_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?6 IS NULL THEN NULL ELSE ?7 END, ?7, ?8, ?9)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?11, ?7, ?8, ?9)
              ON CONFLICT (claim_id) DO UPDATE SET
                 incident_id = excluded.incident_id, tenant_id = excluded.tenant_id,
                 outcome = excluded.outcome, error = excluded.error,
@@ -76,7 +76,10 @@ impl Store {
                 now,
                 i64::from(failed),
                 c.next_at,
-                failed
+                failed,
+                // Fetched now when there is a snapshot (PostgreSQL cannot type a
+                // parameter that is both a value and tested for NULL).
+                c.snapshot.map(|_| now)
             ],
         )?;
         if let Some(snapshot) = c.snapshot {

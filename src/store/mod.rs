@@ -1229,42 +1229,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing() {
-        let store = Store::open_in_memory().unwrap();
-        let (ticket, _) = store
-            .create_ticket(Some("customer.example"), "now")
-            .unwrap();
-        let claim = store
-            .create_claim(ticket, "t", "EX1", Status::Collecting, "now")
-            .unwrap();
-        let raw = b"Subject: x\r\n\r\nx\r\n";
-        let m = NewMessage::unread("file", Some("k"), "h", raw, "processed", None);
-        let message = store.insert_message(&m, "now").unwrap();
-        let v = |f: &str, j: &str| (f.to_string(), j.to_string());
-        store
-            .set_evidence_all(
-                claim,
-                &[v("users", "1"), v("csp", "true"), v("users", "2")],
-                message,
-                "now",
-            )
-            .unwrap();
-        store
-            .set_evidence_all(claim, &[v("csp", "false")], message, "later")
-            .unwrap();
-        store
-            .set_evidence_all(claim, &[], message, "later")
-            .unwrap();
-        let got: Vec<(String, String)> = store
-            .evidence(claim)
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.field, r.value))
-            .collect();
-        assert_eq!(got, vec![v("csp", "false"), v("users", "2")]);
-    }
-
-    #[test]
     fn raw_bytes_written_in_pieces_come_back_whole() {
         let store = Store::open_in_memory().unwrap();
         // Several pieces plus a ragged end, every byte value, and the empty message.
@@ -1282,28 +1246,6 @@ mod tests {
             let back = store.raw_message(id).unwrap();
             assert_eq!(back.as_deref(), Some(raw));
         }
-    }
-
-    #[test]
-    fn custody_holds_large_messages_whole_and_once() {
-        let store = Store::open_in_memory().unwrap();
-        let big: Vec<u8> = (0..RAW_PIECE * 2 + 77).map(|i| (i % 253) as u8).collect();
-        let now = "2026-01-01T00:00:00Z";
-        for (key, raw) in [("k/1", &big[..]), ("k/2", &b"small"[..])] {
-            assert_eq!(store.accept("imap", key, raw, now).ok(), Some(true));
-            assert_eq!(store.accept("imap", key, raw, now).ok(), Some(false));
-        }
-        assert_eq!(store.pending_count().ok(), Some(2));
-        let first = store.next_pending().ok().flatten();
-        let first = first.unwrap_or_else(|| panic!("nothing pending"));
-        assert_eq!(
-            (first.source_key.as_str(), &first.raw[..]),
-            ("k/1", &big[..])
-        );
-        store.release(first.id).unwrap();
-        let second = store.pending_by_key("k/2").ok().flatten();
-        assert_eq!(second.map(|p| p.raw), Some(b"small".to_vec()));
-        assert_eq!(store.pending_count().ok(), Some(1));
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! The store's contract, held by both backends: these run on SQLite, and on
+//! PostgreSQL in the suite's second pass (`SLACLAIM_TEST_STORE=postgres`).
+
+use crate::util::fresh_store;
+use slaclaim::store::{NewMail, NewMessage, Status};
+
+#[test]
+fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing() {
+    let store = fresh_store("store-1").unwrap();
+    let (ticket, _) = store
+        .create_ticket(Some("customer.example"), "now")
+        .unwrap();
+    let claim = store
+        .create_claim(ticket, "t", "EX1", Status::Collecting, "now")
+        .unwrap();
+    let raw = b"Subject: x\r\n\r\nx\r\n";
+    let m = NewMessage::unread("file", Some("k"), "h", raw, "processed", None);
+    let message = store.insert_message(&m, "now").unwrap();
+    let v = |f: &str, j: &str| (f.to_string(), j.to_string());
+    store
+        .set_evidence_all(
+            claim,
+            &[v("users", "1"), v("csp", "true"), v("users", "2")],
+            message,
+            "now",
+        )
+        .unwrap();
+    store
+        .set_evidence_all(claim, &[v("csp", "false")], message, "later")
+        .unwrap();
+    store
+        .set_evidence_all(claim, &[], message, "later")
+        .unwrap();
+    let got: Vec<(String, String)> = store
+        .evidence(claim)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.field, r.value))
+        .collect();
+    assert_eq!(got, vec![v("csp", "false"), v("users", "2")]);
+}
+
+#[test]
+fn custody_holds_large_messages_whole_and_once() {
+    let store = fresh_store("store-2").unwrap();
+    let big: Vec<u8> = (0..2 * 256 * 1024 + 77).map(|i| (i % 253) as u8).collect();
+    let now = "2026-01-01T00:00:00Z";
+    for (key, raw) in [("k/1", &big[..]), ("k/2", &b"small"[..])] {
+        assert_eq!(store.accept("imap", key, raw, now).ok(), Some(true));
+        assert_eq!(store.accept("imap", key, raw, now).ok(), Some(false));
+    }
+    assert_eq!(store.pending_count().ok(), Some(2));
+    let first = store.next_pending().ok().flatten();
+    let first = first.unwrap_or_else(|| panic!("nothing pending"));
+    assert_eq!(
+        (first.source_key.as_str(), &first.raw[..]),
+        ("k/1", &big[..])
+    );
+    store.release(first.id).unwrap();
+    let second = store.pending_by_key("k/2").ok().flatten();
+    assert_eq!(second.map(|p| p.raw), Some(b"small".to_vec()));
+    assert_eq!(store.pending_count().ok(), Some(1));
+}
+
+#[test]
+fn a_lease_is_held_while_renewed_and_taken_over_once_it_runs_out() {
+    let store = fresh_store("store-3").unwrap();
+    let t = |s: u32| format!("2026-12-06T10:00:{s:02}.000Z");
+    assert_eq!(
+        store
+            .take_lease("imap:support", "a", &t(30), &t(0))
+            .unwrap(),
+        (true, None)
+    );
+    // b is refused while a's lease runs; a keeps it and renews it.
+    assert_eq!(
+        store
+            .take_lease("imap:support", "b", &t(40), &t(10))
+            .unwrap(),
+        (false, None)
+    );
+    assert_eq!(
+        store
+            .take_lease("imap:support", "a", &t(40), &t(10))
+            .unwrap(),
+        (true, None)
+    );
+    // The instance heartbeat is not the source's: only its reader renews that.
+    store.heartbeat("a", &t(59), &t(20)).unwrap();
+    assert_eq!(
+        store
+            .take_lease("imap:support", "a", &t(50), &t(20))
+            .unwrap(),
+        (true, None)
+    );
+    assert_eq!(
+        store
+            .take_lease("imap:support", "b", &t(59), &t(45))
+            .unwrap(),
+        (false, None)
+    );
+    // a stops renewing: after its lease runs out b takes over, and says from whom.
+    assert_eq!(
+        store
+            .take_lease("imap:support", "b", &t(59), &t(50))
+            .unwrap(),
+        (true, Some("a".to_string()))
+    );
+    let held: Vec<(String, String)> = store
+        .leases()
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.owner))
+        .collect();
+    assert!(
+        held.contains(&("imap:support".into(), "b".into())),
+        "{held:?}"
+    );
+    store.release_leases("b").unwrap();
+    assert_eq!(
+        store
+            .take_lease("imap:support", "c", &t(59), &t(51))
+            .unwrap(),
+        (true, None)
+    );
+}
+
+#[test]
+fn an_outbox_row_is_taken_by_one_live_instance_at_a_time() {
+    let store = fresh_store("store-4").unwrap();
+    let t = |s: u32| format!("2026-12-06T10:00:{s:02}.000Z");
+    let to = ["helpdesk@partner.example".to_string()];
+    let mail = NewMail {
+        claim_id: None,
+        purpose: "digest",
+        version: 1,
+        message_id: "d1@partner.example",
+        recipients: &to,
+        raw: b"Subject: x\r\n\r\nx\r\n",
+        fingerprint: None,
+        summary: None,
+    };
+    assert!(store.enqueue_mail(&mail, &t(0)).unwrap());
+    let id = store.due_mail(&t(1), 10).unwrap()[0].id;
+    store.heartbeat("a", &t(30), &t(1)).unwrap();
+    assert!(store.take_mail(id, "a", &t(1)).unwrap());
+    // b sees it due but a is alive and holds it.
+    assert!(!store.take_mail(id, "b", &t(2)).unwrap());
+    // a dies (no heartbeat after 30): b may try it.
+    assert!(store.take_mail(id, "b", &t(31)).unwrap());
+    store.mail_sent(id, &t(32)).unwrap();
+    // Sent is sent, for anyone.
+    assert!(!store.take_mail(id, "a", &t(33)).unwrap());
+    assert!(!store.take_mail(id, "b", &t(33)).unwrap());
+}
