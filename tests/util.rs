@@ -143,10 +143,10 @@ pub fn store_url(state: &Path) -> Option<String> {
 pub fn ledger(state: &Path) -> Location {
     match store_url(state) {
         None => Location::Sqlite(state.to_path_buf()),
-        Some(url) => Location::Postgres {
-            target: Box::new(slaclaim::store::postgres::Target::parse(&url).unwrap()),
-            password: None,
-        },
+        Some(url) => Location::postgres(
+            slaclaim::store::postgres::Target::parse(&url).unwrap(),
+            None,
+        ),
     }
 }
 

@@ -198,10 +198,7 @@ impl StoreConfig {
             ),
             false => None,
         };
-        Ok(crate::store::Location::Postgres {
-            target: Box::new(target),
-            password,
-        })
+        Ok(crate::store::Location::postgres(target, password))
     }
 
     /// The database password's source; none set means trust or peer authentication.

@@ -600,12 +600,18 @@ fn live_metrics(out: &mut String, live: &Live, troubles: &[String]) {
             u8::from(held)
         ));
     }
-    let scalars: [(&str, &str, &str, u64); 7] = [
+    let scalars: [(&str, &str, &str, u64); 8] = [
         (
             "slaclaim_store_connections",
             "gauge",
-            "Connections this process holds to the PostgreSQL ledger, one per task that uses it (0 on SQLite).",
+            "Connections this process holds to the PostgreSQL ledger, in use or idle in its pool (0 on SQLite).",
             crate::store::postgres::open_connections(),
+        ),
+        (
+            "slaclaim_store_connections_in_use",
+            "gauge",
+            "Of those, the ones lent to a statement or transaction now.",
+            crate::store::postgres::pool::connections_in_use(),
         ),
         (
             "slaclaim_lease_takeovers_total",

@@ -591,12 +591,12 @@ fn online_problems(config: &Config) -> Result<Vec<String>> {
 /// credentials, and its schema is not newer than this build. Nothing is written.
 fn store_problems(config: &Config) -> Vec<String> {
     use crate::store::postgres::{Pg, SCHEMA_VERSION};
-    let Ok(crate::store::Location::Postgres { target, password }) =
+    let Ok(crate::store::Location::Postgres(pool)) =
         config.store.location(std::path::Path::new("."))
     else {
         return Vec::new();
     };
-    let found = Pg::connect(&target, password.as_deref()).and_then(|pg| pg.schema_version());
+    let found = Pg::connect(pool.target(), pool.password()).and_then(|pg| pg.schema_version());
     match found {
         Ok(v) if v > SCHEMA_VERSION => vec![format!(
             "[store] the database has schema version {v}, newer than this slaclaim ({SCHEMA_VERSION})"
@@ -886,13 +886,13 @@ fn migrate_store(config: &Config, from: &str, to: Option<&str>) -> Result<i32> {
     if wanted.url.is_none() {
         bail!("no database: give --to postgres://… or set [store] url");
     }
-    let crate::store::Location::Postgres { target, password } =
+    let crate::store::Location::Postgres(pool) =
         wanted.location(&dir).map_err(anyhow::Error::msg)?
     else {
         bail!("--to must be a postgres:// URL");
     };
     let store = Store::open(&dir)?;
-    let pg = Pg::connect(&target, password.as_deref())?;
+    let pg = Pg::connect(pool.target(), pool.password())?;
     let report = copy::sqlite_to_postgres(&store, &pg)?;
     println!("{:<20} {:>10} {:>10}", "table", "sqlite", "postgres");
     for t in &report.tables {

@@ -445,10 +445,7 @@ impl Ingester<'_> {
         let reading = self.read_guarded(store, key, raw, now).await?;
         store.transaction(|s| {
             let outcome = self.store_in(s, (**raw).as_ref(), origin, reading, now)?;
-            s.end_reading(key)?;
-            if let Some(id) = custody {
-                s.release(id)?;
-            }
+            s.end_reading_and_release(key, custody)?;
             Ok(outcome)
         })
     }

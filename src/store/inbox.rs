@@ -135,6 +135,31 @@ impl Store {
         Ok(())
     }
 
+    /// Ends the reading of the message under `source_key` and, when it was in custody
+    /// (`custody`: its inbox row), its custody: [`Store::end_reading`] and
+    /// [`Store::release`] in one statement on PostgreSQL, where each is a round trip.
+    pub fn end_reading_and_release(
+        &self,
+        source_key: &str,
+        custody: Option<i64>,
+    ) -> Result<(), StoreError> {
+        match custody {
+            Some(id) if self.is_postgres() => {
+                self.exec(
+                    "WITH ended AS (DELETE FROM reading WHERE source_key = ?1)
+                     DELETE FROM inbox WHERE id = ?2",
+                    args![source_key, id],
+                )?;
+                Ok(())
+            }
+            Some(id) => {
+                self.end_reading(source_key)?;
+                self.release(id)
+            }
+            None => self.end_reading(source_key),
+        }
+    }
+
     /// How many messages wait to be processed.
     pub fn pending_count(&self) -> Result<i64, StoreError> {
         self.one("SELECT COUNT(*) FROM inbox", &[], |r| r.get(0))

@@ -317,14 +317,9 @@ pub struct Store {
 pub enum Location {
     /// `slaclaim.sqlite3` in a state directory.
     Sqlite(PathBuf),
-    /// A PostgreSQL database, with the password read once at start (None for trust or
-    /// peer authentication).
-    Postgres {
-        /// The database.
-        target: Box<postgres::Target>,
-        /// Its password.
-        password: Option<std::sync::Arc<str>>,
-    },
+    /// A PostgreSQL database: the connections every store opened here shares, with the
+    /// password read once at start (None for trust or peer authentication).
+    Postgres(std::sync::Arc<postgres::pool::Pool>),
 }
 
 impl std::fmt::Debug for Location {
@@ -335,11 +330,18 @@ impl std::fmt::Debug for Location {
 }
 
 impl Location {
+    /// A PostgreSQL database, with a pool of connections for every store opened on it.
+    pub fn postgres(target: postgres::Target, password: Option<std::sync::Arc<str>>) -> Location {
+        Location::Postgres(std::sync::Arc::new(postgres::pool::Pool::new(
+            target, password,
+        )))
+    }
+
     /// Opens the ledger (migrating it when it is older than this build).
     pub fn open(&self) -> Result<Store, StoreError> {
         match self {
             Location::Sqlite(dir) => Store::open(dir),
-            Location::Postgres { target, password } => Store::connect(target, password.as_deref()),
+            Location::Postgres(pool) => Store::on_pool(pool),
         }
     }
 
@@ -347,7 +349,7 @@ impl Location {
     pub fn describe(&self) -> String {
         match self {
             Location::Sqlite(dir) => dir.join(FILE_NAME).display().to_string(),
-            Location::Postgres { target, .. } => format!("postgres://{}", target.shown()),
+            Location::Postgres(pool) => format!("postgres://{}", pool.target().shown()),
         }
     }
 }
@@ -355,7 +357,7 @@ impl Location {
 /// The database behind a [`Store`].
 enum Db {
     Sqlite(Connection),
-    Postgres(Box<postgres::Pg>),
+    Postgres(Box<postgres::pool::Lent>),
 }
 
 impl Store {
@@ -415,12 +417,19 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the ledger in a PostgreSQL database and brings its schema up to date.
+    /// Opens the ledger in a PostgreSQL database and brings its schema up to date, with
+    /// a pool of its own (see [`Store::on_pool`] to share one).
     pub fn connect(target: &postgres::Target, password: Option<&str>) -> Result<Store, StoreError> {
-        let pg = postgres::Pg::connect(target, password)?;
-        pg.migrate()?;
+        let pool = postgres::pool::Pool::new(target.clone(), password.map(Into::into));
+        Store::on_pool(&std::sync::Arc::new(pool))
+    }
+
+    /// Opens the ledger on a pool's connections (brought up to date the first time):
+    /// the store borrows one for each statement or transaction.
+    pub fn on_pool(pool: &std::sync::Arc<postgres::pool::Pool>) -> Result<Store, StoreError> {
+        pool.ready()?;
         Ok(Store {
-            db: Db::Postgres(Box::new(pg)),
+            db: Db::Postgres(Box::new(postgres::pool::Lent::new(pool.clone()))),
         })
     }
 
@@ -622,13 +631,24 @@ impl Store {
 
     /// Stores a message; returns its row id.
     pub fn insert_message(&self, m: &NewMessage<'_>, now: &str) -> Result<i64, StoreError> {
+        if self.is_postgres() {
+            // The message and its bytes in one round trip.
+            return self.one(
+                "WITH m AS (
+                    INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id)
+                 INSERT INTO message_raw (id, raw) SELECT id, CAST(?14 AS BYTEA) FROM m RETURNING id",
+                args![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error, m.raw],
+                |r| r.get(0),
+            );
+        }
         let id: i64 = self.one(
             "INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
             args![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error],
             |r| r.get(0),
         )?;
-        if m.raw.len() <= RAW_PIECE || self.is_postgres() {
+        if m.raw.len() <= RAW_PIECE {
             // Small (nearly all mail): one bound value is cheapest.
             self.exec(
                 "INSERT INTO message_raw (id, raw) VALUES (?1, ?2)",
@@ -660,6 +680,13 @@ impl Store {
 
     /// The raw bytes of a stored message.
     pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        if self.is_postgres() {
+            return self.opt(
+                "SELECT raw FROM message_raw WHERE id = ?1",
+                args![id],
+                |r| r.get(0),
+            );
+        }
         let stored = self.opt("SELECT 1 FROM message_raw WHERE id = ?1", args![id], |_| {
             Ok(())
         })?;

@@ -10,6 +10,7 @@
 //! cannot block it into a deadlock.
 
 pub mod copy;
+pub mod pool;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -248,8 +249,7 @@ fn timed_out() -> PgError {
     PgError::Query(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))
 }
 
-/// Connections this process holds open (each daemon task that uses the store has
-/// its own: the daemon's pool).
+/// Connections this process holds open, lent out or idle in a [`pool::Pool`].
 static OPEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Connections to PostgreSQL this process holds open now.
