@@ -627,3 +627,43 @@ fn a_store_outlives_a_server_restart() {
         Some("2026-12-06")
     );
 }
+
+#[test]
+fn stores_share_a_pool_and_a_transaction_keeps_its_connection() {
+    use slaclaim::store::{Location, postgres::Target};
+    let pg = Postgres::start("postgres-pool");
+    let location = Location::postgres(Target::parse(&pg.url("?sslmode=disable")).unwrap(), None);
+    let Location::Postgres(pool) = &location else {
+        panic!("not a PostgreSQL location")
+    };
+    let backends = || -> u32 {
+        pg.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slaclaim'")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let mut a = location.open().unwrap();
+    let b = location.open().unwrap();
+    // Two stores, one connection between them while neither is in a statement.
+    assert_eq!((pool.idle(), backends()), (1, 1));
+    let now = "2026-12-06T10:00:00.000Z";
+    a.transaction(|s| -> Result<(), slaclaim::store::StoreError> {
+        s.accept("imap", "imap:x/INBOX/1/1", b"Subject: x\r\n\r\nx\r\n", now)?;
+        // The transaction holds its connection; another store's statement borrows a
+        // second one, gives it back, and sees nothing uncommitted.
+        assert_eq!(pool.idle(), 0);
+        assert_eq!(b.pending_count()?, 0);
+        assert_eq!(pool.idle(), 1);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(b.pending_count().unwrap(), 1);
+    assert_eq!((pool.idle(), backends()), (2, 2));
+    // Dropped with the last store and the location: nothing left open on the server.
+    drop((a, b, location));
+    let started = std::time::Instant::now();
+    while backends() > 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -66,6 +66,14 @@ impl Pool {
         self.password.as_deref()
     }
 
+    /// Connections idle in the pool now.
+    pub fn idle(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// An idle connection, or a new one.
     fn take(&self) -> Result<Pg, PgError> {
         let idle = self
