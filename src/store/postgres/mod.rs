@@ -1,8 +1,9 @@
 //! The ledger on PostgreSQL, for several instances sharing one database.
 //!
-//! So far: where the database is (`[store] url`, the password never in it), connecting
-//! with TLS by `sslmode`, the schema kept in files numbered as SQLite's and applied by
-//! version, and copying a SQLite ledger over (`slaclaim store migrate`, [`copy`]).
+//! Where the database is (`[store] url`, the password never in it), connecting with
+//! TLS by `sslmode` ([`tls`]), the schema kept in files numbered as SQLite's and applied
+//! by version, the connections a process shares ([`pool`]), and copying a SQLite ledger
+//! over (`slaclaim store migrate`, [`copy`]).
 //!
 //! Store calls are synchronous, as SQLite's are. The driver (tokio-postgres) runs on a
 //! runtime thread of its own, and a call waits for its answer there as a SQLite call
