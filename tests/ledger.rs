@@ -49,7 +49,7 @@ const QUOTING_OLD: &str = "From: Eva Smit <eva@polder-advies.example>\nTo: suppo
 #[test]
 fn a_conversation_becomes_one_ready_claim() {
     let x = extractor();
-    let mut store = crate::util::fresh_store("ledger-1").unwrap();
+    let mut store = crate::util::fresh_store("ledger-conversation").unwrap();
     let now = at(2026, 3, 5);
 
     let first = ingest(&mut store, &x, REQUEST, now);
@@ -147,7 +147,7 @@ fn a_conversation_becomes_one_ready_claim() {
 #[test]
 fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
     let x = extractor();
-    let mut store = crate::util::fresh_store("ledger-2").unwrap();
+    let mut store = crate::util::fresh_store("ledger-two-incidents").unwrap();
     let raw = "From: a@contoso.example\nSubject: SLA credit\nDate: Mon, 16 Feb 2026 10:00:00 +0000\nMessage-ID: <two@contoso.example>\n\nPlease claim a service credit for EX2100001 and TM2100002, tenant 11111111-2222-4333-8444-555555555555. Microsoft classified it as an advisory.\n";
     let out = ingest(&mut store, &x, raw, at(2026, 2, 17));
     assert!(
@@ -177,7 +177,7 @@ fn two_incidents_make_two_claims_and_an_advisory_is_flagged_for_staff() {
 #[test]
 fn unsubmitted_claims_expire_after_the_deadline() {
     let x = extractor();
-    let mut store = crate::util::fresh_store("ledger-3").unwrap();
+    let mut store = crate::util::fresh_store("ledger-expiry").unwrap();
     ingest(&mut store, &x, REQUEST, at(2026, 3, 5));
     let ingester = Ingester {
         extractor: &x,
@@ -211,7 +211,7 @@ fn unsubmitted_claims_expire_after_the_deadline() {
 #[test]
 fn bad_mail_is_quarantined_and_kept() {
     let x = extractor();
-    let mut store = crate::util::fresh_store("ledger-4").unwrap();
+    let mut store = crate::util::fresh_store("ledger-quarantine").unwrap();
     let out = ingest(
         &mut store,
         &x,

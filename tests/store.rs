@@ -6,7 +6,7 @@ use slaclaim::store::{NewMail, NewMessage, Status};
 
 #[test]
 fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing() {
-    let store = fresh_store("store-1").unwrap();
+    let store = fresh_store("store-evidence").unwrap();
     let (ticket, _) = store
         .create_ticket(Some("customer.example"), "now")
         .unwrap();
@@ -42,7 +42,7 @@ fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing
 
 #[test]
 fn custody_holds_large_messages_whole_and_once() {
-    let store = fresh_store("store-2").unwrap();
+    let store = fresh_store("store-custody").unwrap();
     let big: Vec<u8> = (0..2 * 256 * 1024 + 77).map(|i| (i % 253) as u8).collect();
     let now = "2026-01-01T00:00:00Z";
     for (key, raw) in [("k/1", &big[..]), ("k/2", &b"small"[..])] {
@@ -64,7 +64,7 @@ fn custody_holds_large_messages_whole_and_once() {
 
 #[test]
 fn a_lease_is_held_while_renewed_and_taken_over_once_it_runs_out() {
-    let store = fresh_store("store-3").unwrap();
+    let store = fresh_store("store-lease").unwrap();
     let t = |s: u32| format!("2026-12-06T10:00:{s:02}.000Z");
     assert_eq!(
         store
@@ -127,7 +127,7 @@ fn a_lease_is_held_while_renewed_and_taken_over_once_it_runs_out() {
 
 #[test]
 fn an_outbox_row_is_taken_by_one_live_instance_at_a_time() {
-    let store = fresh_store("store-4").unwrap();
+    let store = fresh_store("store-take-mail").unwrap();
     let t = |s: u32| format!("2026-12-06T10:00:{s:02}.000Z");
     let to = ["helpdesk@partner.example".to_string()];
     let mail = NewMail {
