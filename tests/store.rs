@@ -66,46 +66,22 @@ fn custody_holds_large_messages_whole_and_once() {
 fn a_lease_is_held_while_renewed_and_taken_over_once_it_runs_out() {
     let store = fresh_store("store-lease").unwrap();
     let t = |s: u32| format!("2026-12-06T10:00:{s:02}.000Z");
-    assert_eq!(
+    // `owner` asks for the mailbox's lease until second `until`, at second `now`.
+    let take = |owner: &str, until: u32, now: u32| {
         store
-            .take_lease("imap:support", "a", &t(30), &t(0))
-            .unwrap(),
-        (true, None)
-    );
+            .take_lease("imap:support", owner, &t(until), &t(now))
+            .unwrap()
+    };
+    assert_eq!(take("a", 30, 0), (true, None));
     // b is refused while a's lease runs; a keeps it and renews it.
-    assert_eq!(
-        store
-            .take_lease("imap:support", "b", &t(40), &t(10))
-            .unwrap(),
-        (false, None)
-    );
-    assert_eq!(
-        store
-            .take_lease("imap:support", "a", &t(40), &t(10))
-            .unwrap(),
-        (true, None)
-    );
+    assert_eq!(take("b", 40, 10), (false, None));
+    assert_eq!(take("a", 40, 10), (true, None));
     // The instance heartbeat is not the source's: only its reader renews that.
     store.heartbeat("a", &t(59), &t(20)).unwrap();
-    assert_eq!(
-        store
-            .take_lease("imap:support", "a", &t(50), &t(20))
-            .unwrap(),
-        (true, None)
-    );
-    assert_eq!(
-        store
-            .take_lease("imap:support", "b", &t(59), &t(45))
-            .unwrap(),
-        (false, None)
-    );
+    assert_eq!(take("a", 50, 20), (true, None));
+    assert_eq!(take("b", 59, 45), (false, None));
     // a stops renewing: after its lease runs out b takes over, and says from whom.
-    assert_eq!(
-        store
-            .take_lease("imap:support", "b", &t(59), &t(50))
-            .unwrap(),
-        (true, Some("a".to_string()))
-    );
+    assert_eq!(take("b", 59, 50), (true, Some("a".to_string())));
     let held: Vec<(String, String)> = store
         .leases()
         .unwrap()
@@ -117,12 +93,7 @@ fn a_lease_is_held_while_renewed_and_taken_over_once_it_runs_out() {
         "{held:?}"
     );
     store.release_leases("b").unwrap();
-    assert_eq!(
-        store
-            .take_lease("imap:support", "c", &t(59), &t(51))
-            .unwrap(),
-        (true, None)
-    );
+    assert_eq!(take("c", 59, 51), (true, None));
 }
 
 #[test]
