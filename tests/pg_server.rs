@@ -1,7 +1,8 @@
 //! Test harness: a private PostgreSQL server from Debian's package, started on loopback
 //! from a data directory the harness makes (initdb as the `postgres` user, trust
 //! authentication for the `slaclaim` role, fsync off), stopped when dropped. Used by
-//! tests/postgres.rs and by the shared-ledger benchmark.
+//! tests/postgres.rs, by the suite's PostgreSQL pass (tests/util.rs, one server for the
+//! test process) and by the shared-ledger benchmark.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
