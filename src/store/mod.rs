@@ -420,8 +420,7 @@ impl Store {
     /// Opens the ledger in a PostgreSQL database and brings its schema up to date, with
     /// a pool of its own (see [`Store::on_pool`] to share one).
     pub fn connect(target: &postgres::Target, password: Option<&str>) -> Result<Store, StoreError> {
-        let pool = postgres::pool::Pool::new(target.clone(), password.map(Into::into));
-        Store::on_pool(&std::sync::Arc::new(pool))
+        Location::postgres(target.clone(), password.map(Into::into)).open()
     }
 
     /// Opens the ledger on a pool's connections (brought up to date the first time):
@@ -508,7 +507,12 @@ impl Store {
             Db::Sqlite(_) => "BEGIN IMMEDIATE",
             Db::Postgres(_) => postgres::BEGIN_WRITE,
         };
-        self.batch(begin).map_err(E::from)?;
+        if let Err(e) = self.batch(begin) {
+            // PostgreSQL's begin is two statements: a failed lock leaves the
+            // transaction open.
+            let _ = self.batch("ROLLBACK");
+            return Err(E::from(e));
+        }
         match f(self) {
             Ok(v) => {
                 self.batch("COMMIT").map_err(E::from)?;

@@ -147,32 +147,22 @@ impl Lent {
         result
     }
 
-    /// Runs statements without parameters; `BEGIN…` keeps the connection until
-    /// `COMMIT` or `ROLLBACK` gives it back.
+    /// Runs statements without parameters. The connection that runs `BEGIN…` stays
+    /// with this store until its `COMMIT` or `ROLLBACK`: [`Pg`] knows which, so the
+    /// pool asks it rather than reading the SQL again.
     pub fn batch(&self, sql: &str) -> Result<(), PgError> {
-        let ends = sql == "COMMIT" || sql == "ROLLBACK";
-        if sql.starts_with("BEGIN") && self.held.borrow().is_none() {
-            let pg = self.pool.take()?;
-            let began = pg.batch(sql);
-            match began {
-                Ok(()) => *self.held.borrow_mut() = Some(pg),
-                Err(_) => {
-                    // Whatever the server made of it, nothing is left open.
-                    let _ = pg.batch("ROLLBACK");
-                    self.pool.give_back(pg);
-                }
-            }
-            return began;
+        let held = self.held.borrow_mut().take();
+        let pg = match held {
+            Some(pg) => pg,
+            None => self.pool.take()?,
+        };
+        let result = pg.batch(sql);
+        if pg.in_transaction.get() {
+            *self.held.borrow_mut() = Some(pg);
+        } else {
+            self.pool.give_back(pg);
         }
-        if ends {
-            let held = self.held.borrow_mut().take();
-            if let Some(pg) = held {
-                let result = pg.batch(sql);
-                self.pool.give_back(pg);
-                return result;
-            }
-        }
-        self.with(|pg| pg.batch(sql))
+        result
     }
 
     /// Runs one statement; returns the rows it changed.
