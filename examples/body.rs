@@ -8,7 +8,7 @@ fn main() {
             &email.subject,
         );
         println!("== {path}");
-        for s in slaclaim::extract::text::statements(&parts.new_text) {
+        for s in &slaclaim::extract::text::statements(&parts.new_text) {
             println!("[{:?}] {}", s.label, s.text);
         }
     }

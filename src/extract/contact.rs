@@ -5,7 +5,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::fold::{FoldedRegex, re_folded};
-use super::text::Statement;
+use super::text::{Statement, Statements};
 
 /// Who to call about the claim.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -153,7 +153,7 @@ static ATTEMPT_VERB: Pattern<FoldedRegex> = re_folded!(
 );
 
 /// A short excerpt of what the customer tried, at most 300 characters.
-pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
+pub fn resolution_attempts(statements: &Statements) -> Option<String> {
     let labelled = statements
         .iter()
         .find(|s| {
@@ -163,10 +163,10 @@ pub fn resolution_attempts(statements: &[Statement]) -> Option<String> {
         })
         .map(|s| s.value().to_string());
     let text = labelled.or_else(|| {
+        let verb = ATTEMPT_VERB.get();
         let found: Vec<&str> = statements
-            .iter()
-            .filter(|s| ATTEMPT_VERB.get().is_match(s.folded()))
-            .map(|s| s.text.as_str())
+            .matching(&verb)
+            .map(|(_, s)| s.text.as_str())
             .take(2)
             .collect();
         (!found.is_empty()).then(|| found.join(" "))

@@ -11,7 +11,7 @@ use regex::{CaptureMatches, Matches, Regex};
 
 /// A text with ASCII and Latin-1 capitals lower-cased, byte for byte: a match found in
 /// it is a match at the same offsets in the original text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Folded(String);
 
 impl Folded {
@@ -36,33 +36,63 @@ impl Folded {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Folded texts joined, each followed by a line break.
+    pub fn joined<'a>(parts: impl Iterator<Item = &'a Folded> + Clone) -> Folded {
+        let len = parts.clone().map(|p| p.0.len() + 1).sum();
+        let mut joined = String::with_capacity(len);
+        for p in parts {
+            joined.push_str(&p.0);
+            joined.push('\n');
+        }
+        Folded(joined)
+    }
 }
 
 /// A pattern that searches folded text; written in lower case, compiled case-sensitive.
 #[derive(Debug, Clone)]
-pub struct FoldedRegex(Regex);
+pub struct FoldedRegex {
+    re: Regex,
+    /// Whether the pattern has an anchor (`^`, `$`, `\A`, `\z`), which depends on
+    /// where the text ends.
+    anchored: bool,
+}
 
 impl FoldedRegex {
     /// Compiles a built-in pattern (as [`crate::regex`] does). A capital letter outside
     /// an escape could never match folded text: that is a programming error, caught by
     /// every unit test that compiles the pattern.
     pub fn new(pattern: &str) -> FoldedRegex {
-        FoldedRegex(folded_regex(pattern))
+        FoldedRegex {
+            re: folded_regex(pattern),
+            anchored: has_anchor(pattern),
+        }
     }
 
     /// Whether the pattern occurs in the text.
     pub fn is_match(&self, text: &Folded) -> bool {
-        self.0.is_match(text.as_str())
+        self.re.is_match(text.as_str())
+    }
+
+    /// The first match at or after byte `start`; the text before it is context (`\b`).
+    pub fn find_at<'h>(&self, text: &'h Folded, start: usize) -> Option<regex::Match<'h>> {
+        self.re.find_at(text.as_str(), start)
+    }
+
+    /// Whether the pattern has an anchor (`^`, `$`, `\A`, `\z`), which depends on where
+    /// the text ends.
+    pub fn anchored(&self) -> bool {
+        self.anchored
     }
 
     /// Every match; spans are valid in the original text too.
     pub fn find_iter<'r, 'h>(&'r self, text: &'h Folded) -> Matches<'r, 'h> {
-        self.0.find_iter(text.as_str())
+        self.re.find_iter(text.as_str())
     }
 
     /// Every match with its groups; spans are valid in the original text too.
     pub fn captures_iter<'r, 'h>(&'r self, text: &'h Folded) -> CaptureMatches<'r, 'h> {
-        self.0.captures_iter(text.as_str())
+        self.re.captures_iter(text.as_str())
     }
 }
 
@@ -83,6 +113,32 @@ macro_rules! re_folded {
     };
 }
 pub(crate) use re_folded;
+
+/// Whether a pattern has `^` or `$` outside a class, or `\A` or `\z`.
+fn has_anchor(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    let mut class_depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.next(), Some('A' | 'z')) && class_depth == 0 => return true,
+            '\\' => {}
+            '[' => {
+                class_depth += 1;
+                // "[^" negates, "[]" or "[^]" starts with a literal bracket.
+                if chars.clone().next() == Some('^') {
+                    chars.next();
+                }
+                if chars.clone().next() == Some(']') {
+                    chars.next();
+                }
+            }
+            ']' if class_depth > 0 => class_depth -= 1,
+            '^' | '$' if class_depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
 
 /// The first capital letter that is not part of an escape (`\b`, `\D`, `\p{Lu}`, ...).
 fn capital_outside_escapes(pattern: &str) -> Option<char> {
@@ -125,6 +181,15 @@ mod tests {
             .map(|g| &text[g.range()])
             .collect();
         assert_eq!(found, ["ÜBER", "Credit"]);
+    }
+
+    #[test]
+    fn anchors_are_told_from_negated_classes() {
+        assert!(!has_anchor(r"\bcredit\b[^.]{0,20}\b(?:yes|ja)\b"));
+        assert!(!has_anchor(r"[]^$]|a\$b|\^"));
+        assert!(has_anchor(r"(?:foo|bar)$"));
+        assert!(has_anchor(r"(?m)^total"));
+        assert!(has_anchor(r"\Aok"));
     }
 
     #[test]

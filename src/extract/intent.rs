@@ -4,7 +4,7 @@ use crate::mail::pattern::Pattern;
 use regex::Regex;
 
 use super::fold::{Folded, FoldedRegex, re_folded};
-use super::text::Statement;
+use super::text::Statements;
 
 /// Credit phrases. "gutschrift" stands alone, without word boundaries,
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
@@ -54,7 +54,7 @@ pub(crate) fn mentions_credit(text: &Folded) -> bool {
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
 /// status question, and no withdrawal anywhere.
-pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Option<String> {
+pub fn credit_requested(statements: &Statements, subject: Option<&str>) -> Option<String> {
     // Each pattern fetched once, not once a statement.
     let (withdraw, offer, outage) = (WITHDRAW.get(), OFFER.get(), OUTAGE.get());
     let (credit, billing, status, verb) = (
@@ -63,19 +63,13 @@ pub fn credit_requested(statements: &[Statement], subject: Option<&str>) -> Opti
         STATUS.get(),
         REQUEST_VERB.get(),
     );
-    if statements
-        .iter()
-        .any(|s| withdraw.is_match(s.folded()) || offer.is_match(s.folded()))
-    {
+    if statements.any_match(&withdraw) || statements.any_match(&offer) {
         return None;
     }
     // Without an outage anywhere, a credit next to an invoice is a credit note.
-    let about_outage = statements.iter().any(|s| outage.is_match(s.folded()))
-        || subject.is_some_and(|s| outage.is_match(&Folded::new(s)));
-    for s in statements {
-        if !credit.is_match(s.folded()) {
-            continue;
-        }
+    let about_outage =
+        statements.any_match(&outage) || subject.is_some_and(|s| outage.is_match(&Folded::new(s)));
+    for (_, s) in statements.matching(&credit) {
         if !about_outage && billing.is_match(s.folded()) {
             continue;
         }
@@ -101,27 +95,23 @@ static GO_AHEAD: Pattern<FoldedRegex> = re_folded!(
 
 /// A reply in a credit claim's thread (its Subject names the credit) that tells us to
 /// go on with it: the request stands, with what the reply adds.
-pub fn go_ahead(statements: &[Statement], subject: &str) -> Option<String> {
+pub fn go_ahead(statements: &Statements, subject: &str) -> Option<String> {
     if !CREDIT.get().is_match(&Folded::new(subject)) {
         return None;
     }
     let (withdraw, offer, go) = (WITHDRAW.get(), OFFER.get(), GO_AHEAD.get());
-    if statements
-        .iter()
-        .any(|s| withdraw.is_match(s.folded()) || offer.is_match(s.folded()))
-    {
+    if statements.any_match(&withdraw) || statements.any_match(&offer) {
         return None;
     }
-    statements
-        .iter()
-        .find(|s| go.is_match(s.folded()))
-        .map(|s| s.text.clone())
+    let i = statements.first_match(&go, 0)?;
+    Some(statements[i].text.clone())
 }
 
 /// Whether the sender says the incident was an advisory (not "not an advisory").
-pub fn advisory(statements: &[Statement]) -> Option<String> {
-    for s in statements {
-        for m in ADVISORY.get().find_iter(s.folded()) {
+pub fn advisory(statements: &Statements) -> Option<String> {
+    let advisory = ADVISORY.get();
+    for (_, s) in statements.matching(&advisory) {
+        for m in advisory.find_iter(s.folded()) {
             let word = m.as_str();
             let before = &s.text[..m.start()];
             // The German and Dutch words are ordinary vocabulary; they count only in an
@@ -163,17 +153,17 @@ fn is_yes(answer: &str) -> bool {
 
 /// The CSP answer: Some(true/false) when stated, None when unknown or unsure.
 pub fn purchased_via_csp(
-    statements: &[Statement],
+    statements: &Statements,
     partner_names: &[String],
 ) -> (Option<bool>, Option<String>) {
-    for (i, s) in statements.iter().enumerate() {
-        let about_purchase = PURCHASE.get().is_match(s.folded())
-            && (s.text.to_lowercase().contains("csp")
-                || YES_CSP.get().is_match(s.folded())
-                || NO_CSP.get().is_match(s.folded())
-                || partner_names
-                    .iter()
-                    .any(|p| s.text.to_lowercase().contains(&p.to_lowercase())));
+    let purchase = PURCHASE.get();
+    for (i, s) in statements.matching(&purchase) {
+        let about_purchase = s.text.to_lowercase().contains("csp")
+            || YES_CSP.get().is_match(s.folded())
+            || NO_CSP.get().is_match(s.folded())
+            || partner_names
+                .iter()
+                .any(|p| s.text.to_lowercase().contains(&p.to_lowercase()));
         if !about_purchase {
             continue;
         }

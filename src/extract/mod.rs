@@ -281,7 +281,7 @@ struct Ids {
 struct Intent {
     credit: Option<String>,
     go_ahead: Option<String>,
-    statements: Option<Vec<text::Statement>>,
+    statements: Option<text::Statements>,
     notices: Option<Vec<notice::Entry>>,
 }
 
@@ -659,7 +659,7 @@ impl<'a> Reading<'a> {
 
     /// Affected users and their places: a table of sites says it more plainly than
     /// any sentence around it.
-    fn people(&mut self, ext: &mut Extraction, statements: &[text::Statement]) {
+    fn people(&mut self, ext: &mut Extraction, statements: &text::Statements) {
         let partners = &self.x.partner_names;
         if let Some(t) = table::site_counts(&self.new_text) {
             ext.affected_users = Some(t.count());
@@ -684,7 +684,7 @@ impl<'a> Reading<'a> {
     }
 
     /// CSP, the credit asked for, an advisory, what was tried and who to contact.
-    fn intent_fields(&mut self, ext: &mut Extraction, statements: &[text::Statement]) {
+    fn intent_fields(&mut self, ext: &mut Extraction, statements: &text::Statements) {
         let email = self.email;
         let partners = partner_names(&self.x.partner_names, email.header("to"));
         let (csp, src) = intent::purchased_via_csp(statements, &partners);

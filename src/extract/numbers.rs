@@ -253,6 +253,14 @@ pub fn in_digits(text: &str) -> Option<String> {
         if at < done {
             continue;
         }
+        // A word that merely begins like a number ("tenant", "achtergrond") starts no
+        // run; the stretch is walked for the number words in it, which are hits too.
+        let word_end = text[at..]
+            .find(|c: char| !c.is_alphabetic())
+            .map_or(text.len(), |i| at + i);
+        if word_end - at > 40 || parts(&text[at..word_end]).is_none() {
+            continue;
+        }
         let from = text[..at]
             .char_indices()
             .rev()
@@ -394,6 +402,12 @@ mod tests {
             Some("om 11 12 mensen")
         );
         assert_eq!(in_digits("forty two").as_deref(), Some("42"));
+        // Words that only begin like numbers are no numbers, and do not hide one.
+        assert_eq!(in_digits("the tenant's achterkant, sixteenth"), None);
+        assert_eq!(
+            in_digits("Tenant admins at eleven sites").as_deref(),
+            Some("Tenant admins at 11 sites")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::mail::pattern::Pattern;
 use regex::{Regex, RegexSet};
 
 use super::fold::{FoldedRegex, re_folded};
-use super::text::{Statement, parse_count};
+use super::text::{Statement, Statements, parse_count};
 
 const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
@@ -388,7 +388,7 @@ const NOT_PLACES: &[&str] = &[
 
 /// Places written in the users statement, location fields, or beside site nouns.
 pub fn locations(
-    statements: &[Statement],
+    statements: &Statements,
     users_statement: Option<usize>,
     partner_names: &[String],
 ) -> Vec<(String, String)> {
@@ -442,10 +442,10 @@ pub fn locations(
     }
     if out.is_empty() {
         // No place beside the count: a site noun elsewhere ("our Leeds office") still says where.
-        for s in statements {
-            // The cheap word test first: most statements say nothing about impact.
+        // Only statements with a site noun: most have none.
+        let site_word = SITE_WORD.get();
+        for (_, s) in statements.matching(&site_word) {
             if (AFFECTED.get().is_match(s.folded()) || IMPACT.get().is_match(s.folded()))
-                && SITE_WORD.get().is_match(s.folded())
                 && PLACE_BEFORE_SITE.get().is_match(s.value())
             {
                 scan(s, &mut out, false);

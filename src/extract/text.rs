@@ -4,7 +4,7 @@ use crate::mail::pattern::Pattern;
 use regex::Regex;
 use std::borrow::Cow;
 
-use super::fold::Folded;
+use super::fold::{Folded, FoldedRegex};
 
 /// One unit of meaning: a sentence of running text or one labelled field.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,8 +43,114 @@ impl Statement {
 
 static BULLET: Pattern<Regex> = re!(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S");
 
+/// A text's statements, with their folded texts joined by line breaks: a word list is
+/// asked once over the whole rather than once per statement (each search has a fixed
+/// cost that, over a dozen short statements, outweighed the scanning itself).
+#[derive(Debug, Clone, Default)]
+pub struct Statements {
+    list: Vec<Statement>,
+    /// Every statement's folded text, each followed by a line break.
+    joined: Folded,
+    /// Where each statement starts in `joined`.
+    starts: Vec<usize>,
+}
+
+impl From<Vec<Statement>> for Statements {
+    fn from(list: Vec<Statement>) -> Statements {
+        let starts = list
+            .iter()
+            .scan(0, |at, s| {
+                let start = *at;
+                *at += s.folded.as_str().len() + 1;
+                Some(start)
+            })
+            .collect();
+        let joined = Folded::joined(list.iter().map(Statement::folded));
+        Statements {
+            list,
+            joined,
+            starts,
+        }
+    }
+}
+
+impl std::ops::Deref for Statements {
+    type Target = [Statement];
+    fn deref(&self) -> &[Statement] {
+        &self.list
+    }
+}
+
+impl<'s> IntoIterator for &'s Statements {
+    type Item = &'s Statement;
+    type IntoIter = std::slice::Iter<'s, Statement>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl Statements {
+    /// The first statement from index `from` on whose folded text `re` matches: the
+    /// answer asking each in turn gives, found with one search over the joined text and
+    /// one over the statement it lands in.
+    ///
+    /// Exact because a match inside a statement is a match at the same place in the
+    /// joined text (to `\b` a line break is a text's edge), and a search finds the
+    /// leftmost: no statement before the one it lands in has a match. A match that runs
+    /// past its statement's end is checked on that statement alone. Anchored patterns
+    /// (`^`, `$`) see the joined text differently, so they are asked statement by statement.
+    pub fn first_match(&self, re: &FoldedRegex, from: usize) -> Option<usize> {
+        if re.anchored() {
+            return (from..self.list.len()).find(|&i| re.is_match(&self.list[i].folded));
+        }
+        let mut from = from;
+        while from < self.list.len() {
+            let m = re.find_at(&self.joined, self.starts[from])?;
+            // The statement the match starts in. One that starts on a separator is
+            // checked on the next statement alone, as is one that runs past its end.
+            let i = self
+                .starts
+                .partition_point(|&s| s <= m.start())
+                .saturating_sub(1);
+            let end = self.starts[i] + self.list[i].folded.as_str().len();
+            let inside = m.start() < end && m.end() <= end;
+            let i = if m.start() >= end { i + 1 } else { i };
+            if i >= self.list.len() {
+                return None;
+            }
+            if inside || re.is_match(&self.list[i].folded) {
+                return Some(i);
+            }
+            from = i + 1;
+        }
+        None
+    }
+
+    /// Whether `re` matches in any statement.
+    pub fn any_match(&self, re: &FoldedRegex) -> bool {
+        self.first_match(re, 0).is_some()
+    }
+
+    /// The statements `re` matches in, in order.
+    pub fn matching<'s>(
+        &'s self,
+        re: &'s FoldedRegex,
+    ) -> impl Iterator<Item = (usize, &'s Statement)> + 's {
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            let i = self.first_match(re, next)?;
+            next = i + 1;
+            Some((i, &self.list[i]))
+        })
+    }
+}
+
 /// Splits text into statements; wrapped lines of one paragraph or field are joined.
-pub fn statements(text: &str) -> Vec<Statement> {
+pub fn statements(text: &str) -> Statements {
+    statement_list(text).into()
+}
+
+fn statement_list(text: &str) -> Vec<Statement> {
     let mut out = Vec::new();
     let mut para = String::new();
     // (label, value); an empty label is an unlabelled bullet item.
@@ -297,6 +403,53 @@ pub fn parse_count(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `first_match` must answer: each statement asked in turn.
+    fn one_by_one(st: &Statements, re: &FoldedRegex, from: usize) -> Option<usize> {
+        (from..st.len()).find(|&i| re.is_match(st[i].folded()))
+    }
+
+    #[test]
+    fn one_search_over_the_joined_statements_answers_as_each_would() {
+        let text = "Hello team.\nWe want a Credit, please. The outage hit us hard\n\n\
+                    Ticket: 4711\nno more credit? No.\nGo ahead, thanks.";
+        let st = statements(text);
+        assert!(st.len() >= 5, "{st:?}");
+        for pattern in [
+            r"\bcredit\b",
+            // Runs over a statement's end into the next: checked on the statement alone.
+            r"please\W+the",
+            r"hard\s+ticket",
+            // Starts on the separator.
+            r"\sticket",
+            r"\W+no more",
+            // Anchored: asked statement by statement.
+            r"^no more",
+            r"thanks\.$",
+            r"nothing like this",
+            // Empty matches.
+            r"x*",
+        ] {
+            let re = FoldedRegex::new(pattern);
+            for from in 0..=st.len() {
+                assert_eq!(
+                    st.first_match(&re, from),
+                    one_by_one(&st, &re, from),
+                    "{pattern} from {from}"
+                );
+            }
+            let all: Vec<usize> = st.matching(&re).map(|(i, _)| i).collect();
+            let want: Vec<usize> = (0..st.len())
+                .filter(|&i| re.is_match(st[i].folded()))
+                .collect();
+            assert_eq!(all, want, "{pattern}");
+        }
+        assert!(
+            Statements::default()
+                .first_match(&FoldedRegex::new("x*"), 0)
+                .is_none()
+        );
+    }
 
     #[test]
     fn a_separator_after_a_wide_character_near_the_limit_still_counts() {

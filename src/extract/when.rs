@@ -98,53 +98,96 @@ struct Entry {
     meaning: Meaning,
 }
 
-/// Every language's words, found by their first word. Buckets by first letter and
-/// length keep a lookup to a few byte comparisons: every word of every statement is
-/// looked up once.
+/// Every language's words, found by their first word: an open-addressing table keyed
+/// by the word's bytes packed into one integer. Every word of every statement is looked
+/// up once, and most are no lexicon word: one multiply and one compare answer that,
+/// where a list of same-length words cost a byte comparison each.
 struct Words {
-    buckets: Vec<Vec<(&'static str, Vec<Entry>)>>,
+    /// Packed first words by slot (0: empty).
+    keys: Vec<u128>,
+    /// Each slot's index into `entries`.
+    lists: Vec<u32>,
+    entries: Vec<Vec<Entry>>,
 }
 
 const LONGEST: usize = 16;
 
 impl Words {
-    fn bucket(word: &str) -> Option<usize> {
-        let first = *word.as_bytes().first()?;
-        (first.is_ascii_lowercase() && word.len() <= LONGEST)
-            .then(|| usize::from(first - b'a') * (LONGEST + 1) + word.len())
+    /// A word of 1 to 16 bytes as one integer; no word has a zero byte, so the packing
+    /// is exact.
+    fn pack(word: &[u8]) -> Option<u128> {
+        (!word.is_empty() && word.len() <= LONGEST).then(|| {
+            word.iter()
+                .fold(0u128, |acc, &b| (acc << 8) | u128::from(b))
+        })
+    }
+
+    fn slot(&self, key: u128) -> usize {
+        let mixed = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & (self.keys.len() - 1)
     }
 
     fn get(&self, word: &str) -> &[Entry] {
-        Words::bucket(word)
-            .and_then(|b| self.buckets.get(b))
-            .and_then(|list| list.iter().find(|(w, _)| *w == word))
-            .map_or(&[], |(_, entries)| entries.as_slice())
+        let Some(key) = Words::pack(word.as_bytes()) else {
+            return &[];
+        };
+        let mut i = self.slot(key);
+        loop {
+            match self.keys[i] {
+                0 => return &[],
+                k if k == key => {
+                    return self
+                        .entries
+                        .get(self.lists[i] as usize)
+                        .map_or(&[], Vec::as_slice);
+                }
+                _ => i = (i + 1) & (self.keys.len() - 1),
+            }
+        }
     }
 }
 
 static WORDS: LazyLock<Words> = LazyLock::new(|| {
-    let mut buckets: Vec<Vec<(&'static str, Vec<Entry>)>> =
-        (0..26 * (LONGEST + 1)).map(|_| Vec::new()).collect();
+    let mut by_first: Vec<(&'static str, Vec<Entry>)> = Vec::new();
     for lexicon in lexicon::LANGUAGES {
         for &(phrase, meaning) in lexicon.words {
             let mut words = phrase.split(' ');
             let first = words.next().unwrap_or_default();
-            // The tables are ours: a word that fits no bucket is caught by every test.
-            let Some(bucket) = Words::bucket(first).and_then(|b| buckets.get_mut(b)) else {
-                debug_assert!(false, "lexicon word {first:?} fits no bucket");
-                continue;
-            };
             let entry = Entry {
                 rest: words.collect(),
                 meaning,
             };
-            match bucket.iter_mut().find(|(w, _)| *w == first) {
+            match by_first.iter_mut().find(|(w, _)| *w == first) {
                 Some((_, entries)) => entries.push(entry),
-                None => bucket.push((first, vec![entry])),
+                None => by_first.push((first, vec![entry])),
             }
         }
     }
-    Words { buckets }
+    // A quarter full at most, so probes stay short.
+    let size = (by_first.len() * 4).next_power_of_two();
+    let mut words = Words {
+        keys: vec![0; size],
+        lists: vec![0; size],
+        entries: Vec::with_capacity(by_first.len()),
+    };
+    for (first, entries) in by_first {
+        // The tables are ours: a word that cannot be packed is caught by every test.
+        let Some(key) = Words::pack(first.as_bytes()) else {
+            debug_assert!(
+                false,
+                "lexicon word {first:?} is longer than {LONGEST} bytes"
+            );
+            continue;
+        };
+        let mut i = words.slot(key);
+        while words.keys[i] != 0 {
+            i = (i + 1) & (size - 1);
+        }
+        words.keys[i] = key;
+        words.lists[i] = words.entries.len() as u32;
+        words.entries.push(entries);
+    }
+    words
 });
 
 /// The month number of a month name or abbreviation in any language of the lexicon.
