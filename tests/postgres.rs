@@ -667,3 +667,51 @@ fn stores_share_a_pool_and_a_transaction_keeps_its_connection() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_transaction_sends_its_begin_with_its_first_statement_and_held_writes_with_the_next() {
+    use slaclaim::store::postgres::BEGIN_WRITE;
+    use slaclaim::store::sql::Value;
+    let pg = Postgres::start("postgres-pipeline");
+    let url = pg.url("?sslmode=disable");
+    let (a, b) = (connect(&url).unwrap(), connect(&url).unwrap());
+    a.batch("CREATE TABLE t (id integer PRIMARY KEY)").unwrap();
+    let insert = "INSERT INTO t (id) VALUES (?1)";
+    let count = |pg: &slaclaim::store::postgres::Pg| pg.number("SELECT COUNT(*) FROM t", &[]);
+    // A transaction that has run nothing has sent nothing and holds no lock: another
+    // connection's write transaction goes ahead (it would wait 60 s for the lock).
+    a.batch(BEGIN_WRITE).unwrap();
+    b.batch(BEGIN_WRITE).unwrap();
+    b.execute(insert, &[Value::Int(1)]).unwrap();
+    b.batch("COMMIT").unwrap();
+    a.batch("COMMIT").unwrap();
+    // A held write goes before the next statement, which sees it.
+    a.batch(BEGIN_WRITE).unwrap();
+    a.execute_later(insert, &[Value::Int(2)]).unwrap();
+    assert_eq!(count(&a).unwrap(), 2);
+    a.batch("COMMIT").unwrap();
+    // One that fails fails the COMMIT it goes with, and nothing of its transaction lands.
+    a.batch(BEGIN_WRITE).unwrap();
+    a.execute(insert, &[Value::Int(3)]).unwrap();
+    a.execute_later(insert, &[Value::Int(1)]).unwrap();
+    let e = a.batch("COMMIT").unwrap_err().to_string();
+    assert!(e.contains("duplicate key"), "{e}");
+    assert_eq!(count(&b).unwrap(), 2);
+    // Undone, a held write is never sent; the connection goes on.
+    a.batch(BEGIN_WRITE).unwrap();
+    a.execute_later(insert, &[Value::Int(1)]).unwrap();
+    a.batch("ROLLBACK").unwrap();
+    assert_eq!(count(&a).unwrap(), 2);
+    // After a failed statement a transaction goes no further, even for a caller that
+    // ignores the failure: its COMMIT fails rather than quietly rolling back.
+    a.batch(BEGIN_WRITE).unwrap();
+    a.execute(insert, &[Value::Int(4)]).unwrap();
+    assert!(a.execute(insert, &[Value::Int(1)]).is_err());
+    assert!(a.execute(insert, &[Value::Int(5)]).is_err());
+    assert!(a.batch("COMMIT").is_err());
+    assert_eq!(count(&b).unwrap(), 2);
+    a.batch(BEGIN_WRITE).unwrap();
+    a.execute(insert, &[Value::Int(6)]).unwrap();
+    a.batch("COMMIT").unwrap();
+    assert_eq!(count(&b).unwrap(), 3);
+}

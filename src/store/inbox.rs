@@ -144,14 +144,12 @@ impl Store {
         custody: Option<i64>,
     ) -> Result<(), StoreError> {
         match custody {
-            Some(id) if self.is_postgres() => {
-                self.exec(
-                    "WITH ended AS (DELETE FROM reading WHERE source_key = ?1)
-                     DELETE FROM inbox WHERE id = ?2",
-                    args![source_key, id],
-                )?;
-                Ok(())
-            }
+            // The last write of the processing transaction: it goes with the COMMIT.
+            Some(id) if self.is_postgres() => self.exec_later(
+                "WITH ended AS (DELETE FROM reading WHERE source_key = ?1)
+                 DELETE FROM inbox WHERE id = ?2",
+                args![source_key, id],
+            ),
             Some(id) => {
                 self.end_reading(source_key)?;
                 self.release(id)

@@ -544,6 +544,16 @@ impl Store {
         }
     }
 
+    /// Runs a write whose answer nobody waits for. On PostgreSQL, inside a transaction,
+    /// it goes with the next statement or the `COMMIT` in one round trip, and a failure
+    /// fails that one instead (the transaction is lost either way).
+    fn exec_later(&self, sql: &str, args: &[Value]) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(_) => self.exec(sql, args).map(drop),
+            Db::Postgres(pg) => Ok(pg.execute_later(sql, args)?),
+        }
+    }
+
     /// Every row of a query, each made into a `T` by `f`.
     fn all<T>(
         &self,
@@ -722,7 +732,7 @@ impl Store {
 
     /// Attaches a message to a ticket.
     pub fn set_message_ticket(&self, message: i64, ticket: i64) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
             args![message, ticket],
         )?;
@@ -760,7 +770,7 @@ impl Store {
             |r| r.get(0),
         )?;
         let reference = format!("SLA-{id}");
-        self.exec(
+        self.exec_later(
             "UPDATE tickets SET reference = ?2 WHERE id = ?1",
             args![id, reference],
         )?;
@@ -911,7 +921,7 @@ impl Store {
             args![ticket, tenant, incident, status, now],
             |r| r.get(0),
         )?;
-        self.exec(
+        self.exec_later(
             "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, NULL, ?3, 'claim opened')",
             args![id, now, status],
         )?;
@@ -926,7 +936,7 @@ impl Store {
         incident: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "UPDATE claims SET tenant_id = ?2, incident_id = ?3, updated_at = ?4 WHERE id = ?1",
             args![claim, tenant, incident, now],
         )?;
@@ -935,7 +945,7 @@ impl Store {
 
     /// Links a message to a claim.
     pub fn link_claim_message(&self, claim: i64, message: i64) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "INSERT OR IGNORE INTO claim_messages (claim_id, message_id) VALUES (?1, ?2)",
             args![claim, message],
         )?;
@@ -944,7 +954,7 @@ impl Store {
 
     /// Links a message that may not change the claim: listed for staff, read for nothing.
     pub fn link_unverified(&self, claim: i64, message: i64) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "INSERT OR IGNORE INTO claim_messages (claim_id, message_id, verified) VALUES (?1, ?2, 0)",
             args![claim, message],
         )?;
@@ -1045,7 +1055,7 @@ impl Store {
             bound.push(Value::Text(field.clone()));
             bound.push(Value::Text(value.clone()));
         }
-        self.exec(
+        self.exec_later(
             &format!(
                 "INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES {}
                  ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value, message_id = excluded.message_id, updated_at = excluded.updated_at",
@@ -1065,7 +1075,7 @@ impl Store {
         message: i64,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value, message_id = excluded.message_id, updated_at = excluded.updated_at",
             args![claim, field, value_json, message, now],
@@ -1114,7 +1124,7 @@ impl Store {
         submit_by: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "UPDATE claims SET incident_start = ?2, start_assumed = ?3, deadline = ?4, submit_by = ?5, updated_at = ?6 WHERE id = ?1",
             args![claim, start, assumed as i64, deadline, submit_by, now],
         )?;
@@ -1137,11 +1147,11 @@ impl Store {
         if from == to {
             return Ok(());
         }
-        self.exec(
+        self.exec_later(
             "UPDATE claims SET status = ?2, updated_at = ?3 WHERE id = ?1",
             args![claim, to, now],
         )?;
-        self.exec(
+        self.exec_later(
             "INSERT INTO transitions (claim_id, at, from_status, to_status, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![claim, now, from, to, reason],
         )?;

@@ -246,6 +246,10 @@ fn wait<T>(work: impl Future<Output = Result<T, PgError>>) -> Result<T, PgError>
     }
 }
 
+fn failed_earlier() -> PgError {
+    PgError::Query("the transaction failed at an earlier statement".into())
+}
+
 fn timed_out() -> PgError {
     PgError::Query(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))
 }
@@ -271,6 +275,21 @@ pub struct Pg {
     prepared: Mutex<HashMap<String, tokio_postgres::Statement>>,
     /// Inside BEGIN … COMMIT: a lost connection there fails the transaction instead.
     in_transaction: std::cell::Cell<bool>,
+    /// Whether this transaction's `BEGIN` has gone to the server yet.
+    begun: std::cell::Cell<bool>,
+    /// Whether a statement of this transaction failed.
+    failed: std::cell::Cell<bool>,
+    /// Statements held back to go with the next one, in order, in one round trip: the
+    /// transaction's `BEGIN` and writes whose answer nobody waits for.
+    held: std::cell::RefCell<Vec<Held>>,
+}
+
+/// A statement held back until the next one is sent.
+enum Held {
+    /// `BEGIN` (and the advisory lock), without parameters.
+    Begin(String),
+    /// A write in SQLite's SQL, with its arguments.
+    Write(String, Vec<Value>),
 }
 
 impl Pg {
@@ -300,13 +319,17 @@ impl Pg {
             target: shown,
             prepared: Mutex::default(),
             in_transaction: std::cell::Cell::new(false),
+            begun: std::cell::Cell::new(false),
+            failed: std::cell::Cell::new(false),
+            held: std::cell::RefCell::new(Vec::new()),
         })
     }
 
-    /// The connection, opened again first if it was lost outside a transaction.
+    /// The connection, opened again first if it was lost outside a transaction (or
+    /// before its `BEGIN` was sent).
     fn client(&self) -> Result<Arc<tokio_postgres::Client>, PgError> {
         let lost = self.client.borrow().is_closed();
-        if lost && !self.in_transaction.get() {
+        if lost && !(self.in_transaction.get() && self.begun.get()) {
             let fresh = open(&self.config, &self.tls, &self.target)?;
             self.prepared
                 .lock()
@@ -324,46 +347,171 @@ impl Pg {
     }
 
     /// Runs statements without parameters (`BEGIN`, schema files).
+    ///
+    /// `BEGIN` is held back and sent with the transaction's first statement, in one
+    /// round trip; a transaction that ran nothing sends neither `BEGIN` nor `COMMIT` (nor
+    /// takes the write lock). `COMMIT` takes the writes held back with it.
     pub fn batch(&self, sql: &str) -> Result<(), PgError> {
-        let client = self.client()?;
         if sql.starts_with("BEGIN") {
+            *self.held.borrow_mut() = vec![Held::Begin(sql.to_string())];
             self.in_transaction.set(true);
-        } else if sql == "COMMIT" || sql == "ROLLBACK" {
-            self.in_transaction.set(false);
+            self.begun.set(false);
+            self.failed.set(false);
+            return Ok(());
         }
-        wait(async { Ok(client.batch_execute(sql).await?) })
+        let (commit, rollback) = (sql == "COMMIT", sql == "ROLLBACK");
+        if commit || rollback {
+            let failed = self.failed.replace(false);
+            if rollback || failed {
+                // Undone, a held write need not be sent at all.
+                self.held.borrow_mut().clear();
+            }
+            let writes = self
+                .held
+                .borrow()
+                .iter()
+                .any(|h| matches!(h, Held::Write(..)));
+            if (!self.begun.get() && !writes) || failed {
+                self.held.borrow_mut().clear();
+                // A failed transaction is rolled back on the server, and its COMMIT fails
+                // here (the server would answer it with a quiet ROLLBACK).
+                let undone = match failed && self.begun.get() {
+                    true => self
+                        .client()
+                        .and_then(|c| wait(async { Ok(c.batch_execute("ROLLBACK").await?) })),
+                    false => Ok(()),
+                };
+                self.in_transaction.set(false);
+                return match failed && commit {
+                    true => undone.and(Err(failed_earlier())),
+                    false => undone,
+                };
+            }
+        }
+        let done = self.before().and_then(|(client, held)| {
+            if commit || rollback {
+                self.in_transaction.set(false);
+            }
+            wait(async {
+                let pipeline = self.ready(&client, held).await?;
+                let (sent, done) = futures_util::future::join(
+                    send_ready(&client, &pipeline),
+                    client.batch_execute(sql),
+                )
+                .await;
+                sent?;
+                Ok(done?)
+            })
+        });
+        self.after(done)
+    }
+
+    /// Holds back a write whose answer nobody waits for, inside a transaction: it goes
+    /// with the next statement or the `COMMIT`, in the same round trip, and a failure
+    /// fails that one (the transaction cannot go on after it anyway). Outside a
+    /// transaction it runs at once.
+    pub fn execute_later(&self, sql: &str, args: &[Value]) -> Result<(), PgError> {
+        if !self.in_transaction.get() {
+            return self.execute(sql, args).map(drop);
+        }
+        self.held
+            .borrow_mut()
+            .push(Held::Write(sql.to_string(), args.to_vec()));
+        Ok(())
     }
 
     /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]);
     /// returns the rows it changed.
     pub fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, PgError> {
-        let client = self.client()?;
-        wait(async {
-            let statement = prepare(&client, &self.prepared, sql).await?;
-            let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                args.iter().map(|v| v as _).collect();
-            Ok(client.execute(&statement, &bound).await?)
-        })
+        let done = self.before().and_then(|(client, held)| {
+            wait(async {
+                let pipeline = self.ready(&client, held).await?;
+                let statement = prepare(&client, &self.prepared, sql).await?;
+                let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    args.iter().map(|v| v as _).collect();
+                let (sent, changed) = futures_util::future::join(
+                    send_ready(&client, &pipeline),
+                    client.execute(&statement, &bound),
+                )
+                .await;
+                sent?;
+                Ok(changed?)
+            })
+        });
+        self.after(done)
     }
 
     /// Runs one query, written in SQLite's SQL; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
+        let done = self.before().and_then(|(client, held)| {
+            wait(async {
+                let pipeline = self.ready(&client, held).await?;
+                let statement = prepare(&client, &self.prepared, sql).await?;
+                let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    args.iter().map(|v| v as _).collect();
+                let (sent, rows) = futures_util::future::join(
+                    send_ready(&client, &pipeline),
+                    client.query(&statement, &bound),
+                )
+                .await;
+                sent?;
+                rows?
+                    .iter()
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| sql::from_postgres(r, i))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(Row)
+                            .map_err(PgError::Query)
+                    })
+                    .collect()
+            })
+        });
+        self.after(done)
+    }
+
+    /// Before a statement: the connection, and what was held back to go with it. In a
+    /// transaction that failed already, nothing more is sent.
+    fn before(&self) -> Result<(Arc<tokio_postgres::Client>, Vec<Held>), PgError> {
+        if self.in_transaction.get() && self.failed.get() {
+            return Err(failed_earlier());
+        }
         let client = self.client()?;
-        wait(async {
-            let statement = prepare(&client, &self.prepared, sql).await?;
-            let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                args.iter().map(|v| v as _).collect();
-            let rows = client.query(&statement, &bound).await?;
-            rows.iter()
-                .map(|r| {
-                    (0..r.len())
-                        .map(|i| sql::from_postgres(r, i))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map(Row)
-                        .map_err(PgError::Query)
-                })
-                .collect()
-        })
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        if !held.is_empty() {
+            self.begun.set(true);
+        }
+        Ok((client, held))
+    }
+
+    /// After a statement: one that failed inside a transaction fails the rest of it, as
+    /// on the server (and a caller that went on regardless cannot commit it).
+    fn after<T>(&self, done: Result<T, PgError>) -> Result<T, PgError> {
+        if done.is_err() && self.in_transaction.get() {
+            self.failed.set(true);
+        }
+        done
+    }
+
+    /// The held statements made ready to send: every write prepared first. Preparing is
+    /// a round trip of its own, and one done while the pipeline is being sent would put
+    /// that write's execution behind the requests polled after it.
+    async fn ready(
+        &self,
+        client: &tokio_postgres::Client,
+        held: Vec<Held>,
+    ) -> Result<Pipeline, PgError> {
+        let mut pipeline = Pipeline::default();
+        for h in held {
+            match h {
+                Held::Begin(sql) => pipeline.begin = Some(sql),
+                Held::Write(sql, args) => {
+                    let statement = prepare(client, &self.prepared, &sql).await?;
+                    pipeline.writes.push((statement, args));
+                }
+            }
+        }
+        Ok(pipeline)
     }
 
     /// The first column of the first row, as a number.
@@ -437,6 +585,44 @@ impl Drop for Pg {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Held statements, prepared, in the order they go.
+#[derive(Default)]
+struct Pipeline {
+    begin: Option<String>,
+    writes: Vec<(tokio_postgres::Statement, Vec<Value>)>,
+}
+
+/// Sends a pipeline's statements in order and waits for their answers. Every request
+/// goes out on the first poll (tokio-postgres sends a request when its future is first
+/// polled, and the server runs requests in that order), so polled before the statement
+/// it goes with, the pipeline shares that statement's round trip.
+async fn send_ready(client: &tokio_postgres::Client, pipeline: &Pipeline) -> Result<(), PgError> {
+    let bound: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> = pipeline
+        .writes
+        .iter()
+        .map(|(_, args)| args.iter().map(|v| v as _).collect())
+        .collect();
+    let begin = async {
+        match &pipeline.begin {
+            Some(sql) => client.batch_execute(sql).await,
+            None => Ok(()),
+        }
+    };
+    let writes = futures_util::future::join_all(
+        pipeline
+            .writes
+            .iter()
+            .zip(&bound)
+            .map(|((statement, _), bound)| client.execute(statement, bound)),
+    );
+    let (begun, written) = futures_util::future::join(begin, writes).await;
+    begun?;
+    for w in written {
+        w?;
+    }
+    Ok(())
 }
 
 /// Opens a connection, its I/O task on the driver's runtime.

@@ -170,6 +170,11 @@ impl Lent {
         self.with(|pg| pg.execute(sql, args))
     }
 
+    /// Holds back a write whose answer nobody waits for ([`Pg::execute_later`]).
+    pub fn execute_later(&self, sql: &str, args: &[Value]) -> Result<(), PgError> {
+        self.with(|pg| pg.execute_later(sql, args))
+    }
+
     /// Runs one query; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
         self.with(|pg| pg.query(sql, args))
