@@ -423,48 +423,50 @@ impl Pg {
     /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]);
     /// returns the rows it changed.
     pub fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, PgError> {
-        let done = self.before().and_then(|(client, held)| {
-            wait(async {
-                let pipeline = self.ready(&client, held).await?;
-                let statement = prepare(&client, &self.prepared, sql).await?;
-                let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    args.iter().map(|v| v as _).collect();
-                let (sent, changed) = futures_util::future::join(
-                    send_ready(&client, &pipeline),
-                    client.execute(&statement, &bound),
-                )
-                .await;
-                sent?;
-                Ok(changed?)
-            })
-        });
-        self.after(done)
+        match self.run(sql, args, false)? {
+            Answer::Changed(n) => Ok(n),
+            Answer::Rows(_) => Err(PgError::Query(format!("rows from {sql}"))),
+        }
     }
 
     /// Runs one query, written in SQLite's SQL; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
+        let Answer::Rows(rows) = self.run(sql, args, true)? else {
+            return Err(PgError::Query(format!("no rows from {sql}")));
+        };
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| sql::from_postgres(r, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Row)
+                    .map_err(PgError::Query)
+            })
+            .collect()
+    }
+
+    /// Runs one statement with what was held back before it, in one round trip: its
+    /// rows when `rows`, else the rows it changed.
+    fn run(&self, sql: &str, args: &[Value], rows: bool) -> Result<Answer, PgError> {
         let done = self.before().and_then(|(client, held)| {
             wait(async {
                 let pipeline = self.ready(&client, held).await?;
                 let statement = prepare(&client, &self.prepared, sql).await?;
                 let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     args.iter().map(|v| v as _).collect();
-                let (sent, rows) = futures_util::future::join(
-                    send_ready(&client, &pipeline),
-                    client.query(&statement, &bound),
-                )
-                .await;
+                let this = async {
+                    match rows {
+                        true => client.query(&statement, &bound).await.map(Answer::Rows),
+                        false => client
+                            .execute(&statement, &bound)
+                            .await
+                            .map(Answer::Changed),
+                    }
+                };
+                let (sent, answer) =
+                    futures_util::future::join(send_ready(&client, &pipeline), this).await;
                 sent?;
-                rows?
-                    .iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .map(|i| sql::from_postgres(r, i))
-                            .collect::<Result<Vec<_>, _>>()
-                            .map(Row)
-                            .map_err(PgError::Query)
-                    })
-                    .collect()
+                Ok(answer?)
             })
         });
         self.after(done)
@@ -585,6 +587,12 @@ impl Drop for Pg {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// What a statement gave back.
+enum Answer {
+    Changed(u64),
+    Rows(Vec<tokio_postgres::Row>),
 }
 
 /// Held statements, prepared, in the order they go.
