@@ -106,15 +106,21 @@ impl Statements {
         let mut from = from;
         while from < self.list.len() {
             let m = re.find_at(&self.joined, self.starts[from])?;
-            // The statement the match starts in. One that starts on a separator is
-            // checked on the next statement alone, as is one that runs past its end.
+            // The statement the match starts in. One that runs past its end is checked
+            // on that statement alone. One that starts on the separator is checked on
+            // the statement before it (which may match empty at its end) and then on
+            // the next.
             let i = self
                 .starts
                 .partition_point(|&s| s <= m.start())
                 .saturating_sub(1);
             let end = self.starts[i] + self.list[i].folded.as_str().len();
             let inside = m.start() < end && m.end() <= end;
-            let i = if m.start() >= end { i + 1 } else { i };
+            let on_separator = m.start() >= end;
+            if on_separator && re.is_match(&self.list[i].folded) {
+                return Some(i);
+            }
+            let i = if on_separator { i + 1 } else { i };
             if i >= self.list.len() {
                 return None;
             }
@@ -427,8 +433,10 @@ mod tests {
             r"^no more",
             r"thanks\.$",
             r"nothing like this",
-            // Empty matches.
+            // Empty matches, one only at a statement's end.
             r"x*",
+            r"\b",
+            r"(?:\.)?\B",
         ] {
             let re = FoldedRegex::new(pattern);
             for from in 0..=st.len() {
@@ -449,6 +457,14 @@ mod tests {
                 .first_match(&FoldedRegex::new("x*"), 0)
                 .is_none()
         );
+        // A match only at a statement's very end starts on the separator after it.
+        let st = Statements::from(vec![
+            Statement::plain("a.".into()),
+            Statement::plain("ok".into()),
+        ]);
+        let re = FoldedRegex::new(r"\B");
+        assert_eq!(st.first_match(&re, 0), one_by_one(&st, &re, 0));
+        assert_eq!(st.first_match(&re, 0), Some(0));
     }
 
     #[test]
