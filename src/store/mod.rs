@@ -507,12 +507,9 @@ impl Store {
             Db::Sqlite(_) => "BEGIN IMMEDIATE",
             Db::Postgres(_) => postgres::BEGIN_WRITE,
         };
-        if let Err(e) = self.batch(begin) {
-            // PostgreSQL's begin is two statements: a failed lock leaves the
-            // transaction open.
-            let _ = self.batch("ROLLBACK");
-            return Err(E::from(e));
-        }
+        // On PostgreSQL the begin goes with the first statement, which reports a lock
+        // that failed; f's error then rolls back below.
+        self.batch(begin).map_err(E::from)?;
         match f(self) {
             Ok(v) => {
                 self.batch("COMMIT").map_err(E::from)?;

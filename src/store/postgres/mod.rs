@@ -275,8 +275,6 @@ pub struct Pg {
     prepared: Mutex<HashMap<String, tokio_postgres::Statement>>,
     /// Inside BEGIN … COMMIT: a lost connection there fails the transaction instead.
     in_transaction: std::cell::Cell<bool>,
-    /// Whether this transaction's `BEGIN` has gone to the server yet.
-    begun: std::cell::Cell<bool>,
     /// Whether a statement of this transaction failed.
     failed: std::cell::Cell<bool>,
     /// Statements held back to go with the next one, in order, in one round trip: the
@@ -319,7 +317,6 @@ impl Pg {
             target: shown,
             prepared: Mutex::default(),
             in_transaction: std::cell::Cell::new(false),
-            begun: std::cell::Cell::new(false),
             failed: std::cell::Cell::new(false),
             held: std::cell::RefCell::new(Vec::new()),
         })
@@ -329,7 +326,7 @@ impl Pg {
     /// before its `BEGIN` was sent).
     fn client(&self) -> Result<Arc<tokio_postgres::Client>, PgError> {
         let lost = self.client.borrow().is_closed();
-        if lost && !(self.in_transaction.get() && self.begun.get()) {
+        if lost && !(self.in_transaction.get() && self.begun()) {
             let fresh = open(&self.config, &self.tls, &self.target)?;
             self.prepared
                 .lock()
@@ -355,13 +352,13 @@ impl Pg {
         if sql.starts_with("BEGIN") {
             *self.held.borrow_mut() = vec![Held::Begin(sql.to_string())];
             self.in_transaction.set(true);
-            self.begun.set(false);
             self.failed.set(false);
             return Ok(());
         }
         let (commit, rollback) = (sql == "COMMIT", sql == "ROLLBACK");
         if commit || rollback {
             let failed = self.failed.replace(false);
+            let begun = self.begun();
             if rollback || failed {
                 // Undone, a held write need not be sent at all.
                 self.held.borrow_mut().clear();
@@ -371,11 +368,11 @@ impl Pg {
                 .borrow()
                 .iter()
                 .any(|h| matches!(h, Held::Write(..)));
-            if (!self.begun.get() && !writes) || failed {
+            if (!begun && !writes) || failed {
                 self.held.borrow_mut().clear();
                 // A failed transaction is rolled back on the server, and its COMMIT fails
                 // here (the server would answer it with a quiet ROLLBACK).
-                let undone = match failed && self.begun.get() {
+                let undone = match failed && begun {
                     true => self
                         .client()
                         .and_then(|c| wait(async { Ok(c.batch_execute("ROLLBACK").await?) })),
@@ -472,6 +469,16 @@ impl Pg {
         self.after(done)
     }
 
+    /// Whether this transaction's `BEGIN` has gone to the server: it is held until the
+    /// first statement takes it (even one that then failed to reach the server).
+    fn begun(&self) -> bool {
+        !self
+            .held
+            .borrow()
+            .iter()
+            .any(|h| matches!(h, Held::Begin(_)))
+    }
+
     /// Before a statement: the connection, and what was held back to go with it. In a
     /// transaction that failed already, nothing more is sent.
     fn before(&self) -> Result<(Arc<tokio_postgres::Client>, Vec<Held>), PgError> {
@@ -480,9 +487,6 @@ impl Pg {
         }
         let client = self.client()?;
         let held = std::mem::take(&mut *self.held.borrow_mut());
-        if !held.is_empty() {
-            self.begun.set(true);
-        }
         Ok((client, held))
     }
 
