@@ -34,7 +34,7 @@ use slaclaim::store::Store;
 fn message(m: usize, n: usize) -> Vec<u8> {
     let date = Utc::now().format("%a, %d %b %Y %H:%M:%S +0000");
     let k = m * 100_000 + n;
-    if n % 6 == 0 {
+    if n % every() == 0 {
         format!(
             "From: it{k}@customer{k}.example\r\nTo: support@cloudwise-partners.example\r\nSubject: SLA credit request\r\nDate: {date}\r\nMessage-ID: <bench-{k}@customer{k}.example>\r\n\r\nPlease file an SLA credit claim for incident EX{}, tenant {k:08x}-1111-4222-8333-444455556666.\r\nYesterday from 09:00 to 11:30 CET 40 users in Utrecht could not work. Bought through CSP.\r\n",
             1_300_000 + k
@@ -104,7 +104,8 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
         None => Store::open(&state).ok(),
     };
     let total = (2 * backlog) as i64;
-    let requests = (2 * (backlog / 6)) as i64;
+    let cpu_before = cpu_times();
+    let requests = (2 * (backlog / every())) as i64;
     let started = Instant::now();
     // One connection for the whole watch: a new PostgreSQL connection is a new server
     // process, and one every few milliseconds would take the daemons' CPU.
@@ -124,10 +125,11 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
         }
         let done = watch.as_ref().is_some_and(|s| {
             s.message_count("processed").unwrap_or(0) >= total
-                && s.mail_counts()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests)
+                && (requests == 0
+                    || s.mail_counts()
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests))
         });
         if done || started.elapsed() > Duration::from_secs(600) {
             break;
@@ -135,11 +137,33 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
         std::thread::sleep(Duration::from_millis(50));
     }
     let secs = started.elapsed().as_secs_f64();
+    if let (Some((busy0, all0)), Some((busy1, all1))) = (cpu_before, cpu_times()) {
+        println!(
+            "{label}: machine CPU busy {:.0}% of the run",
+            100.0 * (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64
+        );
+    }
     for d in daemons {
         d.stop();
     }
     let _ = std::fs::remove_dir_all(&root);
     total as f64 / secs
+}
+
+/// The machine's busy and total CPU time so far (jiffies, all cores), from /proc/stat.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let all: u64 = fields.iter().sum();
+    // idle and iowait
+    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    Some((all - idle, all))
 }
 
 fn main() {
@@ -158,7 +182,17 @@ fn main() {
             pg.port
         )
     };
+    let stats = std::env::var_os("SLACLAIM_PG_STATS").is_some();
+    if stats {
+        pg.sql("CREATE EXTENSION pg_stat_statements");
+    }
     let one_pg = run("pg1", backlog, 1, Some(&url("one")));
+    if stats {
+        println!("{}", pg.sql(
+            "SELECT calls, round(total_exec_time::numeric, 0) AS exec_ms, round(total_plan_time::numeric, 0) AS plan_ms, round((1000 * (total_exec_time + total_plan_time) / nullif(calls, 0))::numeric, 1) AS us_each, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 40"
+        ));
+        pg.sql("SELECT pg_stat_statements_reset()");
+    }
     let two_pg = run("pg2", backlog, 2, Some(&url("two")));
     println!(
         "{} messages in two mailboxes, one in six a credit request (a claim and a draft)",
@@ -173,4 +207,13 @@ fn main() {
         "two instances, PostgreSQL : {two_pg:>7.0} msg/s  ({:.2}x one instance; target >= 1.6x)",
         two_pg / one_pg
     );
+}
+
+/// One message in this many is a credit request (SLACLAIM_BENCH_EVERY, default 6).
+fn every() -> usize {
+    std::env::var("SLACLAIM_BENCH_EVERY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(6)
 }

@@ -109,6 +109,10 @@ impl Postgres {
         if std::env::var_os("SLACLAIM_PG_LOG_STATEMENTS").is_some() {
             options.push_str(" -c log_statement=all");
         }
+        // For finding where the server's time goes: per-statement times (planning too).
+        if std::env::var_os("SLACLAIM_PG_STATS").is_some() {
+            options.push_str(" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on");
+        }
         if tls {
             // The server wants its key private to it.
             let key = dir.join("key.pem");

@@ -96,6 +96,58 @@ async fn a_read_over_budget_or_after_deaths_is_refused_and_the_next_is_read() {
     );
 }
 
+#[tokio::test]
+async fn a_batch_a_death_cut_short_is_read_again_one_by_one_and_only_the_poison_is_refused() {
+    let dir = temp_dir("poison-batch");
+    let x = extractor();
+    let ingester = ingester(&x, 1 << 22);
+    assert_eq!(ingester.limits.max_attempts, 2);
+    let mut store = store(&dir);
+    let stamp = "2026-01-01T00:00:00Z";
+    let keys: Vec<String> = (1..=5).map(|n| format!("imap:k/{n}")).collect();
+    for (n, key) in keys.iter().enumerate() {
+        assert!(
+            store
+                .accept("imap", key, &request(n + 1, true), stamp)
+                .unwrap()
+        );
+    }
+    // A batch of all five began, and the process died reading the third; read again
+    // alone, the third killed it once more.
+    let all: Vec<&str> = keys.iter().map(String::as_str).collect();
+    store.begin_readings(&all, stamp).unwrap();
+    store.begin_reading(&keys[2], stamp).unwrap();
+    // Each now comes alone, the first with nothing else.
+    let first = ingester.process_batch(&mut store, 32).await.unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, keys[0]);
+    let rest = ingester.process_pending(&mut store, 100).await.unwrap();
+    assert_eq!(rest.len(), 4, "{rest:?}");
+    // Only the third is refused: the others' one death in the batch is forgiven.
+    let quarantined = store.quarantined().unwrap_or_default();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(
+        quarantined[0].1.contains("began 2 times"),
+        "{quarantined:?}"
+    );
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 4);
+    assert!(store.readings().unwrap_or_default().is_empty());
+    assert_eq!(store.pending_count().ok(), Some(0));
+    // With no death behind them, messages go together, each stored once.
+    for n in 6..=8 {
+        let key = format!("imap:k/{n}");
+        assert!(
+            store
+                .accept("imap", &key, &request(n, true), stamp)
+                .unwrap()
+        );
+    }
+    let batch = ingester.process_batch(&mut store, 32).await.unwrap();
+    assert_eq!(batch.len(), 3, "{batch:?}");
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 7);
+    assert!(store.readings().unwrap_or_default().is_empty());
+}
+
 /// The daemon's config for a Maildir in, a file outbox out.
 fn maildir_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let text = format!(

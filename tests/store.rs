@@ -124,3 +124,48 @@ fn an_outbox_row_is_taken_by_one_live_instance_at_a_time() {
     assert!(!store.take_mail(id, "a", &t(33)).unwrap());
     assert!(!store.take_mail(id, "b", &t(33)).unwrap());
 }
+
+#[test]
+fn a_batch_in_custody_is_oldest_first_within_its_bounds_and_a_begun_reading_comes_alone() {
+    let mut store = fresh_store("store-batch").unwrap();
+    let raw = |n: usize| format!("Subject: {n}\r\n\r\n{}\r\n", "x".repeat(100)).into_bytes();
+    for n in 1..=6 {
+        assert!(
+            store
+                .accept("imap", &format!("k:{n}"), &raw(n), "now")
+                .unwrap()
+        );
+    }
+    let keys =
+        |b: &[slaclaim::store::Pending]| b.iter().map(|p| p.source_key.clone()).collect::<Vec<_>>();
+    // By count, then by bytes (one message always, however large).
+    assert_eq!(
+        keys(&store.pending_batch(4, 1 << 20).unwrap()),
+        ["k:1", "k:2", "k:3", "k:4"]
+    );
+    assert_eq!(keys(&store.pending_batch(10, 250).unwrap()), ["k:1", "k:2"]);
+    assert_eq!(keys(&store.pending_batch(10, 1).unwrap()), ["k:1"]);
+    let batch = store.pending_batch(10, 1 << 20).unwrap();
+    assert_eq!(batch.len(), 6);
+    assert_eq!(batch[2].raw, raw(3), "each with its own bytes");
+    // A reading begun on the third (a batch died on it): the batch stops before it, and
+    // it then comes alone, the rest after it.
+    store.begin_readings(&["k:3"], "now").unwrap();
+    assert_eq!(
+        keys(&store.pending_batch(10, 1 << 20).unwrap()),
+        ["k:1", "k:2"]
+    );
+    store
+        .transaction(|s| {
+            s.end_reading_and_release("k:1", Some(batch[0].id))?;
+            s.end_reading_and_release("k:2", Some(batch[1].id))
+        })
+        .unwrap();
+    assert_eq!(keys(&store.pending_batch(10, 1 << 20).unwrap()), ["k:3"]);
+    store.end_readings(&["k:3"]).unwrap();
+    assert!(store.readings().unwrap().is_empty());
+    assert_eq!(
+        keys(&store.pending_batch(10, 1 << 20).unwrap()),
+        ["k:3", "k:4", "k:5", "k:6"]
+    );
+}

@@ -233,10 +233,15 @@ pub fn reread(
     })
 }
 
+/// The most messages the processing stage reads and stores together: enough that a
+/// backlog costs PostgreSQL a few round trips a message fewer, few enough that the
+/// scheduler and the mail sources wait little for the ledger's write lock.
+const PROCESS_BATCH: usize = 32;
+
 /// The processing stage: takes messages out of custody (the inbox the IMAP sources fill
-/// at fetch speed), oldest first, reads each on a blocking thread under the read budget
-/// (see [`Ingester::read_guarded`]), links it in the transaction that ends its custody,
-/// and wakes the scheduler. Runs at start (a crash can leave messages in custody) and
+/// at fetch speed), oldest first and in batches ([`Ingester::process_batch`]), reads
+/// each on a blocking thread under the read budget, links them in the transaction that
+/// ends their custody, and wakes the scheduler. Runs at start (a crash can leave messages in custody) and
 /// whenever a source hands over; a store failure is logged, shown in health and
 /// retried, never given up on.
 async fn process(
@@ -253,18 +258,16 @@ async fn process(
     let mut retry = Duration::from_secs(1);
     loop {
         while !shutdown.is_cancelled() {
-            match ingester
-                .process_pending(&mut store, 1)
-                .await
-                .map(|mut d| d.pop())
-            {
-                Ok(None) => {
+            match ingester.process_batch(&mut store, PROCESS_BATCH).await {
+                Ok(done) if done.is_empty() => {
                     live.store_ok("processing");
                     break;
                 }
-                Ok(Some((key, outcome))) => {
+                Ok(done) => {
                     live.store_ok("processing");
-                    tracing::info!(source_key = %key, %outcome, "processed");
+                    for (key, outcome) in done {
+                        tracing::info!(source_key = %key, %outcome, "processed");
+                    }
                     changed.notify_one();
                     retry = Duration::from_secs(1);
                 }

@@ -1003,7 +1003,7 @@ fn store_chunk(
             };
             let key = cfg.source_key(folder, validity, uid);
             // Already stored under this key (a resync): nothing to take.
-            s.accept("imap", &key, raw, &stamp)?;
+            s.accept_quietly("imap", &key, raw, &stamp)?;
             stored.push((uid, key, None));
         }
         if let Some((f, reading)) = large {

@@ -4,6 +4,12 @@ use super::sql::args;
 
 use super::{RAW_PIECE, Store, StoreError};
 
+/// Custody this instance may process (`?1` its id, `?2` now in ms): what it took in, or
+/// what an instance whose lease ran out took in. Two instances never read the same
+/// backlog twice.
+const OURS: &str = "(inbox.lease_owner IS NULL OR inbox.lease_owner = ?1 OR NOT EXISTS (
+    SELECT 1 FROM leases l WHERE l.name = 'instance:' || inbox.lease_owner AND l.until > ?2))";
+
 /// A message in custody, waiting to be processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -69,17 +75,110 @@ impl Store {
         Ok(true)
     }
 
+    /// Takes custody as [`Store::accept`] does, without saying whether it did: inside a
+    /// PostgreSQL transaction the write then goes with the next statement, not in a
+    /// round trip of its own.
+    pub fn accept_quietly(
+        &self,
+        source: &str,
+        source_key: &str,
+        raw: &[u8],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        if !self.is_postgres() {
+            return self.accept(source, source_key, raw, now).map(drop);
+        }
+        self.exec_later(
+            "INSERT INTO inbox (source, source_key, raw, received_at, lease_owner)
+             SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT), CAST(?5 AS TEXT)
+             WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
+             ON CONFLICT (source_key) DO NOTHING",
+            args![source, source_key, raw, now, super::instance_id()],
+        )
+    }
+
     /// The oldest message in custody, if any.
     /// Only what this instance took in, or what an instance whose lease ran out took in:
     /// two instances never read the same backlog twice.
     pub fn next_pending(&self) -> Result<Option<Pending>, StoreError> {
         let now = crate::stamp_ms(chrono::Utc::now());
         self.pending_where(
-            "(lease_owner IS NULL OR lease_owner = ?1 OR NOT EXISTS (
-                 SELECT 1 FROM leases l WHERE l.name = 'instance:' || inbox.lease_owner AND l.until > ?2))
-             ORDER BY id LIMIT 1",
+            &format!("{OURS} ORDER BY id LIMIT 1"),
             args![super::instance_id(), now],
         )
+    }
+
+    /// The oldest messages in custody, as [`Store::next_pending`] takes them, to be read
+    /// and stored together: up to `limit` of them and `max_bytes` in all (always at
+    /// least one). A batch holds only messages no reading has begun on; when the oldest
+    /// has had one begun (the process died while a batch was read), it comes alone, so
+    /// that a message which kills the process is found by itself and no other message
+    /// is counted against its attempts more than once.
+    pub fn pending_batch(
+        &self,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Pending>, StoreError> {
+        let now = crate::stamp_ms(chrono::Utc::now());
+        // What the batch is, before any bytes: a backlog of large messages would not fit.
+        let heads: Vec<(i64, i64, i64)> = self.all(
+            &format!(
+                "SELECT inbox.id, length(inbox.raw), COALESCE(r.attempts, 0)
+                 FROM inbox LEFT JOIN reading r ON r.source_key = inbox.source_key
+                 WHERE {OURS} ORDER BY inbox.id LIMIT ?3"
+            ),
+            args![super::instance_id(), now, limit.max(1) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut ids = Vec::new();
+        let mut bytes = 0usize;
+        for (id, len, attempts) in heads {
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            let alone = attempts > 0;
+            if !ids.is_empty() && (alone || bytes.saturating_add(len) > max_bytes) {
+                break;
+            }
+            ids.push(id);
+            bytes = bytes.saturating_add(len);
+            if alone {
+                break;
+            }
+        }
+        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+            return Ok(Vec::new());
+        };
+        // One range, not a statement each; a row that came in between meanwhile (not in
+        // `ids`) waits for the next batch.
+        let condition = "id BETWEEN ?1 AND ?2 ORDER BY id";
+        let mut batch = self.pending_all(condition, args![first, last])?;
+        batch.retain(|p| ids.contains(&p.id));
+        Ok(batch)
+    }
+
+    /// Reading begins for each of `source_keys` (see [`Store::begin_reading`]), in one
+    /// transaction: on PostgreSQL one round trip for them all.
+    pub fn begin_readings(&mut self, source_keys: &[&str], now: &str) -> Result<(), StoreError> {
+        self.transaction(|s| {
+            for key in source_keys {
+                s.exec_later(
+                    "INSERT INTO reading (source_key, attempts, began_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT (source_key) DO UPDATE SET attempts = reading.attempts + 1, began_at = ?2",
+                    args![*key, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Reading ended for each of `source_keys` (see [`Store::end_reading`]), in one
+    /// transaction.
+    pub fn end_readings(&mut self, source_keys: &[&str]) -> Result<(), StoreError> {
+        self.transaction(|s| {
+            for key in source_keys {
+                s.exec_later("DELETE FROM reading WHERE source_key = ?1", args![*key])?;
+            }
+            Ok(())
+        })
     }
 
     /// The message in custody under this source key, if it is still waiting.
@@ -87,16 +186,25 @@ impl Store {
         self.pending_where("source_key = ?1", args![source_key])
     }
 
-    /// The first message in custody where `condition` holds. SQLite reads the bytes
-    /// in place afterwards (selected, a large one would be copied twice); PostgreSQL
-    /// sends them with the row, one round trip.
+    /// The first message in custody where `condition` holds (one by its conditions).
     fn pending_where(
         &self,
         condition: &str,
         args: &[super::sql::Value],
     ) -> Result<Option<Pending>, StoreError> {
+        Ok(self.pending_all(condition, args)?.into_iter().next())
+    }
+
+    /// Every message in custody where `condition` holds. SQLite reads the bytes in place
+    /// afterwards (selected, a large one would be copied twice); PostgreSQL sends them
+    /// with the rows, one round trip.
+    fn pending_all(
+        &self,
+        condition: &str,
+        args: &[super::sql::Value],
+    ) -> Result<Vec<Pending>, StoreError> {
         if self.is_postgres() {
-            return self.opt(
+            return self.all(
                 &format!("SELECT id, source, source_key, raw FROM inbox WHERE {condition}"),
                 args,
                 |r| {
@@ -109,12 +217,12 @@ impl Store {
                 },
             );
         }
-        let row = self.opt(
+        let rows = self.all(
             &format!("SELECT id, source, source_key FROM inbox WHERE {condition}"),
             args,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        row.map(|r| self.with_raw(r)).transpose()
+        rows.into_iter().map(|r| self.with_raw(r)).collect()
     }
 
     fn with_raw(

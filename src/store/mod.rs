@@ -114,6 +114,15 @@ fn is_busy(e: &StoreError) -> bool {
     )
 }
 
+/// What [`Store::insert_new_message`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored under this row id.
+    New(i64),
+    /// Not stored: a duplicate of this row.
+    Duplicate(i64),
+}
+
 /// A message as it is written to the store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -638,6 +647,49 @@ impl Store {
             args![source_key, message_id, sha256],
             |r| r.get(0),
         )
+    }
+
+    /// Stores a message unless it is a duplicate ([`Store::find_duplicate`] by its
+    /// source key, Message-ID and hash): its new row id, or the row it duplicates. On
+    /// PostgreSQL the check and the insert are one statement, one round trip.
+    pub fn insert_new_message(
+        &self,
+        m: &NewMessage<'_>,
+        now: &str,
+    ) -> Result<Inserted, StoreError> {
+        if !self.is_postgres() {
+            if let Some(of) = self.find_duplicate(m.source_key, m.message_id, m.sha256)? {
+                return Ok(Inserted::Duplicate(of));
+            }
+            return self.insert_message(m, now).map(Inserted::New);
+        }
+        // The parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
+        let (duplicate, new): (Option<i64>, Option<i64>) = self.one(
+            "WITH dup AS (
+                 SELECT id FROM (
+                     SELECT id, 0 AS rank FROM messages WHERE source_key = CAST(?2 AS TEXT)
+                     UNION ALL
+                     SELECT id, 1 FROM messages
+                     WHERE COALESCE(message_id, '') = COALESCE(CAST(?3 AS TEXT), '') AND sha256 = CAST(?4 AS TEXT)
+                 ) AS found ORDER BY rank LIMIT 1),
+             m AS (
+                 INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
+                 SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT),
+                        CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS TEXT), CAST(?9 AS TEXT), CAST(?10 AS TEXT),
+                        CAST(?11 AS TEXT), CAST(?12 AS TEXT), CAST(?13 AS TEXT)
+                 WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING id),
+             r AS (INSERT INTO message_raw (id, raw) SELECT id, CAST(?14 AS BYTEA) FROM m)
+             SELECT (SELECT id FROM dup), (SELECT id FROM m)",
+            args![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error, m.raw],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        match (duplicate, new) {
+            (Some(of), _) => Ok(Inserted::Duplicate(of)),
+            (None, Some(id)) => Ok(Inserted::New(id)),
+            (None, None) => Err(StoreError::Type(
+                "a message was neither stored nor found".into(),
+            )),
+        }
     }
 
     /// Stores a message; returns its row id.
