@@ -715,3 +715,24 @@ fn a_transaction_sends_its_begin_with_its_first_statement_and_held_writes_with_t
     a.batch("COMMIT").unwrap();
     assert_eq!(count(&b).unwrap(), 3);
 }
+
+#[test]
+fn writes_to_an_instances_own_rows_do_not_wait_for_the_ledgers_write_lock() {
+    let pg = Postgres::start("postgres-own-rows");
+    let target = slaclaim::store::postgres::Target::parse(&pg.url("?sslmode=disable")).unwrap();
+    let mut a = slaclaim::store::Store::connect(&target, None).unwrap();
+    let mut b = slaclaim::store::Store::connect(&target, None).unwrap();
+    // While one instance holds the write lock (its transaction has run a statement),
+    // another begins and ends its readings: they would wait 60 s for the lock and fail.
+    let started = std::time::Instant::now();
+    a.transaction(|a| -> Result<(), slaclaim::store::StoreError> {
+        a.pending_count()?;
+        b.begin_readings(&["imap:k/1", "imap:k/2"], "now")?;
+        assert_eq!(a.readings()?.len(), 2, "committed, seen by the other");
+        b.end_readings(&["imap:k/1"])?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(b.readings().unwrap(), [("imap:k/2".to_string(), 1)]);
+}

@@ -995,7 +995,7 @@ fn store_chunk(
     } = at;
     let now = Utc::now();
     let stamp = crate::stamp(now);
-    store.transaction(|s| {
+    let chunk_in = |s: &Store| {
         let mut stored = Vec::with_capacity(chunk.len() + 1);
         for f in chunk {
             let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
@@ -1022,7 +1022,13 @@ fn store_chunk(
             s.set_mailbox_state(&cfg.name, folder, validity, high)?;
         }
         Ok(stored)
-    })
+    };
+    match large {
+        // Stored and linked, the large message needs the ledger's write lock.
+        Some(_) => store.transaction(chunk_in),
+        // Custody and the mailbox's state are this instance's own while its lease holds.
+        None => store.transaction_on_own_rows(chunk_in),
+    }
 }
 
 /// A UID set in IMAP syntax, consecutive UIDs as ranges ("1:500,502"): a backlog of

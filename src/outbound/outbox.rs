@@ -1083,7 +1083,8 @@ fn record_delivery(
             .join("; ")
     });
     let note = deferred_why.clone().or(refusals);
-    store.transaction(|s| {
+    // The row is this instance's while it holds its lease.
+    store.transaction_on_own_rows(|s| {
         s.mail_outcomes(mail.id, "accepted", &accepted, &done)?;
         s.mail_outcomes(mail.id, "refused", &with_reply(&d.refused, ""), &done)?;
         if over {

@@ -156,9 +156,10 @@ impl Store {
     }
 
     /// Reading begins for each of `source_keys` (see [`Store::begin_reading`]), in one
-    /// transaction: on PostgreSQL one round trip for them all.
+    /// transaction on rows this instance holds ([`Store::transaction_on_own_rows`]): on
+    /// PostgreSQL one round trip for them all, without the ledger's write lock.
     pub fn begin_readings(&mut self, source_keys: &[&str], now: &str) -> Result<(), StoreError> {
-        self.transaction(|s| {
+        self.transaction_on_own_rows(|s| {
             for key in source_keys {
                 s.exec_later(
                     "INSERT INTO reading (source_key, attempts, began_at) VALUES (?1, 1, ?2)
@@ -170,10 +171,10 @@ impl Store {
         })
     }
 
-    /// Reading ended for each of `source_keys` (see [`Store::end_reading`]), in one
-    /// transaction.
+    /// Reading ended for each of `source_keys` (see [`Store::end_reading`]), as
+    /// [`Store::begin_readings`] began it.
     pub fn end_readings(&mut self, source_keys: &[&str]) -> Result<(), StoreError> {
-        self.transaction(|s| {
+        self.transaction_on_own_rows(|s| {
             for key in source_keys {
                 s.exec_later("DELETE FROM reading WHERE source_key = ?1", args![*key])?;
             }

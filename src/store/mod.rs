@@ -512,9 +512,30 @@ impl Store {
         // writes could otherwise fail half way when another connection wrote meanwhile.
         // PostgreSQL: one writer at a time across every connection and instance, as
         // SQLite's file lock gives; the lock ends with the transaction.
+        self.transaction_with(postgres::BEGIN_WRITE, f)
+    }
+
+    /// [`Store::transaction`] for writes to rows this instance alone holds (its
+    /// readings, its custody and mailbox state, an outbox row it leased), where the
+    /// database's own keys settle any race: on PostgreSQL it leaves the ledger's write
+    /// lock to other instances, which would otherwise wait for it (and it for them).
+    /// On SQLite the same as [`Store::transaction`]: the file has one writer at a time.
+    pub fn transaction_on_own_rows<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.transaction_with("BEGIN", f)
+    }
+
+    /// A transaction begun on PostgreSQL with `pg_begin`.
+    fn transaction_with<T, E: From<StoreError>>(
+        &mut self,
+        pg_begin: &str,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
         let begin = match self.db {
             Db::Sqlite(_) => "BEGIN IMMEDIATE",
-            Db::Postgres(_) => postgres::BEGIN_WRITE,
+            Db::Postgres(_) => pg_begin,
         };
         // On PostgreSQL the begin goes with the first statement, which reports a lock
         // that failed; f's error then rolls back below.

@@ -240,8 +240,10 @@ impl Store {
         outcomes: &[(String, Option<String>)],
         now: &str,
     ) -> Result<(), StoreError> {
+        // Nobody waits for their answers: in a PostgreSQL transaction they go with the
+        // next statement.
         for (recipient, reply) in outcomes {
-            self.exec(
+            self.exec_later(
                 "INSERT INTO outbox_delivery (outbox_id, recipient, status, reply, at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (outbox_id, recipient) DO UPDATE SET status = excluded.status, reply = excluded.reply, at = excluded.at",
@@ -362,8 +364,8 @@ impl Store {
         accepted: &[String],
         now: &str,
     ) -> Result<(), StoreError> {
-        self.transaction(|s| {
-            s.exec(
+        self.transaction_on_own_rows(|s| {
+            s.exec_later(
                 "UPDATE outbox SET last_byte_at = ?2 WHERE id = ?1",
                 args![id, now],
             )?;
@@ -431,17 +433,17 @@ impl Store {
         now: &str,
     ) -> Result<(), StoreError> {
         if self.mail_owes_anyone(id)? {
-            self.exec(
+            self.exec_later(
                 "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, error, next],
             )?;
         } else if self.mail_reached_anyone(id)? {
-            self.exec(
+            self.exec_later(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, now, error],
             )?;
         } else {
-            self.exec(
+            self.exec_later(
                 "UPDATE outbox SET status = 'failed', last_error = ?2, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, error.unwrap_or("every recipient refused it")],
             )?;
