@@ -148,6 +148,42 @@ async fn a_batch_a_death_cut_short_is_read_again_one_by_one_and_only_the_poison_
     assert!(store.readings().unwrap_or_default().is_empty());
 }
 
+#[tokio::test]
+async fn in_a_batch_a_message_over_its_budget_is_refused_and_the_ones_after_it_are_read() {
+    let dir = temp_dir("poison-batch-budget");
+    let x = extractor();
+    let mut ingester = ingester(&x, 1 << 22);
+    ingester.limits.budget = Duration::from_millis(100);
+    let mut store = store(&dir);
+    let stamp = "2026-01-01T00:00:00Z";
+    let mails = [
+        request(1, true),
+        (worst::cases()[3].build)(1 << 20),
+        request(3, true),
+        request(4, true),
+    ];
+    for (n, raw) in mails.iter().enumerate() {
+        assert!(
+            store
+                .accept("imap", &format!("imap:b/{n}"), raw, stamp)
+                .unwrap()
+        );
+    }
+    // Patterns are built at first use: not within anyone's budget here. Then the
+    // requests take a few ms each in a debug build, the slow one some 250 ms.
+    let _ = x.extract(&mails[0]);
+    let done = ingester.process_batch(&mut store, 32).await.unwrap();
+    assert_eq!(done.len(), 4, "one batch: {done:?}");
+    let quarantined = store.quarantined().unwrap_or_default();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(
+        quarantined[0].1.contains("longer than 100 ms"),
+        "{quarantined:?}"
+    );
+    assert_eq!(store.message_count("processed").unwrap_or_default(), 3);
+    assert!(store.readings().unwrap_or_default().is_empty());
+}
+
 /// The daemon's config for a Maildir in, a file outbox out.
 fn maildir_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let text = format!(

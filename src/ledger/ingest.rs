@@ -343,22 +343,65 @@ impl Ingester<'_> {
     where
         R: AsRef<[u8]> + Send + Sync + 'static + ?Sized,
     {
-        let (extractor, max_bytes, shared) = (self.extractor.clone(), self.max_bytes, raw.clone());
-        let task =
-            tokio::task::spawn_blocking(move || read(&extractor, max_bytes, (*shared).as_ref()));
-        match tokio::time::timeout(self.limits.budget, task).await {
-            Ok(Ok(reading)) => (reading, true),
-            // `read` catches panics; a join error is a runtime shutting down.
-            Ok(Err(e)) => (Reading::Failed(format!("extraction failed: {e}")), true),
-            // The thread runs on to its end (every reading stage is bounded), unwaited.
-            Err(_) => (
-                Reading::Refused(format!(
-                    "reading it took longer than {} ms (daemon.read-budget-ms)",
-                    self.limits.budget.as_millis()
-                )),
-                false,
-            ),
+        let mut read = self.read_all_within_budget(std::slice::from_ref(raw)).await;
+        read.pop()
+            .unwrap_or_else(|| (Reading::Failed("extraction failed: not read".into()), true))
+    }
+
+    /// Reads messages in order, as [`Ingester::read_within_budget`] reads one, on one
+    /// blocking thread: a thread hop for each would cost more than reading a small
+    /// message. A message over its budget is given up on, and the ones after it are read
+    /// on a new thread; the old one stops after the message it is on (every reading
+    /// stage is bounded), unwaited.
+    async fn read_all_within_budget<R>(&self, raws: &[std::sync::Arc<R>]) -> Vec<(Reading, bool)>
+    where
+        R: AsRef<[u8]> + Send + Sync + 'static + ?Sized,
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let mut out = Vec::with_capacity(raws.len());
+        while out.len() < raws.len() {
+            let rest = raws[out.len()..].to_vec();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let stop = std::sync::Arc::new(AtomicBool::new(false));
+            let (extractor, max_bytes, stopped) =
+                (self.extractor.clone(), self.max_bytes, stop.clone());
+            tokio::task::spawn_blocking(move || {
+                for raw in rest {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if tx
+                        .send(read(&extractor, max_bytes, (*raw).as_ref()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            while out.len() < raws.len() {
+                match tokio::time::timeout(self.limits.budget, rx.recv()).await {
+                    Ok(Some(reading)) => out.push((reading, true)),
+                    // `read` catches panics: the thread ended early only because the
+                    // runtime is shutting down.
+                    Ok(None) => {
+                        let why = "extraction failed: the reading thread ended (shutting down)";
+                        out.resize_with(raws.len(), || (Reading::Failed(why.into()), true));
+                    }
+                    Err(_) => {
+                        stop.store(true, Ordering::Relaxed);
+                        out.push((
+                            Reading::Refused(format!(
+                                "reading it took longer than {} ms (daemon.read-budget-ms)",
+                                self.limits.budget.as_millis()
+                            )),
+                            false,
+                        ));
+                        break;
+                    }
+                }
+            }
         }
+        out
     }
 
     /// Stores a message with what reading it gave, and links it, inside the caller's
@@ -504,8 +547,9 @@ impl Ingester<'_> {
 
     /// Processes the oldest messages in custody together ([`Store::pending_batch`]: up
     /// to `limit`, [`BATCH_BYTES`] in all): their readings begin in one transaction,
-    /// each is read as [`Ingester::read_guarded`] reads one, and all are stored in one
-    /// transaction, which ends their custody. Each is then either processed and gone
+    /// they are read in order on one blocking thread, each within its budget as
+    /// [`Ingester::read_guarded`] reads one, and all are stored in one transaction,
+    /// which ends their custody. Each is then either processed and gone
     /// from the inbox, or still there. On PostgreSQL a message costs a few round trips
     /// fewer than alone; on SQLite a few commits fewer. Returns each one's source key and
     /// outcome, oldest first; none when nothing waits.
@@ -538,8 +582,7 @@ impl Ingester<'_> {
         store.begin_readings(&keys, &crate::stamp(now))?;
         let mut read = Vec::with_capacity(batch.len());
         let mut ended = Vec::with_capacity(batch.len());
-        for (p, raw) in batch.iter().zip(&raws) {
-            let (reading, done) = self.read_within_budget(raw).await;
+        for (p, (reading, done)) in batch.iter().zip(self.read_all_within_budget(&raws).await) {
             if done {
                 ended.push(p.source_key.as_str());
             }
