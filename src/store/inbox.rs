@@ -147,12 +147,16 @@ impl Store {
         let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
             return Ok(Vec::new());
         };
-        // One range, not a statement each; a row that came in between meanwhile (not in
-        // `ids`) waits for the next batch.
-        let condition = "id BETWEEN ?1 AND ?2 ORDER BY id";
-        let mut batch = self.pending_all(condition, args![first, last])?;
-        batch.retain(|p| ids.contains(&p.id));
-        Ok(batch)
+        // One statement for them all, and only them: another instance's custody between
+        // them is neither sent nor held (the range finds them by the key, the list keeps
+        // exactly them).
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        self.pending_all(
+            "id BETWEEN ?1 AND ?2
+             AND (',' || CAST(?3 AS TEXT) || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%')
+             ORDER BY id",
+            args![first, last, list],
+        )
     }
 
     /// Reading begins for each of `source_keys` (see [`Store::begin_reading`]), in one
