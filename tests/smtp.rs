@@ -81,8 +81,17 @@ impl SmtpSink {
         sink
     }
 
-    /// Starts the server process (again) on the same port and Maildir.
+    /// Starts the server process (again) on the same port and Maildir; nothing when it
+    /// runs already (a second process would be left behind, never stopped).
     pub fn up(&self) {
+        if self
+            .child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return;
+        }
         let servers = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers");
         // Debian's python, not another one first on PATH without the package.
         let mut command = Command::new("/usr/bin/python3");
