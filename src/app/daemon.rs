@@ -241,9 +241,9 @@ const PROCESS_BATCH: usize = 32;
 /// The processing stage: takes messages out of custody (the inbox the IMAP sources fill
 /// at fetch speed), oldest first and in batches ([`Ingester::process_batch`]), reads
 /// each on a blocking thread under the read budget, links them in the transaction that
-/// ends their custody, and wakes the scheduler. Runs at start (a crash can leave messages in custody) and
-/// whenever a source hands over; a store failure is logged, shown in health and
-/// retried, never given up on.
+/// ends their custody, and wakes the scheduler. Runs at start (a crash can leave
+/// messages in custody) and whenever a source hands over; a store failure is logged,
+/// shown in health and retried, never given up on.
 async fn process(
     config: &Config,
     state: &Location,

@@ -10,6 +10,14 @@ use super::{RAW_PIECE, Store, StoreError};
 const OURS: &str = "(inbox.lease_owner IS NULL OR inbox.lease_owner = ?1 OR NOT EXISTS (
     SELECT 1 FROM leases l WHERE l.name = 'instance:' || inbox.lease_owner AND l.until > ?2))";
 
+/// Taking custody on PostgreSQL (`?1` source, `?2` source key, `?3` bytes, `?4` now,
+/// `?5` this instance), unless the message is in custody or stored already. The
+/// parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
+const ACCEPT_PG: &str = "INSERT INTO inbox (source, source_key, raw, received_at, lease_owner)
+    SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT), CAST(?5 AS TEXT)
+    WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
+    ON CONFLICT (source_key) DO NOTHING";
+
 /// A message in custody, waiting to be processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -35,13 +43,9 @@ impl Store {
         now: &str,
     ) -> Result<bool, StoreError> {
         if self.is_postgres() {
-            // The parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
             return Ok(self
                 .opt(
-                    "INSERT INTO inbox (source, source_key, raw, received_at, lease_owner)
-                     SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT), CAST(?5 AS TEXT)
-                     WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
-                     ON CONFLICT (source_key) DO NOTHING RETURNING id",
+                    &format!("{ACCEPT_PG} RETURNING id"),
                     args![source, source_key, raw, now, super::instance_id()],
                     |r| r.get::<i64>(0),
                 )?
@@ -89,10 +93,7 @@ impl Store {
             return self.accept(source, source_key, raw, now).map(drop);
         }
         self.exec_later(
-            "INSERT INTO inbox (source, source_key, raw, received_at, lease_owner)
-             SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BYTEA), CAST(?4 AS TEXT), CAST(?5 AS TEXT)
-             WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
-             ON CONFLICT (source_key) DO NOTHING",
+            ACCEPT_PG,
             args![source, source_key, raw, now, super::instance_id()],
         )
     }

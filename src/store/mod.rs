@@ -114,6 +114,16 @@ fn is_busy(e: &StoreError) -> bool {
     )
 }
 
+/// The stored message a new one duplicates (`?1` its source key, `?2` Message-ID, `?3`
+/// SHA-256): by source key first, else by Message-ID and hash; one question for both,
+/// one round trip on PostgreSQL. The parameters' types are said, for PostgreSQL.
+const DUPLICATE_OF: &str = "SELECT id FROM (
+        SELECT id, 0 AS rank FROM messages WHERE source_key = CAST(?1 AS TEXT)
+        UNION ALL
+        SELECT id, 1 FROM messages
+        WHERE COALESCE(message_id, '') = COALESCE(CAST(?2 AS TEXT), '') AND sha256 = CAST(?3 AS TEXT)
+    ) AS found ORDER BY rank LIMIT 1";
+
 /// What [`Store::insert_new_message`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -658,16 +668,9 @@ impl Store {
         message_id: Option<&str>,
         sha256: &str,
     ) -> Result<Option<i64>, StoreError> {
-        // One question for both (the source key first): one round trip on PostgreSQL.
-        self.opt(
-            "SELECT id FROM (
-                 SELECT id, 0 AS rank FROM messages WHERE source_key = ?1
-                 UNION ALL
-                 SELECT id, 1 FROM messages WHERE COALESCE(message_id, '') = COALESCE(?2, '') AND sha256 = ?3
-             ) AS found ORDER BY rank LIMIT 1",
-            args![source_key, message_id, sha256],
-            |r| r.get(0),
-        )
+        self.opt(DUPLICATE_OF, args![source_key, message_id, sha256], |r| {
+            r.get(0)
+        })
     }
 
     /// Stores a message unless it is a duplicate ([`Store::find_duplicate`] by its
@@ -685,23 +688,20 @@ impl Store {
             return self.insert_message(m, now).map(Inserted::New);
         }
         // The parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
+        // The duplicate check is find_duplicate's, on the same first three parameters.
         let (duplicate, new): (Option<i64>, Option<i64>) = self.one(
-            "WITH dup AS (
-                 SELECT id FROM (
-                     SELECT id, 0 AS rank FROM messages WHERE source_key = CAST(?2 AS TEXT)
-                     UNION ALL
-                     SELECT id, 1 FROM messages
-                     WHERE COALESCE(message_id, '') = COALESCE(CAST(?3 AS TEXT), '') AND sha256 = CAST(?4 AS TEXT)
-                 ) AS found ORDER BY rank LIMIT 1),
-             m AS (
-                 INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
-                 SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT),
-                        CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS TEXT), CAST(?9 AS TEXT), CAST(?10 AS TEXT),
-                        CAST(?11 AS TEXT), CAST(?12 AS TEXT), CAST(?13 AS TEXT)
-                 WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING id),
-             r AS (INSERT INTO message_raw (id, raw) SELECT id, CAST(?14 AS BYTEA) FROM m)
-             SELECT (SELECT id FROM dup), (SELECT id FROM m)",
-            args![m.source, m.source_key, m.message_id, m.sha256, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error, m.raw],
+            &format!(
+                "WITH dup AS ({DUPLICATE_OF}),
+                 m AS (
+                     INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
+                     SELECT CAST(?4 AS TEXT), CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?5 AS TEXT),
+                            CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS TEXT), CAST(?9 AS TEXT), CAST(?10 AS TEXT),
+                            CAST(?11 AS TEXT), CAST(?12 AS TEXT), CAST(?13 AS TEXT)
+                     WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING id),
+                 r AS (INSERT INTO message_raw (id, raw) SELECT id, CAST(?14 AS BYTEA) FROM m)
+                 SELECT (SELECT id FROM dup), (SELECT id FROM m)"
+            ),
+            args![m.source_key, m.message_id, m.sha256, m.source, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error, m.raw],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         match (duplicate, new) {
