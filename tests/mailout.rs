@@ -543,6 +543,72 @@ async fn reminders_at_each_lead_time_once_even_across_restarts() {
 }
 
 #[test]
+fn a_claim_one_instance_planned_is_left_by_another_with_the_same_settings() {
+    // Two instances on one ledger: each has its own memory of what it planned, and the
+    // ledger records what either did.
+    let dir = temp_dir("plan-shared");
+    let config = test_config(&dir, "en", None);
+    let templates = Templates::load(None).unwrap();
+    let planner = config.planner(&templates).unwrap();
+    let mut store = crate::util::store(&dir);
+    let day1 = at("2026-03-16T09:00:00Z");
+    let day = |now: DateTime<Utc>| now.with_timezone(&planner.zone).date_naive().to_string();
+    let settings = planner.fingerprint();
+    ingest(&mut store, &config, &corpus(INCOMPLETE), day1);
+    let claim = store.all_claims().unwrap()[0].id;
+    assert_eq!(
+        store.claims_to_plan(&day(day1), &settings).unwrap().len(),
+        1
+    );
+    let first = planner
+        .plan_changed(&mut store, day1, &mut Planned::default())
+        .unwrap();
+    assert_eq!(first.drafts, 1, "{first:?}");
+    // Planned at its revision today with these settings: the other instance leaves it.
+    assert!(
+        store
+            .claims_to_plan(&day(day1), &settings)
+            .unwrap()
+            .is_empty()
+    );
+    let other = planner
+        .plan_changed(&mut store, day1, &mut Planned::default())
+        .unwrap();
+    assert_eq!(other, Default::default());
+    // Other settings (Dutch drafts) plan it again, and their draft differs.
+    let dutch_config = test_config(&dir, "nl", None);
+    let dutch = dutch_config.planner(&templates).unwrap();
+    assert_ne!(dutch.fingerprint(), settings);
+    let redone = dutch
+        .plan_changed(&mut store, day1, &mut Planned::default())
+        .unwrap();
+    assert_eq!(redone.drafts, 1, "{redone:?}");
+    // The next day, or a change to the claim, has it planned again.
+    let day2 = at("2026-03-17T09:00:00Z");
+    assert_eq!(
+        store.claims_to_plan(&day(day2), &settings).unwrap(),
+        vec![(claim, store.claim_revision(claim).unwrap())]
+    );
+    let message = store.claim_message_kinds(claim).unwrap()[0].0;
+    store
+        .set_evidence(
+            claim,
+            "contact",
+            r#"{"contact":{"phone":"+31 20 555 0199"}}"#,
+            message,
+            "2026-03-16T10:00:00Z",
+        )
+        .unwrap();
+    assert_eq!(
+        store
+            .claims_to_plan(&day(day1), &dutch.fingerprint())
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
 fn planning_only_what_changed_queues_what_a_full_plan_queues() {
     // Two stores fed the same events: one planned in full each pass, one planned only
     // for the claims whose revision or day moved. They must queue the same mail.

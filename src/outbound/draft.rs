@@ -130,12 +130,16 @@ fn default_attach() -> usize {
 /// The loaded templates.
 pub struct Templates {
     env: Environment<'static>,
+    /// A digest of every template's source: what the planner records a claim was
+    /// planned with.
+    fingerprint: String,
 }
 
 impl Templates {
     /// Loads the defaults, replaced by files of the same name in `dir`.
     pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
         let mut env = Environment::new();
+        let mut sources = Vec::new();
         // Block tags sit inside lines; only the newline after a tag that ends a line
         // goes ("trim blocks"), and templates mark the exceptions with "+%}".
         env.set_trim_blocks(true);
@@ -146,12 +150,21 @@ impl Templates {
                     .map_err(|e| format!("template {}: {e}", path.display()))?,
                 None => default.to_string(),
             };
+            for part in [name.as_bytes(), &[0], source.as_bytes(), &[0]] {
+                sources.extend_from_slice(part);
+            }
             env.add_template_owned(name, source)
                 .map_err(|e| format!("template {name}: {e}"))?;
         }
-        let templates = Templates { env };
+        let fingerprint = crate::store::sha256_hex(&sources);
+        let templates = Templates { env, fingerprint };
         templates.check()?;
         Ok(templates)
+    }
+
+    /// A digest of the templates' sources: equal for equal wording.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Renders every template with a sample, so a broken override fails at config load.

@@ -129,10 +129,15 @@ struct Letter<'a> {
 /// What earlier passes planned: claim → (its revision, the day). A claim whose revision
 /// (see `Store::claim_revisions`) and day are both unchanged would plan to the same
 /// outcome, so it is not read and rendered again: a pass costs the claims that changed,
-/// not every open claim. Start afresh (`default`) when the configuration or templates
-/// change.
+/// not every open claim. The ledger keeps the same record for every instance
+/// (`Store::record_plan`), with the settings' fingerprint, so a claim one instance
+/// planned is not planned again by another, nor after a restart with the same settings.
 #[derive(Debug, Default)]
-pub struct Planned(HashMap<i64, (i64, NaiveDate)>);
+pub struct Planned {
+    done: HashMap<i64, (i64, NaiveDate)>,
+    /// Every claim is looked at, whatever the ledger's record says ([`Planner::plan`]).
+    everything: bool,
+}
 
 /// What one planning pass queued.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -200,7 +205,31 @@ impl Planner<'_> {
     /// Queues whatever is due at `now`, looking at every claim. Each claim's mail and
     /// status change commit together.
     pub fn plan(&self, store: &mut Store, now: DateTime<Utc>) -> Result<PlanReport, PlanError> {
-        self.plan_changed(store, now, &mut Planned::default())
+        let mut every = Planned {
+            everything: true,
+            ..Planned::default()
+        };
+        self.plan_changed(store, now, &mut every)
+    }
+
+    /// A digest of everything planning reads besides the ledger: settings, customers and
+    /// templates. Instances with equal settings share each other's plans; a change of
+    /// settings has every claim planned again.
+    pub fn fingerprint(&self) -> String {
+        let settings = format!(
+            "{:?}",
+            (
+                self.drafts,
+                self.reminders,
+                self.customers,
+                &self.services,
+                self.zone,
+                &self.from,
+                &self.domain,
+                self.verify_first,
+            )
+        );
+        crate::store::sha256_hex(format!("{settings}\0{}", self.templates.fingerprint()).as_bytes())
     }
 
     /// Queues whatever is due at `now`, looking only at the claims that changed (or met
@@ -213,8 +242,16 @@ impl Planner<'_> {
     ) -> Result<PlanReport, PlanError> {
         let mut report = PlanReport::default();
         let today = now.with_timezone(&self.zone).date_naive();
-        for (id, revision) in store.claim_revisions()? {
-            if planned.0.get(&id) == Some(&(revision, today)) {
+        // Claims another instance (or this one, before a restart) planned at their
+        // revision today with these settings are left: mail planned twice is queued once
+        // anyway, but each plan reads and renders the claim. `plan` looks at every claim.
+        let (day, settings) = (today.to_string(), self.fingerprint());
+        let claims = match planned.everything {
+            true => store.claim_revisions()?,
+            false => store.claims_to_plan(&day, &settings)?,
+        };
+        for (id, revision) in claims {
+            if planned.done.get(&id) == Some(&(revision, today)) {
                 continue;
             }
             let Some(c) = store.claim(id)? else { continue };
@@ -222,7 +259,12 @@ impl Planner<'_> {
             let mut counts = PlanReport::default();
             let planned_claim = store.transaction(|s| {
                 self.plan_claim(s, &c, now, today, &mut counts)?;
-                Ok::<_, PlanError>(s.claim_revision(id)?)
+                let after = s.claim_revision(id)?;
+                // A held draft is looked at again next pass, by whichever instance.
+                if counts.held == 0 {
+                    s.record_plan(id, after, &day, &settings)?;
+                }
+                Ok::<_, PlanError>(after)
             });
             let after = match planned_claim {
                 // A draft waiting for Microsoft's record is looked at again next pass.
@@ -243,12 +285,17 @@ impl Planner<'_> {
                     tracing::error!(claim = id, ticket = %c.ticket, why, "mail for this claim cannot be made; the other claims go on");
                     let flag = format!("slaclaim cannot make this claim's mail: {why}");
                     let stamp = crate::stamp(now);
-                    store.transaction(|s| s.set_review(id, Some(&flag), &stamp))?;
+                    let after = store.transaction(|s| {
+                        s.set_review(id, Some(&flag), &stamp)?;
+                        let after = s.claim_revision(id)?;
+                        s.record_plan(id, after, &day, &settings)?;
+                        Ok::<_, StoreError>(after)
+                    })?;
                     report.failed.push((id, why));
-                    store.claim_revision(id)?
+                    after
                 }
             };
-            planned.0.insert(id, (after, today));
+            planned.done.insert(id, (after, today));
         }
         store.transaction(|s| self.plan_digest(s, now, today, &mut report))?;
         Ok(report)

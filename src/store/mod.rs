@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0012_corrections.sql"),
     include_str!("0013_graph.sql"),
     include_str!("0014_leases.sql"),
+    include_str!("0015_claim_plans.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
@@ -937,6 +938,36 @@ impl Store {
             &[],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
+    }
+
+    /// The claims (with their revisions) that no instance planned at their current
+    /// revision on `day` with these `settings` (see [`Store::record_plan`]), by deadline.
+    pub fn claims_to_plan(&self, day: &str, settings: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.all(
+            "SELECT c.id, c.revision FROM claims c LEFT JOIN claim_plans p
+               ON p.claim_id = c.id AND p.revision = c.revision AND p.day = ?1 AND p.settings = ?2
+             WHERE p.claim_id IS NULL
+             ORDER BY c.deadline IS NULL, c.deadline, c.id",
+            args![day, settings],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// Records that claim `id` was planned at `revision` on `day` with `settings`, in the
+    /// transaction that queued its mail: another instance then leaves it until it changes.
+    pub fn record_plan(
+        &self,
+        id: i64,
+        revision: i64,
+        day: &str,
+        settings: &str,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO claim_plans (claim_id, revision, day, settings) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (claim_id) DO UPDATE SET revision = excluded.revision, day = excluded.day, settings = excluded.settings",
+            args![id, revision, day, settings],
+        )?;
+        Ok(())
     }
 
     /// One claim's revision (see `claim_revisions`).

@@ -30,10 +30,11 @@ use super::sql::{self, Row, Value};
 const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("0013_schema.sql")),
     (14, include_str!("0014_leases.sql")),
+    (15, include_str!("0015_claim_plans.sql")),
 ];
 
 /// The newest schema version this build knows, the same for both backends.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// Begins a transaction that writes the ledger: every such transaction, in any
 /// instance, takes the same advisory lock first, so they run one after another as on
