@@ -72,3 +72,67 @@ fn eval_command_prints_scores_and_enforces_fail_under() {
     ]);
     assert!(!impossible.status.success());
 }
+
+#[test]
+fn a_batch_is_read_as_each_of_its_messages_alone() {
+    // Claim mail, broken MIME and our examples, read together stage by stage in
+    // batches of several sizes, must give each message's extraction read alone.
+    let x = Extractor::new(&ExtractConfig::default()).unwrap();
+    let mut raws = Vec::new();
+    for dir in [
+        shared().join("corpus"),
+        shared().join("corpus-b"),
+        shared().join("mime-torture"),
+        repo().join("examples/mailbox/new"),
+    ] {
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        paths.sort();
+        raws.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
+    }
+    assert!(raws.len() > 200, "{}", raws.len());
+    let json = |e: &slaclaim::extract::Extraction| serde_json::to_string(e).unwrap();
+    let alone: Vec<String> = raws.iter().map(|r| json(&x.extract(r))).collect();
+    let raws: Vec<&[u8]> = raws.iter().map(Vec::as_slice).collect();
+    for size in [1, 7, 32, raws.len()] {
+        let together: Vec<String> = raws
+            .chunks(size)
+            .flat_map(|b| x.extract_all(b))
+            .map(|e| json(&e))
+            .collect();
+        assert_eq!(together.len(), alone.len());
+        for (i, (t, a)) in together.iter().zip(&alone).enumerate() {
+            assert_eq!(t, a, "message {i} in batches of {size}");
+        }
+    }
+}
+
+#[test]
+fn read_together_refuses_the_oversized_and_reads_the_rest_as_alone() {
+    use slaclaim::ledger::ingest::{Reading, read, read_together};
+    let x = Extractor::new(&ExtractConfig::default()).unwrap();
+    let small = std::fs::read(shared().join("corpus/msg_0003.eml")).unwrap();
+    let other = std::fs::read(shared().join("corpus/msg_0006.eml")).unwrap();
+    let large = [small.clone(), vec![b'x'; 4096]].concat();
+    let max = small.len().max(other.len());
+    let raws: Vec<&[u8]> = vec![&small, &large, &other];
+    let together = read_together(&x, max, &raws).unwrap();
+    assert_eq!(together.len(), 3);
+    let show = |r: &Reading| match r {
+        Reading::Read(read) => serde_json::to_string(&read.1).unwrap(),
+        Reading::Failed(why) => format!("failed: {why}"),
+        Reading::Refused(why) => format!("refused: {why}"),
+    };
+    for (raw, got) in raws.iter().zip(&together) {
+        assert_eq!(show(got), show(&read(&x, max, raw)));
+    }
+    assert!(
+        show(&together[1]).starts_with("refused: message is"),
+        "{}",
+        show(&together[1])
+    );
+    assert!(matches!(together[0], Reading::Read(_)) && matches!(together[2], Reading::Read(_)));
+}

@@ -8,7 +8,7 @@ use regex::Regex;
 use crate::mail::message::Email;
 
 /// What a message is, from the helpdesk's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A customer asks for an SLA credit to be claimed.
@@ -24,6 +24,7 @@ pub enum Kind {
     /// Microsoft 365 service health and message center mail.
     ServiceNotification,
     /// Anything else: general questions, sales, spam.
+    #[default]
     Other,
 }
 

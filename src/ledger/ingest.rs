@@ -175,6 +175,34 @@ pub fn read(extractor: &Extractor, max_bytes: usize, raw: &[u8]) -> Reading {
     }
 }
 
+/// Reads messages together, as [`read`] reads each: the ones over `max_bytes` are
+/// refused, the rest parsed and then read stage by stage across them all
+/// ([`Extractor::extract_emails`]), which finds each stage's code and automata warm.
+/// None when the reading panicked: the caller then reads them one by one, so that
+/// only the message at fault fails.
+pub fn read_together(
+    extractor: &Extractor,
+    max_bytes: usize,
+    raws: &[&[u8]],
+) -> Option<Vec<Reading>> {
+    let emails: Vec<Option<Email>> = raws
+        .iter()
+        .map(|raw| (raw.len() <= max_bytes).then(|| Email::parse(raw)))
+        .collect();
+    let extractions = std::panic::catch_unwind(|| {
+        extractor.extract_emails(&emails.iter().flatten().collect::<Vec<_>>())
+    })
+    .ok()?;
+    let mut extractions = extractions.into_iter();
+    raws.iter()
+        .zip(emails)
+        .map(|(raw, email)| match email {
+            None => Some(read(extractor, max_bytes, raw)),
+            Some(email) => Some(Reading::Read(Box::new((email, extractions.next()?)))),
+        })
+        .collect()
+}
+
 /// Errors of ingest: only the store can fail; bad mail is quarantined instead.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -350,14 +378,29 @@ impl Ingester<'_> {
 
     /// Reads messages in order, as [`Ingester::read_within_budget`] reads one, on one
     /// blocking thread: a thread hop for each would cost more than reading a small
-    /// message. A message over its budget is given up on, and the ones after it are read
-    /// on a new thread; the old one stops after the message it is on (every reading
-    /// stage is bounded), unwaited.
+    /// message. Several are first read together ([`read_together`]). One by one, a
+    /// message over its budget is given up on, and the ones after it are read on a new
+    /// thread; the old one stops after the message it is on (every reading stage is
+    /// bounded), unwaited.
     async fn read_all_within_budget<R>(&self, raws: &[std::sync::Arc<R>]) -> Vec<(Reading, bool)>
     where
         R: AsRef<[u8]> + Send + Sync + 'static + ?Sized,
     {
         use std::sync::atomic::{AtomicBool, Ordering};
+        // First all together, within one message's budget (a batch of claim mail takes a
+        // few milliseconds). Over it, or after a panic, one by one as below: each then
+        // has its own budget, and the message at fault is the one refused.
+        if raws.len() > 1 {
+            let (extractor, max_bytes, all) =
+                (self.extractor.clone(), self.max_bytes, raws.to_vec());
+            let together = tokio::task::spawn_blocking(move || {
+                let raws: Vec<&[u8]> = all.iter().map(|r| (**r).as_ref()).collect();
+                read_together(&extractor, max_bytes, &raws)
+            });
+            if let Ok(Ok(Some(read))) = tokio::time::timeout(self.limits.budget, together).await {
+                return read.into_iter().map(|r| (r, true)).collect();
+            }
+        }
         let mut out = Vec::with_capacity(raws.len());
         while out.len() < raws.len() {
             let rest = raws[out.len()..].to_vec();
