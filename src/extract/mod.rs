@@ -206,12 +206,39 @@ impl Extractor {
             })
             .collect();
         let ids: Vec<Ids> = readings.iter().map(Reading::identifiers).collect();
+        // The kind. Mail its headers leave open and that mentions a credit is rewritten,
+        // cut into statements and asked whether it asks for one.
+        let opened: Vec<(bool, bool)> = readings
+            .iter()
+            .zip(&verdicts)
+            .map(|(r, v)| r.opening(v.as_ref()))
+            .collect();
+        let mut asking: Vec<(&mut Reading, &Ids)> = readings
+            .iter_mut()
+            .zip(&ids)
+            .zip(&opened)
+            .filter(|(_, (_, open))| *open)
+            .map(|((r, ids), _)| (r, ids))
+            .collect();
+        for step in REWRITE_STEPS {
+            for (r, ids) in &mut asking {
+                r.rewrite_step(step, ids);
+            }
+        }
+        for (r, _) in &mut asking {
+            r.intent.statements = Some(text::statements(&r.new_text));
+        }
+        for (r, _) in &mut asking {
+            r.ask_credit();
+        }
+        drop(asking);
         let mut exts: Vec<Extraction> = readings
             .iter_mut()
             .zip(verdicts)
             .zip(&ids)
-            .map(|((r, verdict), ids)| {
-                let kind = r.kind(verdict, ids);
+            .zip(&opened)
+            .map(|(((r, verdict), ids), (body_incident, _))| {
+                let kind = r.kind(verdict, ids, *body_incident);
                 let mut ext = r.base(kind);
                 for (t, src) in &ids.tickets {
                     note_list(&mut ext.ticket_refs, t);
@@ -221,31 +248,54 @@ impl Extractor {
             })
             .collect();
         // The claim's fields, for customer content only, again stage by stage.
-        let mut claims: Vec<(&mut Reading, &mut Extraction, &Ids, text::Statements)> = readings
+        let mut claims: Vec<Claim> = readings
             .iter_mut()
             .zip(exts.iter_mut())
             .zip(&ids)
             .filter(|((_, ext), _)| ext.kind.is_customer_content())
-            .map(|((r, ext), ids)| {
-                r.rewrite(ids);
-                let statements = match r.intent.statements.take() {
-                    Some(st) => st,
-                    None => text::statements(&r.new_text),
-                };
-                (r, ext, ids, statements)
+            .map(|((r, ext), ids)| Claim {
+                r,
+                ext,
+                ids,
+                st: text::Statements::default(),
+                monitor: Vec::new(),
+                sites: None,
+                users: None,
             })
             .collect();
-        for (r, ext, ids, _) in &mut claims {
-            r.identifier_fields(ext, ids);
+        for step in REWRITE_STEPS {
+            for c in &mut claims {
+                c.r.rewrite_step(step, c.ids);
+            }
         }
-        for (r, ext, _, st) in &mut claims {
-            r.downtime(ext, st);
+        for c in &mut claims {
+            c.st = match c.r.intent.statements.take() {
+                Some(st) => st,
+                None => text::statements(&c.r.new_text),
+            };
         }
-        for (r, ext, _, st) in &mut claims {
-            r.people(ext, st);
+        for c in &mut claims {
+            c.r.identifier_fields(c.ext, c.ids);
         }
-        for (r, ext, _, st) in &mut claims {
-            r.intent_fields(ext, st);
+        for c in &mut claims {
+            c.monitor = c.r.monitor_windows();
+        }
+        for c in &mut claims {
+            c.r.downtime(c.ext, &c.st, std::mem::take(&mut c.monitor));
+        }
+        for c in &mut claims {
+            c.sites = table::site_counts(&c.r.new_text);
+        }
+        for c in claims.iter_mut().filter(|c| c.sites.is_none()) {
+            c.users = people::affected_users(&c.st);
+        }
+        for c in &mut claims {
+            c.r.people(c.ext, &c.st, c.sites.take(), c.users.take());
+        }
+        for step in INTENT_STEPS {
+            for c in &mut claims {
+                c.r.intent_step(step, c.ext, &c.st);
+            }
         }
         drop(claims);
         for (r, ext) in readings.into_iter().zip(exts.iter_mut()) {
@@ -256,55 +306,56 @@ impl Extractor {
         }
         exts
     }
-
-    /// The rewriting stage, before statements are cut: Microsoft's entries set apart
-    /// (returned), then times and numbers said in words, table rows of times and the
-    /// sender's corrections written out. `folded` is the text before, for cheap gates;
-    /// `sections` are the byte ranges Microsoft wrote, when any incident was named.
-    fn rewrite(
-        &self,
-        new_text: &mut String,
-        folded: &fold::Folded,
-        language: &str,
-        sections: &Option<Vec<std::ops::Range<usize>>>,
-    ) -> Vec<notice::Entry> {
-        let changed = |said: Option<String>, text: &mut String| {
-            if let Some(said) = said {
-                *text = said;
-            }
-        };
-        // Microsoft's own entries (a notification forwarded as evidence) are context,
-        // read only where the customer says nothing.
-        let notices = match sections {
-            Some(sections) => {
-                let (own, notices) = notice::split(new_text, sections, &self.incident);
-                if !notices.is_empty() {
-                    *new_text = own;
-                }
-                notices
-            }
-            None => Vec::new(),
-        };
-        // Times and durations said in words are read in digits from here on.
-        let said = spoken::may_say_time(folded)
-            .then(|| spoken::in_digits(new_text, language))
-            .flatten();
-        changed(said, new_text);
-        // A table of start and end times is said again as sentences, one per row.
-        changed(table::time_rows(new_text), new_text);
-        // Numbers in words ("a dozen in Leeds plus the 30 in Harrogate") in digits.
-        let said = numbers::may_have_number_words(folded)
-            .then(|| numbers::in_digits(new_text))
-            .flatten();
-        changed(said, new_text);
-        // And a value the sender corrects ("95 users, not 59") is read as corrected.
-        let said = correct::may_correct(folded)
-            .then(|| correct::apply(new_text))
-            .flatten();
-        changed(said, new_text);
-        notices
-    }
 }
+
+/// One piece of customer content on its way through the claim's fields, with what one
+/// stage leaves for a later one.
+struct Claim<'r, 'a> {
+    r: &'r mut Reading<'a>,
+    ext: &'r mut Extraction,
+    ids: &'r Ids,
+    st: text::Statements,
+    monitor: Vec<Window>,
+    sites: Option<table::SiteCounts>,
+    users: Option<(u64, String, usize)>,
+}
+
+/// The steps of the rewriting stage, in order (see [`Reading::rewrite_step`]).
+#[derive(Clone, Copy)]
+enum Rewrite {
+    Notices,
+    Spoken,
+    TimeRows,
+    Numbers,
+    Corrections,
+}
+
+const REWRITE_STEPS: [Rewrite; 5] = [
+    Rewrite::Notices,
+    Rewrite::Spoken,
+    Rewrite::TimeRows,
+    Rewrite::Numbers,
+    Rewrite::Corrections,
+];
+
+/// The intent fields, each read for every message before the next (see
+/// [`Reading::intent_step`]).
+#[derive(Clone, Copy)]
+enum IntentField {
+    Csp,
+    Credit,
+    Advisory,
+    Resolution,
+    Contact,
+}
+
+const INTENT_STEPS: [IntentField; 5] = [
+    IntentField::Csp,
+    IntentField::Credit,
+    IntentField::Advisory,
+    IntentField::Resolution,
+    IntentField::Contact,
+];
 
 /// The evidence gathered while reading: the first note for a field stands.
 #[derive(Default)]
@@ -361,6 +412,8 @@ struct Reading<'a> {
     folded: fold::Folded,
     language: &'static str,
     intent: Intent,
+    /// Microsoft's entries between the rewriting stage's first step and its last.
+    rewriting: Option<Vec<notice::Entry>>,
     notes: Notes,
 }
 
@@ -443,6 +496,7 @@ impl<'a> Reading<'a> {
             folded,
             language,
             intent: Intent::default(),
+            rewriting: None,
             notes,
         }
     }
@@ -501,36 +555,86 @@ impl<'a> Reading<'a> {
         })
     }
 
-    /// The rewriting stage, once: the text is rewritten before statements are first cut.
-    fn rewrite(&mut self, ids: &Ids) {
-        if self.intent.notices.is_none() {
-            let sections = self.sections(ids);
-            let notices =
-                self.x
-                    .rewrite(&mut self.new_text, &self.folded, self.language, &sections);
-            self.intent.notices = Some(notices);
+    /// One step of the rewriting stage, which runs once, before statements are first
+    /// cut: Microsoft's entries set apart, then times and numbers said in words, table
+    /// rows of times and the sender's corrections written out. `self.folded` is the text
+    /// before, for cheap gates.
+    fn rewrite_step(&mut self, step: Rewrite, ids: &Ids) {
+        if self.intent.notices.is_some() {
+            return;
+        }
+        let text = &mut self.new_text;
+        let said = match step {
+            // Microsoft's own entries (a notification forwarded as evidence) are context,
+            // read only where the customer says nothing. Sections are the byte ranges
+            // Microsoft wrote, when any incident was named.
+            Rewrite::Notices => {
+                let notices = match self.sections(ids) {
+                    Some(sections) => {
+                        let (own, notices) =
+                            notice::split(&self.new_text, &sections, &self.x.incident);
+                        if !notices.is_empty() {
+                            self.new_text = own;
+                        }
+                        notices
+                    }
+                    None => Vec::new(),
+                };
+                self.rewriting = Some(notices);
+                None
+            }
+            // Times and durations said in words are read in digits from here on.
+            Rewrite::Spoken => spoken::may_say_time(&self.folded)
+                .then(|| spoken::in_digits(text, self.language))
+                .flatten(),
+            // A table of start and end times is said again as sentences, one per row.
+            Rewrite::TimeRows => table::time_rows(text),
+            // Numbers in words ("a dozen in Leeds plus the 30 in Harrogate") in digits.
+            Rewrite::Numbers => numbers::may_have_number_words(&self.folded)
+                .then(|| numbers::in_digits(text))
+                .flatten(),
+            // And a value the sender corrects ("95 users, not 59") is read as corrected.
+            Rewrite::Corrections => {
+                let said = correct::may_correct(&self.folded)
+                    .then(|| correct::apply(text))
+                    .flatten();
+                self.intent.notices = Some(self.rewriting.take().unwrap_or_default());
+                said
+            }
+        };
+        if let Some(said) = said {
+            self.new_text = said;
+        }
+    }
+
+    /// Whether the body names an incident where the headers' verdict is weak (an
+    /// out-of-office or bulk hint), and whether the statements are to be read for the
+    /// kind: they are only cut when something will read them, and most mail is decided
+    /// by its headers, or mentions no credit and is no claim.
+    fn opening(&self, verdict: Option<&classify::Verdict>) -> (bool, bool) {
+        // A weak verdict gives way only to claim content in the body, which names an
+        // incident: without one there is nothing to read.
+        let body_incident =
+            verdict.is_some_and(|v| v.weak) && self.x.incident.is_match(&self.new_text);
+        let decided = verdict.is_some_and(|v| !v.weak || !body_incident);
+        (
+            body_incident,
+            !decided && intent::mentions_credit(&self.folded),
+        )
+    }
+
+    /// The credit asked for in the statements (the subject too, in a new request).
+    fn ask_credit(&mut self) {
+        let subject = (!self.is_reply).then_some(self.email.subject.as_str());
+        if let Some(st) = &self.intent.statements {
+            self.intent.credit = intent::credit_requested(st, subject);
         }
     }
 
     /// The kind: the headers' verdict, unless claim content in the body outweighs a
-    /// weak one; a credit request or go-ahead read from the statements when the headers
-    /// leave it open.
-    fn kind(&mut self, verdict: Option<classify::Verdict>, ids: &Ids) -> Kind {
-        let x = self.x;
-        // A weak verdict (an out-of-office or bulk hint) gives way only to claim content
-        // in the body, which names an incident: without one there is nothing to read.
-        let body_incident =
-            verdict.as_ref().is_some_and(|v| v.weak) && x.incident.is_match(&self.new_text);
-        let decided = verdict.as_ref().is_some_and(|v| !v.weak || !body_incident);
-        // Statements are only cut when something will read them: most mail is decided by
-        // its headers, or mentions no credit and is no claim.
-        if !decided && intent::mentions_credit(&self.folded) {
-            self.rewrite(ids);
-            let st = text::statements(&self.new_text);
-            let subject = (!self.is_reply).then_some(self.email.subject.as_str());
-            self.intent.credit = intent::credit_requested(&st, subject);
-            self.intent.statements = Some(st);
-        }
+    /// weak one; a credit request (read by [`Reading::ask_credit`]) or go-ahead read
+    /// from the statements when the headers leave it open.
+    fn kind(&mut self, verdict: Option<classify::Verdict>, ids: &Ids, body_incident: bool) -> Kind {
         // A reply in a claim's thread that tells us to go on: an update that asks.
         if let (None, Some(st), true) =
             (&self.intent.credit, &self.intent.statements, self.is_reply)
@@ -660,18 +764,34 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// Outage windows: monitor lines and the sender's statements, else the claimed
-    /// incidents' entries in Microsoft's notices.
-    fn downtime(&mut self, ext: &mut Extraction, statements: &[text::Statement]) {
+    /// When `self.downtime` reads the date and zone of relative and local times.
+    fn reference(&self) -> downtime::Reference {
         let email = self.email;
-        let reference = downtime::Reference {
+        downtime::Reference {
             when: email.date.unwrap_or_else(|| Utc::now().fixed_offset()),
             us_english: email
                 .header("content-language")
                 .is_some_and(|l| l.trim().eq_ignore_ascii_case("en-us")),
-        };
+        }
+    }
+
+    /// An uptime monitor's DOWN and UP lines, read before the statements.
+    fn monitor_windows(&self) -> Vec<Window> {
+        monitor::windows(&self.new_text, *self.reference().when.offset())
+    }
+
+    /// Outage windows: monitor lines (`monitor`, from [`Reading::monitor_windows`]) and
+    /// the sender's statements, else the claimed incidents' entries in Microsoft's notices.
+    fn downtime(
+        &mut self,
+        ext: &mut Extraction,
+        statements: &[text::Statement],
+        monitor: Vec<Window>,
+    ) {
+        let email = self.email;
+        let reference = self.reference();
         ext.downtime = monitor::merge(
-            monitor::windows(&self.new_text, *reference.when.offset()),
+            monitor,
             downtime::windows(&email.subject, statements, reference),
         );
         if ext.downtime.is_empty() {
@@ -702,18 +822,25 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// Affected users and their places: a table of sites says it more plainly than
-    /// any sentence around it.
-    fn people(&mut self, ext: &mut Extraction, statements: &text::Statements) {
+    /// Affected users and their places: a table of sites (`sites`, from
+    /// [`table::site_counts`]) says it more plainly than any sentence around it, else
+    /// the head count (`users`, from [`people::affected_users`]) and the places beside it.
+    fn people(
+        &mut self,
+        ext: &mut Extraction,
+        statements: &text::Statements,
+        sites: Option<table::SiteCounts>,
+        users: Option<(u64, String, usize)>,
+    ) {
         let partners = &self.x.partner_names;
-        if let Some(t) = table::site_counts(&self.new_text) {
+        if let Some(t) = sites {
             ext.affected_users = Some(t.count());
             self.notes.note("affected_users", &t.source, 0.85, vec![]);
             for (place, _) in &t.sites {
                 ext.locations.push(place.clone());
             }
             self.notes.note("locations", &t.source, 0.8, vec![]);
-        } else if let Some((n, src, i)) = people::affected_users(statements) {
+        } else if let Some((n, src, i)) = users {
             ext.affected_users = Some(n);
             self.notes.note("affected_users", &src, 0.8, vec![]);
             for (place, src) in people::locations(statements, Some(i), partners) {
@@ -728,49 +855,67 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// CSP, the credit asked for, an advisory, what was tried and who to contact.
-    fn intent_fields(&mut self, ext: &mut Extraction, statements: &text::Statements) {
+    /// One of CSP, the credit asked for, an advisory, what was tried and who to
+    /// contact.
+    fn intent_step(
+        &mut self,
+        step: IntentField,
+        ext: &mut Extraction,
+        statements: &text::Statements,
+    ) {
         let email = self.email;
-        let partners = partner_names(&self.x.partner_names, email.header("to"));
-        let (csp, src) = intent::purchased_via_csp(statements, &partners);
-        ext.purchased_via_csp = csp;
-        if let Some(src) = src {
-            let confidence = if csp.is_some() { 0.85 } else { 0.5 };
-            self.notes
-                .note("purchased_via_csp", &src, confidence, vec![]);
+        match step {
+            IntentField::Csp => {
+                let partners = partner_names(&self.x.partner_names, email.header("to"));
+                let (csp, src) = intent::purchased_via_csp(statements, &partners);
+                ext.purchased_via_csp = csp;
+                if let Some(src) = src {
+                    let confidence = if csp.is_some() { 0.85 } else { 0.5 };
+                    self.notes
+                        .note("purchased_via_csp", &src, confidence, vec![]);
+                }
+            }
+            IntentField::Credit => {
+                let asked = self
+                    .intent
+                    .credit
+                    .as_ref()
+                    .or(self.intent.go_ahead.as_ref());
+                ext.credit_requested = asked.is_some();
+                if let Some(src) = asked {
+                    self.notes.note("credit_requested", src, 0.85, vec![]);
+                }
+            }
+            // Only the sender's own words: a forwarded notice's classification is context.
+            IntentField::Advisory => {
+                if let Some(src) = intent::advisory(statements) {
+                    ext.advisory = true;
+                    self.notes.note("advisory", &src, 0.8, vec![]);
+                }
+            }
+            IntentField::Resolution => {
+                ext.resolution_attempts = contact::resolution_attempts(statements);
+                if let Some(r) = &ext.resolution_attempts {
+                    self.notes.note("resolution_attempts", r, 0.7, vec![]);
+                }
+            }
+            IntentField::Contact => {
+                let (c, src) = contact::contact(
+                    statements,
+                    &self.signature,
+                    email.from_name.as_deref(),
+                    email.from_addr.as_deref(),
+                );
+                ext.contact = c;
+                let confidence = if src.is_some() { 0.85 } else { 0.6 };
+                self.notes.note(
+                    "contact",
+                    src.as_deref().unwrap_or("From header"),
+                    confidence,
+                    vec![],
+                );
+            }
         }
-        let asked = self
-            .intent
-            .credit
-            .as_ref()
-            .or(self.intent.go_ahead.as_ref());
-        ext.credit_requested = asked.is_some();
-        if let Some(src) = asked {
-            self.notes.note("credit_requested", src, 0.85, vec![]);
-        }
-        // Only the sender's own words: a forwarded notice's classification is context.
-        if let Some(src) = intent::advisory(statements) {
-            ext.advisory = true;
-            self.notes.note("advisory", &src, 0.8, vec![]);
-        }
-        ext.resolution_attempts = contact::resolution_attempts(statements);
-        if let Some(r) = &ext.resolution_attempts {
-            self.notes.note("resolution_attempts", r, 0.7, vec![]);
-        }
-        let (c, src) = contact::contact(
-            statements,
-            &self.signature,
-            email.from_name.as_deref(),
-            email.from_addr.as_deref(),
-        );
-        ext.contact = c;
-        let confidence = if src.is_some() { 0.85 } else { 0.6 };
-        self.notes.note(
-            "contact",
-            src.as_deref().unwrap_or("From header"),
-            confidence,
-            vec![],
-        );
     }
 }
 
