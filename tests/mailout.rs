@@ -564,13 +564,16 @@ fn a_claim_one_instance_planned_is_left_by_another_with_the_same_settings() {
         .plan_changed(&mut store, day1, &mut Planned::default())
         .unwrap();
     assert_eq!(first.drafts, 1, "{first:?}");
-    // Planned at its revision today with these settings: the other instance leaves it.
+    // Planned at its revision today with these settings: the other instance leaves it,
+    // whether it reads the list after the plan or finds the record inside its own
+    // transaction (it read the list before).
     assert!(
         store
             .claims_to_plan(&day(day1), &settings)
             .unwrap()
             .is_empty()
     );
+    assert!(store.is_planned(claim, &day(day1), &settings).unwrap());
     let other = planner
         .plan_changed(&mut store, day1, &mut Planned::default())
         .unwrap();
@@ -605,6 +608,11 @@ fn a_claim_one_instance_planned_is_left_by_another_with_the_same_settings() {
             .unwrap()
             .len(),
         1
+    );
+    assert!(
+        !store
+            .is_planned(claim, &day(day1), &dutch.fingerprint())
+            .unwrap()
     );
 }
 

@@ -258,21 +258,27 @@ impl Planner<'_> {
             // The revision is read again inside: planning may move it (a status change).
             let mut counts = PlanReport::default();
             let planned_claim = store.transaction(|s| {
+                // Another instance may have planned it since the list was read. Writes
+                // to the ledger run one at a time, so its record shows here.
+                if !planned.everything && s.is_planned(id, &day, &settings)? {
+                    return Ok(None);
+                }
                 self.plan_claim(s, &c, now, today, &mut counts)?;
                 let after = s.claim_revision(id)?;
                 // A held draft is looked at again next pass, by whichever instance.
                 if counts.held == 0 {
                     s.record_plan(id, after, &day, &settings)?;
                 }
-                Ok::<_, PlanError>(after)
+                Ok::<_, PlanError>(Some(after))
             });
             let after = match planned_claim {
+                Ok(None) => continue,
                 // A draft waiting for Microsoft's record is looked at again next pass.
-                Ok(_) if counts.held > 0 => {
+                Ok(Some(_)) if counts.held > 0 => {
                     report.held += counts.held;
                     continue;
                 }
-                Ok(after) => {
+                Ok(Some(after)) => {
                     report.drafts += counts.drafts;
                     report.reminders += counts.reminders;
                     report.expired += counts.expired;

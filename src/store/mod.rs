@@ -953,6 +953,17 @@ impl Store {
         )
     }
 
+    /// Whether claim `id` was planned at its current revision on `day` with `settings`
+    /// (by any instance; see [`Store::record_plan`]).
+    pub fn is_planned(&self, id: i64, day: &str, settings: &str) -> Result<bool, StoreError> {
+        self.one(
+            "SELECT COUNT(*) FROM claim_plans p JOIN claims c ON c.id = p.claim_id
+             WHERE p.claim_id = ?1 AND p.revision = c.revision AND p.day = ?2 AND p.settings = ?3",
+            args![id, day, settings],
+            |r| Ok(r.get::<i64>(0)? > 0),
+        )
+    }
+
     /// Records that claim `id` was planned at `revision` on `day` with `settings`, in the
     /// transaction that queued its mail: another instance then leaves it until it changes.
     pub fn record_plan(
