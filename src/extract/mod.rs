@@ -205,7 +205,21 @@ impl Extractor {
                 Reading::new(self, e, bounce)
             })
             .collect();
-        let ids: Vec<Ids> = readings.iter().map(Reading::identifiers).collect();
+        for r in &mut readings {
+            r.language = lang::detect(&r.subject_and_text, r.email.header("content-language"));
+        }
+        // Identifiers, one kind at a time across the batch.
+        let incidents: Vec<_> = readings.iter().map(Reading::incident_ids).collect();
+        let tenants: Vec<_> = readings.iter().map(Reading::tenant_ids).collect();
+        let ids: Vec<Ids> = readings
+            .iter()
+            .zip(incidents.into_iter().zip(tenants))
+            .map(|(r, (incidents, tenants))| Ids {
+                incidents,
+                tenants,
+                tickets: r.ticket_refs(),
+            })
+            .collect();
         // The kind. Mail its headers leave open and that mentions a credit is rewritten,
         // cut into statements and asked whether it asks for one.
         let opened: Vec<(bool, bool)> = readings
@@ -482,7 +496,6 @@ impl<'a> Reading<'a> {
         subject_and_text.push('\n');
         subject_and_text.push_str(&new_text);
         let folded = fold::Folded::new(&subject_and_text);
-        let language = lang::detect(&subject_and_text, email.header("content-language"));
         Reading {
             x,
             email,
@@ -494,16 +507,17 @@ impl<'a> Reading<'a> {
             problems,
             subject_and_text,
             folded,
-            language,
+            // Detected for the batch after every message is segmented (see
+            // `Extractor::extract_emails`).
+            language: "",
             intent: Intent::default(),
             rewriting: None,
             notes,
         }
     }
 
-    /// Incident IDs (in a reply only its new text's: the subject is the thread's),
-    /// tenant GUIDs and ticket references.
-    fn identifiers(&self) -> Ids {
+    /// Incident IDs: in a reply only its new text's (the subject is the thread's).
+    fn incident_ids(&self) -> Vec<(String, String)> {
         let x = self.x;
         let incident_text = if self.is_reply {
             self.new_text.as_str()
@@ -512,26 +526,30 @@ impl<'a> Reading<'a> {
         };
         // Each pattern is first asked only whether it occurs at all (most mail has none):
         // a yes/no search stops at the first hit, where the full scans gather captures.
-        let mut incidents = if x.incident.is_match(&self.subject_and_text) {
+        let incidents = if x.incident.is_match(&self.subject_and_text) {
             ids::incident_ids(incident_text, &x.incident)
         } else {
             Vec::new()
         };
         if incidents.is_empty() {
-            incidents = ids::lower_case_ids(incident_text, &x.services);
+            return ids::lower_case_ids(incident_text, &x.services);
         }
-        let tenants = if ids::mentions_guid(&self.subject_and_text) {
+        incidents
+    }
+
+    /// Tenant GUIDs.
+    fn tenant_ids(&self) -> Vec<(String, String)> {
+        if ids::mentions_guid(&self.subject_and_text) {
             ids::tenant_ids(&self.new_text)
         } else {
             Vec::new()
-        };
-        // No yes/no gate here: the ticket scan is as quick as a gate would be.
-        let tickets = ids::ticket_refs(&self.subject_and_text, &self.folded, &x.incident);
-        Ids {
-            incidents,
-            tenants,
-            tickets,
         }
+    }
+
+    /// Ticket references. No yes/no gate here: the ticket scan is as quick as a gate
+    /// would be.
+    fn ticket_refs(&self) -> Vec<(String, String)> {
+        ids::ticket_refs(&self.subject_and_text, &self.folded, &self.x.incident)
     }
 
     /// Microsoft's sections of the text, each to the next forwarded part or the end;
