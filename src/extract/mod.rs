@@ -197,12 +197,17 @@ impl Extractor {
     /// alone finds them cold, and pays about as much again for that as for the reading).
     pub fn extract_emails(&self, emails: &[&Email]) -> Vec<Extraction> {
         let verdicts: Vec<_> = emails.iter().map(|e| classify::by_headers(e)).collect();
+        let segments: Vec<quote::Parts> = emails
+            .iter()
+            .map(|e| quote::split(&quote::strip_own(&e.body), &e.subject))
+            .collect();
         let mut readings: Vec<Reading> = emails
             .iter()
             .zip(&verdicts)
-            .map(|(e, v)| {
+            .zip(segments)
+            .map(|((e, v), parts)| {
                 let bounce = v.as_ref().is_some_and(|v| v.kind == Kind::Bounce);
-                Reading::new(self, e, bounce)
+                Reading::new(self, e, parts, bounce)
             })
             .collect();
         for r in &mut readings {
@@ -432,14 +437,15 @@ struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-    /// Segments: the new text apart from quotes and signature, the content handed to
-    /// us in attachments (not in bounces), capped at `max-text-bytes`.
-    fn new(x: &'a Extractor, email: &'a Email, bounce: bool) -> Reading<'a> {
+    /// Segments: the new text apart from quotes and signature (`parts`, the body split
+    /// by [`quote::split`]), the content handed to us in attachments (not in bounces),
+    /// capped at `max-text-bytes`.
+    fn new(x: &'a Extractor, email: &'a Email, parts: quote::Parts, bounce: bool) -> Reading<'a> {
         let quote::Parts {
             mut new_text,
             mut signature,
             forwarded,
-        } = quote::split(&quote::strip_own(&email.body), &email.subject);
+        } = parts;
         let mut microsoft_at: Vec<usize> = forwarded
             .iter()
             .filter(|f| notice::from_microsoft(&f.from))
