@@ -132,9 +132,13 @@ struct Letter<'a> {
 /// not every open claim. The ledger keeps the same record for every instance
 /// (`Store::record_plan`), with the settings' fingerprint, so a claim one instance
 /// planned is not planned again by another, nor after a restart with the same settings.
+/// Start afresh (`default`) when the configuration or templates change.
 #[derive(Debug, Default)]
 pub struct Planned {
     done: HashMap<i64, (i64, NaiveDate)>,
+    /// The planner's settings digest ([`Planner::fingerprint`]), made once: a new
+    /// `Planned` goes with new settings.
+    settings: Option<String>,
     /// Every claim is looked at, whatever the ledger's record says ([`Planner::plan`]).
     everything: bool,
 }
@@ -245,7 +249,11 @@ impl Planner<'_> {
         // Claims another instance (or this one, before a restart) planned at their
         // revision today with these settings are left: mail planned twice is queued once
         // anyway, but each plan reads and renders the claim. `plan` looks at every claim.
-        let (day, settings) = (today.to_string(), self.fingerprint());
+        let settings = planned
+            .settings
+            .get_or_insert_with(|| self.fingerprint())
+            .clone();
+        let day = today.to_string();
         let claims = match planned.everything {
             true => store.claim_revisions()?,
             false => store.claims_to_plan(&day, &settings)?,
