@@ -32,15 +32,17 @@ const BATCH: usize = 32;
 
 /// Runs `f` over all messages repeatedly for at least `budget`; returns seconds per pass.
 fn measure(messages: &[Vec<u8>], budget: Duration, mut f: impl FnMut(&[u8])) -> f64 {
-    for m in messages {
-        f(m);
-    }
+    per_pass(budget, || messages.iter().for_each(|m| f(m)))
+}
+
+/// Runs `pass` once untimed (patterns compile on first use), then repeatedly for at
+/// least `budget`; returns seconds per pass.
+fn per_pass(budget: Duration, mut pass: impl FnMut()) -> f64 {
+    pass();
     let started = Instant::now();
     let mut passes = 0u32;
     while started.elapsed() < budget {
-        for m in messages {
-            f(m);
-        }
+        pass();
         passes += 1;
     }
     started.elapsed().as_secs_f64() / f64::from(passes)
@@ -198,15 +200,7 @@ fn main() {
 /// As [`measure`], with `f` given the messages [`BATCH`] at a time.
 fn measure_batches(messages: &[Vec<u8>], budget: Duration, mut f: impl FnMut(&[&[u8]])) -> f64 {
     let all: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let mut pass = || all.chunks(BATCH).for_each(&mut f);
-    pass();
-    let started = Instant::now();
-    let mut passes = 0u32;
-    while started.elapsed() < budget {
-        pass();
-        passes += 1;
-    }
-    started.elapsed().as_secs_f64() / f64::from(passes)
+    per_pass(budget, || all.chunks(BATCH).for_each(&mut f))
 }
 
 /// The median; sorts the values.

@@ -944,10 +944,11 @@ impl Store {
     /// revision on `day` with these `settings` (see [`Store::record_plan`]), by deadline.
     pub fn claims_to_plan(&self, day: &str, settings: &str) -> Result<Vec<(i64, i64)>, StoreError> {
         self.all(
-            "SELECT c.id, c.revision FROM claims c LEFT JOIN claim_plans p
-               ON p.claim_id = c.id AND p.revision = c.revision AND p.day = ?1 AND p.settings = ?2
-             WHERE p.claim_id IS NULL
-             ORDER BY c.deadline IS NULL, c.deadline, c.id",
+            &format!(
+                "SELECT c.id, c.revision FROM claims c LEFT JOIN claim_plans p ON {PLANNED_AS_IS}
+                 WHERE p.claim_id IS NULL
+                 ORDER BY c.deadline IS NULL, c.deadline, c.id"
+            ),
             args![day, settings],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -957,9 +958,10 @@ impl Store {
     /// (by any instance; see [`Store::record_plan`]).
     pub fn is_planned(&self, id: i64, day: &str, settings: &str) -> Result<bool, StoreError> {
         self.one(
-            "SELECT COUNT(*) FROM claim_plans p JOIN claims c ON c.id = p.claim_id
-             WHERE p.claim_id = ?1 AND p.revision = c.revision AND p.day = ?2 AND p.settings = ?3",
-            args![id, day, settings],
+            &format!(
+                "SELECT COUNT(*) FROM claims c JOIN claim_plans p ON {PLANNED_AS_IS} WHERE c.id = ?3"
+            ),
+            args![day, settings, id],
             |r| Ok(r.get::<i64>(0)? > 0),
         )
     }
@@ -1367,6 +1369,12 @@ impl Store {
         )
     }
 }
+
+/// A claim `c`'s plan record `p` still stands: made at the claim's revision, on day
+/// ?1, with settings ?2 ([`Store::claims_to_plan`] and [`Store::is_planned`] ask the
+/// same question).
+const PLANNED_AS_IS: &str =
+    "p.claim_id = c.id AND p.revision = c.revision AND p.day = ?1 AND p.settings = ?2";
 
 /// Hex SHA-256 of bytes.
 pub fn sha256_hex(raw: &[u8]) -> String {
