@@ -762,10 +762,13 @@ fn run_daemon(
     // extra worker thread costs its own stack and malloc arena (idle RSS 17 -> 15 MB).
     // Messages are read, and secret commands run, on blocking threads: a few at most
     // (one reading at a time, plus ones left running over their budget), which also
-    // keeps the unit's TasksMax meaningful.
+    // keeps the unit's TasksMax meaningful. One idle for a second ends (tokio keeps them
+    // 10 s): its stack and the chunks its malloc cache held go back before the quiet
+    // daemon trims its heap (idle RSS 17.5 -> 16.8 MB).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .thread_keep_alive(std::time::Duration::from_secs(1))
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
