@@ -5,6 +5,8 @@
 //! Messages: shared/corpus, shared/mime-torture and examples/mailbox; claim mail
 //! (shared/corpus and shared/corpus-b) is reported apart, its target is 8x. Each is
 //! also measured read in batches of 32, stage by stage, as the daemon reads a backlog.
+//! `SLACLAIM_BENCH_PER_MESSAGE=1` lists instead each message's cost apart, warm, by what
+//! extraction adds to its parse.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,8 @@ use mail_parser::MessageParser;
 use slaclaim::extract::ExtractConfig;
 use slaclaim::extract::Extractor;
 
-fn load(dir: &Path) -> Vec<Vec<u8>> {
+/// The .eml files of `dir`, sorted.
+fn paths(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         eprintln!("skipping {} (not found)", dir.display());
         return Vec::new();
@@ -24,7 +27,56 @@ fn load(dir: &Path) -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     paths.sort();
-    paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    paths
+}
+
+fn load(dir: &Path) -> Vec<Vec<u8>> {
+    paths(dir)
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect()
+}
+
+/// Each message of `dirs` alone, read again and again (warm): its extraction and bare
+/// parse in µs, each set's total, and the messages by what extraction adds to the parse,
+/// costliest first: where the ratio's time goes.
+fn per_message(dirs: &[(&str, PathBuf)], extractor: &Extractor) {
+    const REPEATS: u32 = 300;
+    let time = |f: &mut dyn FnMut()| {
+        f();
+        let started = Instant::now();
+        for _ in 0..REPEATS {
+            f();
+        }
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(REPEATS)
+    };
+    let mut rows = Vec::new();
+    for (set, dir) in dirs {
+        let (mut parse, mut extract) = (0.0, 0.0);
+        for path in paths(dir) {
+            let Ok(raw) = std::fs::read(&path) else {
+                continue;
+            };
+            let p = time(&mut || {
+                black_box(MessageParser::default().parse(black_box(raw.as_slice())));
+            });
+            let e = time(&mut || {
+                black_box(extractor.extract(black_box(&raw)));
+            });
+            (parse, extract) = (parse + p, extract + e);
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            rows.push((e - p, e, p, raw.len(), format!("{set}/{name}")));
+        }
+        println!(
+            "{set:<20} extract {extract:>8.1} µs, parse {parse:>7.1} µs: {:.2}x",
+            extract / parse
+        );
+    }
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("  added µs  extract    parse    bytes  message");
+    for (added, e, p, bytes, name) in rows {
+        println!("{added:>10.1} {e:>8.1} {p:>8.1} {bytes:>8}  {name}");
+    }
 }
 
 /// Messages extracted together, as the daemon reads a backlog (its `PROCESS_BATCH`).
@@ -75,6 +127,16 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(3),
     );
+    // SLACLAIM_BENCH_PER_MESSAGE=1: each message apart, warm (see `per_message`).
+    if std::env::var_os("SLACLAIM_BENCH_PER_MESSAGE").is_some() {
+        let dirs = [
+            ("shared/corpus", shared.join("corpus")),
+            ("shared/mime-torture", shared.join("mime-torture")),
+            ("examples/mailbox", root.join("examples/mailbox/new")),
+        ];
+        per_message(&dirs, &extractor);
+        return;
+    }
     // For profiling and instruction counts (valgrind --tool=callgrind), one side alone:
     // SLACLAIM_BENCH_ONLY=extract or =parse, over every set or one picked by the end of
     // its name (=extract:mime-torture), for SLACLAIM_BENCH_PASSES passes (default 100).
