@@ -764,7 +764,7 @@ fn run_daemon(
     // (one reading at a time, plus ones left running over their budget), which also
     // keeps the unit's TasksMax meaningful. One idle for a second ends (tokio keeps them
     // 10 s): its stack and the chunks its malloc cache held go back before the quiet
-    // daemon trims its heap (idle RSS 17.5 -> 16.8 MB).
+    // daemon trims its heap (idle RSS 17.5 -> 16.7-17.3 MB).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
