@@ -41,15 +41,8 @@ fn load(dir: &Path) -> Vec<Vec<u8>> {
 /// parse in µs, each set's total, and the messages by what extraction adds to the parse,
 /// costliest first: where the ratio's time goes.
 fn per_message(dirs: &[(&str, PathBuf)], extractor: &Extractor) {
-    const REPEATS: u32 = 300;
-    let time = |f: &mut dyn FnMut()| {
-        f();
-        let started = Instant::now();
-        for _ in 0..REPEATS {
-            f();
-        }
-        started.elapsed().as_secs_f64() * 1e6 / f64::from(REPEATS)
-    };
+    // Each side of each message for 20 ms, in µs.
+    let time = |pass: &mut dyn FnMut()| per_pass(Duration::from_millis(20), pass) * 1e6;
     let mut rows = Vec::new();
     for (set, dir) in dirs {
         let (mut parse, mut extract) = (0.0, 0.0);
@@ -105,11 +98,12 @@ fn main() {
     let shared = std::env::var_os("SLACLAIM_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("../shared"));
-    let sets = [
-        ("shared/corpus", load(&shared.join("corpus"))),
-        ("shared/mime-torture", load(&shared.join("mime-torture"))),
-        ("examples/mailbox", load(&root.join("examples/mailbox/new"))),
+    let dirs = [
+        ("shared/corpus", shared.join("corpus")),
+        ("shared/mime-torture", shared.join("mime-torture")),
+        ("examples/mailbox", root.join("examples/mailbox/new")),
     ];
+    let sets = dirs.clone().map(|(name, dir)| (name, load(&dir)));
     let messages: Vec<Vec<u8>> = sets.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
     if messages.is_empty() {
         eprintln!("no messages found");
@@ -129,11 +123,6 @@ fn main() {
     );
     // SLACLAIM_BENCH_PER_MESSAGE=1: each message apart, warm (see `per_message`).
     if std::env::var_os("SLACLAIM_BENCH_PER_MESSAGE").is_some() {
-        let dirs = [
-            ("shared/corpus", shared.join("corpus")),
-            ("shared/mime-torture", shared.join("mime-torture")),
-            ("examples/mailbox", root.join("examples/mailbox/new")),
-        ];
         per_message(&dirs, &extractor);
         return;
     }
