@@ -273,6 +273,7 @@ impl Extractor {
             .zip(&ids)
             .filter(|((_, ext), _)| ext.kind.is_customer_content())
             .map(|((r, ext), ids)| Claim {
+                reference: r.reference(),
                 r,
                 ext,
                 ids,
@@ -297,10 +298,10 @@ impl Extractor {
             c.r.identifier_fields(c.ext, c.ids);
         }
         for c in &mut claims {
-            c.monitor = c.r.monitor_windows();
+            c.monitor = c.r.monitor_windows(c.reference);
         }
         for c in &mut claims {
-            c.r.downtime(c.ext, &c.st, std::mem::take(&mut c.monitor));
+            c.r.downtime(c.ext, &c.st, std::mem::take(&mut c.monitor), c.reference);
         }
         for c in &mut claims {
             c.sites = table::site_counts(&c.r.new_text);
@@ -333,6 +334,8 @@ struct Claim<'r, 'a> {
     r: &'r mut Reading<'a>,
     ext: &'r mut Extraction,
     ids: &'r Ids,
+    /// When the mail was written, read once for the monitor lines and the statements.
+    reference: downtime::Reference,
     st: text::Statements,
     monitor: Vec<Window>,
     sites: Option<table::SiteCounts>,
@@ -788,7 +791,7 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// When `self.downtime` reads the date and zone of relative and local times.
+    /// The date and zone in which relative and local times are read.
     fn reference(&self) -> downtime::Reference {
         let email = self.email;
         downtime::Reference {
@@ -800,20 +803,21 @@ impl<'a> Reading<'a> {
     }
 
     /// An uptime monitor's DOWN and UP lines, read before the statements.
-    fn monitor_windows(&self) -> Vec<Window> {
-        monitor::windows(&self.new_text, *self.reference().when.offset())
+    fn monitor_windows(&self, reference: downtime::Reference) -> Vec<Window> {
+        monitor::windows(&self.new_text, *reference.when.offset())
     }
 
     /// Outage windows: monitor lines (`monitor`, from [`Reading::monitor_windows`]) and
-    /// the sender's statements, else the claimed incidents' entries in Microsoft's notices.
+    /// the sender's statements, else the claimed incidents' entries in Microsoft's notices,
+    /// all read as written at `reference` ([`Reading::reference`]).
     fn downtime(
         &mut self,
         ext: &mut Extraction,
         statements: &[text::Statement],
         monitor: Vec<Window>,
+        reference: downtime::Reference,
     ) {
         let email = self.email;
-        let reference = self.reference();
         ext.downtime = monitor::merge(
             monitor,
             downtime::windows(&email.subject, statements, reference),
