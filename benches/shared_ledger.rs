@@ -9,7 +9,8 @@
 //! mailbox (default 600), SLACLAIM_BENCH_EVERY how many of them make one credit request
 //! (default 6; a large number leaves newsletters alone). SLACLAIM_PG_STATS=1 prints where
 //! the server's time went in each PostgreSQL run (pg_stat_statements), lock waits
-//! included. Each run also prints how busy the machine's CPUs were.
+//! included. Each run also prints how busy the machine's CPUs were, and when every
+//! message was read and when every draft was sent: the two ends of a run.
 
 // Test harness code: its unwraps are assertions, as in the tests.
 #[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -113,6 +114,7 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
     // One connection for the whole watch: a new PostgreSQL connection is a new server
     // process, and one every few milliseconds would take the daemons' CPU.
     let mut watch = None;
+    let mut all_read = None;
     let daemons: Vec<Daemon> = shares
         .iter()
         .enumerate()
@@ -126,20 +128,32 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
         if watch.is_none() {
             watch = ledger();
         }
-        let done = watch.as_ref().is_some_and(|s| {
-            s.message_count("processed").unwrap_or(0) >= total
-                && (requests == 0
+        let read = watch
+            .as_ref()
+            .is_some_and(|s| s.message_count("processed").unwrap_or(0) >= total);
+        if read && all_read.is_none() {
+            all_read = Some(started.elapsed());
+        }
+        let done = read
+            && watch.as_ref().is_some_and(|s| {
+                requests == 0
                     || s.mail_counts()
                         .unwrap_or_default()
                         .iter()
-                        .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests))
-        });
+                        .any(|(p, st, n)| p == "draft" && st == "sent" && *n >= requests)
+            });
         if done || started.elapsed() > Duration::from_secs(600) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let secs = started.elapsed().as_secs_f64();
+    if let Some(read) = all_read {
+        println!(
+            "{label}: every message read after {:.2} s, every draft sent after {secs:.2} s",
+            read.as_secs_f64()
+        );
+    }
     if let (Some((busy0, all0)), Some((busy1, all1))) = (cpu_before, cpu_times()) {
         println!(
             "{label}: machine CPU busy {:.0}% of the run",
@@ -206,8 +220,9 @@ fn main() {
     let two_pg = run("pg2", backlog, 2, Some(&url("two")));
     report("pg2");
     println!(
-        "{} messages in two mailboxes, one in six a credit request (a claim and a draft)",
-        2 * backlog
+        "{} messages in two mailboxes, one in {} a credit request (a claim and a draft)",
+        2 * backlog,
+        every()
     );
     println!("one instance, SQLite      : {one_sqlite:>7.0} msg/s");
     println!(

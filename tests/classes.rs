@@ -551,3 +551,104 @@ fn conversation_structure() {
     assert_eq!(e.purchased_via_csp, Some(true));
     assert_eq!(windows(&e), ["03-10 09:00/03-10 10:45/105"]);
 }
+
+#[test]
+fn ranges_that_end_at_a_bare_hour() {
+    // The end hour without minutes, in digits or words, often with a word that rounds it.
+    for (body, window) in [
+        (
+            "Please claim an SLA credit for EX3400001. On 10 March Outlook was down from 8:30 until 11 for 20 users.",
+            "03-10 07:30/03-10 10:00/150",
+        ),
+        (
+            "SLA credit please for TM3400002: on 10 March Teams failed from half past nine until shortly after eleven.",
+            "03-10 08:30/03-10 10:00/90",
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für SP3400003, am 10. März war SharePoint von halb neun bis kurz nach elf weg.",
+            "03-10 07:30/03-10 10:00/150",
+        ),
+        (
+            "Graag een SLA-creditering voor EX3400004: op 10 maart van kwart over negen tot kort na twaalf geen mail.",
+            "03-10 08:15/03-10 11:00/165",
+        ),
+        (
+            "Please file the SLA credit for EX3400005, on 10 March between 13:20 and 15 mail bounced.",
+            "03-10 12:20/03-10 14:00/100",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+    // A count after the connector is no end hour.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim an SLA credit for EX3400006: on 10 March from 8:30 up to 11 users could not log in.",
+    );
+    assert!(
+        windows(&e).iter().all(|w| !w.ends_with("/150")),
+        "{:?}",
+        windows(&e)
+    );
+}
+
+#[test]
+fn counts_listed_under_a_label_without_a_header_row() {
+    for (body, users, places) in [
+        (
+            "Please claim an SLA credit for EX3500001 (10 March, 09:00-11:00 CET).\n\nUsers affected:\n  Harbour office    120\n  Old town           35\n  Total             155\n",
+            155,
+            &["Harbour office", "Old town"][..],
+        ),
+        (
+            "Please claim an SLA credit for EX3500002.\n\nAffected staff per site:\n- Leeds: 40\n- York: 12\n",
+            52,
+            &["Leeds", "York"][..],
+        ),
+        (
+            "Graag een SLA-creditering voor EX3500003.\n\nGetroffen medewerkers per vestiging:\n\n- Assen: 18\n- Emmen: 7 medewerkers\n",
+            25,
+            &["Assen", "Emmen"][..],
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX3500004.\n\nBetroffene Benutzer je Standort:\nTrier\t31\nKoblenz\t9\n",
+            40,
+            &["Trier", "Koblenz"][..],
+        ),
+        // Departments: the count, no places.
+        (
+            "Please claim an SLA credit for EX3500005.\n\nAffected users:\n* Sales: 12\n* Finance: 8\n",
+            20,
+            &[][..],
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.affected_users, Some(users), "{body}");
+        assert_eq!(e.locations, places, "{body}");
+    }
+}
+
+#[test]
+fn a_tenant_corrected_beside_the_wrong_one() {
+    let (right, wrong) = (
+        "2c2d2e2f-1111-4222-8333-444455556666",
+        "7a7b7c7d-1111-4222-8333-444455556666",
+    );
+    for body in [
+        format!(
+            "Please claim an SLA credit for EX3600001. Our tenant is {right}, not {wrong} as I wrote before."
+        ),
+        format!(
+            "Please claim an SLA credit for EX3600002 for tenant {right} (rather than {wrong}, that was a typo)."
+        ),
+        format!("Graag een SLA-creditering voor EX3600003, tenant {right} in plaats van {wrong}."),
+        format!("Bitte eine SLA-Gutschrift für EX3600004, Mandant {right} statt {wrong}."),
+        format!(
+            "Please claim an SLA credit for EX3600005. Tenant ID: {right} - not the old tenant ID {wrong}."
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, &body);
+        assert_eq!(e.tenant_ids, [right], "{body}");
+    }
+}

@@ -114,6 +114,23 @@ const FILLERS: &[&str] = &[
     "ruim",
     "sometime",
     "only",
+    // "until shortly after 11:00", "bis kurz nach 11 Uhr", "tot kort na 11 uur": the
+    // time as written (the connector itself must still be there).
+    "shortly",
+    "just",
+    "a",
+    "little",
+    "after",
+    "before",
+    "kurz",
+    "knapp",
+    "nach",
+    "vor",
+    "kort",
+    "iets",
+    "even",
+    "na",
+    "voor",
 ];
 const CONNECTORS: &[&str] = &[
     "-",
@@ -262,6 +279,46 @@ static UNREACHABLE: Pattern<FoldedRegex> = re_folded!(
 );
 static BARE_HOUR_BEFORE: Pattern<Regex> =
     re!(r"(?i)\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|to|until|tot|bis|and|en|und)\s*$",);
+/// The text after a clock time that ends its range at a bare hour: "until 11", "bis
+/// kurz nach 11" (a number word is a numeral by now). An approximating word keeps the
+/// hour as written, as it does for a clock time.
+static BARE_HOUR_AFTER: Pattern<Regex> = re!(
+    r"(?i)^\s*(?:uhr|uur|h|hrs|o'clock)?\s*(-|–|—|to|until|till|til|through|thru|tot|bis|and|en|und|up to|tot en met)\s*(?:(?:about|around|approximately|approx\.?|roughly|circa|ca\.?|ongeveer|rond|omstreeks|etwa|gegen|ungefähr|knapp|shortly after|just after|a little after|just before|shortly before|kurz nach|kurz vor|kort na|kort voor|iets na|iets voor|even na)\s+)?(\d{1,2})\b",
+);
+/// Words a bare number counts, so that "from 9:00 to 11 users" is no range.
+const COUNTED: &[&str] = &[
+    "user",
+    "people",
+    "person",
+    "staff",
+    "employee",
+    "colleague",
+    "member",
+    "seat",
+    "licen",
+    "mailbox",
+    "account",
+    "device",
+    "site",
+    "office",
+    "gebruiker",
+    "medewerker",
+    "collega",
+    "mensen",
+    "werknemer",
+    "vestiging",
+    "mitarbeiter",
+    "benutzer",
+    "nutzer",
+    "kolleg",
+    "angestellte",
+    "standort",
+    "filiale",
+    "%",
+    "percent",
+    "procent",
+    "prozent",
+];
 
 /// Most windows read from one mail: a real one states a few; past this the rest of the
 /// mail is not searched for more (and the duplicate check stays small).
@@ -388,6 +445,24 @@ impl<'a> Told<'a> {
             })
     }
 
+    /// The day of a time token `k` whose range has no date of its own: the nearest
+    /// date before it in the statement, else after it, else [`Told::fallback`].
+    fn day_around(
+        &self,
+        toks: &[Token],
+        k: usize,
+        found: &Found,
+        i: usize,
+        assume: &mut Vec<&'static str>,
+    ) -> NaiveDate {
+        toks[..k]
+            .iter()
+            .rev()
+            .find_map(date_of)
+            .or_else(|| toks[k + 1..].iter().find_map(date_of))
+            .unwrap_or_else(|| self.fallback(found, i, assume))
+    }
+
     /// `zone`, or the Date header's (and it says so).
     fn zone_or_header(&self, zone: Option<Zone>, assume: &mut Vec<&'static str>) -> Zone {
         zone.unwrap_or_else(|| {
@@ -421,6 +496,7 @@ impl<'a> Told<'a> {
         if !t.times.is_empty() && !hours_not_outage() {
             self.time_pairs(&mut t, found);
             self.bare_hours(&mut t, found);
+            self.bare_end_hours(&mut t, found);
         }
         let label = statement.label.as_deref().unwrap_or_default();
         self.start_times(&mut t, label, found);
@@ -530,12 +606,7 @@ impl<'a> Told<'a> {
                 continue;
             }
             let mut assume = Vec::new();
-            let day = toks[..kb]
-                .iter()
-                .rev()
-                .find_map(date_of)
-                .or_else(|| toks[kb + 1..].iter().find_map(date_of))
-                .unwrap_or_else(|| self.fallback(found, t.i, &mut assume));
+            let day = self.day_around(toks, kb, found, t.i, &mut assume);
             let zone = self.zone_or_header(t.zone, &mut assume);
             let a = Kind::Time {
                 hour,
@@ -547,6 +618,86 @@ impl<'a> Told<'a> {
             if let Some(w) = build(span, text, assume) {
                 found.windows.push(w);
                 t.consumed.push(kb);
+            }
+        }
+    }
+
+    /// "from 8:30 until 11", "von halb neun bis kurz nach elf": the range ends at an hour
+    /// without minutes or a clock word. The number counts nothing ("to 11 users") and is
+    /// no date or duration; without am/pm, an end hour that reads as the afternoon
+    /// ("9:30 to 5") is one.
+    fn bare_end_hours(&self, t: &mut Times<'_>, found: &mut Found) {
+        let (toks, text) = (t.toks, t.text);
+        for (n, &ka) in t.times.iter().enumerate() {
+            if t.consumed.contains(&ka) {
+                continue;
+            }
+            let until = t.times.get(n + 1).map_or(text.len(), |&kb| toks[kb].start);
+            let after = toks[ka].end;
+            let Some(c) = text
+                .get(after..until)
+                .and_then(|rest| BARE_HOUR_AFTER.get().captures(rest))
+            else {
+                continue;
+            };
+            let Some(number) = c.get(2) else { continue };
+            let (from, to) = (after + number.start(), after + number.end());
+            let Some(hour) = number.as_str().parse::<u32>().ok().filter(|h| *h <= 24) else {
+                continue;
+            };
+            let is_and = c.get(1).is_some_and(|g| {
+                matches!(g.as_str().to_lowercase().as_str(), "and" | "en" | "und")
+            });
+            if is_and && !preceded_by(text, toks[ka].start, BETWEEN) {
+                continue;
+            }
+            // A clock time ("11.15") or any other token starting there is not this.
+            let rest = &text[to..];
+            let clock_follows = rest.len() > 1
+                && rest.starts_with([':', '.', 'h', 'u'])
+                && rest.as_bytes()[1].is_ascii_digit();
+            if clock_follows || toks.iter().any(|k| k.start < to && k.end > from) {
+                continue;
+            }
+            let next_word = rest
+                .trim_start()
+                .split(|c: char| !(c.is_alphanumeric() || c == '%'))
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            if COUNTED.iter().any(|w| next_word.starts_with(w)) {
+                continue;
+            }
+            let mut end = Kind::Time {
+                hour,
+                minute: 0,
+                pm: None,
+            };
+            if let Kind::Time {
+                hour: ha, pm: None, ..
+            } = toks[ka].kind
+            {
+                if hour < 12 && hour < ha && hour + 12 > ha {
+                    end = Kind::Time {
+                        hour: hour + 12,
+                        minute: 0,
+                        pm: None,
+                    };
+                }
+            }
+            let mut assume = Vec::new();
+            let day = self.day_around(toks, ka, found, t.i, &mut assume);
+            let zone = toks[ka + 1..]
+                .iter()
+                .take_while(|k| !matches!(k.kind, Kind::Time { .. }))
+                .find_map(zone_of)
+                .or(t.zone);
+            let zone = self.zone_or_header(zone, &mut assume);
+            let (start, end) = meridiem_pair(&toks[ka].kind, &end);
+            let span = Span::within(day, (start, end), zone);
+            if let Some(w) = build(span, text, assume) {
+                found.windows.push(w);
+                t.consumed.push(ka);
             }
         }
     }
@@ -1168,6 +1319,67 @@ mod tests {
             ),
             ["03-09T19:00/03-09T21:30/150"]
         );
+    }
+
+    #[test]
+    fn a_range_may_end_at_a_bare_hour() {
+        // Phrasings of my own: the end hour without minutes, with and without a word
+        // that approximates it, after a connector in each language.
+        for (body, want) in [
+            (
+                "Mail was gone on 4 March from 8:30 until 11.",
+                "03-04T07:30/03-04T10:00/150",
+            ),
+            (
+                "On 4 March from 8:30 until shortly after 11 nobody could log in.",
+                "03-04T07:30/03-04T10:00/150",
+            ),
+            (
+                "Op 4 maart lag alles plat van 9.15 tot kort na 12.",
+                "03-04T08:15/03-04T11:00/165",
+            ),
+            (
+                "Am 4. März von 8:45 bis gegen 10 ging nichts.",
+                "03-04T07:45/03-04T09:00/75",
+            ),
+            // The end a clock time after such a word.
+            (
+                "Am 4. März von 8:45 bis kurz nach 10 Uhr ging nichts.",
+                "03-04T07:45/03-04T09:00/75",
+            ),
+            (
+                "On 4 March from 8:45 until just before 10:30 nothing worked.",
+                "03-04T07:45/03-04T09:30/105",
+            ),
+            (
+                "On 4 March, between 13:20 and 15, Teams failed.",
+                "03-04T12:20/03-04T14:00/100",
+            ),
+            // Written on a 12-hour clock: "9:30 to 5" is the afternoon.
+            (
+                "On 4 March it was down from 9:30 to 5.",
+                "03-04T08:30/03-04T16:00/450",
+            ),
+            // Across midnight.
+            (
+                "On 4 March from 22:40 until 1 the VPN was gone.",
+                "03-04T21:40/03-05T00:00/140",
+            ),
+        ] {
+            assert_eq!(run("", body, TUE_CET), [want], "{body}");
+        }
+        // A count, a date or a duration after the connector is no end hour.
+        for body in [
+            "On 4 March from 8:30 up to 11 users could not log in.",
+            "From 8:30 on 4 March until 11 March we were patching.",
+            "From 8:30 on 4 March, 40 users for 2 hours.",
+        ] {
+            assert!(
+                run("", body, TUE_CET).iter().all(|w| !w.ends_with("/150")),
+                "{body}: {:?}",
+                run("", body, TUE_CET)
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,11 @@ static NOT_TENANT: Pattern<Regex> = re!(
 static SAID_OTHER: Pattern<Regex> = re!(
     r"(?i)^[^.\n]{0,80}?\b(?:is|ist|was|war|zijn|sind)\s+(?:actually\s+|eigentlich\s+|eigenlijk\s+|in fact\s+|just\s+|only\s+|nur\s+|alleen\s+)?(?:our|unsere?|onze|ons|the|de|het|die|das|een|an?|eine?)\s+(?:[a-z]+\s+){0,2}?[a-z-]*(?:subscription|abonnement|correlation|correlatie|korrelation|object|objekt|application|client|device|gerät|apparaat|resource|request|anfrage)"
 );
+/// Right before a GUID: the sender says it is the wrong one, corrected beside it
+/// ("the tenant is …, not …", "… statt der alten …", "in plaats van …").
+static NEGATED: Pattern<Regex> = re!(
+    r"(?i)\b(?:not|niet|nicht|instead of|in plaats van|statt|anstatt|rather than)\W+(?:(?:the|our|de|het|onze|die|der|unsere?)\s+)?(?:(?:old|wrong|earlier|oude|verkeerde|eerdere|alte|falsche|frühere)\s+)?(?:(?:tenant|mandant)[\s-]*(?:id)?\W*)?$"
+);
 static TENANT_LABEL: Pattern<Regex> =
     re!(r"(?i)(tenant|directory|mandant|organi[sz]ation|organisatie|huurder)");
 
@@ -76,6 +81,7 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
         // sender says after it what it is.
         let after = &text[whole.end..crate::floor_char_boundary(text, whole.end + 160)];
         if labelled_other
+            || NEGATED.get().is_match(before)
             || SAID_OTHER.get().is_match(after)
             || tenant_at.is_none()
                 && before.ends_with(['/', '=', '{', '<'])
@@ -807,6 +813,27 @@ mod tests {
             ids("tenant 8d116ece- 1738- 47d9- bd9c- 172411e20b8f and ----- 12345678-"),
             [g]
         );
+    }
+
+    #[test]
+    fn a_guid_said_to_be_the_wrong_one_is_no_tenant() {
+        // Phrasings of my own, in each language.
+        let (right, wrong) = (
+            "0f0e0d0c-1111-4222-8333-444455556666",
+            "9a9b9c9d-1111-4222-8333-444455556666",
+        );
+        for text in [
+            format!("Sorry, our tenant is {right}, not {wrong}."),
+            format!("Please use {right} instead of the old tenant ID {wrong}."),
+            format!("De juiste tenant is {right} in plaats van {wrong}."),
+            format!("Bitte {right} verwenden, nicht die falsche {wrong}."),
+        ] {
+            let got: Vec<String> = tenant_ids(&text).into_iter().map(|(g, _)| g).collect();
+            assert_eq!(got, [right], "{text}");
+        }
+        // "not" further back says nothing of the GUID.
+        let text = format!("We could not log in to tenant {right} at all.");
+        assert_eq!(tenant_ids(&text).len(), 1);
     }
 
     #[test]

@@ -864,10 +864,12 @@ impl<'a> Reading<'a> {
         if let Some(t) = sites {
             ext.affected_users = Some(t.count());
             self.notes.note("affected_users", &t.source, 0.85, vec![]);
-            for (place, _) in &t.sites {
-                ext.locations.push(place.clone());
+            if t.places {
+                for (place, _) in &t.sites {
+                    ext.locations.push(place.clone());
+                }
+                self.notes.note("locations", &t.source, 0.8, vec![]);
             }
-            self.notes.note("locations", &t.source, 0.8, vec![]);
         } else if let Some((n, src, i)) = users {
             ext.affected_users = Some(n);
             self.notes.note("affected_users", &src, 0.8, vec![]);

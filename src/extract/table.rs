@@ -14,6 +14,8 @@ pub struct SiteCounts {
     pub sites: Vec<(String, u64)>,
     /// The header row, for the evidence.
     pub source: String,
+    /// Whether the names are places (a place column; a list that says it is per site).
+    pub places: bool,
 }
 
 impl SiteCounts {
@@ -255,7 +257,9 @@ fn clock_like(line: &str) -> usize {
         .count()
 }
 
-/// The first table in `text` with a people column and a place column, read row by row.
+/// The first table in `text` with a people column and a place column, read row by row;
+/// else the first list of counts under a label that says they are people
+/// ([`labelled_counts`]).
 pub fn site_counts(text: &str) -> Option<SiteCounts> {
     // Most mail has no table: one look at each line, no copies, before any splitting.
     let (users_column, place_column) = (USERS_COLUMN.get(), PLACE_COLUMN.get());
@@ -263,8 +267,93 @@ pub fn site_counts(text: &str) -> Option<SiteCounts> {
         .lines()
         .any(|l| row_like(l) && users_column.is_match(l) && place_column.is_match(l))
     {
+        return labelled_counts(text);
+    }
+    header_table(text).or_else(|| labelled_counts(text))
+}
+
+/// Most rows a labelled list of counts is read for (as [`MAX_ROWS`] for tables).
+const MAX_LIST_ROWS: usize = 50;
+
+/// A list of names and counts under a label line about people, without a header row:
+/// "Users affected:" then "Main campus    310" rows, or "Affected staff per site:" then
+/// "- Leeds: 40" bullets; a Total row is the total. Two named rows at least (one is a
+/// sentence, which the head count reads). The names are places when the label or a
+/// name says so ("per site", "campus"); a list of departments still gives the count.
+fn labelled_counts(text: &str) -> Option<SiteCounts> {
+    let lines: Vec<&str> = text.lines().collect();
+    for (h, label) in lines.iter().enumerate() {
+        let label = label.trim();
+        if !label.ends_with(':') || label.len() > 80 || !USERS_COLUMN.get().is_match(label) {
+            continue;
+        }
+        // One blank line may stand between the label and its list.
+        let first = match lines.get(h + 1) {
+            Some(l) if l.trim().is_empty() => h + 2,
+            _ => h + 1,
+        };
+        let mut found = SiteCounts {
+            total: None,
+            sites: Vec::new(),
+            source: label.trim_end_matches(':').to_string(),
+            places: PLACE_COLUMN.get().is_match(label),
+        };
+        for line in lines.iter().skip(first).take(MAX_LIST_ROWS) {
+            let Some((name, n)) = list_row(line) else {
+                break;
+            };
+            if TOTAL_ROW.get().is_match(name) {
+                found.total = Some(n);
+                break;
+            }
+            found.places |= PLACE_COLUMN.get().is_match(name);
+            found.sites.push((name.to_string(), n));
+        }
+        if found.sites.len() >= 2 {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// One row of a labelled list: a name and its count, apart by a wide gap, a tab, a pipe
+/// or a colon ("- Leeds: 40 users"); the name has a letter and is no number itself.
+fn list_row(line: &str) -> Option<(&str, u64)> {
+    let t = line.trim().trim_start_matches(['-', '*', '•', '·']).trim();
+    let (name, count) = match t.split_once(':') {
+        Some((name, count)) if !count.trim().is_empty() => (name, count),
+        _ => {
+            let at = t
+                .find('\t')
+                .or_else(|| t.find('|'))
+                .or_else(|| t.find("  "))?;
+            (&t[..at], &t[at..])
+        }
+    };
+    let name = name.trim().trim_matches('|').trim();
+    let count = count.trim().trim_matches(['|', '\t']).trim();
+    if name.is_empty()
+        || name.len() > 60
+        || !name.chars().any(char::is_alphabetic)
+        || !count.starts_with(|c: char| c.is_ascii_digit())
+    {
         return None;
     }
+    // The count stands alone or before a word ("40", "40 users"), not in a time or date.
+    let digits_end = count
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',')))
+        .unwrap_or(count.len());
+    if count[..digits_end].ends_with(['.', ',']) && digits_end < count.len() {
+        return None;
+    }
+    if count[digits_end..].starts_with([':', '/', '-']) {
+        return None;
+    }
+    Some((name, number(count)?))
+}
+
+/// The first table with a people column and a place column in its header row.
+fn header_table(text: &str) -> Option<SiteCounts> {
     let lines = joined_lines(text);
     for (h, header) in lines.iter().enumerate() {
         if !row_like(header) {
@@ -283,6 +372,7 @@ pub fn site_counts(text: &str) -> Option<SiteCounts> {
             total: None,
             sites: Vec::new(),
             source: head.join(" | "),
+            places: true,
         };
         for line in lines.iter().skip(h + 1).take(MAX_ROWS) {
             if is_rule(line) {
@@ -376,6 +466,34 @@ mod tests {
         assert_eq!(sites(&s), [("Hull, East", 17), ("York", 5)]);
         let semi = "Standort;Betroffene;Bemerkung\nUlm;8;\nGesamt;8;\n";
         assert_eq!(site_counts(&from_csv(semi)).unwrap().count(), 8);
+    }
+
+    #[test]
+    fn lists_of_counts_under_a_label_about_people() {
+        // Phrasings of my own: space-aligned rows, bullets with colons, a Total row.
+        let t = "Users affected:\n  Harbour office    120\n  Old town           35\n  Total             155\n\nThanks";
+        let s = site_counts(t).unwrap();
+        assert_eq!(sites(&s), [("Harbour office", 120), ("Old town", 35)]);
+        assert_eq!((s.count(), s.places), (155, true));
+        let t = "Getroffen medewerkers per vestiging:\n\n- Assen: 18\n- Emmen: 7 medewerkers\n";
+        let s = site_counts(t).unwrap();
+        assert_eq!(sites(&s), [("Assen", 18), ("Emmen", 7)]);
+        assert_eq!((s.count(), s.places), (25, true));
+        // Departments: the count, but no places.
+        let t = "Betroffene Mitarbeiter:\n* Vertrieb: 12\n* Buchhaltung: 8\n";
+        let s = site_counts(t).unwrap();
+        assert_eq!((s.count(), s.places), (20, false));
+        // One row is a sentence; times and dates are no counts; no label, no list.
+        assert_eq!(site_counts("Users affected:\n- Leeds: 40\n\nThanks"), None);
+        assert_eq!(
+            site_counts("Users affected:\n- Start: 09:15\n- End: 11:40\n"),
+            None
+        );
+        assert_eq!(site_counts("Leeds    40\nYork     12\n"), None);
+        assert_eq!(
+            site_counts("Affected users:\n- Date: 12.03.2026\n- Ticket: 4471\n"),
+            None,
+        );
     }
 
     #[test]
