@@ -652,3 +652,32 @@ fn a_tenant_corrected_beside_the_wrong_one() {
         assert_eq!(e.tenant_ids, [right], "{body}");
     }
 }
+
+#[test]
+fn a_part_and_the_rest_make_the_first_count_the_whole() {
+    for (body, users) in [
+        (
+            "Please claim an SLA credit for EX3700001: around 60 staff were affected (45 at HQ in Bristol, the rest in Bath).",
+            60,
+        ),
+        (
+            "Please claim an SLA credit for EX3700002. 120 users lost mail, 80 in Cork and the remainder in Limerick.",
+            120,
+        ),
+        (
+            "Graag een SLA-creditering voor EX3700003. Er waren 44 medewerkers getroffen, 30 in Breda en de rest in Tilburg.",
+            44,
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX3700004. 90 Mitarbeiter waren betroffen, davon 60 in Ulm, die übrigen in Augsburg.",
+            90,
+        ),
+        (
+            "Please claim an SLA credit for EX3700005: 35 people could not work, 20 at the Hull depot, the others at home.",
+            35,
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.affected_users, Some(users), "{body}");
+    }
+}

@@ -28,7 +28,7 @@ static IMPACT: Pattern<FoldedRegex> = re_folded!(
     r"\b(delayed|down|outage|no mail|vertraagd|storing|geen mail|plat|verzögert|ausfall|störung|ausgefallen|kein)\b"
 );
 static SUBSET: Pattern<Regex> = re!(
-    r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them)\b"
+    r"(?i)\b(of them|of which|of whom|daarvan|waarvan|davon|darunter|including|inclusief|among them|the rest|the remainder|the remaining|the others|de rest|de overige|de anderen|der rest|den rest|die übrigen|die restlichen|die anderen)\b"
 );
 static USER_LABEL: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
@@ -582,6 +582,14 @@ mod tests {
             run("250 users were affected, 100 of them in Leeds.").0,
             Some(250)
         );
+        // A part and "the rest": the first count is the whole (phrasings of my own).
+        for text in [
+            "Around 70 staff were affected (50 at the Derby site, the rest in Leicester).",
+            "Es waren 70 Mitarbeiter betroffen, 50 in Graz, die übrigen in Linz.",
+            "In totaal waren 70 medewerkers getroffen, 50 in Zwolle en de rest in Deventer.",
+        ] {
+            assert_eq!(run(text).0, Some(70), "{text}");
+        }
     }
 
     #[test]

@@ -51,23 +51,34 @@ static HEADER_FROM: Pattern<Regex> = re!(r"(?i)^\s*\*?(from|van|von|de|da)\s*:\*
 static HEADER_SENT: Pattern<Regex> =
     re!(r"(?i)^\s*\*?(sent|date|verzonden|datum|gesendet|envoyé|verstuurd)\s*:\*?\s*\S",);
 static UNDERSCORES: Pattern<Regex> = re!(r"^\s*_{10,}\s*$");
+/// A closing phrase at the start of a line, with the punctuation after it. The name
+/// that may follow is checked in code ([`is_closing`]): as a capture group with Unicode
+/// letter classes, the pattern cost a bounded-backtracking search over its whole
+/// automaton on every closing line (2,400 instructions, a tenth of a short mail's reading).
 static CLOSING: Pattern<Regex> = re!(
-    r"^\s*(?i:(kind regards|best regards|warm regards|with kind regards|with best regards|regards|best wishes|all the best|many thanks|thanks(?: again| in advance| a lot)?|thank you(?: very much)?|cheers|sincerely|yours sincerely|yours faithfully|best|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hartelijke groet(?:en)?|met groet|groet(?:en|jes)?|mvg|alvast bedankt|bedankt|dank je wel|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|viele gr(?:ü|ue)(?:ß|ss)e|beste gr(?:ü|ue)(?:ß|ss)e|liebe gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|mfg|vielen dank|danke(?: schön)?))\s*[,.!]?\s*(\p{Lu}[\p{L}.' -]*)?\s*$",
+    r"^\s*(?i:(kind regards|best regards|warm regards|with kind regards|with best regards|regards|best wishes|all the best|many thanks|thanks(?: again| in advance| a lot)?|thank you(?: very much)?|cheers|sincerely|yours sincerely|yours faithfully|best|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hartelijke groet(?:en)?|met groet|groet(?:en|jes)?|mvg|alvast bedankt|bedankt|dank je wel|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|viele gr(?:ü|ue)(?:ß|ss)e|beste gr(?:ü|ue)(?:ß|ss)e|liebe gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|mfg|vielen dank|danke(?: schön)?))\s*[,.!]?\s*",
 );
 /// The longest name a closing line may carry ("Kind regards, Anna de Vries"). Counted
 /// in code: `{0,30}` of a Unicode letter class in the pattern made 30 copies of it, 2 MB
 /// of automaton and cache that a daemon holds for its whole life.
 const MAX_CLOSING_NAME_CHARS: usize = 31;
 
-/// Whether a line is a closing phrase, perhaps with a name after it.
+/// Whether a line is a closing phrase, perhaps with a name after it: a capital, then
+/// letters, dots, apostrophes, hyphens and spaces.
 fn is_closing(line: &str) -> bool {
-    // Most lines are no closing: the cheap test first, groups only for those that are.
-    CLOSING.get().is_match(line)
-        && CLOSING.get().captures(line).is_some_and(|c| {
-            c.get(2).is_none_or(|name| {
-                name.as_str().trim_end().chars().count() <= MAX_CLOSING_NAME_CHARS
-            })
-        })
+    let Some(phrase) = CLOSING.get().find(line) else {
+        return false;
+    };
+    let name = line[phrase.end()..].trim_end();
+    let mut chars = name.chars();
+    match chars.next() {
+        None => true,
+        Some(first) => {
+            first.is_uppercase()
+                && chars.all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '-' | ' '))
+                && name.chars().count() <= MAX_CLOSING_NAME_CHARS
+        }
+    }
 }
 static FORWARD_SUBJECT: Pattern<Regex> = re!(r"(?i)^\s*(fwd?|wg|doorst|tr|fw)\s*:");
 
@@ -546,6 +557,11 @@ mod tests {
             "Thanks For the quick help with the outage yesterday"
         ));
         assert!(!is_closing("Thanks, 42 users"));
+        // The name is read in code: a capital, then letters and . ' - and spaces.
+        assert!(is_closing("Best regards, Anne-Marie O'Neill"));
+        assert!(is_closing("Thanks in advance"));
+        assert!(!is_closing("Regards from the whole team"));
+        assert!(!is_closing("Cheers, Tom (on call)"));
     }
 
     #[test]
