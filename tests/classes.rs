@@ -681,3 +681,32 @@ fn a_part_and_the_rest_make_the_first_count_the_whole() {
         assert_eq!(e.affected_users, Some(users), "{body}");
     }
 }
+
+#[test]
+fn quarters_and_halves_of_an_hour() {
+    for (body, window) in [
+        (
+            "Please claim an SLA credit for EX3800001: on 10 March from 9:10 mail was gone for three quarters of an hour.",
+            "03-10 08:10/03-10 08:55/45",
+        ),
+        (
+            "Please claim an SLA credit for EX3800002: on 10 March from 9:10 Teams failed for an hour and a quarter.",
+            "03-10 08:10/03-10 09:25/75",
+        ),
+        (
+            "Graag een SLA-creditering voor EX3800003: op 10 maart vanaf 9.10 uur ruim vijf kwartier geen mail.",
+            "03-10 08:10/03-10 09:25/75",
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX3800004: am 10. März ab 9:10 Uhr eine Dreiviertelstunde kein Exchange.",
+            "03-10 08:10/03-10 08:55/45",
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX3800005: am 10. März ab 9:10 Uhr eineinviertel Stunden kein SharePoint.",
+            "03-10 08:10/03-10 09:25/75",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+}

@@ -34,10 +34,17 @@ struct Grammar {
     pm_after: &'static [&'static [&'static str]],
     /// "and a half" written after a number, as separate words.
     and_a_half: &'static [&'static [&'static str]],
-    /// "and a half" written onto a number: "tweeënhalf", "zweieinhalb".
-    half_suffixes: &'static [&'static str],
+    /// A fraction of an hour written onto a number, and its minutes: "tweeënhalf",
+    /// "zweieinhalb", "eineinviertel", "eindreiviertel".
+    fraction_suffixes: &'static [(&'static str, u64)],
     /// Minutes added by words after "N hours": "and a quarter", "en een kwartier".
     after_hours: &'static [(&'static [&'static str], u64)],
+    /// Phrases that are a length of time by themselves, and their minutes, longest
+    /// first: "half an hour", "een half uur", "eine Dreiviertelstunde".
+    fixed: &'static [(&'static [&'static str], u64)],
+    /// Units of a quarter of an hour after a number: "drie kwartier", "zwei
+    /// Viertelstunden".
+    quarter_units: &'static [&'static str],
 }
 
 /// Units that make a number a duration, in any language.
@@ -72,12 +79,23 @@ const GRAMMARS: &[Grammar] = &[
             &["pm"],
         ],
         and_a_half: &[&["and", "a", "half"]],
-        half_suffixes: &[],
+        fraction_suffixes: &[],
         after_hours: &[
             (&["and", "a", "half"], 30),
             (&["and", "a", "quarter"], 15),
             (&["and", "three", "quarters"], 45),
         ],
+        fixed: &[
+            (&["an", "hour", "and", "three", "quarters"], 105),
+            (&["an", "hour", "and", "a", "quarter"], 75),
+            (&["an", "hour", "and", "a", "half"], 90),
+            (&["three", "quarters", "of", "an", "hour"], 45),
+            (&["a", "quarter", "of", "an", "hour"], 15),
+            (&["quarter", "of", "an", "hour"], 15),
+            (&["half", "an", "hour"], 30),
+            (&["a", "half", "hour"], 30),
+        ],
+        quarter_units: &[],
     },
     Grammar {
         lang: "nl",
@@ -103,12 +121,18 @@ const GRAMMARS: &[Grammar] = &[
             &["pm"],
         ],
         and_a_half: &[&["en", "een", "half"], &["en", "half"]],
-        half_suffixes: &["ënhalf", "enhalf"],
+        fraction_suffixes: &[("ënhalf", 30), ("enhalf", 30)],
         after_hours: &[
             (&["en", "een", "kwartier"], 15),
             (&["en", "drie", "kwartier"], 45),
             (&["en", "een", "half"], 30),
         ],
+        fixed: &[
+            (&["een", "half", "uur"], 30),
+            (&["half", "uur"], 30),
+            (&["driekwartier"], 45),
+        ],
+        quarter_units: &["kwartier"],
     },
     Grammar {
         lang: "de",
@@ -139,12 +163,19 @@ const GRAMMARS: &[Grammar] = &[
             &["pm"],
         ],
         and_a_half: &[&["und", "eine", "halbe"], &["und", "einhalb"]],
-        half_suffixes: &["einhalb"],
+        fraction_suffixes: &[("einhalb", 30), ("dreiviertel", 45), ("einviertel", 15)],
         after_hours: &[
             (&["und", "eine", "viertelstunde"], 15),
             (&["und", "eine", "dreiviertelstunde"], 45),
             (&["und", "eine", "halbe"], 30),
         ],
+        fixed: &[
+            (&["eine", "dreiviertelstunde"], 45),
+            (&["dreiviertelstunde"], 45),
+            (&["eine", "halbe", "stunde"], 30),
+            (&["halbe", "stunde"], 30),
+        ],
+        quarter_units: &["viertelstunde", "viertelstunden"],
     },
 ];
 
@@ -254,6 +285,19 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
     None
 }
 
+/// A length of time said by a fixed phrase at words[at..]: "half an hour".
+fn fixed_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    let (phrase, minutes) = g.fixed.iter().find(|(p, _)| phrase_at(words, at, p))?;
+    Some((
+        Edit {
+            start: words[at].start,
+            end: words[at + phrase.len() - 1].end,
+            with: format!("{minutes} min"),
+        },
+        phrase.len(),
+    ))
+}
+
 /// A duration in words at words[at..]: "two and a half hours", "tweeënhalf uur",
 /// "forty-five minutes", "drei Stunden".
 fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
@@ -262,26 +306,40 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
     if first.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
         return None;
     }
-    let (n, mut next, half) = match g
-        .half_suffixes
-        .iter()
-        .find_map(|s| first.strip_suffix(s).filter(|p| !p.is_empty()))
-    {
-        Some(prefix) => (numbers::word_value(prefix)?, at + 1, true),
+    // Minutes of a fraction of an hour with the number: "tweeënhalf", "and a half".
+    let (n, mut next, fraction) = match g.fraction_suffixes.iter().find_map(|(s, m)| {
+        first
+            .strip_suffix(s)
+            .filter(|p| !p.is_empty())
+            .map(|p| (p, *m))
+    }) {
+        Some((prefix, minutes)) => (numbers::word_value(prefix)?, at + 1, minutes),
         None => {
             let (n, taken) = number_at(words, at)?;
             let mut next = at + taken;
-            let half = match g.and_a_half.iter().find(|p| phrase_at(words, next, p)) {
+            let fraction = match g.and_a_half.iter().find(|p| phrase_at(words, next, p)) {
                 Some(p) => {
                     next += p.len();
-                    true
+                    30
                 }
-                None => false,
+                None => 0,
             };
-            (n, next, half)
+            (n, next, fraction)
         }
     };
+    let half = fraction > 0;
     let unit = &words.get(next)?.lower;
+    // "drie kwartier", "zwei Viertelstunden": quarters of an hour.
+    if !half && (1..=24).contains(&n) && g.quarter_units.contains(&unit.as_ref()) {
+        return Some((
+            Edit {
+                start: words[at].start,
+                end: words[next].end,
+                with: format!("{} min", n * 15),
+            },
+            next + 1 - at,
+        ));
+    }
     let hours = HOUR_UNITS.contains(&unit.as_ref());
     let clock = CLOCK_UNITS.iter().any(|p| phrase_at(words, next, p));
     if !hours && !clock && !MINUTE_UNITS.contains(&unit.as_ref()) {
@@ -304,7 +362,7 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
             return None;
         }
         next += 1;
-        let mut minutes = n * 60 + if half { 30 } else { 0 };
+        let mut minutes = n * 60 + fraction;
         if let Some((p, more)) = extra {
             minutes += more;
             next += p.len();
@@ -328,7 +386,7 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
 /// Every rewrite holds a unit or a clock word: mail with none is not walked word by
 /// word (searched folded, it is a prefiltered scan).
 static TIME_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|viertel|halb|dreiviertel)\b"
+    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde)\b"
 );
 
 /// Bytes walked before and after a unit or clock word: the longest phrase ("twenty five
@@ -375,7 +433,10 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
         let words = words(&text[span.clone()]);
         let mut at = 0;
         while at < words.len() {
-            match clock_at(g, &words, at).or_else(|| duration_at(g, &words, at)) {
+            let found = fixed_at(g, &words, at)
+                .or_else(|| clock_at(g, &words, at))
+                .or_else(|| duration_at(g, &words, at));
+            match found {
                 Some((mut edit, taken)) => {
                     edit.start += span.start;
                     edit.end += span.start;
@@ -459,6 +520,19 @@ mod tests {
             ("en", "two hours and three quarters", "165 min"),
             ("de", "eine Stunde und eine Viertelstunde", "75 min"),
             ("en", "at nine o'clock", "at 9 o'clock"),
+            // Fixed phrases and quarters of an hour (phrasings of my own).
+            ("en", "for three quarters of an hour", "for 45 min"),
+            ("en", "a quarter of an hour later", "15 min later"),
+            ("en", "about an hour and a quarter", "about 75 min"),
+            ("en", "roughly half an hour", "roughly 30 min"),
+            ("nl", "een half uur en half werk", "30 min en half werk"),
+            ("nl", "ruim drie kwartier", "ruim 45 min"),
+            ("nl", "vijf kwartier lang", "75 min lang"),
+            ("de", "eine Dreiviertelstunde", "45 min"),
+            ("de", "eine halbe Stunde lang", "30 min lang"),
+            ("de", "zwei Viertelstunden", "30 min"),
+            ("de", "eineinviertel Stunden", "75 min"),
+            ("de", "eindreiviertel Stunden", "105 min"),
         ] {
             assert_eq!(said(text, lang), want, "{lang}: {text}");
         }
@@ -470,7 +544,7 @@ mod tests {
             ("en", "half the staff and half of 2026"),
             ("en", "from ten to eleven"),
             ("en", "a quarter of our users"),
-            ("nl", "een half uur en half werk"),
+            ("nl", "half werk en een halve dag"),
             ("nl", "om een uur"),
             ("de", "ein Viertel der Mitarbeiter, halb so schlimm"),
             ("de", "in einer Stunde"),
