@@ -710,3 +710,27 @@ fn quarters_and_halves_of_an_hour() {
         assert_eq!(windows(&e), [window], "{body}");
     }
 }
+
+#[test]
+fn a_plain_credit_asked_for_after_an_outage() {
+    for body in [
+        "Outlook was down on 10 March from 9:00 to 11:00 for 8 users (EX3900001). Can you get us a credit for this?",
+        "Teams failed on 10 March, 13:00-14:30, incident TM3900002. Could you please ask Microsoft for a credit?",
+        "After the SharePoint outage SP3900003 on 10 March (10:00-12:00) we would like a credit.",
+        "Hi, please process the request below for our customer.\n\n---------- Forwarded message ---------\n\
+         From: Gemma <gemma@customer.example>\nDate: Tue, 10 Mar 2026 at 16:20\nSubject: outage\n\n\
+         Today from 10:00 to 13:30 our 11 staff had no email (EX3900004). Can you get us a credit for it?",
+        "Exchange outage EX3900005 on 10 March, 08:00-09:30. Would you be able to secure a credit for us?",
+    ] {
+        let e = mail("Outage", WED_CET, body);
+        assert!(e.credit_requested, "{body}");
+        assert_eq!(e.incident_ids.len(), 1, "{body}");
+    }
+    // The same words about an invoice are a billing question.
+    let e = mail(
+        "Invoice",
+        WED_CET,
+        "Could you get us a credit for the double-charged invoice 4471?",
+    );
+    assert!(!e.credit_requested);
+}

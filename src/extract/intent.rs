@@ -10,7 +10,7 @@ use super::text::Statements;
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
 /// `\w*gutschrift` alternative left the pattern no literal to skip to.
 static CREDIT: Pattern<FoldedRegex> = re_folded!(
-    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
+    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking|asking) for (?:a |any )?(?:sla |service )?(?:credit|compensation|refund)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
@@ -292,6 +292,23 @@ mod tests {
             "We had the outage but we do not want to claim a credit for it."
         ));
         assert!(!req("Wir möchten keine Gutschrift beantragen."));
+        // A plain "credit" asked for about an outage (phrasings of my own).
+        assert!(req(
+            "The outage cost us a morning. Can you get us a credit for this?"
+        ));
+        assert!(req(
+            "Mail was down all day; please ask Microsoft for a credit."
+        ));
+        assert!(req(
+            "After Tuesday's outage we would like a credit, please."
+        ));
+        // The same words about an invoice, or asking whether it came, are not.
+        assert!(!req(
+            "Could you get us a credit for the double-charged invoice?"
+        ));
+        assert!(!req(
+            "Outage last week: did the credit show up on our invoice?"
+        ));
     }
 
     #[test]

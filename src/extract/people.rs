@@ -11,7 +11,7 @@ const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|eng
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
     format!(
-        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift)\s+){{0,3}}(?:{USER_NOUNS})\b"
+        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift|night|day|evening|early|late|remote|field|front[- ]?line|warehouse|sales|support|part[- ]time|full[- ]time|temporary|external|nacht|externe)\s+){{0,3}}(?:{USER_NOUNS})\b"
     )
 }
 static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pattern()));
@@ -564,6 +564,20 @@ mod tests {
             run("40 staff in Perth on Monday could not log in.").1,
             ["Perth"]
         );
+    }
+
+    #[test]
+    fn a_word_for_the_shift_or_team_may_stand_between_count_and_noun() {
+        // Phrasings of my own.
+        for (text, n) in [
+            ("Outlook failed for our 7 night nurses in Leiden.", 7),
+            ("12 remote workers and 30 warehouse staff lost mail.", 42),
+            ("Es waren 9 externe Mitarbeiter betroffen.", 9),
+        ] {
+            assert_eq!(run(text).0, Some(n), "{text}");
+        }
+        // A duration before a noun for people is no count of them.
+        assert_eq!(run("40 minutes later users could log in again.").0, None);
     }
 
     #[test]
