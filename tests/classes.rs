@@ -734,3 +734,32 @@ fn a_plain_credit_asked_for_after_an_outage() {
     );
     assert!(!e.credit_requested);
 }
+
+#[test]
+fn counts_said_as_fractions_of_a_dozen_or_of_us() {
+    for (body, users) in [
+        (
+            "Please claim an SLA credit for EX4000001: on 10 March 9:00-10:00 a dozen users in Breda and half a dozen in Oss had no mail.",
+            18,
+        ),
+        (
+            "Graag een SLA-creditering voor EX4000002: op 10 maart 9.00-10.00 uur een half dozijn collega's in Venlo zonder mail.",
+            6,
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4000003: am 10. März 9:00-10:00 Uhr ein halbes Dutzend Kollegen in Passau ohne Mail.",
+            6,
+        ),
+        (
+            "Please claim an SLA credit for EX4000004: on 10 March 9:00-10:00 everyone at our Tilburg office (all 23 of us) was cut off.",
+            23,
+        ),
+        (
+            "Please claim an SLA credit for EX4000005: on 10 March 9:00-10:00 the 8 of us in the Kendal branch had no Teams.",
+            8,
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.affected_users, Some(users), "{body}");
+    }
+}

@@ -214,14 +214,18 @@ fn continues(run: &[Part], next: &[Part]) -> bool {
 }
 
 /// The value of one number word ("twelve", "vijfentwintig", "zwölf"); None for any
-/// other word, and for joiners alone. `word` is lower case.
+/// other word, for joiners alone and for a multiplier alone. `word` is lower case.
 pub fn word_value(word: &str) -> Option<u64> {
     let first = *word.as_bytes().first()?;
     if BY_FIRST[usize::from(first)].is_empty() {
         return None;
     }
     let parts = parts(word)?;
-    if parts.iter().all(|p| *p == Part::Joiner) {
+    // A multiplier alone ("dozen", "dozijn", "hundert") is no number to read a time by:
+    // "half dozijn" is no half past eleven.
+    if parts.iter().all(|p| *p == Part::Joiner)
+        || matches!(parts[..], [Part::Times(_) | Part::Thousand])
+    {
         return None;
     }
     Some(value(&parts))
@@ -351,7 +355,14 @@ fn written_in_digits(text: &str, runs: Vec<Run>) -> Option<String> {
         let one_then_more = parts.first() == Some(&Part::Add(1))
             && parts.len() > 1
             && !matches!(parts[1], Part::Times(_) | Part::Thousand);
-        let n = value(&parts);
+        let mut n = value(&parts);
+        // "half a dozen", "een half dozijn", "ein halbes Dutzend": half of a multiple.
+        let mut start = start;
+        if matches!(parts.first(), Some(Part::Add(1) | Part::Times(_))) {
+            if let Some(half) = halved_from(text, start).filter(|h| *h >= copied) {
+                (n, start) = (n / 2, half);
+            }
+        }
         if n < 2 || one_then_more {
             continue;
         }
@@ -366,6 +377,22 @@ fn written_in_digits(text: &str, runs: Vec<Run>) -> Option<String> {
     Some(out)
 }
 
+/// Where a word for half stands right before byte `at` ("half a dozen", "een half
+/// dozijn", "ein halbes Dutzend"), if one does.
+fn halved_from(text: &str, at: usize) -> Option<usize> {
+    let before = text[..at].trim_end_matches([' ', '-']);
+    let word_start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let word = &before[word_start..];
+    ["half", "halve", "halbes", "halben"]
+        .iter()
+        .any(|h| word.eq_ignore_ascii_case(h))
+        .then_some(word_start)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +402,10 @@ mod tests {
         for (text, want) in [
             ("three hundred and twenty users", "320 users"),
             ("a dozen people in Leeds", "12 people in Leeds"),
+            // Half of a multiple (phrasings of my own).
+            ("half a dozen in Oss", "6 in Oss"),
+            ("een half dozijn collega's", "een 6 collega's"),
+            ("ein halbes Dutzend Kollegen", "ein 6 Kollegen"),
             ("twenty-five staff", "25 staff"),
             ("vijfentwintig medewerkers", "25 medewerkers"),
             ("driehonderd gebruikers", "300 gebruikers"),

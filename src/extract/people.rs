@@ -11,7 +11,7 @@ const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|eng
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
     format!(
-        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift|night|day|evening|early|late|remote|field|front[- ]?line|warehouse|sales|support|part[- ]time|full[- ]time|temporary|external|nacht|externe)\s+){{0,3}}(?:{USER_NOUNS})\b"
+        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift|night|day|evening|early|late|remote|field|front[- ]?line|warehouse|sales|support|part[- ]time|full[- ]time|temporary|external|nacht|externe)\s+){{0,3}}(?:{USER_NOUNS}|of us|van ons|von uns)\b"
     )
 }
 static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pattern()));
@@ -576,6 +576,11 @@ mod tests {
         ] {
             assert_eq!(run(text).0, Some(n), "{text}");
         }
+        // "all 23 of us" counts the writer's people.
+        assert_eq!(
+            run("Everyone at our Tilburg office (all 23 of us) was affected.").0,
+            Some(23)
+        );
         // A duration before a noun for people is no count of them.
         assert_eq!(run("40 minutes later users could log in again.").0, None);
     }
