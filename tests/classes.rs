@@ -763,3 +763,32 @@ fn counts_said_as_fractions_of_a_dozen_or_of_us() {
         assert_eq!(e.affected_users, Some(users), "{body}");
     }
 }
+
+#[test]
+fn bare_hours_with_their_part_of_the_day() {
+    for (body, window) in [
+        (
+            "Please claim an SLA credit for EX4100001: on 10 March Teams was down from 8 in the morning until 2 in the afternoon.",
+            "03-10 07:00/03-10 13:00/360",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4100002: op 10 maart lag Teams van 's ochtends 8 uur tot 's middags 2 uur plat.",
+            "03-10 07:00/03-10 13:00/360",
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4100003: am 10. März war Teams von morgens 8 bis nachmittags um 2 gestört.",
+            "03-10 07:00/03-10 13:00/360",
+        ),
+        (
+            "Please claim an SLA credit for EX4100004: on 10 March mail failed from 7 in the evening until 11 at night.",
+            "03-10 18:00/03-10 22:00/240",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4100005: op 10 maart van 9 uur 's ochtends tot 1 uur 's middags geen mail.",
+            "03-10 08:00/03-10 12:00/240",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+}

@@ -32,6 +32,13 @@ struct Grammar {
     clocks: &'static [Clock],
     /// Words after a clock time that make it afternoon or evening.
     pm_after: &'static [&'static [&'static str]],
+    /// Words after a bare hour that make it morning ("8 in the morning").
+    am_after: &'static [&'static [&'static str]],
+    /// A part of the day said before a bare hour, and whether it is after noon: "'s
+    /// middags 2 uur", "nachmittags um 2".
+    daypart_before: &'static [(&'static [&'static str], bool)],
+    /// Words that may stand between such a part of the day and its hour ("om", "um").
+    hour_leads: &'static [&'static str],
     /// "and a half" written after a number, as separate words.
     and_a_half: &'static [&'static [&'static str]],
     /// A fraction of an hour written onto a number, and its minutes: "tweeënhalf",
@@ -78,6 +85,9 @@ const GRAMMARS: &[Grammar] = &[
             &["at", "night"],
             &["pm"],
         ],
+        am_after: &[&["in", "the", "morning"]],
+        daypart_before: &[],
+        hour_leads: &[],
         and_a_half: &[&["and", "a", "half"]],
         fraction_suffixes: &[],
         after_hours: &[
@@ -120,6 +130,18 @@ const GRAMMARS: &[Grammar] = &[
             &["in", "de", "avond"],
             &["pm"],
         ],
+        am_after: &[
+            &["s", "ochtends"],
+            &["s", "morgens"],
+            &["in", "de", "ochtend"],
+        ],
+        daypart_before: &[
+            (&["s", "ochtends"], false),
+            (&["s", "morgens"], false),
+            (&["s", "middags"], true),
+            (&["s", "avonds"], true),
+        ],
+        hour_leads: &["om", "rond", "tegen", "vanaf"],
         and_a_half: &[&["en", "een", "half"], &["en", "half"]],
         fraction_suffixes: &[("ënhalf", 30), ("enhalf", 30)],
         after_hours: &[
@@ -162,6 +184,15 @@ const GRAMMARS: &[Grammar] = &[
             &["am", "abend"],
             &["pm"],
         ],
+        am_after: &[&["morgens"], &["früh"], &["vormittags"]],
+        daypart_before: &[
+            (&["morgens"], false),
+            (&["früh"], false),
+            (&["vormittags"], false),
+            (&["nachmittags"], true),
+            (&["abends"], true),
+        ],
+        hour_leads: &["um", "gegen", "ab"],
         and_a_half: &[&["und", "eine", "halbe"], &["und", "einhalb"]],
         fraction_suffixes: &[("einhalb", 30), ("dreiviertel", 45), ("einviertel", 15)],
         after_hours: &[
@@ -285,6 +316,71 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
     None
 }
 
+/// A bare hour said with its part of the day at words[at..]: "8 in the morning", "2 in
+/// the afternoon", "'s middags 2 uur", "nachmittags um 2". Written as a clock time, so
+/// that a range of two of them is read as one ("van 's ochtends 8 uur tot 's middags 2
+/// uur" was two durations).
+fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    // The part of the day first, perhaps a lead word, then the hour and its clock word.
+    let before = g
+        .daypart_before
+        .iter()
+        .find(|(p, _)| phrase_at(words, at, p))
+        .map(|(p, pm)| {
+            let mut next = at + p.len();
+            if words
+                .get(next)
+                .is_some_and(|w| g.hour_leads.contains(&w.lower.as_ref()))
+            {
+                next += 1;
+            }
+            (next, *pm)
+        });
+    let h_at = before.map_or(at, |(next, _)| next);
+    let (hour, taken) = number_at(words, h_at)?;
+    let mut next = h_at + taken;
+    if let Some(unit) = CLOCK_UNITS
+        .iter()
+        .chain([&["uur"][..]].iter())
+        .find(|u| phrase_at(words, next, u))
+    {
+        next += unit.len();
+    }
+    let pm = match before {
+        Some((_, pm)) => pm,
+        None => {
+            // "pm" itself after digits is the temporal grammar's to read.
+            let said = |p: &&&[&str]| **p != ["pm"] && phrase_at(words, next, p);
+            if let Some(p) = g.pm_after.iter().find(said) {
+                next += p.len();
+                true
+            } else {
+                next += g.am_after.iter().find(said)?.len();
+                false
+            }
+        }
+    };
+    let limit = if before.is_some() { 23 } else { 12 };
+    if !(1..=limit).contains(&hour) {
+        return None;
+    }
+    let hour = if pm && hour < 12 { hour + 12 } else { hour };
+    // The apostrophe of "'s middags" goes with its words.
+    let start = words[at].start;
+    let start = match text[..start].chars().next_back() {
+        Some(c @ ('\'' | '’')) if before.is_some() => start - c.len_utf8(),
+        _ => start,
+    };
+    Some((
+        Edit {
+            start,
+            end: words[next - 1].end,
+            with: format!("{hour}:00"),
+        },
+        next - at,
+    ))
+}
+
 /// A length of time said by a fixed phrase at words[at..]: "half an hour".
 fn fixed_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
     let (phrase, minutes) = g.fixed.iter().find(|(p, _)| phrase_at(words, at, p))?;
@@ -386,7 +482,7 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
 /// Every rewrite holds a unit or a clock word: mail with none is not walked word by
 /// word (searched folded, it is a prefiltered scan).
 static TIME_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde)\b"
+    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|morning|afternoon|evening|night|ochtends|morgens|middags|avonds|vormittags|nachmittags|abends|früh)\b"
 );
 
 /// Bytes walked before and after a unit or clock word: the longest phrase ("twenty five
@@ -434,6 +530,7 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
         let mut at = 0;
         while at < words.len() {
             let found = fixed_at(g, &words, at)
+                .or_else(|| daypart_at(g, &text[span.clone()], &words, at))
                 .or_else(|| clock_at(g, &words, at))
                 .or_else(|| duration_at(g, &words, at));
             match found {
@@ -520,6 +617,25 @@ mod tests {
             ("en", "two hours and three quarters", "165 min"),
             ("de", "eine Stunde und eine Viertelstunde", "75 min"),
             ("en", "at nine o'clock", "at 9 o'clock"),
+            // Bare hours with their part of the day (phrasings of my own).
+            (
+                "en",
+                "from 8 in the morning until 2 in the afternoon",
+                "from 8:00 until 14:00",
+            ),
+            ("en", "at nine at night", "at 21:00"),
+            (
+                "nl",
+                "van 's ochtends 8 uur tot 's middags 2 uur",
+                "van 8:00 tot 14:00",
+            ),
+            ("nl", "tot 9 uur 's avonds", "tot 21:00"),
+            (
+                "de",
+                "von morgens 8 bis nachmittags um 2",
+                "von 8:00 bis 14:00",
+            ),
+            ("de", "abends gegen 9 Uhr", "21:00"),
             // Fixed phrases and quarters of an hour (phrasings of my own).
             ("en", "for three quarters of an hour", "for 45 min"),
             ("en", "a quarter of an hour later", "15 min later"),
