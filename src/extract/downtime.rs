@@ -634,9 +634,20 @@ impl<'a> Told<'a> {
             }
             let until = t.times.get(n + 1).map_or(text.len(), |&kb| toks[kb].start);
             let after = toks[ka].end;
-            let Some(c) = text
-                .get(after..until)
-                .and_then(|rest| BARE_HOUR_AFTER.get().captures(rest))
+            let Some(rest) = text.get(after..until) else {
+                continue;
+            };
+            // Most times are followed by a zone, a comma or a word no connector starts
+            // with: one look at a character before any search.
+            let opens = rest.trim_start().chars().next().is_some_and(|c| {
+                matches!(
+                    c.to_ascii_lowercase(),
+                    '-' | '–' | '—' | 't' | 'u' | 'b' | 'a' | 'e' | 'h' | 'o'
+                )
+            });
+            let Some(c) = opens
+                .then(|| BARE_HOUR_AFTER.get().captures(rest))
+                .flatten()
             else {
                 continue;
             };

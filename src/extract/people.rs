@@ -11,7 +11,7 @@ const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|eng
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
     format!(
-        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift|night|day|evening|early|late|remote|field|front[- ]?line|warehouse|sales|support|part[- ]time|full[- ]time|temporary|external|nacht|externe)\s+){{0,3}}(?:{USER_NOUNS}|of us|van ons|von uns)\b"
+        r"(?i)\b(\d{{1,3}}(?:[.,\u{{a0}}\u{{202f}} ]\d{{3}})+|\d{{1,6}})\+?\s+(?:(?:of\s+)?(?:our|the|onze|unsere|unserer|de|die|der|all|alle|total|affected|impacted|betroffene|betroffenen|getroffen|interne|local|licensed|office|internal|night[- ]shift|night|remote|field|warehouse|nacht|externe)\s+){{0,3}}(?:{USER_NOUNS}|of us|van ons|von uns)\b"
     )
 }
 static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pattern()));
