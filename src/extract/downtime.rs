@@ -657,7 +657,9 @@ impl<'a> Told<'a> {
                 continue;
             };
             let is_and = c.get(1).is_some_and(|g| {
-                matches!(g.as_str().to_lowercase().as_str(), "and" | "en" | "und")
+                ["and", "en", "und"]
+                    .iter()
+                    .any(|w| g.as_str().eq_ignore_ascii_case(w))
             });
             if is_and && !preceded_by(text, toks[ka].start, BETWEEN) {
                 continue;
@@ -679,23 +681,15 @@ impl<'a> Told<'a> {
             if COUNTED.iter().any(|w| next_word.starts_with(w)) {
                 continue;
             }
-            let mut end = Kind::Time {
-                hour,
+            let afternoon = matches!(
+                toks[ka].kind,
+                Kind::Time { hour: ha, pm: None, .. } if hour < 12 && hour < ha && hour + 12 > ha
+            );
+            let end = Kind::Time {
+                hour: if afternoon { hour + 12 } else { hour },
                 minute: 0,
                 pm: None,
             };
-            if let Kind::Time {
-                hour: ha, pm: None, ..
-            } = toks[ka].kind
-            {
-                if hour < 12 && hour < ha && hour + 12 > ha {
-                    end = Kind::Time {
-                        hour: hour + 12,
-                        minute: 0,
-                        pm: None,
-                    };
-                }
-            }
             let mut assume = Vec::new();
             let day = self.day_around(toks, ka, found, t.i, &mut assume);
             let zone = toks[ka + 1..]

@@ -341,7 +341,7 @@ fn runs_in(text: &str, from: usize, to: usize, runs: &mut Vec<Run>) {
 fn written_in_digits(text: &str, runs: Vec<Run>) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    for (start, mut end, mut parts) in runs {
+    for (mut start, mut end, mut parts) in runs {
         // A trailing joiner is not part of the number; an article alone is no number.
         if parts.last() == Some(&Part::Joiner) {
             parts.pop();
@@ -357,7 +357,6 @@ fn written_in_digits(text: &str, runs: Vec<Run>) -> Option<String> {
             && !matches!(parts[1], Part::Times(_) | Part::Thousand);
         let mut n = value(&parts);
         // "half a dozen", "een half dozijn", "ein halbes Dutzend": half of a multiple.
-        let mut start = start;
         if matches!(parts.first(), Some(Part::Add(1) | Part::Times(_))) {
             if let Some(half) = halved_from(text, start).filter(|h| *h >= copied) {
                 (n, start) = (n / 2, half);

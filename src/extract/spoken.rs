@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::fold::{Folded, FoldedRegex, re_folded};
+use super::fold::{Folded, FoldedRegex};
 use super::numbers;
 use crate::mail::pattern::Pattern;
 
@@ -483,45 +483,33 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
     Some((edit, next - at))
 }
 
-/// Every rewrite holds a unit or a clock word, or a part of the day: mail with none is
-/// not walked word by word (searched folded, it is a prefiltered scan).
-static TIME_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|morning|afternoon|evening|night|ochtends|morgens|middags|avonds|vormittags|nachmittags|abends)\b"
-);
-/// The parts of the day among [`TIME_WORD`]'s words: common in mail ("this morning",
+/// Units and clock words: every rewrite of a length of time or a clock phrase holds one.
+const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde";
+/// The parts of the day, plain words apart by `|`: common in mail ("this morning",
 /// "last night"), so the words around one are walked only when digits stand close by
 /// ("8 in the morning", "'s middags om 2"); walking around each cost a claim mail
 /// 10,000 instructions.
-const DAYPARTS: &[&str] = &[
-    "morning",
-    "afternoon",
-    "evening",
-    "night",
-    "ochtends",
-    "morgens",
-    "middags",
-    "avonds",
-    "vormittags",
-    "nachmittags",
-    "abends",
-];
+const DAYPART_WORDS: &str =
+    "morning|afternoon|evening|night|ochtends|morgens|middags|avonds|vormittags|nachmittags|abends";
 /// How near a part of the day its hour's digits must be: "8 uur 's ochtends" before
 /// it, "nachmittags gegen 2" after it.
 const DAYPART_DIGITS_REACH: usize = 16;
+
+/// Every rewrite holds a unit or a clock word, or a part of the day: mail with none is
+/// not walked word by word (searched folded, it is a prefiltered scan).
+static TIME_WORD: Pattern<FoldedRegex> =
+    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{UNIT_WORDS}|{DAYPART_WORDS})\b")));
+/// [`TIME_WORD`] without the parts of the day: the gate most mail stops at.
+static UNIT_WORD: Pattern<FoldedRegex> =
+    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{UNIT_WORDS})\b")));
+/// The parts of the day alone, for the gate.
+static DAYPART_WORD: Pattern<FoldedRegex> =
+    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{DAYPART_WORDS})\b")));
 
 /// Bytes walked before and after a unit or clock word: the longest phrase ("twenty five
 /// and a half hours", "fünf vor halb zwölf 'nachmittags'") fits.
 const REACH_BEFORE: usize = 48;
 const REACH_AFTER: usize = 40;
-
-/// [`TIME_WORD`] without the parts of the day: the gate most mail stops at.
-static UNIT_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(?:hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde)\b"
-);
-/// The parts of the day alone, for the gate.
-static DAYPART_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(?:morning|afternoon|evening|night|ochtends|morgens|middags|avonds|vormittags|nachmittags|abends)\b"
-);
 
 /// Whether `text` (folded) may hold a clock time or duration in words: a unit or clock
 /// word, or a part of the day with digits close by.
@@ -549,7 +537,8 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
     let folded = Folded::new(text);
     let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
     for m in TIME_WORD.get().find_iter(&folded) {
-        if DAYPARTS.contains(&m.as_str()) && !digits_near(text, m.start(), m.end()) {
+        let daypart = DAYPART_WORDS.split('|').any(|w| w == m.as_str());
+        if daypart && !digits_near(text, m.start(), m.end()) {
             continue;
         }
         let mut start = crate::floor_char_boundary(text, m.start().saturating_sub(REACH_BEFORE));
@@ -574,11 +563,12 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
     }
     let mut edits = Vec::new();
     for span in spans {
-        let words = words(&text[span.clone()]);
+        let piece = &text[span.clone()];
+        let words = words(piece);
         let mut at = 0;
         while at < words.len() {
             let found = fixed_at(g, &words, at)
-                .or_else(|| daypart_at(g, &text[span.clone()], &words, at))
+                .or_else(|| daypart_at(g, piece, &words, at))
                 .or_else(|| clock_at(g, &words, at))
                 .or_else(|| duration_at(g, &words, at));
             match found {
