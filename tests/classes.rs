@@ -792,3 +792,129 @@ fn bare_hours_with_their_part_of_the_day() {
         assert_eq!(windows(&e), [window], "{body}");
     }
 }
+
+#[test]
+fn four_digit_clock_times() {
+    for (body, window) in [
+        (
+            "Please claim an SLA credit for EX4200001: on 10 March mail was down between 0830 and 1045 GMT.",
+            "03-10 08:30/03-10 10:45/135",
+        ),
+        (
+            "Please claim an SLA credit for EX4200002: on 10 March Outlook failed from 0915 to 1120.",
+            "03-10 08:15/03-10 10:20/125",
+        ),
+        (
+            "Please claim an SLA credit for EX4200003: outage on 10 March, 1400-1630 UTC.",
+            "03-10 14:00/03-10 16:30/150",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4200004: op 10 maart van 0900 tot 1130 uur geen mail.",
+            "03-10 08:00/03-10 10:30/150",
+        ),
+        (
+            "Please claim an SLA credit for EX4200005: on 10 March the outage began 0745Z and ended 0930Z.",
+            "03-10 07:45/03-10 09:30/105",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+    // A year range and a reference are no window.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim an SLA credit for EX4200006, ticket 0830-1045; our contract runs between 2025 and 2026.",
+    );
+    assert!(e.downtime.is_empty(), "{:?}", windows(&e));
+}
+
+#[test]
+fn places_where_nobody_was_hit() {
+    for (body, users, places) in [
+        (
+            "Please claim an SLA credit for EX4300001: no users in Leeds were affected, only the 30 in York.",
+            30,
+            vec!["York"],
+        ),
+        (
+            "Please claim an SLA credit for EX4300002: 40 users in Hull could not log in; nobody in Goole was affected.",
+            40,
+            vec!["Hull"],
+        ),
+        (
+            "Please claim an SLA credit for EX4300003. Our Leeds office was not affected, but 25 staff in York were.",
+            25,
+            vec!["York"],
+        ),
+        (
+            "Graag een SLA-creditering voor EX4300004: 25 gebruikers in Gent konden niet inloggen, niemand in Brugge.",
+            25,
+            vec!["Gent"],
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4300005: 25 Mitarbeiter in Graz waren betroffen, keine Nutzer in Linz.",
+            25,
+            vec!["Graz"],
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.affected_users, Some(users), "{body}");
+        assert_eq!(e.locations, places, "{body}");
+    }
+}
+
+#[test]
+fn a_label_inside_running_text() {
+    for (body, users, places) in [
+        (
+            "Please claim an SLA credit for EX4400001. Users impacted: ~140 (Sheffield). Down on 10 March.",
+            140,
+            vec!["Sheffield"],
+        ),
+        (
+            "Please claim an SLA credit for EX4400002. Affected users: 75. Down on 10 March.",
+            75,
+            vec![],
+        ),
+        (
+            "Graag een SLA-creditering voor EX4400003. Aantal gebruikers: 64 (Delft). Storing op 10 maart.",
+            64,
+            vec!["Delft"],
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4400004. Betroffene Nutzer: 18 (Erfurt). Ausfall am 10. März.",
+            18,
+            vec!["Erfurt"],
+        ),
+        (
+            "Please claim an SLA credit for EX4400005 from 10 March. Site: Swindon. Number of users: 220.",
+            220,
+            vec!["Swindon"],
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.affected_users, Some(users), "{body}");
+        assert_eq!(e.locations, places, "{body}");
+    }
+}
+
+#[test]
+fn the_csp_answer_in_other_words() {
+    for body in [
+        "Please claim an SLA credit for EX4500001, down on 10 March; yes, CSP.",
+        "Please claim an SLA credit for EX4500002 (10 March). We are a CSP customer of yours.",
+        "Bitte eine SLA-Gutschrift für EX4500003 (10. März). Die Abos sind über CSP bezogen.",
+        "Graag een SLA-creditering voor EX4500004 (10 maart). Wij zijn CSP-klant bij jullie.",
+        "Bitte eine SLA-Gutschrift für EX4500005 (10. März). Lizenzen: ja, über CSP.",
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(e.purchased_via_csp, Some(true), "{body}");
+    }
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim an SLA credit for EX4500006 (10 March). We are a CSP customer, but of another partner.",
+    );
+    assert_eq!(e.purchased_via_csp, Some(false));
+}

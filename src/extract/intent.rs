@@ -139,7 +139,7 @@ static NO_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bea\b)",
 );
 static YES_CSP: Pattern<FoldedRegex> = re_folded!(
-    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller)",
+    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller|(?:über|uber|durch|by|over) (?:den |the )?csp\b|\b(?:yes|ja)\b\W{1,3}(?:via |through |über |over )?csp\b|\bcsp[- ](?:customer|client|klant|kunde|kundin)\b)",
 );
 static ANSWER: Pattern<Regex> = re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
 
@@ -245,6 +245,15 @@ mod tests {
         assert_eq!(csp("We are on CSP with you."), Some(true));
         assert_eq!(csp("Bought through CSP? No, through our EA."), Some(false));
         assert_eq!(csp("Via CSP gekocht? Ja."), Some(true));
+        // Phrasings of my own: the answer before the word, the customer of a CSP, "über".
+        assert_eq!(csp("Please go ahead; yes, CSP."), Some(true));
+        assert_eq!(csp("Die Abos sind über CSP gekauft."), Some(true));
+        assert_eq!(csp("We are a CSP customer of yours."), Some(true));
+        assert_eq!(csp("Wij zijn CSP-klant bij jullie."), Some(true));
+        assert_eq!(
+            csp("We are a CSP customer, but of another partner."),
+            Some(false)
+        );
         assert_eq!(
             csp("Die Lizenzen wurden nicht über Sie gekauft, sondern direkt bei Microsoft."),
             Some(false)

@@ -3,7 +3,7 @@
 use crate::mail::pattern::Pattern;
 use regex::{Regex, RegexSet};
 
-use super::fold::{FoldedRegex, re_folded};
+use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::{Statement, Statements, parse_count};
 
 const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
@@ -239,6 +239,17 @@ static PLACE_THEN_COUNT: Pattern<Regex> =
 /// Any site noun, in folded text: what [`PLACE_BEFORE_SITE`] and [`PLACE_AFTER_SITE`] need.
 static SITE_WORD: Pattern<FoldedRegex> =
     Pattern::new(|| FoldedRegex::new(&format!("(?:{})", SITE_NOUNS.to_lowercase())));
+/// A clause that says nobody at a place was hit: "no users in Leeds", "niemand in
+/// Gent", "keine Mitarbeiter in Graz" (before the place), "Leeds was not affected",
+/// "Gent niet getroffen" (after it).
+static NOBODY_BEFORE: Pattern<FoldedRegex> = Pattern::new(|| {
+    FoldedRegex::new(&format!(
+        r"\b(?:no(?:\s+\w+)?\s+(?:{USER_NOUNS}|one)|nobody|no-one|none(?:\s+of)?|geen(?:\s+\w+)?\s+(?:{USER_NOUNS})|niemand|keine?r?(?:\s+\w+)?\s+(?:{USER_NOUNS}))\b[^,;]*$"
+    ))
+});
+static NOBODY_AFTER: Pattern<FoldedRegex> = re_folded!(
+    r"^[^,;]*?\b(?:(?:was|were|is|are)\s+(?:not|un)\s*affected|(?:was|were)n't\s+affected|unaffected|(?:niet|nicht)\s+(?:getroffen|geraakt|betroffen))\b"
+);
 static LIST_SPLIT: Pattern<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
 static LOCATION_LABEL: Pattern<Regex> = re!(
     r"(?i)^(?:affected\s+|getroffen\s+|betroffene\s+)?(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|kantoren|where|waar|wo)(?:\s+affected|\s+getroffen|\s+betroffen)?$"
@@ -415,7 +426,9 @@ pub fn locations(
             }
             for c in re.captures_iter(s.value()) {
                 if let Some(g) = c.get(1) {
-                    lists.push(g.as_str().to_string());
+                    if !nobody_at(s.value(), g.start(), g.end()) {
+                        lists.push(g.as_str().to_string());
+                    }
                 }
             }
         }
@@ -453,6 +466,18 @@ pub fn locations(
         }
     }
     out
+}
+
+/// Whether the clause around a place at `start..end` of `text` says nobody there was
+/// affected.
+fn nobody_at(text: &str, start: usize, end: usize) -> bool {
+    let (before, after) = (&text[..start], &text[end..]);
+    let clause = before
+        .rfind([',', ';', '('])
+        .map_or(before, |i| &before[i + 1..]);
+    // The patterns are folded: most clauses have no negation and cost one search each.
+    NOBODY_BEFORE.get().is_match(&Folded::new(clause))
+        || NOBODY_AFTER.get().is_match(&Folded::new(after))
 }
 
 /// Drops leading determiners and words that are never places; "" when nothing is left.
@@ -564,6 +589,37 @@ mod tests {
             run("40 staff in Perth on Monday could not log in.").1,
             ["Perth"]
         );
+    }
+
+    #[test]
+    fn a_place_where_nobody_was_hit_is_no_location() {
+        // Phrasings of my own, before and after the place, in three languages.
+        for (text, places) in [
+            (
+                "No users in Leeds were affected, only the 30 in York.",
+                vec!["York"],
+            ),
+            (
+                "40 users in Hull could not log in; nobody in Goole was affected.",
+                vec!["Hull"],
+            ),
+            (
+                "Our Leeds office was not affected, but 25 staff in York were.",
+                vec!["York"],
+            ),
+            (
+                "25 gebruikers in Gent konden niet inloggen, niemand in Brugge.",
+                vec!["Gent"],
+            ),
+            (
+                "25 Mitarbeiter in Graz waren betroffen, keine Nutzer in Linz.",
+                vec!["Graz"],
+            ),
+            // "could not" is the impact, not a negation of the place.
+            ("30 users could not work in Leeds.", vec!["Leeds"]),
+        ] {
+            assert_eq!(run(text).1, places, "{text}");
+        }
     }
 
     #[test]

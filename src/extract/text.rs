@@ -30,6 +30,20 @@ impl Statement {
         }
     }
 
+    /// A labelled field, written "Label: value".
+    pub fn field(label: &str, value: &str) -> Statement {
+        let mut text = String::with_capacity(label.len() + 2 + value.len());
+        text.push_str(label);
+        text.push_str(": ");
+        text.push_str(value);
+        Statement {
+            folded: Folded::new(&text),
+            text,
+            label: Some(label.to_lowercase()),
+            value_at: label.len() + 2,
+        }
+    }
+
     /// `text`, case-folded.
     pub fn folded(&self) -> &Folded {
         &self.folded
@@ -161,8 +175,13 @@ fn statement_list(text: &str) -> Vec<Statement> {
     let mut para = String::new();
     // (label, value); an empty label is an unlabelled bullet item.
     let mut field: Option<(String, String)> = None;
+    // A sentence of running text may be a field too: "… tenant X. Users impacted: 140
+    // (Sheffield). …" labels its count as the same field on a line of its own would.
     let flush_para = |para: &mut String, out: &mut Vec<Statement>| {
-        out.extend(sentences(para).into_iter().map(Statement::plain));
+        out.extend(sentences(para).into_iter().map(|s| match field_parts(&s) {
+            Some((label, value)) => Statement::field(label, value),
+            None => Statement::plain(s),
+        }));
         para.clear();
     };
     let flush_field = |field: &mut Option<(String, String)>, out: &mut Vec<Statement>| {
@@ -175,16 +194,7 @@ fn statement_list(text: &str) -> Vec<Statement> {
         if label.is_empty() {
             out.push(Statement::plain(first));
         } else {
-            let mut text = String::with_capacity(label.len() + 2 + first.len());
-            text.push_str(&label);
-            text.push_str(": ");
-            text.push_str(&first);
-            out.push(Statement {
-                folded: Folded::new(&text),
-                text,
-                label: Some(label.to_lowercase()),
-                value_at: label.len() + 2,
-            });
+            out.push(Statement::field(&label, &first));
         }
         out.extend(sentences.map(Statement::plain));
     };
@@ -559,6 +569,18 @@ mod tests {
         let st = statements("Tenant ID\t6b0d549b\t\nStart\t08:10 GMT\t\n");
         assert_eq!(st[0].label.as_deref(), Some("tenant id"));
         assert_eq!(st[1].value(), "08:10 GMT");
+    }
+
+    #[test]
+    fn a_sentence_of_running_text_may_be_a_field() {
+        // Phrasing of my own: a label written inside a paragraph.
+        let st = statements("Mail stopped at noon. Users impacted: 140 (Sheffield). Thanks.");
+        let labels: Vec<Option<&str>> = st.iter().map(|s| s.label.as_deref()).collect();
+        assert_eq!(labels, [None, Some("users impacted"), None]);
+        assert_eq!(st[1].value(), "140 (Sheffield).");
+        // A sentence with a clock time or a link in it is no field.
+        let st = statements("It failed at 10:30 today. See https://status.example now.");
+        assert!(st.iter().all(|s| s.label.is_none()));
     }
 
     #[test]

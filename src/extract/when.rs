@@ -478,6 +478,7 @@ impl<'t> Scan<'t> {
             self.each_word(Scan::zone_offset);
         }
         self.each_number(Scan::clock_time);
+        self.each_number(Scan::four_digit_time);
         self.each_number(Scan::hour_meridiem);
         if clock_word {
             self.each_number(Scan::hour_word);
@@ -728,8 +729,17 @@ impl<'t> Scan<'t> {
         let comma = usize::from(self.low.get(at) == Some(&b','));
         let from = spaces(self.low, at + comma);
         let to = digits_end(self.low, from);
-        (from > at + comma && to - from == 4 && ends(self.low, to))
-            .then(|| (value(self.low, from, to), to))
+        let year = value(self.low, from, to);
+        // "10 March, 1400-1630 UTC": four digits that cannot be a year, or that start a
+        // range, are times.
+        let range =
+            self.low.get(to) == Some(&b'-') && self.low.get(to + 1).is_some_and(u8::is_ascii_digit);
+        (from > at + comma
+            && to - from == 4
+            && ends(self.low, to)
+            && (1970..=2100).contains(&year)
+            && !range)
+            .then_some((year, to))
     }
 
     /// Adds a date of day, month and perhaps year.
@@ -997,6 +1007,118 @@ impl<'t> Scan<'t> {
             self.add(Kind::Zone(Zone::Fixed(0)), e, e + 1);
         }
         Some(end)
+    }
+
+    /// "0830 GMT", "1430 hrs", "between 0830 and 1045": four digits as a 24-hour time.
+    /// Four digits are more often a year, a count or a reference, so they are a time
+    /// only with a zone or clock word after them, or as both ends of a range that a
+    /// word opens ("from", "between") and of which one is written with its leading
+    /// zero.
+    fn four_digit_time(&mut self, s: usize, e: usize) -> Option<usize> {
+        let l = self.low;
+        let time = |at: usize, to: usize| {
+            let (hour, minute) = (value(l, at, at + 2), value(l, at + 2, at + 4));
+            (to - at == 4 && hour < 24 && minute < 60).then_some(Kind::Time {
+                hour,
+                minute,
+                pm: None,
+            })
+        };
+        let first = time(s, e)?;
+        // Part of a larger number ("1.2345", "12:3456") or of a reference ("SR-0830").
+        if s > 0 && matches!(l.get(s - 1), Some(b'.' | b',' | b':' | b'-' | b'/' | b'#')) {
+            return None;
+        }
+        if let Some((s2, e2)) = self.range_end(e) {
+            if let Some(second) = time(s2, e2) {
+                // Unmarked, "from 0915 to 1120" is a range of times, "ticket
+                // 0830-1045" none.
+                let opens = leading_word(self.folded, s).is_some_and(|w| {
+                    [
+                        "from", "between", "van", "vanaf", "tussen", "von", "zwischen", "ab",
+                    ]
+                    .contains(&w.as_str())
+                });
+                if (opens && (l[s] == b'0' || l[s2] == b'0')) || self.time_mark(e2).is_some() {
+                    let end = self.time_mark(e2).map_or(e2, |m| m.max(e2));
+                    self.add_time(first, s, e);
+                    self.add_time(second, s2, e2);
+                    return Some(end);
+                }
+            }
+            return Some(e2);
+        }
+        let mark = self.time_mark(e)?;
+        self.add_time(first, s, e);
+        Some(mark)
+    }
+
+    /// Adds a time, and the zone of a "Z" written straight after it ("0745Z").
+    fn add_time(&mut self, time: Kind, s: usize, e: usize) {
+        self.add(time, s, e);
+        if self.low.get(e) == Some(&b'z') && ends(self.low, e + 1) {
+            self.add(Kind::Zone(Zone::Fixed(0)), e, e + 1);
+        }
+    }
+
+    /// After a time ending at `at`, the range's other end: a dash or a word for "to",
+    /// then a number, as (start, end).
+    fn range_end(&self, at: usize) -> Option<(usize, usize)> {
+        let l = self.low;
+        let k = spaces(l, at);
+        let after = match l.get(k..)? {
+            [b'-', ..] => k + 1,
+            // En and em dash.
+            [0xE2, 0x80, 0x93 | 0x94, ..] => k + 3,
+            rest => {
+                let word = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+                let to = [
+                    &b"to"[..],
+                    b"and",
+                    b"until",
+                    b"till",
+                    b"til",
+                    b"through",
+                    b"tot",
+                    b"en",
+                    b"bis",
+                    b"und",
+                ];
+                if !to.contains(&&rest[..word]) {
+                    return None;
+                }
+                k + word
+            }
+        };
+        let s2 = spaces(l, after);
+        let e2 = digits_end(l, s2);
+        (e2 > s2).then_some((s2, e2))
+    }
+
+    /// Where a zone or a clock word right after `at` ends: "GMT", "Z", "hrs", "uur".
+    fn time_mark(&self, at: usize) -> Option<usize> {
+        let (t, l) = (self.text, self.low);
+        if l.get(at) == Some(&b'z') && ends(l, at + 1) {
+            return Some(at + 1);
+        }
+        let k = spaces(l, at);
+        let zone = ZONES
+            .iter()
+            .find(|(z, _)| t.get(k..k + z.len()) == Some(z.as_bytes()) && ends(t, k + z.len()));
+        if let Some((z, _)) = zone {
+            return Some(k + z.len());
+        }
+        if l.get(k..).is_some_and(|r| r.starts_with(b"hrs")) && ends(l, k + 3) {
+            return Some(k + 3);
+        }
+        self.phrase_at(k, |m| {
+            matches!(
+                m,
+                Meaning::Clock | Meaning::ClockOrHours | Meaning::HourMark | Meaning::Utc
+            )
+            .then_some(())
+        })
+        .map(|((), end)| end)
     }
 
     /// "3pm", "11 a.m.".
@@ -1445,6 +1567,35 @@ mod tests {
                 pm: None
             }]
         );
+    }
+
+    #[test]
+    fn four_digits_are_a_time_only_when_marked_or_a_range_says_so() {
+        let times = |text: &str| -> Vec<(u32, u32)> {
+            kinds(text)
+                .into_iter()
+                .filter_map(|k| match k {
+                    Kind::Time { hour, minute, .. } => Some((hour, minute)),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Phrasings of my own.
+        assert_eq!(times("down between 0830 and 1045"), [(8, 30), (10, 45)]);
+        assert_eq!(times("from 0915 to 1120"), [(9, 15), (11, 20)]);
+        assert_eq!(times("1400-1630 GMT"), [(14, 0), (16, 30)]);
+        assert_eq!(times("1430 hrs until 1615 hrs"), [(14, 30), (16, 15)]);
+        assert_eq!(times("began 0745Z"), [(7, 45)]);
+        assert_eq!(times("van 0900 tot 1130 uur"), [(9, 0), (11, 30)]);
+        // After a date, four digits that start a range or cannot be a year are times.
+        assert_eq!(times("on 10 March, 1400-1630 UTC"), [(14, 0), (16, 30)]);
+        assert_eq!(times("am 10. März 1400 bis 1630 Uhr"), [(14, 0), (16, 30)]);
+        // Years, counts and references are no times.
+        assert!(times("between 2025 and 2026").is_empty());
+        assert!(times("from 1200 to 1500 users").is_empty());
+        assert!(times("ticket 0830-1045 is open").is_empty());
+        assert!(times("between 0860 and 0990").is_empty());
+        assert!(times("order 1.2345 GMT").is_empty());
     }
 
     #[test]
