@@ -918,3 +918,75 @@ fn the_csp_answer_in_other_words() {
     );
     assert_eq!(e.purchased_via_csp, Some(false));
 }
+
+#[test]
+fn an_hour_in_words_and_its_minutes() {
+    for (body, minutes) in [
+        (
+            "Please claim an SLA credit for EX4600001: on 10 March mail was down for an hour and 40 minutes.",
+            100,
+        ),
+        (
+            "Please claim an SLA credit for EX4600002: on 10 March Teams failed for one hour and twenty minutes.",
+            80,
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4600003: am 10. März dauerte der Ausfall eine Stunde und 25 Minuten.",
+            85,
+        ),
+        (
+            "Graag een SLA-creditering voor EX4600004: op 10 maart duurde de storing een uur en 10 minuten.",
+            70,
+        ),
+        (
+            "Please claim an SLA credit for EX4600005: on 10 March mail was gone for two hours, 15 min.",
+            135,
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        let got: Vec<i64> = e.downtime.iter().map(|w| w.minutes).collect();
+        assert_eq!(got, [minutes], "{body}");
+    }
+}
+
+#[test]
+fn minutes_past_and_to_the_hour() {
+    for (body, window) in [
+        (
+            "Please claim an SLA credit for EX4700001: on 10 March mail failed between ten past nine and twenty to eleven.",
+            "03-10 08:10/03-10 09:40/90",
+        ),
+        (
+            "Please claim an SLA credit for EX4700002: on 10 March from twenty-five past eight until 10:00 no Teams.",
+            "03-10 07:25/03-10 09:00/95",
+        ),
+        (
+            "Please claim an SLA credit for EX4700003: on 10 March from 9:05 until twenty five to twelve.",
+            "03-10 08:05/03-10 10:35/150",
+        ),
+        (
+            "Please claim an SLA credit for EX4700004: on 10 March from five past two in the afternoon until 4:30 pm.",
+            "03-10 13:05/03-10 15:30/145",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4700005: op 10 maart vanaf 8 uur 's ochtends tot ongeveer 10 uur.",
+            "03-10 07:00/03-10 09:00/120",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+}
+
+#[test]
+fn answers_to_our_own_quoted_questions() {
+    let raw = "From: Customer <it@customer.example>\r\nTo: Support <support@partner.example>\r\n\
+        Subject: Re: [Ticket #55123] SLA credit\r\nDate: Wed, 11 Mar 2026 10:00:00 +0000\r\n\
+        Message-ID: <a@customer.example>\r\nIn-Reply-To: <t55123@partner.example>\r\n\r\n\
+        Answers below.\r\n\r\n> How many users were affected?\r\n63, all in Swansea.\r\n\
+        > Was it bought through us?\r\nYes.\r\n\r\nOn Tue, 10 Mar 2026 at 16:00, Support <support@partner.example> wrote:\r\n\
+        > We need a few details.\r\n";
+    let e = extract(raw.as_bytes());
+    assert_eq!(e.purchased_via_csp, Some(true));
+    assert_eq!(e.affected_users, Some(63));
+}

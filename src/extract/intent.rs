@@ -141,6 +141,9 @@ static NO_CSP: Pattern<FoldedRegex> = re_folded!(
 static YES_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller|(?:über|uber|durch|by|over) (?:den |the )?csp\b|\b(?:yes|ja)\b\W{1,3}(?:via |through |über |over )?csp\b|\bcsp[- ](?:customer|client|klant|kunde|kundin)\b)",
 );
+/// Our own question, quoted above the answer: bought "through us" is through the partner.
+static THROUGH_US: Pattern<FoldedRegex> =
+    re_folded!(r"\b(?:through|via|from|with|bij|van|über|bei) (?:us|ons|uns)\b[^.]*\?$");
 static ANSWER: Pattern<Regex> = re!(r"(?i)^\W*(yes|ja|yep|correct|klopt|true|no|nee|nein|false)\b");
 
 /// Whether an ANSWER word means yes.
@@ -159,6 +162,7 @@ pub fn purchased_via_csp(
     let purchase = PURCHASE.get();
     for (i, s) in statements.matching(&purchase) {
         let about_purchase = s.text.to_lowercase().contains("csp")
+            || THROUGH_US.get().is_match(s.folded())
             || YES_CSP.get().is_match(s.folded())
             || NO_CSP.get().is_match(s.folded())
             || partner_names
@@ -245,6 +249,13 @@ mod tests {
         assert_eq!(csp("We are on CSP with you."), Some(true));
         assert_eq!(csp("Bought through CSP? No, through our EA."), Some(false));
         assert_eq!(csp("Via CSP gekocht? Ja."), Some(true));
+        // Our own question answered: "us" is the partner.
+        assert_eq!(csp("Were the licences bought through us? Yes."), Some(true));
+        assert_eq!(
+            csp("Zijn de licenties via ons afgenomen? Nee."),
+            Some(false)
+        );
+        assert_eq!(csp("We bought them from us."), None);
         // Phrasings of my own: the answer before the word, the customer of a CSP, "über".
         assert_eq!(csp("Please go ahead; yes, CSP."), Some(true));
         assert_eq!(csp("Die Abos sind über CSP gekauft."), Some(true));

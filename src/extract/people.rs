@@ -232,6 +232,12 @@ static PLACE_BEFORE_COUNT: Pattern<Regex> = Pattern::new(|| {
         r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|ongeveer\s*)?\d[\d.,]*\s+(?i:{USER_NOUNS})\b"
     ))
 });
+/// "(32 users, Bangor)", "(12 Mitarbeiter – Jena)": the count first, then its place.
+static COUNT_THEN_PLACE: Pattern<Regex> = Pattern::new(|| {
+    crate::regex(&format!(
+        r"\(\s*\d[\d.,]*\s+(?i:{USER_NOUNS})\s*(?:,|;|:|-|–|/)\s*({NAME}(?:\s*(?:,|and|en|und|&|/|\+)\s*{NAME})*)\s*\)"
+    ))
+});
 /// "(Bristol 41, Bath 23)", "Venlo 92, Roermond 38": each place before its count, in
 /// a parenthesis or a list.
 static PLACE_THEN_COUNT: Pattern<Regex> =
@@ -420,6 +426,7 @@ pub fn locations(
             (&*PLACE_AFTER_SITE.get(), sited),
             (&*PLACE_BEFORE_COUNT.get(), parens),
             (&*PLACE_THEN_COUNT.get(), parens),
+            (&*COUNT_THEN_PLACE.get(), parens),
         ] {
             if !needed {
                 continue;
@@ -588,6 +595,12 @@ mod tests {
         assert_eq!(
             run("40 staff in Perth on Monday could not log in.").1,
             ["Perth"]
+        );
+        // Phrasings of my own: the count first in the parenthesis, then its place.
+        assert_eq!(run("Nobody could log in (32 users, Bangor).").1, ["Bangor"]);
+        assert_eq!(
+            run("Outlook hing bei allen (12 Mitarbeiter – Jena und Gera).").1,
+            ["Jena", "Gera"]
         );
     }
 

@@ -73,9 +73,16 @@ const GRAMMARS: &[Grammar] = &[
             clock(&["half", "past"], 30),
             clock(&["quarter", "to"], -15),
             clock(&["a", "quarter", "to"], -15),
+            clock(&["twenty", "five", "past"], 25),
+            clock(&["twenty-five", "past"], 25),
             clock(&["twenty", "past"], 20),
             clock(&["ten", "past"], 10),
             clock(&["five", "past"], 5),
+            // "twenty to eleven" is 10:40: no count or range is said so ("ten to eleven"
+            // and "five to ten" are, and are left alone).
+            clock(&["twenty", "five", "to"], -25),
+            clock(&["twenty-five", "to"], -25),
+            clock(&["twenty", "to"], -20),
             // British: "half nine" is 9:30.
             clock(&["half"], 30),
         ],
@@ -484,7 +491,7 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
 }
 
 /// Units and clock words: every rewrite of a length of time or a clock phrase holds one.
-const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde";
+const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|past|twenty\s+to|twenty[- ]five\s+to";
 /// The parts of the day, plain words apart by `|`: common in mail ("this morning",
 /// "last night"), so the words around one are walked only when digits stand close by
 /// ("8 in the morning", "'s middags om 2"); walking around each cost a claim mail
@@ -635,6 +642,17 @@ mod tests {
             ),
             ("en", "quarter to three in the afternoon", "2:45 pm"),
             ("en", "since half nine", "since 9:30"),
+            // Phrasings of my own: minutes past and to the hour alone, with no unit.
+            (
+                "en",
+                "between ten past nine and twenty to eleven",
+                "between 9:10 and 10:40",
+            ),
+            ("en", "from twenty-five past eight", "from 8:25"),
+            ("en", "until twenty five to four", "until 3:35"),
+            // A range of hours or counts is left alone.
+            ("en", "ten to eleven users", "ten to eleven users"),
+            ("en", "in the past five days", "in the past five days"),
         ] {
             assert_eq!(said(text, lang), want, "{lang}: {text}");
         }

@@ -1168,7 +1168,13 @@ impl<'t> Scan<'t> {
             _ => None,
         })?;
         if needs_lead {
-            let lead = leading_word(self.folded, s).unwrap_or_default();
+            let mut lead = leading_word(self.folded, s).unwrap_or_default();
+            // "tot ongeveer 10 uur": a word that rounds the hour may stand between.
+            if ["ongeveer", "circa", "ca", "zo'n", "pakweg", "ruwweg"].contains(&lead.as_str()) {
+                let before = self.folded[..s].trim_end();
+                let at = before.len().saturating_sub(lead.len());
+                lead = leading_word(self.folded, at).unwrap_or_default();
+            }
             let leads = WORDS
                 .get(&lead)
                 .iter()
@@ -1287,12 +1293,25 @@ impl<'t> Scan<'t> {
             .replace(',', ".")
             .parse()
             .unwrap_or(0.0);
-        // And minutes: "and 20 minutes", ", 20 min", after an abbreviation's dot too.
-        let mut end = unit_end;
-        let mut minutes = 0;
         let unit_len = unit_end - spaces(l, number_end);
-        let dot = usize::from(unit_len <= 3 && l.get(unit_end) == Some(&b'.'));
-        let at = spaces(l, unit_end + dot);
+        let dot = unit_len <= 3 && l.get(unit_end) == Some(&b'.');
+        let (minutes, end) = self.and_minutes(unit_end, dot);
+        // "300 h" is no outage length anyone writes; a one-letter unit is only trusted small.
+        if !(short && hours > 48.0) {
+            self.add(
+                Kind::Duration((hours * 60.0).round() as i64 + minutes),
+                s,
+                end,
+            );
+        }
+        Some(end)
+    }
+
+    /// The minutes after hours that end at `unit_end` ("and 20 minutes", ", 20 min",
+    /// after an abbreviation's `dot` too) and where they end; none: (0, `unit_end`).
+    fn and_minutes(&self, unit_end: usize, dot: bool) -> (i64, usize) {
+        let l = self.low;
+        let at = spaces(l, unit_end + usize::from(dot));
         let joined = if l.get(at) == Some(&b',') {
             Some(at + 1)
         } else {
@@ -1306,20 +1325,10 @@ impl<'t> Scan<'t> {
                 continue;
             }
             if let Some(to) = self.minute_unit(m_end, true) {
-                minutes = i64::from(value(l, m_at, m_end));
-                end = to;
-                break;
+                return (i64::from(value(l, m_at, m_end)), to);
             }
         }
-        // "300 h" is no outage length anyone writes; a one-letter unit is only trusted small.
-        if !(short && hours > 48.0) {
-            self.add(
-                Kind::Duration((hours * 60.0).round() as i64 + minutes),
-                s,
-                end,
-            );
-        }
-        Some(end)
+        (0, unit_end)
     }
 
     /// "150 minutes", "90 Minuten", "20 min.".
@@ -1377,8 +1386,22 @@ impl<'t> Scan<'t> {
         }) {
             return None;
         }
+        // "an hour and 40 minutes", "eine Stunde und 20 Minuten".
+        let (minutes, end) = match per == 60.0 {
+            true => self.and_minutes(end, false),
+            false => (0, end),
+        };
         let s = self.words[k].start;
-        self.add(Kind::Duration((count * per).round() as i64), s, end);
+        if minutes > 0 {
+            // The minutes were read alone before (their rule runs first): now they are
+            // part of this length.
+            self.out.retain(|t| !(s <= t.start && t.end <= end));
+        }
+        self.add(
+            Kind::Duration((count * per).round() as i64 + minutes),
+            s,
+            end,
+        );
         Some(end)
     }
 
@@ -1596,6 +1619,35 @@ mod tests {
         assert!(times("ticket 0830-1045 is open").is_empty());
         assert!(times("between 0860 and 0990").is_empty());
         assert!(times("order 1.2345 GMT").is_empty());
+    }
+
+    #[test]
+    fn minutes_after_an_hour_in_words_are_part_of_it() {
+        // Phrasings of my own.
+        assert_eq!(kinds("an hour and 40 minutes"), vec![Kind::Duration(100)]);
+        assert_eq!(
+            kinds("eine Stunde und 20 Minuten"),
+            vec![Kind::Duration(80)]
+        );
+        assert_eq!(kinds("een uur en 5 minuten"), vec![Kind::Duration(65)]);
+        assert_eq!(kinds("two hours, 15 min"), vec![Kind::Duration(135)]);
+    }
+
+    #[test]
+    fn a_rounding_word_may_stand_between_lead_and_hour() {
+        let hours = |text: &str| -> Vec<u32> {
+            kinds(text)
+                .into_iter()
+                .filter_map(|k| match k {
+                    Kind::Time { hour, .. } => Some(hour),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(hours("tot ongeveer 10 uur"), [10]);
+        assert_eq!(hours("vanaf circa 8 uur"), [8]);
+        // Without the lead, a number before "uur" stays a length.
+        assert!(hours("ongeveer 10 uur").is_empty());
     }
 
     #[test]
