@@ -990,3 +990,61 @@ fn answers_to_our_own_quoted_questions() {
     assert_eq!(e.purchased_via_csp, Some(true));
     assert_eq!(e.affected_users, Some(63));
 }
+
+#[test]
+fn start_and_end_fields_that_name_the_outage() {
+    for (body, window) in [
+        (
+            "Graag een SLA-creditering voor EX4800001.\nBegin storing: dinsdag 10 maart 2026 om 14:10\nEinde storing: dinsdag 10 maart 2026 om 16:40",
+            "03-10 13:10/03-10 15:40/150",
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4800002.\nBeginn der Störung: 10.03.2026, 08:30 Uhr\nEnde der Störung: 10.03.2026, 10:15 Uhr",
+            "03-10 07:30/03-10 09:15/105",
+        ),
+        (
+            "Bitte eine SLA-Gutschrift für EX4800003.\nStörungsbeginn: 10.03.2026 08:30\nStörungsende: 10.03.2026 09:00",
+            "03-10 07:30/03-10 08:00/30",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4800004.\nStoringsbegin: 10-03-2026 08:30\nStoringseinde: 10-03-2026 10:00",
+            "03-10 07:30/03-10 09:00/90",
+        ),
+        (
+            "Please claim an SLA credit for EX4800005.\nOutage began: 10 March 08:30\nService restored: 10 March 09:45",
+            "03-10 07:30/03-10 08:45/75",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+}
+
+#[test]
+fn bare_hour_ranges_with_a_part_of_the_day_that_names_the_day() {
+    for (body, window) in [
+        (
+            "Please claim an SLA credit for EX4900001. From 9 to 11 this morning no mail.",
+            "03-11 08:00/03-11 10:00/120",
+        ),
+        (
+            "Please claim an SLA credit for EX4900002. No Teams from 2 to 4 yesterday afternoon.",
+            "03-10 13:00/03-10 15:00/120",
+        ),
+        (
+            "Please claim an SLA credit for EX4900003. Yesterday between 2 and 4 in the afternoon no Teams.",
+            "03-10 13:00/03-10 15:00/120",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4900004. Van 9 tot 11 vanochtend geen mail.",
+            "03-11 08:00/03-11 10:00/120",
+        ),
+        (
+            "Graag een SLA-creditering voor EX4900005. Gisteren van 2 tot 5 's middags geen mail voor 55 man.",
+            "03-10 13:00/03-10 16:00/180",
+        ),
+    ] {
+        let e = mail("SLA credit", WED_CET, body);
+        assert_eq!(windows(&e), [window], "{body}");
+    }
+}

@@ -238,6 +238,64 @@ const END_LABELS: &[&str] = &[
     "bis",
     "outage end",
 ];
+/// Words that make a label of a few words a start label ("Begin storing", "Beginn der
+/// Störung", "Outage began") or, the second list, an end label ("Einde storing",
+/// "Ende der Störung", "Service restored"); compounds by their ending
+/// ("Störungsbeginn", "storingseinde").
+const START_IN_LABEL: &[&str] = &[
+    "start", "started", "began", "begin", "beginn", "begonnen", "aanvang", "onset",
+];
+const END_IN_LABEL: &[&str] = &[
+    "end", "ended", "einde", "eind", "ende", "restored", "resolved", "hersteld", "opgelost",
+    "behoben",
+];
+const START_ENDINGS: &[&str] = &["sbeginn", "sbegin", "sstart", "saanvang"];
+const END_ENDINGS: &[&str] = &["sende", "seinde", "seind"];
+
+/// Whether a field label names the outage's start.
+fn is_start_label(label: &str) -> bool {
+    START_LABELS.contains(&label)
+        || names_in_label(
+            label,
+            START_IN_LABEL,
+            START_ENDINGS,
+            END_IN_LABEL,
+            END_ENDINGS,
+        )
+}
+
+/// Whether a field label names the outage's end.
+fn is_end_label(label: &str) -> bool {
+    END_LABELS.contains(&label)
+        || names_in_label(
+            label,
+            END_IN_LABEL,
+            END_ENDINGS,
+            START_IN_LABEL,
+            START_ENDINGS,
+        )
+}
+
+/// Whether a label of at most four words has one of `words` (or a compound with one of
+/// `endings`) and none of the other side's.
+fn names_in_label(
+    label: &str,
+    words: &[&str],
+    endings: &[&str],
+    other: &[&str],
+    other_endings: &[&str],
+) -> bool {
+    let has = |words: &[&str], endings: &[&str]| {
+        label.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            words.contains(&w)
+                || endings
+                    .iter()
+                    .any(|e| w.len() > e.len() + 2 && w.ends_with(e))
+        })
+    };
+    label.split_whitespace().count() <= 4 && has(words, endings) && !has(other, other_endings)
+}
+
 const DURATION_LABELS: &[&str] = &[
     "duration",
     "duur",
@@ -501,7 +559,7 @@ impl<'a> Told<'a> {
         let label = statement.label.as_deref().unwrap_or_default();
         self.start_times(&mut t, label, found);
         // "Start: 08:10" and "End: 10:40" given as separate fields.
-        if END_LABELS.contains(&label) {
+        if is_end_label(label) {
             self.end_field(&t, found);
         }
         if let Some(d) = toks.iter().rev().find_map(date_of) {
@@ -715,7 +773,7 @@ impl<'a> Told<'a> {
             if t.consumed.contains(&k) {
                 continue;
             }
-            let starts = START_LABELS.contains(&label)
+            let starts = is_start_label(label)
                 || preceded_by(text, toks[k].start, START_WORDS)
                 || followed_by(text, toks[k].end, START_AFTER)
                 || said_to_fail(text, toks[k].start);
@@ -735,7 +793,7 @@ impl<'a> Told<'a> {
                     duration_of(tk)
                 }
                 None => {
-                    if START_LABELS.contains(&label) {
+                    if is_start_label(label) {
                         found.start_field = Some((t.i, k));
                     }
                     self.labelled.and_then(|(at, minutes)| {
@@ -1292,6 +1350,27 @@ mod tests {
         let got = run("", &body, TUE_CET);
         assert!(!got.is_empty() && got.len() <= MAX_WINDOWS, "{got:?}");
         assert!(got.iter().all(|w| w.ends_with("/120")), "{got:?}");
+    }
+
+    #[test]
+    fn start_and_end_fields_named_in_a_few_words() {
+        // Phrasings of my own: the labels name the outage as well, or are compounds.
+        for body in [
+            "Begin storing: 4 maart 2026 om 14:10\nEinde storing: 4 maart 2026 om 16:40",
+            "Beginn der Störung: 04.03.2026 14:10 Uhr\nEnde der Störung: 04.03.2026 16:40 Uhr",
+            "Störungsbeginn: 04.03.2026 14:10\nStörungsende: 04.03.2026 16:40",
+            "Outage began: 4 March 14:10\nService restored: 4 March 16:40",
+        ] {
+            assert_eq!(
+                run("", body, TUE_CET),
+                ["03-04T13:10/03-04T15:40/150"],
+                "{body}"
+            );
+        }
+        assert!(is_start_label("begin storing") && !is_end_label("begin storing"));
+        // A label that names both, or neither, is no start or end field.
+        assert!(!is_start_label("start and end") && !is_end_label("start and end"));
+        assert!(!is_end_label("weekend contact"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use regex::{Regex, RegexSet};
 use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::{Statement, Statements, parse_count};
 
-const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
+const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|\bman\b|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
@@ -602,6 +602,13 @@ mod tests {
             run("Outlook hing bei allen (12 Mitarbeiter – Jena und Gera).").1,
             ["Jena", "Gera"]
         );
+    }
+
+    #[test]
+    fn dutch_counts_people_by_the_man() {
+        // Phrasings of my own; "Mandant" and "German" hold no count noun.
+        assert_eq!(run("Geen mail voor 55 man in Breda.").0, Some(55));
+        assert_eq!(run("Mandant: 1a2b3c4d-1111-4222-8333-444455556666").0, None);
     }
 
     #[test]

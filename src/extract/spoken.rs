@@ -59,6 +59,21 @@ const HOUR_UNITS: &[&str] = &[
     "hour", "hours", "hrs", "uur", "uren", "stunde", "stunden", "std",
 ];
 const MINUTE_UNITS: &[&str] = &["minute", "minutes", "mins", "min", "minuten", "minuut"];
+/// The first words of parts of the day that name the day too ("this morning",
+/// "gisteravond"): kept in the text after their hour is rewritten.
+const DAY_NAMING: &[&str] = &[
+    "this",
+    "yesterday",
+    "vanochtend",
+    "vanmorgen",
+    "vanmiddag",
+    "vanavond",
+    "gisterochtend",
+    "gistermorgen",
+    "gistermiddag",
+    "gisteravond",
+];
+
 /// Words that make a number an hour of the clock.
 const CLOCK_UNITS: &[&[&str]] = &[&["uhr"], &["o", "clock"]];
 
@@ -90,9 +105,17 @@ const GRAMMARS: &[Grammar] = &[
             &["in", "the", "afternoon"],
             &["in", "the", "evening"],
             &["at", "night"],
+            &["this", "afternoon"],
+            &["this", "evening"],
+            &["yesterday", "afternoon"],
+            &["yesterday", "evening"],
             &["pm"],
         ],
-        am_after: &[&["in", "the", "morning"]],
+        am_after: &[
+            &["in", "the", "morning"],
+            &["this", "morning"],
+            &["yesterday", "morning"],
+        ],
         daypart_before: &[],
         hour_leads: &[],
         and_a_half: &[&["and", "a", "half"]],
@@ -135,12 +158,20 @@ const GRAMMARS: &[Grammar] = &[
             &["s", "avonds"],
             &["in", "de", "middag"],
             &["in", "de", "avond"],
+            &["vanmiddag"],
+            &["vanavond"],
+            &["gistermiddag"],
+            &["gisteravond"],
             &["pm"],
         ],
         am_after: &[
             &["s", "ochtends"],
             &["s", "morgens"],
             &["in", "de", "ochtend"],
+            &["vanochtend"],
+            &["vanmorgen"],
+            &["gisterochtend"],
+            &["gistermorgen"],
         ],
         daypart_before: &[
             (&["s", "ochtends"], false),
@@ -368,14 +399,24 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
             let (hour, 1) = number_at(words, at)? else {
                 return None;
             };
-            (hour, k + len, pm, false)
+            // "11 this morning", "4 gisteravond": the words name the day as well, and
+            // stay for the temporal grammar to read.
+            let names_day = words
+                .get(k)
+                .is_some_and(|w| DAY_NAMING.contains(&w.lower.as_ref()));
+            (hour, if names_day { k } else { k + len }, pm, false)
         }
     };
     let limit = if before { 23 } else { 12 };
     if !(1..=limit).contains(&hour) {
         return None;
     }
-    let hour = if pm && hour < 12 { hour + 12 } else { hour };
+    // An afternoon hour is written with "pm", so that a range's bare first hour is read
+    // in the afternoon too ("between 2 and 4 in the afternoon").
+    let with = match pm && hour < 12 {
+        true => format!("{hour}:00 pm"),
+        false => format!("{hour}:00"),
+    };
     // The apostrophe of "'s middags" goes with its words.
     let start = words[at].start;
     let start = match text[..start].chars().next_back() {
@@ -386,7 +427,7 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
         Edit {
             start,
             end: words[next - 1].end,
-            with: format!("{hour}:00"),
+            with,
         },
         next - at,
     ))
@@ -496,8 +537,7 @@ const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minut
 /// "last night"), so the words around one are walked only when digits stand close by
 /// ("8 in the morning", "'s middags om 2"); walking around each cost a claim mail
 /// 10,000 instructions.
-const DAYPART_WORDS: &str =
-    "morning|afternoon|evening|night|ochtends|morgens|middags|avonds|vormittags|nachmittags|abends";
+const DAYPART_WORDS: &str = "morning|afternoon|evening|night|ochtends|morgens|middags|avonds|vanochtend|vanmorgen|vanmiddag|vanavond|gisterochtend|gistermorgen|gistermiddag|gisteravond|vormittags|nachmittags|abends";
 /// How near a part of the day its hour's digits must be: "8 uur 's ochtends" before
 /// it, "nachmittags gegen 2" after it.
 const DAYPART_DIGITS_REACH: usize = 16;
@@ -677,21 +717,44 @@ mod tests {
             (
                 "en",
                 "from 8 in the morning until 2 in the afternoon",
-                "from 8:00 until 14:00",
+                "from 8:00 until 2:00 pm",
             ),
-            ("en", "at 9 at night", "at 21:00"),
+            ("en", "at 9 at night", "at 9:00 pm"),
             (
                 "nl",
                 "van 's ochtends 8 uur tot 's middags 2 uur",
-                "van 8:00 tot 14:00",
+                "van 8:00 tot 2:00 pm",
             ),
-            ("nl", "tot 9 uur 's avonds", "tot 21:00"),
+            ("nl", "tot 9 uur 's avonds", "tot 9:00 pm"),
             (
                 "de",
                 "von morgens 8 bis nachmittags um 2",
-                "von 8:00 bis 14:00",
+                "von 8:00 bis 2:00 pm",
             ),
-            ("de", "abends gegen 9 Uhr", "21:00"),
+            ("de", "abends gegen 9 Uhr", "9:00 pm"),
+            // A part of the day that names the day stays for the grammar to read.
+            (
+                "en",
+                "from 9 to 11 this morning",
+                "from 9 to 11:00 this morning",
+            ),
+            (
+                "en",
+                "from 2 to 4 yesterday afternoon",
+                "from 2 to 4:00 pm yesterday afternoon",
+            ),
+            (
+                "nl",
+                "van 9 tot 11 vanochtend",
+                "van 9 tot 11:00 vanochtend",
+            ),
+            ("nl", "om 4 gisteravond", "om 4:00 pm gisteravond"),
+            // A count before such words is no hour: it needs the part right after it.
+            (
+                "en",
+                "we logged 3 tickets this morning",
+                "we logged 3 tickets this morning",
+            ),
             // Fixed phrases and quarters of an hour (phrasings of my own).
             ("en", "for three quarters of an hour", "for 45 min"),
             ("en", "a quarter of an hour later", "15 min later"),
