@@ -1017,8 +1017,11 @@ impl<'t> Scan<'t> {
     fn four_digit_time(&mut self, s: usize, e: usize) -> Option<usize> {
         let l = self.low;
         let time = |at: usize, to: usize| {
+            if to - at != 4 {
+                return None;
+            }
             let (hour, minute) = (value(l, at, at + 2), value(l, at + 2, at + 4));
-            (to - at == 4 && hour < 24 && minute < 60).then_some(Kind::Time {
+            (hour < 24 && minute < 60).then_some(Kind::Time {
                 hour,
                 minute,
                 pm: None,
@@ -1172,7 +1175,12 @@ impl<'t> Scan<'t> {
             // "tot ongeveer 10 uur": a word that rounds the hour may stand between.
             if ["ongeveer", "circa", "ca", "zo'n", "pakweg", "ruwweg"].contains(&lead.as_str()) {
                 let before = self.folded[..s].trim_end();
-                let at = before.len().saturating_sub(lead.len());
+                // The rounding word's start, on a character boundary.
+                let at = before
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| !c.is_alphanumeric() && *c != '\'')
+                    .map_or(0, |(i, c)| i + c.len_utf8());
                 lead = leading_word(self.folded, at).unwrap_or_default();
             }
             let leads = WORDS
