@@ -478,7 +478,12 @@ pub fn locations(
 /// Whether the clause around a place at `start..end` of `text` says nobody there was
 /// affected.
 fn nobody_at(text: &str, start: usize, end: usize) -> bool {
-    let (before, after) = (&text[..start], &text[end..]);
+    // A clause is read at most this far each way, so that a long sentence with many
+    // places costs each of them the same (linear, not quadratic).
+    const REACH: usize = 160;
+    let from = crate::floor_char_boundary(text, start.saturating_sub(REACH));
+    let to = crate::floor_char_boundary(text, end + REACH);
+    let (before, after) = (&text[from..start], &text[end..to.max(end)]);
     let clause = before
         .rfind([',', ';', '('])
         .map_or(before, |i| &before[i + 1..]);
