@@ -1043,6 +1043,10 @@ fn bare_hour_ranges_with_a_part_of_the_day_that_names_the_day() {
             "Graag een SLA-creditering voor EX4900005. Gisteren van 2 tot 5 's middags geen mail voor 55 man.",
             "03-10 13:00/03-10 16:00/180",
         ),
+        (
+            "Please claim an SLA credit for EX4900006. From quarter past two yesterday afternoon until 4:30 pm no Teams.",
+            "03-10 13:15/03-10 15:30/135",
+        ),
     ] {
         let e = mail("SLA credit", WED_CET, body);
         assert_eq!(windows(&e), [window], "{body}");

@@ -339,7 +339,10 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         // negen") is read in the afternoon too.
         if let Some(pm) = g.pm_after.iter().find(|p| phrase_at(words, next, p)) {
             with.push_str(" pm");
-            next += pm.len();
+            // "yesterday afternoon" names the day too, and stays to be read.
+            if !DAY_NAMING.contains(&pm[0]) {
+                next += pm.len();
+            }
         }
         let end = words[next - 1].end;
         return Some((
@@ -749,6 +752,11 @@ mod tests {
                 "van 9 tot 11:00 vanochtend",
             ),
             ("nl", "om 4 gisteravond", "om 4:00 pm gisteravond"),
+            (
+                "en",
+                "quarter past two yesterday afternoon",
+                "2:15 pm yesterday afternoon",
+            ),
             // A count before such words is no hour: it needs the part right after it.
             (
                 "en",
