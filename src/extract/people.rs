@@ -253,6 +253,11 @@ static NOBODY_BEFORE: Pattern<FoldedRegex> = Pattern::new(|| {
         r"\b(?:no(?:\s+\w+)?\s+(?:{USER_NOUNS}|one)|nobody|no-one|none(?:\s+of)?|geen(?:\s+\w+)?\s+(?:{USER_NOUNS})|niemand|keine?r?(?:\s+\w+)?\s+(?:{USER_NOUNS}))\b[^,;]*$"
     ))
 });
+/// What stops a "nobody" clause from negating its place: "nobody in Leeds could log
+/// in" is the impact itself.
+static COULD: Pattern<FoldedRegex> = re_folded!(
+    r"^[^,;]*?\b(?:could|couldn't|can't|cannot|able|unable|had|got|received|konden|kon|kunnen|kregen|hadden|konnten|konnte|können|hatten|hatte|bekamen)\b"
+);
 static NOBODY_AFTER: Pattern<FoldedRegex> = re_folded!(
     r"^[^,;]*?\b(?:(?:was|were|is|are)\s+(?:not|un)\s*affected|(?:was|were)n't\s+affected|unaffected|(?:niet|nicht)\s+(?:getroffen|geraakt|betroffen))\b"
 );
@@ -488,8 +493,9 @@ fn nobody_at(text: &str, start: usize, end: usize) -> bool {
         .rfind([',', ';', '('])
         .map_or(before, |i| &before[i + 1..]);
     // The patterns are folded: most clauses have no negation and cost one search each.
-    NOBODY_BEFORE.get().is_match(&Folded::new(clause))
-        || NOBODY_AFTER.get().is_match(&Folded::new(after))
+    let after = Folded::new(after);
+    (NOBODY_BEFORE.get().is_match(&Folded::new(clause)) && !COULD.get().is_match(&after))
+        || NOBODY_AFTER.get().is_match(&after)
 }
 
 /// Drops leading determiners and words that are never places; "" when nothing is left.
@@ -640,8 +646,15 @@ mod tests {
                 "25 Mitarbeiter in Graz waren betroffen, keine Nutzer in Linz.",
                 vec!["Graz"],
             ),
-            // "could not" is the impact, not a negation of the place.
+            // "could not" is the impact, not a negation of the place; so is "nobody
+            // there could".
             ("30 users could not work in Leeds.", vec!["Leeds"]),
+            ("Nobody in Leeds could log in (30 users).", vec!["Leeds"]),
+            (
+                "None of our 30 users in Leeds could send mail.",
+                vec!["Leeds"],
+            ),
+            ("Niemand in Gent kon mailen, 12 gebruikers.", vec!["Gent"]),
         ] {
             assert_eq!(run(text).1, places, "{text}");
         }
