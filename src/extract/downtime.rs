@@ -769,11 +769,12 @@ impl<'a> Told<'a> {
     /// words nearby, or else by a duration.
     fn start_times(&self, t: &mut Times<'_>, label: &str, found: &mut Found) {
         let (toks, text) = (t.toks, t.text);
+        let start_field = is_start_label(label);
         for k in t.times.clone() {
             if t.consumed.contains(&k) {
                 continue;
             }
-            let starts = is_start_label(label)
+            let starts = start_field
                 || preceded_by(text, toks[k].start, START_WORDS)
                 || followed_by(text, toks[k].end, START_AFTER)
                 || said_to_fail(text, toks[k].start);
@@ -793,7 +794,7 @@ impl<'a> Told<'a> {
                     duration_of(tk)
                 }
                 None => {
-                    if is_start_label(label) {
+                    if start_field {
                         found.start_field = Some((t.i, k));
                     }
                     self.labelled.and_then(|(at, minutes)| {

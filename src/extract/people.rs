@@ -250,16 +250,16 @@ static SITE_WORD: Pattern<FoldedRegex> =
 /// "Gent niet getroffen" (after it).
 static NOBODY_BEFORE: Pattern<FoldedRegex> = Pattern::new(|| {
     FoldedRegex::new(&format!(
-        r"\b(?:no(?:\s+\w+)?\s+(?:{USER_NOUNS}|one)|nobody|no-one|none(?:\s+of)?|geen(?:\s+\w+)?\s+(?:{USER_NOUNS})|niemand|keine?r?(?:\s+\w+)?\s+(?:{USER_NOUNS}))\b[^,;]*$"
+        r"\b(?:no(?:\s+\w+)?\s+(?:{USER_NOUNS}|one)|nobody|no-one|none(?:\s+of)?|geen(?:\s+\w+)?\s+(?:{USER_NOUNS})|niemand|keine?r?(?:\s+\w+)?\s+(?:{USER_NOUNS}))\b"
     ))
 });
 /// What stops a "nobody" clause from negating its place: "nobody in Leeds could log
 /// in" is the impact itself.
 static COULD: Pattern<FoldedRegex> = re_folded!(
-    r"^[^,;]*?\b(?:could|couldn't|can't|cannot|able|unable|had|got|received|konden|kon|kunnen|kregen|hadden|konnten|konnte|können|hatten|hatte|bekamen)\b"
+    r"\b(?:could|couldn't|can't|cannot|able|unable|had|got|received|konden|kon|kunnen|kregen|hadden|konnten|konnte|können|hatten|hatte|bekamen)\b"
 );
 static NOBODY_AFTER: Pattern<FoldedRegex> = re_folded!(
-    r"^[^,;]*?\b(?:(?:was|were|is|are)\s+(?:not|un)\s*affected|(?:was|were)n't\s+affected|unaffected|(?:niet|nicht)\s+(?:getroffen|geraakt|betroffen))\b"
+    r"\b(?:(?:was|were|is|are)\s+(?:not|un)\s*affected|(?:was|were)n't\s+affected|unaffected|(?:niet|nicht)\s+(?:getroffen|geraakt|betroffen))\b"
 );
 static LIST_SPLIT: Pattern<Regex> = re!(r"\s*(?:,|\band\b|\ben\b|\bund\b|&|/|\+)\s*");
 static LOCATION_LABEL: Pattern<Regex> = re!(
@@ -488,13 +488,15 @@ fn nobody_at(text: &str, start: usize, end: usize) -> bool {
     const REACH: usize = 160;
     let from = crate::floor_char_boundary(text, start.saturating_sub(REACH));
     let to = crate::floor_char_boundary(text, end + REACH);
-    let (before, after) = (&text[from..start], &text[end..to.max(end)]);
-    let clause = before
+    let (before, after) = (&text[from..start], &text[end..to]);
+    // The clause: back to a comma, semicolon or parenthesis, on to a comma or semicolon.
+    let before = before
         .rfind([',', ';', '('])
         .map_or(before, |i| &before[i + 1..]);
+    let after = after.find([',', ';']).map_or(after, |i| &after[..i]);
     // The patterns are folded: most clauses have no negation and cost one search each.
     let after = Folded::new(after);
-    (NOBODY_BEFORE.get().is_match(&Folded::new(clause)) && !COULD.get().is_match(&after))
+    (NOBODY_BEFORE.get().is_match(&Folded::new(before)) && !COULD.get().is_match(&after))
         || NOBODY_AFTER.get().is_match(&after)
 }
 

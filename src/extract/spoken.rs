@@ -60,7 +60,7 @@ const HOUR_UNITS: &[&str] = &[
 ];
 const MINUTE_UNITS: &[&str] = &["minute", "minutes", "mins", "min", "minuten", "minuut"];
 /// The first words of parts of the day that name the day too ("this morning",
-/// "gisteravond"): kept in the text after their hour is rewritten.
+/// "gisteravond"): kept in the text after their hour is rewritten ([`names_day`]).
 const DAY_NAMING: &[&str] = &[
     "this",
     "yesterday",
@@ -73,6 +73,11 @@ const DAY_NAMING: &[&str] = &[
     "gistermiddag",
     "gisteravond",
 ];
+
+/// Whether a part of the day after an hour names the day too, and so stays in the text.
+fn names_day(part: &[&str]) -> bool {
+    part.first().is_some_and(|w| DAY_NAMING.contains(w))
+}
 
 /// Words that make a number an hour of the clock.
 const CLOCK_UNITS: &[&[&str]] = &[&["uhr"], &["o", "clock"]];
@@ -340,7 +345,7 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         if let Some(pm) = g.pm_after.iter().find(|p| phrase_at(words, next, p)) {
             with.push_str(" pm");
             // "yesterday afternoon" names the day too, and stays to be read.
-            if !DAY_NAMING.contains(&pm[0]) {
+            if !names_day(pm) {
                 next += pm.len();
             }
         }
@@ -395,19 +400,17 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
             let k = k + clock_word(k);
             // "pm" itself after digits is the temporal grammar's to read.
             let said = |p: &&&[&str]| **p != ["pm"] && phrase_at(words, k, p);
-            let (len, pm) = match g.pm_after.iter().find(said) {
-                Some(p) => (p.len(), true),
-                None => (g.am_after.iter().find(said)?.len(), false),
+            let (part, pm) = match g.pm_after.iter().find(said) {
+                Some(p) => (p, true),
+                None => (g.am_after.iter().find(said)?, false),
             };
             let (hour, 1) = number_at(words, at)? else {
                 return None;
             };
             // "11 this morning", "4 gisteravond": the words name the day as well, and
             // stay for the temporal grammar to read.
-            let names_day = words
-                .get(k)
-                .is_some_and(|w| DAY_NAMING.contains(&w.lower.as_ref()));
-            (hour, if names_day { k } else { k + len }, pm, false)
+            let next = if names_day(part) { k } else { k + part.len() };
+            (hour, next, pm, false)
         }
     };
     let limit = if before { 23 } else { 12 };
@@ -534,7 +537,8 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
     Some((edit, next - at))
 }
 
-/// Units and clock words: every rewrite of a length of time or a clock phrase holds one.
+/// Units, clock words and the words of minutes past or to the hour ("past", "twenty
+/// to"): every rewrite of a length of time or a clock phrase holds one.
 const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|past|twenty\s+to|twenty[- ]five\s+to";
 /// The parts of the day, plain words apart by `|`: common in mail ("this morning",
 /// "last night"), so the words around one are walked only when digits stand close by

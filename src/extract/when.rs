@@ -1042,8 +1042,9 @@ impl<'t> Scan<'t> {
                     ]
                     .contains(&w.as_str())
                 });
-                if (opens && (l[s] == b'0' || l[s2] == b'0')) || self.time_mark(e2).is_some() {
-                    let end = self.time_mark(e2).map_or(e2, |m| m.max(e2));
+                let mark = self.time_mark(e2);
+                if (opens && (l[s] == b'0' || l[s2] == b'0')) || mark.is_some() {
+                    let end = mark.unwrap_or(e2);
                     self.add_time(first, s, e);
                     self.add_time(second, s2, e2);
                     return Some(end);
