@@ -11,6 +11,8 @@
 //! the server's time went in each PostgreSQL run (pg_stat_statements), lock waits
 //! included. Each run also prints how busy the machine's CPUs were, and when every
 //! message was read and when every draft was sent: the two ends of a run.
+//! SLACLAIM_BENCH_LOG=DIR keeps each daemon's log in DIR (RUST_LOG=info shows each
+//! message processed and each mail queued and sent, with times).
 
 // Test harness code: its unwraps are assertions, as in the tests.
 #[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]

@@ -617,6 +617,61 @@ fn a_claim_one_instance_planned_is_left_by_another_with_the_same_settings() {
 }
 
 #[test]
+fn a_claim_that_changes_while_it_is_planned_is_planned_again_not_written_stale() {
+    // The planner reads and renders a claim without the ledger's write lock and writes
+    // its mail in a short transaction afterwards. Here another connection holds the
+    // write lock with a new telephone number not yet committed: the planner renders the
+    // claim as it was, waits for the lock, finds the claim moved on, and writes nothing;
+    // its next pass drafts the claim as it now is.
+    let dir = temp_dir("plan-moved");
+    let config = test_config(&dir, "en", None);
+    let templates = Templates::load(None).unwrap();
+    let planner = config.planner(&templates).unwrap();
+    let mut store = crate::util::store(&dir);
+    let mut other = crate::util::store(&dir);
+    let day1 = at("2026-03-16T09:00:00Z");
+    ingest(&mut store, &config, &corpus(INCOMPLETE), day1);
+    let claim = store.all_claims().unwrap()[0].id;
+    let message = store.claim_message_kinds(claim).unwrap()[0].0;
+    let phone = "+31 20 555 0177";
+    let mut planned = Planned::default();
+    let stale = std::thread::scope(|scope| {
+        other
+            .transaction(|s| {
+                s.set_evidence(
+                    claim,
+                    "contact",
+                    &format!(r#"{{"contact":{{"phone":"{phone}"}}}}"#),
+                    message,
+                    "2026-03-16T10:00:00Z",
+                )?;
+                // A read sends the write (on PostgreSQL it waits for the next statement)
+                // and so takes the lock.
+                s.claim_revision(claim)?;
+                let planning = scope.spawn(|| planner.plan_changed(&mut store, day1, &mut planned));
+                // Time to read and render the claim; the write then waits for our lock.
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                Ok::<_, slaclaim::store::StoreError>(planning)
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap()
+    });
+    // Nothing rendered from the claim as it was may land: one draft in all, with the
+    // number, whichever pass wrote it.
+    assert_eq!(stale.drafts, 0, "{stale:?}");
+    let fresh = planner
+        .plan_changed(&mut store, day1, &mut planned)
+        .unwrap();
+    assert_eq!(stale.drafts + fresh.drafts, 1, "{stale:?} {fresh:?}");
+    let queued = store.due_mail("9999", 10).unwrap();
+    assert_eq!(queued.len(), 1);
+    let text = String::from_utf8_lossy(&queued[0].raw).to_string();
+    assert!(text.contains(phone), "{text}");
+}
+
+#[test]
 fn planning_only_what_changed_queues_what_a_full_plan_queues() {
     // Two stores fed the same events: one planned in full each pass, one planned only
     // for the claims whose revision or day moved. They must queue the same mail.

@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-/// A running daemon, quiet (its log goes nowhere).
+/// A running daemon, quiet: its log goes nowhere, or with SLACLAIM_BENCH_LOG=DIR to a
+/// file of its own in DIR (RUST_LOG sets what it says), to see where a run's time goes.
 pub struct Daemon(std::process::Child);
 
 impl Daemon {
@@ -12,6 +13,21 @@ impl Daemon {
         state: &std::path::Path,
         envs: Vec<(String, String)>,
     ) -> Daemon {
+        let log = std::env::var_os("SLACLAIM_BENCH_LOG").and_then(|dir| {
+            // Numbered in the order the daemons start.
+            static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::path::Path::new(&dir).join(format!("daemon-{n}.log"));
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        });
+        let stderr = match log {
+            Some(f) => std::process::Stdio::from(f),
+            None => std::process::Stdio::null(),
+        };
         std::process::Command::new(env!("CARGO_BIN_EXE_slaclaim"))
             .arg("--config")
             .arg(config)
@@ -20,7 +36,7 @@ impl Daemon {
             .arg("run")
             .envs(envs)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map(Daemon)
             .unwrap_or_else(|e| panic!("{e}"))

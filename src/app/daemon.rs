@@ -707,6 +707,10 @@ impl Tasks {
     }
 
     /// The processing stage: what the sources took into custody, read into the ledger.
+    ///
+    /// It runs on a thread of its own with a runtime of its own: its store calls wait
+    /// (for the disk, or for PostgreSQL's round trips), and on the daemon's thread each
+    /// wait would hold up the mailboxes' fetching and the outbox's SMTP sessions.
     fn processing(&self) {
         let (config, state, shutdown, handoff, changed, live) = (
             self.config.clone(),
@@ -717,8 +721,18 @@ impl Tasks {
             self.live.clone(),
         );
         self.tracker.spawn(async move {
-            if let Err(e) = process(&config, &state, shutdown, &handoff, &changed, &live).await {
-                tracing::error!(error = %e, "processing stopped");
+            let stage = tokio::task::spawn_blocking(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(process(
+                    &config, &state, shutdown, &handoff, &changed, &live,
+                ))
+            });
+            match stage.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "processing stopped"),
+                Err(e) => tracing::error!(error = %e, "processing stopped"),
             }
         });
     }

@@ -126,6 +126,56 @@ struct Letter<'a> {
     summary: Option<&'a str>,
 }
 
+/// A mail rendered for a claim, to be queued with the claim's other writes.
+struct Composed {
+    claim: i64,
+    purpose: String,
+    version: i64,
+    message_id: String,
+    to: Vec<String>,
+    raw: Vec<u8>,
+    fingerprint: Option<String>,
+    summary: Option<String>,
+}
+
+impl Composed {
+    fn as_new(&self) -> NewMail<'_> {
+        NewMail {
+            claim_id: Some(self.claim),
+            purpose: &self.purpose,
+            version: self.version,
+            message_id: &self.message_id,
+            recipients: &self.to,
+            raw: &self.raw,
+            fingerprint: self.fingerprint.as_deref(),
+            summary: self.summary.as_deref(),
+        }
+    }
+}
+
+/// One write planning decided on.
+enum Write {
+    /// Queue this mail (once: its Message-ID is the key).
+    Mail(Composed),
+    /// Move the claim to this status, for this reason.
+    Status(Status, &'static str),
+    /// Record a reminder that is never to be sent.
+    Skip { purpose: String, id: String },
+}
+
+/// What planning decided for one claim, read at `revision` with `status`.
+struct ClaimPlan {
+    id: i64,
+    revision: i64,
+    status: Status,
+    writes: Vec<Write>,
+    counts: PlanReport,
+}
+
+/// The most claims whose plans are written in one transaction: few enough that the
+/// ledger's write lock is held briefly and the mail queued is not held back long.
+const WRITE_BATCH: usize = 16;
+
 /// What earlier passes planned: claim → (its revision, the day). A claim whose revision
 /// (see `Store::claim_revisions`) and day are both unchanged would plan to the same
 /// outcome, so it is not read and rendered again: a pass costs the claims that changed,
@@ -258,40 +308,23 @@ impl Planner<'_> {
             true => store.claim_revisions()?,
             false => store.claims_to_plan(&day, &settings)?,
         };
+        let mut decided: Vec<ClaimPlan> = Vec::new();
         for (id, revision) in claims {
             if planned.done.get(&id) == Some(&(revision, today)) {
                 continue;
             }
             let Some(c) = store.claim(id)? else { continue };
-            // The revision is read again inside: planning may move it (a status change).
-            let mut counts = PlanReport::default();
-            let planned_claim = store.transaction(|s| {
-                // Another instance may have planned it since the list was read. Writes
-                // to the ledger run one at a time, so its record shows here.
-                if !planned.everything && s.is_planned(id, &day, &settings)? {
-                    return Ok(None);
-                }
-                self.plan_claim(s, &c, now, today, &mut counts)?;
-                let after = s.claim_revision(id)?;
-                // A held draft is looked at again next pass, by whichever instance.
-                if counts.held == 0 {
-                    s.record_plan(id, after, &day, &settings)?;
-                }
-                Ok::<_, PlanError>(Some(after))
-            });
-            let after = match planned_claim {
-                Ok(None) => continue,
+            let mut plan = ClaimPlan {
+                id,
+                revision,
+                status: c.status,
+                writes: Vec::new(),
+                counts: PlanReport::default(),
+            };
+            match self.plan_claim(store, &c, now, today, &mut plan) {
                 // A draft waiting for Microsoft's record is looked at again next pass.
-                Ok(Some(_)) if counts.held > 0 => {
-                    report.held += counts.held;
-                    continue;
-                }
-                Ok(Some(after)) => {
-                    report.drafts += counts.drafts;
-                    report.reminders += counts.reminders;
-                    report.expired += counts.expired;
-                    after
-                }
+                Ok(()) if plan.counts.held > 0 => report.held += plan.counts.held,
+                Ok(()) => decided.push(plan),
                 Err(PlanError::Store(e)) => return Err(e.into()),
                 // One claim's mail that cannot be made stops that claim only: recorded
                 // against it for staff, tried again when it changes or the next day.
@@ -306,13 +339,94 @@ impl Planner<'_> {
                         Ok::<_, StoreError>(after)
                     })?;
                     report.failed.push((id, why));
-                    after
+                    planned.done.insert(id, (after, today));
                 }
-            };
-            planned.done.insert(id, (after, today));
+            }
+            if decided.len() >= WRITE_BATCH {
+                self.write(
+                    store,
+                    std::mem::take(&mut decided),
+                    now,
+                    planned,
+                    &mut report,
+                )?;
+            }
         }
+        self.write(store, decided, now, planned, &mut report)?;
         store.transaction(|s| self.plan_digest(s, now, today, &mut report))?;
         Ok(report)
+    }
+
+    /// Writes what planning decided for `plans`, in one short transaction: a claim's
+    /// mail, status and plan record land only while the claim is still at the revision
+    /// it was read at, and no instance recorded a plan for it meanwhile. Reading and
+    /// rendering happened before, outside the transaction, so the ledger's write lock
+    /// (every instance's, on PostgreSQL) is held for a few round trips, not for the
+    /// reading of every claim. A claim that moved is left: its new revision has it
+    /// planned again at the next pass.
+    fn write(
+        &self,
+        store: &mut Store,
+        plans: Vec<ClaimPlan>,
+        now: DateTime<Utc>,
+        planned: &mut Planned,
+        report: &mut PlanReport,
+    ) -> Result<(), PlanError> {
+        if plans.is_empty() {
+            return Ok(());
+        }
+        let today = now.with_timezone(&self.zone).date_naive();
+        let day = today.to_string();
+        let settings = planned.settings.clone().unwrap_or_default();
+        let everything = planned.everything;
+        let ids: Vec<i64> = plans.iter().map(|p| p.id).collect();
+        let stamp = crate::stamp(now);
+        let mail_stamp = crate::stamp_ms(now);
+        let written = store.transaction(|s| {
+            let states = s.plan_states(&ids, &day, &settings)?;
+            let mut written = Vec::new();
+            for plan in plans {
+                let unchanged = states.get(&plan.id).is_some_and(|&(revision, recorded)| {
+                    revision == plan.revision && (everything || !recorded)
+                });
+                if !unchanged {
+                    continue;
+                }
+                for w in &plan.writes {
+                    match w {
+                        Write::Mail(m) => s.enqueue_mail_later(&m.as_new(), &mail_stamp)?,
+                        Write::Status(to, why) => {
+                            s.move_status(plan.id, plan.status, *to, why, &stamp)?
+                        }
+                        Write::Skip { purpose, id } => s.skip_mail(plan.id, purpose, id, &stamp)?,
+                    }
+                }
+                written.push(plan);
+            }
+            let ids: Vec<i64> = written.iter().map(|p| p.id).collect();
+            let after = s.revisions_of(&ids)?;
+            for plan in &written {
+                if let Some(&revision) = after.get(&plan.id) {
+                    s.record_plan(plan.id, revision, &day, &settings)?;
+                }
+            }
+            Ok::<_, PlanError>((written, after))
+        })?;
+        let (written, after) = written;
+        for plan in written {
+            for w in &plan.writes {
+                if let Write::Mail(m) = w {
+                    tracing::info!(claim = plan.id, purpose = %m.purpose, message_id = %m.message_id, "mail queued");
+                }
+            }
+            report.drafts += plan.counts.drafts;
+            report.reminders += plan.counts.reminders;
+            report.expired += plan.counts.expired;
+            if let Some(&revision) = after.get(&plan.id) {
+                planned.done.insert(plan.id, (revision, today));
+            }
+        }
+        Ok(())
     }
 
     fn context(&self, c: &ClaimRow, evidence: &Evidence, today: NaiveDate) -> Value {
@@ -327,25 +441,26 @@ impl Planner<'_> {
         )
     }
 
+    /// Decides a claim's mail from what the ledger says of it, into `plan`: nothing is
+    /// written here (see [`Planner::write`]).
     fn plan_claim(
         &self,
         s: &Store,
         c: &ClaimRow,
         now: DateTime<Utc>,
         today: NaiveDate,
-        report: &mut PlanReport,
+        plan: &mut ClaimPlan,
     ) -> Result<(), PlanError> {
         let status = c.status;
         let lang = self.drafts.language.code();
-        let stamp = crate::stamp(now);
-        self.answer_corrections(s, c, now)?;
+        self.answer_corrections(s, c, now, plan)?;
         // Final claims cost one look at the outbox, not a rendering, on every pass.
         if status == Status::Expired {
             let id = message_id(Some(c.id), "expired", "1", &self.domain);
             if !self.reminders.managers.is_empty() && !s.mail_exists(&id)? {
                 let evidence = Evidence::of_claim(s, c.id)?;
                 let ctx = self.context(c, &evidence, today);
-                self.queue(
+                let mail = self.compose(
                     s,
                     Letter::notice(
                         c.id,
@@ -358,7 +473,8 @@ impl Planner<'_> {
                     ),
                     now,
                 )?;
-                report.expired += 1;
+                plan.writes.push(Write::Mail(mail));
+                plan.counts.expired += 1;
             }
             return Ok(());
         }
@@ -383,7 +499,7 @@ impl Planner<'_> {
         // when what it would say changes ("drafted" and "ready" read the same).
         let asked = ctx["request"].is_string();
         if asked && self.awaits_record(s, c, check.is_some(), now)? {
-            report.held += 1;
+            plan.counts.held += 1;
             return Ok(());
         }
         if asked && !self.drafts.helpdesk.is_empty() {
@@ -427,7 +543,7 @@ impl Planner<'_> {
                     );
                 }
                 let attachments = self.attachments(s, c.id)?;
-                self.queue(
+                let mail = self.compose(
                     s,
                     Letter {
                         claim: c.id,
@@ -443,9 +559,11 @@ impl Planner<'_> {
                     },
                     now,
                 )?;
-                report.drafts += 1;
+                plan.writes.push(Write::Mail(mail));
+                plan.counts.drafts += 1;
                 if status == Status::Ready {
-                    s.set_status(c.id, Status::Drafted, "draft sent to the helpdesk", &stamp)?;
+                    plan.writes
+                        .push(Write::Status(Status::Drafted, "draft sent to the helpdesk"));
                 }
             }
         }
@@ -470,12 +588,12 @@ impl Planner<'_> {
             for lead in farther {
                 let purpose = format!("reminder-{lead}");
                 let id = message_id(Some(c.id), &purpose, "1", &self.domain);
-                s.skip_mail(c.id, &purpose, &id, &stamp)?;
+                plan.writes.push(Write::Skip { purpose, id });
             }
             let purpose = format!("reminder-{nearest}");
             let id = message_id(Some(c.id), &purpose, "1", &self.domain);
             if !s.mail_exists(&id)? {
-                self.queue(
+                let mail = self.compose(
                     s,
                     Letter::notice(
                         c.id,
@@ -488,7 +606,8 @@ impl Planner<'_> {
                     ),
                     now,
                 )?;
-                report.reminders += 1;
+                plan.writes.push(Write::Mail(mail));
+                plan.counts.reminders += 1;
             }
         }
         Ok(())
@@ -582,6 +701,7 @@ impl Planner<'_> {
         s: &Store,
         c: &ClaimRow,
         now: DateTime<Utc>,
+        plan: &mut ClaimPlan,
     ) -> Result<(), PlanError> {
         let lang = self.drafts.language.code();
         for u in s.unreadable_corrections(c.id)? {
@@ -605,7 +725,7 @@ impl Planner<'_> {
                 .trim_start_matches("RE: ");
             let ctx =
                 json!({"subject": subject, "ticket": c.ticket, "lines": lines, "language": lang});
-            self.queue(
+            let mail = self.compose(
                 s,
                 Letter::notice(
                     c.id,
@@ -618,12 +738,18 @@ impl Planner<'_> {
                 ),
                 now,
             )?;
+            plan.writes.push(Write::Mail(mail));
         }
         Ok(())
     }
 
-    /// Renders `letter` and queues it in the outbox, in its claim's thread.
-    fn queue(&self, s: &Store, letter: Letter<'_>, now: DateTime<Utc>) -> Result<(), PlanError> {
+    /// Renders `letter` into a mail for the outbox, in its claim's thread.
+    fn compose(
+        &self,
+        s: &Store,
+        letter: Letter<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Composed, PlanError> {
         let Letter {
             claim,
             purpose,
@@ -666,24 +792,16 @@ impl Planner<'_> {
             date: now,
         })
         .map_err(PlanError::Compose)?;
-        // Outbox times are to the millisecond (outbox::stamp): a whole-second stamp would
-        // compare as later than the same second's milliseconds and hold the mail back.
-        let stamp = crate::stamp_ms(now);
-        s.enqueue_mail(
-            &NewMail {
-                claim_id: Some(claim),
-                purpose,
-                version,
-                message_id: id,
-                recipients: to,
-                raw: &raw,
-                fingerprint,
-                summary,
-            },
-            &stamp,
-        )?;
-        tracing::info!(claim, purpose, message_id = id, "mail queued");
-        Ok(())
+        Ok(Composed {
+            claim,
+            purpose: purpose.to_string(),
+            version,
+            message_id: id.to_string(),
+            to: to.to_vec(),
+            raw,
+            fingerprint: fingerprint.map(str::to_string),
+            summary: summary.map(str::to_string),
+        })
     }
 
     fn plan_digest(

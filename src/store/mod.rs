@@ -23,6 +23,7 @@ pub use outbox::{Delivered, MailSummary, NewMail, QueuedMail};
 
 use rusqlite::Connection;
 use sql::{Row, Value, args};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Migrations, applied in order; the index + 1 is the schema version.
@@ -976,12 +977,54 @@ impl Store {
         day: &str,
         settings: &str,
     ) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "INSERT INTO claim_plans (claim_id, revision, day, settings) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (claim_id) DO UPDATE SET revision = excluded.revision, day = excluded.day, settings = excluded.settings",
             args![id, revision, day, settings],
+        )
+    }
+
+    /// For each of the claims `ids` that exists: its revision, and whether a plan was
+    /// recorded at that revision on `day` with `settings` (see [`Store::record_plan`]).
+    /// One question for them all.
+    pub fn plan_states(
+        &self,
+        ids: &[i64],
+        day: &str,
+        settings: &str,
+    ) -> Result<HashMap<i64, (i64, bool)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut values = args![day, settings].to_vec();
+        values.extend(ids.iter().map(|&id| Value::Int(id)));
+        let rows = self.all(
+            &format!(
+                "SELECT c.id, c.revision, p.claim_id IS NOT NULL FROM claims c
+                 LEFT JOIN claim_plans p ON {PLANNED_AS_IS} WHERE c.id IN ({})",
+                placeholders(3, ids.len())
+            ),
+            &values,
+            |r| Ok((r.get::<i64>(0)?, (r.get::<i64>(1)?, r.get::<bool>(2)?))),
         )?;
-        Ok(())
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The revisions of the claims `ids` that exist, in one question.
+    pub fn revisions_of(&self, ids: &[i64]) -> Result<HashMap<i64, i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let values: Vec<Value> = ids.iter().map(|&id| Value::Int(id)).collect();
+        let rows = self.all(
+            &format!(
+                "SELECT id, revision FROM claims WHERE id IN ({})",
+                placeholders(1, ids.len())
+            ),
+            &values,
+            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+        )?;
+        Ok(rows.into_iter().collect())
     }
 
     /// One claim's revision (see `claim_revisions`).
@@ -1259,6 +1302,20 @@ impl Store {
             args![claim],
             |r| r.get(0),
         )?;
+        self.move_status(claim, from, to, reason, now)
+    }
+
+    /// [`Store::set_status`] for a caller that knows the claim is at `from` (it checked
+    /// the claim's revision in this transaction): nothing is read, so on PostgreSQL the
+    /// writes go with the next statement.
+    pub fn move_status(
+        &self,
+        claim: i64,
+        from: Status,
+        to: Status,
+        reason: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
         if from == to {
             return Ok(());
         }
@@ -1374,6 +1431,14 @@ impl Store {
 /// A claim `c`'s plan record `p` still stands: made at the claim's revision, on day
 /// ?1, with settings ?2 ([`Store::claims_to_plan`] and [`Store::is_planned`] ask the
 /// same question).
+/// `?first, ?first+1, …`: `n` numbered parameters for an `IN (…)` list.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const PLANNED_AS_IS: &str =
     "p.claim_id = c.id AND p.revision = c.revision AND p.day = ?1 AND p.settings = ?2";
 

@@ -1,7 +1,7 @@
 //! The outbox table: every outgoing message is written here before it is sent, under a
 //! deterministic Message-ID, so a message is queued once and sent until it is recorded.
 
-use super::sql::args;
+use super::sql::{Value, args};
 
 use super::{Store, StoreError};
 
@@ -93,25 +93,36 @@ pub struct MailSummary {
     pub last_error: Option<String>,
 }
 
+/// Queues a mail unless one with its Message-ID was queued before.
+const ENQUEUE: &str = "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, recipients, fingerprint, summary, created_at, next_attempt_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?9, ?8, ?8)";
+
+fn enqueue_args(mail: &NewMail<'_>, now: &str) -> Vec<Value> {
+    args![
+        mail.claim_id,
+        mail.purpose,
+        mail.version,
+        mail.message_id,
+        mail.raw,
+        mail.recipients.join(","),
+        mail.fingerprint,
+        now,
+        mail.summary
+    ]
+    .to_vec()
+}
+
 impl Store {
     /// Queues a message; false when one with this Message-ID is already queued or sent.
     pub fn enqueue_mail(&self, mail: &NewMail<'_>, now: &str) -> Result<bool, StoreError> {
-        let n = self.exec(
-            "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, recipients, fingerprint, summary, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?9, ?8, ?8)",
-            args![
-                mail.claim_id,
-                mail.purpose,
-                mail.version,
-                mail.message_id,
-                mail.raw,
-                mail.recipients.join(","),
-                mail.fingerprint,
-                now,
-                mail.summary
-            ],
-        )?;
+        let n = self.exec(ENQUEUE, &enqueue_args(mail, now))?;
         Ok(n == 1)
+    }
+
+    /// [`Store::enqueue_mail`] for a caller that need not know whether it was queued
+    /// before: on PostgreSQL it goes with the next statement, in one round trip.
+    pub fn enqueue_mail_later(&self, mail: &NewMail<'_>, now: &str) -> Result<(), StoreError> {
+        self.exec_later(ENQUEUE, &enqueue_args(mail, now))
     }
 
     /// Records a message that is deliberately not sent (a reminder overtaken by a
@@ -123,12 +134,11 @@ impl Store {
         message_id: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "INSERT OR IGNORE INTO outbox (claim_id, purpose, version, message_id, raw, status, created_at)
              VALUES (?1, ?2, 1, ?3, ?5, 'skipped', ?4)",
             args![claim_id, purpose, message_id, now, &b""[..]],
-        )?;
-        Ok(())
+        )
     }
 
     /// Whether a message with this Message-ID was ever queued.
