@@ -1,6 +1,7 @@
 //! `slaclaim run`: the sources, the ingest pipeline, the scheduler and the outbox on one
 //! tokio runtime, owned by a TaskTracker and stopped through a CancellationToken that the
-//! caller passes in (signals in the binary, a plain cancel in tests).
+//! caller passes in (signals in the binary, a plain cancel in tests). Processing and
+//! planning, whose store calls wait for the ledger, each run on a thread of their own.
 //!
 //! Each task opens its own store connection: SQLite in WAL mode lets the sources write
 //! while the scheduler reads and writes, and a crash anywhere leaves only committed work.
@@ -232,6 +233,11 @@ pub fn reread(
         restart_for,
     })
 }
+
+/// Threads the processing stage reads messages on: one batch at a time, and a new one
+/// only after a reading over its budget was given up on (that one ends by itself,
+/// every reading stage being bounded).
+const READING_THREADS: usize = 4;
 
 /// The most messages the processing stage reads and stores together: enough that a
 /// backlog costs PostgreSQL a few round trips a message fewer, few enough that the
@@ -724,6 +730,7 @@ impl Tasks {
             let stage = tokio::task::spawn_blocking(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
+                    .max_blocking_threads(READING_THREADS)
                     .build()?;
                 runtime.block_on(process(
                     &config, &state, shutdown, &handoff, &changed, &live,
@@ -781,18 +788,43 @@ impl Tasks {
         });
     }
 
-    /// The scheduler; returns where a reloaded config is sent to it.
+    /// The scheduler: planning on a thread of its own (its reads wait for the ledger,
+    /// as processing's do), sending on the daemon's runtime (SMTP sessions wait for
+    /// the server without holding a thread), so the mail of one pass goes out while
+    /// the next is planned. Returns where a reloaded config is sent to the planning.
     fn scheduler(&self) -> tokio::sync::watch::Sender<Arc<Config>> {
         let (configs, watched) = tokio::sync::watch::channel(self.config.clone());
-        let (state, shutdown, changed, live) = (
+        let queued = Arc::new(Notify::new());
+        let (state, shutdown, changed, live, wake) = (
             self.state.clone(),
             self.shutdown.clone(),
             self.changed.clone(),
             self.live.clone(),
+            queued.clone(),
         );
         self.tracker.spawn(async move {
-            if let Err(e) = scheduler(watched, &state, shutdown, &changed, &live).await {
-                tracing::error!(error = %e, "scheduler stopped");
+            let stage = tokio::task::spawn_blocking(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .max_blocking_threads(1)
+                    .build()?;
+                runtime.block_on(planning(watched, &state, shutdown, &changed, &wake, &live))
+            });
+            match stage.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "scheduler stopped"),
+                Err(e) => tracing::error!(error = %e, "scheduler stopped"),
+            }
+        });
+        let (config, state, shutdown, live) = (
+            self.config.clone(),
+            self.state.clone(),
+            self.shutdown.clone(),
+            self.live.clone(),
+        );
+        self.tracker.spawn(async move {
+            if let Err(e) = sending(&config, &state, shutdown, &queued, &live).await {
+                tracing::error!(error = %e, "outbox stopped");
             }
         });
         configs
@@ -958,14 +990,16 @@ async fn watchdog(
     }
 }
 
-/// Expires, plans and sends: after new mail, on every tick, and when a retry is due.
-/// A reloaded config (drafts, reminders, customers; templates re-read) takes effect at
-/// the next pass; the outbox transport and the deadline rules stay as started.
-async fn scheduler(
+/// Expires and plans: after new mail, and on every tick (reminders, digest, expiry);
+/// wakes the sender when it queued mail. A reloaded config (drafts, reminders,
+/// customers; templates re-read) takes effect at the next pass; the deadline rules stay
+/// as started.
+async fn planning(
     mut configs: tokio::sync::watch::Receiver<Arc<Config>>,
     state: &Location,
     shutdown: CancellationToken,
     changed: &Notify,
+    queued: &Notify,
     live: &Live,
 ) -> anyhow::Result<()> {
     let mut config = configs.borrow_and_update().clone();
@@ -973,47 +1007,26 @@ async fn scheduler(
     let ingester = config.ingester(&extractor)?;
     let mut templates =
         Templates::load(config.drafts.template_dir.as_deref()).map_err(anyhow::Error::msg)?;
-    let transport = Transport::new(&config.outbox);
     let mut store = state.open()?;
-    // A restart is often the fix (settings, a certificate): deferred mail is due at once.
-    let due = store.mail_due_now(&outbox::stamp(Utc::now()))?;
-    if due > 0 {
-        tracing::info!(deferred = due, "deferred mail is due now");
-    }
     let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
     let mut planned = Planned::default();
     while !shutdown.is_cancelled() {
-        // A session unused for a while ends with QUIT before the server drops it.
-        transport.quit_idle(outbox::SESSION_IDLE).await;
         let now = Utc::now();
-        let pass = async {
+        let pass = (|| {
             let expired = ingester.expire_overdue(&mut store, now)?;
             let planner = config.planner(&templates).map_err(anyhow::Error::msg)?;
             let plan = planner.plan_changed(&mut store, now, &mut planned)?;
-            let sent = outbox::send_due(&mut store, &transport, now).await?;
-            anyhow::Ok((expired, plan, sent))
-        };
-        match pass.await {
-            Ok((expired, plan, sent)) => {
+            anyhow::Ok((expired, plan))
+        })();
+        match pass {
+            Ok((expired, plan)) => {
                 live.store_ok("scheduler");
-                live.sent.fetch_add(sent.sent as u64, Relaxed);
-                live.send_failures
-                    .fetch_add((sent.deferred + sent.failed) as u64, Relaxed);
-                // Wrong settings show in health until a send goes through again.
-                if let Some(why) = &sent.misconfigured {
-                    live.set_outbox_problem(Some(why));
-                } else if sent.sent > 0 {
-                    live.set_outbox_problem(None);
-                }
-                if expired + plan.drafts + plan.reminders + plan.digests + sent.sent > 0 {
+                if expired + plan.drafts + plan.reminders + plan.digests > 0 {
                     tracing::info!(
                         expired,
                         drafts = plan.drafts,
                         reminders = plan.reminders,
                         digests = plan.digests,
-                        sent = sent.sent,
-                        deferred = sent.deferred,
-                        failed = sent.failed,
                         "scheduler pass"
                     );
                 }
@@ -1034,20 +1047,13 @@ async fn scheduler(
                 tracing::error!(error = %e, "scheduler pass failed; retrying at the next tick")
             }
         }
-        // Sleep until new mail, the tick, the next retry, or the watchdog's half-period.
-        let mut wait = tick;
-        if let Some(due) = store.next_mail_due().ok().flatten() {
-            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&due) {
-                let until = (at.with_timezone(&Utc) - Utc::now())
-                    .to_std()
-                    .unwrap_or_default();
-                wait = wait.min(until.max(Duration::from_millis(100)));
-            }
-        }
+        // The sender looks at the outbox after every pass: mail queued now, or by
+        // another instance, or by a command.
+        queued.notify_one();
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = changed.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(tick) => {}
             Ok(()) = configs.changed() => {
                 let new = configs.borrow_and_update().clone();
                 match Templates::load(new.drafts.template_dir.as_deref()) {
@@ -1060,6 +1066,73 @@ async fn scheduler(
                     Err(e) => tracing::error!(error = %e, "reloaded templates do not render; keeping the previous ones"),
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Sends what is due in the outbox: when the planning queued mail, on every tick, and
+/// when a retry is due. The transport stays as started.
+async fn sending(
+    config: &Config,
+    state: &Location,
+    shutdown: CancellationToken,
+    queued: &Notify,
+    live: &Live,
+) -> anyhow::Result<()> {
+    let transport = Transport::new(&config.outbox);
+    let mut store = state.open()?;
+    // A restart is often the fix (settings, a certificate): deferred mail is due at once.
+    let due = store.mail_due_now(&outbox::stamp(Utc::now()))?;
+    if due > 0 {
+        tracing::info!(deferred = due, "deferred mail is due now");
+    }
+    let tick = Duration::from_secs(config.daemon.tick_secs.max(1));
+    while !shutdown.is_cancelled() {
+        // A session unused for a while ends with QUIT before the server drops it.
+        transport.quit_idle(outbox::SESSION_IDLE).await;
+        match outbox::send_due(&mut store, &transport, Utc::now()).await {
+            Ok(sent) => {
+                live.store_ok("outbox");
+                live.sent.fetch_add(sent.sent as u64, Relaxed);
+                live.send_failures
+                    .fetch_add((sent.deferred + sent.failed) as u64, Relaxed);
+                // Wrong settings show in health until a send goes through again.
+                if let Some(why) = &sent.misconfigured {
+                    live.set_outbox_problem(Some(why));
+                } else if sent.sent > 0 {
+                    live.set_outbox_problem(None);
+                }
+                if sent.sent + sent.deferred + sent.failed > 0 {
+                    tracing::info!(
+                        sent = sent.sent,
+                        deferred = sent.deferred,
+                        failed = sent.failed,
+                        "outbox pass"
+                    );
+                }
+            }
+            Err(e) => {
+                if matches!(e, outbox::OutboxError::Store(_)) {
+                    live.store_failed("outbox", &e.to_string());
+                }
+                tracing::error!(error = %e, "outbox pass failed; retrying at the next tick")
+            }
+        }
+        // Sleep until new mail is queued, the tick, or the next retry.
+        let mut wait = tick;
+        if let Some(due) = store.next_mail_due().ok().flatten() {
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&due) {
+                let until = (at.with_timezone(&Utc) - Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                wait = wait.min(until.max(Duration::from_millis(100)));
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = queued.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
     transport.quit_idle(Duration::ZERO).await;

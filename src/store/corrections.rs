@@ -1,6 +1,6 @@
 //! The corrections table: values staff set for a claim's fields, with their provenance.
 
-use super::sql::args;
+use super::sql::{Row, args};
 
 use super::{Store, StoreError};
 
@@ -70,6 +70,27 @@ pub struct Unreadable {
     pub lines: Vec<(String, String)>,
 }
 
+/// A claim's (`?1`) corrections, oldest first, each with its message's Message-ID.
+pub(super) const CORRECTIONS: &str = "SELECT c.id, c.field, c.value, c.line, c.set_by, c.message_id, m.message_id, c.overrides, c.error, c.unreadable, c.at
+     FROM corrections c LEFT JOIN messages m ON m.id = c.message_id
+     WHERE c.claim_id = ?1 ORDER BY c.id";
+
+pub(super) fn correction_row(r: &Row) -> Result<CorrectionRow, StoreError> {
+    Ok(CorrectionRow {
+        id: r.get(0)?,
+        field: r.get(1)?,
+        value: r.get(2)?,
+        line: r.get(3)?,
+        set_by: r.get(4)?,
+        message: r.get(5)?,
+        message_id: r.get(6)?,
+        overrides: r.get(7)?,
+        error: r.get(8)?,
+        unreadable: r.get(9)?,
+        at: r.get(10)?,
+    })
+}
+
 impl Store {
     /// Records a correction; returns its row id.
     pub fn add_correction(&self, c: &NewCorrection<'_>, now: &str) -> Result<i64, StoreError> {
@@ -94,23 +115,7 @@ impl Store {
 
     /// Every correction of a claim, oldest first, refused ones included.
     pub fn corrections(&self, claim: i64) -> Result<Vec<CorrectionRow>, StoreError> {
-        self.all("SELECT c.id, c.field, c.value, c.line, c.set_by, c.message_id, m.message_id, c.overrides, c.error, c.unreadable, c.at
-             FROM corrections c LEFT JOIN messages m ON m.id = c.message_id
-             WHERE c.claim_id = ?1 ORDER BY c.id", args![claim], |r| {
-            Ok(CorrectionRow {
-                id: r.get(0)?,
-                field: r.get(1)?,
-                value: r.get(2)?,
-                line: r.get(3)?,
-                set_by: r.get(4)?,
-                message: r.get(5)?,
-                message_id: r.get(6)?,
-                overrides: r.get(7)?,
-                error: r.get(8)?,
-                unreadable: r.get(9)?,
-                at: r.get(10)?,
-            })
-        })
+        self.all(CORRECTIONS, args![claim], correction_row)
     }
 
     /// The staff replies with unreadable lines about a claim, each with its lines.

@@ -314,6 +314,9 @@ impl EvidenceRow {
     }
 }
 
+/// A claim with its evidence and its staff corrections ([`Store::claim_state`]).
+pub type ClaimState = (ClaimRow, Vec<EvidenceRow>, Vec<CorrectionRow>);
+
 /// A recorded status change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -653,6 +656,18 @@ impl Store {
         }
     }
 
+    /// Every row of each query, in order: on PostgreSQL all in one round trip (with the
+    /// writes held back before them), for reads that do not depend on each other.
+    fn rows_together(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, StoreError> {
+        match &self.db {
+            Db::Sqlite(_) => queries
+                .iter()
+                .map(|(sql, args)| self.rows(sql, args, usize::MAX))
+                .collect(),
+            Db::Postgres(pg) => Ok(pg.query_together(queries)?),
+        }
+    }
+
     /// Whether a message with this source key is stored.
     pub fn has_source_key(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self
@@ -690,30 +705,30 @@ impl Store {
             }
             return self.insert_message(m, now).map(Inserted::New);
         }
-        // The parameters' types are said: in a SELECT list PostgreSQL cannot infer them.
-        // The duplicate check is find_duplicate's, on the same first three parameters.
-        let (duplicate, new): (Option<i64>, Option<i64>) = self.one(
-            &format!(
-                "WITH dup AS ({DUPLICATE_OF}),
-                 m AS (
-                     INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
-                     SELECT CAST(?4 AS TEXT), CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?5 AS TEXT),
-                            CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS TEXT), CAST(?9 AS TEXT), CAST(?10 AS TEXT),
-                            CAST(?11 AS TEXT), CAST(?12 AS TEXT), CAST(?13 AS TEXT)
-                     WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING id),
-                 r AS (INSERT INTO message_raw (id, raw) SELECT id, CAST(?14 AS BYTEA) FROM m)
-                 SELECT (SELECT id FROM dup), (SELECT id FROM m)"
-            ),
-            args![m.source_key, m.message_id, m.sha256, m.source, now, m.sent_at, m.sender, m.sender_domain, m.subject, m.kind, m.extraction, m.status, m.error, m.raw],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        match (duplicate, new) {
-            (Some(of), _) => Ok(Inserted::Duplicate(of)),
-            (None, Some(id)) => Ok(Inserted::New(id)),
-            (None, None) => Err(StoreError::Type(
-                "a message was neither stored nor found".into(),
-            )),
+        let rows = self.rows(&insert_new_pg(), &insert_new_args(m, now), 1)?;
+        inserted(rows.first())
+    }
+
+    /// [`Store::insert_new_message`] for several messages, in order: each later one
+    /// that repeats an earlier one is its duplicate. On PostgreSQL in one round trip.
+    pub fn insert_new_messages(
+        &self,
+        messages: &[NewMessage<'_>],
+        now: &str,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        if !self.is_postgres() {
+            return messages
+                .iter()
+                .map(|m| self.insert_new_message(m, now))
+                .collect();
         }
+        let sql = insert_new_pg();
+        let args: Vec<Vec<Value>> = messages.iter().map(|m| insert_new_args(m, now)).collect();
+        let queries: Vec<(&str, &[Value])> = args.iter().map(|a| (sql.as_str(), &a[..])).collect();
+        self.rows_together(&queries)?
+            .iter()
+            .map(|rows| inserted(rows.first()))
+            .collect()
     }
 
     /// Stores a message; returns its row id.
@@ -1042,27 +1057,34 @@ impl Store {
     }
 
     fn claims_where(&self, condition: &str, args: &[Value]) -> Result<Vec<ClaimRow>, StoreError> {
-        let sql = format!(
-            "SELECT c.id, c.ticket_id, t.reference, c.tenant_id, c.incident_id, c.status, c.incident_start, c.start_assumed, c.deadline, c.submit_by, c.case_number, c.review
-             FROM claims c JOIN tickets t ON t.id = c.ticket_id WHERE {condition}
-             ORDER BY c.deadline IS NULL, c.deadline, c.id"
-        );
-        self.all(&sql, args, |r| {
-            Ok(ClaimRow {
-                id: r.get(0)?,
-                ticket_id: r.get(1)?,
-                ticket: r.get(2)?,
-                tenant_id: r.get(3)?,
-                incident_id: r.get(4)?,
-                status: r.get(5)?,
-                incident_start: r.get(6)?,
-                start_assumed: r.get::<i64>(7)? != 0,
-                deadline: r.get(8)?,
-                submit_by: r.get(9)?,
-                case_number: r.get(10)?,
-                review: r.get(11)?,
-            })
-        })
+        self.all(&claims_sql(condition), args, claim_row)
+    }
+
+    /// A claim with its evidence and its staff corrections, read together (one round
+    /// trip on PostgreSQL); None when there is no such claim.
+    pub fn claim_state(&self, id: i64) -> Result<Option<ClaimState>, StoreError> {
+        let (claim, evidence, corrections) =
+            (claims_sql("c.id = ?1"), EVIDENCE, corrections::CORRECTIONS);
+        let args = args![id];
+        let mut found = self
+            .rows_together(&[(&claim, args), (evidence, args), (corrections, args)])?
+            .into_iter();
+        let mut next = || found.next().unwrap_or_default();
+        let (claims, evidence, corrections) = (next(), next(), next());
+        let Some(claim) = claims.first() else {
+            return Ok(None);
+        };
+        Ok(Some((
+            claim_row(claim)?,
+            evidence
+                .iter()
+                .map(evidence_row)
+                .collect::<Result<_, _>>()?,
+            corrections
+                .iter()
+                .map(corrections::correction_row)
+                .collect::<Result<_, _>>()?,
+        )))
     }
 
     /// Creates a claim in status `status`; returns its id.
@@ -1121,7 +1143,7 @@ impl Store {
 
     /// Records a message's authentication verdict (JSON).
     pub fn set_message_trust(&self, message: i64, verdict: &str) -> Result<(), StoreError> {
-        self.exec(
+        self.exec_later(
             "UPDATE messages SET trust = ?2 WHERE id = ?1",
             args![message, verdict],
         )?;
@@ -1258,18 +1280,7 @@ impl Store {
 
     /// All evidence of a claim.
     pub fn evidence(&self, claim: i64) -> Result<Vec<EvidenceRow>, StoreError> {
-        self.all("SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at, m.sender, e.updated_at FROM evidence e JOIN messages m ON m.id = e.message_id
-             WHERE e.claim_id = ?1 ORDER BY e.field", args![claim], |r| {
-            Ok(EvidenceRow {
-                field: r.get(0)?,
-                value: r.get(1)?,
-                message: r.get(2)?,
-                message_id: r.get(3)?,
-                sent_at: r.get(4)?,
-                sender: r.get(5)?,
-                updated_at: r.get(6)?,
-            })
-        })
+        self.all(EVIDENCE, args![claim], evidence_row)
     }
 
     /// Records the incident start and deadline of a claim.
@@ -1431,6 +1442,101 @@ impl Store {
 /// A claim `c`'s plan record `p` still stands: made at the claim's revision, on day
 /// ?1, with settings ?2 ([`Store::claims_to_plan`] and [`Store::is_planned`] ask the
 /// same question).
+/// PostgreSQL's insert of a message unless it is a duplicate, in one statement: the
+/// duplicate found, or the new row. The parameters' types are said: in a SELECT list
+/// PostgreSQL cannot infer them. The duplicate check is find_duplicate's, on the same
+/// first three parameters.
+fn insert_new_pg() -> String {
+    format!(
+        "WITH dup AS ({DUPLICATE_OF}),
+         m AS (
+             INSERT INTO messages (source, source_key, message_id, sha256, received_at, sent_at, sender, sender_domain, subject, kind, extraction, status, error)
+             SELECT CAST(?4 AS TEXT), CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?5 AS TEXT),
+                    CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS TEXT), CAST(?9 AS TEXT), CAST(?10 AS TEXT),
+                    CAST(?11 AS TEXT), CAST(?12 AS TEXT), CAST(?13 AS TEXT)
+             WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING id),
+         r AS (INSERT INTO message_raw (id, raw) SELECT id, CAST(?14 AS BYTEA) FROM m)
+         SELECT (SELECT id FROM dup), (SELECT id FROM m)"
+    )
+}
+
+fn insert_new_args(m: &NewMessage<'_>, now: &str) -> Vec<Value> {
+    args![
+        m.source_key,
+        m.message_id,
+        m.sha256,
+        m.source,
+        now,
+        m.sent_at,
+        m.sender,
+        m.sender_domain,
+        m.subject,
+        m.kind,
+        m.extraction,
+        m.status,
+        m.error,
+        m.raw
+    ]
+    .to_vec()
+}
+
+/// What [`insert_new_pg`]'s row says.
+fn inserted(row: Option<&Row>) -> Result<Inserted, StoreError> {
+    let (duplicate, new): (Option<i64>, Option<i64>) = match row {
+        Some(r) => (r.get(0)?, r.get(1)?),
+        None => (None, None),
+    };
+    match (duplicate, new) {
+        (Some(of), _) => Ok(Inserted::Duplicate(of)),
+        (None, Some(id)) => Ok(Inserted::New(id)),
+        (None, None) => Err(StoreError::Type(
+            "a message was neither stored nor found".into(),
+        )),
+    }
+}
+
+/// Claims with their ticket's reference, where `condition` holds, by deadline.
+fn claims_sql(condition: &str) -> String {
+    format!(
+        "SELECT c.id, c.ticket_id, t.reference, c.tenant_id, c.incident_id, c.status, c.incident_start, c.start_assumed, c.deadline, c.submit_by, c.case_number, c.review
+         FROM claims c JOIN tickets t ON t.id = c.ticket_id WHERE {condition}
+         ORDER BY c.deadline IS NULL, c.deadline, c.id"
+    )
+}
+
+fn claim_row(r: &Row) -> Result<ClaimRow, StoreError> {
+    Ok(ClaimRow {
+        id: r.get(0)?,
+        ticket_id: r.get(1)?,
+        ticket: r.get(2)?,
+        tenant_id: r.get(3)?,
+        incident_id: r.get(4)?,
+        status: r.get(5)?,
+        incident_start: r.get(6)?,
+        start_assumed: r.get::<i64>(7)? != 0,
+        deadline: r.get(8)?,
+        submit_by: r.get(9)?,
+        case_number: r.get(10)?,
+        review: r.get(11)?,
+    })
+}
+
+/// A claim's evidence (`?1`), each value with the message it came from.
+const EVIDENCE: &str = "SELECT e.field, e.value, e.message_id, m.message_id, m.sent_at, m.sender, e.updated_at FROM evidence e JOIN messages m ON m.id = e.message_id
+     WHERE e.claim_id = ?1 ORDER BY e.field";
+
+fn evidence_row(r: &Row) -> Result<EvidenceRow, StoreError> {
+    Ok(EvidenceRow {
+        field: r.get(0)?,
+        value: r.get(1)?,
+        message: r.get(2)?,
+        message_id: r.get(3)?,
+        sent_at: r.get(4)?,
+        sender: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
 /// `?first, ?first+1, …`: `n` numbered parameters for an `IN (…)` list.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)

@@ -268,17 +268,6 @@ impl Store {
         Ok(!self.owed_recipients(id)?.is_empty())
     }
 
-    /// Whether any recipient of an outbox row has accepted it or may have it.
-    fn mail_reached_anyone(&self, id: i64) -> Result<bool, StoreError> {
-        Ok(self
-            .opt(
-                "SELECT 1 FROM outbox_delivery WHERE outbox_id = ?1 AND status IN ('accepted', 'unconfirmed') LIMIT 1",
-                args![id],
-                |_| Ok(()),
-            )?
-            .is_some())
-    }
-
     /// Every pending message becomes due now (a server that was unreachable answers
     /// again).
     pub fn mail_due_now(&self, now: &str) -> Result<usize, StoreError> {
@@ -354,16 +343,30 @@ impl Store {
 
     /// The recipients an outbox row still owes the message to, as of now.
     pub fn owed_recipients(&self, id: i64) -> Result<Vec<String>, StoreError> {
-        let recipients: String = self.one(
-            "SELECT recipients FROM outbox WHERE id = ?1",
+        Ok(self.delivery_state(id)?.0)
+    }
+
+    /// The recipients an outbox row still owes the message to, and whether any has
+    /// accepted it or may have it: one question.
+    fn delivery_state(&self, id: i64) -> Result<(Vec<String>, bool), StoreError> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = self.all(
+            "SELECT o.recipients, d.recipient, d.status FROM outbox o
+             LEFT JOIN outbox_delivery d ON d.outbox_id = o.id WHERE o.id = ?1",
             args![id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let done = self.delivered_to(id)?;
-        Ok(split_recipients(&recipients)
+        let Some((recipients, _, _)) = rows.first() else {
+            return Err(StoreError::NoRow(format!("outbox row {id}")));
+        };
+        let done: Vec<&str> = rows.iter().filter_map(|(_, d, _)| d.as_deref()).collect();
+        let reached = rows
+            .iter()
+            .any(|(_, _, st)| matches!(st.as_deref(), Some("accepted" | "unconfirmed")));
+        let owed = split_recipients(recipients)
             .into_iter()
-            .filter(|r| !done.contains(r))
-            .collect())
+            .filter(|r| !done.contains(&r.as_str()))
+            .collect();
+        Ok((owed, reached))
     }
 
     /// The message's last byte is about to go out to `accepted` (the recipients the
@@ -442,12 +445,13 @@ impl Store {
         next: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        if self.mail_owes_anyone(id)? {
+        let (owed, reached) = self.delivery_state(id)?;
+        if !owed.is_empty() {
             self.exec_later(
                 "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, error, next],
             )?;
-        } else if self.mail_reached_anyone(id)? {
+        } else if reached {
             self.exec_later(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = ?3, last_byte_at = NULL, lease_owner = NULL WHERE id = ?1",
                 args![id, now, error],

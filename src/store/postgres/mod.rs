@@ -432,14 +432,42 @@ impl Pg {
         let Answer::Rows(rows) = self.run(sql, args, true)? else {
             return Err(PgError::Query(format!("no rows from {sql}")));
         };
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| sql::from_postgres(r, i))
+        rows.iter().map(own_row).collect()
+    }
+
+    /// Runs several queries, written in SQLite's SQL, with what was held back before
+    /// them, all in one round trip; returns each one's rows, in order. For reads that
+    /// do not depend on each other.
+    pub fn query_together(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, PgError> {
+        let done = self.before().and_then(|(client, held)| {
+            wait(async {
+                let pipeline = self.ready(&client, held).await?;
+                let mut statements = Vec::with_capacity(queries.len());
+                for (sql, _) in queries {
+                    statements.push(prepare(&client, &self.prepared, sql).await?);
+                }
+                let bound: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> = queries
+                    .iter()
+                    .map(|(_, args)| args.iter().map(|v| v as _).collect())
+                    .collect();
+                let these = futures_util::future::join_all(
+                    statements
+                        .iter()
+                        .zip(&bound)
+                        .map(|(statement, bound)| client.query(statement, bound)),
+                );
+                let (sent, answers) =
+                    futures_util::future::join(send_ready(&client, &pipeline), these).await;
+                sent?;
+                answers
+                    .into_iter()
+                    .map(|a| a.map_err(PgError::from))
                     .collect::<Result<Vec<_>, _>>()
-                    .map(Row)
-                    .map_err(PgError::Query)
             })
+        });
+        self.after(done)?
+            .iter()
+            .map(|rows| rows.iter().map(own_row).collect())
             .collect()
     }
 
@@ -592,6 +620,15 @@ impl Drop for Pg {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// A row's values, owned.
+fn own_row(r: &tokio_postgres::Row) -> Result<Row, PgError> {
+    (0..r.len())
+        .map(|i| sql::from_postgres(r, i))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Row)
+        .map_err(PgError::Query)
 }
 
 /// What a statement gave back.

@@ -2,9 +2,9 @@
 //!
 //! A store borrows a connection for one statement, or for a whole transaction, and
 //! gives it back: the daemon's tasks each hold a store for months, but their statements
-//! run one at a time on the runtime's thread, so one or two connections serve them all
-//! instead of one a task (a host watching twenty mailboxes would otherwise hold twenty
-//! idle backends on the database server).
+//! run on three threads (the runtime's, processing's and planning's), so about three
+//! connections serve them all instead of one a task (a host watching twenty mailboxes
+//! would otherwise hold twenty idle backends on the database server).
 //!
 //! Hand-written rather than a pool crate: statements here are synchronous (see the
 //! module above), where deadpool's `get` is async, and r2d2 brings a thread pool of its
@@ -178,6 +178,11 @@ impl Lent {
     /// Runs one query; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
         self.with(|pg| pg.query(sql, args))
+    }
+
+    /// Runs several queries in one round trip ([`Pg::query_together`]).
+    pub fn query_together(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, PgError> {
+        self.with(|pg| pg.query_together(queries))
     }
 }
 
