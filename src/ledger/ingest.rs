@@ -187,7 +187,8 @@ impl Staged<'_> {
 }
 
 /// The most bytes of messages read and stored together ([`Ingester::process_batch`]):
-/// what a batch holds in memory at once, besides its extractions.
+/// what a batch holds in memory at once, besides its extractions (on PostgreSQL twice
+/// for a moment, while its rows are sent together).
 pub const BATCH_BYTES: usize = 4 << 20;
 
 /// Limits on reading one message in the daemon.

@@ -176,6 +176,24 @@ struct ClaimPlan {
 /// ledger's write lock is held briefly and the mail queued is not held back long.
 const WRITE_BATCH: usize = 16;
 
+/// Mail rendered and not yet written is written once it holds this many bytes: a
+/// draft carries the customer's mail (up to `max-attachment-bytes`), and sixteen of
+/// them must not be held in memory at once.
+const WRITE_BYTES: usize = 8 << 20;
+
+impl ClaimPlan {
+    /// The bytes of the mail it holds.
+    fn bytes(&self) -> usize {
+        self.writes
+            .iter()
+            .map(|w| match w {
+                Write::Mail(m) => m.raw.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
 /// What earlier passes planned: claim → (its revision, the day). A claim whose revision
 /// (see `Store::claim_revisions`) and day are both unchanged would plan to the same
 /// outcome, so it is not read and rendered again: a pass costs the claims that changed,
@@ -322,9 +340,10 @@ impl Planner<'_> {
                 counts: PlanReport::default(),
             };
             match self.plan_claim(store, &c, now, today, &mut plan) {
-                // A draft waiting for Microsoft's record is looked at again next pass.
-                Ok(()) if plan.counts.held > 0 => report.held += plan.counts.held,
-                Ok(()) => decided.push(plan),
+                Ok(()) => {
+                    report.held += plan.counts.held;
+                    decided.push(plan);
+                }
                 Err(PlanError::Store(e)) => return Err(e.into()),
                 // One claim's mail that cannot be made stops that claim only: recorded
                 // against it for staff, tried again when it changes or the next day.
@@ -342,7 +361,8 @@ impl Planner<'_> {
                     planned.done.insert(id, (after, today));
                 }
             }
-            if decided.len() >= WRITE_BATCH {
+            let bytes: usize = decided.iter().map(ClaimPlan::bytes).sum();
+            if decided.len() >= WRITE_BATCH || bytes >= WRITE_BYTES {
                 self.write(
                     store,
                     std::mem::take(&mut decided),
@@ -405,7 +425,9 @@ impl Planner<'_> {
             }
             let ids: Vec<i64> = written.iter().map(|p| p.id).collect();
             let after = s.revisions_of(&ids)?;
-            for plan in &written {
+            // A draft waiting for Microsoft's record is looked at again next pass, by
+            // whichever instance: its plan is not recorded.
+            for plan in written.iter().filter(|p| p.counts.held == 0) {
                 if let Some(&revision) = after.get(&plan.id) {
                     s.record_plan(plan.id, revision, &day, &settings)?;
                 }
@@ -422,7 +444,7 @@ impl Planner<'_> {
             report.drafts += plan.counts.drafts;
             report.reminders += plan.counts.reminders;
             report.expired += plan.counts.expired;
-            if let Some(&revision) = after.get(&plan.id) {
+            if let Some(&revision) = after.get(&plan.id).filter(|_| plan.counts.held == 0) {
                 planned.done.insert(plan.id, (revision, today));
             }
         }
