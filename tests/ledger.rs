@@ -387,3 +387,73 @@ fn a_new_store_opened_by_several_processes_at_once_is_migrated_once() {
         }
     }
 }
+
+/// A credit request from `domain` for `tenant` and `incident`, an outage yesterday.
+fn recent_request(n: usize, domain: &str, tenant: &str, incident: &str) -> Vec<u8> {
+    let date = Utc::now().format("%a, %d %b %Y %H:%M:%S +0000");
+    format!(
+        "From: IT <it@{domain}>\nTo: support@partner.example\nSubject: SLA credit request {n}\nDate: {date}\nMessage-ID: <batch-{n}@{domain}>\n\nPlease file an SLA credit claim for incident {incident}, tenant {tenant}.\nYesterday from 09:00 to 11:30 CET 40 users in Utrecht could not work. Bought through CSP.\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn in_one_batch_a_claim_key_links_to_the_ticket_an_earlier_message_of_the_batch_opened() {
+    // The tickets of a batch's claim keys are looked up once for the whole batch; a key
+    // the batch itself then writes must be looked up again, or the second request for
+    // it would open a ticket of its own.
+    let x = extractor();
+    let ingester = crate::util::ingester(&x, 1 << 20);
+    let mut store = crate::util::fresh_store("ledger-batch-keys").unwrap();
+    let (t1, t2, t3) = (
+        "11111111-1111-4111-8111-111111111111",
+        "22222222-2222-4222-8222-222222222222",
+        "33333333-3333-4333-8333-333333333333",
+    );
+    let stamp = "2026-01-01T00:00:00Z";
+    // Stored before the batch: its ticket is what the batch's lookup finds.
+    store
+        .accept(
+            "imap",
+            "imap:b/0",
+            &recent_request(0, "a.example", t1, "EX4000001"),
+            stamp,
+        )
+        .unwrap();
+    let before = ingester.process_pending(&mut store, 1).await.unwrap();
+    assert!(
+        matches!(&before[0].1, Outcome::NewTicket { reference, .. } if reference == "SLA-1"),
+        "{before:?}"
+    );
+    let batch = [
+        recent_request(1, "a.example", t1, "EX4000001"),
+        recent_request(2, "b.example", t2, "EX4000002"),
+        recent_request(3, "b.example", t2, "EX4000002"),
+        recent_request(4, "c.example", t3, "EX4000003"),
+    ];
+    for (n, raw) in batch.iter().enumerate() {
+        store
+            .accept("imap", &format!("imap:b/{}", n + 1), raw, stamp)
+            .unwrap();
+    }
+    let done = ingester.process_batch(&mut store, 32).await.unwrap();
+    let outcomes: Vec<(String, &'static str)> = done
+        .iter()
+        .map(|(_, o)| match o {
+            Outcome::NewTicket { reference, .. } => (reference.clone(), "new"),
+            Outcome::Linked { reference, by, .. } => (reference.clone(), *by),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let key = "sender domain, tenant and incident";
+    assert_eq!(
+        outcomes,
+        [
+            ("SLA-1".to_string(), key),
+            ("SLA-2".to_string(), "new"),
+            ("SLA-2".to_string(), key),
+            ("SLA-3".to_string(), "new"),
+        ]
+    );
+    assert_eq!(store.all_claims().unwrap_or_default().len(), 3);
+}

@@ -111,6 +111,27 @@ fn the_postgresql_schema_is_the_sqlite_stores_with_the_same_revision_triggers() 
     pg.sql("UPDATE tickets SET sender_domain = 'customer.example' WHERE id = 1");
     pg.sql("INSERT INTO corrections (claim_id, field, line, set_by, at) VALUES (1, 'users', 'users: 5', 'staff', 'now')");
     assert_eq!(revision(&pg), "4");
+    // Evidence and links are written many rows to a statement; on PostgreSQL their
+    // triggers fire once per statement, so each such statement moves it once.
+    pg.sql("INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES (1, 'users', '5', 1, 'now'), (1, 'csp', 'true', 1, 'now')");
+    assert_eq!(revision(&pg), "5");
+    pg.sql("INSERT INTO evidence (claim_id, field, value, message_id, updated_at) VALUES (1, 'users', '6', 1, 'now'), (1, 'csp', 'false', 1, 'now') ON CONFLICT (claim_id, field) DO UPDATE SET value = excluded.value");
+    assert_eq!(revision(&pg), "6");
+    pg.sql("UPDATE evidence SET value = '7' WHERE field = 'nothing such'");
+    assert_eq!(
+        revision(&pg),
+        "6",
+        "a statement that changed no row moves nothing"
+    );
+    pg.sql("DELETE FROM evidence WHERE claim_id = 1 AND field IN ('users', 'csp')");
+    assert_eq!(revision(&pg), "7");
+    pg.sql("INSERT INTO claim_messages (claim_id, message_id) VALUES (1, 1)");
+    pg.sql(
+        "INSERT INTO claim_messages (claim_id, message_id) VALUES (1, 1) ON CONFLICT DO NOTHING",
+    );
+    assert_eq!(revision(&pg), "8", "a link already there moves nothing");
+    pg.sql("DELETE FROM claim_messages WHERE claim_id = 1");
+    assert_eq!(revision(&pg), "9");
 }
 
 /// Connects with the library's own client, as the daemon and `store migrate` do.

@@ -726,20 +726,34 @@ impl Tasks {
             self.changed.clone(),
             self.live.clone(),
         );
+        self.on_own_thread("processing", READING_THREADS, move || async move {
+            process(&config, &state, shutdown, &handoff, &changed, &live).await
+        });
+    }
+
+    /// Runs a stage on a blocking thread of its own, in a current-thread runtime that
+    /// has `blocking` threads for the stage's own blocking work, and logs how it ended.
+    fn on_own_thread<F>(
+        &self,
+        name: &'static str,
+        blocking: usize,
+        stage: impl FnOnce() -> F + Send + 'static,
+    ) where
+        F: std::future::Future<Output = anyhow::Result<()>>,
+    {
         self.tracker.spawn(async move {
-            let stage = tokio::task::spawn_blocking(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
+            let ended = tokio::task::spawn_blocking(move || {
+                tokio::runtime::Builder::new_current_thread()
                     .enable_all()
-                    .max_blocking_threads(READING_THREADS)
-                    .build()?;
-                runtime.block_on(process(
-                    &config, &state, shutdown, &handoff, &changed, &live,
-                ))
-            });
-            match stage.await {
+                    .max_blocking_threads(blocking)
+                    .build()?
+                    .block_on(stage())
+            })
+            .await;
+            match ended {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "processing stopped"),
-                Err(e) => tracing::error!(error = %e, "processing stopped"),
+                Ok(Err(e)) => tracing::error!(error = %e, "{name} stopped"),
+                Err(e) => tracing::error!(error = %e, "{name} stopped"),
             }
         });
     }
@@ -802,19 +816,8 @@ impl Tasks {
             self.live.clone(),
             queued.clone(),
         );
-        self.tracker.spawn(async move {
-            let stage = tokio::task::spawn_blocking(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .max_blocking_threads(1)
-                    .build()?;
-                runtime.block_on(planning(watched, &state, shutdown, &changed, &wake, &live))
-            });
-            match stage.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "scheduler stopped"),
-                Err(e) => tracing::error!(error = %e, "scheduler stopped"),
-            }
+        self.on_own_thread("scheduler", 1, move || async move {
+            planning(watched, &state, shutdown, &changed, &wake, &live).await
         });
         let (config, state, shutdown, live) = (
             self.config.clone(),

@@ -186,6 +186,118 @@ impl Staged<'_> {
     }
 }
 
+/// What linking a batch's messages will ask the ledger, asked together when the batch
+/// is stored (on PostgreSQL one round trip, where each message's linking would wait
+/// for several of its own): the tickets their claim keys name, and ids for the claims
+/// their credit requests may open.
+///
+/// A key the batch has written since (a claim opened, re-keyed or rescheduled under
+/// it), or any key once a staff command or correction ran, is looked up again, so each
+/// answer is the one a lookup at that moment would give. A reserved id that no claim
+/// takes is left unused (PostgreSQL's ids have such gaps anyway, after a rollback). A
+/// message stored alone looks everything up as it goes.
+#[derive(Default)]
+struct Ahead {
+    /// (sender domain, tenant, incident) -> the ticket, when the batch was stored.
+    found: std::collections::HashMap<(String, String, String), Option<i64>>,
+    /// (tenant, incident) of every claim the batch has written.
+    touched: std::collections::HashSet<(String, String)>,
+    /// Claim ids reserved and not yet taken (PostgreSQL only).
+    claim_ids: std::collections::VecDeque<i64>,
+}
+
+impl Ahead {
+    /// Looks up the tickets of every claim key the extractions could be linked by
+    /// ([`Ingester::find_ticket`]'s last rule), and reserves an id for each claim a
+    /// credit request among them may open (at most `cap` each).
+    fn look<'e>(
+        s: &Store,
+        extractions: impl Iterator<Item = &'e Extraction>,
+        cap: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Ahead, StoreError> {
+        let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+        let mut claims = 0;
+        for e in extractions {
+            if e.kind == Kind::CreditRequest {
+                claims += (e.tenant_ids.len().max(1) * e.incident_ids.len().max(1)).min(cap);
+            }
+            let Some(domain) = e.sender_domain.as_deref() else {
+                continue;
+            };
+            for tenant in &e.tenant_ids {
+                for incident in &e.incident_ids {
+                    let key = (domain, tenant.as_str(), incident.as_str());
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        if keys.is_empty() && claims == 0 {
+            return Ok(Ahead::default());
+        }
+        let today = now.date_naive().to_string();
+        let (tickets, ids) = s.look_ahead(&keys, &today, claims)?;
+        let found = keys
+            .into_iter()
+            .zip(tickets)
+            .map(|((d, t, i), ticket)| ((d.to_string(), t.to_string(), i.to_string()), ticket))
+            .collect();
+        Ok(Ahead {
+            found,
+            touched: Default::default(),
+            claim_ids: ids.into(),
+        })
+    }
+
+    /// [`Store::ticket_by_claim_key`], answered from the batch's lookup when it still holds.
+    fn ticket(
+        &self,
+        s: &Store,
+        domain: &str,
+        tenant: &str,
+        incident: &str,
+        today: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let key = (domain.to_string(), tenant.to_string(), incident.to_string());
+        match self.found.get(&key) {
+            Some(ticket) if !self.touched.contains(&(key.1, key.2)) => Ok(*ticket),
+            _ => s.ticket_by_claim_key(domain, tenant, incident, today),
+        }
+    }
+
+    /// [`Store::create_claim`], under a reserved id while there is one.
+    fn create_claim(
+        &mut self,
+        s: &Store,
+        ticket: i64,
+        (tenant, incident): (&str, &str),
+        now: &str,
+    ) -> Result<i64, StoreError> {
+        let status = Status::Collecting;
+        match self.claim_ids.pop_front() {
+            Some(id) => s
+                .create_claim_as(id, ticket, tenant, incident, status, now)
+                .map(|()| id),
+            None => s.create_claim(ticket, tenant, incident, status, now),
+        }
+    }
+
+    /// A claim with this key was written: its answers are looked up again.
+    fn touch(&mut self, tenant: &str, incident: &str) {
+        if !self.found.is_empty() {
+            self.touched
+                .insert((tenant.to_string(), incident.to_string()));
+        }
+    }
+
+    /// Any claim may have changed: every answer is looked up again.
+    fn forget_all(&mut self) {
+        self.found.clear();
+    }
+}
+
 /// The most bytes of messages read and stored together ([`Ingester::process_batch`]):
 /// what a batch holds in memory at once, besides its extractions (on PostgreSQL twice
 /// for a moment, while its rows are sent together).
@@ -510,12 +622,13 @@ impl Ingester<'_> {
     ) -> Result<Outcome, IngestError> {
         let staged = self.stage(raw, origin, reading);
         let inserted = s.insert_new_message(&staged.message(), &crate::stamp(now))?;
-        self.store_staged(s, staged, inserted, now)
+        self.store_staged(s, staged, inserted, now, &mut Ahead::default())
     }
 
     /// [`Ingester::store_in`] for several messages: their rows are written together
     /// (one round trip on PostgreSQL, in order, so a later one that repeats an earlier
-    /// one is its duplicate), then each is linked.
+    /// one is its duplicate), the tickets their claim keys name are looked up together
+    /// (one more; see [`Ahead`]), then each is linked.
     fn store_all_in(
         &self,
         s: &Store,
@@ -529,10 +642,15 @@ impl Ingester<'_> {
         let rows: Vec<NewMessage<'_>> = staged.iter().map(Staged::message).collect();
         let inserted = s.insert_new_messages(&rows, &crate::stamp(now))?;
         drop(rows);
+        let extractions = staged
+            .iter()
+            .filter_map(|m| m.read.as_ref().ok().map(|r| &r.1));
+        let cap = self.rules.max_claims_per_message.max(1);
+        let mut ahead = Ahead::look(s, extractions, cap, now)?;
         staged
             .into_iter()
             .zip(inserted)
-            .map(|(m, i)| self.store_staged(s, m, i, now))
+            .map(|(m, i)| self.store_staged(s, m, i, now, &mut ahead))
             .collect()
     }
 
@@ -577,6 +695,7 @@ impl Ingester<'_> {
         staged: Staged<'_>,
         inserted: Inserted,
         now: DateTime<Utc>,
+        ahead: &mut Ahead,
     ) -> Result<Outcome, IngestError> {
         let row = match inserted {
             Inserted::New(row) => row,
@@ -606,9 +725,9 @@ impl Ingester<'_> {
                     return Ok(Outcome::Ignored { why });
                 }
                 if self.rules.staff.is_staff(e.from.as_deref()) {
-                    return self.staff_reply(s, row, e, email, verdict.as_ref(), now);
+                    return self.staff_reply(s, row, e, email, verdict.as_ref(), now, ahead);
                 }
-                self.link(s, row, e, verdict.as_ref(), false, now)
+                self.link(s, row, e, verdict.as_ref(), false, now, ahead)
             }
             (Err(_), None) => Ok(Outcome::Quarantined {
                 reason: "no extraction".into(),
@@ -816,6 +935,7 @@ impl Ingester<'_> {
     /// Otherwise it is recorded and ignored, with a log line saying why. Mail without a
     /// command (a forwarded customer request) is read as usual: as verified content when
     /// the sender is authenticated.
+    #[allow(clippy::too_many_arguments)]
     fn staff_reply(
         &self,
         s: &Store,
@@ -824,6 +944,7 @@ impl Ingester<'_> {
         email: &Email,
         verdict: Option<&crate::ledger::trust::Verdict>,
         now: DateTime<Utc>,
+        ahead: &mut Ahead,
     ) -> Result<Outcome, IngestError> {
         let stamp = crate::stamp(now);
         let ignore = |why: String| {
@@ -850,13 +971,15 @@ impl Ingester<'_> {
         // command: staff also forward customers' mail, which is read as usual.
         let corrects = (tagged || answers_us) && !(lines.is_empty() && unread.is_empty());
         if command.is_none() && !corrects {
-            return self.link(s, row, e, verdict, refusal.is_none(), now);
+            return self.link(s, row, e, verdict, refusal.is_none(), now, ahead);
         }
         let ticket = if tagged || answers_us {
-            self.find_ticket(s, e, now)?.map(|(t, _)| t)
+            self.find_ticket(s, e, now, ahead)?.map(|(t, _)| t)
         } else {
             None
         };
+        // A command or correction may move any claim's key or deadline.
+        ahead.forget_all();
         let who = e.from.clone().unwrap_or_default();
         let by = correction::By {
             who: &who,
@@ -1016,6 +1139,7 @@ impl Ingester<'_> {
 
     /// Finds or opens the ticket; updates its claims when the message may
     /// ([`Ingester::standing`]), and otherwise links it as unverified.
+    #[allow(clippy::too_many_arguments)]
     fn link(
         &self,
         s: &Store,
@@ -1024,9 +1148,10 @@ impl Ingester<'_> {
         verdict: Option<&crate::ledger::trust::Verdict>,
         trusted_staff: bool,
         now: DateTime<Utc>,
+        ahead: &mut Ahead,
     ) -> Result<Outcome, IngestError> {
         let stamp = crate::stamp(now);
-        let (ticket, by, reference) = match self.find_ticket(s, e, now)? {
+        let (ticket, by, reference) = match self.find_ticket(s, e, now, ahead)? {
             Some((id, by)) => (id, by, s.ticket_reference(id)?),
             None if e.kind == Kind::CreditRequest => {
                 let (id, reference) = s.create_ticket(e.sender_domain.as_deref(), &stamp)?;
@@ -1055,7 +1180,7 @@ impl Ingester<'_> {
             .collect();
         s.add_ticket_refs(ticket, &external)?;
         let claims = if e.kind.is_customer_content() {
-            self.update_claims(s, ticket, row, e, now)?
+            self.update_claims(s, ticket, by == "new", row, e, now, ahead)?
         } else {
             Vec::new()
         };
@@ -1087,6 +1212,7 @@ impl Ingester<'_> {
         s: &Store,
         e: &Extraction,
         now: DateTime<Utc>,
+        ahead: &Ahead,
     ) -> Result<Option<(i64, &'static str)>, IngestError> {
         if let Some(t) = s.ticket_by_thread(&e.thread_ids)? {
             return Ok(Some((t, "thread headers")));
@@ -1118,7 +1244,7 @@ impl Ingester<'_> {
             let today = now.date_naive().to_string();
             for tenant in &e.tenant_ids {
                 for incident in &e.incident_ids {
-                    if let Some(t) = s.ticket_by_claim_key(domain, tenant, incident, &today)? {
+                    if let Some(t) = ahead.ticket(s, domain, tenant, incident, &today)? {
                         return Ok(Some((t, "sender domain, tenant and incident")));
                     }
                 }
@@ -1128,17 +1254,29 @@ impl Ingester<'_> {
     }
 
     /// Creates or updates the claims this message speaks of, merges its evidence, and
-    /// recomputes checklist, deadline and status.
+    /// recomputes checklist, deadline and status. A ticket this message opened
+    /// (`new_ticket`) has no claims yet, so none are looked for.
+    #[allow(clippy::too_many_arguments)]
     fn update_claims(
         &self,
         s: &Store,
         ticket: i64,
+        new_ticket: bool,
         row: i64,
         e: &Extraction,
         now: DateTime<Utc>,
+        ahead: &mut Ahead,
     ) -> Result<Vec<String>, IngestError> {
         let stamp = crate::stamp(now);
-        let existing = s.claims_of_ticket(ticket)?;
+        let existing = match new_ticket {
+            true => Vec::new(),
+            false => s.claims_of_ticket(ticket)?,
+        };
+        // Any of the ticket's claims may be re-keyed or rescheduled below, and new ones
+        // opened: each key is marked, before and after.
+        for c in &existing {
+            ahead.touch(&c.tenant_id, &c.incident_id);
+        }
         let mut touched: Vec<i64> = Vec::new();
         let (keys, unpaired) = claim_keys(&e.tenant_ids, &e.incident_ids, &e.claim_pairs);
         let cap = self.rules.max_claims_per_message.max(1);
@@ -1156,8 +1294,9 @@ impl Ingester<'_> {
             );
             let id = match existing.first() {
                 Some(c) => c.id,
-                None => s.create_claim(ticket, "", "", Status::Collecting, &stamp)?,
+                None => ahead.create_claim(s, ticket, ("", ""), &stamp)?,
             };
+            ahead.touch("", "");
             s.link_claim_message(id, row)?;
             s.set_review(id, Some(&why), &stamp)?;
             return Ok(vec![format!("?/? ({why})")]);
@@ -1193,8 +1332,7 @@ impl Ingester<'_> {
                     c.id
                 }
                 None if e.kind == Kind::CreditRequest || existing.is_empty() => {
-                    let id =
-                        s.create_claim(ticket, &tenant, &incident, Status::Collecting, &stamp)?;
+                    let id = ahead.create_claim(s, ticket, (&tenant, &incident), &stamp)?;
                     opened.push(id);
                     now_keyed.push((id, tenant, incident));
                     id
@@ -1213,6 +1351,9 @@ impl Ingester<'_> {
                     now_keyed.push((c.id, c.tenant_id.clone(), c.incident_id.clone()));
                 }
             }
+        }
+        for (_, tenant, incident) in &now_keyed {
+            ahead.touch(tenant, incident);
         }
         let evidence = claim::evidence_from(e);
         for &id in &touched {

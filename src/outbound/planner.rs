@@ -326,7 +326,8 @@ impl Planner<'_> {
             true => store.claim_revisions()?,
             false => store.claims_to_plan(&day, &settings)?,
         };
-        let mut decided: Vec<ClaimPlan> = Vec::new();
+        // The plans waiting to be written, and the bytes of mail they hold.
+        let (mut decided, mut bytes): (Vec<ClaimPlan>, usize) = (Vec::new(), 0);
         for (id, revision) in claims {
             if planned.done.get(&id) == Some(&(revision, today)) {
                 continue;
@@ -342,6 +343,7 @@ impl Planner<'_> {
             match self.plan_claim(store, &c, now, today, &mut plan) {
                 Ok(()) => {
                     report.held += plan.counts.held;
+                    bytes += plan.bytes();
                     decided.push(plan);
                 }
                 Err(PlanError::Store(e)) => return Err(e.into()),
@@ -361,8 +363,8 @@ impl Planner<'_> {
                     planned.done.insert(id, (after, today));
                 }
             }
-            let bytes: usize = decided.iter().map(ClaimPlan::bytes).sum();
             if decided.len() >= WRITE_BATCH || bytes >= WRITE_BYTES {
+                bytes = 0;
                 self.write(
                     store,
                     std::mem::take(&mut decided),

@@ -31,10 +31,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("0013_schema.sql")),
     (14, include_str!("0014_leases.sql")),
     (15, include_str!("0015_claim_plans.sql")),
+    (16, include_str!("0016_statement_revisions.sql")),
 ];
 
 /// The newest schema version this build knows, the same for both backends.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// Begins a transaction that writes the ledger: every such transaction, in any
 /// instance, takes the same advisory lock first, so they run one after another as on
@@ -418,21 +419,33 @@ impl Pg {
         Ok(())
     }
 
-    /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]);
-    /// returns the rows it changed.
+    /// Runs one statement, written in SQLite's SQL (see [`sql::postgres_sql`]), with
+    /// what was held back before it, in one round trip; returns the rows it changed.
     pub fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, PgError> {
-        match self.run(sql, args, false)? {
-            Answer::Changed(n) => Ok(n),
-            Answer::Rows(_) => Err(PgError::Query(format!("rows from {sql}"))),
-        }
+        let done = self.before().and_then(|(client, held)| {
+            wait(async {
+                let pipeline = self.ready(&client, held).await?;
+                let statement = prepare(&client, &self.prepared, sql).await?;
+                let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    args.iter().map(|v| v as _).collect();
+                let (sent, changed) = futures_util::future::join(
+                    send_ready(&client, &pipeline),
+                    client.execute(&statement, &bound),
+                )
+                .await;
+                sent?;
+                Ok(changed?)
+            })
+        });
+        self.after(done)
     }
 
     /// Runs one query, written in SQLite's SQL; returns its rows.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
-        let Answer::Rows(rows) = self.run(sql, args, true)? else {
-            return Err(PgError::Query(format!("no rows from {sql}")));
-        };
-        rows.iter().map(own_row).collect()
+        Ok(self
+            .query_together(&[(sql, args)])?
+            .pop()
+            .unwrap_or_default())
     }
 
     /// Runs several queries, written in SQLite's SQL, with what was held back before
@@ -469,33 +482,6 @@ impl Pg {
             .iter()
             .map(|rows| rows.iter().map(own_row).collect())
             .collect()
-    }
-
-    /// Runs one statement with what was held back before it, in one round trip: its
-    /// rows when `rows`, else the rows it changed.
-    fn run(&self, sql: &str, args: &[Value], rows: bool) -> Result<Answer, PgError> {
-        let done = self.before().and_then(|(client, held)| {
-            wait(async {
-                let pipeline = self.ready(&client, held).await?;
-                let statement = prepare(&client, &self.prepared, sql).await?;
-                let bound: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    args.iter().map(|v| v as _).collect();
-                let this = async {
-                    match rows {
-                        true => client.query(&statement, &bound).await.map(Answer::Rows),
-                        false => client
-                            .execute(&statement, &bound)
-                            .await
-                            .map(Answer::Changed),
-                    }
-                };
-                let (sent, answer) =
-                    futures_util::future::join(send_ready(&client, &pipeline), this).await;
-                sent?;
-                Ok(answer?)
-            })
-        });
-        self.after(done)
     }
 
     /// Whether this transaction's `BEGIN` has gone to the server: it is held until the
@@ -629,12 +615,6 @@ fn own_row(r: &tokio_postgres::Row) -> Result<Row, PgError> {
         .collect::<Result<Vec<_>, _>>()
         .map(Row)
         .map_err(PgError::Query)
-}
-
-/// What a statement gave back.
-enum Answer {
-    Changed(u64),
-    Rows(Vec<tokio_postgres::Row>),
 }
 
 /// Held statements, prepared, in the order they go.

@@ -1,0 +1,4 @@
+-- Nothing changes here. PostgreSQL's migration 0016 makes its revision triggers on
+-- evidence and claim_messages fire once per statement; SQLite has row triggers only,
+-- and updating a claim's row once per field costs it little. The version moves on both
+-- backends alike, so that a ledger's version names one schema whichever holds it.
