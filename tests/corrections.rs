@@ -593,3 +593,36 @@ async fn a_line_that_confirms_a_value_as_it_was_sends_no_new_version() {
         v2.text
     );
 }
+
+#[tokio::test]
+async fn in_one_batch_a_request_for_the_incident_staff_just_corrected_joins_that_claim() {
+    // A batch looks its claim keys up once. A staff correction in it may move any
+    // claim's key, so a request after it must look its key up again.
+    let (_dir, config, mut store, draft) = drafted("corrections-batch-key").await;
+    let correction = reply(&draft, "incident: TM4409124\r\n\r\nSanne\r\n");
+    // The customer again, in a thread of its own, naming the incident as corrected.
+    let request = format!(
+        "{}From: Ilse Vos <ilse.vos@{CUSTOMER}>\r\nTo: support@cloudwise-partners.example\r\nSubject: SLA credit request\r\nDate: Thu, 12 Nov 2026 09:00:00 +0100\r\nMessage-ID: <req-again@{CUSTOMER}>\r\n\r\nPlease claim an SLA credit for incident TM4409124, tenant {TENANT}.\r\n\r\nIlse\r\n",
+        passed(CUSTOMER)
+    );
+    let stamp = "2026-11-12T09:00:00Z";
+    for (key, raw) in [("imap:c/1", &correction), ("imap:c/2", &request)] {
+        assert!(store.accept("imap", key, raw.as_bytes(), stamp).unwrap());
+    }
+    let x = crate::util::extractor();
+    let ingester = slaclaim::ledger::ingest::Ingester {
+        extractor: &x,
+        policy: config.deadline.policy().unwrap(),
+        max_bytes: 1 << 24,
+        rules: config.mail_rules(),
+        limits: Default::default(),
+    };
+    let done = ingester.process_batch(&mut store, 32).await.unwrap();
+    assert_eq!(done.len(), 2, "one batch: {done:?}");
+    assert!(matches!(done[0].1, Outcome::Command { .. }), "{done:?}");
+    assert!(
+        matches!(&done[1].1, Outcome::Linked { reference, by: "sender domain, tenant and incident", .. } if reference == "SLA-1"),
+        "{done:?}"
+    );
+    assert_eq!(store.all_claims().unwrap().len(), 1);
+}

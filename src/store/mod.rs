@@ -1506,13 +1506,6 @@ impl Store {
     }
 }
 
-/// A claim `c`'s plan record `p` still stands: made at the claim's revision, on day
-/// ?1, with settings ?2 ([`Store::claims_to_plan`] and [`Store::is_planned`] ask the
-/// same question).
-/// PostgreSQL's insert of a message unless it is a duplicate, in one statement: the
-/// duplicate found, or the new row. The parameters' types are said: in a SELECT list
-/// PostgreSQL cannot infer them. The duplicate check is find_duplicate's, on the same
-/// first three parameters.
 /// The newest ticket of a sender domain with a claim for a tenant and incident whose
 /// deadline (?4: today) has not passed.
 const BY_CLAIM_KEY: &str = "SELECT t.id FROM tickets t JOIN claims c ON c.ticket_id = t.id
@@ -1520,6 +1513,10 @@ const BY_CLAIM_KEY: &str = "SELECT t.id FROM tickets t JOIN claims c ON c.ticket
        AND (c.deadline IS NULL OR c.deadline >= ?4)
      ORDER BY t.id DESC LIMIT 1";
 
+/// PostgreSQL's insert of a message unless it is a duplicate, in one statement: the
+/// duplicate found, or the new row. The parameters' types are said: in a SELECT list
+/// PostgreSQL cannot infer them. The duplicate check is find_duplicate's, on the same
+/// first three parameters.
 fn insert_new_pg() -> String {
     format!(
         "WITH dup AS ({DUPLICATE_OF}),
@@ -1595,12 +1592,11 @@ fn claim_row(r: &Row) -> Result<ClaimRow, StoreError> {
     })
 }
 
-/// A claim's evidence (`?1`), each value with the message it came from.
-/// A claim's evidence rows with their messages' headers. The headers are looked up by
-/// key, row by row, rather than joined: PostgreSQL keeps the plan it first made for a
-/// prepared statement, and a join planned while `messages` was nearly empty scanned all
-/// of it for every claim later (246 µs a call at 1,200 messages, growing with them,
-/// until autovacuum's statistics made it plan again).
+/// A claim's evidence (`?1`), each value with the headers of the message it came from.
+/// The headers are looked up by key, row by row, rather than joined: PostgreSQL keeps
+/// the plan it first made for a prepared statement, and a join planned while `messages`
+/// was nearly empty scanned all of it for every claim later (246 µs a call at 1,200
+/// messages, growing with them, until autovacuum's statistics made it plan again).
 const EVIDENCE: &str = "SELECT e.field, e.value, e.message_id,
             (SELECT m.message_id FROM messages m WHERE m.id = e.message_id),
             (SELECT m.sent_at FROM messages m WHERE m.id = e.message_id),
