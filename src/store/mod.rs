@@ -943,22 +943,18 @@ impl Store {
         today: &str,
         claims: usize,
     ) -> Result<(Vec<Option<i64>>, Vec<i64>), StoreError> {
-        let mut args: Vec<Vec<Value>> = keys
+        let keyed: Vec<Vec<Value>> = keys
             .iter()
             .map(|(domain, tenant, incident)| args![*domain, *tenant, *incident, today].to_vec())
             .collect();
+        let count = [Value::Int(claims as i64)];
+        let mut queries: Vec<(&str, &[Value])> =
+            keyed.iter().map(|a| (BY_CLAIM_KEY, &a[..])).collect();
         let reserve = self.is_postgres() && claims > 0;
-        if reserve {
-            args.push(args![claims as i64].to_vec());
-        }
-        let mut queries: Vec<(&str, &[Value])> = args[..keys.len()]
-            .iter()
-            .map(|a| (BY_CLAIM_KEY, &a[..]))
-            .collect();
         if reserve {
             queries.push((
                 "SELECT nextval(pg_get_serial_sequence('claims', 'id')) FROM generate_series(1, ?1)",
-                &args[keys.len()][..],
+                &count,
             ));
         }
         let mut answers = self.rows_together(&queries)?;
