@@ -94,7 +94,7 @@ fn the_postgresql_schema_is_the_sqlite_stores_with_the_same_revision_triggers() 
             .trim()
             .to_string()
     };
-    pg.sql("INSERT INTO tickets (reference, created_at) VALUES ('SLA-1', 'now')");
+    pg.sql("INSERT INTO tickets (id, reference, created_at) VALUES (1, 'SLA-1', 'now')");
     pg.sql("INSERT INTO messages (source, sha256, received_at, status) VALUES ('file', 'x', 'now', 'processed')");
     pg.sql("INSERT INTO claims (ticket_id, tenant_id, incident_id, status, created_at, updated_at) VALUES (1, '', 'EX1', 'collecting', 'now', 'now')");
     assert_eq!(revision(&pg), "0");
@@ -309,13 +309,19 @@ fn a_sqlite_ledger_full_of_claims_is_copied_to_postgresql_and_checked() {
         pg.sql("SELECT COUNT(*) FROM message_raw r JOIN messages m USING (id) WHERE encode(sha256(r.raw), 'hex') <> m.sha256").trim(),
         "0"
     );
-    // New rows continue after the copied ids; the revision triggers are on again.
-    let next: i64 = pg
-        .sql("INSERT INTO tickets (reference, created_at) VALUES ('SLA-new', 'now') RETURNING id")
+    // New rows continue after the copied ids (a ticket's is the highest one's plus one,
+    // the others' come from their identities); the revision triggers are on again.
+    let next_claim: i64 = pg
+        .sql("INSERT INTO claims (ticket_id, tenant_id, incident_id, status, created_at, updated_at) VALUES (1, '', '', 'collecting', 'now', 'now') RETURNING id")
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(next, count("tickets") + 1);
+    assert_eq!(next_claim, count("claims") + 1);
+    let target = slaclaim::store::postgres::Target::parse(&pg.url("?sslmode=disable")).unwrap();
+    let store = slaclaim::store::Store::connect(&target, None).unwrap();
+    let (next_ticket, reference) = store.create_ticket(None, "now").unwrap();
+    assert_eq!(next_ticket, count("tickets") + 1);
+    assert_eq!(reference, format!("SLA-{next_ticket}"));
     let before: i64 = pg
         .sql("SELECT revision FROM claims WHERE id = 1")
         .trim()

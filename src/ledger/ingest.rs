@@ -16,7 +16,9 @@ use crate::ledger::evidence::Evidence;
 use crate::ledger::lifecycle;
 use crate::mail::message::Email;
 use crate::store::Status;
-use crate::store::{ClaimRow, Inserted, NewMessage, Store, StoreError, sha256_hex};
+use crate::store::{
+    ClaimRow, ClaimState, EvidenceRow, Inserted, NewMessage, Store, StoreError, sha256_hex,
+};
 
 /// Largest message ingested; larger ones are kept but quarantined.
 pub const DEFAULT_MAX_BYTES: usize = 50 * 1024 * 1024;
@@ -170,7 +172,7 @@ impl Staged<'_> {
             message_id: e.and_then(|e| e.message_id.as_deref()),
             sha256: &self.sha,
             raw: self.raw,
-            sent_at: e.and_then(|e| e.date).map(|d| d.to_rfc3339()),
+            sent_at: e.and_then(sent_at),
             sender: e.and_then(|e| e.from.as_deref()),
             sender_domain: e.and_then(|e| e.sender_domain.as_deref()),
             subject: e.map_or("", |e| e.subject.as_str()),
@@ -204,6 +206,8 @@ struct Ahead {
     touched: std::collections::HashSet<(String, String)>,
     /// Claim ids reserved and not yet taken (PostgreSQL only).
     claim_ids: std::collections::VecDeque<i64>,
+    /// The id the batch's next new ticket takes (PostgreSQL only).
+    next_ticket: Option<i64>,
 }
 
 impl Ahead {
@@ -238,16 +242,17 @@ impl Ahead {
             return Ok(Ahead::default());
         }
         let today = now.date_naive().to_string();
-        let (tickets, ids) = s.look_ahead(&keys, &today, claims)?;
+        let looked = s.look_ahead(&keys, &today, claims)?;
         let found = keys
             .into_iter()
-            .zip(tickets)
+            .zip(looked.tickets)
             .map(|((d, t, i), ticket)| ((d.to_string(), t.to_string(), i.to_string()), ticket))
             .collect();
         Ok(Ahead {
             found,
             touched: Default::default(),
-            claim_ids: ids.into(),
+            claim_ids: looked.claim_ids.into(),
+            next_ticket: looked.next_ticket,
         })
     }
 
@@ -267,6 +272,24 @@ impl Ahead {
         }
     }
 
+    /// [`Store::create_ticket`], numbered from the batch's lookup when there was one.
+    /// Every ticket a batch opens is opened here, so the count stays true.
+    fn create_ticket(
+        &mut self,
+        s: &Store,
+        sender_domain: Option<&str>,
+        now: &str,
+    ) -> Result<(i64, String), StoreError> {
+        match self.next_ticket {
+            Some(id) => {
+                let reference = s.create_ticket_as(id, sender_domain, now)?;
+                self.next_ticket = Some(id + 1);
+                Ok((id, reference))
+            }
+            None => s.create_ticket(sender_domain, now),
+        }
+    }
+
     /// [`Store::create_claim`], under a reserved id while there is one.
     fn create_claim(
         &mut self,
@@ -275,7 +298,7 @@ impl Ahead {
         (tenant, incident): (&str, &str),
         now: &str,
     ) -> Result<i64, StoreError> {
-        let status = Status::Collecting;
+        let status = OPENED;
         match self.claim_ids.pop_front() {
             Some(id) => s
                 .create_claim_as(id, ticket, tenant, incident, status, now)
@@ -1154,7 +1177,7 @@ impl Ingester<'_> {
         let (ticket, by, reference) = match self.find_ticket(s, e, now, ahead)? {
             Some((id, by)) => (id, by, s.ticket_reference(id)?),
             None if e.kind == Kind::CreditRequest => {
-                let (id, reference) = s.create_ticket(e.sender_domain.as_deref(), &stamp)?;
+                let (id, reference) = ahead.create_ticket(s, e.sender_domain.as_deref(), &stamp)?;
                 (id, "new", reference)
             }
             None => return Ok(Outcome::Stored { kind: e.kind }),
@@ -1180,7 +1203,7 @@ impl Ingester<'_> {
             .collect();
         s.add_ticket_refs(ticket, &external)?;
         let claims = if e.kind.is_customer_content() {
-            self.update_claims(s, ticket, by == "new", row, e, now, ahead)?
+            self.update_claims(s, (ticket, &reference), by == "new", row, e, now, ahead)?
         } else {
             Vec::new()
         };
@@ -1260,7 +1283,7 @@ impl Ingester<'_> {
     fn update_claims(
         &self,
         s: &Store,
-        ticket: i64,
+        (ticket, reference): (i64, &str),
         new_ticket: bool,
         row: i64,
         e: &Extraction,
@@ -1375,7 +1398,26 @@ impl Ingester<'_> {
                 }
             }
             s.set_evidence_all(id, &changed, row, &stamp)?;
-            self.refresh(s, id, now)?;
+            match now_keyed.iter().find(|k| k.0 == id && opened.contains(&id)) {
+                // A claim this message opened holds what was just written, no more: its
+                // state is known here, and nothing waits to read it back.
+                Some((_, tenant, incident)) => {
+                    let claim = (id, ticket, reference, tenant.as_str(), incident.as_str());
+                    let state = opened_state(claim, &changed, (row, e), &stamp);
+                    // Debug builds (the test suite, on both backends) read it back: what
+                    // is known here must not drift from what is stored.
+                    if cfg!(debug_assertions) {
+                        let sorted = |(c, mut rows, k): ClaimState| {
+                            rows.sort_by(|a, b| a.field.cmp(&b.field));
+                            (c, rows, k)
+                        };
+                        let stored = s.claim_state(id)?.map(sorted);
+                        debug_assert_eq!(stored.as_ref(), Some(&state), "claim {id} as opened");
+                    }
+                    self.refresh_state(s, state, now)?;
+                }
+                None => self.refresh(s, id, now)?,
+            }
         }
         let label = |incident: &str, tenant: &str| {
             format!("{}/{}", or_missing(incident), or_missing(tenant))
@@ -1418,10 +1460,21 @@ impl Ingester<'_> {
 
     /// Recomputes deadline and status of one claim from its stored evidence.
     pub fn refresh(&self, s: &Store, claim_id: i64, now: DateTime<Utc>) -> Result<(), IngestError> {
+        match s.claim_state(claim_id)? {
+            Some(state) => self.refresh_state(s, state, now),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Ingester::refresh`] from the claim's state as stored.
+    fn refresh_state(
+        &self,
+        s: &Store,
+        (c, rows, corrections): ClaimState,
+        now: DateTime<Utc>,
+    ) -> Result<(), IngestError> {
         let stamp = crate::stamp(now);
-        let Some((c, rows, corrections)) = s.claim_state(claim_id)? else {
-            return Ok(());
-        };
+        let claim_id = c.id;
         // With the values staff set: a corrected window moves the deadline too.
         let evidence = Evidence::of_rows(&rows, &corrections);
         // Incident start: the outage start, else the first request's date (an assumption).
@@ -1485,6 +1538,56 @@ impl Ingester<'_> {
         }
         Ok(())
     }
+}
+
+/// The status a claim is opened in.
+const OPENED: Status = Status::Collecting;
+
+/// What [`Store::claim_state`] reads back for a claim that message `row` (extraction
+/// `e`) just opened under `claim` (id, ticket id, reference, tenant, incident) with
+/// evidence `values` (as [`Store::set_evidence_all`] writes them, the last of a field
+/// kept) at `now`: the claim as opened, that evidence with the message's headers as its
+/// row holds them ([`Staged::message`]), no corrections.
+fn opened_state(
+    (id, ticket_id, reference, tenant, incident): (i64, i64, &str, &str, &str),
+    values: &[(String, String)],
+    (row, e): (i64, &Extraction),
+    now: &str,
+) -> ClaimState {
+    let claim = ClaimRow {
+        id,
+        ticket_id,
+        ticket: reference.to_string(),
+        tenant_id: tenant.to_string(),
+        incident_id: incident.to_string(),
+        status: OPENED,
+        incident_start: None,
+        start_assumed: false,
+        deadline: None,
+        submit_by: None,
+        case_number: None,
+        review: None,
+    };
+    let mut rows: Vec<EvidenceRow> = Vec::with_capacity(values.len());
+    for (field, value) in values {
+        rows.retain(|r| r.field != *field);
+        rows.push(EvidenceRow {
+            field: field.clone(),
+            value: value.clone(),
+            message: row,
+            message_id: e.message_id.clone(),
+            sent_at: sent_at(e),
+            sender: e.from.clone(),
+            updated_at: now.to_string(),
+        });
+    }
+    rows.sort_by(|a, b| a.field.cmp(&b.field));
+    (claim, rows, Vec::new())
+}
+
+/// A message's Date header as its row keeps it.
+fn sent_at(e: &Extraction) -> Option<String> {
+    e.date.map(|d| d.to_rfc3339())
 }
 
 /// (tenant, incident) pairs a message names: one tenant with each incident, or one

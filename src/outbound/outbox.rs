@@ -979,12 +979,12 @@ pub async fn send_due(
         }
         // Taken and recorded before the attempt: another instance leaves it be, and a
         // crash now leaves a trace of a possible send.
-        if !store.take_mail(mail.id, me, &stamp(now))? {
+        let Some(owed) = store.take_mail(mail.id, me, &stamp(now))? else {
             continue;
-        }
+        };
         // Another instance may have reached some recipients since the list was read.
         let mut mail = mail;
-        mail.recipients = store.owed_recipients(mail.id)?;
+        mail.recipients = owed;
         if mail.recipients.is_empty() {
             store.mail_settled(mail.id, None, &stamp(now), &stamp(Utc::now()))?;
             continue;

@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0014_leases.sql"),
     include_str!("0015_claim_plans.sql"),
     include_str!("0016_statement_revisions.sql"),
+    include_str!("0017_ticket_numbers.sql"),
 ];
 
 /// How much of a message's raw bytes goes to SQLite in one write.
@@ -317,6 +318,17 @@ impl EvidenceRow {
 
 /// A claim with its evidence and its staff corrections ([`Store::claim_state`]).
 pub type ClaimState = (ClaimRow, Vec<EvidenceRow>, Vec<CorrectionRow>);
+
+/// What [`Store::look_ahead`] found for a batch.
+#[derive(Debug, Default)]
+pub struct LookedAhead {
+    /// The ticket each claim key names, in the order asked.
+    pub tickets: Vec<Option<i64>>,
+    /// Ids reserved for new claims (PostgreSQL only).
+    pub claim_ids: Vec<i64>,
+    /// The id the next new ticket takes (PostgreSQL only, when claims may be opened).
+    pub next_ticket: Option<i64>,
+}
 
 /// A recorded status change.
 #[derive(Debug, Clone, PartialEq)]
@@ -847,23 +859,40 @@ impl Store {
         Ok(None)
     }
 
-    /// Opens a new ticket; its reference is `SLA-<id>`.
+    /// Opens a new ticket; its reference is `SLA-<id>`. Its id is the highest one so far
+    /// plus one, as SQLite numbers a row, on PostgreSQL too: every writer of the ledger
+    /// holds its write lock, so the numbers customers see have no gaps, not even after a
+    /// rollback (which an identity's would have), and a batch can number the tickets it
+    /// opens without asking ([`Store::create_ticket_as`]).
     pub fn create_ticket(
         &self,
         sender_domain: Option<&str>,
         now: &str,
     ) -> Result<(i64, String), StoreError> {
         let id: i64 = self.one(
-            "INSERT INTO tickets (reference, sender_domain, created_at) VALUES ('pending', ?1, ?2) RETURNING id",
+            "INSERT INTO tickets (id, reference, sender_domain, created_at)
+             SELECT n, 'SLA-' || n, ?1, ?2 FROM (SELECT COALESCE(MAX(id), 0) + 1 AS n FROM tickets) AS next
+             RETURNING id",
             args![sender_domain, now],
             |r| r.get(0),
         )?;
+        Ok((id, format!("SLA-{id}")))
+    }
+
+    /// [`Store::create_ticket`] under the id [`Store::look_ahead`] said comes next:
+    /// nothing waits for an answer (on PostgreSQL the row goes with the next statement).
+    pub fn create_ticket_as(
+        &self,
+        id: i64,
+        sender_domain: Option<&str>,
+        now: &str,
+    ) -> Result<String, StoreError> {
         let reference = format!("SLA-{id}");
         self.exec_later(
-            "UPDATE tickets SET reference = ?2 WHERE id = ?1",
-            args![id, reference],
+            "INSERT INTO tickets (id, reference, sender_domain, created_at) VALUES (?1, ?2, ?3, ?4)",
+            args![id, reference, sender_domain, now],
         )?;
-        Ok((id, reference))
+        Ok(reference)
     }
 
     /// The ticket with this reference ("SLA-42", case-insensitive, leading zeros ignored).
@@ -934,15 +963,16 @@ impl Store {
 
     /// What a batch of messages will ask while it is linked, asked together (on
     /// PostgreSQL in one round trip): [`Store::ticket_by_claim_key`] for each (sender
-    /// domain, tenant, incident) of `keys`, in order, and on PostgreSQL `claims` new
-    /// claim ids, for [`Store::create_claim_as`]. SQLite numbers a claim as it stores
-    /// it, at no cost, and reserves none.
+    /// domain, tenant, incident) of `keys`, in order, and on PostgreSQL, when the batch
+    /// may open `claims` new claims, ids for them ([`Store::create_claim_as`]) and the
+    /// id the next ticket takes ([`Store::create_ticket_as`]). SQLite numbers a row as
+    /// it stores it, at no cost, and is asked for neither.
     pub fn look_ahead(
         &self,
         keys: &[(&str, &str, &str)],
         today: &str,
         claims: usize,
-    ) -> Result<(Vec<Option<i64>>, Vec<i64>), StoreError> {
+    ) -> Result<LookedAhead, StoreError> {
         let keyed: Vec<Vec<Value>> = keys
             .iter()
             .map(|(domain, tenant, incident)| args![*domain, *tenant, *incident, today].to_vec())
@@ -956,22 +986,34 @@ impl Store {
                 "SELECT nextval(pg_get_serial_sequence('claims', 'id')) FROM generate_series(1, ?1)",
                 &count,
             ));
+            // Read under the write lock the batch holds: no other writer opens a ticket
+            // until it commits.
+            queries.push(("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", &[]));
         }
         let mut answers = self.rows_together(&queries)?;
-        let ids = match reserve {
-            true => answers
-                .pop()
-                .unwrap_or_default()
-                .iter()
-                .map(|r| r.get(0))
-                .collect::<Result<Vec<i64>, _>>()?,
-            false => Vec::new(),
+        let (claim_ids, next_ticket) = match reserve {
+            true => {
+                let next = answers.pop().unwrap_or_default();
+                let next = next.first().map(|r| r.get(0)).transpose()?;
+                let ids = answers
+                    .pop()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect::<Result<Vec<i64>, _>>()?;
+                (ids, next)
+            }
+            false => (Vec::new(), None),
         };
         let tickets = answers
             .iter()
             .map(|rows| rows.first().map(|r| r.get(0)).transpose())
             .collect::<Result<_, _>>()?;
-        Ok((tickets, ids))
+        Ok(LookedAhead {
+            tickets,
+            claim_ids,
+            next_ticket,
+        })
     }
 
     /// Claims of one ticket, oldest first.

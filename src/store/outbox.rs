@@ -69,6 +69,31 @@ fn delivered_row(r: &super::sql::Row) -> Result<Delivered, StoreError> {
     })
 }
 
+/// An outbox row's recipients with each delivery recorded (`?1`: its id).
+const DELIVERY_STATE: &str = "SELECT o.recipients, d.recipient, d.status FROM outbox o
+     LEFT JOIN outbox_delivery d ON d.outbox_id = o.id WHERE o.id = ?1";
+
+/// What [`DELIVERY_STATE`]'s rows say of row `id`: the recipients still owed the
+/// message, and whether any has accepted it or may have it.
+fn delivery_state(id: i64, rows: &[super::sql::Row]) -> Result<(Vec<String>, bool), StoreError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let Some((recipients, _, _)) = rows.first() else {
+        return Err(StoreError::NoRow(format!("outbox row {id}")));
+    };
+    let done: Vec<&str> = rows.iter().filter_map(|(_, d, _)| d.as_deref()).collect();
+    let reached = rows
+        .iter()
+        .any(|(_, _, st)| matches!(st.as_deref(), Some("accepted" | "unconfirmed")));
+    let owed = split_recipients(recipients)
+        .into_iter()
+        .filter(|r| !done.contains(&r.as_str()))
+        .collect();
+    Ok((owed, reached))
+}
+
 /// The recipients column: addresses joined by commas.
 fn split_recipients(joined: &str) -> Vec<String> {
     joined
@@ -326,19 +351,37 @@ impl Store {
     /// Takes a due message for one attempt by `owner` (this instance) and counts the
     /// attempt, in one statement: of several instances that see it due, exactly one
     /// gets it. The hold lasts while the owner's instance lease lives (see
-    /// [`Store::heartbeat`]). False when a live instance holds it, or it was sent,
-    /// settled or is no longer due meanwhile. Committed before the send: after a crash
-    /// the row shows it may have gone out once already.
-    pub fn take_mail(&self, id: i64, owner: &str, now: &str) -> Result<bool, StoreError> {
-        let taken = self.exec(
-            "UPDATE outbox SET attempts = attempts + 1, lease_owner = ?2
-             WHERE id = ?1 AND status = 'pending' AND last_byte_at IS NULL
-               AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
-               AND (lease_owner IS NULL OR lease_owner = ?2 OR NOT EXISTS (
-                    SELECT 1 FROM leases l WHERE l.name = 'instance:' || outbox.lease_owner AND l.until > ?3))",
-            args![id, owner, now],
-        )?;
-        Ok(taken == 1)
+    /// [`Store::heartbeat`]). Committed before the send: after a crash the row shows it
+    /// may have gone out once already. Returns the recipients it still owes the message
+    /// to, as of after the take (another instance may have reached some since the row
+    /// was read); None when a live instance holds it, or it was sent, settled or is no
+    /// longer due meanwhile. On PostgreSQL the take and the read are one round trip:
+    /// two statements, each its own transaction, in order.
+    pub fn take_mail(
+        &self,
+        id: i64,
+        owner: &str,
+        now: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let mut answers = self
+            .rows_together(&[
+                (
+                    "UPDATE outbox SET attempts = attempts + 1, lease_owner = ?2
+                     WHERE id = ?1 AND status = 'pending' AND last_byte_at IS NULL
+                       AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
+                       AND (lease_owner IS NULL OR lease_owner = ?2 OR NOT EXISTS (
+                            SELECT 1 FROM leases l WHERE l.name = 'instance:' || outbox.lease_owner AND l.until > ?3))
+                     RETURNING id",
+                    args![id, owner, now],
+                ),
+                (DELIVERY_STATE, args![id]),
+            ])?
+            .into_iter();
+        if answers.next().unwrap_or_default().is_empty() {
+            return Ok(None);
+        }
+        let (owed, _) = delivery_state(id, &answers.next().unwrap_or_default())?;
+        Ok(Some(owed))
     }
 
     /// The recipients an outbox row still owes the message to, as of now.
@@ -349,24 +392,7 @@ impl Store {
     /// The recipients an outbox row still owes the message to, and whether any has
     /// accepted it or may have it: one question.
     fn delivery_state(&self, id: i64) -> Result<(Vec<String>, bool), StoreError> {
-        let rows: Vec<(String, Option<String>, Option<String>)> = self.all(
-            "SELECT o.recipients, d.recipient, d.status FROM outbox o
-             LEFT JOIN outbox_delivery d ON d.outbox_id = o.id WHERE o.id = ?1",
-            args![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let Some((recipients, _, _)) = rows.first() else {
-            return Err(StoreError::NoRow(format!("outbox row {id}")));
-        };
-        let done: Vec<&str> = rows.iter().filter_map(|(_, d, _)| d.as_deref()).collect();
-        let reached = rows
-            .iter()
-            .any(|(_, _, st)| matches!(st.as_deref(), Some("accepted" | "unconfirmed")));
-        let owed = split_recipients(recipients)
-            .into_iter()
-            .filter(|r| !done.contains(&r.as_str()))
-            .collect();
-        Ok((owed, reached))
+        delivery_state(id, &self.rows(DELIVERY_STATE, args![id], usize::MAX)?)
     }
 
     /// The message's last byte is about to go out to `accepted` (the recipients the

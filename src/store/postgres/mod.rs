@@ -32,10 +32,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("0014_leases.sql")),
     (15, include_str!("0015_claim_plans.sql")),
     (16, include_str!("0016_statement_revisions.sql")),
+    (17, include_str!("0017_ticket_numbers.sql")),
 ];
 
 /// The newest schema version this build knows, the same for both backends.
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// Begins a transaction that writes the ledger: every such transaction, in any
 /// instance, takes the same advisory lock first, so they run one after another as on

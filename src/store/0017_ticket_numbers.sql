@@ -1,0 +1,4 @@
+-- Nothing changes here: SQLite already numbers a new ticket as the highest id plus one,
+-- which is how slaclaim now numbers tickets on both backends (see PostgreSQL's 0017).
+-- The version moves on both backends alike, so that a ledger's version names one
+-- schema whichever holds it.
