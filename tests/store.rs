@@ -2,17 +2,22 @@
 //! PostgreSQL in the suite's second pass (`SLACLAIM_TEST_STORE=postgres`).
 
 use crate::util::fresh_store;
-use slaclaim::store::{NewMail, NewMessage, Status};
+use slaclaim::store::{NewMail, NewMessage, Status, Store};
+
+/// A claim (EX1, tenant "t") of a new ticket.
+fn a_claim(store: &Store) -> i64 {
+    let (ticket, _) = store
+        .create_ticket(Some("customer.example"), "now")
+        .unwrap();
+    store
+        .create_claim(ticket, "t", "EX1", Status::Collecting, "now")
+        .unwrap()
+}
 
 #[test]
 fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing() {
     let store = fresh_store("store-evidence").unwrap();
-    let (ticket, _) = store
-        .create_ticket(Some("customer.example"), "now")
-        .unwrap();
-    let claim = store
-        .create_claim(ticket, "t", "EX1", Status::Collecting, "now")
-        .unwrap();
+    let claim = a_claim(&store);
     let raw = b"Subject: x\r\n\r\nx\r\n";
     let m = NewMessage::unread("file", Some("k"), "h", raw, "processed", None);
     let message = store.insert_message(&m, "now").unwrap();
@@ -38,6 +43,54 @@ fn several_evidence_fields_are_set_in_one_statement_the_last_of_a_field_standing
         .map(|r| (r.field, r.value))
         .collect();
     assert_eq!(got, vec![v("csp", "false"), v("users", "2")]);
+}
+
+#[test]
+fn a_batch_taken_has_its_readings_begun_and_a_message_alone_has_not() {
+    let mut store = fresh_store("store-take-batch").unwrap();
+    for n in 1..=3 {
+        let raw = format!("Subject: {n}\r\n\r\nx\r\n");
+        assert!(
+            store
+                .accept("imap", &format!("k:{n}"), raw.as_bytes(), "now")
+                .unwrap()
+        );
+    }
+    let batch = store.take_batch(2, 1 << 20, "now").unwrap();
+    assert_eq!(batch.len(), 2);
+    assert_eq!(batch[1].raw, b"Subject: 2\r\n\r\nx\r\n");
+    let begun = [("k:1".to_string(), 1), ("k:2".to_string(), 1)];
+    assert_eq!(store.readings().unwrap(), begun);
+    // The next batch begins with a begun reading: that message comes alone, counted once.
+    let alone = store.take_batch(10, 1 << 20, "later").unwrap();
+    assert_eq!(alone.len(), 1);
+    assert_eq!(alone[0].source_key, "k:1");
+    assert_eq!(store.readings().unwrap(), begun);
+}
+
+#[test]
+fn reads_asked_ahead_answer_as_asking_would_and_a_write_ends_them() {
+    let store = fresh_store("store-read-ahead").unwrap();
+    let claim = a_claim(&store);
+    let read = |ahead: &[String], write: bool| {
+        store
+            .reading_ahead(claim, ahead, |s| {
+                if write {
+                    s.set_review(claim, Some("look"), "later").unwrap();
+                }
+                (s.claim(claim).unwrap(), s.evidence(claim).unwrap())
+            })
+            .unwrap()
+    };
+    // What was asked about the claim is learned (on PostgreSQL, where it saves a wait).
+    let (first, asked) = read(&[], false);
+    assert_eq!(asked.len(), usize::from(crate::util::on_postgres()) * 2);
+    // Asked ahead, the same answers.
+    let (again, _) = read(&asked, false);
+    assert_eq!(again, first);
+    // A write ends them: what is read after it is read after it.
+    let ((after, _), _) = read(&asked, true);
+    assert_eq!(after.unwrap().review.as_deref(), Some("look"));
 }
 
 #[test]

@@ -817,8 +817,8 @@ impl Ingester<'_> {
         Ok(done)
     }
 
-    /// Processes the oldest messages in custody together ([`Store::pending_batch`]: up
-    /// to `limit`, [`BATCH_BYTES`] in all): their readings begin in one transaction,
+    /// Processes the oldest messages in custody together ([`Store::take_batch`]: up
+    /// to `limit`, [`BATCH_BYTES`] in all): their readings begin as they are taken,
     /// they are read in order on one blocking thread, each within its budget as
     /// [`Ingester::read_guarded`] reads one, and all are stored in one transaction,
     /// which ends their custody. Each is then either processed and gone
@@ -836,22 +836,20 @@ impl Ingester<'_> {
             ..=1 => 1,
             _ => limit,
         };
-        let mut batch = store.pending_batch(limit, BATCH_BYTES)?;
+        let now = Utc::now();
+        // Their readings begin as they are taken. No reading had begun on any of them
+        // (see pending_batch), so none is refused for its attempts here.
+        let mut batch = store.take_batch(limit, BATCH_BYTES, &crate::stamp(now))?;
         if batch.len() <= 1 {
             let Some(p) = batch.pop() else {
                 return Ok(Vec::new());
             };
             return Ok(vec![self.process_guarded(store, p).await?]);
         }
-        // No reading has begun on any of them (see pending_batch), so none is refused
-        // for its attempts here.
-        let now = Utc::now();
         let raws: Vec<std::sync::Arc<Vec<u8>>> = batch
             .iter_mut()
             .map(|p| std::sync::Arc::new(std::mem::take(&mut p.raw)))
             .collect();
-        let keys: Vec<&str> = batch.iter().map(|p| p.source_key.as_str()).collect();
-        store.begin_readings(&keys, &crate::stamp(now))?;
         let mut read = Vec::with_capacity(batch.len());
         let mut ended = Vec::with_capacity(batch.len());
         for (p, (reading, done)) in batch.iter().zip(self.read_all_within_budget(&raws).await) {

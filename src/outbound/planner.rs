@@ -209,6 +209,11 @@ pub struct Planned {
     settings: Option<String>,
     /// Every claim is looked at, whatever the ledger's record says ([`Planner::plan`]).
     everything: bool,
+    /// What planning a claim asks the ledger about it ([`Store::reading_ahead`]): the
+    /// queries the last claim's plan asked with its id alone, and of those the ones the
+    /// claim before asked as well, which the next claim's are asked ahead from (a query
+    /// asked once only, or by chance with an id equal to the claim's, is not).
+    asked: (Vec<String>, Vec<String>),
 }
 
 /// What one planning pass queued.
@@ -332,15 +337,32 @@ impl Planner<'_> {
             if planned.done.get(&id) == Some(&(revision, today)) {
                 continue;
             }
-            let Some(c) = store.claim(id)? else { continue };
-            let mut plan = ClaimPlan {
-                id,
-                revision,
-                status: c.status,
-                writes: Vec::new(),
-                counts: PlanReport::default(),
+            // One round trip for what planning a claim asks, where each question would
+            // wait for one of its own.
+            let (read, asked) = store.reading_ahead(id, &planned.asked.1, |s| {
+                let Some(c) = s.claim(id)? else {
+                    return Ok(None);
+                };
+                let mut plan = ClaimPlan {
+                    id,
+                    revision,
+                    status: c.status,
+                    writes: Vec::new(),
+                    counts: PlanReport::default(),
+                };
+                let outcome = self.plan_claim(s, &c, now, today, &mut plan);
+                Ok::<_, StoreError>(Some((c, plan, outcome)))
+            })?;
+            let repeated = asked
+                .iter()
+                .filter(|q| planned.asked.0.contains(q))
+                .cloned()
+                .collect();
+            planned.asked = (asked, repeated);
+            let Some((c, plan, outcome)) = read? else {
+                continue;
             };
-            match self.plan_claim(store, &c, now, today, &mut plan) {
+            match outcome {
                 Ok(()) => {
                     report.held += plan.counts.held;
                     bytes += plan.bytes();

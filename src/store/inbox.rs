@@ -18,6 +18,16 @@ const ACCEPT_PG: &str = "INSERT INTO inbox (source, source_key, raw, received_at
     WHERE NOT EXISTS (SELECT 1 FROM messages WHERE source_key = ?2)
     ON CONFLICT (source_key) DO NOTHING";
 
+/// A [`Pending`] from a row of (id, source, source_key, raw).
+fn pending_row(r: &super::sql::Row) -> Result<Pending, StoreError> {
+    Ok(Pending {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        source_key: r.get(2)?,
+        raw: r.get(3)?,
+    })
+}
+
 /// A message in custody, waiting to be processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -116,9 +126,32 @@ impl Store {
     /// that a message which kills the process is found by itself and no other message
     /// is counted against its attempts more than once.
     pub fn pending_batch(
-        &self,
+        &mut self,
         limit: usize,
         max_bytes: usize,
+    ) -> Result<Vec<Pending>, StoreError> {
+        self.custody_batch(limit, max_bytes, None)
+    }
+
+    /// [`Store::pending_batch`], and when it holds more than one message, their readings
+    /// begun at `now` ([`Store::begin_readings`]) before they are returned: on
+    /// PostgreSQL in the same statement, one round trip. A message that comes alone is
+    /// returned as it is (its reading begins where it is read alone).
+    pub fn take_batch(
+        &mut self,
+        limit: usize,
+        max_bytes: usize,
+        now: &str,
+    ) -> Result<Vec<Pending>, StoreError> {
+        self.custody_batch(limit, max_bytes, Some(now))
+    }
+
+    /// [`Store::pending_batch`], beginning readings at `begin` as [`Store::take_batch`].
+    fn custody_batch(
+        &mut self,
+        limit: usize,
+        max_bytes: usize,
+        begin: Option<&str>,
     ) -> Result<Vec<Pending>, StoreError> {
         let now = crate::stamp_ms(chrono::Utc::now());
         // What the batch is, before any bytes: a backlog of large messages would not fit.
@@ -152,12 +185,32 @@ impl Store {
         // them is neither sent nor held (the range finds them by the key, the list keeps
         // exactly them).
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.pending_all(
-            "id BETWEEN ?1 AND ?2
-             AND (',' || CAST(?3 AS TEXT) || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%')
-             ORDER BY id",
-            args![first, last, list],
-        )
+        let these = "id BETWEEN ?1 AND ?2
+             AND (',' || CAST(?3 AS TEXT) || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%')";
+        let begin = begin.filter(|_| ids.len() > 1);
+        match begin {
+            Some(at) if self.is_postgres() => self.all(
+                &format!(
+                    "WITH batch AS (SELECT id, source, source_key, raw FROM inbox WHERE {these}),
+                     begun AS (
+                         INSERT INTO reading (source_key, attempts, began_at)
+                         SELECT source_key, 1, CAST(?4 AS TEXT) FROM batch
+                         ON CONFLICT (source_key) DO UPDATE SET attempts = reading.attempts + 1, began_at = excluded.began_at)
+                     SELECT id, source, source_key, raw FROM batch ORDER BY id"
+                ),
+                args![first, last, list, at],
+                pending_row,
+            ),
+            _ => {
+                let batch =
+                    self.pending_all(&format!("{these} ORDER BY id"), args![first, last, list])?;
+                if let Some(at) = begin {
+                    let keys: Vec<&str> = batch.iter().map(|p| p.source_key.as_str()).collect();
+                    self.begin_readings(&keys, at)?;
+                }
+                Ok(batch)
+            }
+        }
     }
 
     /// Reading begins for each of `source_keys` (see [`Store::begin_reading`]), in one
@@ -213,14 +266,7 @@ impl Store {
             return self.all(
                 &format!("SELECT id, source, source_key, raw FROM inbox WHERE {condition}"),
                 args,
-                |r| {
-                    Ok(Pending {
-                        id: r.get(0)?,
-                        source: r.get(1)?,
-                        source_key: r.get(2)?,
-                        raw: r.get(3)?,
-                    })
-                },
+                pending_row,
             );
         }
         let rows = self.all(

@@ -347,6 +347,18 @@ pub struct Transition {
 /// the same on both; where their SQL differs the method says which.
 pub struct Store {
     db: Db,
+    /// Reads answered ahead while [`Store::reading_ahead`] runs.
+    ahead: std::cell::RefCell<Option<ReadAhead>>,
+}
+
+/// Reads about one subject, asked together ([`Store::reading_ahead`]).
+struct ReadAhead {
+    /// The subject's id.
+    subject: i64,
+    /// Each query asked with the subject's id as its one argument, in order.
+    asked: Vec<String>,
+    /// Answers of the queries asked ahead, by their text: what asking now would give.
+    answers: Vec<(String, Vec<Row>)>,
 }
 
 /// Where a ledger is kept: what each of the daemon's tasks and each command opens.
@@ -421,6 +433,7 @@ impl Store {
             let conn = Connection::open(&path).map_err(open_err)?;
             let mut store = Store {
                 db: Db::Sqlite(conn),
+                ahead: Default::default(),
             };
             let result = store
                 .configure()
@@ -448,6 +461,7 @@ impl Store {
         })?;
         let mut store = Store {
             db: Db::Sqlite(conn),
+            ahead: Default::default(),
         };
         store.configure()?;
         store.migrate(&path)?;
@@ -466,6 +480,7 @@ impl Store {
         pool.ready()?;
         Ok(Store {
             db: Db::Postgres(Box::new(postgres::pool::Lent::new(pool.clone()))),
+            ahead: Default::default(),
         })
     }
 
@@ -583,6 +598,7 @@ impl Store {
 
     /// Runs statements without parameters.
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        self.wrote();
         match &self.db {
             Db::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
             Db::Postgres(pg) => Ok(pg.batch(sql)?),
@@ -592,6 +608,7 @@ impl Store {
     /// Runs one statement (SQLite's SQL, see [`sql::postgres_sql`]); returns the rows
     /// it changed. Statements are prepared once and kept.
     fn exec(&self, sql: &str, args: &[Value]) -> Result<usize, StoreError> {
+        self.wrote();
         match &self.db {
             Db::Sqlite(conn) => Ok(conn
                 .prepare_cached(sql)?
@@ -604,6 +621,7 @@ impl Store {
     /// it goes with the next statement or the `COMMIT` in one round trip, and a failure
     /// fails that one instead (the transaction is lost either way).
     fn exec_later(&self, sql: &str, args: &[Value]) -> Result<(), StoreError> {
+        self.wrote();
         match &self.db {
             Db::Sqlite(_) => self.exec(sql, args).map(drop),
             Db::Postgres(pg) => Ok(pg.execute_later(sql, args)?),
@@ -662,10 +680,66 @@ impl Store {
                 Ok(out)
             }
             Db::Postgres(pg) => {
-                let mut rows = pg.query(sql, args)?;
+                let mut rows = match self.answered_ahead(sql, args) {
+                    Some(rows) => rows,
+                    None => pg.query(sql, args)?,
+                };
                 rows.truncate(limit);
                 Ok(rows)
             }
+        }
+    }
+
+    /// Runs `f`, which reads about one subject (`id`, a claim), with the queries of
+    /// `ahead` (each taking the id as its one argument) asked beforehand, all together:
+    /// on PostgreSQL one round trip where `f` would wait for one each. `f` gets their
+    /// answers when it asks them; anything else it asks is asked as it goes. Returns
+    /// `f`'s result and the queries `f` asked with the id as their one argument, to be
+    /// asked ahead for a subject like it. A write ends the answers (they would be older
+    /// than it). SQLite asks as it goes, at no cost, and learns nothing.
+    pub fn reading_ahead<T>(
+        &self,
+        id: i64,
+        ahead: &[String],
+        f: impl FnOnce(&Store) -> T,
+    ) -> Result<(T, Vec<String>), StoreError> {
+        if !self.is_postgres() {
+            return Ok((f(self), Vec::new()));
+        }
+        let arg = [Value::Int(id)];
+        let queries: Vec<(&str, &[Value])> = ahead.iter().map(|q| (q.as_str(), &arg[..])).collect();
+        let answers = self.rows_together(&queries)?;
+        *self.ahead.borrow_mut() = Some(ReadAhead {
+            subject: id,
+            asked: Vec::new(),
+            answers: ahead.iter().cloned().zip(answers).collect(),
+        });
+        let done = f(self);
+        let asked = self.ahead.borrow_mut().take().map(|a| a.asked);
+        Ok((done, asked.unwrap_or_default()))
+    }
+
+    /// What [`Store::reading_ahead`] has for this query, if it was asked ahead; each
+    /// query about the subject is noted.
+    fn answered_ahead(&self, sql: &str, args: &[Value]) -> Option<Vec<Row>> {
+        let mut ahead = self.ahead.borrow_mut();
+        let a = ahead.as_mut()?;
+        if !matches!(args, [Value::Int(n)] if *n == a.subject) {
+            return None;
+        }
+        if !a.asked.iter().any(|q| q == sql) {
+            a.asked.push(sql.to_string());
+        }
+        a.answers
+            .iter()
+            .find(|(q, _)| q == sql)
+            .map(|(_, rows)| rows.clone())
+    }
+
+    /// A write: answers read ahead are older than it from now on.
+    fn wrote(&self) {
+        if let Some(a) = self.ahead.borrow_mut().as_mut() {
+            a.answers.clear();
         }
     }
 
