@@ -94,6 +94,29 @@ fn reads_asked_ahead_answer_as_asking_would_and_a_write_ends_them() {
 }
 
 #[test]
+fn answers_read_ahead_end_with_what_asked_for_them_even_when_it_panics() {
+    // SQLite reads nothing ahead; the suite's PostgreSQL pass runs this.
+    if !crate::util::on_postgres() {
+        return;
+    }
+    let state = crate::util::temp_dir("store-read-ahead-panic").join("state");
+    let store = crate::util::open_store(&state).unwrap();
+    let other = crate::util::open_store(&state).unwrap();
+    let claim = a_claim(&store);
+    let (_, asked) = store
+        .reading_ahead(claim, &[], |s| s.claim(claim).unwrap())
+        .unwrap();
+    let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.reading_ahead(claim, &asked, |_| panic!("a plan that failed"))
+    }));
+    assert!(planned.is_err());
+    // Changed elsewhere: this store, asked again, must not answer from before.
+    other.set_review(claim, Some("look"), "later").unwrap();
+    let now = store.claim(claim).unwrap().unwrap();
+    assert_eq!(now.review.as_deref(), Some("look"));
+}
+
+#[test]
 fn tickets_are_numbered_on_from_the_highest_without_a_gap_after_a_rollback() {
     let mut store = fresh_store("store-ticket-numbers").unwrap();
     let opened = |store: &mut slaclaim::store::Store, keep: bool| {

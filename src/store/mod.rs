@@ -708,14 +708,26 @@ impl Store {
         }
         let arg = [Value::Int(id)];
         let queries: Vec<(&str, &[Value])> = ahead.iter().map(|q| (q.as_str(), &arg[..])).collect();
-        let answers = self.rows_together(&queries)?;
+        let answers = match queries.is_empty() {
+            true => Vec::new(),
+            false => self.rows_together(&queries)?,
+        };
         *self.ahead.borrow_mut() = Some(ReadAhead {
             subject: id,
             asked: Vec::new(),
             answers: ahead.iter().cloned().zip(answers).collect(),
         });
+        // The answers end with `f`, even when it panics: a store used again afterwards
+        // must not answer from them.
+        struct End<'a>(&'a std::cell::RefCell<Option<ReadAhead>>);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                self.0.borrow_mut().take();
+            }
+        }
+        let end = End(&self.ahead);
         let done = f(self);
-        let asked = self.ahead.borrow_mut().take().map(|a| a.asked);
+        let asked = end.0.borrow_mut().take().map(|a| a.asked);
         Ok((done, asked.unwrap_or_default()))
     }
 
