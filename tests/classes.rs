@@ -2,6 +2,7 @@
 //! (issue #18): five short mails per class, written here, in no sample set. Each
 //! asserts the fields its class is about.
 
+use slaclaim::extract::classify::Kind;
 use slaclaim::extract::{Extraction, Extractor};
 
 /// A customer's mail with this subject, date and plain-text body.
@@ -1051,4 +1052,73 @@ fn bare_hour_ranges_with_a_part_of_the_day_that_names_the_day() {
         let e = mail("SLA credit", WED_CET, body);
         assert_eq!(windows(&e), [window], "{body}");
     }
+}
+
+#[test]
+fn a_reply_that_answers_and_says_go_ahead_is_an_update_that_asks() {
+    for (subject, body) in [
+        (
+            "RE: [SLA-88] Outlook outage - details needed",
+            "Answers below.\n\n> Which incident ID does the admin centre show?\nEX5000001\n\n\
+             > How many users?\n80, all in Leeds\n\nPlease go ahead with the credit claim.\n",
+        ),
+        (
+            "Re: [PSR-2026-00912] Vragen over uw claim",
+            "> Welk incident?\nTM5000002\n\nGa je gang met de SLA-claim, dien hem maar in.\n",
+        ),
+        (
+            "AW: Ticket #48213 Rückfragen",
+            "> Welche Incident-ID?\nSP5000003\n\nBitte reichen Sie die Gutschrift so bei Microsoft ein.\n",
+        ),
+    ] {
+        let e = mail(subject, WED_GMT, body);
+        assert_eq!(e.kind, Kind::TicketUpdate, "{body}");
+        assert!(e.credit_requested, "{body}");
+        assert_eq!(e.incident_ids.len(), 1, "{body}");
+    }
+    // A new claim asked for in a reply stays a request.
+    let e = mail(
+        "RE: [SLA-88] Outlook outage",
+        WED_GMT,
+        "Sadly it happened again: please file a new SLA credit claim for EX5000004.\n",
+    );
+    assert_eq!(e.kind, Kind::CreditRequest);
+}
+
+#[test]
+fn wrapped_requests_stated_totals_and_twelve_hour_ends() {
+    // The request wraps across lines, the total precedes its breakdown, the end has no
+    // am/pm, and the CSP is "our CSP".
+    let e = mail(
+        "FW: SharePoint down",
+        "Thu, 12 Mar 2026 15:30:00 -0500",
+        "Can you take care of this one?\n\n-----Original Message-----\n\
+         From: Jo Lin <jlin@lakeside.example>\nSent: Thursday, March 12, 2026 2:10 PM\n\
+         Subject: SharePoint down\n\n\
+         SharePoint Online was unusable yesterday 3/11 from 9:05 to 12:50 CDT\n\
+         (SP5100001). It hit 175 staff: 140 in Madison and the others at our\n\
+         Green Bay branch. Can we get a service\ncredit from Microsoft for this? We buy\n\
+         through our CSP.\n",
+    );
+    assert_eq!(e.kind, Kind::CreditRequest);
+    assert_eq!(e.incident_ids, ["SP5100001"]);
+    assert_eq!(e.affected_users, Some(175));
+    assert_eq!(e.purchased_via_csp, Some(true));
+    assert_eq!(windows(&e), ["03-11 14:05/03-11 17:50/225"]);
+    let e = mail(
+        "Storing Teams",
+        WED_CET,
+        "Op 10 maart konden we van kwart voor tien tot half één niet bellen (TM5100002).\n\
+         Dit trof 103 medewerkers: 64 in Eindhoven, 27 in Tilburg en 12 in Breda.\n\
+         Kunnen jullie hiervoor een servicecredit aanvragen?\n",
+    );
+    assert_eq!(e.kind, Kind::CreditRequest);
+    assert_eq!(e.affected_users, Some(103));
+    assert_eq!(windows(&e), ["03-10 08:45/03-10 11:30/165"]);
+    let e = mail(
+        "Exchange outage",
+        WED_GMT,
+        "Please claim an SLA credit for EX5100003: on 10 March mail was down from 10:40 to 1:15 GMT.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 10:40/03-10 13:15/155"]);
 }

@@ -1257,6 +1257,18 @@ fn meridiem_pair(a: &Kind, b: &Kind) -> ((u32, u32), (u32, u32)) {
     if pb.is_none() && pa.is_some() && *hb < 12 && b24 < a24 && hb + 12 > a24 {
         b24 = hb + 12;
     }
+    // An end written on a 12-hour clock (no am/pm, hour 1-12, the start no later than
+    // 12 or with am/pm) is read twelve hours on when that makes the shorter window:
+    // "9:45 to 1:30" ends at 13:30, not the next night; a writer on a 24-hour clock
+    // ("18:00 to 6:30") is left alone.
+    if pb.is_none() && (1..=12).contains(hb) && (pa.is_some() || *ha <= 12) {
+        let (start, end) = (a24 * 60 + ma, b24 * 60 + mb);
+        let other = (end + 12 * 60) % (24 * 60);
+        let length = |e: u32| (e + 24 * 60 - start - 1) % (24 * 60);
+        if length(other) < length(end) {
+            b24 = other / 60;
+        }
+    }
     ((a24, *ma), (b24, *mb))
 }
 
@@ -1545,6 +1557,44 @@ mod tests {
                 TUE_CET
             ),
             ["03-08T21:30/03-09T00:15/165"]
+        );
+    }
+
+    #[test]
+    fn an_end_on_a_twelve_hour_clock_makes_the_shorter_window() {
+        // No am/pm: "1:30" after "9:45" is the afternoon, not the next night.
+        assert_eq!(
+            run(
+                "",
+                "On 3 March mail was down from 9:45 to 1:30 CET.",
+                TUE_CET
+            ),
+            ["03-03T08:45/03-03T12:30/225"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Op 3 maart van 11.00 tot 12.20 uur geen Teams.",
+                TUE_CET
+            ),
+            ["03-03T10:00/03-03T11:20/80"]
+        );
+        // Past midnight from an evening start, and a 24-hour writer's overnight window.
+        assert_eq!(
+            run(
+                "",
+                "On 3 March from 11 pm to 12:40 nothing worked (CET).",
+                TUE_CET
+            ),
+            ["03-03T22:00/03-03T23:40/100"]
+        );
+        assert_eq!(
+            run(
+                "",
+                "Am 3. März von 18:00 bis 6:30 Uhr kein Exchange.",
+                TUE_CET
+            ),
+            ["03-03T17:00/03-04T05:30/750"]
         );
     }
 

@@ -10,7 +10,7 @@ use super::text::Statements;
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
 /// `\w*gutschrift` alternative left the pattern no literal to skip to.
 static CREDIT: Pattern<FoldedRegex> = re_folded!(
-    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]credits?|sla[- ]credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
+    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]?credits?|sla[- ]?credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking|asking) for (?:a |any )?(?:sla |service )?(?:credit|compensation|refund)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
@@ -47,9 +47,17 @@ static ADVISORY_CONTEXT: Pattern<Regex> = re!(
     r"(?i)\b(classif|as an?|als|was|is|listed|marked|gemeld|eingestuft|markiert|labelled|labeled)\b"
 );
 
-/// Whether the text holds any credit phrase: a yes/no search, before statements are cut.
+/// The words every credit phrase holds. The gate asks for a word, not a phrase: the
+/// raw text still has its line breaks, and a phrase wrapped across two lines ("a
+/// service⏎credit") is whole only once statements are cut.
+static CREDIT_WORD: Pattern<FoldedRegex> = re_folded!(
+    r"credit|claim|compensat|kompensation|vergoeding|tegoed|refund|erstattung|entschädigung|gutschrift",
+);
+
+/// Whether the text holds a word of a credit phrase: a yes/no search, before statements
+/// are cut ([`credit_requested`] then reads the phrases).
 pub(crate) fn mentions_credit(text: &Folded) -> bool {
-    CREDIT.get().is_match(text)
+    CREDIT_WORD.get().is_match(text)
 }
 
 /// Whether the text asks for a credit: a credit phrase in a statement that is not a
@@ -92,6 +100,27 @@ pub fn credit_requested(statements: &Statements, subject: Option<&str>) -> Optio
 static GO_AHEAD: Pattern<FoldedRegex> = re_folded!(
     r"\b(go ahead|proceed|please (?:submit|file|send|lodge|raise|add|include)|(?:submit|file|lodge|raise) it|add (?:this|it|that) to|include (?:this|it|that) in|(?:dien|dienen) (?:hem|het|deze|de claim|die) (?:dan )?(?:maar )?in|indienen|meenemen in|toevoegen aan|verwerken in|reichen sie\b[^.]{0,60}\bein|einreichen|ergänzen sie|aufnehmen|nehmen sie\b[^.]{0,40}\bauf)\b",
 );
+
+/// A claim besides the one a thread is about: "a new SLA credit claim", "another one",
+/// "nog een claim", "eine weitere Gutschrift".
+static NEW_CLAIM: Pattern<FoldedRegex> = re_folded!(
+    r"\b(new|another|second|separate|nieuwe?|andere|nog een|tweede|aparte|weitere[nrs]?|neue[nrs]?|zweite[nrs]?|separate[nrs]?|noch eine?)\b",
+);
+
+/// A ticket's tag in a Subject: "[SLA-88]", "[PSR-2026-00417]", "Ticket #48213".
+static TICKET_TAG: Pattern<FoldedRegex> =
+    re_folded!(r"\[[a-z]{2,6}-[0-9][0-9-]*\]|\bticket:? ?#? ?[0-9]{3,}");
+
+/// Whether a reply's credit phrase tells us to go on with the claim its thread is about
+/// ("please go ahead with the credit claim", "reichen Sie die Gutschrift ein") rather
+/// than asking for another one. The thread must be a claim's: its Subject names the
+/// credit or a ticket.
+pub fn continues_claim(statement: &str, subject: &str) -> bool {
+    let (folded, subject) = (Folded::new(statement), Folded::new(subject));
+    GO_AHEAD.get().is_match(&folded)
+        && !NEW_CLAIM.get().is_match(&folded)
+        && (CREDIT.get().is_match(&subject) || TICKET_TAG.get().is_match(&subject))
+}
 
 /// A reply in a credit claim's thread (its Subject names the credit) that tells us to
 /// go on with it: the request stands, with what the reply adds.
@@ -136,10 +165,10 @@ static UNSURE: Pattern<FoldedRegex> = re_folded!(
     r"(not sure|unsure|don't know|do not know|no idea|unclear|could you check|can you check|please check|weet (?:ik )?niet|weet ik\b[^.]{0,20}\bniet|niet zeker|geen idee|nagaan|kunnen jullie (?:dat )?controleren|nicht sicher|weiß nicht|weiß ich\b[^.]{0,20}\bnicht|unklar|bitte prüfen|können sie (?:das )?prüfen|\bwhether\b[^.]{0,60}\bor\b|\bob\b[^.]{0,60}\boder\b|\?$)",
 );
 static NO_CSP: Pattern<FoldedRegex> = re_folded!(
-    r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another partner|andere partner|anderen partner|enterprise agreement|\bea\b)",
+    r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another (?:partner|csp|reseller)|andere (?:partner|csp)|anderen (?:partner|csp)|enterprise agreement|\bea\b)",
 );
 static YES_CSP: Pattern<FoldedRegex> = re_folded!(
-    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller|(?:über|uber|durch|by|over) (?:den |the )?csp\b|\b(?:yes|ja)\b\W{1,3}(?:via |through |über |over )?csp\b|\bcsp[- ](?:customer|client|klant|kunde|kundin)\b)",
+    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller|(?:über|uber|durch|by|over) (?:den |the )?csp\b|\b(?:yes|ja)\b\W{1,3}(?:via |through |über |over )?csp\b|\bcsp[- ](?:customer|client|klant|kunde|kundin)\b|(?:through|via|from|by|bij|van|über|uber|durch|bei) (?:our|ons|onze|unseren|unserem|unsere|my|mijn) csp\b)",
 );
 /// Our own question, quoted above the answer: bought "through us" is through the partner.
 static THROUGH_US: Pattern<FoldedRegex> =
@@ -395,6 +424,68 @@ mod tests {
         assert!(req(
             "Exchange was down for three hours; please request the SLA credit so it shows on next month's invoice."
         ));
+    }
+
+    #[test]
+    fn a_go_ahead_in_a_claim_thread_continues_its_claim_unless_it_asks_for_another() {
+        let subject = "RE: [SLA-57] Teams outage - a few questions";
+        assert!(continues_claim(
+            "Please go ahead with the credit claim now.",
+            subject
+        ));
+        assert!(continues_claim(
+            "Ga je gang met de SLA-claim, dien hem maar in.",
+            "Re: [PSR-2026-00111] Vragen"
+        ));
+        assert!(continues_claim(
+            "Reichen Sie die Gutschrift bitte so ein.",
+            "AW: Ticket #48213"
+        ));
+        // Another claim, or a thread that is no claim's.
+        assert!(!continues_claim(
+            "Please file a new SLA credit claim for this outage too.",
+            subject
+        ));
+        assert!(!continues_claim(
+            "Please go ahead and claim a credit for EX123456.",
+            "Re: Exchange problems this morning"
+        ));
+    }
+
+    #[test]
+    fn a_credit_phrase_wrapped_across_lines_is_still_seen() {
+        let folded = Folded::new("Could you get us a service\ncredit from Microsoft?");
+        assert!(mentions_credit(&folded));
+        let asked = credit_requested(
+            &statements("Could you get us a service\ncredit from Microsoft?"),
+            None,
+        );
+        assert!(asked.is_some());
+        assert!(!mentions_credit(&Folded::new(
+            "The printer on floor 2 is jammed."
+        )));
+        // A compound: "servicecredit", "SLA-credit".
+        assert!(
+            credit_requested(
+                &statements("Kunnen jullie een servicecredit aanvragen?"),
+                None
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn bought_through_our_csp_is_yes() {
+        for text in [
+            "We buy our licences through our CSP.",
+            "De abonnementen lopen via onze CSP.",
+            "Die Lizenzen kaufen wir über unseren CSP.",
+        ] {
+            let (csp, _) = purchased_via_csp(&statements(text), &[]);
+            assert_eq!(csp, Some(true), "{text}");
+        }
+        let (csp, _) = purchased_via_csp(&statements("We bought them through another CSP."), &[]);
+        assert_eq!(csp, Some(false));
     }
 
     #[test]

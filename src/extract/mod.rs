@@ -656,6 +656,13 @@ impl<'a> Reading<'a> {
         if let Some(st) = &self.intent.statements {
             self.intent.credit = intent::credit_requested(st, subject);
         }
+        // In a reply, "go ahead with the credit claim" goes on with the thread's claim:
+        // an update that asks, not a new request.
+        let subject = self.email.subject.as_str();
+        let continues = |asked: &str| intent::continues_claim(asked, subject);
+        if self.is_reply && self.intent.credit.as_deref().is_some_and(continues) {
+            self.intent.go_ahead = self.intent.credit.take();
+        }
     }
 
     /// The kind: the headers' verdict, unless claim content in the body outweighs a
@@ -663,9 +670,12 @@ impl<'a> Reading<'a> {
     /// from the statements when the headers leave it open.
     fn kind(&mut self, verdict: Option<classify::Verdict>, ids: &Ids, body_incident: bool) -> Kind {
         // A reply in a claim's thread that tells us to go on: an update that asks.
-        if let (None, Some(st), true) =
-            (&self.intent.credit, &self.intent.statements, self.is_reply)
-        {
+        if let (None, None, Some(st), true) = (
+            &self.intent.credit,
+            &self.intent.go_ahead,
+            &self.intent.statements,
+            self.is_reply,
+        ) {
             self.intent.go_ahead = intent::go_ahead(st, &self.email.subject);
         }
         let signals = Signals {

@@ -54,6 +54,8 @@ const WORDS: &[(&str, Part)] = &[
     ("and", Part::Joiner),
     // Dutch
     ("een", Part::Add(1)),
+    // Stressed "one", as clock times are written: "half één".
+    ("één", Part::Add(1)),
     ("twee", Part::Add(2)),
     ("drie", Part::Add(3)),
     ("vier", Part::Add(4)),

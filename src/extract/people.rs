@@ -178,6 +178,8 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                 Some(n) => n,
                 None => continue,
             }
+        } else if let Some(total) = stated_total(s, &counts) {
+            total
         } else if SUBSET.get().is_match(s.value()) {
             counts[0].1
         } else {
@@ -198,6 +200,45 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
     }
     best.map(|(n, src, i, _)| (n, src, i))
+}
+
+/// A total stated before its breakdown: "212 staff: 150 in Zwolle and 62 in Deventer",
+/// "212 staff (150 in Zwolle, 62 in Deventer)", or a label that holds the total ("Dit
+/// trof 212 medewerkers: …"). The first count is the total when the rest add up to it,
+/// or when a colon or parenthesis opens the rest and they add up to no more than it (a
+/// site the breakdown names without a count is in the total, not missing from it).
+fn stated_total(s: &Statement, counts: &[(usize, u64)]) -> Option<u64> {
+    let value = s.value();
+    // A total in the label: the value is its breakdown.
+    if let Some(label_total) = s
+        .label
+        .as_deref()
+        .and_then(|l| COUNT_NOUN.get().captures(l))
+        .as_ref()
+        .and_then(count_at)
+        .map(|(_, n)| n)
+    {
+        let rest: u64 = counts.iter().map(|c| c.1).sum();
+        return (rest <= label_total).then_some(label_total);
+    }
+    let (&(first_at, first), rest) = counts.split_first()?;
+    let (second_at, parts) = (rest.first()?.0, rest.len());
+    let rest: u64 = rest.iter().map(|c| c.1).sum();
+    // The first count names its people ("212 staff"); the breakdown counts by place.
+    let head = COUNT_NOUN
+        .get()
+        .captures(value)
+        .filter(|c| count_at(c).is_some_and(|(at, _)| at == first_at))?
+        .get(0)
+        .filter(|m| m.end() <= second_at)?;
+    // Two or more parts that add up to it: "20 users in Leeds and 20 in York" is 40.
+    if parts >= 2 && rest == first {
+        return Some(first);
+    }
+    // Only a colon or an opening parenthesis between the total and its breakdown.
+    let between = value.get(head.end()..second_at)?;
+    let opens = between.contains([':', '(']) && !between.contains([')', '.', ';']);
+    (opens && rest <= first).then_some(first)
 }
 
 const SITE_NOUNS: &str = r"kanzlei|klinik|clinics?|schulen?|schools?|offices?|sites?|branch(?:es)?|clinics?|practices?|warehouses?|yards?|plants?|stores?|shops?|depots?|locations?|campus(?:es)?|headquarters|HQ|kantoor|kantoren|vestigingen|vestiging|locaties|locatie|filialen|filiaal|magazijn|standorten|standort|standorte|niederlassungen|niederlassung|filiale|büros?|werk|lager|zentrale|praxis";
@@ -705,6 +746,30 @@ mod tests {
         ] {
             assert_eq!(run(text).0, Some(70), "{text}");
         }
+    }
+
+    #[test]
+    fn a_total_stated_before_its_breakdown_is_the_total() {
+        for text in [
+            "It hit 212 staff: 150 at our head office in Zwolle and 62 in Deventer.",
+            "212 employees were affected (150 in Zwolle, 62 in Deventer).",
+            "Dit trof 212 medewerkers: 150 op ons hoofdkantoor in Zwolle en 62 in Deventer.",
+            "Betroffen waren 212 Mitarbeiter: 150 in Zwolle und 40 in Deventer.",
+            "212 users - 150 in Zwolle and 62 in Deventer - lost mail.",
+        ] {
+            assert_eq!(run(text).0, Some(212), "{text}");
+        }
+        // Equal parts are parts, not a total and its one part; a first site whose
+        // count happens to equal the others' sum is a site.
+        assert_eq!(run("20 users in Leeds and 20 in York.").0, Some(40));
+        assert_eq!(
+            run("Affected: 30 in Hull, 18 in Selby and 12 in Goole.").0,
+            Some(60)
+        );
+        assert_eq!(
+            run("120 users in Amsterdam and 35 users in Utrecht could not work.").0,
+            Some(155)
+        );
     }
 
     #[test]

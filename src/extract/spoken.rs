@@ -337,8 +337,14 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         if !(1..=12).contains(&hour) {
             continue;
         }
-        let minutes = (i32::try_from(hour).ok()? * 60 + c.minutes).rem_euclid(24 * 60);
+        let mut minutes = (i32::try_from(hour).ok()? * 60 + c.minutes).rem_euclid(24 * 60);
         let mut next = h_at + taken;
+        // Spoken time is a 12-hour clock: "half een" is 12:30 unless the night is named
+        // near it. Written so, a range's reader takes it as 0:30 where that makes the
+        // shorter window ("van elf uur 's avonds tot half een").
+        if minutes < 60 && !night_near(words, at, next) {
+            minutes += 12 * 60;
+        }
         let mut with = format!("{}:{:02}", minutes / 60, minutes % 60);
         // Written "pm", so that a range's other end ("half acht 's avonds tot kwart over
         // negen") is read in the afternoon too.
@@ -360,6 +366,26 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         ));
     }
     None
+}
+
+/// Words that name the night.
+const NIGHT_WORDS: &[&str] = &[
+    "night",
+    "midnight",
+    "overnight",
+    "nacht",
+    "nachts",
+    "vannacht",
+    "gisternacht",
+    "middernacht",
+    "mitternacht",
+];
+
+/// Whether a night word stands within a few words of words[from..to].
+fn night_near(words: &[Word<'_>], from: usize, to: usize) -> bool {
+    words[from.saturating_sub(6)..(to + 4).min(words.len())]
+        .iter()
+        .any(|w| NIGHT_WORDS.contains(&w.lower.as_ref()))
 }
 
 /// A bare hour said with its part of the day at words[at..]: "8 in the morning", "2 in
@@ -689,6 +715,14 @@ mod tests {
             ),
             ("en", "quarter to three in the afternoon", "2:45 pm"),
             ("en", "since half nine", "since 9:30"),
+            // A 12-hour clock: "half één" is half past twelve, at night half past zero.
+            (
+                "nl",
+                "van kwart voor elf tot half één",
+                "van 10:45 tot 12:30",
+            ),
+            ("de", "bis viertel eins", "bis 12:15"),
+            ("nl", "vannacht om half een", "vannacht om 0:30"),
             // Phrasings of my own: minutes past and to the hour alone, with no unit.
             (
                 "en",
