@@ -1122,3 +1122,39 @@ fn wrapped_requests_stated_totals_and_twelve_hour_ends() {
     );
     assert_eq!(windows(&e), ["03-10 10:40/03-10 13:15/155"]);
 }
+
+#[test]
+fn written_fractions_and_dated_start_and_end() {
+    for (body, minutes) in [
+        (
+            "Please claim an SLA credit for EX5200001: mail was down for 2½ hours on 10 March.",
+            150,
+        ),
+        (
+            "Please claim an SLA credit for EX5200002: Teams was out for 1 3/4 hrs on 10 March.",
+            105,
+        ),
+        (
+            "Graag een SLA-claim voor EX5200003: op 10 maart ¾ uur geen mail.",
+            45,
+        ),
+        (
+            "Please claim an SLA credit for EX5200004: no SharePoint for 90+ minutes on 10 March.",
+            90,
+        ),
+    ] {
+        let e = mail("SLA credit", WED_GMT, body);
+        let got: Vec<i64> = e.downtime.iter().map(|w| w.minutes).collect();
+        assert_eq!(got, [minutes], "{body}");
+    }
+    for body in [
+        "Please claim an SLA credit for EX5200005. It started 10/03/2026 08:00 GMT and ended 10/03/2026 09:30 GMT.",
+        "Please claim an SLA credit for EX5200006. Start: 10/03/2026 08:00 GMT, End: 10/03/2026 09:30 GMT.",
+        // Month first from a US sender whose Date header is in UTC: day first would be
+        // 3 October, after the mail.
+        "Please claim an SLA credit for EX5200007. On 03/10/2026 from 8:00 AM to 9:30 AM UTC mail was down.",
+    ] {
+        let e = mail("SLA credit", WED_GMT, body);
+        assert_eq!(windows(&e), ["03-10 08:00/03-10 09:30/90"], "{body}");
+    }
+}

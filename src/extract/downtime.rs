@@ -167,6 +167,8 @@ const START_WORDS: &[&str] = &[
     "seit",
     "begann",
     "beginnend",
+    "beginn",
+    "begin",
 ];
 const START_AFTER: &[&str] = &[
     "begon", "begonnen", "began", "started", "begann", "startete", "begin",
@@ -185,6 +187,10 @@ const END_WORDS: &[&str] = &[
     "verholpen",
     "behoben",
     "endete",
+    // "Start: 10/03 08:00, End: 10/03 09:30" on one line.
+    "end",
+    "einde",
+    "ende",
     "bis",
     "tot",
     "again",
@@ -997,17 +1003,23 @@ fn preceded_by(text: &str, at: usize, words: &[&str]) -> bool {
 fn within_before(text: &str, at: usize, words: &[&str], reach: usize) -> bool {
     text[..at]
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !is_number(w))
         .rev()
         .take(reach)
         .any(|w| is_one_of(w, words))
+}
+
+/// Digits only: a date's parts ("started 10/03/2026 08:00"), never a word that is asked
+/// for, so not counted in a reach of words.
+fn is_number(word: &str) -> bool {
+    word.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether one of `words` stands within the `reach` words after byte offset `at`.
 fn within_after(text: &str, at: usize, words: &[&str], reach: usize) -> bool {
     text[at..]
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !is_number(w))
         .take(reach)
         .any(|w| is_one_of(w, words))
 }
@@ -1324,6 +1336,27 @@ mod tests {
         };
         assert_eq!(read("en-US").as_deref(), Some("11-03"));
         assert_eq!(read("en-GB").as_deref(), Some("03-11"));
+        // An order that puts the outage after the mail is the other order: a US sender
+        // whose Date header is in UTC, or a European mail program on a US zone.
+        let r = Reference {
+            when,
+            us_english: false,
+        };
+        let day = |body: &str| {
+            windows("x", &statements(body), r)
+                .first()
+                .and_then(|w| w.start)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+        };
+        assert_eq!(
+            day("On 10/12/2026 from 2:00 PM to 4:15 PM EST Outlook was down.").as_deref(),
+            Some("2026-10-12")
+        );
+        // Both orders before the mail: the zone's order stands.
+        assert_eq!(
+            day("On 10/09/2026 from 2:00 PM to 4:15 PM Outlook was down.").as_deref(),
+            Some("2026-09-10")
+        );
     }
 
     /// Windows as "start/end/minutes" strings, for a mail dated `date` (RFC 2822).
@@ -1741,6 +1774,21 @@ mod tests {
             ),
             ["03-04T14:00/03-04T15:00/60"]
         );
+    }
+
+    #[test]
+    fn start_and_end_with_their_dates_in_one_statement() {
+        for body in [
+            "It started 03/03/2026 10:05 GMT and ended 03/03/2026 12:35 GMT.",
+            "Start: 03/03/2026 10:05 GMT, End: 03/03/2026 12:35 GMT.",
+            "Beginn 03.03.2026 10:05 GMT, Ende 03.03.2026 12:35 GMT.",
+        ] {
+            assert_eq!(
+                run("", body, TUE_CET),
+                ["03-03T10:05/03-03T12:35/150"],
+                "{body}"
+            );
+        }
     }
 
     #[test]

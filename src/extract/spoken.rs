@@ -478,6 +478,98 @@ fn fixed_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
     ))
 }
 
+/// A fraction of an hour written with digits or a fraction sign: its numerator and
+/// denominator ("½", "1/2", "¾", "3/4").
+fn fraction_of(word: &str) -> Option<(u64, u64)> {
+    match word {
+        "½" => Some((1, 2)),
+        "¼" => Some((1, 4)),
+        "¾" => Some((3, 4)),
+        _ => None,
+    }
+}
+
+/// A length of time with a written fraction at words[at..] (in `piece`): "2½ hours",
+/// "2 1/2 hrs", "1 3/4 Stunden", "3/4 of an hour", "½ uur", and "90+ minutes": read as
+/// minutes. A fraction counts only with an hour unit after it ("3/4" alone is a date).
+fn written_fraction_at(piece: &str, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    let first = &words.get(at)?.lower;
+    let digits = first.bytes().take_while(u8::is_ascii_digit).count();
+    let whole: u64 = first[..digits].parse().unwrap_or(0);
+    let between = |k: usize| piece.get(words.get(k)?.end..words.get(k + 1)?.start);
+    let unit_at = |k: usize| -> Option<usize> {
+        // "3/4 of an hour", "¾ of an hour": the unit after "of an".
+        let k = if phrase_at(words, k, &["of", "an"]) {
+            k + 2
+        } else {
+            k
+        };
+        HOUR_UNITS
+            .contains(&words.get(k)?.lower.as_ref())
+            .then_some(k)
+    };
+    // "90+ minutes": the plus says "at least"; the number is what was written.
+    let plus = between(at).is_some_and(|b| b.trim() == "+");
+    if digits > 0 && digits == first.len() && plus {
+        let unit = &words.get(at + 1)?.lower;
+        if HOUR_UNITS.contains(&unit.as_ref()) || MINUTE_UNITS.contains(&unit.as_ref()) {
+            let end = words[at].end + 1;
+            let with = first.to_string();
+            return Some((
+                Edit {
+                    start: words[at].start,
+                    end,
+                    with,
+                },
+                1,
+            ));
+        }
+    }
+    let (fraction, last) = if let Some(f) = fraction_of(&first[digits..]) {
+        // "2½", "½".
+        (f, at)
+    } else if digits == first.len() && between(at) == Some("/") {
+        // "3/4 of an hour": no whole hours.
+        let q = words.get(at + 1)?.lower.parse().ok()?;
+        return fraction_minutes(0, (whole, q), words, at, at + 1, unit_at(at + 2)?);
+    } else if digits == first.len()
+        && between(at).is_some_and(|b| b.trim().is_empty())
+        && between(at + 1) == Some("/")
+    {
+        // "2 1/2 hours".
+        let p = words.get(at + 1)?.lower.parse().ok()?;
+        let q = words.get(at + 2)?.lower.parse().ok()?;
+        ((p, q), at + 2)
+    } else {
+        return None;
+    };
+    fraction_minutes(whole, fraction, words, at, last, unit_at(last + 1)?)
+}
+
+/// `whole` hours and `fraction` of one, written from words[at] to the unit at words[unit]:
+/// the edit that writes them as minutes.
+fn fraction_minutes(
+    whole: u64,
+    (p, q): (u64, u64),
+    words: &[Word<'_>],
+    at: usize,
+    last: usize,
+    unit: usize,
+) -> Option<(Edit, usize)> {
+    if !matches!((p, q), (1, 2) | (1, 4) | (3, 4)) || whole > 48 || unit <= last {
+        return None;
+    }
+    let minutes = whole * 60 + 60 * p / q;
+    Some((
+        Edit {
+            start: words[at].start,
+            end: words[unit].end,
+            with: format!("{minutes} min"),
+        },
+        unit + 1 - at,
+    ))
+}
+
 /// A duration in words at words[at..]: "two and a half hours", "tweeënhalf uur",
 /// "forty-five minutes", "drei Stunden".
 fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
@@ -648,6 +740,7 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
         let mut at = 0;
         while at < words.len() {
             let found = fixed_at(g, &words, at)
+                .or_else(|| written_fraction_at(piece, &words, at))
                 .or_else(|| daypart_at(g, piece, &words, at))
                 .or_else(|| clock_at(g, &words, at))
                 .or_else(|| duration_at(g, &words, at));
@@ -754,6 +847,14 @@ mod tests {
             ("en", "two hours and three quarters", "165 min"),
             ("de", "eine Stunde und eine Viertelstunde", "75 min"),
             ("en", "at nine o'clock", "at 9 o'clock"),
+            // Fractions written with digits or a fraction sign, and "at least" (mine).
+            ("en", "down for 2½ hours", "down for 150 min"),
+            ("en", "down for 2 1/2 hrs", "down for 150 min"),
+            ("de", "1 3/4 Stunden lang", "105 min lang"),
+            ("en", "for 3/4 of an hour", "for 45 min"),
+            ("nl", "½ uur geen mail", "30 min geen mail"),
+            ("en", "for 90+ minutes", "for 90 minutes"),
+            ("en", "on 3/4 for an hour", "on 3/4 for an hour"),
             // Bare hours with their part of the day (phrasings of my own).
             (
                 "en",

@@ -711,12 +711,22 @@ impl<'t> Scan<'t> {
         } else {
             (b, a)
         };
-        let date = match year {
+        let on = |m: u32, d: u32| match year {
             Some((y, _)) => {
                 NaiveDate::from_ymd_opt(if y < 100 { 2000 + y as i32 } else { y as i32 }, m, d)
             }
             None => infer_year(self.reference, m, d),
         };
+        let mut date = on(m, d);
+        // Either order could be meant ("03/09/2026"): an outage is reported after it.
+        // When the order the zone suggests gives a date after the mail and the other
+        // order does not, the other is meant (a US sender with a UTC Date header).
+        let past = |date: &NaiveDate| *date <= self.reference + Duration::days(1);
+        if a <= 12 && b <= 12 && a != b && !date.as_ref().is_some_and(past) {
+            if let Some(other) = on(d, m).filter(past) {
+                date = Some(other);
+            }
+        }
         if let Some(date) = date {
             let year_given = year.is_some();
             self.add(Kind::Date { date, year_given }, s, end);
