@@ -32,6 +32,11 @@ fn windows(e: &Extraction) -> Vec<String> {
         .collect()
 }
 
+/// Each window's length in minutes.
+fn lengths(e: &Extraction) -> Vec<i64> {
+    e.downtime.iter().map(|w| w.minutes).collect()
+}
+
 const WED_CET: &str = "Wed, 11 Mar 2026 10:00:00 +0100";
 const WED_GMT: &str = "Wed, 11 Mar 2026 10:00:00 +0000";
 
@@ -60,8 +65,7 @@ fn worded_durations() {
         ),
     ] {
         let e = mail("SLA credit", WED_CET, body);
-        let got: Vec<i64> = e.downtime.iter().map(|w| w.minutes).collect();
-        assert_eq!(got, [minutes], "{body}");
+        assert_eq!(lengths(&e), [minutes], "{body}");
     }
 }
 
@@ -945,8 +949,7 @@ fn an_hour_in_words_and_its_minutes() {
         ),
     ] {
         let e = mail("SLA credit", WED_CET, body);
-        let got: Vec<i64> = e.downtime.iter().map(|w| w.minutes).collect();
-        assert_eq!(got, [minutes], "{body}");
+        assert_eq!(lengths(&e), [minutes], "{body}");
     }
 }
 
@@ -1144,8 +1147,7 @@ fn written_fractions_and_dated_start_and_end() {
         ),
     ] {
         let e = mail("SLA credit", WED_GMT, body);
-        let got: Vec<i64> = e.downtime.iter().map(|w| w.minutes).collect();
-        assert_eq!(got, [minutes], "{body}");
+        assert_eq!(lengths(&e), [minutes], "{body}");
     }
     for body in [
         "Please claim an SLA credit for EX5200005. It started 10/03/2026 08:00 GMT and ended 10/03/2026 09:30 GMT.",
