@@ -249,6 +249,23 @@ fn tables_of_sites_and_times() {
             .as_str(),
     );
     assert_eq!(windows(&e), ["03-10 08:00/03-10 09:30/90"]);
+    // An HTML table whose place column is named by the kind of site, with a Total row.
+    let e = alternative_mail(
+        "Your email client cannot display this message. Please view it in HTML.",
+        "<p>Please submit an SLA credit claim for EX2500006.</p><table><tr><th>Hotel</th>\
+         <th>Affected staff</th></tr><tr><td>Lyon</td><td>48</td></tr><tr><td>Grenoble</td>\
+         <td>19</td></tr><tr><td><b>Total</b></td><td><b>67</b></td></tr></table>",
+    );
+    assert_eq!(e.affected_users, Some(67));
+    assert_eq!(e.locations, ["Lyon", "Grenoble"]);
+    // A column of teams splits the count but names no place.
+    let e = mail(
+        "SLA credit",
+        WED_CET,
+        "Please claim an SLA credit for EX2500007.\n\nTeam | Users\nSales | 20\nFinance | 10\n",
+    );
+    assert_eq!(e.affected_users, Some(30));
+    assert!(e.locations.is_empty());
 }
 
 #[test]

@@ -33,7 +33,7 @@ static USERS_COLUMN: Pattern<Regex> = re!(
 );
 /// Header words of a column of places.
 static PLACE_COLUMN: Pattern<Regex> = re!(
-    r"(?i)\b(office|site|location|branch|city|town|building|campus|school|store|region|vestiging|locatie|kantoor|stad|plaats|filiaal|gebouw|standort|niederlassung|filiale|ort|stadt|gebäude|büro|werk)\b"
+    r"(?i)\b(office|site|location|branch|city|town|building|campus|school|store|shop|region|country|state|hotel|clinic|practice|hospital|warehouse|depot|plant|factory|vestiging|locatie|kantoor|stad|plaats|filiaal|gebouw|winkel|praktijk|ziekenhuis|magazijn|fabriek|land|provincie|standort|niederlassung|filiale|ort|stadt|gebäude|büro|werk|praxis|klinik|krankenhaus|lager|fabrik|land|bundesland)\b"
 );
 /// A row that sums the others.
 static TOTAL_ROW: Pattern<Regex> =
@@ -257,15 +257,16 @@ fn clock_like(line: &str) -> usize {
         .count()
 }
 
-/// The first table in `text` with a people column and a place column, read row by row;
+/// The first table in `text` with a people column and a column of names (places, or
+/// teams and tenants), read row by row;
 /// else the first list of counts under a label that says they are people
 /// ([`labelled_counts`]).
 pub fn site_counts(text: &str) -> Option<SiteCounts> {
     // Most mail has no table: one look at each line, no copies, before any splitting.
-    let (users_column, place_column) = (USERS_COLUMN.get(), PLACE_COLUMN.get());
+    let users_column = USERS_COLUMN.get();
     if !text
         .lines()
-        .any(|l| row_like(l) && users_column.is_match(l) && place_column.is_match(l))
+        .any(|l| row_like(l) && users_column.is_match(l))
     {
         return labelled_counts(text);
     }
@@ -363,8 +364,17 @@ fn header_table(text: &str) -> Option<SiteCounts> {
         let Some(users) = head.iter().position(|c| USERS_COLUMN.get().is_match(c)) else {
             continue;
         };
-        let Some(place) = head.iter().enumerate().position(|(i, c)| {
-            i != users && PLACE_COLUMN.get().is_match(c) && !USERS_COLUMN.get().is_match(c)
+        let named = |i: usize, c: &String| i != users && !USERS_COLUMN.get().is_match(c);
+        // The names are places when their header says so; another column of names
+        // ("Department", "Tenant") still splits the count, but names no places.
+        let place_column = head
+            .iter()
+            .enumerate()
+            .position(|(i, c)| named(i, c) && PLACE_COLUMN.get().is_match(c));
+        let Some(place) = place_column.or_else(|| {
+            head.iter()
+                .enumerate()
+                .position(|(i, c)| named(i, c) && c.starts_with(char::is_alphabetic))
         }) else {
             continue;
         };
@@ -372,7 +382,7 @@ fn header_table(text: &str) -> Option<SiteCounts> {
             total: None,
             sites: Vec::new(),
             source: head.join(" | "),
-            places: true,
+            places: place_column.is_some(),
         };
         for line in lines.iter().skip(h + 1).take(MAX_ROWS) {
             if is_rule(line) {
@@ -494,6 +504,18 @@ mod tests {
             site_counts("Affected users:\n- Date: 12.03.2026\n- Ticket: 4471\n"),
             None,
         );
+    }
+
+    #[test]
+    fn places_by_their_kind_and_other_names_by_count_only() {
+        let s = site_counts("Hotel\tAffected staff\nLyon\t48\nGrenoble\t19\nTotal\t67\n");
+        let s = s.as_ref().map(|s| (s.count(), s.places, sites(s)));
+        assert_eq!(s, Some((67, true, vec![("Lyon", 48), ("Grenoble", 19)])));
+        let s = site_counts("Praxis | Mitarbeiter\nJena | 12\nGera | 7\n");
+        assert_eq!(s.map(|s| (s.count(), s.places)), Some((19, true)));
+        // A team or tenant column splits the count but names no places.
+        let s = site_counts("Team  Users\nSales  20\nFinance  10\n");
+        assert_eq!(s.map(|s| (s.count(), s.places)), Some((30, false)));
     }
 
     #[test]

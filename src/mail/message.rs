@@ -513,7 +513,7 @@ fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> St
 /// nl, de, fr).
 fn is_placeholder(body: &str) -> bool {
     static PLACEHOLDER: crate::mail::pattern::Pattern<regex::Regex> = re!(
-        r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html)"
+        r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html|(cannot|can ?not|can't|unable to|kan|kann)\W+(\w+\W+){0,4}(display|show|render|weergeven|tonen|anzeigen|darstellen)|(view|read|open|see|bekijk|lees|open|öffnen|lesen|anzeigen)\W+(\w+\W+){0,4}(in|als|as)\W+html)"
     );
     names_html(body) && PLACEHOLDER.get().is_match(body.trim())
 }
@@ -645,6 +645,11 @@ mod tests {
             "Dit bericht is opgesteld in HTML-formaat. Gebruik een programma dat HTML ondersteunt.",
             "Ihr E-Mail-Programm unterstützt kein HTML.",
             "Deze mail bevat HTML-opmaak; open hem in een programma dat HTML ondersteunt.",
+            // Phrasings of my own: what the client cannot do, or where to read it.
+            "Your email client cannot display this message. Please view it in HTML.",
+            "We can't render this e-mail here: please read it as HTML.",
+            "Ihr Programm kann diese Nachricht nicht anzeigen (HTML).",
+            "Open dit bericht als HTML om het te lezen.",
         ] {
             let raw = format!(
                 "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n{placeholder}\r\n--B\r\nContent-Type: text/html\r\n\r\n<p>Teams was down for <b>40 users</b> in Utrecht.</p>\r\n--B--\r\n"
@@ -655,6 +660,9 @@ mod tests {
         // A short real text part that mentions HTML stays.
         assert!(!is_placeholder(
             "The HTML version of the portal was down too, 09:00-10:00."
+        ));
+        assert!(!is_placeholder(
+            "Outlook could not open the HTML signature."
         ));
     }
 
