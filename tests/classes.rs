@@ -307,6 +307,16 @@ fn negation_and_intent() {
             "Kunnen jullie een SLA-creditering aanvragen voor EX2700005? Exchange was onbereikbaar.",
             true,
         ),
+        (
+            "SLA credit EX2700006",
+            "On second thought, please don't bother with the credit for EX2700006: it was our proxy.",
+            false,
+        ),
+        (
+            "Re: [SLA-12] credit claim",
+            "Forget about the claim, the outage was on our side after all.",
+            false,
+        ),
     ] {
         assert_eq!(
             mail(subject, WED_CET, body).credit_requested,

@@ -20,6 +20,11 @@ static NOT_TENANT: Pattern<Regex> = re!(
 static SAID_OTHER: Pattern<Regex> = re!(
     r"(?i)^[^.\n]{0,80}?\b(?:is|ist|was|war|zijn|sind)\s+(?:actually\s+|eigentlich\s+|eigenlijk\s+|in fact\s+|just\s+|only\s+|nur\s+|alleen\s+)?(?:our|unsere?|onze|ons|the|de|het|die|das|een|an?|eine?)\s+(?:[a-z]+\s+){0,2}?[a-z-]*(?:subscription|abonnement|correlation|correlatie|korrelation|object|objekt|application|client|device|gerät|apparaat|resource|request|anfrage)"
 );
+/// In the sentence after a GUID, pointing back at it: "… 1111-…. Sorry, that GUID is
+/// actually our subscription ID", "Die ID ist unsere Abonnement-ID".
+static SAID_OTHER_NEXT: Pattern<Regex> = re!(
+    r"(?i)^[^.\n]{0,80}?[.;!]\s+(?:[a-z]+[,:]?\s+){0,2}?(?:that|this|the above|die|diese|dat|deze)\s+(?:guid|id|tenant[- ]?id|nummer|number|one)\b[^.\n]{0,40}?\b(?:is|ist|was|war)\s+(?:actually\s+|eigentlich\s+|eigenlijk\s+|in fact\s+)?(?:our|unsere?|onze|the|de|het|die|das|een|an?|eine?)\s+(?:[a-z]+\s+){0,2}?[a-z-]*(?:subscription|abonnement|correlation|correlatie|korrelation|object|objekt|application|client|device|gerät|apparaat|resource|request|anfrage)"
+);
 /// Right before a GUID: the sender says it is the wrong one, corrected beside it
 /// ("the tenant is …, not …", "… statt der alten …", "in plaats van …").
 static NEGATED: Pattern<Regex> = re!(
@@ -83,6 +88,7 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
         if labelled_other
             || NEGATED.get().is_match(before)
             || SAID_OTHER.get().is_match(after)
+            || SAID_OTHER_NEXT.get().is_match(after)
             || tenant_at.is_none()
                 && before.ends_with(['/', '=', '{', '<'])
                 && before.contains("http")
@@ -714,6 +720,16 @@ mod tests {
                 "cccccccc-2222-4333-8444-555555555555"
             ]
         );
+        // Said in the next sentence, pointing back at it (phrasings of my own).
+        for text in [
+            "Tenant: 11111111-2222-4333-8444-555555555555. Sorry, that GUID is actually our \
+             subscription ID; the tenant ID is 66666666-7777-4888-9999-aaaaaaaaaaaa.",
+            "Mandant 11111111-2222-4333-8444-555555555555. Korrektur: diese ID ist unsere \
+             Abonnement-ID, der Mandant ist 66666666-7777-4888-9999-aaaaaaaaaaaa.",
+        ] {
+            let got: Vec<String> = tenant_ids(text).into_iter().map(|(g, _)| g).collect();
+            assert_eq!(got, ["66666666-7777-4888-9999-aaaaaaaaaaaa"], "{text}");
+        }
     }
 
     #[test]

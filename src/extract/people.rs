@@ -82,6 +82,12 @@ fn starts_with_count(text: &str) -> bool {
     t.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// A total said without its noun: "75 in total", "insgesamt 75", "in totaal 75". A
+/// count of people only where the statement names them ("Users in A, B and C were
+/// affected, 75 in total").
+const TOTAL_PATTERN: &str = r"(?i)\b(?:(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in\s+total|total|in\s+totaal|totaal|insgesamt)|(?:in\s+total|in\s+totaal|insgesamt|totaal)\s+(\d{1,3}(?:[.,]\d{3})+|\d{1,6}))\b";
+static TOTAL: Pattern<Regex> = re!(TOTAL_PATTERN);
+
 /// "Een man of vijftig": Dutch for about fifty people.
 const ABOUT_PATTERN: &str = r"(?i)\been\s+man\s+of\s+(\d{1,6})\b";
 static ABOUT: Pattern<Regex> = re!(ABOUT_PATTERN);
@@ -98,6 +104,7 @@ static COUNTS: Pattern<RegexSet> = Pattern::new(|| {
             COUNT_IN_PLACE_PATTERN,
             OUT_OF_PATTERN,
             ABOUT_PATTERN,
+            TOTAL_PATTERN,
         ]
         .map(crate::ascii_pattern),
     )
@@ -163,6 +170,18 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             .and_then(|g| parse_count(g.as_str()))
         {
             counts = vec![(0, part)];
+        }
+        // "Users in A, B and C were affected, 75 in total": the total alone, where the
+        // statement names the people.
+        if counts.is_empty() && found.matched(4) && user_label.is_match(s.value()) {
+            if let Some(n) = TOTAL
+                .get()
+                .captures(s.value())
+                .and_then(|c| c.get(1).or_else(|| c.get(2)))
+                .and_then(|g| parse_count(g.as_str()))
+            {
+                counts.push((0, n));
+            }
         }
         let total = if counts.is_empty() {
             if !labelled {
@@ -730,6 +749,19 @@ mod tests {
         assert_eq!(run("Het ging om een man of 25 op het kantoor.").0, Some(25));
         // A man is no count elsewhere.
         assert_eq!(run("Een man of vrouw belde om 9 uur.").0, None);
+    }
+
+    #[test]
+    fn a_total_without_its_noun_counts_where_the_people_are_named() {
+        for text in [
+            "Users in Manchester, Liverpool and Leeds were affected, 75 in total.",
+            "Betroffen waren Mitarbeiter in Graz und Linz, insgesamt 75.",
+            "Medewerkers in Zwolle en Kampen konden niet mailen, in totaal 75.",
+        ] {
+            assert_eq!(run(text).0, Some(75), "{text}");
+        }
+        // Without people named, a total is of something else.
+        assert_eq!(run("We restarted 75 in total, without effect.").0, None);
     }
 
     #[test]
