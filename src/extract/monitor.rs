@@ -13,41 +13,72 @@ use crate::mail::pattern::Pattern;
 /// A state word: down, or up. Capitals only for the single words: "down" in a sentence
 /// is no monitor's state.
 static STATE: Pattern<Regex> = re!(
-    r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b"
+    r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b|\[(?i:(down|offline|critical|failed)|(up|online|ok|resolved|recovered))\]"
 );
-/// The down states alone, to ask first: capitals, or the phrases in any case.
-static DOWN: Pattern<Regex> = re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b");
+/// The down states alone, to ask first: capitals, the phrases in any case, or a state
+/// in brackets ("[Down]", as Uptime Kuma writes it).
+static DOWN: Pattern<Regex> =
+    re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]");
 static WENT_DOWN: Pattern<Regex> = re!(r"(?i)\b(?:is|went|gone)\s+(?:down|offline)\b");
-/// A full timestamp: ISO date or day-first dotted date, clock time with seconds or not,
-/// and a zone or offset if written.
+/// A full timestamp: an ISO date, a day-first dotted date or a day, month name and year
+/// ("10 Mar 2026"), a clock time with seconds or not, and a zone or offset if written
+/// (in parentheses too: "(UTC)").
 static STAMP: Pattern<Regex> = re!(
-    r"\b(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})\.(\d{1,2})\.(\d{4}))[T ,]\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})\b)?"
+    r"\b(?:(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})|(?P<d2>\d{1,2})\.(?P<m2>\d{1,2})\.(?P<y2>\d{4})|(?P<d3>\d{1,2})\s+(?P<mon>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))[a-z]*\.?,?\s+(?P<y3>\d{4}))[T ,]\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\s*\(?(?P<z>Z|UTC|GMT|CET|CEST|MEZ|MESZ|BST|EST|EDT|CST|CDT|PST|PDT|[+-]\d{2}:?\d{2})\b\)?)?"
 );
 
 /// Lines after a state line in which its timestamp may follow.
 const STAMP_REACH: usize = 4;
 
 fn is_down(c: &regex::Captures<'_>) -> Option<bool> {
-    if c.get(1).is_some() || c.get(3).is_some() {
+    if [1, 3, 5].iter().any(|&i| c.get(i).is_some()) {
         Some(true)
-    } else if c.get(2).is_some() || c.get(4).is_some() {
+    } else if [2, 4, 6].iter().any(|&i| c.get(i).is_some()) {
         Some(false)
     } else {
         None
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// Hours east of UTC of the zone names a monitor writes after a stamp.
+fn zone_hours(name: &str) -> Option<i32> {
+    Some(match name {
+        "Z" | "UTC" | "GMT" => 0,
+        "CET" | "MEZ" | "BST" => 1,
+        "CEST" | "MESZ" => 2,
+        "EST" | "CDT" => -5,
+        "EDT" => -4,
+        "CST" => -6,
+        "PST" => -8,
+        "PDT" => -7,
+        _ => return None,
+    })
+}
+
 fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
-    let n = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
-    let date = match (n(1), n(2), n(3)) {
-        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?,
-        _ => NaiveDate::from_ymd_opt(i32::try_from(n(6)?).ok()?, n(5)?, n(4)?)?,
+    let n = |name: &str| c.name(name).and_then(|g| g.as_str().parse::<u32>().ok());
+    let month = || {
+        let mon = c.name("mon")?.as_str().to_ascii_lowercase();
+        MONTHS
+            .iter()
+            .position(|m| *m == mon)
+            .and_then(|i| u32::try_from(i + 1).ok())
     };
-    let time = NaiveTime::from_hms_opt(n(7)?, n(8)?, n(9).unwrap_or(0))?;
+    let (y, m, d) = match (n("y"), n("y2"), n("y3")) {
+        (Some(y), _, _) => (y, n("m")?, n("d")?),
+        (_, Some(y), _) => (y, n("m2")?, n("d2")?),
+        (_, _, Some(y)) => (y, month()?, n("d3")?),
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?;
+    let time = NaiveTime::from_hms_opt(n("h")?, n("mi")?, n("s").unwrap_or(0))?;
     let local = NaiveDateTime::new(date, time);
-    let offset = match c.get(10).map(|g| g.as_str()) {
-        Some("Z" | "UTC" | "GMT") => FixedOffset::east_opt(0)?,
-        Some(o) => {
+    let offset = match c.name("z").map(|g| g.as_str()) {
+        Some(o) if o.starts_with(['+', '-']) => {
             let digits: String = o.chars().filter(char::is_ascii_digit).collect();
             let (h, m) = (
                 digits.get(..2)?.parse::<i32>().ok()?,
@@ -56,6 +87,7 @@ fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
             let secs = (h * 60 + m) * 60;
             FixedOffset::east_opt(if o.starts_with('-') { -secs } else { secs })?
         }
+        Some(name) => FixedOffset::east_opt(zone_hours(name)? * 3600)?,
         None => zone,
     };
     offset
@@ -149,6 +181,16 @@ pub fn merge(monitored: Vec<Window>, said: Vec<Window>) -> Vec<Window> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_in_brackets_and_stamps_with_month_names_or_zone_names() {
+        let text = "[Down] Exchange IMAP - 2026-03-10 07:12:44 (UTC)\n\
+                    [Up] Exchange IMAP - 2026-03-10 08:40:09 (UTC)\n";
+        assert_eq!(run(text), ["10 07:12:44/10 08:40:09/87"]);
+        let text = "Pingdom: Outlook Web is down since 10 Mar 2026 09:02:11 CET\n\
+                    Pingdom: Outlook Web is up again at 10 Mar 2026 10:31:40 CET\n";
+        assert_eq!(run(text), ["10 08:02:11/10 09:31:40/89"]);
+    }
 
     fn run(text: &str) -> Vec<String> {
         let zone = FixedOffset::east_opt(3600).unwrap();

@@ -398,6 +398,18 @@ const NOT_PLACES: &[&str] = &[
     "wir",
     "unsere",
     "onze",
+    // Prepositions that open a sentence: "Am Standort Hamburg", "Op de locatie Assen".
+    "am",
+    "im",
+    "in",
+    "at",
+    "op",
+    "bij",
+    "beim",
+    "vom",
+    "zum",
+    "hq",
+    "headquarters",
     "service",
     "health",
     "ticket",
@@ -649,6 +661,16 @@ mod tests {
 
     #[test]
     fn places_beside_counts_prepositions_and_site_words() {
+        // A preposition that opens the sentence is no place; "HQ" after one is no part
+        // of it (phrasings of my own).
+        assert_eq!(
+            run("Am Standort Hamburg konnten 25 Mitarbeiter nicht arbeiten.").1,
+            ["Hamburg"]
+        );
+        assert_eq!(
+            run("All 120 of our users were affected, at our Dublin HQ.").1,
+            ["Dublin"]
+        );
         assert_eq!(
             run("Affected: 52 users (Hull 40, Goole 12).").1,
             ["Hull", "Goole"]
