@@ -4,13 +4,14 @@
 //! its draft accepted by the SMTP server). Targets: PostgreSQL with one instance at
 //! least 70% of SQLite's rate; two instances at least 1.6 times one.
 //!
-//! `cargo bench --bench shared_ledger` (needs dovecot-imapd, python3-aiosmtpd and
-//! postgresql; scripts/test installs them). SLACLAIM_BENCH_BACKLOG sets the messages per
+//! `cargo bench --bench shared_ledger` (needs dovecot-imapd, postfix for its smtp-sink
+//! and postgresql; scripts/test installs them). SLACLAIM_BENCH_BACKLOG sets the messages per
 //! mailbox (default 600), SLACLAIM_BENCH_EVERY how many of them make one credit request
 //! (default 6; a large number leaves newsletters alone). SLACLAIM_PG_STATS=1 prints where
 //! the server's time went in each PostgreSQL run (pg_stat_statements), lock waits
-//! included. Each run also prints how busy the machine's CPUs were, and when every
-//! message was read and when every draft was sent: the two ends of a run.
+//! included. Each run also prints how busy the machine's CPUs were and which programs
+//! took that time, and when every message was read and when every draft was sent: the
+//! two ends of a run.
 //! SLACLAIM_BENCH_LOG=DIR keeps each daemon's log in DIR (RUST_LOG=info shows each
 //! message processed and each mail queued and sent, with times).
 
@@ -21,12 +22,13 @@ mod dovecot;
 #[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/pg_server.rs"]
 mod pg_server;
-#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-#[path = "../tests/smtp.rs"]
-mod smtp;
 
 #[path = "common/daemon.rs"]
 mod daemon;
+#[path = "common/procfs.rs"]
+mod procfs;
+#[path = "common/smtp_sink.rs"]
+mod smtp_sink;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -85,7 +87,7 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
     for (m, d) in boxes.iter().enumerate() {
         d.deliver("alice", (1..=backlog).map(|n| message(m, n)));
     }
-    let sink = smtp::SmtpSink::start(&format!("bench-shared-{label}"));
+    let sink = smtp_sink::SmtpSink::start();
     let root = std::env::temp_dir().join(format!(
         "slaclaim-bench-shared-{label}-{}",
         std::process::id()
@@ -111,6 +113,7 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
     };
     let total = (2 * backlog) as i64;
     let cpu_before = cpu_times();
+    let programs_before = procfs::cpu_by_program();
     let requests = (2 * (backlog / every())) as i64;
     let started = Instant::now();
     // One connection for the whole watch: a new PostgreSQL connection is a new server
@@ -162,11 +165,50 @@ fn run(label: &str, backlog: usize, instances: usize, url: Option<&str>) -> f64 
             100.0 * (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64
         );
     }
+    // Before the daemons stop: their PostgreSQL backends and IMAP sessions end with them.
+    print_programs(label, &programs_before, &procfs::cpu_by_program(), secs);
     for d in daemons {
         d.stop();
     }
     let _ = std::fs::remove_dir_all(&root);
     total as f64 / secs
+}
+
+/// Which programs took the machine's CPU during a run: CPU seconds each, their share of
+/// what the machine's cores had in the run, and how much of it was in the kernel
+/// (system calls: sockets, files), the largest first.
+fn print_programs(
+    label: &str,
+    before: &std::collections::BTreeMap<String, (u64, u64)>,
+    after: &std::collections::BTreeMap<String, (u64, u64)>,
+    secs: f64,
+) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let mut used: Vec<(f64, f64, &str)> = after
+        .iter()
+        .map(|(name, (user, sys))| {
+            let (u0, s0) = before.get(name).copied().unwrap_or((0, 0));
+            let sys = sys.saturating_sub(s0) as f64 / 100.0;
+            (
+                user.saturating_sub(u0) as f64 / 100.0 + sys,
+                sys,
+                name.as_str(),
+            )
+        })
+        .filter(|(s, _, _)| *s >= 0.01)
+        .collect();
+    used.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let list: Vec<String> = used
+        .iter()
+        .map(|(s, sys, name)| {
+            format!(
+                "{name} {s:.2} s ({:.0}%; kernel {:.0}% of it)",
+                100.0 * s / (secs * cores),
+                100.0 * sys / s
+            )
+        })
+        .collect();
+    println!("{label}: CPU by program: {}", list.join(", "));
 }
 
 /// The machine's busy and total CPU time so far (jiffies, all cores), from /proc/stat.
