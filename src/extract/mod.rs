@@ -220,6 +220,11 @@ impl Extractor {
             .iter()
             .zip(incidents.into_iter().zip(tenants))
             .map(|(r, (incidents, tenants))| Ids {
+                in_subject: if incidents.is_empty() {
+                    r.subject_incidents()
+                } else {
+                    Vec::new()
+                },
                 incidents,
                 tenants,
                 tickets: r.ticket_refs(),
@@ -402,6 +407,8 @@ impl Notes {
 /// The identifiers a message names, each with the text it came from.
 struct Ids {
     incidents: Vec<(String, String)>,
+    /// A reply's incidents when only its Subject names them.
+    in_subject: Vec<(String, String)>,
     tenants: Vec<(String, String)>,
     tickets: Vec<(String, String)>,
 }
@@ -544,6 +551,18 @@ impl<'a> Reading<'a> {
             return ids::lower_case_ids(incident_text, &x.services);
         }
         incidents
+    }
+
+    /// A reply's incident IDs named only in its Subject ("Re: credit for EX1406400",
+    /// answered with the details asked for): the Subject is part of what the sender
+    /// sends, so they are the claim's, but they decide nothing about the kind (a
+    /// thread's Subject names its incident in every reply).
+    fn subject_incidents(&self) -> Vec<(String, String)> {
+        if self.is_reply && self.x.incident.is_match(&self.email.subject) {
+            ids::incident_ids(&self.email.subject, &self.x.incident)
+        } else {
+            Vec::new()
+        }
     }
 
     /// Tenant GUIDs.
@@ -772,6 +791,10 @@ impl<'a> Reading<'a> {
         for (id, src) in &ids.incidents {
             note_list(&mut ext.incident_ids, id);
             self.notes.note("incident_ids", src, 0.95, vec![]);
+        }
+        for (id, src) in &ids.in_subject {
+            note_list(&mut ext.incident_ids, id);
+            self.notes.note("incident_ids", src, 0.8, vec![]);
         }
         let services = &self.x.services;
         ext.incidents = ext
@@ -1060,6 +1083,32 @@ mod tests {
         assert_eq!(e.kind, Kind::TicketUpdate);
         assert!(e.incident_ids.is_empty());
         assert!(!e.credit_requested);
+    }
+
+    #[test]
+    fn a_replys_incident_named_only_in_its_subject_is_the_claims() {
+        let reply = |subject: &str, body: &str| {
+            extract(&format!(
+                "{HEAD}Subject: {subject}\nIn-Reply-To: <q@partner.example>\n\n{body}\n\nOn Fri, 13 Mar 2026 at 15:00, Desk <d@partner.example> wrote:\n> Which users were hit, and where? SP7000001 was another outage.\n"
+            ))
+        };
+        let answers = "Hours: 10:05 to 11:50 GMT on Friday. Users: 17, in Cork. Go ahead with the credit request, please.";
+        let e = reply("Re: Ticket #55120 - credit for FO2233445", answers);
+        assert_eq!(e.kind, Kind::TicketUpdate);
+        assert_eq!(e.incident_ids, ["FO2233445"]);
+        assert!(e.credit_requested);
+        // The new text's own incident, when it names one, is the answer; the quoted
+        // history's never is.
+        let e = reply(
+            "Re: Ticket #55120 - credit for FO2233445",
+            "Sorry, the right number is FO2233446. Go ahead with the credit request, please.",
+        );
+        assert_eq!(e.incident_ids, ["FO2233446"]);
+        // A new mail's Subject always counted.
+        let e = extract(&format!(
+            "{HEAD}Subject: Credit for FO2233445\n\nPlease claim a service credit: 17 users in Cork had no mail.\n"
+        ));
+        assert_eq!(e.incident_ids, ["FO2233445"]);
     }
 
     #[test]

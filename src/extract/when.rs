@@ -443,7 +443,7 @@ impl<'t> Scan<'t> {
     fn read(&mut self, zones: &[(usize, usize, i32)]) {
         use Meaning as M;
         let has = |m: &[Meaning]| m.iter().any(|m| self.present & m.bit() != 0);
-        let clock_word = has(&[M::Clock, M::ClockOrHours]);
+        let clock_word = has(&[M::Clock, M::ClockOrHours, M::HourMark]);
         let hours = has(&[M::Hours, M::ClockOrHours, M::HourMark]);
         let (month, days, weekday) = (
             has(&[M::Month(0)]),
@@ -1178,11 +1178,20 @@ impl<'t> Scan<'t> {
         let k = spaces(self.low, e);
         let (needs_lead, end) = self.phrase_at(k, |m| match m {
             Meaning::Clock => Some(false),
-            Meaning::ClockOrHours => Some(true),
+            Meaning::ClockOrHours | Meaning::HourMark => Some(true),
             _ => None,
         })?;
         if needs_lead {
             let mut lead = leading_word(self.folded, s).unwrap_or_default();
+            // "up to 3h", "bis zu 3h": a longest duration, not a time.
+            let before = self.folded[..s].trim_end();
+            let up_to = before
+                .strip_suffix("to")
+                .and_then(|b| leading_word(b, b.len()))
+                .is_some_and(|w| w == "up");
+            if lead == "to" && up_to {
+                return Some(end);
+            }
             // "tot ongeveer 10 uur": a word that rounds the hour may stand between.
             if ["ongeveer", "circa", "ca", "zo'n", "pakweg", "ruwweg"].contains(&lead.as_str()) {
                 let before = self.folded[..s].trim_end();
@@ -1679,6 +1688,21 @@ mod tests {
         assert_eq!(kinds("2,5 uur"), vec![Kind::Duration(150)]);
         assert_eq!(kinds("anderhalf uur"), vec![Kind::Duration(90)]);
         assert_eq!(kinds("90 Minuten"), vec![Kind::Duration(90)]);
+    }
+
+    #[test]
+    fn an_hour_with_its_mark_is_a_time_after_a_word_that_leads_a_time() {
+        let at = |hour| Kind::Time {
+            hour,
+            minute: 0,
+            pm: None,
+        };
+        assert_eq!(kinds("since 7h"), vec![at(7)]);
+        assert_eq!(kinds("tussen 6u en 8u"), vec![at(6), at(8)]);
+        assert_eq!(kinds("ab 6h bis 8h"), vec![at(6), at(8)]);
+        assert_eq!(kinds("lasted 7h"), vec![Kind::Duration(420)]);
+        assert_eq!(kinds("for up to 4h"), vec![Kind::Duration(240)]);
+        assert_eq!(kinds("bis zu 4h"), vec![Kind::Duration(240)]);
     }
 
     #[test]

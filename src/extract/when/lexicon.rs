@@ -24,7 +24,8 @@ pub enum Meaning {
     /// After an hour, a clock time only when a [`Meaning::ClockLead`] word leads it, and
     /// otherwise a unit of hours (Dutch "om 3 uur" against "3 uur").
     ClockOrHours,
-    /// A word that makes a following [`Meaning::ClockOrHours`] a clock time.
+    /// A word that makes a following [`Meaning::ClockOrHours`] a clock time, and an
+    /// hour written with [`Meaning::HourMark`] ("from 9h", "om 9u").
     ClockLead,
     /// A time of day by name: noon is 12, midnight 24 (the end of the day).
     Named(u32),
@@ -41,7 +42,8 @@ pub enum Meaning {
     /// A unit of minutes after a number.
     Minutes,
     /// A one-letter unit of hours ("2h", "3 u"): trusted only for a small number, and
-    /// read after a clock time as its mark ("14.30 u").
+    /// read after a clock time as its mark ("14.30 u"); after a
+    /// [`Meaning::ClockLead`] word the hour's mark ("until 11h").
     HourMark,
     /// A one-letter unit of minutes, only after hours ("2h30m").
     MinuteMark,
@@ -146,6 +148,15 @@ pub const EN: Lexicon = Lexicon {
         ("day before yesterday", DaysBack(2)),
         ("the day before yesterday", DaysBack(2)),
         ("o'clock", Clock),
+        // Before "9h", "11h": a clock time, not hours ("from 9h until 11h").
+        ("from", ClockLead),
+        ("until", ClockLead),
+        ("till", ClockLead),
+        ("to", ClockLead),
+        ("between", ClockLead),
+        ("and", ClockLead),
+        ("at", ClockLead),
+        ("since", ClockLead),
         ("noon", Named(12)),
         ("midday", Named(12)),
         ("midnight", Named(24)),
@@ -317,6 +328,13 @@ pub const DE: Lexicon = Lexicon {
         ("gestern", DaysBack(1)),
         ("vorgestern", DaysBack(2)),
         ("uhr", Clock),
+        ("von", ClockLead),
+        ("ab", ClockLead),
+        ("bis", ClockLead),
+        ("um", ClockLead),
+        ("zwischen", ClockLead),
+        ("und", ClockLead),
+        ("seit", ClockLead),
         ("mittag", Named(12)),
         ("mitternacht", Named(24)),
         ("deutscher", ZonePlace(Europe::Amsterdam)),
