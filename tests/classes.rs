@@ -1187,3 +1187,57 @@ fn written_fractions_and_dated_start_and_end() {
         assert_eq!(windows(&e), ["03-10 08:00/03-10 09:30/90"], "{body}");
     }
 }
+
+#[test]
+fn hours_with_their_mark_quarter_fractions_outage_headed_tables_and_subject_ids() {
+    // "8h45" and "10h" after words that lead a time: clock times, not ten hours.
+    let e = mail(
+        "SLA credit SP5300001",
+        WED_CET,
+        "SharePoint was unreachable on 10 March from 8h45 until 10h for 19 users in Namur.\n\
+         Please request the service credit.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 07:45/03-10 09:00/75"]);
+    let e = mail(
+        "Storing EX5300002",
+        WED_CET,
+        "Op 10 maart lag de mail plat van 7u tot 9u30, 12 gebruikers in Gent. Graag een servicecredit aanvragen.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 06:00/03-10 08:30/150"]);
+    // A start and "some N and a quarter hours later".
+    let e = mail(
+        "Exchange outage EX5300003",
+        WED_GMT,
+        "Mail stopped at 13:20 on 10 March and returned some three and a quarter hours later.\n\
+         Please claim the SLA credit.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 13:20/03-10 16:35/195"]);
+    // A table whose time columns are headed "Offline from" and "Offline until".
+    let e = mail(
+        "Credit for outage EX5300004",
+        WED_GMT,
+        "Please claim the SLA credit. Per branch:\n\n\
+         Branch     Staff   Offline from   Offline until\n\
+         Cardiff    16      07:05          08:20\n\
+         Swansea    6       07:05          08:20\n",
+    );
+    assert_eq!(e.affected_users, Some(22));
+    // No date given: the mail's own day.
+    assert_eq!(windows(&e), ["03-11 07:05/03-11 08:20/75"]);
+    // A reply that answers with the details and names the incident only in the Subject.
+    let e = mail(
+        "Re: [SLA-412] credit for TM5300005 - details",
+        WED_GMT,
+        "> How many users?\n27, in Exeter.\n\nPlease go ahead and file it.\n",
+    );
+    assert_eq!(e.kind, Kind::TicketUpdate);
+    assert_eq!(e.incident_ids, ["TM5300005"]);
+    assert_eq!(e.affected_users, Some(27));
+    // Under a Subject that names a credit, a body that wants none.
+    let e = mail(
+        "Credit request EX5300006",
+        WED_GMT,
+        "To be clear, we are not after a refund; we only want to know if EX5300006 is fixed.\n",
+    );
+    assert!(!e.credit_requested);
+}

@@ -13,7 +13,7 @@ static CREDIT: Pattern<FoldedRegex> = re_folded!(
     r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]?credits?|sla[- ]?credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
-    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|(?:don't|do not|no need to|needn't) bother|forget (?:about )?(?:the|our|my|this) (?:claim|credit|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking|asking) for (?:a |any )?(?:sla |service )?(?:credit|compensation|refund)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
+    r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|(?:don't|do not|no need to|needn't) bother|forget (?:about )?(?:the|our|my|this) (?:claim|credit|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking for|asking for|after|seeking|chasing|interested in|requesting) (?:a |an |any |the )?(?:sla |service )?(?:credit|compensation|refund|money back|reimbursement)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
 );
 static STATUS: Pattern<FoldedRegex> = re_folded!(
     r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten|when will|wanneer|wann|on (?:the|our|your) (?:next )?invoice|op (?:de|onze|jullie) (?:volgende )?factuur|auf (?:der|unserer|ihrer|die) (?:nächsten )?rechnung|show up|appear on|verschijnt|taucht)\b",
@@ -398,6 +398,16 @@ mod tests {
         ));
         assert!(!req(
             "Wij zijn niet uit op compensatie, wel op een verklaring."
+        ));
+        // Even under a Subject that names a credit request.
+        let under = |t: &str, subject| credit_requested(&statements(t), Some(subject)).is_some();
+        assert!(!under(
+            "We're not after any money back, we only want to know when it's fixed.",
+            "Credit request SP4400001"
+        ));
+        assert!(!under(
+            "We are not seeking reimbursement; is the issue resolved?",
+            "SLA credit?"
         ));
         // A refund notice (or its phishing twin) offers; it does not ask.
         assert!(!req(

@@ -39,8 +39,9 @@ struct Grammar {
     daypart_before: &'static [(&'static [&'static str], bool)],
     /// Words that may stand between such a part of the day and its hour ("om", "um").
     hour_leads: &'static [&'static str],
-    /// "and a half" written after a number, as separate words.
-    and_a_half: &'static [&'static [&'static str]],
+    /// A fraction of an hour written after a number as separate words, and its
+    /// minutes: "two and a half hours", "two and a quarter hours".
+    and_a_fraction: &'static [(&'static [&'static str], u64)],
     /// A fraction of an hour written onto a number, and its minutes: "tweeënhalf",
     /// "zweieinhalb", "eineinviertel", "eindreiviertel".
     fraction_suffixes: &'static [(&'static str, u64)],
@@ -123,7 +124,12 @@ const GRAMMARS: &[Grammar] = &[
         ],
         daypart_before: &[],
         hour_leads: &[],
-        and_a_half: &[&["and", "a", "half"]],
+        and_a_fraction: &[
+            (&["and", "a", "half"], 30),
+            (&["and", "a", "quarter"], 15),
+            (&["and", "three", "quarters"], 45),
+            (&["and", "three", "quarter"], 45),
+        ],
         fraction_suffixes: &[],
         after_hours: &[
             (&["and", "a", "half"], 30),
@@ -185,7 +191,12 @@ const GRAMMARS: &[Grammar] = &[
             (&["s", "avonds"], true),
         ],
         hour_leads: &["om", "rond", "tegen", "vanaf"],
-        and_a_half: &[&["en", "een", "half"], &["en", "half"]],
+        and_a_fraction: &[
+            (&["en", "een", "half"], 30),
+            (&["en", "half"], 30),
+            (&["en", "een", "kwart"], 15),
+            (&["en", "driekwart"], 45),
+        ],
         fraction_suffixes: &[("ënhalf", 30), ("enhalf", 30)],
         after_hours: &[
             (&["en", "een", "kwartier"], 15),
@@ -236,7 +247,12 @@ const GRAMMARS: &[Grammar] = &[
             (&["abends"], true),
         ],
         hour_leads: &["um", "gegen", "ab"],
-        and_a_half: &[&["und", "eine", "halbe"], &["und", "einhalb"]],
+        and_a_fraction: &[
+            (&["und", "eine", "halbe"], 30),
+            (&["und", "einhalb"], 30),
+            (&["und", "ein", "viertel"], 15),
+            (&["und", "dreiviertel"], 45),
+        ],
         fraction_suffixes: &[("einhalb", 30), ("dreiviertel", 45), ("einviertel", 15)],
         after_hours: &[
             (&["und", "eine", "viertelstunde"], 15),
@@ -589,10 +605,14 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
         None => {
             let (n, taken) = number_at(words, at)?;
             let mut next = at + taken;
-            let fraction = match g.and_a_half.iter().find(|p| phrase_at(words, next, p)) {
-                Some(p) => {
+            let fraction = match g
+                .and_a_fraction
+                .iter()
+                .find(|(p, _)| phrase_at(words, next, p))
+            {
+                Some((p, minutes)) => {
                     next += p.len();
-                    30
+                    *minutes
                 }
                 None => 0,
             };
@@ -840,6 +860,14 @@ mod tests {
             ("en", "about twenty-five minutes", "about 25 minutes"),
             ("nl", "bijna tweeënhalf uur plat", "bijna 150 min plat"),
             ("nl", "drie en een half uur", "210 min"),
+            (
+                "en",
+                "some two and a quarter hours later",
+                "some 135 min later",
+            ),
+            ("en", "four and three quarters hours", "285 min"),
+            ("nl", "twee en een kwart uur", "135 min"),
+            ("de", "drei und ein Viertel Stunden", "195 min"),
             ("de", "gut zweieinhalb Stunden lang", "gut 150 min lang"),
             ("de", "knapp vier Stunden", "knapp 4 Stunden"),
             ("de", "gegen acht Uhr", "gegen 8 Uhr"),

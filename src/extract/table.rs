@@ -66,12 +66,13 @@ fn cells(line: &str) -> Option<Vec<String>> {
     (cells.iter().filter(|c| !c.is_empty()).count() >= 2).then_some(cells)
 }
 
-/// Header words of a column of start times, of end times and of days.
+/// Header words of a column of start times, of end times and of days; the first two
+/// may follow a word for the outage ("Down from", "Outage end", "Ausfall bis").
 static START_COLUMN: Pattern<Regex> = re!(
-    r"(?i)^\W*(start|started|start time|begin|beginn|begintijd|starttijd|startzeit|from|van|von|ab|down since|since|outage start)\b"
+    r"(?i)^\W*(?:(?:down|outage|offline|unavailable|impact|disruption|storing|uitval|ausfall|störung)\s+)?(start|started|start time|begin|beginn|begintijd|starttijd|startzeit|from|van|vanaf|von|ab|since|sinds|seit)\b"
 );
 static END_COLUMN: Pattern<Regex> = re!(
-    r"(?i)^\W*(end|ended|end time|ende|eind|einde|eindtijd|endzeit|to|until|tot|bis|restored|hersteld|behoben|back up|outage end)\b"
+    r"(?i)^\W*(?:(?:down|outage|offline|unavailable|impact|disruption|storing|uitval|ausfall|störung)\s+)?(end|ended|end time|ende|eind|einde|eindtijd|endzeit|to|until|till|tot|bis|restored|hersteld|behoben|back up)\b"
 );
 static DAY_COLUMN: Pattern<Regex> = re!(r"(?i)^\W*(date|day|datum|dag|tag)\b");
 /// A cell that is a clock time.
@@ -453,6 +454,13 @@ mod tests {
         let t = "| Datum | Van | Tot |\n|---|---|---|\n| 3-3-2026 | 8.15 | 9.40 |\n";
         let out = time_rows(t).unwrap();
         assert!(out.contains("3-3-2026 from 8.15 to 9.40."), "{out}");
+        // Headed with a word for the outage first.
+        let t = "Depot   Staff   Down from   Down until\nLeiden  7       07:40       08:55\n";
+        let out = time_rows(t).unwrap_or_default();
+        assert!(out.contains("from 07:40 to 08:55."), "{out}");
+        let t = "Filiale\tAusfall von\tAusfall bis\nTrier\t13:05\t14:20\n";
+        let out = time_rows(t).unwrap_or_default();
+        assert!(out.contains("from 13:05 to 14:20."), "{out}");
         assert_eq!(time_rows("Site\tUsers\nLyon\t5\n"), None);
         assert_eq!(time_rows("We met at 9:10 and left at 10:05.\n"), None);
     }
