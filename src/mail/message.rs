@@ -513,7 +513,7 @@ fn lenient_base64_text(part: &mail_parser::MessagePart<'_>, encoded: &str) -> St
 /// nl, de, fr).
 fn is_placeholder(body: &str) -> bool {
     static PLACEHOLDER: crate::mail::pattern::Pattern<regex::Regex> = re!(
-        r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html|(cannot|can ?not|can't|unable to|kan|kann)\W+(\w+\W+){0,4}(display|show|render|weergeven|tonen|anzeigen|darstellen)|(view|read|open|see|bekijk|lees|open|öffnen|lesen|anzeigen)\W+(\w+\W+){0,4}(in|als|as)\W+html)"
+        r"(?i)(html[- ]?(format|formaat|formatted|opmaak|fähig|compatible)|(supports?|ondersteunt|unterstützt)\W+(geen|kein|no)?\W*html|html\W+(ondersteunt|unterstützt|supports?|kan weergeven|anzeigen kann)|(view|bekijk|öffnen Sie)\W+(this|the|het|die)\W+.{0,30}\b(browser|webbrowser)|format html|(cannot|can ?not|can't|unable to|kan|kann)\W+(\w+\W+){0,4}(display|show|render|weergeven|tonen|anzeigen|darstellen)|(view|read|open|see|bekijk|lees|open|öffnen|lesen|anzeigen)\W+(\w+\W+){0,4}(in|als|as)\W+html|(sent|written|composed|created|verzonden|verstuurd|opgesteld|gemaakt|gesendet|geschrieben|verfasst|erstellt)\W+(\w+\W+){0,2}(in|als|as)\W+html|html[- ]?(view|version|weergave|versie|ansicht|darstellung))"
     );
     names_html(body) && PLACEHOLDER.get().is_match(body.trim())
 }
@@ -650,6 +650,9 @@ mod tests {
             "We can't render this e-mail here: please read it as HTML.",
             "Ihr Programm kann diese Nachricht nicht anzeigen (HTML).",
             "Open dit bericht als HTML om het te lezen.",
+            "This note was written in HTML; if it looks empty, switch to the HTML view.",
+            "Deze e-mail is verstuurd als HTML. Zet je mailprogramma op HTML-weergave.",
+            "Diese Nachricht wurde in HTML verfasst. Bitte wechseln Sie zur HTML-Ansicht.",
         ] {
             let raw = format!(
                 "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n{placeholder}\r\n--B\r\nContent-Type: text/html\r\n\r\n<p>Teams was down for <b>40 users</b> in Utrecht.</p>\r\n--B--\r\n"
