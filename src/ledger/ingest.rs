@@ -873,11 +873,16 @@ impl Ingester<'_> {
                 })
                 .collect();
             let outcomes = self.store_all_in(s, messages, now)?;
-            let mut done = Vec::with_capacity(batch.len());
-            for (p, outcome) in batch.iter().zip(outcomes) {
-                s.end_reading_and_release(&p.source_key, Some(p.id))?;
-                done.push((p.source_key.clone(), outcome));
-            }
+            let taken: Vec<(&str, i64)> = batch
+                .iter()
+                .map(|p| (p.source_key.as_str(), p.id))
+                .collect();
+            s.end_readings_and_release(&taken)?;
+            let done = batch
+                .iter()
+                .zip(outcomes)
+                .map(|(p, outcome)| (p.source_key.clone(), outcome))
+                .collect();
             Ok(done)
         })
     }

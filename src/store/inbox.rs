@@ -41,6 +41,15 @@ pub struct Pending {
     pub raw: Vec<u8>,
 }
 
+/// On PostgreSQL, `source_key` is one of the keys of [`key_list`] bound as ?1.
+const KEY_IN_LIST: &str =
+    "source_key = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(CAST(?1 AS TEXT) AS JSONB))))";
+
+/// Source keys as one JSON array: a single bound value, whatever the keys hold.
+fn key_list(keys: &[&str]) -> String {
+    serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
+}
+
 impl Store {
     /// Takes custody of a fetched message. False when it is already in custody or
     /// already processed under this source key (a UIDVALIDITY resync re-reads a folder):
@@ -232,12 +241,52 @@ impl Store {
     /// Reading ended for each of `source_keys` (see [`Store::end_reading`]), as
     /// [`Store::begin_readings`] began it.
     pub fn end_readings(&mut self, source_keys: &[&str]) -> Result<(), StoreError> {
+        if source_keys.is_empty() {
+            return Ok(());
+        }
+        if self.is_postgres() {
+            // One statement for them all: the server's cost is per statement more than
+            // per row.
+            self.exec(
+                &format!("DELETE FROM reading WHERE {KEY_IN_LIST}"),
+                args![key_list(source_keys)],
+            )?;
+            return Ok(());
+        }
         self.transaction_on_own_rows(|s| {
             for key in source_keys {
                 s.exec_later("DELETE FROM reading WHERE source_key = ?1", args![*key])?;
             }
             Ok(())
         })
+    }
+
+    /// Ends the readings of a batch and its custody ([`Store::end_reading_and_release`]
+    /// for each of `taken`: source key and inbox row), as the last write of the
+    /// processing transaction; on PostgreSQL in one statement.
+    pub fn end_readings_and_release(&self, taken: &[(&str, i64)]) -> Result<(), StoreError> {
+        if !self.is_postgres() {
+            for (key, id) in taken {
+                self.end_reading_and_release(key, Some(*id))?;
+            }
+            return Ok(());
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = taken.iter().map(|(k, _)| *k).collect();
+        let ids = taken
+            .iter()
+            .map(|(_, id)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.exec_later(
+            &format!(
+                "WITH ended AS (DELETE FROM reading WHERE {KEY_IN_LIST})
+                 DELETE FROM inbox WHERE id = ANY(CAST(string_to_array(CAST(?2 AS TEXT), ',') AS BIGINT[]))"
+            ),
+            args![key_list(&keys), ids],
+        )
     }
 
     /// The message in custody under this source key, if it is still waiting.
