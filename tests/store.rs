@@ -281,3 +281,53 @@ fn a_batch_in_custody_is_oldest_first_within_its_bounds_and_a_begun_reading_come
         ["k:3", "k:4", "k:5", "k:6"]
     );
 }
+
+#[test]
+fn a_batch_ends_its_readings_and_custody_together_whatever_its_keys_hold() {
+    let mut store = fresh_store("store-end-batch").unwrap();
+    // Maildir names may hold quotes, commas, backslashes and non-ASCII letters.
+    let keys = [
+        "maildir:1700000000.M1P2.host,S=120:2,S",
+        "maildir:a \"quoted\" name",
+        "maildir:back\\slash ü",
+        "imap:support:1:4",
+    ];
+    for k in keys {
+        assert!(
+            store
+                .accept("test", k, b"Subject: x\r\n\r\ny\r\n", "now")
+                .unwrap()
+        );
+    }
+    let batch = store.take_batch(10, 1 << 20, "now").unwrap();
+    assert_eq!(batch.len(), 4);
+    assert_eq!(store.readings().unwrap().len(), 4);
+    // Two of them read within the budget: only their readings end.
+    store.end_readings(&[keys[1], keys[2]]).unwrap();
+    let left: Vec<String> = store
+        .readings()
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(
+        left.iter().all(|k| k == keys[0] || k == keys[3]),
+        "{left:?}"
+    );
+    // The batch stored: every reading ended and every custody released.
+    let taken: Vec<(&str, i64)> = batch
+        .iter()
+        .map(|p| (p.source_key.as_str(), p.id))
+        .collect();
+    store
+        .transaction(|s| s.end_readings_and_release(&taken))
+        .unwrap();
+    assert!(store.readings().unwrap().is_empty());
+    assert_eq!(store.pending_count().unwrap(), 0);
+    // Nothing to end is nothing done.
+    store.end_readings(&[]).unwrap();
+    store
+        .transaction(|s| s.end_readings_and_release(&[]))
+        .unwrap();
+}

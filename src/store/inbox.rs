@@ -245,8 +245,7 @@ impl Store {
             return Ok(());
         }
         if self.is_postgres() {
-            // One statement for them all: the server's cost is per statement more than
-            // per row.
+            // One statement for them all, where each key was one.
             self.exec(
                 &format!("DELETE FROM reading WHERE {KEY_IN_LIST}"),
                 args![key_list(source_keys)],
