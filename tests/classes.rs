@@ -1241,3 +1241,44 @@ fn hours_with_their_mark_quarter_fractions_outage_headed_tables_and_subject_ids(
     );
     assert!(!e.credit_requested);
 }
+
+#[test]
+fn failure_and_recovery_verbs_weekdays_with_their_part_of_the_day_and_listed_sites() {
+    // A start said by the failure ("went down", "fiel … aus", "viel … weg") and an end by
+    // the recovery ("came back", "lief wieder", "werkte weer").
+    for body in [
+        "On Tuesday 10 March Exchange went down at 15:05 and only came back at 16:35. Please claim an SLA credit for EX5400001.",
+        "Am Dienstag, 10. März, fiel Exchange um 15:05 aus und lief erst um 16:35 wieder. Bitte eine SLA-Gutschrift für EX5400002.",
+        "Dinsdag 10 maart om 15.05 viel Exchange weg, pas om 16.35 werkte het weer. Graag een servicecredit voor EX5400003.",
+    ] {
+        let e = mail("Exchange outage", WED_GMT, body);
+        assert_eq!(windows(&e), ["03-10 15:05/03-10 16:35/90"], "{body}");
+    }
+    // The weekday with its part of the day written onto it names both.
+    let e = mail(
+        "Storing TM5400004",
+        WED_CET,
+        "Dinsdagmiddag tussen kwart over twee en tien voor vier lag Teams eruit. Graag een servicecredit aanvragen.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 13:15/03-10 14:50/95"]);
+    let e = mail(
+        "Ausfall TM5400005",
+        WED_CET,
+        "Dienstagnachmittag von halb drei bis Viertel nach vier ging Teams nicht. Bitte eine Gutschrift beantragen.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 13:30/03-10 15:15/105"]);
+    // A users field that lists sites with their counts, either way round.
+    let e = mail(
+        "SLA credit EX5400006",
+        WED_GMT,
+        "Please claim the SLA credit. Outage on 10 March 08:00-09:00 GMT.\nUsers affected: Truro 23, Penzance 11, St Ives 4\n",
+    );
+    assert_eq!(e.affected_users, Some(38));
+    assert_eq!(e.locations, ["Truro", "Penzance", "St Ives"]);
+    let e = mail(
+        "Gutschrift EX5400007",
+        WED_CET,
+        "Bitte eine SLA-Gutschrift beantragen. Ausfall am 10.03. von 8 bis 9 Uhr.\nBetroffene Mitarbeiter: 52 (Linz) und 17 (Wels), insgesamt 69\n",
+    );
+    assert_eq!(e.affected_users, Some(69));
+}

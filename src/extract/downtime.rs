@@ -171,7 +171,22 @@ const START_WORDS: &[&str] = &[
     "begin",
 ];
 const START_AFTER: &[&str] = &[
-    "begon", "begonnen", "began", "started", "begann", "startete", "begin",
+    "begon",
+    "begonnen",
+    "began",
+    "started",
+    "begann",
+    "startete",
+    "begin",
+    // "at 14:30 Exchange went down", "om 14.30 viel Teams weg", "um 14:30 fiel es aus".
+    "failed",
+    "stopped",
+    "crashed",
+    "down",
+    "viel",
+    "fiel",
+    "uitgevallen",
+    "ausgefallen",
 ];
 const END_WORDS: &[&str] = &[
     "resolved",
@@ -198,6 +213,8 @@ const END_WORDS: &[&str] = &[
     "wieder",
 ];
 const END_AFTER: &[&str] = &[
+    // "at 16:15 it was back".
+    "back",
     "resolved",
     "restored",
     "fixed",
@@ -976,6 +993,13 @@ fn connector_at(text: &str, toks: &[Token], ka: usize, kb: usize) -> Option<usiz
 /// Words saying the service failed: a time a few words after one is when it began
 /// ("mail stopped flowing for us at about 1:40pm", "Teams viel bei uns um 9 aus").
 const FAILED: &[&str] = &[
+    // "went down at 14:30", "ging offline", "fiel um 14:30 aus", "viel om 14.30 weg".
+    "down",
+    "offline",
+    "unavailable",
+    "unreachable",
+    "fiel",
+    "viel",
     "stopped",
     "failed",
     "died",

@@ -171,29 +171,41 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         {
             counts = vec![(0, part)];
         }
-        // "Users in A, B and C were affected, 75 in total": the total alone, where the
-        // statement names the people.
-        if counts.is_empty() && found.matched(4) && user_label.is_match(s.value()) {
+        // "Users in A, B and C were affected, 75 in total": the total, where the statement
+        // (or its label) names the people; said beside a breakdown ("140 users in Bern
+        // and 35 in Thun, 175 in total") it is the total unless a count exceeds it.
+        if found.matched(4) && (labelled || user_label.is_match(s.value())) {
             if let Some(n) = TOTAL
                 .get()
                 .captures(s.value())
                 .and_then(|c| c.get(1).or_else(|| c.get(2)))
                 .and_then(|g| parse_count(g.as_str()))
+                .filter(|&n| counts.iter().all(|c| c.1 <= n))
             {
-                counts.push((0, n));
+                counts = vec![(0, n)];
+            }
+        }
+        // A field that lists every site with its count says more than the counts the
+        // patterns found in it ("Den Haag 40 en Delft 12" has one "40 en D…").
+        if labelled {
+            let found: u64 = counts.iter().map(|c| c.1).sum();
+            if let Some(n) = listed_sites(s.value()).filter(|&n| n > found && !counts.is_empty()) {
+                counts = vec![(0, n)];
             }
         }
         let total = if counts.is_empty() {
             if !labelled {
                 continue;
             }
-            // "Affected users: approx. 95 (Dublin & Cork)": the first number of the field.
-            match FIRST_COUNT
-                .get()
-                .captures(s.value())
-                .and_then(|c| c.get(1))
-                .and_then(|g| parse_count(g.as_str()))
-            {
+            // "Affected users: 140 (Bern) and 35 (Thun)", "… Bern 140, Thun 35": the sites'
+            // sum; "Affected users: approx. 95 (Dublin & Cork)": the first number.
+            match listed_sites(s.value()).or_else(|| {
+                FIRST_COUNT
+                    .get()
+                    .captures(s.value())
+                    .and_then(|c| c.get(1))
+                    .and_then(|g| parse_count(g.as_str()))
+            }) {
                 Some(n) => n,
                 None => continue,
             }
@@ -219,6 +231,31 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
     }
     best.map(|(n, src, i, _)| (n, src, i))
+}
+
+/// Where a field's value lists sites with their counts.
+static SITE_LIST_SPLIT: Pattern<Regex> = re!(r"\s*(?:[,;]|\band\b|\ben\b|\bund\b|&|\+)\s*");
+
+/// A field's value that lists sites, each with its count, either way round: "140 (Bern)
+/// and 35 (Thun)", "Bern 140, Thun 35", "Bern: 140; Thun: 35": their sum. None unless
+/// every piece holds one count and a name.
+fn listed_sites(value: &str) -> Option<u64> {
+    let (split, count) = (SITE_LIST_SPLIT.get(), FIRST_COUNT.get());
+    let mut pieces = 0;
+    let mut sum: u64 = 0;
+    for piece in split.split(value).filter(|p| !p.trim().is_empty()) {
+        let mut counts = count.captures_iter(piece);
+        let n = counts
+            .next()?
+            .get(1)
+            .and_then(|g| parse_count(g.as_str()))?;
+        if counts.next().is_some() || !piece.chars().any(char::is_uppercase) {
+            return None;
+        }
+        sum = sum.saturating_add(n);
+        pieces += 1;
+    }
+    (pieces >= 2).then_some(sum)
 }
 
 /// A total stated before its breakdown: "212 staff: 150 in Zwolle and 62 in Deventer",
@@ -302,6 +339,9 @@ static COUNT_THEN_PLACE: Pattern<Regex> = Pattern::new(|| {
 /// a parenthesis or a list.
 static PLACE_THEN_COUNT: Pattern<Regex> =
     Pattern::new(|| crate::regex(&format!(r"(?:\(|,|;|:)\s*({NAME})\s+\d{{1,6}}\b")));
+/// One piece of a listed field, a site and then its count: "Bern 140", "Thun: 35".
+static PLACE_COUNT_PIECE: Pattern<Regex> =
+    Pattern::new(|| crate::regex(&format!(r"^\s*({NAME})\s*:?\s*\d{{1,6}}\b")));
 /// Any site noun, in folded text: what [`PLACE_BEFORE_SITE`] and [`PLACE_AFTER_SITE`] need.
 static SITE_WORD: Pattern<FoldedRegex> =
     Pattern::new(|| FoldedRegex::new(&format!("(?:{})", SITE_NOUNS.to_lowercase())));
@@ -516,6 +556,20 @@ pub fn locations(
                 }
             }
         }
+        // "Affected users: Bern 140, Thun 35": a field that lists each site before its
+        // count, read as its count is (see [`listed_sites`]).
+        let user_field = s
+            .label
+            .as_deref()
+            .is_some_and(|l| USER_LABEL.get().is_match(l));
+        if user_field && listed_sites(s.value()).is_some() {
+            let piece = PLACE_COUNT_PIECE.get();
+            for p in SITE_LIST_SPLIT.get().split(s.value()) {
+                if let Some(g) = piece.captures(p).and_then(|c| c.get(1)) {
+                    lists.push(g.as_str().to_string());
+                }
+            }
+        }
         for list in lists {
             for name in LIST_SPLIT.get().split(&list) {
                 let name = clean_name(name, partner_names);
@@ -639,6 +693,41 @@ mod tests {
         assert_eq!(places, vec!["Düsseldorf", "Łódź", "'s-Hertogenbosch"]);
         let (_, places) = run("Our Zürich office and the Årdal site were down for 25 staff.");
         assert!(places.contains(&"Zürich".to_string()), "{places:?}");
+    }
+
+    #[test]
+    fn a_field_that_lists_sites_with_counts_is_their_sum() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            run("Impacted staff: 61 (Arnhem) and 9 (Ede)"),
+            (Some(70), names(&["Arnhem", "Ede"]))
+        );
+        assert_eq!(
+            run("Users affected: Kassel 18, Fulda 4"),
+            (Some(22), names(&["Kassel", "Fulda"]))
+        );
+        assert_eq!(run("Aantal gebruikers: Breda: 30; Tilburg: 8").0, Some(38));
+        // Not a list of sites: the first number stands.
+        assert_eq!(run("Affected users: about 95 (Dublin & Cork)").0, Some(95));
+        assert_eq!(run("Affected users: 35, mostly in Ghent").0, Some(35));
+    }
+
+    #[test]
+    fn a_total_said_beside_its_breakdown_is_the_total() {
+        assert_eq!(
+            run("We had 61 users in Arnhem and 9 in Ede affected, 75 in total with home workers.")
+                .0,
+            Some(75)
+        );
+        assert_eq!(
+            run("Betroffene Nutzer: 61 (Kassel) und 9 (Fulda), insgesamt 70").0,
+            Some(70)
+        );
+        // A "total" smaller than a count is no total of these.
+        assert_eq!(
+            run("61 users in Arnhem were affected, 9 in total in the annex.").0,
+            Some(61)
+        );
     }
 
     #[test]

@@ -53,6 +53,11 @@ struct Grammar {
     /// Units of a quarter of an hour after a number: "drie kwartier", "zwei
     /// Viertelstunden".
     quarter_units: &'static [&'static str],
+    /// Weekdays, and the parts of the day written onto them ("vrijdagmiddag",
+    /// "Freitagnachmittag") with the words they are split into: the weekday then names
+    /// the day and the part its hours.
+    weekdays: &'static [&'static str],
+    day_parts: &'static [(&'static str, &'static str)],
 }
 
 /// Units that make a number a duration, in any language.
@@ -147,6 +152,9 @@ const GRAMMARS: &[Grammar] = &[
             (&["a", "half", "hour"], 30),
         ],
         quarter_units: &[],
+        // English writes "Friday afternoon" apart.
+        weekdays: &[],
+        day_parts: &[],
     },
     Grammar {
         lang: "nl",
@@ -209,6 +217,21 @@ const GRAMMARS: &[Grammar] = &[
             (&["driekwartier"], 45),
         ],
         quarter_units: &["kwartier"],
+        weekdays: &[
+            "maandag",
+            "dinsdag",
+            "woensdag",
+            "donderdag",
+            "vrijdag",
+            "zaterdag",
+            "zondag",
+        ],
+        day_parts: &[
+            ("ochtend", "'s ochtends"),
+            ("morgen", "'s morgens"),
+            ("middag", "'s middags"),
+            ("avond", "'s avonds"),
+        ],
     },
     Grammar {
         lang: "de",
@@ -266,6 +289,22 @@ const GRAMMARS: &[Grammar] = &[
             (&["halbe", "stunde"], 30),
         ],
         quarter_units: &["viertelstunde", "viertelstunden"],
+        weekdays: &[
+            "montag",
+            "dienstag",
+            "mittwoch",
+            "donnerstag",
+            "freitag",
+            "samstag",
+            "sonnabend",
+            "sonntag",
+        ],
+        day_parts: &[
+            ("morgen", "morgens"),
+            ("vormittag", "vormittags"),
+            ("nachmittag", "nachmittags"),
+            ("abend", "abends"),
+        ],
     },
 ];
 
@@ -698,6 +737,44 @@ static UNIT_WORD: Pattern<FoldedRegex> =
 static DAYPART_WORD: Pattern<FoldedRegex> =
     Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{DAYPART_WORDS})\b")));
 
+/// A weekday with a part of the day written onto it, in any language's table.
+static DAY_COMPOUND: Pattern<FoldedRegex> = Pattern::new(|| {
+    let words = |f: fn(&Grammar) -> Vec<&'static str>| {
+        GRAMMARS.iter().flat_map(f).collect::<Vec<_>>().join("|")
+    };
+    let days = words(|g| g.weekdays.to_vec());
+    let parts = words(|g| g.day_parts.iter().map(|(p, _)| *p).collect());
+    FoldedRegex::new(&format!(r"\b(?:{days})(?:{parts})\b"))
+});
+
+/// `text` with each weekday that has a part of the day written onto it split into the
+/// two ("Vrijdagmiddag" is "Vrijdag 's middags"); None when there is none.
+fn split_day_compounds(g: &Grammar, text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut copied = 0;
+    for w in words(text) {
+        let Some((day, part)) = g.weekdays.iter().find_map(|d| {
+            let part = w.lower.strip_prefix(d)?;
+            g.day_parts
+                .iter()
+                .find(|(p, _)| *p == part)
+                .map(|(_, said)| (d.len(), *said))
+        }) else {
+            continue;
+        };
+        // The weekday as written (its capital), then the part's own words.
+        let day_end = crate::floor_char_boundary(text, w.start + day);
+        out.push_str(&text[copied..day_end]);
+        out.push(' ');
+        out.push_str(part);
+        copied = w.end;
+    }
+    (copied > 0).then(|| {
+        out.push_str(&text[copied..]);
+        out
+    })
+}
+
 /// Bytes walked before and after a unit or clock word: the longest phrase ("twenty five
 /// and a half hours", "fünf vor halb zwölf 'nachmittags'") fits.
 const REACH_BEFORE: usize = 48;
@@ -707,6 +784,7 @@ const REACH_AFTER: usize = 40;
 /// word, or a part of the day with digits close by.
 pub fn may_say_time(text: &Folded) -> bool {
     UNIT_WORD.get().is_match(text)
+        || DAY_COMPOUND.get().is_match(text)
         || DAYPART_WORD
             .get()
             .find_iter(text)
@@ -724,9 +802,18 @@ fn digits_near(text: &str, start: usize, end: usize) -> bool {
 /// "de"); None when nothing was rewritten.
 pub fn in_digits(text: &str, lang: &str) -> Option<String> {
     let g = GRAMMARS.iter().find(|g| g.lang == lang)?;
+    let folded = Folded::new(text);
+    let split = DAY_COMPOUND
+        .get()
+        .is_match(&folded)
+        .then(|| split_day_compounds(g, text))
+        .flatten();
+    let (text, folded) = match &split {
+        Some(t) => (t.as_str(), Folded::new(t)),
+        None => (text, folded),
+    };
     // Only the words around each unit or clock word are walked: a phrase reaches at most
     // a few words before its unit and one after its clock word.
-    let folded = Folded::new(text);
     let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
     for m in TIME_WORD.get().find_iter(&folded) {
         let daypart = DAYPART_WORDS.split('|').any(|w| w == m.as_str());
@@ -776,7 +863,7 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
         }
     }
     if edits.is_empty() {
-        return None;
+        return split;
     }
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -946,6 +1033,21 @@ mod tests {
         ] {
             assert_eq!(said(text, lang), want, "{lang}: {text}");
         }
+    }
+
+    #[test]
+    fn weekdays_with_a_part_of_the_day_written_on_are_split() {
+        // The part of the day then makes the bare hour an evening one.
+        assert_eq!(said("Zaterdagavond om 8 uur", "nl"), "Zaterdag 8:00 pm");
+        assert_eq!(
+            said("dinsdagochtend tussen 7.05 en 8.20", "nl"),
+            "dinsdag 's ochtends tussen 7.05 en 8.20"
+        );
+        assert_eq!(said("Sonntagabend ab 19 Uhr", "de"), "Sonntag 19:00");
+        // Only a part of the day of the table: a weekday alone, or with another word
+        // onto it, stays.
+        assert_eq!(in_digits("Vrijdagborrel om 16.00", "nl"), None);
+        assert_eq!(in_digits("Dienstagssitzung um 9", "de"), None);
     }
 
     #[test]
