@@ -40,34 +40,9 @@ fn is_down(c: &regex::Captures<'_>) -> Option<bool> {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-
-/// Hours east of UTC of the zone names a monitor writes after a stamp.
-fn zone_hours(name: &str) -> Option<i32> {
-    Some(match name {
-        "Z" | "UTC" | "GMT" => 0,
-        "CET" | "MEZ" | "BST" => 1,
-        "CEST" | "MESZ" => 2,
-        "EST" | "CDT" => -5,
-        "EDT" => -4,
-        "CST" => -6,
-        "PST" => -8,
-        "PDT" => -7,
-        _ => return None,
-    })
-}
-
 fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
     let n = |name: &str| c.name(name).and_then(|g| g.as_str().parse::<u32>().ok());
-    let month = || {
-        let mon = c.name("mon")?.as_str().to_ascii_lowercase();
-        MONTHS
-            .iter()
-            .position(|m| *m == mon)
-            .and_then(|i| u32::try_from(i + 1).ok())
-    };
+    let month = || super::when::month_number(c.name("mon")?.as_str());
     let (y, m, d) = match (n("y"), n("y2"), n("y3")) {
         (Some(y), _, _) => (y, n("m")?, n("d")?),
         (_, Some(y), _) => (y, n("m2")?, n("d2")?),
@@ -87,7 +62,9 @@ fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
             let secs = (h * 60 + m) * 60;
             FixedOffset::east_opt(if o.starts_with('-') { -secs } else { secs })?
         }
-        Some(name) => FixedOffset::east_opt(zone_hours(name)? * 3600)?,
+        Some("Z") => FixedOffset::east_opt(0)?,
+        // The temporal grammar's table of zone names: the same offsets everywhere.
+        Some(name) => FixedOffset::east_opt(super::when::zone_hours(name)? * 3600)?,
         None => zone,
     };
     offset

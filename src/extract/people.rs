@@ -187,11 +187,10 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
         // A field that lists every site with its count says more than the counts the
         // patterns found in it ("Den Haag 40 en Delft 12" has one "40 en D…").
-        if labelled {
-            let found: u64 = counts.iter().map(|c| c.1).sum();
-            if let Some(n) = listed_sites(s.value()).filter(|&n| n > found && !counts.is_empty()) {
-                counts = vec![(0, n)];
-            }
+        let listed = labelled.then(|| listed_sites(s.value())).flatten();
+        let counted: u64 = counts.iter().map(|c| c.1).sum();
+        if let Some(n) = listed.filter(|&n| n > counted && !counts.is_empty()) {
+            counts = vec![(0, n)];
         }
         let total = if counts.is_empty() {
             if !labelled {
@@ -199,7 +198,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             }
             // "Affected users: 140 (Bern) and 35 (Thun)", "… Bern 140, Thun 35": the sites'
             // sum; "Affected users: approx. 95 (Dublin & Cork)": the first number.
-            match listed_sites(s.value()).or_else(|| {
+            match listed.or_else(|| {
                 FIRST_COUNT
                     .get()
                     .captures(s.value())
