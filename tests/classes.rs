@@ -1282,3 +1282,41 @@ fn failure_and_recovery_verbs_weekdays_with_their_part_of_the_day_and_listed_sit
     );
     assert_eq!(e.affected_users, Some(69));
 }
+
+#[test]
+fn status_fields_wrapped_asides_money_back_regions_and_breakdowns_of_any_noun() {
+    // An alert block laid out as fields, its time a line below its state.
+    let e = mail(
+        "SLA credit EX5400011",
+        WED_CET,
+        "Please claim the SLA credit; our monitor's alerts:\n\nService: Exchange SMTP\nCurrent status: Offline\nChecked at: 2026-03-10 09:14:05 CET\n\nService: Exchange SMTP\nCurrent status: Online\nChecked at: 2026-03-10 10:02:35 CET\n",
+    );
+    assert_eq!(windows(&e), ["03-10 08:14/03-10 09:02/48"]);
+    // A wrapped sentence whose second line holds "(ref: …)" is not a field: its window
+    // and the counts after it stay whole ("kurz vor elf" keeps the hour it names).
+    let e = mail(
+        "Gutschrift",
+        WED_CET,
+        "Am Dienstag war Teams bei uns von Viertel nach neun bis\nkurz vor elf nicht erreichbar (Ticket Microsoft: TM5400012). Betroffen waren 20 Kollegen\nin Krems und 5 in Melk, zusammen also 25 Leute. Bitte eine Gutschrift beantragen.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 08:15/03-10 10:00/105"]);
+    assert_eq!(e.affected_users, Some(25));
+    assert_eq!(e.locations, ["Krems", "Melk"]);
+    // Money back asked for in plain words, lower case throughout.
+    let e = mail(
+        "teams",
+        WED_GMT,
+        "teams was gone for us tuesday morning, TM5400013. could we have some money back for that?\n",
+    );
+    assert_eq!(e.kind.as_str(), "credit_request");
+    assert!(e.credit_requested);
+    // A North American region, any noun in a breakdown, "your CSP program" wrapped.
+    let e = mail(
+        "Credit request EX5400014",
+        "Wed, 11 Mar 2026 10:00:00 -0500",
+        "On 3/10/2026 mail was unavailable from 9:05 AM to 10:20 AM Mountain. 16 dispatchers and drivers in Boise and 4 in Nampa were affected.\nTenant: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d -- licences bought through your\nCSP program. Please file the SLA credit.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 15:05/03-10 16:20/75"]);
+    assert_eq!(e.affected_users, Some(20));
+    assert_eq!(e.purchased_via_csp, Some(true));
+}

@@ -10,7 +10,7 @@ use super::text::Statements;
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
 /// `\w*gutschrift` alternative left the pattern no literal to skip to.
 static CREDIT: Pattern<FoldedRegex> = re_folded!(
-    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]?credits?|sla[- ]?credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
+    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]?credits?|sla[- ]?credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|(?:can|could|may|do|should|will|would) (?:we|i|us)\b[^.?!]{0,30}\b(?:get|have|receive|claim|be given)\b[^.?!]{0,20}\b(?:credit|money back)|money back|reimburse(?:ment|d)?|geld terug|terugbetaling|geld zurück|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|(?:don't|do not|no need to|needn't) bother|forget (?:about )?(?:the|our|my|this) (?:claim|credit|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking for|asking for|after|seeking|chasing|interested in|requesting) (?:a |an |any |the )?(?:sla |service )?(?:credit|compensation|refund|money back|reimbursement)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
@@ -51,7 +51,7 @@ static ADVISORY_CONTEXT: Pattern<Regex> = re!(
 /// raw text still has its line breaks, and a phrase wrapped across two lines ("a
 /// service⏎credit") is whole only once statements are cut.
 static CREDIT_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"credit|claim|compensat|kompensation|vergoeding|tegoed|refund|erstattung|entschädigung|gutschrift",
+    r"credit|claim|compensat|kompensation|vergoeding|tegoed|refund|erstattung|entschädigung|gutschrift|money back|reimburs|geld terug|terugbetaling|geld zurück",
 );
 
 /// Whether the text holds a word of a credit phrase: a yes/no search, before statements
@@ -168,7 +168,7 @@ static NO_CSP: Pattern<FoldedRegex> = re_folded!(
     r"(directly (?:from|with|through|via) microsoft|direct (?:bij|van|via) microsoft|rechtstreeks (?:bij|van|via) microsoft|direkt (?:bei|von|über) microsoft|not (?:through|via|from|with) (?:you|csp|cloudwise|a partner|the partner)|niet via|nicht über|not bought|not purchased|no csp|kein csp|geen csp|another (?:partner|csp|reseller)|andere (?:partner|csp)|anderen (?:partner|csp)|enterprise agreement|\bea\b)",
 );
 static YES_CSP: Pattern<FoldedRegex> = re_folded!(
-    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller|(?:über|uber|durch|by|over) (?:den |the )?csp\b|\b(?:yes|ja)\b\W{1,3}(?:via |through |über |over )?csp\b|\bcsp[- ](?:customer|client|klant|kunde|kundin)\b|(?:through|via|from|by|bij|van|über|uber|durch|bei) (?:our|ons|onze|unseren|unserem|unsere|my|mijn) csp\b)",
+    r"(through (?:you|csp|your company)|via (?:you|csp|jullie|u\b)|über (?:sie|euch)|als csp|from you|bij jullie|bij u\b|van jullie|\(csp\)|\bcsp\b[^.]{0,20}\b(?:yes|ja)\b|via (?:the )?csp|through the csp|im csp|(?:on|in|under) (?:the )?csp\b|\bwith you\b|\bbij jullie\b|\bbei ihnen\b|(?:onder|under|op|auf|unter|über) (?:jullie|your|uw|eurem|euren|ihrem|ihren|ihr|euer)\W+csp|indirect(?:e|er|en)? reseller|(?:über|uber|durch|by|over) (?:den |the )?csp\b|\b(?:yes|ja)\b\W{1,3}(?:via |through |über |over )?csp\b|\bcsp[- ](?:customer|client|klant|kunde|kundin)\b|(?:through|via|from|by|bij|van|über|uber|durch|bei) (?:our|ons|onze|unseren|unserem|unsere|my|mijn|your|jullie|uw|ihren|ihrem|ihr|euren|eurem|euer) csp\b)",
 );
 /// Our own question, quoted above the answer: bought "through us" is through the partner.
 static THROUGH_US: Pattern<FoldedRegex> =
@@ -290,6 +290,12 @@ mod tests {
         assert_eq!(csp("Die Abos sind über CSP gekauft."), Some(true));
         assert_eq!(csp("We are a CSP customer of yours."), Some(true));
         assert_eq!(csp("Wij zijn CSP-klant bij jullie."), Some(true));
+        // The partner's own CSP programme, named with "your".
+        assert_eq!(
+            csp("Our seats were bought through your CSP programme in 2024."),
+            Some(true)
+        );
+        assert_eq!(csp("Lizenzen laufen über Ihren CSP-Vertrag."), Some(true));
         assert_eq!(
             csp("We are a CSP customer, but of another partner."),
             Some(false)
@@ -350,6 +356,17 @@ mod tests {
         ));
         assert!(req(
             "After Tuesday's outage we would like a credit, please."
+        ));
+        // Asked as "can we get", and money back said in words (phrasings of my own).
+        assert!(req(
+            "Teams was offline half the morning. Could we get some money back for that?"
+        ));
+        assert!(req(
+            "The mail outage hurt us badly; can we claim a credit for it?"
+        ));
+        assert!(req("Na de storing van dinsdag willen we graag geld terug."));
+        assert!(!req(
+            "The outage was short, we're not after any money back."
         ));
         // The same words about an invoice, or asking whether it came, are not.
         assert!(!req(

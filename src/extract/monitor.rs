@@ -11,14 +11,16 @@ use super::downtime::{MAX_WINDOWS, Window};
 use crate::mail::pattern::Pattern;
 
 /// A state word: down, or up. Capitals only for the single words: "down" in a sentence
-/// is no monitor's state.
+/// is no monitor's state; but a state field's value ("Status: Down", "Zustand:
+/// offline"), as alert mails lay theirs out a line above the time, in any case.
 static STATE: Pattern<Regex> = re!(
-    r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b|\[(?i:(down|offline|critical|failed)|(up|online|ok|resolved|recovered))\]"
+    r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b|\[(?i:(down|offline|critical|failed)|(up|online|ok|resolved|recovered))\]|(?i:^\W*(?:current\s+|new\s+|monitor\s+|alert\s+)?(?:status|state|zustand|toestand|event|ereignis)\s*:\s*(?:(down|offline|critical|failed|problem)|(up|online|ok|resolved|recovered))\b)"
 );
-/// The down states alone, to ask first: capitals, the phrases in any case, or a state
-/// in brackets ("[Down]", as Uptime Kuma writes it).
-static DOWN: Pattern<Regex> =
-    re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]");
+/// The down states alone, to ask first: capitals, the phrases in any case, a state in
+/// brackets ("[Down]", as Uptime Kuma writes it), or a state field's value.
+static DOWN: Pattern<Regex> = re!(
+    r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]|(?im:^\W*(?:current\s+|new\s+|monitor\s+|alert\s+)?(?:status|state|zustand|toestand|event|ereignis)\s*:\s*(?:down|offline|critical|failed|problem)\b)"
+);
 static WENT_DOWN: Pattern<Regex> = re!(r"(?i)\b(?:is|went|gone)\s+(?:down|offline)\b");
 /// A full timestamp: an ISO date, a day-first dotted date or a day, month name and year
 /// ("10 Mar 2026"), a clock time with seconds or not, and a zone or offset if written
@@ -31,9 +33,9 @@ static STAMP: Pattern<Regex> = re!(
 const STAMP_REACH: usize = 4;
 
 fn is_down(c: &regex::Captures<'_>) -> Option<bool> {
-    if [1, 3, 5].iter().any(|&i| c.get(i).is_some()) {
+    if [1, 3, 5, 7].iter().any(|&i| c.get(i).is_some()) {
         Some(true)
-    } else if [2, 4, 6].iter().any(|&i| c.get(i).is_some()) {
+    } else if [2, 4, 6, 8].iter().any(|&i| c.get(i).is_some()) {
         Some(false)
     } else {
         None
@@ -187,6 +189,19 @@ mod tests {
         let text = "Alert: Website is DOWN\nCause: connection timeout\nWhen: 2026-03-02 07:41:10 UTC\n\n\
                     Alert: Website is UP\nDowntime: 38 minutes\nWhen: 2026-03-02 08:19:40 UTC\n";
         assert_eq!(run(text), ["02 07:41:10/02 08:19:40/38"]);
+    }
+
+    #[test]
+    fn state_fields_with_the_time_on_a_line_below() {
+        let text = "Check: VPN gateway\nState: Offline\nDetected at: 2026-04-07 22:50 UTC\n\n\
+                    Check: VPN gateway\nState: Online\nDetected at: 2026-04-08 00:05 UTC\n";
+        assert_eq!(run(text), ["07 22:50:00/08 00:05:00/75"]);
+        let text = "Zustand: ausgefallen? nein\n* Status: Problem\n  Zeit: 07.04.2026 09:10 MESZ\n\
+                    * Status: OK\n  Zeit: 07.04.2026 09:55 MESZ\n";
+        assert_eq!(run(text), ["07 07:10:00/07 07:55:00/45"]);
+        // A status in a sentence is no field.
+        let text = "Our status: down most of the afternoon, since 2026-04-07 13:00.\n";
+        assert_eq!(run(text), Vec::<String>::new());
     }
 
     #[test]

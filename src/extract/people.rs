@@ -6,7 +6,7 @@ use regex::{Regex, RegexSet};
 use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::{Statement, Statements, parse_count};
 
-const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|\bman\b|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
+const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|attorneys|lawyers|solicitors|paralegals|accountants|advis[eo]rs|technicians|developers|designers|architects|analysts|carers|caregivers|pharmacists|dentists|physicians|cashiers|volunteers|interns|advocaten|adviseurs|monteurs|technici|ontwikkelaars|verkopers|anwälte|anwältinnen|berater(?:innen)?|techniker(?:innen)?|entwickler(?:innen)?|ingenieure|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|\bman\b|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
@@ -18,6 +18,16 @@ static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pat
 /// A count beside a place: "35 in Rotterdam".
 const COUNT_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
 static COUNT_IN_PLACE: Pattern<Regex> = re!(COUNT_IN_PLACE_PATTERN);
+/// A count, a few lower-case words and a place, beside a count in a place: "27 attorneys
+/// and clerks in Chicago and 9 in Milwaukee" counts the people the list's next entry
+/// counts, whatever the noun. Group 2 holds the words, for [`NOT_PEOPLE`].
+static COUNT_WORDS_IN_PLACE: Pattern<Regex> = re!(
+    r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+((?:[a-zäöüß'’-]+\s+){1,3})(?:in|at|op|bij|te|an|am)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]"
+);
+/// Words that count something other than people: time, mail, places, machines.
+static NOT_PEOPLE: Pattern<Regex> = re!(
+    r"(?i)\b(?:minutes?|mins?|hours?|hrs?|days?|weeks?|uur|minuten|stunden|tage[n]?|dagen|e?-?mails?|messages?|berichten|nachrichten|tickets?|calls?|anrufe|sites?|offices?|locations?|vestigingen|standorte[n]?|kantoren|percent|procent|prozent|devices?|laptops?|pcs|computers?|printers?|servers?|meetings?|invoices?|orders?)\b"
+);
 static FIRST_COUNT: Pattern<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
 static AFFECTED: Pattern<FoldedRegex> = re_folded!(
     r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
@@ -82,10 +92,10 @@ fn starts_with_count(text: &str) -> bool {
     t.starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// A total said without its noun: "75 in total", "insgesamt 75", "in totaal 75". A
-/// count of people only where the statement names them ("Users in A, B and C were
-/// affected, 75 in total").
-const TOTAL_PATTERN: &str = r"(?i)\b(?:(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in\s+total|total|in\s+totaal|totaal|insgesamt)|(?:in\s+total|in\s+totaal|insgesamt|totaal)\s+(\d{1,3}(?:[.,]\d{3})+|\d{1,6}))\b";
+/// A total said without its noun: "75 in total", "insgesamt 75", "in totaal 75",
+/// "zusammen also 75", "75 altogether". A count of people only where the statement
+/// names them ("Users in A, B and C were affected, 75 in total").
+const TOTAL_PATTERN: &str = r"(?i)\b(?:(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in\s+total|total|in\s+all|all\s+told|altogether|combined|in\s+totaal|totaal|insgesamt|zusammen)|(?:in\s+total|in\s+all|all\s+told|altogether|combined|in\s+totaal|totaal|samen|bij\s+elkaar|insgesamt|zusammen|gesamt)(?:\s+(?:also|so|thus|dus|that's|that\s+is|that\s+makes|dat\s+zijn|das\s+sind|sind\s+das|zijn\s+dat))?\s+(\d{1,3}(?:[.,]\d{3})+|\d{1,6}))\b";
 static TOTAL: Pattern<Regex> = re!(TOTAL_PATTERN);
 
 /// "Een man of vijftig": Dutch for about fifty people.
@@ -122,6 +132,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         OUT_OF.get(),
         ABOUT.get(),
     );
+    let (words_in_place, not_people) = (COUNT_WORDS_IN_PLACE.get(), NOT_PEOPLE.get());
     for (i, s) in statements.iter().enumerate() {
         // Every count has a digit; most statements have none.
         if !s.value().bytes().any(|b| b.is_ascii_digit()) {
@@ -156,6 +167,16 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             .chain(
                 // "35 in Rotterdam": a count beside a place, but never a year ("2026 in London").
                 caps(1)
+                    .filter_map(|c| count_at(&c))
+                    .filter(|(_, n)| !(1900..=2100).contains(n)),
+            )
+            .chain(
+                found
+                    .matched(1)
+                    .then(|| words_in_place.captures_iter(s.value()))
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.get(2).is_some_and(|w| !not_people.is_match(w.as_str())))
                     .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
@@ -726,6 +747,40 @@ mod tests {
         assert_eq!(
             run("61 users in Arnhem were affected, 9 in total in the annex.").0,
             Some(61)
+        );
+    }
+
+    #[test]
+    fn a_total_after_a_filler_word_and_counts_of_any_noun_in_a_breakdown() {
+        // Phrasings of my own.
+        assert_eq!(
+            run("Betroffen waren 18 Kolleginnen in Passau und 7 in Deggendorf, zusammen also 25 Leute.").0,
+            Some(25)
+        );
+        assert_eq!(
+            run("Affected: 40 staff in Hull and 12 in Goole, 52 altogether.").0,
+            Some(52)
+        );
+        assert_eq!(
+            run("Getroffen: 9 medewerkers in Venlo en 4 in Weert, samen dus 13.").0,
+            Some(13)
+        );
+        // Whatever the noun, a count in a breakdown beside "9 in X" is people.
+        assert_eq!(
+            run(
+                "We had 14 bookkeepers and interns in Reading and 6 in Slough who could not log in."
+            )
+            .0,
+            Some(20)
+        );
+        assert_eq!(
+            run("12 paralegals could not reach their files.").0,
+            Some(12)
+        );
+        // Minutes in a place are no people.
+        assert_eq!(
+            run("The 40 users in Derby lost mail for 25 minutes at Derby and 10 in Leek.").0,
+            Some(50)
         );
     }
 

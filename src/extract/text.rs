@@ -208,7 +208,12 @@ fn statement_list(text: &str) -> Vec<Statement> {
         let labelled = field_parts(line);
         let bullet = is_bullet(line);
         if let Some((_, value)) = field.as_mut() {
-            if line.starts_with([' ', '\t']) && !bullet && labelled.is_none() {
+            // An indented line continues the value; so does any line after a value cut
+            // off mid-phrase ("… purchased through⏎your CSP programme").
+            if (line.starts_with([' ', '\t']) || ends_mid_phrase(value))
+                && !bullet
+                && labelled.is_none()
+            {
                 value.push(' ');
                 value.push_str(trimmed);
                 continue;
@@ -238,6 +243,22 @@ fn statement_list(text: &str) -> Vec<Statement> {
     flush_field(&mut field, &mut out);
     flush_para(&mut para, &mut out);
     out
+}
+
+/// Words no sentence ends with: prepositions, articles, conjunctions and possessives (en,
+/// nl, de). A line that ends with one was wrapped.
+const MID_PHRASE: &[&str] = &[
+    "a", "an", "the", "and", "or", "of", "to", "at", "by", "with", "for", "from", "via", "through",
+    "our", "your", "their", "its", "de", "het", "een", "en", "van", "bij", "voor", "met", "door",
+    "naar", "onze", "jullie", "uw", "der", "die", "das", "den", "dem", "ein", "eine", "und",
+    "oder", "von", "mit", "für", "über", "zu", "bei", "unsere", "ihre",
+];
+
+fn ends_mid_phrase(value: &str) -> bool {
+    value
+        .rsplit(' ')
+        .next()
+        .is_some_and(|w| MID_PHRASE.iter().any(|m| w.eq_ignore_ascii_case(m)))
 }
 
 fn is_bullet(line: &str) -> bool {
@@ -287,7 +308,10 @@ fn field_parts(line: &str) -> Option<(&str, &str)> {
         && label.split_whitespace().count() <= 7
         && !label.contains(". ")
         && !label.ends_with(|c: char| c.is_ascii_digit())
-        && !label.contains("http");
+        && !label.contains("http")
+        // "… gestört (Microsoft: EX1430055)": a colon inside parentheses that opened in
+        // the label is a wrapped sentence's aside, not a label's end.
+        && label.matches('(').count() <= label.matches(')').count();
     plausible.then_some((label, value))
 }
 
@@ -562,6 +586,27 @@ mod tests {
         );
         assert_eq!(texts[4], (None, "Next sentence.".into()));
         assert_eq!(texts[5], (None, "Another one.".into()));
+    }
+
+    #[test]
+    fn a_value_cut_off_mid_phrase_goes_on_and_a_parenthesised_colon_is_no_label() {
+        // Phrasings of my own.
+        let st = statements(
+            "Tenant: 1234 -- our seats came through the\nreseller programme.\nUsers: 12\n",
+        );
+        assert_eq!(
+            st[0].value(),
+            "1234 -- our seats came through the reseller programme."
+        );
+        assert_eq!(st[1].label.as_deref(), Some("users"));
+        // A finished value does not swallow the line after it.
+        let st = statements("Tenant: 1234\nwe restarted everything.\n");
+        assert_eq!(st[1].value(), "we restarted everything.");
+        let st = statements(
+            "Mail was down from nine until\nhalf past ten (ref: EX123456). Nobody could send.\n",
+        );
+        assert!(st.iter().all(|s| s.label.is_none()), "{st:?}");
+        assert_eq!(st.len(), 2);
     }
 
     #[test]

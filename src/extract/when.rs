@@ -1742,6 +1742,19 @@ mod tests {
             kinds("until 4 PM Pacific")[1],
             Kind::Zone(Zone::Named(chrono_tz::America::Los_Angeles))
         );
+        // The other North American regions, alone and with "time".
+        assert_eq!(
+            kinds("by 10 a.m. Mountain")[1],
+            Kind::Zone(Zone::Named(chrono_tz::America::Denver))
+        );
+        assert_eq!(
+            kinds("Atlantic time"),
+            vec![Kind::Zone(Zone::Named(chrono_tz::America::Halifax))]
+        );
+        assert_eq!(
+            kinds("Central European time"),
+            vec![Kind::Zone(Zone::Named(chrono_tz::Europe::Amsterdam))]
+        );
     }
 
     #[test]
