@@ -1320,3 +1320,37 @@ fn status_fields_wrapped_asides_money_back_regions_and_breakdowns_of_any_noun() 
     assert_eq!(e.affected_users, Some(20));
     assert_eq!(e.purchased_via_csp, Some(true));
 }
+
+#[test]
+fn dutch_hour_forms_later_guid_corrections_clock_minutes_and_common_nouns() {
+    // Dutch hours in their own form, a credit asked for as "creditverzoek".
+    let e = mail(
+        "Storing Exchange",
+        WED_CET,
+        "Dinsdag lag Exchange eruit van tegen achten tot kort na tienen (EX5400021). 12 medewerkers in Zeist. Willen jullie het creditverzoek indienen?\n",
+    );
+    assert_eq!(windows(&e), ["03-10 07:00/03-10 09:00/120"]);
+    assert!(e.credit_requested);
+    // A GUID called a subscription sentences after it is no tenant.
+    let e = mail(
+        "SLA credit EX5400022",
+        WED_GMT,
+        "Please claim the SLA credit. Tenant 11111111-2222-4333-8444-555555555555.\nMail was down for an hour on Tuesday.\n\nApologies, the ID I gave is actually our Azure subscription ID; tenant: 66666666-7777-4888-9999-aaaaaaaaaaaa\n",
+    );
+    assert_eq!(e.tenant_ids, ["66666666-7777-4888-9999-aaaaaaaaaaaa"]);
+    // The minutes of "9:30 am Pacific" count nobody; a German common noun is no place.
+    let e = mail(
+        "SLA credit EX5400023",
+        "Wed, 11 Mar 2026 10:00:00 -0700",
+        "Please file an SLA credit: 14 technicians in Fresno lost mail from 8:10 to 9:30 am Pacific on 3/10.\n",
+    );
+    assert_eq!(e.affected_users, Some(14));
+    assert_eq!(e.locations, ["Fresno"]);
+    let e = mail(
+        "Gutschrift EX5400024",
+        WED_CET,
+        "Bitte eine SLA-Gutschrift beantragen: 6 Kollegen im Außendienst und 30 in Minden konnten am 10.03. von 9 bis 10 Uhr nicht mailen.\n",
+    );
+    assert_eq!(e.affected_users, Some(36));
+    assert_eq!(e.locations, ["Minden"]);
+}

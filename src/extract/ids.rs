@@ -25,6 +25,11 @@ static SAID_OTHER: Pattern<Regex> = re!(
 static SAID_OTHER_NEXT: Pattern<Regex> = re!(
     r"(?i)^[^.\n]{0,80}?[.;!]\s+(?:[a-z]+[,:]?\s+){0,2}?(?:that|this|the above|die|diese|dat|deze)\s+(?:guid|id|tenant[- ]?id|nummer|number|one)\b[^.\n]{0,40}?\b(?:is|ist|was|war)\s+(?:actually\s+|eigentlich\s+|eigenlijk\s+|in fact\s+)?(?:our|unsere?|onze|the|de|het|die|das|een|an?|eine?)\s+(?:[a-z]+\s+){0,2}?[a-z-]*(?:subscription|abonnement|correlation|correlatie|korrelation|object|objekt|application|client|device|gerät|apparaat|resource|request|anfrage)"
 );
+/// Anywhere after a GUID, pointing back at the last one before it: "Sorry - that ID
+/// above is our subscription ID", "die GUID von vorhin ist unsere Abonnement-ID".
+static SAID_OTHER_LATER: Pattern<Regex> = re!(
+    r"(?i)\b(?:that|this|the)\s+(?:guid|id|tenant[- ]?id|number|one)\s+(?:above|earlier|i (?:gave|sent|wrote)|from before|hierboven|van eerder|oben|von vorhin)\b[^.\n]{0,30}?\b(?:is|was)\s+(?:actually\s+|in fact\s+|just\s+)?(?:our|the|an?)\s+(?:[a-z]+\s+){0,2}?[a-z-]*(?:subscription|correlation|object|application|client|device|resource|request)|\b(?:die|diese|dat|deze)\s+(?:guid|id|nummer)\s+(?:hierboven|van eerder|oben|von vorhin)\b[^.\n]{0,30}?\b(?:is|ist|was|war)\s+(?:eigentlich\s+|eigenlijk\s+)?(?:unsere?|onze|de|het|die|das|een|eine?)\s+(?:[a-z]+\s+){0,2}?[a-zä-]*(?:abonnement|correlatie|korrelation|objekt|gerät|apparaat|anfrage)"
+);
 /// Right before a GUID: the sender says it is the wrong one, corrected beside it
 /// ("the tenant is …, not …", "… statt der alten …", "in plaats van …").
 static NEGATED: Pattern<Regex> = re!(
@@ -65,7 +70,23 @@ pub(crate) fn mentions_guid(text: &str) -> bool {
 /// Tenant GUIDs, lower-cased, skipping GUIDs labelled as something else.
 pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // The GUIDs a later sentence calls something else: the last one before each such
+    // sentence (a few at most).
+    let said_later: Vec<usize> = SAID_OTHER_LATER
+        .get()
+        .find_iter(text)
+        .take(4)
+        .filter_map(|m| {
+            guids(text)
+                .take_while(|(o, _)| *o < m.start())
+                .last()
+                .map(|(o, _)| o)
+        })
+        .collect();
     for (offset, c) in guids(text) {
+        if said_later.contains(&offset) {
+            continue;
+        }
         let Some(whole) = c.get(0) else { continue };
         let whole = (offset + whole.start())..(offset + whole.end());
         // The 48 bytes before it, within its line (searched back that far only: a
@@ -726,6 +747,17 @@ mod tests {
              subscription ID; the tenant ID is 66666666-7777-4888-9999-aaaaaaaaaaaa.",
             "Mandant 11111111-2222-4333-8444-555555555555. Korrektur: diese ID ist unsere \
              Abonnement-ID, der Mandant ist 66666666-7777-4888-9999-aaaaaaaaaaaa.",
+        ] {
+            let got: Vec<String> = tenant_ids(text).into_iter().map(|(g, _)| g).collect();
+            assert_eq!(got, ["66666666-7777-4888-9999-aaaaaaaaaaaa"], "{text}");
+        }
+        // Said sentences later, pointing back at the last GUID above (phrasings of my own).
+        for text in [
+            "Tenant 11111111-2222-4333-8444-555555555555.\nMail was down for two hours. We \
+             rebooted.\n\nOops - the ID I gave is actually an Azure subscription ID. Tenant: \
+             66666666-7777-4888-9999-aaaaaaaaaaaa",
+            "Tenant-ID 11111111-2222-4333-8444-555555555555. Teams lag eruit. Excuus, dat id \
+             hierboven is onze abonnements-ID; de tenant is 66666666-7777-4888-9999-aaaaaaaaaaaa.",
         ] {
             let got: Vec<String> = tenant_ids(text).into_iter().map(|(g, _)| g).collect();
             assert_eq!(got, ["66666666-7777-4888-9999-aaaaaaaaaaaa"], "{text}");

@@ -52,6 +52,12 @@ fn count_at(c: &regex::Captures<'_>) -> Option<(usize, u64)> {
     parse_count(g.as_str()).map(|n| (g.start(), n))
 }
 
+/// Whether the digits at `at` follow a digit and a time or date separator.
+fn after_separator(text: &str, at: usize) -> bool {
+    let before = &text.as_bytes()[..at];
+    matches!(before, [.., d, b':' | b'.' | b'/' | b'-'] if d.is_ascii_digit())
+}
+
 fn follows_month(before: &str) -> bool {
     let word = before
         .trim_end()
@@ -182,6 +188,9 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             )
             .collect();
         let mut counts = counts;
+        // "9:30 am Pacific", "11/6 in Leeds": the digits after a clock time's or a date's
+        // separator are no count ("am" is German for "at the").
+        counts.retain(|&(at, _)| !after_separator(s.value(), at));
         counts.sort_unstable();
         counts.dedup_by_key(|c| c.0);
         // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
@@ -386,6 +395,24 @@ static LOCATION_LABEL: Pattern<Regex> = re!(
     r"(?i)^(?:affected\s+|getroffen\s+|betroffene\s+)?(locations?|locaties?|locatie\(s\)|standorte?|standort\(e\)|sites?|offices?|vestiging(en)?|kantoren|where|waar|wo)(?:\s+affected|\s+getroffen|\s+betroffen)?$"
 );
 
+/// Endings of German (and Dutch) common nouns that no place name has.
+const COMMON_NOUN_ENDINGS: &[&str] = &[
+    "ung",
+    "heit",
+    "keit",
+    "schaft",
+    "betrieb",
+    "dienst",
+    "ität",
+    "ismus",
+    "wesen",
+    "office",
+    "schicht",
+    "abteilung",
+    "zentrale",
+    "afdeling",
+];
+
 const NOT_PLACES: &[&str] = &[
     "excel",
     "word",
@@ -440,6 +467,31 @@ const NOT_PLACES: &[&str] = &[
     "power",
     "bi",
     "csp",
+    // Departments, never sites: "12 in Finance and 5 in Sales".
+    "finance",
+    "sales",
+    "accounting",
+    "accounts",
+    "marketing",
+    "hr",
+    "legal",
+    "reception",
+    "logistics",
+    "operations",
+    "engineering",
+    "production",
+    "management",
+    "buchhaltung",
+    "vertrieb",
+    "verwaltung",
+    "einkauf",
+    "empfang",
+    "boekhouding",
+    "verkoop",
+    "administratie",
+    "inkoop",
+    "productie",
+    "receptie",
     "it",
     "ict",
     "mfa",
@@ -663,6 +715,14 @@ fn clean_name(raw: &str, partner_names: &[String]) -> String {
     if !name.starts_with(|c: char| c.is_uppercase() || c == '\'') || name.chars().count() < 2 {
         return String::new();
     }
+    // German writes every noun with a capital: one word with a common noun's ending
+    // ("im Schichtbetrieb", "im Homeoffice", "in der Buchhaltung") is no place.
+    if words.len() == first + 1 {
+        let lw = name.to_lowercase();
+        if COMMON_NOUN_ENDINGS.iter().any(|e| lw.ends_with(e)) {
+            return String::new();
+        }
+    }
     // A name that is only a known non-place in its last word ("Leeds Office") keeps the
     // place, as does one that ends on a joining word ("Edinburgh on" Friday).
     let mut kept: Vec<&str> = name.split_whitespace().collect();
@@ -748,6 +808,19 @@ mod tests {
             run("61 users in Arnhem were affected, 9 in total in the annex.").0,
             Some(61)
         );
+    }
+
+    #[test]
+    fn clock_minutes_departments_and_common_nouns_are_neither_counts_nor_places() {
+        // Phrasings of my own.
+        assert_eq!(
+            run("8 engineers in Tacoma were affected until 10:15 am Seattle time.").0,
+            Some(8)
+        );
+        let (n, places) = run("Betroffen: 9 Kollegen im Homeoffice und 14 in Passau.");
+        assert_eq!((n, places), (Some(23), vec!["Passau".to_string()]));
+        let (n, places) = run("11 users in Finance and 4 in Sales could not log in.");
+        assert_eq!((n, places), (Some(15), vec![]));
     }
 
     #[test]

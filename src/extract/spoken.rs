@@ -58,6 +58,10 @@ struct Grammar {
     /// the day and the part its hours.
     weekdays: &'static [&'static str],
     day_parts: &'static [(&'static str, &'static str)],
+    /// Words that are an hour of the clock by themselves ("om vijven", "na elven"),
+    /// read after one of `hour_form_leads` or in a clock phrase ("kwart over elven").
+    hour_forms: &'static [(&'static str, u64)],
+    hour_form_leads: &'static [&'static str],
 }
 
 /// Units that make a number a duration, in any language.
@@ -155,6 +159,8 @@ const GRAMMARS: &[Grammar] = &[
         // English writes "Friday afternoon" apart.
         weekdays: &[],
         day_parts: &[],
+        hour_forms: &[],
+        hour_form_leads: &[],
     },
     Grammar {
         lang: "nl",
@@ -232,6 +238,34 @@ const GRAMMARS: &[Grammar] = &[
             ("middag", "'s middags"),
             ("avond", "'s avonds"),
         ],
+        hour_forms: &[
+            ("tweeën", 2),
+            ("drieën", 3),
+            ("vieren", 4),
+            ("vijven", 5),
+            ("zessen", 6),
+            ("zevenen", 7),
+            ("achten", 8),
+            ("negenen", 9),
+            ("tienen", 10),
+            ("elven", 11),
+            ("twaalven", 12),
+        ],
+        hour_form_leads: &[
+            "om",
+            "na",
+            "voor",
+            "tegen",
+            "tot",
+            "van",
+            "vanaf",
+            "tussen",
+            "en",
+            "rond",
+            "omstreeks",
+            "sinds",
+            "over",
+        ],
     },
     Grammar {
         lang: "de",
@@ -305,6 +339,8 @@ const GRAMMARS: &[Grammar] = &[
             ("nachmittag", "nachmittags"),
             ("abend", "abends"),
         ],
+        hour_forms: &[],
+        hour_form_leads: &[],
     },
 ];
 
@@ -386,7 +422,8 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         }
         let h_at = at + c.words.len();
         // The hour is a word or 1-12 in digits; "half 2026" or "half the staff" is none.
-        let Some((hour, taken)) = number_at(words, h_at) else {
+        let Some((hour, taken)) = number_at(words, h_at).or_else(|| hour_form(g, words, h_at))
+        else {
             continue;
         };
         if !(1..=12).contains(&hour) {
@@ -421,6 +458,32 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         ));
     }
     None
+}
+
+/// The hour a word of `g.hour_forms` at words[at] names ("elven": 11), taking one word.
+fn hour_form(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(u64, usize)> {
+    let w = &words.get(at)?.lower;
+    g.hour_forms
+        .iter()
+        .find(|(form, _)| form == w)
+        .map(|&(_, hour)| (hour, 1))
+}
+
+/// An hour word standing alone after its lead ("na elven", "tegen vijven"): H:00.
+fn hour_form_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    let lead = &words.get(at.checked_sub(1)?)?.lower;
+    if !g.hour_form_leads.contains(&lead.as_ref()) {
+        return None;
+    }
+    let (hour, _) = hour_form(g, words, at)?;
+    Some((
+        Edit {
+            start: words[at].start,
+            end: words[at].end,
+            with: format!("{hour}:00"),
+        },
+        1,
+    ))
 }
 
 /// Words that name the night.
@@ -716,7 +779,7 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
 
 /// Units, clock words and the words of minutes past or to the hour ("past", "twenty
 /// to"): every rewrite of a length of time or a clock phrase holds one.
-const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|past|twenty\s+to|twenty[- ]five\s+to";
+const UNIT_WORDS: &str = r"tweeën|drieën|vieren|vijven|zessen|zevenen|achten|negenen|tienen|elven|twaalven|hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|past|twenty\s+to|twenty[- ]five\s+to";
 /// The parts of the day, plain words apart by `|`: common in mail ("this morning",
 /// "last night"), so the words around one are walked only when digits stand close by
 /// ("8 in the morning", "'s middags om 2"); walking around each cost a claim mail
@@ -850,6 +913,7 @@ pub fn in_digits(text: &str, lang: &str) -> Option<String> {
                 .or_else(|| written_fraction_at(piece, &words, at))
                 .or_else(|| daypart_at(g, piece, &words, at))
                 .or_else(|| clock_at(g, &words, at))
+                .or_else(|| hour_form_at(g, &words, at))
                 .or_else(|| duration_at(g, &words, at));
             match found {
                 Some((mut edit, taken)) => {
@@ -882,6 +946,21 @@ mod tests {
 
     fn said(text: &str, lang: &str) -> String {
         in_digits(text, lang).unwrap_or_else(|| text.to_string())
+    }
+
+    #[test]
+    fn dutch_hours_in_their_own_form() {
+        // Phrasings of my own.
+        assert_eq!(
+            said("van kwart over negen tot even na elven", "nl"),
+            "van 9:15 tot even na 11:00"
+        );
+        assert_eq!(
+            said("het lag eruit tussen achten en tienen", "nl"),
+            "het lag eruit tussen 8:00 en 10:00"
+        );
+        // Without a lead the word is a verb: "we vieren".
+        assert_eq!(said("we vieren het niet", "nl"), "we vieren het niet");
     }
 
     #[test]
