@@ -1354,3 +1354,22 @@ fn dutch_hour_forms_later_guid_corrections_clock_minutes_and_common_nouns() {
     assert_eq!(e.affected_users, Some(36));
     assert_eq!(e.locations, ["Minden"]);
 }
+
+#[test]
+fn any_noun_for_people_hit_a_count_after_its_place_and_amending_a_claim() {
+    let e = mail(
+        "WG: Störung Teams",
+        WED_CET,
+        "Bitte eine Gutschrift beantragen.\n\n-------- Weitergeleitete Nachricht --------\nVon: Filiale <filiale@customer.example>\nDatum: 10.03.2026 17:00\nBetreff: Störung Teams\n\nHeute von 13:40 bis 15:10 ging Teams nicht (TM5400031). 9 Kassiererinnen in Enns und die Lageristen in Steyr (4) konnten nicht arbeiten.\n",
+    );
+    assert_eq!(e.affected_users, Some(13));
+    assert_eq!(e.locations, ["Enns", "Steyr"]);
+    // A reply in a claim's thread asking to put its corrections in goes ahead.
+    let e = mail(
+        "Re: SLA credit EX5400032",
+        WED_GMT,
+        "Sorry, my mistake: it was 30 users, not 13. Please amend the claim.\n",
+    );
+    assert!(e.credit_requested);
+    assert_eq!(e.affected_users, Some(30));
+}

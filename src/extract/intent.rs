@@ -98,7 +98,7 @@ pub fn credit_requested(statements: &Statements, subject: Option<&str>) -> Optio
 /// have everything", "reichen Sie sie bei Microsoft ein", "wil je dit ook meenemen in de
 /// claim".
 static GO_AHEAD: Pattern<FoldedRegex> = re_folded!(
-    r"\b(go ahead|proceed|please (?:submit|file|send|lodge|raise|add|include)|(?:submit|file|lodge|raise) it|add (?:this|it|that) to|include (?:this|it|that) in|(?:dien|dienen) (?:hem|het|deze|de claim|die) (?:dan )?(?:maar )?in|indienen|meenemen in|toevoegen aan|verwerken in|reichen sie\b[^.]{0,60}\bein|einreichen|ergänzen sie|aufnehmen|nehmen sie\b[^.]{0,40}\bauf)\b",
+    r"\b(go ahead|proceed|(?:update|amend|correct) (?:the|our|this|my) (?:claim|request|ticket)|pas (?:de|onze|deze) (?:claim|aanvraag) aan|(?:passen|ändern|korrigieren) sie (?:den|unseren|diesen|die) (?:antrag|anspruch|gutschriftsantrag|meldung)|please (?:submit|file|send|lodge|raise|add|include)|(?:submit|file|lodge|raise) it|add (?:this|it|that) to|include (?:this|it|that) in|(?:dien|dienen) (?:hem|het|deze|de claim|die) (?:dan )?(?:maar )?in|indienen|meenemen in|toevoegen aan|verwerken in|reichen sie\b[^.]{0,60}\bein|einreichen|ergänzen sie|aufnehmen|nehmen sie\b[^.]{0,40}\bauf)\b",
 );
 
 /// A claim besides the one a thread is about: "a new SLA credit claim", "another one",
@@ -519,6 +519,15 @@ mod tests {
     #[test]
     fn a_reply_in_a_claim_thread_that_says_go_on_asks_for_the_credit() {
         let go = |t: &str, subject: &str| go_ahead(&statements(t), subject).is_some();
+        // Asked to put corrections into the claim (phrasings of my own).
+        assert!(go(
+            "It was 40 users, not 14. Please amend the claim.",
+            "Re: SLA credit TM1234567"
+        ));
+        assert!(go(
+            "Es waren 40, nicht 14. Bitte passen Sie den Antrag an.",
+            "AW: Gutschrift TM1234567"
+        ));
         let subject = "Re: [SLA-9] Your SLA credit claim";
         assert!(go(
             "Here are the numbers. Feel free to go ahead now.",

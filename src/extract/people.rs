@@ -6,7 +6,7 @@ use regex::{Regex, RegexSet};
 use super::fold::{Folded, FoldedRegex, re_folded};
 use super::text::{Statement, Statements, parse_count};
 
-const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|attorneys|lawyers|solicitors|paralegals|accountants|advis[eo]rs|technicians|developers|designers|architects|analysts|carers|caregivers|pharmacists|dentists|physicians|cashiers|volunteers|interns|advocaten|adviseurs|monteurs|technici|ontwikkelaars|verkopers|anwälte|anwältinnen|berater(?:innen)?|techniker(?:innen)?|entwickler(?:innen)?|ingenieure|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|\bman\b|mitarbeiter(?:innen|n)?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
+const USER_NOUNS: &str = r"[a-zäöü]*kräfte|[a-z]*krachten|nurses|drivers|engineers|consultants|attorneys|lawyers|solicitors|paralegals|accountants|advis[eo]rs|technicians|developers|designers|architects|analysts|carers|caregivers|pharmacists|dentists|physicians|cashiers|volunteers|interns|advocaten|adviseurs|monteurs|technici|ontwikkelaars|verkopers|anwälte|anwältinnen|berater(?:innen)?|techniker(?:innen)?|entwickler(?:innen)?|ingenieure|pupils|operators|clerks|chauffeurs|verpleegkundigen|artsen|fahrer(?:innen)?|lehrer(?:innen)?|ärzte|ärztinnen|users?|staff|employees?|people|persons|colleagues|members of staff|staff members|team members|mailboxes|seats|accounts|agents|workers|students|teachers|nurses|doctors|clinicians|end[- ]users|gebruikers|[a-zäöü]*medewerkers|werknemers|collega's|collega’s|collegas|personen|mensen|mailboxen|leerlingen|docenten|\bman\b|[a-zäöüß]*mitarbeiter(?:innen|n)?|verkäufer(?:innen)?|kassierer(?:innen)?|sachbearbeiter(?:innen)?|monteure|azubis|auszubildende[n]?|mitarbeitende[n]?|benutzer(?:innen|n)?|nutzer(?:innen|n)?|anwender(?:innen|n)?|kollegen|kolleginnen|beschäftigte[n]?|angestellte[n]?|postfächer[n]?|leute[n]?|personen";
 
 /// A count followed by (a few words and) a noun for people.
 fn count_noun_pattern() -> String {
@@ -18,15 +18,19 @@ static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pat
 /// A count beside a place: "35 in Rotterdam".
 const COUNT_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
 static COUNT_IN_PLACE: Pattern<Regex> = re!(COUNT_IN_PLACE_PATTERN);
-/// A count, a few lower-case words and a place, beside a count in a place: "27 attorneys
-/// and clerks in Chicago and 9 in Milwaukee" counts the people the list's next entry
-/// counts, whatever the noun. Group 2 holds the words, for [`NOT_PEOPLE`].
-static COUNT_WORDS_IN_PLACE: Pattern<Regex> = re!(
-    r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+((?:[a-zäöüß'’-]+\s+){1,3})(?:in|at|op|bij|te|an|am)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]"
-);
+/// A count, a few words and a place, beside a count in a place ("27 attorneys and
+/// clerks in Chicago and 9 in Milwaukee") or in a statement about people hit ("11
+/// Lageristen in Wels konnten nicht …"): people, whatever the noun. Group 2 holds the
+/// words, for [`NOT_PEOPLE`].
+const COUNT_WORDS_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+((?:[A-Za-zäöüßÄÖÜ'’-]+\s+){1,3})(?:in|at|op|bij|te|an|am)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
+static COUNT_WORDS_IN_PLACE: Pattern<Regex> = re!(COUNT_WORDS_IN_PLACE_PATTERN);
+/// A place with its count in a parenthesis after it: "die Kolleginnen in Steyr (7)".
+const PLACE_COUNT_AFTER_PATTERN: &str =
+    r"\b(?:in|at|bij|te|op|an|am)\s+[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*\s*\((\d{1,6})\)";
+static PLACE_COUNT_AFTER: Pattern<Regex> = re!(PLACE_COUNT_AFTER_PATTERN);
 /// Words that count something other than people: time, mail, places, machines.
 static NOT_PEOPLE: Pattern<Regex> = re!(
-    r"(?i)\b(?:minutes?|mins?|hours?|hrs?|days?|weeks?|uur|minuten|stunden|tage[n]?|dagen|e?-?mails?|messages?|berichten|nachrichten|tickets?|calls?|anrufe|sites?|offices?|locations?|vestigingen|standorte[n]?|kantoren|percent|procent|prozent|devices?|laptops?|pcs|computers?|printers?|servers?|meetings?|invoices?|orders?)\b"
+    r"(?i)\b(?:minutes?|mins?|hours?|hrs?|days?|weeks?|uur|minuten|stunden|tage[n]?|dagen|e?-?mails?|messages?|berichten|nachrichten|tickets?|calls?|anrufe|sites?|offices?|locations?|vestigingen|standorte[n]?|kantoren|percent|procent|prozent|devices?|laptops?|pcs|computers?|printers?|servers?|meetings?|invoices?|orders?|uhr|am|pm|a\.m|p\.m|utc|gmt|cet|cest|mez|mesz|bst|est|edt|jan[a-z]*|feb[a-z]*|m[aä]r[a-z]*|apr[a-z]*|ma[iy]|mei|jun[a-z]*|jul[a-z]*|aug[a-z]*|sep[a-z]*|o[ck]t[a-z]*|nov[a-z]*|de[cz][a-z]*)\b"
 );
 static FIRST_COUNT: Pattern<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
 static AFFECTED: Pattern<FoldedRegex> = re_folded!(
@@ -121,6 +125,8 @@ static COUNTS: Pattern<RegexSet> = Pattern::new(|| {
             OUT_OF_PATTERN,
             ABOUT_PATTERN,
             TOTAL_PATTERN,
+            COUNT_WORDS_IN_PLACE_PATTERN,
+            PLACE_COUNT_AFTER_PATTERN,
         ]
         .map(crate::ascii_pattern),
     )
@@ -138,7 +144,11 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         OUT_OF.get(),
         ABOUT.get(),
     );
-    let (words_in_place, not_people) = (COUNT_WORDS_IN_PLACE.get(), NOT_PEOPLE.get());
+    let (words_in_place, not_people, count_after) = (
+        COUNT_WORDS_IN_PLACE.get(),
+        NOT_PEOPLE.get(),
+        PLACE_COUNT_AFTER.get(),
+    );
     for (i, s) in statements.iter().enumerate() {
         // Every count has a digit; most statements have none.
         if !s.value().bytes().any(|b| b.is_ascii_digit()) {
@@ -177,14 +187,21 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
             .chain(
-                found
-                    .matched(1)
+                (found.matched(5) && (found.matched(1) || AFFECTED.get().is_match(s.folded())))
                     .then(|| words_in_place.captures_iter(s.value()))
                     .into_iter()
                     .flatten()
                     .filter(|c| c.get(2).is_some_and(|w| !not_people.is_match(w.as_str())))
                     .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
+            )
+            .chain(
+                found
+                    .matched(6)
+                    .then(|| count_after.captures_iter(s.value()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| count_at(&c)),
             )
             .collect();
         let mut counts = counts;
@@ -322,7 +339,12 @@ fn stated_total(s: &Statement, counts: &[(usize, u64)]) -> Option<u64> {
     }
     // Only a colon or an opening parenthesis between the total and its breakdown.
     let between = value.get(head.end()..second_at)?;
-    let opens = between.contains([':', '(']) && !between.contains([')', '.', ';']);
+    // "… in Steyr (5)": a parenthesis that holds only a count opens no breakdown.
+    let bare_count = value.get(second_at..).is_some_and(|r| {
+        r.trim_start_matches(|c: char| c.is_ascii_digit())
+            .starts_with(')')
+    });
+    let opens = between.contains([':', '(']) && !between.contains([')', '.', ';']) && !bare_count;
     (opens && rest <= first).then_some(first)
 }
 
@@ -849,6 +871,17 @@ mod tests {
         assert_eq!(
             run("12 paralegals could not reach their files.").0,
             Some(12)
+        );
+        // Any noun in a statement about people hit; not a date or an hour.
+        assert_eq!(
+            run("11 Lageristen in Wels konnten nicht arbeiten.").0,
+            Some(11)
+        );
+        assert_eq!(run("On 27 March in Leeds nobody could log in.").0, None);
+        // A place's count in a parenthesis after it.
+        assert_eq!(
+            run("12 Monteure in Enns und die Azubis in Steyr (5) waren betroffen.").0,
+            Some(17)
         );
         // Minutes in a place are no people.
         assert_eq!(
