@@ -72,13 +72,16 @@ pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     // The GUIDs a later sentence calls something else: the last one before each such
     // sentence (a few at most).
+    // Searched only after the first GUID: a sentence before it points back at nothing.
+    let first = guids(text).next().map_or(text.len(), |(o, _)| o);
     let said_later: Vec<usize> = SAID_OTHER_LATER
         .get()
-        .find_iter(text)
+        .find_iter(&text[first..])
         .take(4)
         .filter_map(|m| {
+            let at = first + m.start();
             guids(text)
-                .take_while(|(o, _)| *o < m.start())
+                .take_while(|(o, _)| *o < at)
                 .last()
                 .map(|(o, _)| o)
         })

@@ -18,9 +18,22 @@ static STATE: Pattern<Regex> = re!(
 );
 /// The down states alone, to ask first: capitals, the phrases in any case, a state in
 /// brackets ("[Down]", as Uptime Kuma writes it), or a state field's value.
-static DOWN: Pattern<Regex> = re!(
-    r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]|(?im:^\W*(?:current\s+|new\s+|monitor\s+|alert\s+)?(?:status|state|zustand|toestand|event|ereignis)\s*:\s*(?:down|offline|critical|failed|problem)\b)"
-);
+static DOWN: Pattern<Regex> =
+    re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]");
+
+/// Whether a colon anywhere is followed by a down state ("Status: Down"): the gate for
+/// state fields, asked of each colon (memchr) rather than by a pattern, which, having
+/// no literal to start from, walked every byte of every mail.
+fn down_after_colon(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).any(|at| {
+        let rest = &bytes[at + 1..bytes.len().min(at + 24)];
+        let value = rest.trim_ascii_start();
+        ["down", "offline", "critical", "failed", "problem"]
+            .iter()
+            .any(|w| value.len() >= w.len() && value[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
+    })
+}
 static WENT_DOWN: Pattern<Regex> = re!(r"(?i)\b(?:is|went|gone)\s+(?:down|offline)\b");
 /// A full timestamp: an ISO date, a day-first dotted date or a day, month name and year
 /// ("10 Mar 2026"), a clock time with seconds or not, and a zone or offset if written
@@ -79,7 +92,7 @@ fn stamp(c: &regex::Captures<'_>, zone: FixedOffset) -> Option<DateTime<Utc>> {
 pub fn windows(text: &str, zone: FixedOffset) -> Vec<Window> {
     let (state_re, stamp_re) = (STATE.get(), STAMP.get());
     // A window needs a down event: most mail names no down state (literal searches).
-    if !DOWN.get().is_match(text) && !WENT_DOWN.get().is_match(text) {
+    if !DOWN.get().is_match(text) && !WENT_DOWN.get().is_match(text) && !down_after_colon(text) {
         return Vec::new();
     }
     let mut events: Vec<(DateTime<Utc>, bool, String)> = Vec::new();
