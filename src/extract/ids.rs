@@ -71,8 +71,7 @@ pub(crate) fn mentions_guid(text: &str) -> bool {
 pub fn tenant_ids(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     // The GUIDs a later sentence calls something else: the last one before each such
-    // sentence (a few at most).
-    // Searched only after the first GUID: a sentence before it points back at nothing.
+    // sentence (a few at most), searched after the first GUID only.
     let first = guids(text).next().map_or(text.len(), |(o, _)| o);
     let said_later: Vec<usize> = SAID_OTHER_LATER
         .get()

@@ -16,8 +16,8 @@ use crate::mail::pattern::Pattern;
 static STATE: Pattern<Regex> = re!(
     r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b|\[(?i:(down|offline|critical|failed)|(up|online|ok|resolved|recovered))\]|(?i:^\W*(?:current\s+|new\s+|monitor\s+|alert\s+)?(?:status|state|zustand|toestand|event|ereignis)\s*:\s*(?:(down|offline|critical|failed|problem)|(up|online|ok|resolved|recovered))\b)"
 );
-/// The down states alone, to ask first: capitals, the phrases in any case, a state in
-/// brackets ("[Down]", as Uptime Kuma writes it), or a state field's value.
+/// The down states alone, to ask first: capitals or a state in brackets ("[Down]", as
+/// Uptime Kuma writes it); the phrases and state fields have gates of their own.
 static DOWN: Pattern<Regex> =
     re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]");
 

@@ -28,9 +28,10 @@ static COUNT_WORDS_IN_PLACE: Pattern<Regex> = re!(COUNT_WORDS_IN_PLACE_PATTERN);
 const PLACE_COUNT_AFTER_PATTERN: &str =
     r"\b(?:in|at|bij|te|op|an|am)\s+[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*\s*\((\d{1,6})\)";
 static PLACE_COUNT_AFTER: Pattern<Regex> = re!(PLACE_COUNT_AFTER_PATTERN);
-/// Words that count something other than people: time, mail, places, machines.
+/// Words that count something other than people: time, mail, places, machines (and
+/// months, asked of the temporal grammar's table: see [`counts_people`]).
 static NOT_PEOPLE: Pattern<Regex> = re!(
-    r"(?i)\b(?:minutes?|mins?|hours?|hrs?|days?|weeks?|uur|minuten|stunden|tage[n]?|dagen|e?-?mails?|messages?|berichten|nachrichten|tickets?|calls?|anrufe|sites?|offices?|locations?|vestigingen|standorte[n]?|kantoren|percent|procent|prozent|devices?|laptops?|pcs|computers?|printers?|servers?|meetings?|invoices?|orders?|uhr|am|pm|a\.m|p\.m|utc|gmt|cet|cest|mez|mesz|bst|est|edt|jan(?:uary|uari|uar)?|feb(?:ruary|ruari|ruar)?|mar(?:ch)?|märz|maart|apr(?:il)?|may|mai|mei|jun[ei]?|jul[iy]?|aug(?:ust|ustus)?|sept?(?:ember)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?)\b"
+    r"(?i)\b(?:minutes?|mins?|hours?|hrs?|days?|weeks?|uur|minuten|stunden|tage[n]?|dagen|e?-?mails?|messages?|berichten|nachrichten|tickets?|calls?|anrufe|sites?|offices?|locations?|vestigingen|standorte[n]?|kantoren|percent|procent|prozent|devices?|laptops?|pcs|computers?|printers?|servers?|meetings?|invoices?|orders?|uhr|am|pm|a\.m|p\.m|utc|gmt|cet|cest|mez|mesz|bst|est|edt)\b"
 );
 static FIRST_COUNT: Pattern<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
 static AFFECTED: Pattern<FoldedRegex> = re_folded!(
@@ -60,6 +61,15 @@ fn count_at(c: &regex::Captures<'_>) -> Option<(usize, u64)> {
 fn after_separator(text: &str, at: usize) -> bool {
     let before = &text.as_bytes()[..at];
     matches!(before, [.., d, b':' | b'.' | b'/' | b'-'] if d.is_ascii_digit())
+}
+
+/// Whether the words between a count and its place may name people: none of them a
+/// unit, a clock word or a month ("27 March in Leeds").
+fn counts_people(not_people: &Regex, words: &str) -> bool {
+    !not_people.is_match(words)
+        && words
+            .split_whitespace()
+            .all(|w| super::when::month_number(w).is_none())
 }
 
 fn follows_month(before: &str) -> bool {
@@ -144,10 +154,11 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         OUT_OF.get(),
         ABOUT.get(),
     );
-    let (words_in_place, not_people, count_after) = (
+    let (words_in_place, not_people, count_after, affected) = (
         COUNT_WORDS_IN_PLACE.get(),
         NOT_PEOPLE.get(),
         PLACE_COUNT_AFTER.get(),
+        AFFECTED.get(),
     );
     for (i, s) in statements.iter().enumerate() {
         // Every count has a digit; most statements have none.
@@ -187,11 +198,14 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )
             .chain(
-                (found.matched(5) && (found.matched(1) || AFFECTED.get().is_match(s.folded())))
+                (found.matched(5) && (found.matched(1) || affected.is_match(s.folded())))
                     .then(|| words_in_place.captures_iter(s.value()))
                     .into_iter()
                     .flatten()
-                    .filter(|c| c.get(2).is_some_and(|w| !not_people.is_match(w.as_str())))
+                    .filter(|c| {
+                        c.get(2)
+                            .is_some_and(|w| counts_people(&not_people, w.as_str()))
+                    })
                     .filter_map(|c| count_at(&c))
                     .filter(|(_, n)| !(1900..=2100).contains(n)),
             )

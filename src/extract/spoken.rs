@@ -778,8 +778,9 @@ fn duration_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usiz
 }
 
 /// Units, clock words and the words of minutes past or to the hour ("past", "twenty
-/// to"): every rewrite of a length of time or a clock phrase holds one.
-const UNIT_WORDS: &str = r"tweeën|drieën|vieren|vijven|zessen|zevenen|achten|negenen|tienen|elven|twaalven|hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|past|twenty\s+to|twenty[- ]five\s+to";
+/// to"): every rewrite of a length of time or a clock phrase holds one, or an hour word
+/// of a grammar's table (see [`unit_words`]).
+const UNIT_WORDS: &str = r"hours?|hrs|uur|uren|stunden?|std|minutes?|mins?|minuten|minuut|uhr|o'?clock|quarter|half|kwart|kwartier|driekwartier|viertel|halb|dreiviertel|viertelstunden?|dreiviertelstunde|past|twenty\s+to|twenty[- ]five\s+to";
 /// The parts of the day, plain words apart by `|`: common in mail ("this morning",
 /// "last night"), so the words around one are walked only when digits stand close by
 /// ("8 in the morning", "'s middags om 2"); walking around each cost a claim mail
@@ -789,13 +790,24 @@ const DAYPART_WORDS: &str = "morning|afternoon|evening|night|ochtends|morgens|mi
 /// it, "nachmittags gegen 2" after it.
 const DAYPART_DIGITS_REACH: usize = 16;
 
+/// [`UNIT_WORDS`] and every grammar's hour words ("elven"), taken from the tables so
+/// that a language's row is all it needs.
+fn unit_words() -> String {
+    GRAMMARS
+        .iter()
+        .flat_map(|g| g.hour_forms.iter().map(|(form, _)| *form))
+        .chain([UNIT_WORDS])
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 /// Every rewrite holds a unit or a clock word, or a part of the day: mail with none is
 /// not walked word by word (searched folded, it is a prefiltered scan).
 static TIME_WORD: Pattern<FoldedRegex> =
-    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{UNIT_WORDS}|{DAYPART_WORDS})\b")));
+    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{}|{DAYPART_WORDS})\b", unit_words())));
 /// [`TIME_WORD`] without the parts of the day: the gate most mail stops at.
 static UNIT_WORD: Pattern<FoldedRegex> =
-    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{UNIT_WORDS})\b")));
+    Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{})\b", unit_words())));
 /// The parts of the day alone, for the gate.
 static DAYPART_WORD: Pattern<FoldedRegex> =
     Pattern::new(|| FoldedRegex::new(&format!(r"\b(?:{DAYPART_WORDS})\b")));
