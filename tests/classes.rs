@@ -1373,3 +1373,39 @@ fn any_noun_for_people_hit_a_count_after_its_place_and_amending_a_claim() {
     assert!(e.credit_requested);
     assert_eq!(e.affected_users, Some(30));
 }
+
+#[test]
+fn afternoon_hours_in_the_americas_wrapped_fields_contracted_corrections_and_krediet() {
+    // Worded times from a writer in the Americas: "quarter to two" is the afternoon.
+    let e = mail(
+        "Teams calling down - compensation?",
+        "Fri, 13 Nov 2026 16:40:00 -0500",
+        "Our front desk (19 people at the Dayton clinic, another 5 over in Xenia) lost Teams calling yesterday from quarter to two until ten past four Eastern. TM5400041. Is any compensation available?\n",
+    );
+    assert_eq!(windows(&e), ["11-12 18:45/11-12 21:10/145"]);
+    assert_eq!(e.affected_users, Some(24));
+    assert_eq!(e.locations, ["Dayton", "Xenia"]);
+    // A field of running text the mail program wrapped, with bare counts after places.
+    let e = mail(
+        "AW: Gutschrift SP5400042",
+        WED_CET,
+        "Nachtrag: betroffen waren gestern insgesamt 27 Nutzer, aufgeteilt auf\nRosenheim (20) und Wasserburg (7). Bitte beantragen Sie die Gutschrift.\n",
+    );
+    assert_eq!(e.affected_users, Some(27));
+    assert_eq!(e.locations, ["Rosenheim", "Wasserburg"]);
+    // A contracted negation corrects a count; the unit goes with the right value.
+    let e = mail(
+        "Re: SLA credit EX5400043",
+        WED_GMT,
+        "Small fix, sorry: it wasn't 40 users, it was 64. Please go ahead.\n",
+    );
+    assert_eq!(e.affected_users, Some(64));
+    // "kredietaanvraag" alone asks for a credit.
+    let e = mail(
+        "Storing Exchange",
+        WED_CET,
+        "Wij willen een kredietaanvraag indienen voor EX5400044: gisteren van 9 tot 11 uur konden 15 medewerkers in Assen niet mailen.\n",
+    );
+    assert_eq!(e.kind, Kind::CreditRequest);
+    assert_eq!(e.incident_ids, ["EX5400044"]);
+}

@@ -12,10 +12,12 @@ use regex::{Captures, Regex};
 const VALUE: &str = r"\d{1,2}[:.]\d{2}|\d{1,6}";
 
 /// "not A but B": A is wrong. A unit word or two may stand after A ("nicht 14:50 Uhr,
-/// sondern …", "not 59 users but …").
+/// sondern …", "not 59 users but …"). The negation may be a contraction or a
+/// determiner ("it wasn't 120 users, it was 210", "geen 120 maar 210", "keine 40,
+/// sondern 60"), and the right value may follow a new clause instead of "but".
 static NOT_BUT: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
-        r"(?i)\b(?:not|nicht|niet)\s+(?:at\s+|om\s+|um\s+)?({VALUE})(?:\s+[[:alpha:]]+){{0,2}}\s*[,;]?\s*(?:but|rather|sondern|maar|doch)\s+(?:it was\s+|at\s+|om\s+|um\s+|eher\s+)?({VALUE})\b"
+        r"(?i)(?:\b(?:not|nicht|niet|geen|keine?n?)|n['’]t)\s+(?:at\s+|om\s+|um\s+)?({VALUE})((?:\s+[[:alpha:]]+){{0,2}})\s*[,;–-]?\s*(?:but|rather|sondern|maar|doch|(?:it|that|there|they)\s+(?:was|were|is|are)|het\s+(?:was|waren)|es\s+(?:war|waren))\s+(?:it was\s+|at\s+|om\s+|um\s+|eher\s+|er\s+)?({VALUE})\b"
     ))
 });
 
@@ -61,8 +63,9 @@ fn next_word(text: &str) -> Option<String> {
 }
 
 /// Every correction says one of these; most mail has none, and is read no further.
-static SAYS_SO: Pattern<FoldedRegex> =
-    re_folded!(r"\b(?:not|nicht|niet|instead|plaats|statt|anstatt|anstelle)\b");
+static SAYS_SO: Pattern<FoldedRegex> = re_folded!(
+    r"\b(?:not|nicht|niet|geen|keine?n?|instead|plaats|statt|anstatt|anstelle)\b|n['’]t\b"
+);
 
 /// Whether `text` (folded) may hold a correction.
 pub fn may_correct(text: &Folded) -> bool {
@@ -71,40 +74,55 @@ pub fn may_correct(text: &Folded) -> bool {
 
 fn fixes(text: &str) -> Vec<Fix> {
     let mut out: Vec<Fix> = Vec::new();
-    let mut take = |c: Captures<'_>, wrong: usize, right: usize, keep: usize| {
-        let (Some(all), Some(w), Some(r)) = (c.get(0), c.get(wrong), c.get(right)) else {
-            return;
-        };
+    let take = |out: &Vec<Fix>, c: &Captures<'_>, wrong: usize, right: usize, keep: usize| {
+        let (all, w, r) = (c.get(0)?, c.get(wrong)?, c.get(right)?);
         // Two times or two numbers; a time corrected by a count is no correction.
         if w.as_str().contains([':', '.']) != r.as_str().contains([':', '.']) {
-            return;
+            return None;
         }
         if w.as_str() == r.as_str()
             || out
                 .iter()
                 .any(|f| f.start < all.end() && all.start() < f.end)
         {
-            return;
+            return None;
         }
-        let Some(with) = c.get(keep).map(|k| k.as_str().to_string()) else {
-            return;
-        };
-        out.push(Fix {
+        Some(Fix {
             wrong: w.as_str().to_string(),
             right: r.as_str().to_string(),
             start: all.start(),
             end: all.end(),
             unit: next_word(&text[r.start()..]),
-            with,
-        });
+            with: c.get(keep)?.as_str().to_string(),
+        })
     };
     // A real mail corrects a few values; past MAX_FIXES the rest is not read (each
     // position of the text is compared with every correction).
     for c in NOT_BUT.get().captures_iter(text).take(MAX_FIXES) {
-        take(c, 1, 2, 2);
+        let Some(mut fix) = take(&out, &c, 1, 3, 3) else {
+            continue;
+        };
+        // "it wasn't 120 users, it was 210", "not 59 users but 95 were hit": the right
+        // value takes the words said with the wrong one, unless it repeats them.
+        let unit = c.get(2).map_or("", |u| u.as_str().trim());
+        let first = unit.split_whitespace().next().map(str::to_lowercase);
+        if !unit.is_empty() && fix.unit != first {
+            fix.with = format!("{} {unit}", fix.with);
+            fix.unit = next_word(&fix.with);
+        }
+        // A contraction's "n't" is cut from its verb: "It was" + " 210 users".
+        if c.get(0).is_some_and(|m| {
+            let m = m.as_str().to_ascii_lowercase();
+            m.starts_with("n'") || m.starts_with("n’")
+        }) {
+            fix.with.insert(0, ' ');
+        }
+        out.push(fix);
     }
     for c in B_NOT_A.get().captures_iter(text).take(MAX_FIXES) {
-        take(c, 3, 2, 1);
+        if let Some(fix) = take(&out, &c, 3, 2, 1) {
+            out.push(fix);
+        }
     }
     out.truncate(MAX_FIXES);
     out.sort_by_key(|f| f.start);
@@ -194,6 +212,44 @@ mod tests {
     }
 
     #[test]
+    fn a_contracted_or_determiner_negation_then_a_new_clause() {
+        // Phrasings of my own.
+        for (text, wrong, right) in [
+            (
+                "Mind you, it wasn't 35 seats, it was 53 in the end.",
+                "35",
+                "53",
+            ),
+            (
+                "Er waren geen 18 maar 81 collega's zonder Teams.",
+                "18",
+                "81",
+            ),
+            ("Es waren keine 40 Nutzer, sondern 64.", "40", "64"),
+            ("Correction: there weren't 70 – there were 17.", "70", "17"),
+        ] {
+            let fixed = apply(text).unwrap_or_default();
+            assert!(
+                fixed.contains(right) && !fixed.contains(wrong),
+                "{text} -> {fixed}"
+            );
+        }
+        assert_eq!(
+            apply("Not 59 users but 95 were hit.").as_deref(),
+            Some("95 users were hit.")
+        );
+        assert_eq!(
+            apply("It wasn't 120 users, it was 210.").as_deref(),
+            Some("It was 210 users.")
+        );
+        // A negated verb before a count is no correction.
+        assert_eq!(
+            apply("We don't have 120 users, but 35 were affected."),
+            None
+        );
+    }
+
+    #[test]
     fn a_time_corrected_in_three_languages() {
         assert_eq!(
             apply("From 9:10 to 10:40. The end was not 10:40 but 11:05.").as_deref(),
@@ -201,7 +257,7 @@ mod tests {
         );
         assert_eq!(
             apply("von 8:00 bis 9:30 Uhr; Ende nicht 9:30 Uhr, sondern 9:55.").as_deref(),
-            Some("von 8:00 bis 9:55 Uhr; Ende 9:55.")
+            Some("von 8:00 bis 9:55 Uhr; Ende 9:55 Uhr.")
         );
         assert_eq!(
             apply("van 7.15 tot 8.45; begin om 7.40 in plaats van 7.15").as_deref(),

@@ -494,6 +494,11 @@ impl<'a> Told<'a> {
         for (s, toks) in statements.iter().zip(tokens.iter_mut()) {
             in_the_afternoon(s, toks);
         }
+        if month_first && !writes_24_hour(statements, &tokens) {
+            for (s, toks) in statements.iter().zip(tokens.iter_mut()) {
+                in_working_hours(s, toks);
+            }
+        }
         let all_dates = tokens
             .iter()
             .enumerate()
@@ -1162,6 +1167,50 @@ fn in_the_afternoon(statement: &Statement, toks: &mut [Token]) {
     }
 }
 
+/// Night words: a statement with them keeps its small hours as written.
+static NIGHT: Pattern<FoldedRegex> =
+    re_folded!(r"night|midnight|early hours|small hours|\bdawn\b|nacht|\bnachts\b|früh|vroeg");
+
+/// Whether the writer uses the 24-hour clock somewhere: an hour past 12 without am/pm
+/// ("13:40"), or an hour written with a leading zero ("02:15").
+fn writes_24_hour(statements: &[Statement], tokens: &[Vec<Token>]) -> bool {
+    statements.iter().zip(tokens).any(|(s, toks)| {
+        toks.iter().any(|t| match t.kind {
+            Kind::Time { hour, pm: None, .. } => {
+                hour > 12 || {
+                    let b = s.text.as_bytes();
+                    b.get(t.start) == Some(&b'0')
+                        && b.get(t.start + 1).is_some_and(u8::is_ascii_digit)
+                }
+            }
+            _ => false,
+        })
+    })
+}
+
+/// A writer in the Americas uses the 12-hour clock: "from 1:45 until 4:10", without
+/// am/pm and without a word for the morning or the night, is the afternoon of a working
+/// day, the hours such a mail reports people hit. Only hours 1-6: "9:30 to 11" stays in
+/// the morning, and a mail that writes a 24-hour time anywhere keeps its hours
+/// ([`writes_24_hour`]).
+fn in_working_hours(statement: &Statement, toks: &mut [Token]) {
+    let small =
+        |t: &Token| matches!(t.kind, Kind::Time { pm: None, hour, .. } if (1..=6).contains(&hour));
+    if !toks.iter().any(small)
+        || MORNING.get().is_match(statement.folded())
+        || NIGHT.get().is_match(statement.folded())
+    {
+        return;
+    }
+    for t in toks.iter_mut() {
+        if small(t) {
+            if let Kind::Time { pm, .. } = &mut t.kind {
+                *pm = Some(true);
+            }
+        }
+    }
+}
+
 /// The first duration in a "Duration:" field: where it is and its minutes. Found once
 /// per mail (asked per start time, a search per ask was quadratic in fields).
 fn labelled_duration(
@@ -1571,6 +1620,32 @@ mod tests {
             ),
             ["03-10T08:30/03-10T12:15/225"]
         );
+    }
+
+    #[test]
+    fn a_writer_in_the_americas_means_small_bare_hours_in_the_afternoon() {
+        const THU_EST: &str = "Thu, 12 Nov 2026 17:00:00 -0500";
+        let body = "Yesterday the phones were dead from 2:20 until 4:05 Eastern.";
+        assert_eq!(run("", body, THU_EST), ["11-11T19:20/11-11T21:05/105"]);
+        // "Quarter past one to three" reaches the clock as digits, and is read the same.
+        let body = "Our reps had no dial tone yesterday from 1:15 to 3.";
+        assert_eq!(run("", body, THU_EST), ["11-11T18:15/11-11T20:00/105"]);
+        // The night named, an hour with a leading zero, or a 24-hour time elsewhere in
+        // the mail: as written.
+        for body in [
+            "Yesterday from 2:20 until 4:05 overnight the phones were dead.",
+            "Yesterday from 02:20 until 4:05 the phones were dead.",
+            "Yesterday from 2:20 until 4:05 the phones were dead.\n\nThe vendor paged us at 17:45.",
+        ] {
+            assert_eq!(
+                run("", body, THU_EST)[0],
+                "11-11T07:20/11-11T09:05/105",
+                "{body}"
+            );
+        }
+        // A writer in Europe keeps the 24-hour clock.
+        let body = "Yesterday the phones were dead from 2:20 until 4:05.";
+        assert_eq!(run("", body, TUE_CET), ["03-09T01:20/03-09T03:05/105"]);
     }
 
     #[test]

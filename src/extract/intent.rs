@@ -51,7 +51,7 @@ static ADVISORY_CONTEXT: Pattern<Regex> = re!(
 /// raw text still has its line breaks, and a phrase wrapped across two lines ("a
 /// service⏎credit") is whole only once statements are cut.
 static CREDIT_WORD: Pattern<FoldedRegex> = re_folded!(
-    r"credit|claim|compensat|kompensation|vergoeding|tegoed|refund|erstattung|entschädigung|gutschrift|money back|reimburs|geld terug|terugbetaling|geld zurück",
+    r"credit|krediet|claim|compensat|kompensation|vergoeding|tegoed|refund|erstattung|entschädigung|gutschrift|money back|reimburs|geld terug|terugbetaling|geld zurück",
 );
 
 /// Whether the text holds a word of a credit phrase: a yes/no search, before statements
@@ -478,6 +478,22 @@ mod tests {
             "Please go ahead and claim a credit for EX123456.",
             "Re: Exchange problems this morning"
         ));
+    }
+
+    #[test]
+    fn every_credit_phrase_has_a_word_the_gate_knows() {
+        // The gate is asked before any phrase: a phrase whose word it lacks is never read.
+        for text in [
+            "Wij dienen hierbij een kredietaanvraag in voor de storing.",
+            "Can we have our money back for Tuesday?",
+            "Wir bitten um Rückerstattung für den Ausfall.",
+        ] {
+            assert!(mentions_credit(&Folded::new(text)), "{text}");
+            assert!(
+                credit_requested(&statements(text), None).is_some(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ fn count_noun_pattern() -> String {
 }
 static COUNT_NOUN: Pattern<Regex> = Pattern::new(|| crate::regex(&count_noun_pattern()));
 /// A count beside a place: "35 in Rotterdam".
-const COUNT_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
+/// An adverb of place may stand between ("another 6 over in Salem", "12 more at the
+/// depot", "4 daar in Gent").
+const COUNT_IN_PLACE_PATTERN: &str = r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\s+(?:(?:over|out|up|down|back|more|daar|dort|drüben|mehr)\s+)?(?:in|at|op|bij|te|an|am|en|und|and)\s+(?:(?:our|onze|unserem|unserer|the|de|het)\s+)?[A-ZÀ-ÖØ-ÞĀ-ž]";
 static COUNT_IN_PLACE: Pattern<Regex> = re!(COUNT_IN_PLACE_PATTERN);
 /// A count, a few words and a place, beside a count in a place ("27 attorneys and
 /// clerks in Chicago and 9 in Milwaukee") or in a statement about people hit ("11
@@ -35,7 +37,7 @@ static NOT_PEOPLE: Pattern<Regex> = re!(
 );
 static FIRST_COUNT: Pattern<Regex> = re!(r"\b(\d{1,3}(?:[.,]\d{3})+|\d{1,6})\b");
 static AFFECTED: Pattern<FoldedRegex> = re_folded!(
-    r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|no access|geen toegang|kein zugriff|who)\b",
+    r"\b(affected|impacted|getroffen|betroffen|could not|couldn't|unable|konden|konnten|hit|stopped|lost|no access|geen toegang|kein zugriff|who)\b",
 );
 /// What happened to a site, for places said apart from the count ("mail to our Hartford
 /// office was delayed").
@@ -224,6 +226,14 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         counts.retain(|&(at, _)| !after_separator(s.value(), at));
         counts.sort_unstable();
         counts.dedup_by_key(|c| c.0);
+        // "53 Benutzer in Innsbruck (41) und Kufstein (12)": a count that is the sum of
+        // all the others is their total, wherever it stands.
+        if counts.len() >= 3 {
+            let sum: u64 = counts.iter().map(|c| c.1).sum();
+            if let Some(&total) = counts.iter().find(|c| 2 * c.1 == sum) {
+                counts = vec![total];
+            }
+        }
         // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
         if let Some(part) = caps(2)
             .next()
@@ -392,6 +402,14 @@ static PLACE_AFTER_SITE: Pattern<Regex> = Pattern::new(|| {
 static PLACE_BEFORE_COUNT: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|ongeveer\s*)?\d[\d.,]*\s+(?i:{USER_NOUNS})\b"
+    ))
+});
+/// "verteilt auf Innsbruck (41) und Kufstein (12)": a place with a bare count in a
+/// parenthesis after it, read only where people are counted (the users' statement or a
+/// location field), where a parenthesised number beside a name is a head count.
+static PLACE_BARE_COUNT: Pattern<Regex> = Pattern::new(|| {
+    crate::regex(&format!(
+        r"({NAME})\s*\(\s*(?:ca\.?\s*|about\s*|approx\.?\s*|ongeveer\s*|rund\s*)?\d{{1,6}}\s*\)"
     ))
 });
 /// "(32 users, Bangor)", "(12 Mitarbeiter – Jena)": the count first, then its place.
@@ -650,6 +668,7 @@ pub fn locations(
             (&*PLACE_IN_PARENS.get(), parens),
             (&*PLACE_AFTER_SITE.get(), sited),
             (&*PLACE_BEFORE_COUNT.get(), parens),
+            (&*PLACE_BARE_COUNT.get(), parens),
             (&*PLACE_THEN_COUNT.get(), parens),
             (&*COUNT_THEN_PLACE.get(), parens),
         ] {
@@ -826,6 +845,31 @@ mod tests {
         // Not a list of sites: the first number stands.
         assert_eq!(run("Affected users: about 95 (Dublin & Cork)").0, Some(95));
         assert_eq!(run("Affected users: 35, mostly in Ghent").0, Some(35));
+    }
+
+    #[test]
+    fn counts_with_an_adverb_bare_counts_after_places_and_totals_anywhere() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Phrasings of my own.
+        assert_eq!(
+            run("14 drivers at the Tulsa depot lost their tablets, plus 5 more in Norman.").0,
+            Some(19)
+        );
+        assert_eq!(
+            run("Wir hatten 9 Leute im Büro, 3 drüben in Lienz, alle ohne Mail.").0,
+            Some(12)
+        );
+        assert_eq!(
+            run(
+                "In totaal 30 collega's, verdeeld over Zwolle (22) en Kampen (8), konden niet werken."
+            ),
+            (Some(30), names(&["Zwolle", "Kampen"]))
+        );
+        // The total first, its parts after, the parts found by different patterns.
+        assert_eq!(
+            run("All 37 staff were hit: 30 in Perth, 4 at Fremantle and 3 in Albany.").0,
+            Some(37)
+        );
     }
 
     #[test]

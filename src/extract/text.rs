@@ -209,8 +209,9 @@ fn statement_list(text: &str) -> Vec<Statement> {
         let bullet = is_bullet(line);
         if let Some((_, value)) = field.as_mut() {
             // An indented line continues the value; so does any line after a value cut
-            // off mid-phrase ("… purchased through⏎your CSP programme").
-            if (line.starts_with([' ', '\t']) || ends_mid_phrase(value))
+            // off mid-phrase ("… purchased through⏎your CSP programme") or after running
+            // text the mail program wrapped.
+            if (line.starts_with([' ', '\t']) || ends_mid_phrase(value) || wrapped(value))
                 && !bullet
                 && labelled.is_none()
             {
@@ -251,8 +252,19 @@ const MID_PHRASE: &[&str] = &[
     "a", "an", "the", "and", "or", "of", "to", "at", "by", "with", "for", "from", "via", "through",
     "our", "your", "their", "its", "de", "het", "een", "en", "van", "bij", "voor", "met", "door",
     "naar", "onze", "jullie", "uw", "der", "die", "das", "den", "dem", "ein", "eine", "und",
-    "oder", "von", "mit", "für", "über", "zu", "bei", "unsere", "ihre",
+    "oder", "von", "mit", "für", "über", "zu", "bei", "unsere", "ihre", "auf", "aan", "tussen",
+    "zwischen", "between", "across", "into",
 ];
+
+/// Whether a field's value so far is running text cut off by the mail program's line
+/// wrap: long (wrapping starts around 72 characters), several words, and no sentence's
+/// end ("zur Ergänzung: betroffen waren gestern 53 Benutzer, verteilt auf⏎Innsbruck …").
+fn wrapped(value: &str) -> bool {
+    const WRAP: usize = 56;
+    value.len() >= WRAP
+        && !value.trim_end().ends_with(['.', '!', '?', ':', ';', ')'])
+        && value.bytes().filter(|&b| b == b' ').count() >= 6
+}
 
 fn ends_mid_phrase(value: &str) -> bool {
     value
@@ -607,6 +619,26 @@ mod tests {
         );
         assert!(st.iter().all(|s| s.label.is_none()), "{st:?}");
         assert_eq!(st.len(), 2);
+    }
+
+    #[test]
+    fn a_field_of_running_text_wrapped_by_the_mail_program_goes_on() {
+        // Phrasing of my own.
+        let st = statements(
+            "Kurz gesagt: am Montag konnten bei uns sechzehn Leute im Lager nicht arbeiten, und zwar\nin Linz und Enns, fast den ganzen Vormittag lang.\nMandant: 1234\n",
+        );
+        assert!(
+            st[0].value().ends_with("fast den ganzen Vormittag lang."),
+            "{st:?}"
+        );
+        assert_eq!(st[1].label.as_deref(), Some("mandant"));
+        // A short value, or one that ends its sentence, does not take the next line.
+        let st = statements("Impact: all users in Leeds\nWe restarted the VPN.\n");
+        assert_eq!(st[1].value(), "We restarted the VPN.");
+        let st = statements(
+            "Summary: twelve people in the Utrecht office could not reach SharePoint at all today.\nThanks for looking.\n",
+        );
+        assert_eq!(st[1].value(), "Thanks for looking.");
     }
 
     #[test]
