@@ -1408,4 +1408,19 @@ fn afternoon_hours_in_the_americas_wrapped_fields_contracted_corrections_and_kre
     );
     assert_eq!(e.kind, Kind::CreditRequest);
     assert_eq!(e.incident_ids, ["EX5400044"]);
+    // Places with bare counts in parentheses, in a statement about people hit.
+    let e = mail(
+        "SLA claim",
+        WED_GMT,
+        "Please lodge a service credit claim for EX5400045. Sligo (12) and Ennis (4) were hit for two hours on Tuesday; Tralee wasn't affected.\n",
+    );
+    assert_eq!(e.affected_users, Some(16));
+    assert_eq!(e.locations, ["Sligo", "Ennis"]);
+    // A status question under a credit Subject asks for nothing.
+    let e = mail(
+        "Frage zur Gutschrift",
+        WED_CET,
+        "Hallo, gibt es schon etwas Neues zu unserem Antrag wegen EX5400046? Wir haben noch nichts gehört.\n",
+    );
+    assert!(!e.credit_requested, "{e:?}");
 }

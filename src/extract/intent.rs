@@ -16,7 +16,7 @@ static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|(?:don't|do not|no need to|needn't) bother|forget (?:about )?(?:the|our|my|this) (?:claim|credit|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking for|asking for|after|seeking|chasing|interested in|requesting) (?:a |an |any |the )?(?:sla |service )?(?:credit|compensation|refund|money back|reimbursement)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
 );
 static STATUS: Pattern<FoldedRegex> = re_folded!(
-    r"\b(status|any update|an update|any news|heard back|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten|when will|wanneer|wann|on (?:the|our|your) (?:next )?invoice|op (?:de|onze|jullie) (?:volgende )?factuur|auf (?:der|unserer|ihrer|die) (?:nächsten )?rechnung|show up|appear on|verschijnt|taucht)\b",
+    r"\b(status|any update|an update|any news|heard back|heard anything|any word|etwas neues|was neues|nichts (?:mehr )?gehört|nog niets gehoord|niets meer gehoord|al iets bekend|responded|approved|been submitted|already submitted|checking in|stand van zaken|al iets|nieuws|goedgekeurd|al ingediend|stand der|sachstand|genehmigt|bereits eingereicht|schon eingereicht|neuigkeiten|when will|wanneer|wann|on (?:the|our|your) (?:next )?invoice|op (?:de|onze|jullie) (?:volgende )?factuur|auf (?:der|unserer|ihrer|die) (?:nächsten )?rechnung|show up|appear on|verschijnt|taucht)\b",
 );
 /// A credit offered to the reader, not asked for: refund notices and the phishing
 /// that imitates them ("your organization qualifies for a refund", "confirm your
@@ -86,11 +86,14 @@ pub fn credit_requested(statements: &Statements, subject: Option<&str>) -> Optio
         }
         return Some(s.text.clone());
     }
+    // The subject speaks for a body without a credit phrase, unless that body only asks
+    // how the claim stands ("gibt es schon etwas Neues zu unserem Antrag?").
     subject
         .filter(|s| {
             let f = Folded::new(s);
             credit.is_match(&f) && (about_outage || !billing.is_match(&f))
         })
+        .filter(|_| !statements.any_match(&status))
         .map(str::to_string)
 }
 
@@ -478,6 +481,30 @@ mod tests {
             "Please go ahead and claim a credit for EX123456.",
             "Re: Exchange problems this morning"
         ));
+    }
+
+    #[test]
+    fn a_status_question_under_a_credit_subject_asks_for_nothing() {
+        // Phrasings of my own.
+        for body in [
+            "Gibt es schon etwas Neues zu unserem Antrag? Wir haben nichts gehört.",
+            "Have you heard anything from Microsoft about EX123456 yet?",
+            "Is er al iets bekend over onze aanvraag?",
+        ] {
+            assert_eq!(
+                credit_requested(&statements(body), Some("Frage zur SLA-Gutschrift")),
+                None,
+                "{body}"
+            );
+        }
+        // Without the question the subject still asks.
+        assert!(
+            credit_requested(
+                &statements("Mail was down for two hours."),
+                Some("SLA credit")
+            )
+            .is_some()
+        );
     }
 
     #[test]

@@ -30,6 +30,11 @@ static COUNT_WORDS_IN_PLACE: Pattern<Regex> = re!(COUNT_WORDS_IN_PLACE_PATTERN);
 const PLACE_COUNT_AFTER_PATTERN: &str =
     r"\b(?:in|at|bij|te|op|an|am)\s+[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*\s*\((\d{1,6})\)";
 static PLACE_COUNT_AFTER: Pattern<Regex> = re!(PLACE_COUNT_AFTER_PATTERN);
+/// The same without a preposition, in a statement about people hit: "Dublin (55) and
+/// Cork (23) were hit". Group 2 holds the name, which must be a place.
+const PLACE_PAREN_COUNT_PATTERN: &str =
+    r"\b([A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*)\s*\((\d{1,6})\)";
+static PLACE_PAREN_COUNT: Pattern<Regex> = re!(PLACE_PAREN_COUNT_PATTERN);
 /// Words that count something other than people: time, mail, places, machines (and
 /// months, asked of the temporal grammar's table: see [`counts_people`]).
 static NOT_PEOPLE: Pattern<Regex> = re!(
@@ -139,6 +144,7 @@ static COUNTS: Pattern<RegexSet> = Pattern::new(|| {
             TOTAL_PATTERN,
             COUNT_WORDS_IN_PLACE_PATTERN,
             PLACE_COUNT_AFTER_PATTERN,
+            PLACE_PAREN_COUNT_PATTERN,
         ]
         .map(crate::ascii_pattern),
     )
@@ -218,6 +224,23 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
                     .into_iter()
                     .flatten()
                     .filter_map(|c| count_at(&c)),
+            )
+            .chain(
+                (found.matched(7) && affected.is_match(s.folded()))
+                    .then(|| PLACE_PAREN_COUNT.get())
+                    .into_iter()
+                    .flat_map(|re| {
+                        re.captures_iter(s.value())
+                            .filter(|c| {
+                                c.get(1)
+                                    .is_some_and(|n| !clean_name(n.as_str(), &[]).is_empty())
+                            })
+                            .filter_map(|c| {
+                                let g = c.get(2)?;
+                                parse_count(g.as_str()).map(|n| (g.start(), n))
+                            })
+                            .collect::<Vec<_>>()
+                    }),
             )
             .collect();
         let mut counts = counts;
@@ -865,6 +888,13 @@ mod tests {
             ),
             (Some(30), names(&["Zwolle", "Kampen"]))
         );
+        // Places with their counts in parentheses, in a statement about people hit;
+        // products in parentheses count nobody.
+        assert_eq!(
+            run("Leiden (31) en Gouda (6) werden getroffen."),
+            (Some(37), names(&["Leiden", "Gouda"]))
+        );
+        assert_eq!(run("Teams (2) and Outlook (3) were affected.").0, None);
         // The total first, its parts after, the parts found by different patterns.
         assert_eq!(
             run("All 37 staff were hit: 30 in Perth, 4 at Fremantle and 3 in Albany.").0,
