@@ -131,6 +131,16 @@ const FILLERS: &[&str] = &[
     "even",
     "na",
     "voor",
+    "net",
+    // "until just after lunch, around 1:15", "tot net na de middag, rond 12.15": the
+    // part of the day a time is then given for.
+    "noon",
+    "midday",
+    "lunch",
+    "lunchtime",
+    "middag",
+    "mittag",
+    "mittagszeit",
 ];
 const CONNECTORS: &[&str] = &[
     "-",
@@ -1557,6 +1567,15 @@ mod tests {
             (
                 "On 4 March, between 13:20 and 15, Teams failed.",
                 "03-04T12:20/03-04T14:00/100",
+            ),
+            // The part of the day the end is then given for (phrasings of my own).
+            (
+                "Op 4 maart lag alles plat van 8:10 tot net na de middag, rond 12:15.",
+                "03-04T07:10/03-04T11:15/245",
+            ),
+            (
+                "On 4 March mail failed from 9:40 until just after lunch, around 1:05.",
+                "03-04T08:40/03-04T12:05/205",
             ),
             // Written on a 12-hour clock: "9:30 to 5" is the afternoon.
             (

@@ -533,6 +533,32 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
             {
                 h_at += 1;
             }
+            // "'s ochtends tien over acht": a clock phrase after the part of the day is
+            // read whole, in that half of the day, not as its first number.
+            if let Some((clock, taken)) = clock_at(g, words, h_at) {
+                let hm = clock.with.split(' ').next().unwrap_or_default();
+                let (h, m) = hm.split_once(':')?;
+                let h: u32 = h.parse().ok()?;
+                // Written "pm" as a bare afternoon hour is, for a range's other end.
+                let with = match (*pm, h % 12) {
+                    (true, 0) => format!("12:{m}"),
+                    (true, h12) => format!("{h12}:{m} pm"),
+                    (false, h12) => format!("{h12}:{m}"),
+                };
+                let start = words[at].start;
+                let start = match text[..start].chars().next_back() {
+                    Some(c @ ('\'' | '’')) => start - c.len_utf8(),
+                    _ => start,
+                };
+                return Some((
+                    Edit {
+                        start,
+                        end: clock.end,
+                        with,
+                    },
+                    h_at + taken - at,
+                ));
+            }
             let (hour, taken) = number_at(words, h_at)?;
             let next = h_at + taken;
             (hour, next + clock_word(next), *pm, true)
@@ -1074,6 +1100,14 @@ mod tests {
                 "van 8:00 tot 2:00 pm",
             ),
             ("nl", "tot 9 uur 's avonds", "tot 9:00 pm"),
+            // A clock phrase after the part of the day is read whole.
+            (
+                "nl",
+                "van 's ochtends tien over acht tot kwart voor twaalf",
+                "van 8:10 tot 11:45",
+            ),
+            ("nl", "'s avonds kwart over negen", "9:15 pm"),
+            ("de", "abends um halb zehn", "9:30 pm"),
             (
                 "de",
                 "von morgens 8 bis nachmittags um 2",
