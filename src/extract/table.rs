@@ -69,14 +69,15 @@ fn cells(line: &str) -> Option<Vec<String>> {
 /// Header words of a column of start times, of end times and of days; the first two
 /// may follow a word for the outage ("Down from", "Outage end", "Ausfall bis").
 static START_COLUMN: Pattern<Regex> = re!(
-    r"(?i)^\W*(?:(?:down|outage|offline|unavailable|impact|disruption|storing|uitval|ausfall|störung)\s+)?(start|started|start time|begin|beginn|begintijd|starttijd|startzeit|from|van|vanaf|von|ab|since|sinds|seit)\b"
+    r"(?i)^\W*(?:(?:down|outage|offline|unavailable|impact|disruption|storing|uitval|ausfall|störung)\s+)?(start|started|start time|begin|beginn|begintijd|starttijd|startzeit|from|van|vanaf|von|ab|since|sinds|seit|went down|down at|failed|uitgevallen|ausgefallen)\b"
 );
 static END_COLUMN: Pattern<Regex> = re!(
-    r"(?i)^\W*(?:(?:down|outage|offline|unavailable|impact|disruption|storing|uitval|ausfall|störung)\s+)?(end|ended|end time|ende|eind|einde|eindtijd|endzeit|to|until|till|tot|bis|restored|hersteld|behoben|back up)\b"
+    r"(?i)^\W*(?:(?:down|outage|offline|unavailable|impact|disruption|storing|uitval|ausfall|störung)\s+)?(end|ended|end time|ende|eind|einde|eindtijd|endzeit|to|until|till|tot|bis|restored|hersteld|behoben|back up|back at|back|resolved|fixed|opgelost|wieder da|wieder verfügbar)\b"
 );
 static DAY_COLUMN: Pattern<Regex> = re!(r"(?i)^\W*(date|day|datum|dag|tag)\b");
 /// A cell that is a clock time.
-static CLOCK_CELL: Pattern<Regex> = re!(r"^\d{1,2}[:.h]\d{2}(?:\s*(?:uhr|uur|h|am|pm))?$");
+static CLOCK_CELL: Pattern<Regex> =
+    re!(r"(?i)^\d{1,2}[:.h]\d{2}(?:\s*(?:uhr|uur|h|a\.?m\.?|p\.?m\.?))?$");
 /// A zone written in a header cell: "Beginn (MEZ)", "Start (UTC)".
 static ZONE_IN_HEADER: Pattern<Regex> = re!(r"\(([A-Za-z]{1,5}(?:[+-]\d{1,2})?)\)");
 
@@ -461,6 +462,10 @@ mod tests {
         let t = "Filiale\tAusfall von\tAusfall bis\nTrier\t13:05\t14:20\n";
         let out = time_rows(t).unwrap_or_default();
         assert!(out.contains("from 13:05 to 14:20."), "{out}");
+        // An end column saying the service came back; times written with AM/PM.
+        let t = "Clinic\tStaff\tWent down\tBack at\nTacoma\t9\t1:20 PM\t2:05 PM\n";
+        let out = time_rows(t).unwrap_or_default();
+        assert!(out.contains("from 1:20 PM to 2:05 PM."), "{out}");
         assert_eq!(time_rows("Site\tUsers\nLyon\t5\n"), None);
         assert_eq!(time_rows("We met at 9:10 and left at 10:05.\n"), None);
     }
