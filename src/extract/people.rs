@@ -31,7 +31,8 @@ const PLACE_COUNT_AFTER_PATTERN: &str =
     r"\b(?:in|at|bij|te|op|an|am)\s+[A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*\s*\((\d{1,6})\)";
 static PLACE_COUNT_AFTER: Pattern<Regex> = re!(PLACE_COUNT_AFTER_PATTERN);
 /// The same without a preposition, in a statement about people hit: "Dublin (55) and
-/// Cork (23) were hit". Group 2 holds the name, which must be a place.
+/// Cork (23) were hit". Group 1 holds the name, which must be a place; group 2 the
+/// count.
 const PLACE_PAREN_COUNT_PATTERN: &str =
     r"\b([A-ZÀ-ÖØ-ÞĀ-ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’-]*)\s*\((\d{1,6})\)";
 static PLACE_PAREN_COUNT: Pattern<Regex> = re!(PLACE_PAREN_COUNT_PATTERN);
@@ -168,6 +169,7 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         PLACE_COUNT_AFTER.get(),
         AFFECTED.get(),
     );
+    let paren_count = PLACE_PAREN_COUNT.get();
     for (i, s) in statements.iter().enumerate() {
         // Every count has a digit; most statements have none.
         if !s.value().bytes().any(|b| b.is_ascii_digit()) {
@@ -227,19 +229,16 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             )
             .chain(
                 (found.matched(7) && affected.is_match(s.folded()))
-                    .then(|| PLACE_PAREN_COUNT.get())
+                    .then(|| paren_count.captures_iter(s.value()))
                     .into_iter()
-                    .flat_map(|re| {
-                        re.captures_iter(s.value())
-                            .filter(|c| {
-                                c.get(1)
-                                    .is_some_and(|n| !clean_name(n.as_str(), &[]).is_empty())
-                            })
-                            .filter_map(|c| {
-                                let g = c.get(2)?;
-                                parse_count(g.as_str()).map(|n| (g.start(), n))
-                            })
-                            .collect::<Vec<_>>()
+                    .flatten()
+                    .filter(|c| {
+                        c.get(1)
+                            .is_some_and(|n| !clean_name(n.as_str(), &[]).is_empty())
+                    })
+                    .filter_map(|c| {
+                        let g = c.get(2)?;
+                        parse_count(g.as_str()).map(|n| (g.start(), n))
                     }),
             )
             .collect();
@@ -249,14 +248,6 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         counts.retain(|&(at, _)| !after_separator(s.value(), at));
         counts.sort_unstable();
         counts.dedup_by_key(|c| c.0);
-        // "53 Benutzer in Innsbruck (41) und Kufstein (12)": a count that is the sum of
-        // all the others is their total, wherever it stands.
-        if counts.len() >= 3 {
-            let sum: u64 = counts.iter().map(|c| c.1).sum();
-            if let Some(&total) = counts.iter().find(|c| 2 * c.1 == sum) {
-                counts = vec![total];
-            }
-        }
         // "85 of our 120 users", "85 van de 120", "85 von 120": the first is the affected part.
         if let Some(part) = caps(2)
             .next()
@@ -356,6 +347,22 @@ fn listed_sites(value: &str) -> Option<u64> {
 /// trof 212 medewerkers: …"). The first count is the total when the rest add up to it,
 /// or when a colon or parenthesis opens the rest and they add up to no more than it (a
 /// site the breakdown names without a count is in the total, not missing from it).
+/// Whether `text` begins with a preposition and a capitalised name: "in Leeds, ", "at
+/// the Tulsa depot".
+fn starts_with_place(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let Some(prep) = words.next() else {
+        return false;
+    };
+    if !["in", "at", "op", "bij", "te", "an", "am", "im"].contains(&prep) {
+        return false;
+    }
+    words
+        .find(|w| !["the", "our", "de", "het", "onze", "unserem", "unserer"].contains(w))
+        .and_then(|w| w.chars().next())
+        .is_some_and(char::is_uppercase)
+}
+
 fn stated_total(s: &Statement, counts: &[(usize, u64)]) -> Option<u64> {
     let value = s.value();
     // A total in the label: the value is its breakdown.
@@ -380,12 +387,14 @@ fn stated_total(s: &Statement, counts: &[(usize, u64)]) -> Option<u64> {
         .filter(|c| count_at(c).is_some_and(|(at, _)| at == first_at))?
         .get(0)
         .filter(|m| m.end() <= second_at)?;
-    // Two or more parts that add up to it: "20 users in Leeds and 20 in York" is 40.
-    if parts >= 2 && rest == first {
+    let between = value.get(head.end()..second_at)?;
+    // Two or more parts that add up to it: "all 37 staff: 30 in Perth, 4 at Fremantle
+    // and 3 in Albany" is 37, but "20 users in Leeds, 10 in York and 10 in Hull" is 40
+    // (the first count is a place's own).
+    if parts >= 2 && rest == first && !starts_with_place(between) {
         return Some(first);
     }
     // Only a colon or an opening parenthesis between the total and its breakdown.
-    let between = value.get(head.end()..second_at)?;
     // "… in Steyr (5)": a parenthesis that holds only a count opens no breakdown.
     let bare_count = value.get(second_at..).is_some_and(|r| {
         r.trim_start_matches(|c: char| c.is_ascii_digit())
@@ -895,10 +904,15 @@ mod tests {
             (Some(37), names(&["Leiden", "Gouda"]))
         );
         assert_eq!(run("Teams (2) and Outlook (3) were affected.").0, None);
-        // The total first, its parts after, the parts found by different patterns.
+        // The total first, its parts after, the parts found by different patterns; a
+        // first count that is a place's own is one of the parts.
         assert_eq!(
             run("All 37 staff were hit: 30 in Perth, 4 at Fremantle and 3 in Albany.").0,
             Some(37)
+        );
+        assert_eq!(
+            run("20 users in Leeds, 10 in York and 10 in Hull were affected.").0,
+            Some(40)
         );
     }
 
