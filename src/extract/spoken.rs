@@ -414,8 +414,16 @@ struct Edit {
     with: String,
 }
 
-/// A clock phrase at words[at..]: the edit and how many words it took.
-fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+/// A clock phrase read: minutes past midnight, whether the afternoon is named after it,
+/// and the words it took.
+struct ClockRead {
+    minutes: i32,
+    pm: bool,
+    taken: usize,
+}
+
+/// The clock phrase at words[at..], if one starts there.
+fn clock_phrase(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<ClockRead> {
     for c in g.clocks {
         if !phrase_at(words, at, c.words) {
             continue;
@@ -437,27 +445,46 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
         if minutes < 60 && !night_near(words, at, next) {
             minutes += 12 * 60;
         }
-        let mut with = format!("{}:{:02}", minutes / 60, minutes % 60);
-        // Written "pm", so that a range's other end ("half acht 's avonds tot kwart over
-        // negen") is read in the afternoon too.
-        if let Some(pm) = g.pm_after.iter().find(|p| phrase_at(words, next, p)) {
-            with.push_str(" pm");
-            // "yesterday afternoon" names the day too, and stays to be read.
-            if !names_day(pm) {
-                next += pm.len();
-            }
+        let pm = g.pm_after.iter().find(|p| phrase_at(words, next, p));
+        // "yesterday afternoon" names the day too, and stays to be read.
+        if let Some(p) = pm.filter(|p| !names_day(p)) {
+            next += p.len();
         }
-        let end = words[next - 1].end;
-        return Some((
-            Edit {
-                start: words[at].start,
-                end,
-                with,
-            },
-            next - at,
-        ));
+        return Some(ClockRead {
+            minutes,
+            pm: pm.is_some(),
+            taken: next - at,
+        });
     }
     None
+}
+
+/// A clock phrase at words[at..]: the edit and how many words it took.
+fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)> {
+    let clock = clock_phrase(g, words, at)?;
+    let mut with = format!("{}:{:02}", clock.minutes / 60, clock.minutes % 60);
+    // Written "pm", so that a range's other end ("half acht 's avonds tot kwart over
+    // negen") is read in the afternoon too.
+    if clock.pm {
+        with.push_str(" pm");
+    }
+    Some((
+        Edit {
+            start: words[at].start,
+            end: words[at + clock.taken - 1].end,
+            with,
+        },
+        clock.taken,
+    ))
+}
+
+/// Where a word starting at `start` starts with the apostrophe before it, if any: the
+/// apostrophe of "'s middags" goes with its words.
+fn with_apostrophe(text: &str, start: usize) -> usize {
+    match text[..start].chars().next_back() {
+        Some(c @ ('\'' | '’')) => start - c.len_utf8(),
+        _ => start,
+    }
 }
 
 /// The hour a word of `g.hour_forms` at words[at] names ("elven": 11), taking one word.
@@ -535,28 +562,22 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
             }
             // "'s ochtends tien over acht": a clock phrase after the part of the day is
             // read whole, in that half of the day, not as its first number.
-            if let Some((clock, taken)) = clock_at(g, words, h_at) {
-                let hm = clock.with.split(' ').next().unwrap_or_default();
-                let (h, m) = hm.split_once(':')?;
-                let h: u32 = h.parse().ok()?;
+            if let Some(clock) = clock_phrase(g, words, h_at) {
+                let (h, m) = (clock.minutes / 60, clock.minutes % 60);
                 // Written "pm" as a bare afternoon hour is, for a range's other end.
                 let with = match (*pm, h % 12) {
-                    (true, 0) => format!("12:{m}"),
-                    (true, h12) => format!("{h12}:{m} pm"),
-                    (false, h12) => format!("{h12}:{m}"),
+                    (true, 0) => format!("12:{m:02}"),
+                    (true, h12) => format!("{h12}:{m:02} pm"),
+                    (false, h12) => format!("{h12}:{m:02}"),
                 };
-                let start = words[at].start;
-                let start = match text[..start].chars().next_back() {
-                    Some(c @ ('\'' | '’')) => start - c.len_utf8(),
-                    _ => start,
-                };
+                let next = h_at + clock.taken;
                 return Some((
                     Edit {
-                        start,
-                        end: clock.end,
+                        start: with_apostrophe(text, words[at].start),
+                        end: words[next - 1].end,
                         with,
                     },
-                    h_at + taken - at,
+                    next - at,
                 ));
             }
             let (hour, taken) = number_at(words, h_at)?;
@@ -593,11 +614,9 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
         true => format!("{hour}:00 pm"),
         false => format!("{hour}:00"),
     };
-    // The apostrophe of "'s middags" goes with its words.
-    let start = words[at].start;
-    let start = match text[..start].chars().next_back() {
-        Some(c @ ('\'' | '’')) if before => start - c.len_utf8(),
-        _ => start,
+    let start = match before {
+        true => with_apostrophe(text, words[at].start),
+        false => words[at].start,
     };
     Some((
         Edit {
