@@ -347,22 +347,6 @@ fn listed_sites(value: &str) -> Option<u64> {
 /// trof 212 medewerkers: …"). The first count is the total when the rest add up to it,
 /// or when a colon or parenthesis opens the rest and they add up to no more than it (a
 /// site the breakdown names without a count is in the total, not missing from it).
-/// Whether `text` begins with a preposition and a capitalised name: "in Leeds, ", "at
-/// the Tulsa depot".
-fn starts_with_place(text: &str) -> bool {
-    let mut words = text.split_whitespace();
-    let Some(prep) = words.next() else {
-        return false;
-    };
-    if !["in", "at", "op", "bij", "te", "an", "am", "im"].contains(&prep) {
-        return false;
-    }
-    words
-        .find(|w| !["the", "our", "de", "het", "onze", "unserem", "unserer"].contains(w))
-        .and_then(|w| w.chars().next())
-        .is_some_and(char::is_uppercase)
-}
-
 fn stated_total(s: &Statement, counts: &[(usize, u64)]) -> Option<u64> {
     let value = s.value();
     // A total in the label: the value is its breakdown.
@@ -391,7 +375,13 @@ fn stated_total(s: &Statement, counts: &[(usize, u64)]) -> Option<u64> {
     // Two or more parts that add up to it: "all 37 staff: 30 in Perth, 4 at Fremantle
     // and 3 in Albany" is 37, but "20 users in Leeds, 10 in York and 10 in Hull" is 40
     // (the first count is a place's own).
-    if parts >= 2 && rest == first && !starts_with_place(between) {
+    let own = value.get(first_at..second_at).is_some_and(|t| {
+        COUNT_WORDS_IN_PLACE
+            .get()
+            .find(t)
+            .is_some_and(|m| m.start() == 0)
+    });
+    if parts >= 2 && rest == first && !own {
         return Some(first);
     }
     // Only a colon or an opening parenthesis between the total and its breakdown.
