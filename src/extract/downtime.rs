@@ -1161,13 +1161,15 @@ fn in_the_afternoon(statement: &Statement, toks: &mut [Token]) {
     if MORNING.get().is_match(statement.folded()) {
         return;
     }
-    let hours = if AFTERNOON.get().is_match(statement.folded()) {
-        1..=6
+    if AFTERNOON.get().is_match(statement.folded()) {
+        set_pm(toks, 1..=6);
     } else if EVENING.get().is_match(statement.folded()) {
-        5..=11
-    } else {
-        return;
-    };
+        set_pm(toks, 5..=11);
+    }
+}
+
+/// Puts the times of `toks` whose hour is in `hours`, said without am or pm, after noon.
+fn set_pm(toks: &mut [Token], hours: std::ops::RangeInclusive<u32>) {
     for t in toks {
         if let Kind::Time { hour, pm, .. } = &mut t.kind {
             if pm.is_none() && hours.contains(hour) {
@@ -1177,9 +1179,11 @@ fn in_the_afternoon(statement: &Statement, toks: &mut [Token]) {
     }
 }
 
-/// Night words: a statement with them keeps its small hours as written.
+/// Night words: a statement with them keeps its small hours as written. Searched as
+/// parts of words: "night" finds "midnight" and "overnight", "nacht" finds "nachts" and
+/// "Mitternacht" (the words a spoken clock phrase looks for, `spoken::NIGHT_WORDS`).
 static NIGHT: Pattern<FoldedRegex> =
-    re_folded!(r"night|midnight|early hours|small hours|\bdawn\b|nacht|\bnachts\b|früh|vroeg");
+    re_folded!(r"night|nacht|early hours|small hours|\bdawn\b|früh|vroeg");
 
 /// Whether the writer uses the 24-hour clock somewhere: an hour past 12 without am/pm
 /// ("13:40"), or an hour written with a leading zero ("02:15").
@@ -1212,13 +1216,7 @@ fn in_working_hours(statement: &Statement, toks: &mut [Token]) {
     {
         return;
     }
-    for t in toks.iter_mut() {
-        if small(t) {
-            if let Kind::Time { pm, .. } = &mut t.kind {
-                *pm = Some(true);
-            }
-        }
-    }
+    set_pm(toks, 1..=6);
 }
 
 /// The first duration in a "Duration:" field: where it is and its minutes. Found once
