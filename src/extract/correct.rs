@@ -110,11 +110,13 @@ fn fixes(text: &str) -> Vec<Fix> {
             fix.with = format!("{} {unit}", fix.with);
             fix.unit = next_word(&fix.with);
         }
-        // A contraction's "n't" is cut from its verb: "It was" + " 210 users".
-        if c.get(0).is_some_and(|m| {
-            let m = m.as_str().to_ascii_lowercase();
-            m.starts_with("n'") || m.starts_with("n’")
-        }) {
+        // A contraction's "n't" is cut from its verb: "It was" + " 210 users". Every
+        // negation the pattern takes starts with one ASCII letter; only "n't" has an
+        // apostrophe after it.
+        if c.get(0)
+            .and_then(|m| m.as_str().get(1..))
+            .is_some_and(|rest| rest.starts_with(['\'', '’']))
+        {
             fix.with.insert(0, ' ');
         }
         out.push(fix);
