@@ -10,16 +10,25 @@ use regex::Regex;
 use super::downtime::{MAX_WINDOWS, Window};
 use crate::mail::pattern::Pattern;
 
+/// The down states a monitor writes; capitals alone, in brackets or as a state field's
+/// value.
+const DOWN_STATES: [&str; 5] = ["down", "offline", "critical", "failed", "problem"];
+
 /// A state word: down, or up. Capitals only for the single words: "down" in a sentence
 /// is no monitor's state; but a state field's value ("Status: Down", "Zustand:
 /// offline"), as alert mails lay theirs out a line above the time, in any case.
-static STATE: Pattern<Regex> = re!(
-    r"\b(?:(DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b|\[(?i:(down|offline|critical|failed)|(up|online|ok|resolved|recovered))\]|(?i:^\W*(?:current\s+|new\s+|monitor\s+|alert\s+)?(?:status|state|zustand|toestand|event|ereignis)\s*:\s*(?:(down|offline|critical|failed|problem)|(up|online|ok|resolved|recovered))\b)"
-);
+static STATE: Pattern<Regex> = Pattern::new(|| {
+    let (down, caps) = (DOWN_STATES.join("|"), DOWN_STATES.join("|").to_uppercase());
+    crate::regex(&format!(
+        r"\b(?:({caps})|(UP|ONLINE|RECOVERY|RECOVERED|RESOLVED|OK))\b|(?i:\b(?:is|went|gone)\s+(?:(down|offline)|(?:back\s+)?(up|online)))\b|\[(?i:({down})|(up|online|ok|resolved|recovered))\]|(?i:^\W*(?:current\s+|new\s+|monitor\s+|alert\s+)?(?:status|state|zustand|toestand|event|ereignis)\s*:\s*(?:({down})|(up|online|ok|resolved|recovered))\b)"
+    ))
+});
 /// The down states alone, to ask first: capitals or a state in brackets ("[Down]", as
 /// Uptime Kuma writes it); the phrases and state fields have gates of their own.
-static DOWN: Pattern<Regex> =
-    re!(r"\b(?:DOWN|OFFLINE|CRITICAL|PROBLEM|FAILED)\b|\[(?i:down|offline|critical|failed)\]");
+static DOWN: Pattern<Regex> = Pattern::new(|| {
+    let down = DOWN_STATES.join("|");
+    crate::regex(&format!(r"\b(?:{})\b|\[(?i:{down})\]", down.to_uppercase()))
+});
 
 /// Whether a colon anywhere is followed by a down state ("Status: Down"): the gate for
 /// state fields, asked of each colon (memchr) rather than by a pattern, which, having
@@ -29,7 +38,7 @@ fn down_after_colon(text: &str) -> bool {
     memchr::memchr_iter(b':', bytes).any(|at| {
         let rest = &bytes[at + 1..bytes.len().min(at + 24)];
         let value = rest.trim_ascii_start();
-        ["down", "offline", "critical", "failed", "problem"]
+        DOWN_STATES
             .iter()
             .any(|w| value.len() >= w.len() && value[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
     })
