@@ -10,7 +10,7 @@ use super::text::Statements;
 /// to match inside German compounds ("SLA-Gutschrift", "Gutschriftsantrag"): a
 /// `\w*gutschrift` alternative left the pattern no literal to skip to.
 static CREDIT: Pattern<FoldedRegex> = re_folded!(
-    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]?credits?|sla[- ]?credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|(?:can|could|may|do|should|will|would) (?:we|i|us)\b[^.?!]{0,30}\b(?:get|have|receive|claim|be given)\b[^.?!]{0,20}\b(?:credit|money back)|money back|reimburse(?:ment|d)?|geld terug|terugbetaling|geld zurück|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|(?:sla-?|service)?credit(?:aanvraag|verzoek|claim)|kredietaanvraag|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
+    r"\b(credit,? please|please,? (?:a |the |our )?(?:sla |service )?credit|service[- ]?credits?|sla[- ]?credits?|credit (?:claim|request)s?|claim (?:a |an |the |our )?(?:sla |service )?credit|(?:request|claim|file|submit|raise|apply for)\b[^.?!]{0,40}\bcredit|(?:can|could|would|will) you\b[^.?!]{0,30}\b(?:get|obtain|arrange|secure)\b[^.?!]{0,20}\bcredit|(?:can|could|may|do|should|will|would) (?:we|i|us)\b[^.?!]{0,30}\b(?:get|have|receive|claim|be given)\b[^.?!]{0,20}\b(?:credit|money back)|money back|reimburse(?:ment|d)?|geld terug|terugbetaling|geld zurück|ask (?:microsoft |ms |them )?for (?:a |an |the |some )?(?:sla |service )?credit|(?:we'd|we would|i'd|i would) like (?:a |an |the |some )?(?:sla |service )?credit|sla[- ]?claims?|sla[- ]creditering|creditering|(?:sla-?|service)?credit(?:aanvraag|verzoek|claim)|kredietaanvraag|(?:credit|krediet)\b[^.?!]{0,30}\b(?:aanvragen|aan te vragen|indienen|in te dienen|claimen)|creditnota|compensatie|vergoeding|tegoed|compensation|refund|erstattung|rückerstattung|entschädigung|kompensation)\b|gutschrift",
 );
 static WITHDRAW: Pattern<FoldedRegex> = re_folded!(
     r"\b((?:do not|don't|won't|will not|not going to|no need to|have no intention to)\s+(?:want to\s+|need to\s+|wish to\s+)?(?:claim|request|file|submit|apply)\b|(?:willen|hoeven)\s+(?:hier[0-9_a-zß-öø-ÿ]*\s+)?geen\s+[0-9_a-zß-öø-ÿ]*\s*(?:credit|creditering|claim)|(?:keine|nicht)\s+(?:sla-)?(?:gutschrift|beantragen)|withdraw|cancel (?:the|our|my|this) (?:claim|request)|(?:don't|do not|no need to|needn't) bother|forget (?:about )?(?:the|our|my|this) (?:claim|credit|request)|no longer (?:need|want|wish|require)|don't need the credit|intrekken|trekken\b[^.]{0,40}\bin\b|annuleren|zurückziehen|zurückzuziehen|zurücknehmen|stornieren|nicht mehr (?:nötig|erforderlich|notwendig)|ziehen\b[^.]{0,40}\bzurück|verzichten|lohnt sich nicht|nicht der mühe wert|(?:we'll|we will|we'd rather|i'll|we) pass on\b|not worth (?:it|the|anyone|our|the effort)|drop the (?:claim|request)|close (?:the|this|our) ticket|zien\b[^.]{0,10}\bvan\b[^.]{0,40}\baf\b|afzien van|laten\b[^.]{0,20}\bzitten|niet de moeite|hoeft niet meer|not (?:looking for|asking for|after|seeking|chasing|interested in|requesting) (?:a |an |any |the )?(?:sla |service )?(?:credit|compensation|refund|money back|reimbursement)|niet uit op|nicht auf\b[^.]{0,40}\baus\b|(?:geen|kein) (?:behoefte|interesse) (?:aan|an))",
@@ -22,7 +22,7 @@ static STATUS: Pattern<FoldedRegex> = re_folded!(
 /// that imitates them ("your organization qualifies for a refund", "confirm your
 /// payment details").
 static OFFER: Pattern<FoldedRegex> = re_folded!(
-    r"\b((?:we are|we're|we) offering\b|(?:wij )?bieden (?:u|jullie|alle)\b|(?:wir )?bieten (?:ihnen|allen)\b|qualif(?:y|ies|ied) for|is ready to be|has been (?:assigned|granted|issued|credited|approved) to your|(?:confirm|verify|update) your (?:payment|bank|billing|card) (?:details|information|data)|zugewiesen|gewährt worden|(?:bestätigen|verifizieren|aktualisieren) sie\b[^.]{0,40}\b(?:zahlungsdaten|bankdaten|kontodaten)|toegekend aan|(?:bevestig|controleer|verifieer) uw (?:betaal|bank|reken)gegevens)\b",
+    r"\b((?:we are|we're|we) offering\b|(?:wij )?bieden (?:u|jullie|alle)\b|(?:wir )?bieten (?:ihnen|allen)\b|qualif(?:y|ies|ied) for|is ready to be|has been (?:assigned|granted|issued|credited|approved) to your|(?:confirm|verify|update) your (?:[a-z]+ (?:and |& )?){0,3}?(?:payment|bank|billing|card|account) (?:details|information|data)|you(?:r organi[sz]ation| are|'re)(?: now)? (?:eligible|entitled)|to (?:receive|claim) your (?:refund|credit|compensation)|u (?:komt|kunt) in aanmerking|u heeft recht op|om uw (?:terugbetaling|tegoed|vergoeding|credit) te ontvangen|sie haben anspruch auf|um ihre (?:rückerstattung|gutschrift|erstattung) zu erhalten|zugewiesen|gewährt worden|(?:bestätigen|verifizieren|aktualisieren) sie\b[^.]{0,40}\b(?:zahlungsdaten|bankdaten|kontodaten)|toegekend aan|(?:bevestig|controleer|verifieer) uw (?:betaal|bank|reken)gegevens)\b",
 );
 /// Billing words: a credit note for an invoice error is no SLA credit.
 static BILLING: Pattern<FoldedRegex> = re_folded!(
@@ -437,6 +437,15 @@ mod tests {
         assert!(!req(
             "Für die Störung wurde Ihnen eine SLA-Gutschrift zugewiesen."
         ));
+        assert!(!req(
+            "Your organisation is entitled to a service credit for outage SP4410023. To claim your credit, verify your company and card details here."
+        ));
+        assert!(!req(
+            "Naar aanleiding van storing EX4410024 komt u in aanmerking voor een tegoed. Om uw tegoed te ontvangen, bevestig uw bankgegevens."
+        ));
+        assert!(!req(
+            "Wegen der Störung EX4410025 haben Sie Anspruch auf eine Erstattung; um Ihre Erstattung zu erhalten, melden Sie sich an."
+        ));
         // A credit note for an invoice error.
         assert!(!req(
             "Invoice 88120 charged our Business Premium licences twice; please send a credit note."
@@ -512,6 +521,8 @@ mod tests {
         // The gate is asked before any phrase: a phrase whose word it lacks is never read.
         for text in [
             "Wij dienen hierbij een kredietaanvraag in voor de storing.",
+            "Kunnen jullie voor die storing het krediet aanvragen?",
+            "Willen jullie de credit voor ons indienen bij Microsoft?",
             "Can we have our money back for Tuesday?",
             "Wir bitten um Rückerstattung für den Ausfall.",
         ] {
