@@ -1424,3 +1424,30 @@ fn afternoon_hours_in_the_americas_wrapped_fields_contracted_corrections_and_kre
     );
     assert!(!e.credit_requested, "{e:?}");
 }
+
+#[test]
+fn a_morning_hour_with_minutes_after_an_evening_start_krediet_aanvragen_and_entitlement_lures() {
+    // An evening start, and an end whose morning is named before an hour with minutes:
+    // the evening word moves only the start.
+    let e = mail(
+        "Gutschrift EX5410001",
+        WED_CET,
+        "Bitte beantragen Sie die Gutschrift: gestern Abend ab halb elf war Exchange weg, erst heute morgens um 5:50 Uhr ging es wieder. 9 Nutzer in Fulda.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 21:30/03-11 04:50/440"]);
+    // "het krediet aanvragen" asks for a credit.
+    let e = mail(
+        "Storing SharePoint",
+        WED_CET,
+        "Gisteren van 14 tot 16 uur was SharePoint (SP5410002) onbereikbaar voor 22 collega's in Breda. Kunnen jullie het krediet voor ons aanvragen?\n",
+    );
+    assert_eq!(e.kind, Kind::CreditRequest);
+    assert!(e.credit_requested);
+    // A lure that says the reader is entitled to a refund asks for nothing.
+    let e = mail(
+        "Refund pending",
+        WED_GMT,
+        "Because of incident EX5410003 you are now entitled to a service credit. To receive your credit, verify your account and card details today.\n",
+    );
+    assert!(!e.credit_requested, "{e:?}");
+}

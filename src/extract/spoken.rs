@@ -478,6 +478,21 @@ fn clock_at(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<(Edit, usize)>
     ))
 }
 
+/// The minutes written after an hour in digits, words[at] being them: "6:40", "9.30"
+/// (two digits after the separator, the separator right after the hour).
+fn written_minutes(text: &str, words: &[Word<'_>], at: usize) -> Option<u32> {
+    let (hour, minutes) = (words.get(at.checked_sub(1)?)?, words.get(at)?);
+    let between = text.get(hour.end..minutes.start)?;
+    let digits = minutes.lower.as_ref();
+    if !matches!(between, ":" | ".")
+        || digits.len() != 2
+        || !hour.lower.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    digits.parse().ok().filter(|m| *m < 60)
+}
+
 /// Where a word starting at `start` starts with the apostrophe before it, if any: the
 /// apostrophe of "'s middags" goes with its words.
 fn with_apostrophe(text: &str, start: usize) -> usize {
@@ -546,7 +561,7 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
             .find(|u| phrase_at(words, k, u))
             .map_or(0, |u| u.len())
     };
-    let (hour, next, pm, before) = match g
+    let (hour, minute, next, pm, before) = match g
         .daypart_before
         .iter()
         .find(|(p, _)| phrase_at(words, at, p))
@@ -568,7 +583,8 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
                 let with = match (*pm, h % 12) {
                     (true, 0) => format!("12:{m:02}"),
                     (true, h12) => format!("{h12}:{m:02} pm"),
-                    (false, h12) => format!("{h12}:{m:02}"),
+                    (false, 0) => format!("0:{m:02}"),
+                    (false, h12) => format!("{h12}:{m:02} am"),
                 };
                 let next = h_at + clock.taken;
                 return Some((
@@ -581,8 +597,19 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
                 ));
             }
             let (hour, taken) = number_at(words, h_at)?;
-            let next = h_at + taken;
-            (hour, next + clock_word(next), *pm, true)
+            let mut next = h_at + taken;
+            // "früh um 6:40 Uhr", "abends um 9.30": the hour's minutes come along.
+            let minute = written_minutes(text, words, next);
+            if minute.is_some() {
+                next += 1;
+            }
+            (
+                hour,
+                minute.unwrap_or(0),
+                next + clock_word(next),
+                *pm,
+                true,
+            )
         }
         // The hour first (one word), then the part of the day: looked for before the
         // hour is read, as most words are followed by none.
@@ -601,7 +628,7 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
             // "11 this morning", "4 gisteravond": the words name the day as well, and
             // stay for the temporal grammar to read.
             let next = if names_day(part) { k } else { k + part.len() };
-            (hour, next, pm, false)
+            (hour, 0, next, pm, false)
         }
     };
     let limit = if before { 23 } else { 12 };
@@ -610,9 +637,13 @@ fn daypart_at(g: &Grammar, text: &str, words: &[Word<'_>], at: usize) -> Option<
     }
     // An afternoon hour is written with "pm", so that a range's bare first hour is read
     // in the afternoon too ("between 2 and 4 in the afternoon").
-    let with = match pm && hour < 12 {
-        true => format!("{hour}:00 pm"),
-        false => format!("{hour}:00"),
+    // A morning or night named before the hour is written "am": the part of the day is
+    // gone from the text, and a word for the evening elsewhere in the sentence ("gestern
+    // Abend ab zehn, erst heute früh um 6:40") must not move it.
+    let with = match (pm, hour) {
+        (true, ..12) => format!("{hour}:{minute:02} pm"),
+        (false, ..12) if before => format!("{hour}:{minute:02} am"),
+        _ => format!("{hour}:{minute:02}"),
     };
     let start = match before {
         true => with_apostrophe(text, words[at].start),
@@ -1116,23 +1147,30 @@ mod tests {
             (
                 "nl",
                 "van 's ochtends 8 uur tot 's middags 2 uur",
-                "van 8:00 tot 2:00 pm",
+                "van 8:00 am tot 2:00 pm",
             ),
             ("nl", "tot 9 uur 's avonds", "tot 9:00 pm"),
             // A clock phrase after the part of the day is read whole.
             (
                 "nl",
                 "van 's ochtends tien over acht tot kwart voor twaalf",
-                "van 8:10 tot 11:45",
+                "van 8:10 am tot 11:45",
             ),
             ("nl", "'s avonds kwart over negen", "9:15 pm"),
             ("de", "abends um halb zehn", "9:30 pm"),
             (
                 "de",
                 "von morgens 8 bis nachmittags um 2",
-                "von 8:00 bis 2:00 pm",
+                "von 8:00 am bis 2:00 pm",
             ),
             ("de", "abends gegen 9 Uhr", "9:00 pm"),
+            // Minutes written after the hour come along.
+            (
+                "de",
+                "erst morgens um 7:05 Uhr ging es",
+                "erst 7:05 am ging es",
+            ),
+            ("nl", "'s avonds om 8.45 uur", "8:45 pm"),
             // A part of the day that names the day stays for the grammar to read.
             (
                 "en",
