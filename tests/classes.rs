@@ -1443,6 +1443,14 @@ fn a_morning_hour_with_minutes_after_an_evening_start_krediet_aanvragen_and_enti
     );
     assert_eq!(e.kind, Kind::CreditRequest);
     assert!(e.credit_requested);
+    // The afternoon said in one sentence, the times "at about ten to two" and "by five
+    // to four" in the next.
+    let e = mail(
+        "SLA credit EX5410004",
+        WED_GMT,
+        "SharePoint let us down yesterday afternoon. It stopped at about ten to two and was only back by five to four. Please claim the credit.\n",
+    );
+    assert_eq!(windows(&e), ["03-10 13:50/03-10 15:55/125"]);
     // A lure that says the reader is entitled to a refund asks for nothing.
     let e = mail(
         "Refund pending",

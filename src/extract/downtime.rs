@@ -504,6 +504,7 @@ impl<'a> Told<'a> {
         for (s, toks) in statements.iter().zip(tokens.iter_mut()) {
             in_the_afternoon(s, toks);
         }
+        afternoon_said_before(statements, &mut tokens);
         if month_first && !writes_24_hour(statements, &tokens) {
             for (s, toks) in statements.iter().zip(tokens.iter_mut()) {
                 in_working_hours(s, toks);
@@ -1123,12 +1124,12 @@ fn written_on(statements: &[Statement], reference: NaiveDate, month_first: bool)
 /// am/pm is read in the afternoon when it could only be then (1-6 after "afternoon",
 /// 5-11 after "evening"). A morning hour next to "afternoon" stays as written.
 static AFTERNOON: Pattern<FoldedRegex> =
-    re_folded!(r"afternoon|vanmiddag|middags|\bmiddag\b|nachmittag|\bmittags\b");
+    re_folded!(r"afternoon|vanmiddag|gistermiddag|middags|\bmiddag\b|nachmittag|\bmittags\b");
 static EVENING: Pattern<FoldedRegex> =
     re_folded!(r"evening|tonight|last night|avond|avonds|abend|abends");
 /// A statement that names the morning too may hold times of both halves of the day.
 static MORNING: Pattern<FoldedRegex> =
-    re_folded!(r"morning|ochtend|morgens|vormittag|\bfrüh\b|a\.m\.");
+    re_folded!(r"morning|ochtend|morgens|vanmorgen|gistermorgen|vormittag|\bfrüh\b|a\.m\.");
 
 /// Words right after a time that put it after noon ("1:15 this afternoon").
 const AFTER_NOON: &[&str] = &[
@@ -1176,6 +1177,31 @@ fn set_pm(toks: &mut [Token], hours: std::ops::RangeInclusive<u32>) {
                 *pm = Some(true);
             }
         }
+    }
+}
+
+/// "We lost email this afternoon. It dropped at ten to three and came back at twenty
+/// past four.": a statement that names the afternoon and gives no time sets the half of
+/// the day for the bare hours 1-6 of the next one, when that names no part of the day
+/// itself.
+fn afternoon_said_before(statements: &[Statement], tokens: &mut [Vec<Token>]) {
+    let is_time = |t: &Token| matches!(t.kind, Kind::Time { .. });
+    let names_part = |s: &Statement| {
+        [&MORNING, &AFTERNOON, &EVENING, &NIGHT]
+            .iter()
+            .any(|p| p.get().is_match(s.folded()))
+    };
+    for i in 1..statements.len().min(tokens.len()) {
+        let (before, now) = (&statements[i - 1], &statements[i]);
+        if tokens[i - 1].iter().any(is_time)
+            || !tokens[i].iter().any(is_time)
+            || !AFTERNOON.get().is_match(before.folded())
+            || MORNING.get().is_match(before.folded())
+            || names_part(now)
+        {
+            continue;
+        }
+        set_pm(&mut tokens[i], 1..=6);
     }
 }
 
@@ -1663,6 +1689,24 @@ mod tests {
         // A writer in Europe keeps the 24-hour clock.
         let body = "Yesterday the phones were dead from 2:20 until 4:05.";
         assert_eq!(run("", body, TUE_CET), ["03-09T01:20/03-09T03:05/105"]);
+    }
+
+    #[test]
+    fn an_afternoon_named_in_the_sentence_before_sets_the_next_ones_bare_hours() {
+        let body =
+            "The calls died on us yesterday afternoon. They dropped at 1:40 and were back at 3:10.";
+        assert_eq!(run("", body, TUE_CET), ["03-09T12:40/03-09T14:10/90"]);
+        let body = "Gistermiddag ging het mis. Tussen 2.10 en 4.00 uur kon niemand inloggen.";
+        assert_eq!(run("", body, TUE_CET), ["03-09T13:10/03-09T15:00/110"]);
+        // Not when the next sentence names its own part of the day, nor when the first
+        // gives times itself.
+        let body = "It started yesterday afternoon. Overnight, from 1:40 to 3:10, nothing worked.";
+        assert_eq!(run("", body, TUE_CET), ["03-09T00:40/03-09T02:10/90"]);
+        let body = "Yesterday afternoon at 14:00 we noticed it. The night before, 1:40 to 3:10, it was down too.";
+        assert!(
+            run("", body, TUE_CET).contains(&"03-09T00:40/03-09T02:10/90".to_string()),
+            "{body}"
+        );
     }
 
     #[test]

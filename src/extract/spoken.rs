@@ -39,6 +39,10 @@ struct Grammar {
     daypart_before: &'static [(&'static [&'static str], bool)],
     /// Words that may stand between such a part of the day and its hour ("om", "um").
     hour_leads: &'static [&'static str],
+    /// Clock phrases that are also said of ranges and counts ("from ten to eleven"),
+    /// read as a clock time only after one of `clock_leads` ("at ten to three").
+    led_clocks: &'static [Clock],
+    clock_leads: &'static [&'static str],
     /// A fraction of an hour written after a number as separate words, and its
     /// minutes: "two and a half hours", "two and a quarter hours".
     and_a_fraction: &'static [(&'static [&'static str], u64)],
@@ -109,7 +113,7 @@ const GRAMMARS: &[Grammar] = &[
             clock(&["ten", "past"], 10),
             clock(&["five", "past"], 5),
             // "twenty to eleven" is 10:40: no count or range is said so ("ten to eleven"
-            // and "five to ten" are, and are left alone).
+            // and "five to ten" are: see `led_clocks`).
             clock(&["twenty", "five", "to"], -25),
             clock(&["twenty-five", "to"], -25),
             clock(&["twenty", "to"], -20),
@@ -133,6 +137,21 @@ const GRAMMARS: &[Grammar] = &[
         ],
         daypart_before: &[],
         hour_leads: &[],
+        led_clocks: &[clock(&["ten", "to"], -10), clock(&["five", "to"], -5)],
+        clock_leads: &[
+            "at",
+            "about",
+            "around",
+            "approximately",
+            "roughly",
+            "circa",
+            "by",
+            "until",
+            "till",
+            "til",
+            "since",
+            "before",
+        ],
         and_a_fraction: &[
             (&["and", "a", "half"], 30),
             (&["and", "a", "quarter"], 15),
@@ -205,6 +224,8 @@ const GRAMMARS: &[Grammar] = &[
             (&["s", "avonds"], true),
         ],
         hour_leads: &["om", "rond", "tegen", "vanaf"],
+        led_clocks: &[],
+        clock_leads: &[],
         and_a_fraction: &[
             (&["en", "een", "half"], 30),
             (&["en", "half"], 30),
@@ -304,6 +325,8 @@ const GRAMMARS: &[Grammar] = &[
             (&["abends"], true),
         ],
         hour_leads: &["um", "gegen", "ab"],
+        led_clocks: &[],
+        clock_leads: &[],
         and_a_fraction: &[
             (&["und", "eine", "halbe"], 30),
             (&["und", "einhalb"], 30),
@@ -424,7 +447,12 @@ struct ClockRead {
 
 /// The clock phrase at words[at..], if one starts there.
 fn clock_phrase(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<ClockRead> {
-    for c in g.clocks {
+    let led = at
+        .checked_sub(1)
+        .and_then(|k| words.get(k))
+        .is_some_and(|w| g.clock_leads.contains(&w.lower.as_ref()));
+    let led_clocks = if led { g.led_clocks } else { &[] };
+    for c in g.clocks.iter().chain(led_clocks) {
         if !phrase_at(words, at, c.words) {
             continue;
         }
@@ -866,13 +894,21 @@ const DAYPART_WORDS: &str = "morning|afternoon|evening|night|ochtends|morgens|mi
 /// it, "nachmittags gegen 2" after it.
 const DAYPART_DIGITS_REACH: usize = 16;
 
-/// [`UNIT_WORDS`] and every grammar's hour words ("elven"), taken from the tables so
-/// that a language's row is all it needs.
+/// [`UNIT_WORDS`], every grammar's hour words ("elven") and led clock phrases ("at ten
+/// to"), taken from the tables so that a language's row is all it needs.
 fn unit_words() -> String {
+    // A led clock phrase with its lead words: "at ten to", not every "ten to".
+    let led = GRAMMARS.iter().flat_map(|g| {
+        let leads = g.clock_leads.join("|");
+        g.led_clocks
+            .iter()
+            .map(move |c| format!(r"(?:{leads})\s+{}", c.words.join(r"\s+")))
+    });
     GRAMMARS
         .iter()
-        .flat_map(|g| g.hour_forms.iter().map(|(form, _)| *form))
-        .chain([UNIT_WORDS])
+        .flat_map(|g| g.hour_forms.iter().map(|(form, _)| (*form).to_string()))
+        .chain(led)
+        .chain([UNIT_WORDS.to_string()])
         .collect::<Vec<_>>()
         .join("|")
 }
@@ -1164,6 +1200,14 @@ mod tests {
                 "von 8:00 am bis 2:00 pm",
             ),
             ("de", "abends gegen 9 Uhr", "9:00 pm"),
+            // "ten to" and "five to" after a word that leads a clock time; a range stays.
+            (
+                "en",
+                "it went at about ten to three",
+                "it went at about 2:50",
+            ),
+            ("en", "back by five to nine", "back by 8:55"),
+            ("en", "from ten to eleven", "from ten to eleven"),
             // Minutes written after the hour come along.
             (
                 "de",
