@@ -1451,6 +1451,14 @@ fn a_morning_hour_with_minutes_after_an_evening_start_krediet_aanvragen_and_enti
         "SharePoint let us down yesterday afternoon. It stopped at about ten to two and was only back by five to four. Please claim the credit.\n",
     );
     assert_eq!(windows(&e), ["03-10 13:50/03-10 15:55/125"]);
+    // Places listed after a count of people, each with its count and the noun left out.
+    let e = mail(
+        "SLA credit EX5410005",
+        WED_GMT,
+        "Mail was down yesterday from 9:00 to 10:30. Exeter had 21 people stuck, Taunton 9, Yeovil 4. Please claim the credit.\n",
+    );
+    assert_eq!(e.affected_users, Some(34));
+    assert_eq!(e.locations, ["Exeter", "Taunton", "Yeovil"]);
     // A lure that says the reader is entitled to a refund asks for nothing.
     let e = mail(
         "Refund pending",

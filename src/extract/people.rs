@@ -243,6 +243,17 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
             )
             .collect();
         let mut counts = counts;
+        // "Waterford had 18 people off, Wexford 11, Kilkenny 6": the places after a count
+        // of people, each with its own count and the noun left out.
+        if found.matched(0) {
+            if let Some(&(first, _)) = counts.iter().min() {
+                counts.extend(
+                    listed_after(s.value(), first)
+                        .into_iter()
+                        .map(|i| (i.1, i.2)),
+                );
+            }
+        }
         // "9:30 am Pacific", "11/6 in Leeds": the digits after a clock time's or a date's
         // separator are no count ("am" is German for "at the").
         counts.retain(|&(at, _)| !after_separator(s.value(), at));
@@ -315,6 +326,56 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         }
     }
     best.map(|(n, src, i, _)| (n, src, i))
+}
+
+/// A place and a bare count after a list's separator: ", Wexford 11", "and in Kilkenny
+/// 6", "und Linz 9". Group 1 holds the name, group 2 the count.
+static PLACE_COUNT_ITEM: Pattern<Regex> = Pattern::new(|| {
+    crate::regex(&format!(
+        r"(?:[,;]|\b(?:and|en|und)\b)\s+(?:(?:in|at|op|bij|te|an|am|im)\s+)?({NAME})\s+(\d{{1,6}})\b"
+    ))
+});
+
+/// A place named before its count of people: "Waterford had 18 people off", "Graz mit
+/// 40 Mitarbeitern".
+static PLACE_HAD_COUNT: Pattern<Regex> = Pattern::new(|| {
+    crate::regex(&format!(
+        r"({NAME})\s+(?:had|has|with|hadden|met|hatte|hatten|hat|mit)\s+(?:ca\.?\s+|about\s+|around\s+)?\d{{1,6}}\s+(?i:{USER_NOUNS})\b"
+    ))
+});
+
+/// The places listed after `from` with the noun left out ("18 people off, Wexford 11,
+/// Kilkenny 6"): each name's bytes, and where its count starts and the count. An item
+/// ends the sentence or the list ("Tuesday 11 March" is no item), and its name must be
+/// a place.
+fn listed_after(value: &str, from: usize) -> Vec<(std::ops::Range<usize>, usize, u64)> {
+    let Some(rest) = value.get(from..) else {
+        return Vec::new();
+    };
+    PLACE_COUNT_ITEM
+        .get()
+        .captures_iter(rest)
+        // A list in parentheses is a breakdown, read by [`stated_total`]'s rules.
+        .filter(|c| {
+            let before = c.get(0).map_or("", |m| &rest[..m.start()]);
+            before.matches('(').count() <= before.matches(')').count()
+        })
+        .filter(|c| {
+            let after = c.get(0).map_or("", |m| &rest[m.end()..]).trim_start();
+            after.is_empty()
+                || after.starts_with([',', ';', '.', ')'])
+                || ["and ", "en ", "und "].iter().any(|w| after.starts_with(w))
+        })
+        .filter(|c| {
+            c.get(1)
+                .is_some_and(|n| !clean_name(n.as_str(), &[]).is_empty())
+        })
+        .filter_map(|c| {
+            let (name, g) = (c.get(1)?, c.get(2)?);
+            let n = parse_count(g.as_str())?;
+            Some((from + name.start()..from + name.end(), from + g.start(), n))
+        })
+        .collect()
 }
 
 /// Where a field's value lists sites with their counts.
@@ -705,6 +766,21 @@ pub fn locations(
                 }
             }
         }
+        // "Waterford had 18 people off, Wexford 11, Kilkenny 6": the place before a count
+        // of people, and the places listed after it as its count reads them.
+        if !labelled {
+            let value = s.value();
+            if let Some(c) = PLACE_HAD_COUNT.get().captures(value) {
+                if let Some(g) = c.get(1) {
+                    lists.push(g.as_str().to_string());
+                }
+            }
+            if let Some(m) = COUNT_NOUN.get().find(value) {
+                for (name, ..) in listed_after(value, m.start()) {
+                    lists.push(value[name].to_string());
+                }
+            }
+        }
         // "Affected users: Bern 140, Thun 35": a field that lists each site before its
         // count, read as its count is (see [`listed_sites`]).
         let user_field = s
@@ -903,6 +979,35 @@ mod tests {
         assert_eq!(
             run("20 users in Leeds, 10 in York and 10 in Hull were affected.").0,
             Some(40)
+        );
+    }
+
+    #[test]
+    fn places_listed_after_a_count_of_people_with_the_noun_left_out() {
+        assert_eq!(
+            run("Truro had 14 staff without mail, Bodmin 6 and Falmouth 3."),
+            (
+                Some(23),
+                vec!["Truro".into(), "Bodmin".into(), "Falmouth".into()]
+            )
+        );
+        assert_eq!(
+            run("In Gouda zaten 30 medewerkers zonder mail, in Woerden 8, in Bodegraven 2."),
+            (
+                Some(40),
+                vec!["Gouda".into(), "Woerden".into(), "Bodegraven".into()]
+            )
+        );
+        // A stated total before the list stays the total, in parentheses too.
+        assert_eq!(run("Affected: 50 staff (Truro 35, Bodmin 15).").0, Some(50));
+        assert_eq!(
+            run("45 users lost access, Truro 30, Bodmin 15.").0,
+            Some(45)
+        );
+        // A date after the count is no listed place.
+        assert_eq!(
+            run("9 users could not send mail on Friday 13 March.").0,
+            Some(9)
         );
     }
 
