@@ -245,8 +245,9 @@ pub fn affected_users(statements: &[Statement]) -> Option<(u64, String, usize)> 
         let mut counts = counts;
         // "Waterford had 18 people off, Wexford 11, Kilkenny 6": the places after a count
         // of people, each with its own count and the noun left out.
+        // Asked only where a list separator and more digits follow the first count.
         if found.matched(0) {
-            if let Some(&(first, _)) = counts.iter().min() {
+            if let Some(&(first, _)) = counts.iter().min().filter(|c| more_listed(s.value(), c.0)) {
                 counts.extend(
                     listed_after(s.value(), first)
                         .into_iter()
@@ -336,8 +337,27 @@ static PLACE_COUNT_ITEM: Pattern<Regex> = Pattern::new(|| {
     ))
 });
 
+/// Whether a list separator (",", ";", "and", "en", "und") and then a digit follow the
+/// count at `from`: the cheap test before [`listed_after`]'s pattern.
+fn more_listed(value: &str, from: usize) -> bool {
+    let rest = value.as_bytes().get(from..).unwrap_or_default();
+    let past_count = rest
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let rest = &rest[past_count..];
+    let separator = (0..rest.len()).find(|&k| match rest[k] {
+        b',' | b';' => true,
+        b' ' => [&b"and "[..], b"en ", b"und "]
+            .iter()
+            .any(|w| rest[k + 1..].starts_with(w)),
+        _ => false,
+    });
+    separator.is_some_and(|at| rest[at..].iter().any(u8::is_ascii_digit))
+}
+
 /// A place named before its count of people: "Waterford had 18 people off", "Graz mit
-/// 40 Mitarbeitern".
+/// 40 Mitarbeitern" (the verb before the count is asked first: `locations`).
 static PLACE_HAD_COUNT: Pattern<Regex> = Pattern::new(|| {
     crate::regex(&format!(
         r"({NAME})\s+(?:had|has|with|hadden|met|hatte|hatten|hat|mit)\s+(?:ca\.?\s+|about\s+|around\s+)?\d{{1,6}}\s+(?i:{USER_NOUNS})\b"
@@ -768,14 +788,30 @@ pub fn locations(
         }
         // "Waterford had 18 people off, Wexford 11, Kilkenny 6": the place before a count
         // of people, and the places listed after it as its count reads them.
-        if !labelled {
+        if let Some(m) = (!labelled)
+            .then(|| COUNT_NOUN.get().find(s.value()))
+            .flatten()
+        {
             let value = s.value();
-            if let Some(c) = PLACE_HAD_COUNT.get().captures(value) {
-                if let Some(g) = c.get(1) {
-                    lists.push(g.as_str().to_string());
-                }
+            // The verb right before the count, asked before the pattern is run.
+            let said_with = value[..m.start()]
+                .trim_end()
+                .rsplit(' ')
+                .next()
+                .is_some_and(|w| {
+                    [
+                        "had", "has", "with", "hadden", "met", "hatte", "hatten", "hat", "mit",
+                    ]
+                    .contains(&w)
+                });
+            if let Some(g) = said_with
+                .then(|| PLACE_HAD_COUNT.get().captures(&value[..m.end()]))
+                .flatten()
+                .and_then(|c| c.get(1))
+            {
+                lists.push(g.as_str().to_string());
             }
-            if let Some(m) = COUNT_NOUN.get().find(value) {
+            if more_listed(value, m.start()) {
                 for (name, ..) in listed_after(value, m.start()) {
                     lists.push(value[name].to_string());
                 }

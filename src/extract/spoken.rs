@@ -447,15 +447,15 @@ struct ClockRead {
 
 /// The clock phrase at words[at..], if one starts there.
 fn clock_phrase(g: &Grammar, words: &[Word<'_>], at: usize) -> Option<ClockRead> {
-    let led = at
-        .checked_sub(1)
-        .and_then(|k| words.get(k))
-        .is_some_and(|w| g.clock_leads.contains(&w.lower.as_ref()));
-    let led_clocks = if led { g.led_clocks } else { &[] };
-    for c in g.clocks.iter().chain(led_clocks) {
-        if !phrase_at(words, at, c.words) {
-            continue;
-        }
+    // Led clocks are asked after the rest, and their lead only when one fits.
+    let led = || {
+        at.checked_sub(1)
+            .and_then(|k| words.get(k))
+            .is_some_and(|w| g.clock_leads.contains(&w.lower.as_ref()))
+    };
+    let fits = |c: &&Clock| phrase_at(words, at, c.words);
+    let mut led_clocks = g.led_clocks.iter().filter(fits).filter(|_| led());
+    for c in g.clocks.iter().filter(fits).chain(&mut led_clocks) {
         let h_at = at + c.words.len();
         // The hour is a word or 1-12 in digits; "half 2026" or "half the staff" is none.
         let Some((hour, taken)) = number_at(words, h_at).or_else(|| hour_form(g, words, h_at))
@@ -894,16 +894,15 @@ const DAYPART_WORDS: &str = "morning|afternoon|evening|night|ochtends|morgens|mi
 /// it, "nachmittags gegen 2" after it.
 const DAYPART_DIGITS_REACH: usize = 16;
 
-/// [`UNIT_WORDS`], every grammar's hour words ("elven") and led clock phrases ("at ten
+/// [`UNIT_WORDS`], every grammar's hour words ("elven") and led clock phrases ("ten
 /// to"), taken from the tables so that a language's row is all it needs.
 fn unit_words() -> String {
-    // A led clock phrase with its lead words: "at ten to", not every "ten to".
-    let led = GRAMMARS.iter().flat_map(|g| {
-        let leads = g.clock_leads.join("|");
-        g.led_clocks
-            .iter()
-            .map(move |c| format!(r"(?:{leads})\s+{}", c.words.join(r"\s+")))
-    });
+    // A led clock phrase without its lead words ("ten to"): the gate lets a few ranges
+    // through to be walked, and a pattern that starts with "at" or "by" would find
+    // candidates everywhere.
+    let led = GRAMMARS
+        .iter()
+        .flat_map(|g| g.led_clocks.iter().map(|c| c.words.join(r"\s+")));
     GRAMMARS
         .iter()
         .flat_map(|g| g.hour_forms.iter().map(|(form, _)| (*form).to_string()))
